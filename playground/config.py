@@ -1,0 +1,225 @@
+"""The one run configuration: frozen dataclasses with a strict JSON round trip.
+
+The page edits a `TrainConfig`, the CLI reads one from a file and checkpoints store one, so each
+always means the same run. `TrainConfig.from_dict` fills defaults and rejects bad values with a
+`ConfigError` naming the key ("optimizer.lr: must be > 0"). This module checks values and
+names only; whether a layer stack fits the data is the model builder's job.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from .checks import check_number
+from .datasets import CLASSIFICATION, DATASETS
+from .layers import LayerError, check_spec
+from .losses import DEFAULT_LOSS, LOSSES, task_problem
+from .optim import OPTIMIZERS, SCHEDULES
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_EPOCHS = 100_000
+
+
+class ConfigError(ValueError):
+    """A bad config value; `key` is its dotted path, e.g. "optimizer.lr" or "layers[2].out"."""
+
+    def __init__(self, key: str, message: str):
+        self.key, self.message = key, message
+        super().__init__(f"{key}: {message}")
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    name: str = "spiral"
+    params: tuple[tuple[str, float], ...] = (("classes", 3), ("n_per_class", 1000), ("noise", 0.2))
+    test_fraction: float = 0.2
+    seed: int = 12345  # data generation and the train/test split
+
+    @property
+    def values(self) -> dict[str, float]:
+        return dict(self.params)
+
+    @property
+    def task(self) -> str:
+        return DATASETS[self.name].task
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes this dataset will have (0 for regression)."""
+        spec = DATASETS[self.name]
+        if spec.task != CLASSIFICATION:
+            return 0
+        return int(self.values.get("classes", len(spec.class_names) or 2))
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, **self.values, "test_fraction": self.test_fraction, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    name: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.0  # sgd, rmsprop
+    nesterov: bool = False  # sgd, needs momentum > 0
+
+    def to_dict(self) -> dict:
+        extra = {key: getattr(self, key) for key in OPTIMIZERS[self.name].options}
+        return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay, **extra}
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    name: str = "none"  # none | step | cosine
+    step_size: int = 100  # step: epochs between decays
+    gamma: float = 0.5  # step: factor per decay
+
+    def to_dict(self) -> dict:
+        if self.name == "step":
+            return {"name": "step", "step_size": self.step_size, "gamma": self.gamma}
+        return {"name": self.name}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    layers: tuple[dict, ...] = ({"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear"})
+    loss: str = "cross_entropy"
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    epochs: int = 1000
+    batch_size: int = 0  # 0 = full batch
+    seed: int = 12345  # model initialisation and batch order
+    device: str = "auto"  # auto | cpu | cuda | mps
+
+    def to_dict(self) -> dict:
+        return {"dataset": self.dataset.to_dict(), "layers": [_compact_layer(s) for s in self.layers],
+                "loss": self.loss, "optimizer": self.optimizer.to_dict(), "schedule": self.schedule.to_dict(),
+                "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed, "device": self.device}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError("config", f"not valid JSON ({error.msg} at line {error.lineno})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "TrainConfig":
+        _expect_object("config", data)
+        _reject_unknown("", data, {"dataset", "layers", "loss", "optimizer", "schedule", "epochs",
+                                   "batch_size", "seed", "device"})
+        dataset = _dataset(data.get("dataset", {"name": "spiral"}))
+        default_loss = DEFAULT_LOSS[dataset.task]
+        return cls(dataset=dataset,
+                   layers=_layers(data.get("layers", list(cls.layers))),
+                   loss=_loss(data.get("loss", default_loss), dataset),
+                   optimizer=_optimizer(data.get("optimizer", {})),
+                   schedule=_schedule(data.get("schedule", {})),
+                   epochs=_number("epochs", data.get("epochs", 1000), int, 1, MAX_EPOCHS),
+                   batch_size=_number("batch_size", data.get("batch_size", 0), int, 0, 1_000_000),
+                   seed=_number("seed", data.get("seed", 12345), int, 0, 2**32 - 1),
+                   device=_choice("device", data.get("device", "auto"), DEVICES))
+
+
+def _compact_layer(spec: dict) -> dict:
+    """A layer spec without its empty optional values, as a person would write it."""
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+def _dataset(data: Any) -> DatasetConfig:
+    _expect_object("dataset", data)
+    name = _choice("dataset.name", data.get("name", "spiral"), tuple(DATASETS))
+    spec = DATASETS[name]
+    _reject_unknown("dataset.", data, {"name", "test_fraction", "seed", *(p.name for p in spec.params)},
+                    f"'{name}'")
+    params = tuple((p.name, _number(f"dataset.{p.name}", data.get(p.name, p.default),
+                                    int if p.integer else float, p.low, p.high)) for p in spec.params)
+    return DatasetConfig(name=name, params=params,
+                         test_fraction=_number("dataset.test_fraction", data.get("test_fraction", spec.test_fraction),
+                                               float, 0.0, 0.9),
+                         seed=_number("dataset.seed", data.get("seed", 12345), int, 0, 2**32 - 1))
+
+
+def _layers(data: Any) -> tuple[dict, ...]:
+    if not isinstance(data, list):
+        raise ConfigError("layers", "must be a list of layer objects, e.g. [{\"type\": \"linear\"}]")
+    clean = []
+    for i, spec in enumerate(data):
+        try:
+            clean.append(check_spec(i, spec))
+        except LayerError as error:
+            raise ConfigError(f"layers[{i}]" + (f".{error.param}" if error.param else ""), error.message) from None
+    return tuple(clean)
+
+
+def _loss(name: Any, dataset: DatasetConfig) -> str:
+    name = _choice("loss", name, tuple(LOSSES))
+    problem = task_problem(LOSSES[name], dataset.task, dataset.n_classes)
+    if problem:
+        raise ConfigError("loss", problem)
+    return name
+
+
+def _optimizer(data: Any) -> OptimizerConfig:
+    _expect_object("optimizer", data)
+    name = _choice("optimizer.name", data.get("name", "adam"), tuple(OPTIMIZERS))
+    options = OPTIMIZERS[name].options
+    _reject_unknown("optimizer.", data, {"name", "lr", "weight_decay", *options}, f"'{name}'")
+    momentum = _number("optimizer.momentum", data.get("momentum", 0.0), float, 0.0, 0.999)
+    nesterov = data.get("nesterov", False)
+    if not isinstance(nesterov, bool):
+        raise ConfigError("optimizer.nesterov", f"must be true or false, got {nesterov!r}")
+    if nesterov and momentum <= 0:
+        raise ConfigError("optimizer.nesterov", "Nesterov needs momentum > 0: set optimizer.momentum, e.g. 0.9")
+    lr = _number("optimizer.lr", data.get("lr", 1e-3), float, 0.0, 10.0)
+    if lr <= 0:
+        raise ConfigError("optimizer.lr", "must be greater than 0")
+    return OptimizerConfig(name=name, lr=lr, momentum=momentum, nesterov=nesterov,
+                           weight_decay=_number("optimizer.weight_decay", data.get("weight_decay", 0.0),
+                                                float, 0.0, 1.0))
+
+
+def _schedule(data: Any) -> ScheduleConfig:
+    if isinstance(data, str):
+        data = {"name": data}
+    _expect_object("schedule", data)
+    name = _choice("schedule.name", data.get("name", "none"), tuple(SCHEDULES))
+    allowed = {"name", "step_size", "gamma"} if name == "step" else {"name"}
+    _reject_unknown("schedule.", data, allowed, f"'{name}'")
+    return ScheduleConfig(name=name,
+                          step_size=_number("schedule.step_size", data.get("step_size", 100), int, 1, MAX_EPOCHS),
+                          gamma=_number("schedule.gamma", data.get("gamma", 0.5), float, 0.001, 1.0))
+
+
+def _expect_object(key: str, data: Any) -> None:
+    if not isinstance(data, Mapping):
+        raise ConfigError(key, f"must be a JSON object, got {type(data).__name__}")
+
+
+def _reject_unknown(prefix: str, data: Mapping, allowed: set[str], owner: str = "") -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        whose = f" for {owner}" if owner else ""
+        raise ConfigError(f"{prefix}{unknown[0]}", f"unknown key{whose}; expected one of: {', '.join(sorted(allowed))}")
+
+
+def _choice(key: str, value: Any, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ConfigError(key, f"{value!r} is not one of: {', '.join(options)}")
+    return value
+
+
+def _number(key: str, value: Any, kind: type, low: float, high: float):
+    try:
+        return check_number(value, kind, low, high)
+    except ValueError as error:
+        raise ConfigError(key, str(error)) from None

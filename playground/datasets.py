@@ -1,0 +1,251 @@
+"""Toy datasets: pure, seeded generators of 2-D classification and 1-D regression data.
+
+Each generator takes a seed and its own parameters and returns raw features and targets as
+numpy arrays; `make_dataset` looks the generator up in `DATASETS`, splits train/test and returns
+a `Dataset`. This module knows nothing about models, torch, training or plotting.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable dataset parameter: default and valid range (inclusive)."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    integer: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registered dataset: how to generate it and what it looks like."""
+
+    name: str
+    title: str
+    task: str  # CLASSIFICATION or REGRESSION
+    generate: Callable[..., tuple[np.ndarray, np.ndarray]]  # (rng, **params) -> (x, y)
+    params: tuple[Param, ...]
+    feature_names: tuple[str, ...]
+    description: str
+    class_names: tuple[str, ...] = ()  # fixed names; empty = "class 0", "class 1", ...
+    standardize: bool = False  # inputs on very different scales: the model standardises them
+    test_fraction: float = 0.2  # default share of points held out for testing
+
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.params}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Generated data, split. Classification targets are int64 class ids, regression float32 (N, 1)."""
+
+    name: str
+    task: str
+    x_train: np.ndarray  # (N, F) float32
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # empty for regression
+    standardize: bool
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def x_all(self) -> np.ndarray:
+        return np.concatenate([self.x_train, self.x_test])
+
+
+# --- generators: (rng, **params) -> (x float (N, F), y int (N,) or float (N,)) ------------------
+
+
+def spiral(rng: np.random.Generator, classes: int, n_per_class: int, noise: float):
+    """The classic: class c's arm is r = t, angle linspace(2pi c/C, 2pi (2+c)/C) + randn * noise."""
+    xs, ys = [], []
+    for c in range(classes):
+        r = np.linspace(0.0, 1.0, n_per_class)
+        angle = np.linspace(2 * math.pi * c / classes, 2 * math.pi * (2 + c) / classes, n_per_class)
+        angle = angle + rng.standard_normal(n_per_class) * noise
+        xs.append(np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1))
+        ys.append(np.full(n_per_class, c))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def circles(rng: np.random.Generator, n_samples: int, noise: float, factor: float):
+    """Two concentric rings (scikit-learn's make_circles): outer ring class 0, inner ring class 1."""
+    n_outer = n_samples // 2
+    n_inner = n_samples - n_outer
+    outer = np.linspace(0, 2 * math.pi, n_outer, endpoint=False)
+    inner = np.linspace(0, 2 * math.pi, n_inner, endpoint=False)
+    x = np.concatenate([
+        np.stack([np.cos(outer), np.sin(outer)], axis=1),
+        factor * np.stack([np.cos(inner), np.sin(inner)], axis=1),
+    ])
+    y = np.concatenate([np.zeros(n_outer), np.ones(n_inner)])
+    return x + rng.normal(scale=noise, size=x.shape), y
+
+
+def xor(rng: np.random.Generator, n_samples: int, noise: float):
+    """Points in [-1, 1]^2 labelled by the sign of x1 * x2 (TF Playground's XOR), then jittered."""
+    x = rng.uniform(-1.0, 1.0, size=(n_samples, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    return x + rng.normal(scale=noise, size=x.shape), y
+
+
+def blobs(rng: np.random.Generator, classes: int, n_per_class: int, noise: float):
+    """Gaussian blobs with standard deviation `noise` around centres evenly spaced on a circle."""
+    offset = rng.uniform(0, 2 * math.pi)
+    xs, ys = [], []
+    for c in range(classes):
+        angle = offset + 2 * math.pi * c / classes
+        centre = 2.0 * np.array([math.cos(angle), math.sin(angle)])
+        xs.append(centre + rng.normal(scale=noise, size=(n_per_class, 2)))
+        ys.append(np.full(n_per_class, c))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def moons(rng: np.random.Generator, n_samples: int, noise: float):
+    """Two interleaving half circles (scikit-learn's make_moons)."""
+    n_upper = n_samples // 2
+    n_lower = n_samples - n_upper
+    upper = np.linspace(0, math.pi, n_upper)
+    lower = np.linspace(0, math.pi, n_lower)
+    x = np.concatenate([
+        np.stack([np.cos(upper), np.sin(upper)], axis=1),
+        np.stack([1 - np.cos(lower), 0.5 - np.sin(lower)], axis=1),
+    ])
+    y = np.concatenate([np.zeros(n_upper), np.ones(n_lower)])
+    return x + rng.normal(scale=noise, size=x.shape), y
+
+
+def linear_regression(rng: np.random.Generator, n_samples: int, noise: float):
+    """y = 2x at x evenly spaced over [1, 4]; the default 4 points are the classic x = 1, 2, 3, 4."""
+    x = np.linspace(1.0, 4.0, n_samples)
+    return x[:, None], 2 * x + rng.normal(scale=noise, size=n_samples)
+
+
+def sine(rng: np.random.Generator, n_samples: int, noise: float):
+    """y = sin(x) for x uniform in [-pi, pi], plus Gaussian noise: a curve a line cannot fit."""
+    x = rng.uniform(-math.pi, math.pi, size=n_samples)
+    return x[:, None], np.sin(x) + rng.normal(scale=noise, size=n_samples)
+
+
+def coffee_roast(rng: np.random.Generator, n_samples: int):
+    """Roast temperature (150-285 C) and duration (11.5-15.5 min); good roasts lie in a triangle.
+
+    The rule of the classic course example: good when 175 < t < 260, 12 < d < 15 and
+    d <= -3/85 * t + 21 (hotter roasts must be shorter).
+    """
+    temperature = rng.uniform(150.0, 285.0, size=n_samples)
+    duration = rng.uniform(11.5, 15.5, size=n_samples)
+    good = ((temperature > 175) & (temperature < 260) & (duration > 12) & (duration < 15)
+            & (duration <= -3 / (260 - 175) * temperature + 21))
+    return np.stack([temperature, duration], axis=1), good.astype(int)
+
+
+_N_SAMPLES = Param("n_samples", 400, 4, 20000, integer=True, help="number of points")
+_CLASSES = Param("classes", 3, 2, 10, integer=True, help="number of classes")
+_N_PER_CLASS = Param("n_per_class", 200, 2, 5000, integer=True, help="points per class")
+
+DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
+    DatasetSpec("spiral", "Spiral", CLASSIFICATION, spiral,
+                (_CLASSES, Param("n_per_class", 1000, 2, 5000, integer=True, help="points per class"),
+                 Param("noise", 0.2, 0.0, 1.0, help="angle noise")),
+                ("x1", "x2"), "C interleaved spiral arms; a linear model gets ~1/C right, a ReLU net ~95%."),
+    DatasetSpec("circles", "Circles", CLASSIFICATION, circles,
+                (_N_SAMPLES, Param("noise", 0.1, 0.0, 1.0, help="position noise"),
+                 Param("factor", 0.5, 0.05, 0.95, help="inner radius / outer radius")),
+                ("x1", "x2"), "A ring around a disc: needs a curved boundary.",
+                class_names=("outer", "inner")),
+    DatasetSpec("xor", "XOR", CLASSIFICATION, xor,
+                (_N_SAMPLES, Param("noise", 0.05, 0.0, 1.0, help="position noise")),
+                ("x1", "x2"), "Opposite quadrants share a class: the problem a single neuron cannot solve."),
+    DatasetSpec("blobs", "Gaussian blobs", CLASSIFICATION, blobs,
+                (_CLASSES, _N_PER_CLASS, Param("noise", 0.6, 0.05, 3.0, help="blob standard deviation")),
+                ("x1", "x2"), "k Gaussian clusters: nearly linearly separable unless they overlap."),
+    DatasetSpec("moons", "Moons", CLASSIFICATION, moons,
+                (_N_SAMPLES, Param("noise", 0.1, 0.0, 1.0, help="position noise")),
+                ("x1", "x2"), "Two interleaving half circles."),
+    DatasetSpec("linear_regression", "Linear regression y = 2x", REGRESSION, linear_regression,
+                (Param("n_samples", 4, 2, 20000, integer=True, help="number of points"),
+                 Param("noise", 0.0, 0.0, 5.0, help="standard deviation of y noise")),
+                ("x",), "The classic first example: four points on y = 2x; a single Linear learns w = 2.",
+                test_fraction=0.0),
+    DatasetSpec("sine", "Sine regression", REGRESSION, sine,
+                (Param("n_samples", 200, 4, 20000, integer=True, help="number of points"),
+                 Param("noise", 0.1, 0.0, 2.0, help="standard deviation of y noise")),
+                ("x",), "y = sin(x) + noise: a line underfits, a small tanh/ReLU net bends to it."),
+    DatasetSpec("coffee_roast", "Coffee roast quality", CLASSIFICATION, coffee_roast,
+                (Param("n_samples", 200, 10, 20000, integer=True, help="number of roasts"),),
+                ("temperature (C)", "duration (min)"),
+                "Good roasts lie in a triangle of temperature and duration; inputs are standardised.",
+                class_names=("bad roast", "good roast"), standardize=True),
+)}
+
+
+def make_dataset(name: str, params: dict | None = None, test_fraction: float | None = None,
+                 seed: int = 12345) -> Dataset:
+    """Generate dataset `name` with `params` (missing ones take defaults) and split it.
+
+    Classification splits are stratified so every class appears in the test set.
+    """
+    spec = DATASETS[name]
+    values = {**spec.defaults(), **(params or {})}
+    values = {p.name: (int(values[p.name]) if p.integer else float(values[p.name])) for p in spec.params}
+    rng = np.random.default_rng(seed)
+    x, y = spec.generate(rng, **values)
+    x = np.asarray(x, dtype=np.float32)
+    fraction = spec.test_fraction if test_fraction is None else test_fraction
+    test_idx = _split_indices(rng, y if spec.task == CLASSIFICATION else None, len(x), fraction)
+    train_mask = np.ones(len(x), dtype=bool)
+    train_mask[test_idx] = False
+    y = _targets(y, spec.task)
+    return Dataset(name=name, task=spec.task,
+                   x_train=x[train_mask], y_train=y[train_mask], x_test=x[test_idx], y_test=y[test_idx],
+                   feature_names=spec.feature_names, class_names=_class_names(spec, y),
+                   standardize=spec.standardize)
+
+
+def _targets(y: np.ndarray, task: str) -> np.ndarray:
+    if task == CLASSIFICATION:
+        return np.asarray(y, dtype=np.int64)
+    return np.asarray(y, dtype=np.float32).reshape(-1, 1)
+
+
+def _class_names(spec: DatasetSpec, y: np.ndarray) -> tuple[str, ...]:
+    if spec.task != CLASSIFICATION:
+        return ()
+    if spec.class_names:
+        return spec.class_names
+    return tuple(f"class {c}" for c in range(int(y.max()) + 1))
+
+
+def _split_indices(rng: np.random.Generator, labels: np.ndarray | None, n: int, fraction: float) -> np.ndarray:
+    """Indices of the test points: `fraction` of all, per class when labels are given."""
+    if fraction <= 0:
+        return np.zeros(0, dtype=np.int64)
+    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    picked = []
+    for group in groups:
+        k = int(round(len(group) * fraction))
+        k = min(max(k, 1), len(group) - 1) if len(group) > 1 else 0
+        picked.append(rng.permutation(group)[:k])
+    return np.sort(np.concatenate(picked)).astype(np.int64)

@@ -1,0 +1,137 @@
+"""Model builder: turns a JSON-able layer stack into a checked plan and a torch model.
+
+`plan_model` infers the first layer's input size and the last Linear's output size, computes
+each layer's output shape and parameter count (on torch's meta device, so a huge layer costs no
+memory) and rejects stacks that cannot work, naming the layer and the fix. `build_model` makes
+the real `nn.Sequential`. Knows nothing about datasets' contents or training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .layers import LAYERS, LayerError, Shape, build_layer, check_spec
+from .losses import LossSpec
+
+MAX_PARAMETERS = 5_000_000  # a stack larger than this is refused before anything is allocated
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One line of the layer summary table."""
+
+    index: int  # 0-based position in the stack
+    title: str
+    detail: str  # "2 -> 100", "p=0.5", ...
+    output_shape: Shape
+    parameters: int
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """A checked stack: resolved layer specs (inferred sizes filled in) and its summary."""
+
+    layers: tuple[dict, ...]
+    rows: tuple[LayerRow, ...]
+    input_shape: Shape
+    output_shape: Shape
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def parameters(self) -> int:
+        return sum(row.parameters for row in self.rows)
+
+
+class Standardize(nn.Module):
+    """(x - mean) / std with the training set's statistics, stored in the state dict."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", mean.clone())
+        self.register_buffer("std", std.clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: LossSpec | None = None) -> ModelPlan:
+    """Check `layers` for this input and output size (and loss); raise LayerError naming the fix."""
+    if not layers:
+        raise LayerError(None, "the stack is empty: add at least one Linear layer")
+    specs = [check_spec(i, spec) for i, spec in enumerate(layers)]
+    specs = _infer_sizes(specs, input_shape, n_outputs)
+    rows, shape = [], input_shape
+    with torch.device("meta"):
+        for i, spec in enumerate(specs):
+            module, out_shape = build_layer(i, spec, shape)
+            count = sum(p.numel() for p in module.parameters())
+            rows.append(LayerRow(i, LAYERS[spec["type"]].title, _detail(spec, shape, out_shape), out_shape, count))
+            shape = out_shape
+    plan = ModelPlan(tuple(specs), tuple(rows), input_shape, shape)
+    _check_output(plan, n_outputs)
+    if plan.parameters > MAX_PARAMETERS:
+        raise LayerError(None, f"{plan.parameters:,} parameters is over the limit of {MAX_PARAMETERS:,}: "
+                               "use fewer or narrower layers")
+    return _check_loss(plan, loss) if loss else plan
+
+
+def build_model(plan: ModelPlan, mean: torch.Tensor | None = None, std: torch.Tensor | None = None) -> nn.Sequential:
+    """The torch model for a plan, optionally preceded by input standardisation."""
+    modules, shape = [], plan.input_shape
+    for i, spec in enumerate(plan.layers):
+        module, shape = build_layer(i, spec, shape)
+        modules.append(module)
+    if mean is not None:
+        modules.insert(0, Standardize(mean, std))
+    return nn.Sequential(*modules)
+
+
+def _infer_sizes(specs: list[dict], input_shape: Shape, n_outputs: int) -> list[dict]:
+    """Fill the last Linear's empty `out` with n_outputs; check the first layer's `in`."""
+    linear_positions = [i for i, s in enumerate(specs) if s["type"] == "linear"]
+    last_linear = linear_positions[-1] if linear_positions else None
+    for i in linear_positions:
+        spec = specs[i]
+        if spec["out"] is None:
+            if i != last_linear:
+                raise LayerError(i, "Linear needs an output size; only the last Linear may be left empty "
+                                    "(it then gets the number of outputs)", param="out")
+            specs[i] = {**spec, "out": n_outputs}
+        declared_in = spec.get("in")
+        if declared_in is not None and i == 0 and (declared_in,) != tuple(input_shape):
+            raise LayerError(i, f"Linear declares {declared_in} inputs but the data has {input_shape[0]} "
+                                "features: leave 'in' empty to infer it", param="in")
+    return specs
+
+
+def _check_output(plan: ModelPlan, n_outputs: int) -> None:
+    if plan.output_shape == (n_outputs,):
+        return
+    linear = [row for row in plan.rows if plan.layers[row.index]["type"] == "linear"]
+    if not linear:
+        raise LayerError(None, f"the model outputs {plan.output_shape[0]} values but needs {n_outputs}: "
+                               "add a Linear layer (output size left empty) at the end")
+    raise LayerError(linear[-1].index, f"Linear outputs {plan.output_shape[0]} values but the loss needs "
+                                       f"{n_outputs}: set its output size to {n_outputs} or leave it empty",
+                     param="out")
+
+
+def _check_loss(plan: ModelPlan, loss: LossSpec) -> ModelPlan:
+    """Reject a last layer the loss cannot use; collect warnings for ones that train badly."""
+    last_index = len(plan.layers) - 1
+    last = plan.layers[-1]["type"]
+    if loss.needs_last and last != loss.needs_last:
+        need = LAYERS[loss.needs_last].title
+        raise LayerError(last_index, f"{loss.title} needs the model to end with {need}, but it ends with "
+                                     f"{LAYERS[last].title}: add a {need} layer at the end")
+    warnings = tuple(f"Layer {last_index + 1} {text}" for kind, text in loss.warn_last if kind == last)
+    return ModelPlan(plan.layers, plan.rows, plan.input_shape, plan.output_shape, warnings)
+
+
+def _detail(spec: dict, in_shape: Shape, out_shape: Shape) -> str:
+    if spec["type"] == "linear":
+        return f"{in_shape[0]} -> {out_shape[0]}"
+    extra = [f"{k}={v:g}" for k, v in spec.items() if k != "type" and v is not None]
+    return ", ".join(extra)
