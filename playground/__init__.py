@@ -1,0 +1,1 @@
+"""Neural Playground core: datasets, layer registry, model builder, engine, runner and figures."""

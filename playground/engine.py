@@ -1,0 +1,249 @@
+"""Training engine: one model, one dataset, one epoch at a time, reporting small frozen events.
+
+`Engine(config)` generates the data, builds the model, loss and optimizer; `run()` is a generator
+yielding an `EpochEnd` per epoch (or a final `Diverged`). Callers control pace by how they pull
+from it, and may change the learning rate between epochs. Events are plain picklable dataclasses.
+The engine knows nothing about threads, Streamlit or Plotly.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .datasets import CLASSIFICATION, DATASETS, Dataset, make_dataset
+from .devices import resolve_device
+from .losses import LOSSES, class_probabilities, predicted_classes
+from .model import ModelPlan, build_model, plan_model
+from .optim import make_optimizer, scheduled_lr, set_learning_rate
+
+_INIT_LOCK = threading.Lock()  # torch's global RNG is shared by threads: seed and build under a lock
+MAX_TEST_POINTS = 250  # test metrics are evaluated on at most about this many epochs of a run
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Loss and the task's score on one split: accuracy (classification) or R^2 and MSE (regression)."""
+
+    loss: float
+    accuracy: float | None = None
+    r2: float | None = None
+    mse: float | None = None
+
+    @property
+    def score(self) -> float | None:
+        return self.accuracy if self.accuracy is not None else self.r2
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int  # epochs completed so far (1-based)
+    train: Metrics  # averaged over the epoch's batches, measured before each step
+    test: Metrics | None  # evaluated every few epochs (see eval_every); None otherwise
+    lr: float  # learning rate used in this epoch
+    seconds: float  # training time so far, evaluation included
+
+
+@dataclass(frozen=True)
+class Diverged:
+    epoch: int  # the epoch whose loss was not finite
+    message: str
+
+
+Event = EpochEnd | Diverged
+
+
+def plan_for(config: TrainConfig) -> ModelPlan:
+    """Check the config's layer stack against its dataset and loss without generating any data."""
+    loss = LOSSES[config.loss]
+    n_features = len(DATASETS[config.dataset.name].feature_names)
+    return plan_model(config.layers, (n_features,), loss.n_outputs(config.dataset.n_classes), loss)
+
+
+def load_dataset(config: TrainConfig) -> Dataset:
+    d = config.dataset
+    return make_dataset(d.name, d.values, d.test_fraction, d.seed)
+
+
+class Engine:
+    """Trains the model a TrainConfig describes. Not thread-safe: drive it from one thread."""
+
+    def __init__(self, config: TrainConfig, dataset: Dataset | None = None):
+        self.config = config
+        self.dataset = dataset if dataset is not None else load_dataset(config)
+        self.device = resolve_device(config.device)
+        self.plan = plan_for(config)
+        self.loss_spec = LOSSES[config.loss]
+        self.loss_fn = self.loss_spec.make()
+        self.model = self._build_model().to(self.device)
+        self.optimizer = make_optimizer(config.optimizer, self.model.parameters())
+        self.base_lr = config.optimizer.lr
+        self.epoch = 0
+        self.seconds = 0.0
+        self.eval_every = max(1, round(config.epochs / MAX_TEST_POINTS))
+        self._batch_order = torch.Generator().manual_seed(config.seed)
+        self._train = self._tensors(self.dataset.x_train, self.dataset.y_train)
+        self._test = self._tensors(self.dataset.x_test, self.dataset.y_test)
+        self._last_good = self._copy_state()
+
+    # --- set-up -----------------------------------------------------------------------------
+
+    def _build_model(self) -> torch.nn.Sequential:
+        mean = std = None
+        if self.dataset.standardize:
+            x = torch.from_numpy(self.dataset.x_train)
+            mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed)
+            return build_model(self.plan, mean, std)
+
+    def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        targets = self.loss_spec.targets(torch.from_numpy(y))
+        return torch.from_numpy(x).to(self.device), targets.to(self.device)
+
+    def _copy_state(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    # --- training -----------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Event]:
+        """Yield one event per remaining epoch; stops after `config.epochs` or at divergence."""
+        while self.epoch < self.config.epochs:
+            event = self.train_epoch()
+            yield event
+            if isinstance(event, Diverged):
+                return
+
+    def set_learning_rate(self, lr: float) -> None:
+        """Change the base learning rate; the schedule applies on top from the next epoch."""
+        self.base_lr = float(lr)
+
+    @property
+    def lr(self) -> float:
+        return scheduled_lr(self.base_lr, self.config.schedule, self.epoch, self.config.epochs)
+
+    def train_epoch(self, interrupted: Callable[[], bool] | None = None) -> Event:
+        """One pass over the training data. `interrupted()` is checked between batches."""
+        started = time.perf_counter()
+        lr = self.lr
+        set_learning_rate(self.optimizer, lr)
+        self.model.train()
+        sums = _Sums(self.loss_spec.output, self.dataset.task)
+        for xb, yb in self._batches():
+            out = self.model(xb)
+            loss = self.loss_fn(out, yb)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            sums.add(loss.detach(), out.detach(), yb)
+            if interrupted is not None and interrupted():
+                break
+        self.epoch += 1
+        train = sums.metrics(self._train[1])
+        if not math.isfinite(train.loss):
+            return self._diverged()
+        self._last_good = self._copy_state()
+        test = self.evaluate("test") if self._evaluate_now() else None
+        self.seconds += time.perf_counter() - started
+        return EpochEnd(self.epoch, train, test, lr, self.seconds)
+
+    def _evaluate_now(self) -> bool:
+        has_test = len(self._test[0]) > 0
+        return has_test and (self.epoch % self.eval_every == 0 or self.epoch in (1, self.config.epochs))
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        x, y = self._train
+        n = len(x)
+        size = self.config.batch_size
+        if size == 0 or size >= n:
+            yield x, y
+            return
+        order = torch.randperm(n, generator=self._batch_order).to(self.device)
+        starts = list(range(0, n, size))
+        if n - starts[-1] == 1 and len(starts) > 1:  # a batch of one breaks BatchNorm: merge it
+            starts.pop()
+        for start, end in zip(starts, starts[1:] + [n]):
+            index = order[start:end]
+            yield x[index], y[index]
+
+    def _diverged(self) -> Diverged:
+        """Restore the last epoch whose loss was finite; a fresh optimizer drops NaN moments."""
+        bad_epoch, lr = self.epoch, self.lr
+        self.epoch -= 1
+        self.model.load_state_dict(self._last_good)
+        self.optimizer = make_optimizer(self.config.optimizer, self.model.parameters())
+        return Diverged(bad_epoch, f"The loss became NaN or infinite in epoch {bad_epoch}, so training stopped "
+                                   f"and the model was restored to epoch {self.epoch}. Try a smaller learning "
+                                   f"rate (it was {lr:g}).")
+
+    # --- evaluation ---------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def evaluate(self, split: str = "test") -> Metrics | None:
+        """Metrics on the whole "train" or "test" split in eval mode; None if the split is empty."""
+        x, y = self._train if split == "train" else self._test
+        if len(x) == 0:
+            return None
+        self.model.eval()
+        out = self.model(x)
+        sums = _Sums(self.loss_spec.output, self.dataset.task)
+        sums.add(self.loss_fn(out, y), out, y)
+        return sums.metrics(y)
+
+    @torch.inference_mode()
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """(N, C) class probabilities for classification, (N, 1) values for regression."""
+        self.model.eval()
+        out = self.model(torch.as_tensor(x, dtype=torch.float32, device=self.device))
+        if self.dataset.task == CLASSIFICATION:
+            out = class_probabilities(self.loss_spec.output, out)
+        return out.float().cpu().numpy()
+
+    def final_metrics(self) -> dict[str, float | int | None]:
+        """The CLI's summary: epochs and train/test loss and accuracy (or R^2 and MSE)."""
+        result: dict[str, float | int | None] = {"epochs": self.epoch}
+        for split in ("train", "test"):
+            metrics = self.evaluate(split)
+            result[f"{split}_loss"] = metrics.loss if metrics else None
+            if self.dataset.task == CLASSIFICATION:
+                result[f"{split}_accuracy"] = metrics.accuracy if metrics else None
+            else:
+                result[f"{split}_r2"] = metrics.r2 if metrics else None
+                result[f"{split}_mse"] = metrics.mse if metrics else None
+        if self.dataset.task != CLASSIFICATION:
+            result["r2"] = result["test_r2"] if result["test_r2"] is not None else result["train_r2"]
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+
+
+class _Sums:
+    """Running sums over batches, kept as tensors so the device is synchronised once per epoch."""
+
+    def __init__(self, output_kind: str, task: str):
+        self.output_kind, self.task = output_kind, task
+        self.loss = self.hits = self.squared_error = 0.0
+        self.count = 0
+
+    def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        n = len(y)
+        self.loss = self.loss + loss * n
+        self.count += n
+        if self.task == CLASSIFICATION:
+            labels = y if y.dim() == 1 else y[:, 0].long()
+            self.hits = self.hits + (predicted_classes(self.output_kind, out) == labels).sum()
+        else:
+            self.squared_error = self.squared_error + ((out - y) ** 2).sum()
+
+    def metrics(self, all_targets: torch.Tensor) -> Metrics:
+        loss = float(self.loss) / self.count
+        if self.task == CLASSIFICATION:
+            return Metrics(loss, accuracy=float(self.hits) / self.count)
+        mse = float(self.squared_error) / self.count
+        variance = float(all_targets.float().var(unbiased=False))
+        r2 = 1.0 - mse / variance if variance > 0 else float("nan")
+        return Metrics(loss, r2=r2, mse=mse)

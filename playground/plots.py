@@ -1,0 +1,148 @@
+"""Pure Plotly figure builders: data in, `go.Figure` out.
+
+Curves of loss and accuracy (or R^2), the decision boundary of a 2-D classifier with its points,
+the fitted curve of a 1-D regressor. Axis ranges are fixed here, on the server, because the page
+re-sends whole figures while training. Numpy arrays are passed as float32/uint8 so Plotly sends
+them as compact binary. Knows nothing about Streamlit, torch or training.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .datasets import CLASSIFICATION, Dataset
+from .frames import CONFIDENCE_LEVELS, BoundaryFrame, CurveFrame, axis_ranges
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#ff7f0e"
+MAX_CURVE_POINTS = 2000
+_LAYOUT = dict(margin=dict(l=50, r=10, t=40, b=40), height=320, template="plotly_white",
+               legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+
+
+def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figure:
+    """Train and test loss per epoch on a log axis, x fixed to the run's length."""
+    fig = _curves(history.epochs, history.train_loss, history.test_epochs, history.test_loss)
+    fig.update_layout(title=f"Loss ({loss_title})", **_LAYOUT)
+    fig.update_xaxes(title="epoch", range=[0, max(total_epochs, 1)])
+    fig.update_yaxes(type="log", range=_log_range(history.train_loss + history.test_loss))
+    return fig
+
+
+def score_figure(history, total_epochs: int, task: str) -> go.Figure:
+    """Train and test accuracy (0 to 1) or R^2 (clipped below at -1) per epoch."""
+    name = "Accuracy" if task == CLASSIFICATION else "R²"
+    fig = _curves(history.epochs, history.train_score, history.test_epochs, history.test_score)
+    fig.update_layout(title=name, **_LAYOUT)
+    fig.update_xaxes(title="epoch", range=[0, max(total_epochs, 1)])
+    low = 0.0 if task == CLASSIFICATION else max(-1.0, min([0.0, *_finite(history.train_score)]))
+    fig.update_yaxes(range=[low, 1.02])
+    return fig
+
+
+def boundary_figure(dataset: Dataset, frame: BoundaryFrame | None = None) -> go.Figure:
+    """Decision regions (colour = class, shade = confidence) under the train and test points."""
+    fig = go.Figure()
+    n_classes = dataset.n_classes
+    if frame is not None:
+        z = frame.classes * CONFIDENCE_LEVELS + frame.confidence  # uint8 code per cell
+        fig.add_trace(go.Heatmap(x=frame.xs, y=frame.ys, z=z.astype(np.uint8), zmin=-0.5,
+                                 zmax=n_classes * CONFIDENCE_LEVELS - 0.5, colorscale=_region_scale(n_classes),
+                                 showscale=False, hoverinfo="skip"))
+    for c, name in enumerate(dataset.class_names):
+        colour = PALETTE[c % len(PALETTE)]
+        _add_points(fig, dataset.x_train[dataset.y_train == c], f"{name}", colour, "circle", "white", c)
+        _add_points(fig, dataset.x_test[dataset.y_test == c], f"{name} (test)", colour, "diamond", "black", c)
+    (x0, x1), (y0, y1) = axis_ranges(dataset)
+    epoch = "" if frame is None else f" — epoch {frame.epoch}"
+    fig.update_layout(title=f"Decision boundary{epoch}", **{**_LAYOUT, "height": 460})
+    fig.update_xaxes(range=[x0, x1], title=dataset.feature_names[0], constrain="domain")
+    fig.update_yaxes(range=[y0, y1], title=dataset.feature_names[1], scaleanchor="x", scaleratio=(x1 - x0) / (y1 - y0))
+    return fig
+
+
+def curve_figure(dataset: Dataset, frame: CurveFrame | None = None) -> go.Figure:
+    """Training and test points of a 1-D regression and the model's fitted curve."""
+    fig = go.Figure()
+    _add_points(fig, np.column_stack([dataset.x_train[:, 0], dataset.y_train[:, 0]]), "train", TRAIN_COLOUR,
+                "circle", "white")
+    if len(dataset.x_test):
+        _add_points(fig, np.column_stack([dataset.x_test[:, 0], dataset.y_test[:, 0]]), "test", TEST_COLOUR,
+                    "diamond", "black")
+    if frame is not None:
+        fig.add_trace(go.Scatter(x=frame.xs, y=frame.ys, mode="lines", name="model", line=dict(color="#d62728", width=3)))
+    (x0, x1), = axis_ranges(dataset)
+    y = np.concatenate([dataset.y_train[:, 0], dataset.y_test[:, 0]])
+    pad = max(float(y.max() - y.min()) * 0.15, 0.5)
+    epoch = "" if frame is None else f" — epoch {frame.epoch}"
+    fig.update_layout(title=f"Fitted curve{epoch}", **{**_LAYOUT, "height": 420})
+    fig.update_xaxes(range=[x0, x1], title=dataset.feature_names[0])
+    fig.update_yaxes(range=[float(y.min()) - pad, float(y.max()) + pad], title="y")
+    return fig
+
+
+def data_figure(dataset: Dataset, frame=None) -> go.Figure | None:
+    """The picture this dataset supports: boundary (2-D classes), curve (1-D regression) or None."""
+    if dataset.n_features == 2 and dataset.task == CLASSIFICATION:
+        return boundary_figure(dataset, frame)
+    if dataset.n_features == 1 and dataset.task != CLASSIFICATION:
+        return curve_figure(dataset, frame)
+    return None
+
+
+def _curves(epochs, train, test_epochs, test) -> go.Figure:
+    fig = go.Figure()
+    for name, xs, ys, colour in (("train", epochs, train, TRAIN_COLOUR), ("test", test_epochs, test, TEST_COLOUR)):
+        if len(xs):
+            xs, ys = _thin(np.asarray(xs, dtype=np.int32), np.asarray(ys, dtype=np.float32))
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=dict(color=colour, width=2)))
+    return fig
+
+
+def _add_points(fig: go.Figure, xy: np.ndarray, name: str, colour: str, symbol: str, edge: str,
+                group: int | None = None) -> None:
+    fig.add_trace(go.Scattergl(x=xy[:, 0].astype(np.float32), y=xy[:, 1].astype(np.float32), mode="markers",
+                               name=name, legendgroup=None if group is None else str(group),
+                               marker=dict(color=colour, symbol=symbol, size=6 if symbol == "circle" else 7,
+                                           line=dict(color=edge, width=0.6)), hoverinfo="skip"))
+
+
+def _region_scale(n_classes: int) -> list[list]:
+    """A stepped colourscale: code c * L + l gets class c's colour, lighter for low confidence."""
+    codes = n_classes * CONFIDENCE_LEVELS
+    scale = []
+    for code in range(codes):
+        c, level = divmod(code, CONFIDENCE_LEVELS)
+        alpha = 0.12 + 0.5 * level / (CONFIDENCE_LEVELS - 1)
+        colour = _blend(PALETTE[c % len(PALETTE)], alpha)
+        scale += [[code / codes, colour], [(code + 1) / codes, colour]]
+    return scale
+
+
+def _blend(hex_colour: str, alpha: float) -> str:
+    """`hex_colour` painted with opacity `alpha` over white, as an rgb() string."""
+    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    r, g, b = (round(255 + (v - 255) * alpha) for v in rgb)
+    return f"rgb({r},{g},{b})"
+
+
+def _thin(xs: np.ndarray, ys: np.ndarray, limit: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most about `limit` evenly spaced points, always keeping the last."""
+    if len(xs) <= limit:
+        return xs, ys
+    keep = np.unique(np.append(np.linspace(0, len(xs) - 1, limit).astype(int), len(xs) - 1))
+    return xs[keep], ys[keep]
+
+
+def _finite(values) -> list[float]:
+    return [v for v in values if v is not None and np.isfinite(v)]
+
+
+def _log_range(values) -> list[float] | None:
+    positive = [v for v in _finite(values) if v > 0]
+    if not positive:
+        return None
+    low, high = np.log10(min(positive)), np.log10(max(positive))
+    pad = max((high - low) * 0.05, 0.05)
+    return [float(low - pad), float(high + pad)]

@@ -1,0 +1,229 @@
+"""Runs one training off the caller's thread and exposes immutable snapshots of its progress.
+
+A `TrainingRunner` owns a worker thread that pulls epochs from an `Engine`, obeys commands
+(pause, resume, step, stop, set the learning rate) between epochs and records history and a
+prediction frame a few times a second. The UI only calls commands and `snapshot()`; everything it
+receives is frozen and picklable, so the worker can later move to a process pool. A watchdog
+pauses a run nobody has looked at for `idle_pause` seconds and ends it after `idle_end`.
+Knows nothing about Streamlit or Plotly.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .config import TrainConfig
+from .engine import Diverged, Engine, EpochEnd
+from .frames import Frame, frame_for
+
+log = logging.getLogger(__name__)
+
+# Statuses a run passes through.
+STARTING, RUNNING, PAUSED = "starting", "running", "paused"
+COMPLETED, STOPPED, DIVERGED, FAILED = "completed", "stopped", "diverged", "failed"
+ACTIVE = (STARTING, RUNNING, PAUSED)
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-epoch curves. Test values exist only on evaluated epochs, hence their own epoch list."""
+
+    epochs: tuple[int, ...] = ()
+    train_loss: tuple[float, ...] = ()
+    train_score: tuple[float, ...] = ()  # accuracy or R^2
+    test_epochs: tuple[int, ...] = ()
+    test_loss: tuple[float, ...] = ()
+    test_score: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    status: str
+    epoch: int
+    epochs: int
+    lr: float
+    epochs_per_second: float
+    history: History = field(default_factory=History)
+    frame: Frame | None = None
+    final: dict | None = None  # final metrics once the run has ended
+    message: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class _Curves:
+    """Mutable lists behind History; only touched under the runner's lock."""
+
+    def __init__(self):
+        self.lists = {name: [] for name in History.__dataclass_fields__}
+
+    def add(self, event: EpochEnd) -> None:
+        for name, value in (("epochs", event.epoch), ("train_loss", event.train.loss),
+                            ("train_score", event.train.score)):
+            self.lists[name].append(value)
+        if event.test is not None:
+            for name, value in (("test_epochs", event.epoch), ("test_loss", event.test.loss),
+                                ("test_score", event.test.score)):
+                self.lists[name].append(value)
+
+    def freeze(self) -> History:
+        return History(**{name: tuple(values) for name, values in self.lists.items()})
+
+
+class TrainingRunner:
+    """One training run on a worker thread. All public methods are safe to call from any thread."""
+
+    def __init__(self, config: TrainConfig, frame_interval: float = 0.2,
+                 idle_pause: float = 60.0, idle_end: float = 900.0):
+        self.config = config
+        self.frame_interval, self.idle_pause, self.idle_end = frame_interval, idle_pause, idle_end
+        self._lock = threading.Condition()
+        self._status, self._message = STARTING, ""
+        self._paused, self._steps, self._stop = False, 0, False
+        self._lr = config.optimizer.lr
+        self._epoch, self._final, self._frame = 0, None, None
+        self._curves = _Curves()
+        self._rate = _Rate()
+        self._last_seen = time.monotonic()
+        self._thread = threading.Thread(target=self._work, name="training", daemon=True)
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def start(self, paused: bool = False) -> "TrainingRunner":
+        with self._lock:
+            self._paused = paused
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        self._command(paused=True)
+
+    def resume(self) -> None:
+        self._command(paused=False)
+
+    def step(self, epochs: int = 1) -> None:
+        """Train `epochs` more epochs, then stay paused."""
+        with self._lock:
+            self._paused, self._steps = True, self._steps + epochs
+            self._lock.notify_all()
+
+    def stop(self) -> None:
+        self._command(stop=True)
+
+    def set_learning_rate(self, lr: float) -> None:
+        self._command(lr=float(lr))
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _command(self, **changes) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(self, f"_{name}", value)
+            self._last_seen = time.monotonic()
+            self._lock.notify_all()
+
+    # --- what the UI reads --------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """An immutable copy of the run's state; also tells the watchdog someone is watching."""
+        with self._lock:
+            self._last_seen = time.monotonic()
+            return Snapshot(self._status, self._epoch, self.config.epochs, self._lr, self._rate.value(),
+                            self._curves.freeze(), self._frame, self._final, self._message)
+
+    # --- the worker ---------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        try:
+            engine = Engine(self.config)
+            self._set_frame(engine)
+            self._train(engine)
+        except Exception as error:  # a bug or a torch error: report it, never crash the app
+            log.exception("training failed")
+            self._finish(FAILED, f"Training failed: {type(error).__name__}: {error}")
+
+    def _train(self, engine: Engine) -> None:
+        last_frame = time.monotonic()
+        while engine.epoch < self.config.epochs:
+            if not self._wait_for_turn(engine):
+                return self._end(engine, STOPPED, self._message or "Stopped.")
+            event = engine.train_epoch(interrupted=lambda: self._stop)
+            if isinstance(event, Diverged):
+                self._set_frame(engine)
+                return self._end(engine, DIVERGED, event.message)
+            self._record(event)
+            if time.monotonic() - last_frame >= self.frame_interval or self._paused:
+                self._set_frame(engine)
+                last_frame = time.monotonic()
+        self._set_frame(engine)
+        self._end(engine, COMPLETED, f"Completed {engine.epoch} epochs.")
+
+    def _wait_for_turn(self, engine: Engine) -> bool:
+        """Block while paused; False when the run should end. Applies a changed learning rate."""
+        with self._lock:
+            while not self._stop:
+                idle = time.monotonic() - self._last_seen
+                if idle > self.idle_end:
+                    self._stop, self._message = True, f"Stopped: nobody watched this run for {idle:.0f} s."
+                    break
+                if idle > self.idle_pause and not self._paused:
+                    self._paused, self._message = True, "Paused: nobody was watching. Press Resume to go on."
+                if not self._paused or self._steps:
+                    self._steps = max(0, self._steps - 1) if self._paused else 0
+                    self._status = RUNNING if not self._paused else PAUSED
+                    engine.set_learning_rate(self._lr)
+                    return True
+                self._status = PAUSED
+                self._lock.wait(timeout=1.0)
+            return False
+
+    def _record(self, event: EpochEnd) -> None:
+        with self._lock:
+            self._epoch = event.epoch
+            self._curves.add(event)
+            self._rate.add(event.epoch)
+            if not self._paused:
+                self._message = ""
+
+    def _set_frame(self, engine: Engine) -> None:
+        frame = frame_for(engine.dataset, engine.predict, engine.epoch)
+        with self._lock:
+            self._frame = frame
+
+    def _end(self, engine: Engine, status: str, message: str) -> None:
+        final = engine.final_metrics()
+        final["epochs_per_second"] = engine.epoch / engine.seconds if engine.seconds else None
+        with self._lock:
+            self._epoch, self._final = engine.epoch, final
+        self._finish(status, message)
+
+    def _finish(self, status: str, message: str) -> None:
+        with self._lock:
+            self._status, self._message = status, message
+            self._lock.notify_all()
+
+
+class _Rate:
+    """Epochs per second over the last couple of seconds of training."""
+
+    def __init__(self, window: float = 2.0):
+        self.window = window
+        self.marks: collections.deque[tuple[float, int]] = collections.deque()
+
+    def add(self, epoch: int) -> None:
+        now = time.monotonic()
+        self.marks.append((now, epoch))
+        while len(self.marks) > 2 and now - self.marks[0][0] > self.window:
+            self.marks.popleft()
+
+    def value(self) -> float:
+        if len(self.marks) < 2:
+            return 0.0
+        (t0, e0), (t1, e1) = self.marks[0], self.marks[-1]
+        return (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0
