@@ -1,0 +1,20 @@
+"""Shared fixtures: tiny configs that train in well under a second on one CPU core."""
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playground.config import TrainConfig  # noqa: E402
+
+
+@pytest.fixture
+def tiny_spiral() -> TrainConfig:
+    """A 3-class spiral of 60 points with a 2-16-3 ReLU net, 20 epochs."""
+    return TrainConfig.from_dict({
+        "dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
+        "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
+        "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 20, "seed": 1,
+    })
