@@ -90,6 +90,7 @@ class TrainingRunner:
         self._curves = _Curves()
         self._rate = _Rate()
         self._last_seen = time.monotonic()
+        self._engine: Engine | None = None
         self._thread = threading.Thread(target=self._work, name="training", daemon=True)
 
     # --- commands -----------------------------------------------------------------------------
@@ -118,6 +119,16 @@ class TrainingRunner:
     def set_learning_rate(self, lr: float) -> None:
         self._command(lr=float(lr))
 
+    @property
+    def paused(self) -> bool:
+        """Whether the run has been asked to pause (it pauses at the end of the current epoch)."""
+        return self._paused
+
+    @property
+    def engine(self) -> Engine | None:
+        """The engine, once built. Read its model only after the run has ended."""
+        return self._engine
+
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
@@ -141,7 +152,7 @@ class TrainingRunner:
 
     def _work(self) -> None:
         try:
-            engine = Engine(self.config)
+            engine = self._engine = Engine(self.config)
             self._set_frame(engine)
             self._train(engine)
         except Exception as error:  # a bug or a torch error: report it, never crash the app

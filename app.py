@@ -1,0 +1,27 @@
+"""Neural Playground home page: what the app is, where to go, which device trains."""
+import streamlit as st
+
+from playground import ui
+
+st.set_page_config(page_title="Neural Playground", page_icon="🧠", layout="wide")
+
+st.title("🧠 Neural Playground")
+st.markdown(
+    "Build a neural network layer by layer, pick a loss, an optimizer and a learning rate, and "
+    "train it with **real PyTorch** while the loss, the accuracy and the decision boundary update "
+    "live. Start with the classic: a linear model gets about half of the spiral right; add a "
+    "hidden ReLU layer and it gets about 95%."
+)
+st.page_link("pages/1_Playground.py", label="Open the Playground", icon="🎛️")
+st.markdown(
+    "- **Datasets**: spiral, circles, XOR, Gaussian blobs, moons, coffee-roast quality, "
+    "linear regression y = 2x and a sine curve — each with seed, size, noise and a train/test split.\n"
+    "- **Layers**: Linear, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, ELU, Softmax, LogSoftmax, "
+    "Dropout, BatchNorm1d; sizes are inferred where they can be.\n"
+    "- **Training**: cross-entropy, NLL, BCE, MSE, L1, Huber; SGD (momentum, Nesterov), Adam, "
+    "AdamW, RMSprop, Adagrad, Adadelta; learning-rate schedules; change the learning rate while it trains.\n"
+    "- **Same run anywhere**: download the config JSON and train it headlessly with "
+    "`python -m playground train config.json`."
+)
+device = ui.warm_up()
+st.info(f"Training runs on **{device}**.", icon="🖥️")

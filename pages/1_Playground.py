@@ -1,0 +1,351 @@
+"""Playground: pick a dataset, stack layers, choose how to train, and watch it learn live."""
+from dataclasses import replace
+
+import streamlit as st
+
+from playground import plots, ui
+from playground.checkpoint import checkpoint_bytes
+from playground.config import MAX_EPOCHS, ConfigError, TrainConfig
+from playground.datasets import CLASSIFICATION, DATASETS
+from playground.devices import available_devices
+from playground.engine import plan_for
+from playground.layers import LAYERS, LayerError
+from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
+from playground.optim import OPTIMIZERS, SCHEDULES
+from playground.runner import COMPLETED, DIVERGED, FAILED, PAUSED
+
+st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")
+
+RUN = "pg_run"
+LR_CHOICES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+DECAY_CHOICES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
+BATCH_CHOICES = (0, 1, 8, 16, 32, 64, 128, 256, 512, 1024)
+PRESETS = {
+    "Linear only": [{"type": "linear"}],
+    "One hidden ReLU layer": [{"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear"}],
+    "Two hidden Tanh layers": [{"type": "linear", "out": 16}, {"type": "tanh"}, {"type": "linear", "out": 16},
+                               {"type": "tanh"}, {"type": "linear"}],
+}
+
+
+# --- state: widget keys <-> config ------------------------------------------------------------
+
+def state_for(config: TrainConfig) -> dict:
+    """Widget values (by key) that show `config`."""
+    d, o, s = config.dataset, config.optimizer, config.schedule
+    return {"pg_dataset": d.name, "pg_ds_seed": d.seed, f"pg_ds_{d.name}_test_fraction": d.test_fraction,
+            **{f"pg_ds_{d.name}_{k}": v for k, v in d.values.items()},
+            "pg_loss": config.loss, "pg_opt": o.name, "pg_lr": o.lr, "pg_wd": o.weight_decay,
+            f"pg_{o.name}_momentum": o.momentum, "pg_nesterov": o.nesterov, "pg_batch": config.batch_size,
+            "pg_epochs": config.epochs, "pg_schedule": s.name, "pg_step_size": s.step_size, "pg_gamma": s.gamma,
+            "pg_seed": config.seed, "pg_device": config.device}
+
+
+def apply_config(config: TrainConfig) -> None:
+    st.session_state.update(state_for(config))
+    set_layers(config.layers)
+
+
+def set_layers(specs) -> None:
+    st.session_state["pg_next_id"] = st.session_state.get("pg_next_id", 0) + len(specs)
+    first = st.session_state["pg_next_id"] - len(specs)
+    st.session_state["pg_layers"] = [{**spec, "id": first + i} for i, spec in enumerate(specs)]
+
+
+def init_state() -> None:
+    if "pg_layers" not in st.session_state:
+        apply_config(TrainConfig())
+
+
+def with_choice(choices: tuple, value) -> list:
+    return sorted({*choices, value})
+
+
+# --- sidebar: data and training ---------------------------------------------------------------
+
+def dataset_section() -> dict:
+    st.header("Data")
+    name = st.selectbox("Dataset", list(DATASETS), format_func=lambda n: DATASETS[n].title, key="pg_dataset")
+    spec = DATASETS[name]
+    st.caption(spec.description)
+    values = {"name": name}
+    for p in spec.params:
+        key = f"pg_ds_{name}_{p.name}"
+        st.session_state.setdefault(key, int(p.default) if p.integer else float(p.default))
+        if p.integer:
+            values[p.name] = st.number_input(p.help.capitalize(), int(p.low), int(p.high), step=1, key=key)
+        else:
+            values[p.name] = st.slider(p.help.capitalize(), float(p.low), float(p.high), step=0.01, key=key)
+    key = f"pg_ds_{name}_test_fraction"
+    st.session_state.setdefault(key, spec.test_fraction)
+    values["test_fraction"] = st.slider("Test share", 0.0, 0.9, step=0.05, key=key,
+                                        help="fraction of points held out to measure generalisation")
+    values["seed"] = st.number_input("Data seed", 0, 2**32 - 1, step=1, key="pg_ds_seed")
+    return values
+
+
+def training_section(task: str, n_classes: int) -> dict:
+    st.header("Training")
+    losses = compatible_losses(task, n_classes)
+    if st.session_state.get("pg_loss") not in losses:
+        st.session_state["pg_loss"] = DEFAULT_LOSS[task]
+    loss = st.selectbox("Loss", losses, format_func=lambda n: LOSSES[n].title, key="pg_loss")
+    name = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda n: OPTIMIZERS[n].title, key="pg_opt")
+    optimizer = {"name": name,
+                 "lr": st.select_slider("Learning rate", with_choice(LR_CHOICES, st.session_state["pg_lr"]),
+                                        format_func=lambda v: f"{v:g}", key="pg_lr",
+                                        help="can be changed while training"),
+                 "weight_decay": st.select_slider("Weight decay", with_choice(DECAY_CHOICES, st.session_state["pg_wd"]),
+                                                  format_func=lambda v: f"{v:g}", key="pg_wd")}
+    if "momentum" in OPTIMIZERS[name].options:
+        st.session_state.setdefault(f"pg_{name}_momentum", 0.9 if name == "sgd" else 0.0)
+        optimizer["momentum"] = st.slider("Momentum", 0.0, 0.99, step=0.01, key=f"pg_{name}_momentum")
+    if "nesterov" in OPTIMIZERS[name].options:
+        optimizer["nesterov"] = st.checkbox("Nesterov", key="pg_nesterov", disabled=optimizer["momentum"] == 0) \
+            and optimizer["momentum"] > 0
+    schedule = {"name": st.selectbox("Learning-rate schedule", list(SCHEDULES), key="pg_schedule")}
+    if schedule["name"] == "step":
+        schedule["step_size"] = st.number_input("Decay every (epochs)", 1, MAX_EPOCHS, key="pg_step_size")
+        schedule["gamma"] = st.slider("Decay factor", 0.01, 1.0, step=0.01, key="pg_gamma")
+    return {"loss": loss, "optimizer": optimizer, "schedule": schedule,
+            "batch_size": st.selectbox("Batch size", with_choice(BATCH_CHOICES, st.session_state["pg_batch"]),
+                                       format_func=lambda b: "full batch" if b == 0 else str(b), key="pg_batch"),
+            "epochs": st.number_input("Epochs", 1, MAX_EPOCHS, step=100, key="pg_epochs"),
+            "seed": st.number_input("Model seed", 0, 2**32 - 1, step=1, key="pg_seed"),
+            "device": st.selectbox("Device", ["auto", *available_devices()], key="pg_device")}
+
+
+# --- the layer stack --------------------------------------------------------------------------
+
+def move_layer(position: int, offset: int) -> None:
+    layers = st.session_state["pg_layers"]
+    layers[position], layers[position + offset] = layers[position + offset], layers[position]
+
+
+def remove_layer(position: int) -> None:
+    del st.session_state["pg_layers"][position]
+
+
+def add_layer() -> None:
+    spec = {"type": st.session_state["pg_add_type"]}
+    set_layers([*[{k: v for k, v in layer.items() if k != "id"} for layer in st.session_state["pg_layers"]], spec])
+
+
+def layer_row(position: int, layer: dict, count: int) -> dict:
+    """Widgets for one layer; returns its spec."""
+    cols = st.columns([3, 3, 1, 1, 1], vertical_alignment="bottom")
+    type_key = f"pg_l{layer['id']}_type"
+    st.session_state.setdefault(type_key, layer["type"])
+    kind = cols[0].selectbox(f"Layer {position + 1}", list(LAYERS), format_func=lambda n: LAYERS[n].title,
+                             key=type_key)
+    layer["type"], spec = kind, {"type": kind}
+    for param in [p for p in LAYERS[kind].params if p.name != "in"][:1]:
+        key = f"pg_l{layer['id']}_{kind}_{param.name}"
+        if param.default is None:  # Linear's size: empty means "inferred"
+            st.session_state.setdefault(key, layer.get(param.name))
+            value = cols[1].number_input("Output size", int(param.low), int(param.high), value=None, step=1,
+                                         placeholder="auto", key=key, help=param.help)
+        else:
+            st.session_state.setdefault(key, layer.get(param.name, param.default))
+            value = cols[1].number_input(param.name.replace("_", " ").capitalize(), param.low, param.high,
+                                         step=0.01, key=key, help=param.help)
+        layer[param.name] = spec[param.name] = value
+    cols[2].button("↑", key=f"pg_l{layer['id']}_up", on_click=move_layer, args=(position, -1),
+                   disabled=position == 0, help="move up")
+    cols[3].button("↓", key=f"pg_l{layer['id']}_down", on_click=move_layer, args=(position, 1),
+                   disabled=position == count - 1, help="move down")
+    cols[4].button("✕", key=f"pg_l{layer['id']}_remove", on_click=remove_layer, args=(position,), help="remove")
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+def layer_editor() -> list[dict]:
+    st.subheader("Model")
+    layers = st.session_state["pg_layers"]
+    specs = [layer_row(i, layer, len(layers)) for i, layer in enumerate(layers)]
+    add_type, add_button = st.columns([3, 2], vertical_alignment="bottom")
+    add_type.selectbox("New layer", list(LAYERS), format_func=lambda n: LAYERS[n].title, key="pg_add_type")
+    add_button.button("＋ Add layer", on_click=add_layer, width="stretch")
+    preset = st.columns(len(PRESETS))
+    for col, (title, stack) in zip(preset, PRESETS.items()):
+        col.button(title, on_click=set_layers, args=(stack,), width="stretch", key=f"pg_preset_{title}")
+    return specs
+
+
+def show_plan(config: TrainConfig | None, config_error: str | None):
+    """Layer summary table, or the reason the stack cannot train. Returns the config if it can."""
+    if config_error:
+        st.error(config_error, icon="🚫")
+        return None
+    try:
+        plan = plan_for(config)
+    except LayerError as error:
+        st.error(f"{error} ", icon="🚫")
+        return None
+    st.dataframe([{"#": row.index + 1, "layer": row.title, "detail": row.detail,
+                   "output shape": str(list(row.output_shape)), "parameters": row.parameters} for row in plan.rows],
+                 hide_index=True, width="stretch")
+    st.caption(f"Input {list(plan.input_shape)} → output {list(plan.output_shape)} · "
+               f"**{plan.parameters:,} parameters**")
+    for warning in plan.warnings:
+        st.warning(warning, icon="⚠️")
+    return config
+
+
+# --- controls ---------------------------------------------------------------------------------
+
+def train(config: TrainConfig) -> None:
+    ui.start_runner(RUN, config)
+
+
+def step(config: TrainConfig | None) -> None:
+    run = ui.runner(RUN)
+    if run is not None and run.snapshot().active:
+        run.step()
+    elif config is not None:
+        ui.start_runner(RUN, config, paused=True).step()
+
+
+def toggle_pause() -> None:
+    run = ui.runner(RUN)
+    run.resume() if run.paused else run.pause()
+
+
+def controls(config: TrainConfig | None) -> None:
+    run = ui.runner(RUN)
+    active = run is not None and run.snapshot().active
+    cols = st.columns(5)
+    cols[0].button("▶ Train", type="primary", disabled=config is None, on_click=train, args=(config,),
+                   width="stretch", key="pg_train", help="start a new run with these settings")
+    cols[1].button("⏵ Resume" if active and run.paused else "⏸ Pause", disabled=not active,
+                   on_click=toggle_pause, width="stretch", key="pg_pause")
+    cols[2].button("⏭ Step", disabled=config is None and not active, on_click=step, args=(config,),
+                   width="stretch", key="pg_step", help="train one epoch, then pause")
+    cols[3].button("⏹ Stop", disabled=not active, on_click=lambda: ui.runner(RUN).stop(),
+                   width="stretch", key="pg_stop")
+    cols[4].button("↺ Reset", disabled=run is None, on_click=ui.discard_runner, args=(RUN,),
+                   width="stretch", key="pg_reset", help="discard the run and its charts")
+
+
+def follow_learning_rate(lr: float) -> None:
+    """Changing the learning rate takes effect in the running run, as in TF Playground."""
+    run = ui.runner(RUN)
+    if run is not None and run.snapshot().active and run.snapshot().lr != lr:
+        run.set_learning_rate(lr)
+
+
+# --- live view --------------------------------------------------------------------------------
+
+STATUS_BOX = {COMPLETED: st.success, DIVERGED: st.error, FAILED: st.error}
+
+
+def render_live(preview: TrainConfig | None) -> bool:
+    run = ui.runner(RUN)
+    if run is None:
+        if preview is not None:
+            figure = plots.data_figure(ui.cached_dataset(preview.dataset))
+            st.plotly_chart(figure, key="pg_boundary", width="stretch")
+        st.info("Press **▶ Train** to start, or **⏭ Step** to train one epoch at a time.", icon="👆")
+        return False
+    snap = run.snapshot()
+    status_line(snap)
+    dataset = ui.cached_dataset(run.config.dataset)
+    left, right = st.columns([3, 2])
+    with left:
+        figure = plots.data_figure(dataset, snap.frame)
+        if figure is not None:
+            st.plotly_chart(figure, key="pg_boundary", width="stretch")
+    with right:
+        st.plotly_chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
+                        key="pg_loss_chart", width="stretch")
+        st.plotly_chart(plots.score_figure(snap.history, run.config.epochs, dataset.task),
+                        key="pg_score_chart", width="stretch")
+    return snap.active
+
+
+def status_line(snap) -> None:
+    rate = snap.final.get("epochs_per_second") if snap.final else snap.epochs_per_second
+    score_name = "accuracy" if "train_accuracy" in (snap.final or {}) or not snap.final else "r2"
+    cols = st.columns(5)
+    cols[0].metric("Status", snap.status.capitalize())
+    cols[1].metric("Epoch", f"{snap.epoch:,} / {snap.epochs:,}")
+    cols[2].metric("Epochs/s", f"{rate:,.0f}" if rate else "–")
+    if snap.final:
+        cols[3].metric("Test loss" if snap.final.get("test_loss") is not None else "Train loss",
+                       _fmt(snap.final.get("test_loss", None) or snap.final["train_loss"]))
+        key = f"test_{score_name}" if snap.final.get(f"test_{score_name}") is not None else f"train_{score_name}"
+        cols[4].metric(key.replace("_", " ").replace("r2", "R²").capitalize(), _fmt(snap.final[key]))
+    elif snap.history.epochs:
+        h = snap.history
+        cols[3].metric("Train loss", _fmt(h.train_loss[-1]))
+        label = "Test accuracy" if score_name == "accuracy" else "Test R²"
+        cols[4].metric(label if h.test_score else label.replace("Test", "Train"),
+                       _fmt((h.test_score or h.train_score)[-1]))
+    if snap.message:
+        STATUS_BOX.get(snap.status, st.info)(snap.message)
+
+
+def _fmt(value) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def config_panel(config: TrainConfig | None) -> None:
+    """The config as JSON (download, load) and the trained model as a checkpoint."""
+    with st.expander("Config JSON — share it, or train it headlessly with `python -m playground train`"):
+        if config is not None:
+            st.code(config.to_json(), language="json")
+            st.download_button("Download config", config.to_json(), "playground-config.json", "application/json",
+                               key="pg_download_config")
+        st.file_uploader("Load a config", type=["json"], key="pg_upload_config", on_change=load_uploaded_config)
+        if st.session_state.get("pg_upload_error"):
+            st.error(st.session_state["pg_upload_error"], icon="🚫")
+    run = ui.runner(RUN)
+    if run is not None and run.engine is not None and not run.snapshot().active:
+        engine = run.engine
+        st.download_button("Download trained model (.pt)",
+                           checkpoint_bytes(run.config, engine.model, engine.dataset.class_names,
+                                            run.snapshot().final),
+                           "playground-model.pt", key="pg_download_model",
+                           help="use it with: python -m playground predict playground-model.pt X1 X2")
+
+
+def load_uploaded_config() -> None:
+    upload = st.session_state.get("pg_upload_config")
+    st.session_state["pg_upload_error"] = None
+    if upload is None:
+        return
+    try:
+        apply_config(TrainConfig.from_json(upload.getvalue().decode("utf-8", errors="replace")))
+    except ConfigError as error:
+        st.session_state["pg_upload_error"] = f"That config was not loaded: {error}"
+
+
+# --- page -------------------------------------------------------------------------------------
+
+ui.warm_up()
+init_state()
+st.title("🎛️ Playground")
+with st.sidebar:
+    data = dataset_section()
+    spec = DATASETS[data["name"]]
+    n_classes = int(data.get("classes", len(spec.class_names) or 2)) if spec.task == CLASSIFICATION else 0
+    training = training_section(spec.task, n_classes)
+
+model_col, live_col = st.columns([2, 3], gap="large")
+with model_col:
+    layers = layer_editor()
+try:
+    config, config_error = TrainConfig.from_dict({"dataset": data, "layers": layers, **training}), None
+except ConfigError as error:
+    config, config_error = None, f"Settings problem — {error}"
+with model_col:
+    trainable = show_plan(config, config_error)
+with live_col:
+    controls(trainable)
+    follow_learning_rate(training["optimizer"]["lr"])
+    run = ui.runner(RUN)
+    if run is not None and trainable is not None and run.snapshot().active and \
+            trainable.replace(optimizer=replace(trainable.optimizer, lr=run.config.optimizer.lr)) != run.config:
+        st.caption("Settings changed since this run started: press ▶ Train to restart with them "
+                   "(the learning rate applies at once).")
+    ui.live(lambda: render_live(trainable), active=run is not None and run.snapshot().active, key=RUN)
+config_panel(trainable)

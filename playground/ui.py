@@ -1,0 +1,66 @@
+"""The only core module that imports Streamlit: small helpers the pages share.
+
+Per-session training runners, cached read-only resources (generated datasets, a warmed-up torch),
+the device label and the live-polling fragment. Widgets and layout live in the pages; training
+math and figures live in the rest of the package.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from .config import DatasetConfig, TrainConfig
+from .datasets import Dataset, make_dataset
+from .devices import describe_device, resolve_device
+from .runner import TrainingRunner
+
+POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
+
+
+@st.cache_resource(show_spinner="Starting PyTorch…")
+def warm_up() -> str:
+    """Pay torch's one-off start-up costs (optimizer imports, first kernels) once per server."""
+    from .engine import Engine
+
+    engine = Engine(TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 8}, "epochs": 1}))
+    engine.train_epoch()
+    return describe_device(resolve_device("auto"))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_dataset(config: DatasetConfig) -> Dataset:
+    """Generated data for a dataset config; identical configs share one copy (read-only)."""
+    return make_dataset(config.name, config.values, config.test_fraction, config.seed)
+
+
+def runner(key: str) -> TrainingRunner | None:
+    """This session's runner stored under `key`, if any."""
+    return st.session_state.get(key)
+
+
+def start_runner(key: str, config: TrainConfig, paused: bool = False) -> TrainingRunner:
+    """Stop this session's previous run under `key` and start a new one."""
+    discard_runner(key)
+    st.session_state[key] = TrainingRunner(config).start(paused=paused)
+    return st.session_state[key]
+
+
+def discard_runner(key: str) -> None:
+    old = st.session_state.pop(key, None)
+    if old is not None:
+        old.stop()
+
+
+def live(render: Callable[[], bool], active: bool, key: str) -> None:
+    """Call `render` now and, if a run is `active`, again every POLL_SECONDS.
+
+    `render` returns whether the run is still active; when it stops being active the whole page
+    reruns once, so the buttons update and the polling ends.
+    """
+    def body() -> None:
+        still_active = render()
+        if active and not still_active:
+            st.rerun(scope="app")
+
+    st.fragment(body, run_every=POLL_SECONDS if active else None)()
