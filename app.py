@@ -1,11 +1,11 @@
-"""Neural Playground home page: what the app is, where to go, which device trains."""
+"""Neural Playground entry point and home page: `streamlit run app.py`. Other pages live in pages/."""
 import streamlit as st
 
 from playground import ui
 
 st.set_page_config(page_title="Neural Playground", page_icon="🧠", layout="wide")
-
-st.title("🧠 Neural Playground")
+ui.navigation()
+st.title("Neural Playground")
 st.markdown(
     "Build a neural network layer by layer, pick a loss, an optimizer and a learning rate, and "
     "train it with **real PyTorch** while the loss, the accuracy and the decision boundary update "
@@ -15,13 +15,15 @@ st.markdown(
 st.page_link("pages/1_Playground.py", label="Open the Playground", icon="🎛️")
 st.markdown(
     "- **Datasets**: spiral, circles, XOR, Gaussian blobs, moons, coffee-roast quality, "
-    "linear regression y = 2x and a sine curve — each with seed, size, noise and a train/test split.\n"
+    "linear regression y = 2x and a sine curve, each with seed, size, noise and a train/test split.\n"
     "- **Layers**: Linear, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, ELU, Softmax, LogSoftmax, "
     "Dropout, BatchNorm1d; sizes are inferred where they can be.\n"
-    "- **Training**: cross-entropy, NLL, BCE, MSE, L1, Huber; SGD (momentum, Nesterov), Adam, "
-    "AdamW, RMSprop, Adagrad, Adadelta; learning-rate schedules; change the learning rate while it trains.\n"
+    "- **Training**: cross-entropy, NLL, BCE, BCE with logits, MSE, L1, Huber; SGD (momentum, Nesterov), "
+    "Adam, AdamW, RMSprop, Adagrad, Adadelta; step and cosine schedules; change the learning rate while "
+    "it trains.\n"
     "- **Same run anywhere**: download the config JSON and train it headlessly with "
-    "`python -m playground train config.json`."
+    "`python -m playground train config.json`, or save the model and query it with "
+    "`python -m playground predict model.pt X1 X2`."
 )
 device = ui.warm_up()
 st.info(f"Training runs on **{device}**.", icon="🖥️")

@@ -12,9 +12,10 @@ from playground.engine import plan_for
 from playground.layers import LAYERS, LayerError
 from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from playground.optim import OPTIMIZERS, SCHEDULES
-from playground.runner import COMPLETED, DIVERGED, FAILED, PAUSED
+from playground.runner import COMPLETED, DIVERGED, FAILED
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")
+ui.navigation()
 
 RUN = "pg_run"
 LR_CHOICES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -150,11 +151,11 @@ def layer_row(position: int, layer: dict, count: int) -> dict:
             value = cols[1].number_input(param.name.replace("_", " ").capitalize(), param.low, param.high,
                                          step=0.01, key=key, help=param.help)
         layer[param.name] = spec[param.name] = value
-    cols[2].button("↑", key=f"pg_l{layer['id']}_up", on_click=move_layer, args=(position, -1),
+    cols[2].button("", icon=":material/arrow_upward:", key=f"pg_l{layer['id']}_up", on_click=move_layer, args=(position, -1),
                    disabled=position == 0, help="move up")
-    cols[3].button("↓", key=f"pg_l{layer['id']}_down", on_click=move_layer, args=(position, 1),
+    cols[3].button("", icon=":material/arrow_downward:", key=f"pg_l{layer['id']}_down", on_click=move_layer, args=(position, 1),
                    disabled=position == count - 1, help="move down")
-    cols[4].button("✕", key=f"pg_l{layer['id']}_remove", on_click=remove_layer, args=(position,), help="remove")
+    cols[4].button("", icon=":material/close:", key=f"pg_l{layer['id']}_remove", on_click=remove_layer, args=(position,), help="remove")
     return {k: v for k, v in spec.items() if v is not None}
 
 
@@ -164,7 +165,7 @@ def layer_editor() -> list[dict]:
     specs = [layer_row(i, layer, len(layers)) for i, layer in enumerate(layers)]
     add_type, add_button = st.columns([3, 2], vertical_alignment="bottom")
     add_type.selectbox("New layer", list(LAYERS), format_func=lambda n: LAYERS[n].title, key="pg_add_type")
-    add_button.button("＋ Add layer", on_click=add_layer, width="stretch")
+    add_button.button("Add layer", icon=":material/add:", on_click=add_layer, width="stretch")
     preset = st.columns(len(PRESETS))
     for col, (title, stack) in zip(preset, PRESETS.items()):
         col.button(title, on_click=set_layers, args=(stack,), width="stretch", key=f"pg_preset_{title}")
@@ -214,15 +215,16 @@ def controls(config: TrainConfig | None) -> None:
     run = ui.runner(RUN)
     active = run is not None and run.snapshot().active
     cols = st.columns(5)
-    cols[0].button("▶ Train", type="primary", disabled=config is None, on_click=train, args=(config,),
+    cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=train, args=(config,),
                    width="stretch", key="pg_train", help="start a new run with these settings")
-    cols[1].button("⏵ Resume" if active and run.paused else "⏸ Pause", disabled=not active,
+    cols[1].button("Resume" if active and run.paused else "Pause",
+                   icon=":material/play_circle:" if active and run.paused else ":material/pause:", disabled=not active,
                    on_click=toggle_pause, width="stretch", key="pg_pause")
-    cols[2].button("⏭ Step", disabled=config is None and not active, on_click=step, args=(config,),
+    cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=step, args=(config,),
                    width="stretch", key="pg_step", help="train one epoch, then pause")
-    cols[3].button("⏹ Stop", disabled=not active, on_click=lambda: ui.runner(RUN).stop(),
+    cols[3].button("Stop", icon=":material/stop:", disabled=not active, on_click=lambda: ui.runner(RUN).stop(),
                    width="stretch", key="pg_stop")
-    cols[4].button("↺ Reset", disabled=run is None, on_click=ui.discard_runner, args=(RUN,),
+    cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=ui.discard_runner, args=(RUN,),
                    width="stretch", key="pg_reset", help="discard the run and its charts")
 
 
@@ -236,52 +238,56 @@ def follow_learning_rate(lr: float) -> None:
 # --- live view --------------------------------------------------------------------------------
 
 STATUS_BOX = {COMPLETED: st.success, DIVERGED: st.error, FAILED: st.error}
+BADGE_COLOUR = {"running": "blue", "paused": "orange", COMPLETED: "green", DIVERGED: "red", FAILED: "red"}
 
 
 def render_live(preview: TrainConfig | None) -> bool:
+    """Status, metrics, the boundary (or fitted curve) and the curves of the current run."""
     run = ui.runner(RUN)
     if run is None:
         if preview is not None:
             figure = plots.data_figure(ui.cached_dataset(preview.dataset))
-            st.plotly_chart(figure, key="pg_boundary", width="stretch")
-        st.info("Press **▶ Train** to start, or **⏭ Step** to train one epoch at a time.", icon="👆")
+            if figure is not None:
+                st.plotly_chart(figure, key="pg_boundary", width="stretch")
+        st.info("Press **Train** to start, or **Step** to train one epoch at a time.", icon=":material/touch_app:")
         return False
     snap = run.snapshot()
-    status_line(snap)
     dataset = ui.cached_dataset(run.config.dataset)
-    left, right = st.columns([3, 2])
-    with left:
-        figure = plots.data_figure(dataset, snap.frame)
-        if figure is not None:
-            st.plotly_chart(figure, key="pg_boundary", width="stretch")
-    with right:
-        st.plotly_chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
-                        key="pg_loss_chart", width="stretch")
-        st.plotly_chart(plots.score_figure(snap.history, run.config.epochs, dataset.task),
-                        key="pg_score_chart", width="stretch")
+    status_line(snap, dataset.task)
+    figure = plots.data_figure(dataset, snap.frame)
+    if figure is not None:
+        st.plotly_chart(figure, key="pg_boundary", width="stretch")
+        st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
+    loss_col, score_col = st.columns(2)
+    loss_col.plotly_chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
+                          key="pg_loss_chart", width="stretch")
+    score_col.plotly_chart(plots.score_figure(snap.history, run.config.epochs, dataset.task),
+                           key="pg_score_chart", width="stretch")
     return snap.active
 
 
-def status_line(snap) -> None:
+def status_line(snap, task: str) -> None:
+    """One line of progress, then the latest (or final) loss and score."""
     rate = snap.final.get("epochs_per_second") if snap.final else snap.epochs_per_second
-    score_name = "accuracy" if "train_accuracy" in (snap.final or {}) or not snap.final else "r2"
-    cols = st.columns(5)
-    cols[0].metric("Status", snap.status.capitalize())
-    cols[1].metric("Epoch", f"{snap.epoch:,} / {snap.epochs:,}")
-    cols[2].metric("Epochs/s", f"{rate:,.0f}" if rate else "–")
+    colour = BADGE_COLOUR.get(snap.status, "gray")
+    st.markdown(f":{colour}-badge[{snap.status.capitalize()}] &nbsp; epoch **{snap.epoch:,}** / {snap.epochs:,}"
+                f" · **{rate or 0:,.0f}** epochs/s · learning rate {snap.lr:g}")
+    score = "accuracy" if task == CLASSIFICATION else "R²"
     if snap.final:
-        cols[3].metric("Test loss" if snap.final.get("test_loss") is not None else "Train loss",
-                       _fmt(snap.final.get("test_loss", None) or snap.final["train_loss"]))
-        key = f"test_{score_name}" if snap.final.get(f"test_{score_name}") is not None else f"train_{score_name}"
-        cols[4].metric(key.replace("_", " ").replace("r2", "R²").capitalize(), _fmt(snap.final[key]))
-    elif snap.history.epochs:
+        key = "accuracy" if task == CLASSIFICATION else "r2"
+        values = [snap.final.get("train_loss"), snap.final.get("test_loss"),
+                  snap.final.get(f"train_{key}"), snap.final.get(f"test_{key}")]
+    else:
         h = snap.history
-        cols[3].metric("Train loss", _fmt(h.train_loss[-1]))
-        label = "Test accuracy" if score_name == "accuracy" else "Test R²"
-        cols[4].metric(label if h.test_score else label.replace("Test", "Train"),
-                       _fmt((h.test_score or h.train_score)[-1]))
+        values = [_last(h.train_loss), _last(h.test_loss), _last(h.train_score), _last(h.test_score)]
+    for col, label, value in zip(st.columns(4), ("Train loss", "Test loss", f"Train {score}", f"Test {score}"), values):
+        col.metric(label, _fmt(value))
     if snap.message:
         STATUS_BOX.get(snap.status, st.info)(snap.message)
+
+
+def _last(values):
+    return values[-1] if values else None
 
 
 def _fmt(value) -> str:
@@ -323,7 +329,7 @@ def load_uploaded_config() -> None:
 
 ui.warm_up()
 init_state()
-st.title("🎛️ Playground")
+st.title("Playground")
 with st.sidebar:
     data = dataset_section()
     spec = DATASETS[data["name"]]
@@ -345,7 +351,7 @@ with live_col:
     run = ui.runner(RUN)
     if run is not None and trainable is not None and run.snapshot().active and \
             trainable.replace(optimizer=replace(trainable.optimizer, lr=run.config.optimizer.lr)) != run.config:
-        st.caption("Settings changed since this run started: press ▶ Train to restart with them "
+        st.caption("Settings changed since this run started: press Train to restart with them "
                    "(the learning rate applies at once).")
     ui.live(lambda: render_live(trainable), active=run is not None and run.snapshot().active, key=RUN)
 config_panel(trainable)

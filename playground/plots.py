@@ -17,69 +17,74 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#ff7f0e"
 MAX_CURVE_POINTS = 2000
-_LAYOUT = dict(margin=dict(l=50, r=10, t=40, b=40), height=320, template="plotly_white",
-               legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+_LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)
+
+
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """A Figure from plain dicts, skipping Plotly's validation: ~50x faster, so live polling stays cheap."""
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def _layout(title: str, height: int = 320, **axes) -> dict:
+    return dict(title=dict(text=title), height=height, margin=dict(l=50, r=10, t=50, b=40), legend=_LEGEND, **axes)
 
 
 def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figure:
     """Train and test loss per epoch on a log axis, x fixed to the run's length."""
-    fig = _curves(history.epochs, history.train_loss, history.test_epochs, history.test_loss)
-    fig.update_layout(title=f"Loss ({loss_title})", **_LAYOUT)
-    fig.update_xaxes(title="epoch", range=[0, max(total_epochs, 1)])
-    fig.update_yaxes(type="log", range=_log_range(history.train_loss + history.test_loss))
-    return fig
+    values = history.train_loss + history.test_loss
+    return figure(_curves(history.epochs, history.train_loss, history.test_epochs, history.test_loss),
+                  _layout(f"Loss ({loss_title})", xaxis=_epoch_axis(total_epochs),
+                          yaxis=dict(type="log", range=_log_range(values))))
 
 
 def score_figure(history, total_epochs: int, task: str) -> go.Figure:
     """Train and test accuracy (0 to 1) or R^2 (clipped below at -1) per epoch."""
     name = "Accuracy" if task == CLASSIFICATION else "R²"
-    fig = _curves(history.epochs, history.train_score, history.test_epochs, history.test_score)
-    fig.update_layout(title=name, **_LAYOUT)
-    fig.update_xaxes(title="epoch", range=[0, max(total_epochs, 1)])
     low = 0.0 if task == CLASSIFICATION else max(-1.0, min([0.0, *_finite(history.train_score)]))
-    fig.update_yaxes(range=[low, 1.02])
-    return fig
+    return figure(_curves(history.epochs, history.train_score, history.test_epochs, history.test_score),
+                  _layout(name, xaxis=_epoch_axis(total_epochs), yaxis=dict(range=[low, 1.02])))
 
 
 def boundary_figure(dataset: Dataset, frame: BoundaryFrame | None = None) -> go.Figure:
-    """Decision regions (colour = class, shade = confidence) under the train and test points."""
-    fig = go.Figure()
-    n_classes = dataset.n_classes
+    """Decision regions (colour = class, shade = confidence) under the train (dots) and test (diamonds) points."""
+    data = []
     if frame is not None:
-        z = frame.classes * CONFIDENCE_LEVELS + frame.confidence  # uint8 code per cell
-        fig.add_trace(go.Heatmap(x=frame.xs, y=frame.ys, z=z.astype(np.uint8), zmin=-0.5,
-                                 zmax=n_classes * CONFIDENCE_LEVELS - 0.5, colorscale=_region_scale(n_classes),
-                                 showscale=False, hoverinfo="skip"))
+        codes = dataset.n_classes * CONFIDENCE_LEVELS
+        data.append(dict(type="heatmap", x=frame.xs, y=frame.ys,
+                         z=(frame.classes * CONFIDENCE_LEVELS + frame.confidence).astype(np.uint8),
+                         zmin=-0.5, zmax=codes - 0.5, colorscale=_region_scale(dataset.n_classes),
+                         showscale=False, hoverinfo="skip"))
     for c, name in enumerate(dataset.class_names):
         colour = PALETTE[c % len(PALETTE)]
-        _add_points(fig, dataset.x_train[dataset.y_train == c], f"{name}", colour, "circle", "white", c)
-        _add_points(fig, dataset.x_test[dataset.y_test == c], f"{name} (test)", colour, "diamond", "black", c)
+        data.append(_points(dataset.x_train[dataset.y_train == c], name, colour, "circle", "white", str(c)))
+        data.append(_points(dataset.x_test[dataset.y_test == c], f"{name} (test)", colour, "diamond", "black",
+                            str(c), legend=False))
     (x0, x1), (y0, y1) = axis_ranges(dataset)
     epoch = "" if frame is None else f" — epoch {frame.epoch}"
-    fig.update_layout(title=f"Decision boundary{epoch}", **{**_LAYOUT, "height": 460})
-    fig.update_xaxes(range=[x0, x1], title=dataset.feature_names[0], constrain="domain")
-    fig.update_yaxes(range=[y0, y1], title=dataset.feature_names[1], scaleanchor="x", scaleratio=(x1 - x0) / (y1 - y0))
-    return fig
+    return figure(data, _layout(f"Decision boundary{epoch}", height=480,
+                                xaxis=dict(range=[x0, x1], title=dict(text=dataset.feature_names[0]),
+                                           constrain="domain"),
+                                yaxis=dict(range=[y0, y1], title=dict(text=dataset.feature_names[1]),
+                                           scaleanchor="x", scaleratio=(x1 - x0) / (y1 - y0))))
 
 
 def curve_figure(dataset: Dataset, frame: CurveFrame | None = None) -> go.Figure:
     """Training and test points of a 1-D regression and the model's fitted curve."""
-    fig = go.Figure()
-    _add_points(fig, np.column_stack([dataset.x_train[:, 0], dataset.y_train[:, 0]]), "train", TRAIN_COLOUR,
-                "circle", "white")
+    data = [_points(np.column_stack([dataset.x_train[:, 0], dataset.y_train[:, 0]]), "train", TRAIN_COLOUR,
+                    "circle", "white")]
     if len(dataset.x_test):
-        _add_points(fig, np.column_stack([dataset.x_test[:, 0], dataset.y_test[:, 0]]), "test", TEST_COLOUR,
-                    "diamond", "black")
+        data.append(_points(np.column_stack([dataset.x_test[:, 0], dataset.y_test[:, 0]]), "test", TEST_COLOUR,
+                            "diamond", "black"))
     if frame is not None:
-        fig.add_trace(go.Scatter(x=frame.xs, y=frame.ys, mode="lines", name="model", line=dict(color="#d62728", width=3)))
+        data.append(dict(type="scatter", x=frame.xs, y=frame.ys, mode="lines", name="model",
+                         line=dict(color="#d62728", width=3)))
     (x0, x1), = axis_ranges(dataset)
     y = np.concatenate([dataset.y_train[:, 0], dataset.y_test[:, 0]])
     pad = max(float(y.max() - y.min()) * 0.15, 0.5)
     epoch = "" if frame is None else f" — epoch {frame.epoch}"
-    fig.update_layout(title=f"Fitted curve{epoch}", **{**_LAYOUT, "height": 420})
-    fig.update_xaxes(range=[x0, x1], title=dataset.feature_names[0])
-    fig.update_yaxes(range=[float(y.min()) - pad, float(y.max()) + pad], title="y")
-    return fig
+    return figure(data, _layout(f"Fitted curve{epoch}", height=440,
+                                xaxis=dict(range=[x0, x1], title=dict(text=dataset.feature_names[0])),
+                                yaxis=dict(range=[float(y.min()) - pad, float(y.max()) + pad], title=dict(text="y"))))
 
 
 def data_figure(dataset: Dataset, frame=None) -> go.Figure | None:
@@ -91,21 +96,25 @@ def data_figure(dataset: Dataset, frame=None) -> go.Figure | None:
     return None
 
 
-def _curves(epochs, train, test_epochs, test) -> go.Figure:
-    fig = go.Figure()
+def _epoch_axis(total_epochs: int) -> dict:
+    return dict(title=dict(text="epoch"), range=[0, max(total_epochs, 1)])
+
+
+def _curves(epochs, train, test_epochs, test) -> list[dict]:
+    traces = []
     for name, xs, ys, colour in (("train", epochs, train, TRAIN_COLOUR), ("test", test_epochs, test, TEST_COLOUR)):
         if len(xs):
             xs, ys = _thin(np.asarray(xs, dtype=np.int32), np.asarray(ys, dtype=np.float32))
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=dict(color=colour, width=2)))
-    return fig
+            traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=name, line=dict(color=colour, width=2)))
+    return traces
 
 
-def _add_points(fig: go.Figure, xy: np.ndarray, name: str, colour: str, symbol: str, edge: str,
-                group: int | None = None) -> None:
-    fig.add_trace(go.Scattergl(x=xy[:, 0].astype(np.float32), y=xy[:, 1].astype(np.float32), mode="markers",
-                               name=name, legendgroup=None if group is None else str(group),
-                               marker=dict(color=colour, symbol=symbol, size=6 if symbol == "circle" else 7,
-                                           line=dict(color=edge, width=0.6)), hoverinfo="skip"))
+def _points(xy: np.ndarray, name: str, colour: str, symbol: str, edge: str, group: str | None = None,
+            legend: bool = True) -> dict:
+    return dict(type="scattergl", x=xy[:, 0].astype(np.float32), y=xy[:, 1].astype(np.float32), mode="markers",
+                name=name, legendgroup=group, showlegend=legend, hoverinfo="skip",
+                marker=dict(color=colour, symbol=symbol, size=6 if symbol == "circle" else 7,
+                            line=dict(color=edge, width=0.6)))
 
 
 def _region_scale(n_classes: int) -> list[list]:

@@ -15,6 +15,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import torch
+
 from .config import TrainConfig
 from .engine import Diverged, Engine, EpochEnd
 from .frames import Frame, frame_for
@@ -79,8 +81,9 @@ class TrainingRunner:
     """One training run on a worker thread. All public methods are safe to call from any thread."""
 
     def __init__(self, config: TrainConfig, frame_interval: float = 0.2,
-                 idle_pause: float = 60.0, idle_end: float = 900.0):
+                 idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1):
         self.config = config
+        self.torch_threads = torch_threads  # small models train fastest on one thread; None leaves torch's setting
         self.frame_interval, self.idle_pause, self.idle_end = frame_interval, idle_pause, idle_end
         self._lock = threading.Condition()
         self._status, self._message = STARTING, ""
@@ -151,6 +154,8 @@ class TrainingRunner:
     # --- the worker ---------------------------------------------------------------------------
 
     def _work(self) -> None:
+        if self.torch_threads:
+            torch.set_num_threads(self.torch_threads)
         try:
             engine = self._engine = Engine(self.config)
             self._set_frame(engine)

@@ -18,6 +18,17 @@ from .runner import TrainingRunner
 POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
 
 
+PAGES = (("app.py", "Home", ":material/home:"), ("pages/1_Playground.py", "Playground", ":material/tune:"))
+
+
+def navigation() -> None:
+    """Page links at the top of the sidebar (Streamlit's own list is hidden in config.toml)."""
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+
+
 @st.cache_resource(show_spinner="Starting PyTorch…")
 def warm_up() -> str:
     """Pay torch's one-off start-up costs (optimizer imports, first kernels) once per server."""

@@ -1,0 +1,124 @@
+"""Layer registry: spec checking with readable errors, and building single layers."""
+import pytest
+import torch
+from torch import nn
+
+from playground.layers import LAYERS, MAX_FEATURES, LayerError, build_layer, check_spec
+
+
+def test_check_spec_fills_defaults():
+    assert check_spec(0, {"type": "dropout"}) == {"type": "dropout", "p": 0.5}
+    assert check_spec(0, {"type": "linear"}) == {"type": "linear", "out": None, "in": None}
+    assert check_spec(0, {"type": "leaky_relu"}) == {"type": "leaky_relu", "negative_slope": 0.01}
+    assert check_spec(0, {"type": "relu"}) == {"type": "relu"}
+
+
+def test_check_spec_keeps_given_values_and_copies():
+    spec = {"type": "linear", "out": 8}
+    clean = check_spec(0, spec)
+    assert clean == {"type": "linear", "out": 8, "in": None}
+    assert spec == {"type": "linear", "out": 8}
+    assert check_spec(0, {"type": "dropout", "p": 0.2})["p"] == 0.2
+
+
+@pytest.mark.parametrize("spec", [None, "relu", 3, [], {"out": 3}])
+def test_spec_without_a_type_is_rejected_with_an_example(spec):
+    with pytest.raises(LayerError, match='"type"') as caught:
+        check_spec(2, spec)
+    assert caught.value.index == 2
+    assert str(caught.value).startswith("Layer 3:")
+
+
+def test_unknown_type_is_rejected_listing_the_choices():
+    with pytest.raises(LayerError) as caught:
+        check_spec(0, {"type": "conv9d"})
+    error = caught.value
+    assert error.param == "type"
+    assert "'conv9d'" in error.message and "choose one of" in error.message
+    for name in LAYERS:
+        assert name in error.message
+
+
+def test_unknown_parameter_is_rejected_listing_the_layers_parameters():
+    with pytest.raises(LayerError) as caught:
+        check_spec(1, {"type": "linear", "out": 4, "bias": False})
+    error = caught.value
+    assert error.param == "bias" and error.index == 1
+    assert "'bias'" in error.message and "out" in error.message and "in" in error.message
+
+
+def test_parameter_of_a_parameterless_layer_is_rejected():
+    with pytest.raises(LayerError) as caught:
+        check_spec(0, {"type": "relu", "p": 0.5})
+    assert caught.value.param == "p"
+    assert "none" in caught.value.message
+
+
+@pytest.mark.parametrize("spec, param, wording", [
+    ({"type": "dropout", "p": 1.5}, "p", "between 0 and 0.95"),
+    ({"type": "dropout", "p": "half"}, "p", "must be a number"),
+    ({"type": "linear", "out": 0}, "out", "between 1 and 4096"),
+    ({"type": "linear", "out": MAX_FEATURES + 1}, "out", "between 1 and 4096"),
+    ({"type": "linear", "out": 2.5}, "out", "whole number"),
+    ({"type": "linear", "out": True}, "out", "must be a number"),
+    ({"type": "linear", "out": "10"}, "out", "must be a number"),
+    ({"type": "linear", "in": -3}, "in", "between 1 and 4096"),
+    ({"type": "elu", "alpha": -1}, "alpha", "between 0 and 10"),
+])
+def test_bad_parameter_values_name_the_parameter(spec, param, wording):
+    with pytest.raises(LayerError) as caught:
+        check_spec(4, spec)
+    error = caught.value
+    assert error.param == param and error.index == 4
+    assert f"'{param}'" in error.message and wording in error.message
+    assert str(error).startswith("Layer 5:")
+
+
+def test_layer_error_without_index_is_about_the_model():
+    error = LayerError(None, "the stack is empty")
+    assert str(error) == "Model: the stack is empty"
+    assert error.index is None and error.param is None
+    assert isinstance(error, ValueError)
+
+
+def _spec(name: str) -> dict:
+    return check_spec(0, {"type": name, **({"out": 3} if name == "linear" else {})})
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_every_layer_type_builds_and_runs_on_flat_features(name):
+    module, out_shape = build_layer(0, _spec(name), (4,))
+    assert isinstance(module, nn.Module)
+    out = module(torch.randn(5, 4))
+    assert tuple(out.shape) == (5, *out_shape)
+    if LAYERS[name].elementwise:
+        assert out_shape == (4,)
+
+
+def test_linear_builds_with_inferred_input_size():
+    module, out_shape = build_layer(0, {"type": "linear", "out": 7, "in": None}, (2,))
+    assert isinstance(module, nn.Linear)
+    assert (module.in_features, module.out_features) == (2, 7)
+    assert out_shape == (7,)
+
+
+def test_layer_parameters_reach_the_module():
+    dropout, _ = build_layer(0, check_spec(0, {"type": "dropout", "p": 0.3}), (4,))
+    leaky, _ = build_layer(0, check_spec(0, {"type": "leaky_relu", "negative_slope": 0.2}), (4,))
+    norm, _ = build_layer(0, check_spec(0, {"type": "batchnorm1d"}), (6,))
+    assert dropout.p == 0.3
+    assert leaky.negative_slope == 0.2
+    assert norm.num_features == 6
+
+
+def test_flat_only_layer_on_images_asks_for_flatten():
+    with pytest.raises(LayerError, match="add a Flatten before it") as caught:
+        build_layer(2, {"type": "linear", "out": 3, "in": None}, (1, 28, 28))
+    assert caught.value.index == 2
+
+
+@pytest.mark.xfail(reason="bug: layers.py check_spec looks an unhashable 'type' (list/dict) up in the LAYERS "
+                          "dict and raises TypeError instead of LayerError", strict=True)
+def test_unhashable_type_is_rejected_with_layer_error():
+    with pytest.raises(LayerError):
+        check_spec(0, {"type": ["linear"]})
