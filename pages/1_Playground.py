@@ -165,7 +165,7 @@ def layer_editor() -> list[dict]:
     specs = [layer_row(i, layer, len(layers)) for i, layer in enumerate(layers)]
     add_type, add_button = st.columns([3, 2], vertical_alignment="bottom")
     add_type.selectbox("New layer", list(LAYERS), format_func=lambda n: LAYERS[n].title, key="pg_add_type")
-    add_button.button("Add layer", icon=":material/add:", on_click=add_layer, width="stretch")
+    add_button.button("Add layer", icon=":material/add:", on_click=add_layer, width="stretch", key="pg_add_layer")
     preset = st.columns(len(PRESETS))
     for col, (title, stack) in zip(preset, PRESETS.items()):
         col.button(title, on_click=set_layers, args=(stack,), width="stretch", key=f"pg_preset_{title}")

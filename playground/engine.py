@@ -44,7 +44,7 @@ class Metrics:
 @dataclass(frozen=True)
 class EpochEnd:
     epoch: int  # epochs completed so far (1-based)
-    train: Metrics  # averaged over the epoch's batches, measured before each step
+    train: Metrics  # averaged over the epoch's batches before each step; score only on evaluated epochs
     test: Metrics | None  # evaluated every few epochs (see eval_every); None otherwise
     lr: float  # learning rate used in this epoch
     seconds: float  # training time so far, evaluation included
@@ -90,7 +90,8 @@ class Engine:
         self._batch_order = torch.Generator().manual_seed(config.seed)
         self._train = self._tensors(self.dataset.x_train, self.dataset.y_train)
         self._test = self._tensors(self.dataset.x_test, self.dataset.y_test)
-        self._last_good = self._copy_state()
+        self._state = list(self.model.state_dict().values())  # live views of every weight and buffer
+        self._last_good = [t.detach().clone() for t in self._state]
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -106,9 +107,6 @@ class Engine:
     def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         targets = self.loss_spec.targets(torch.from_numpy(y))
         return torch.from_numpy(x).to(self.device), targets.to(self.device)
-
-    def _copy_state(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     # --- training -----------------------------------------------------------------------------
 
@@ -134,7 +132,8 @@ class Engine:
         lr = self.lr
         set_learning_rate(self.optimizer, lr)
         self.model.train()
-        sums = _Sums(self.loss_spec.output, self.dataset.task)
+        evaluate = self._evaluate_now(self.epoch + 1)
+        sums = _Sums(self.loss_spec.output, self.dataset.task, scores=evaluate)
         for xb, yb in self._batches():
             out = self.model(xb)
             loss = self.loss_fn(out, yb)
@@ -148,14 +147,15 @@ class Engine:
         train = sums.metrics(self._train[1])
         if not math.isfinite(train.loss):
             return self._diverged()
-        self._last_good = self._copy_state()
-        test = self.evaluate("test") if self._evaluate_now() else None
+        with torch.no_grad():
+            torch._foreach_copy_(self._last_good, self._state)
+        test = self.evaluate("test") if evaluate and len(self._test[0]) else None
         self.seconds += time.perf_counter() - started
         return EpochEnd(self.epoch, train, test, lr, self.seconds)
 
-    def _evaluate_now(self) -> bool:
-        has_test = len(self._test[0]) > 0
-        return has_test and (self.epoch % self.eval_every == 0 or self.epoch in (1, self.config.epochs))
+    def _evaluate_now(self, epoch: int) -> bool:
+        """Scores are measured on epoch 1, every eval_every epochs and the last epoch."""
+        return epoch % self.eval_every == 0 or epoch in (1, self.config.epochs)
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x, y = self._train
@@ -176,7 +176,8 @@ class Engine:
         """Restore the last epoch whose loss was finite; a fresh optimizer drops NaN moments."""
         bad_epoch, lr = self.epoch, self.lr
         self.epoch -= 1
-        self.model.load_state_dict(self._last_good)
+        with torch.no_grad():
+            torch._foreach_copy_(self._state, self._last_good)
         self.optimizer = make_optimizer(self.config.optimizer, self.model.parameters())
         return Diverged(bad_epoch, f"The loss became NaN or infinite in epoch {bad_epoch}, so training stopped "
                                    f"and the model was restored to epoch {self.epoch}. Try a smaller learning "
@@ -224,8 +225,8 @@ class Engine:
 class _Sums:
     """Running sums over batches, kept as tensors so the device is synchronised once per epoch."""
 
-    def __init__(self, output_kind: str, task: str):
-        self.output_kind, self.task = output_kind, task
+    def __init__(self, output_kind: str, task: str, scores: bool = True):
+        self.output_kind, self.task, self.scores = output_kind, task, scores  # scores: accuracy / R^2 too
         self.loss = self.hits = self.squared_error = 0.0
         self.count = 0
 
@@ -233,6 +234,8 @@ class _Sums:
         n = len(y)
         self.loss = self.loss + loss * n
         self.count += n
+        if not self.scores:
+            return
         if self.task == CLASSIFICATION:
             labels = y if y.dim() == 1 else y[:, 0].long()
             self.hits = self.hits + (predicted_classes(self.output_kind, out) == labels).sum()
@@ -241,6 +244,8 @@ class _Sums:
 
     def metrics(self, all_targets: torch.Tensor) -> Metrics:
         loss = float(self.loss) / self.count
+        if not self.scores:
+            return Metrics(loss)
         if self.task == CLASSIFICATION:
             return Metrics(loss, accuracy=float(self.hits) / self.count)
         mse = float(self.squared_error) / self.count

@@ -32,7 +32,7 @@ def _layout(title: str, height: int = 320, **axes) -> dict:
 def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figure:
     """Train and test loss per epoch on a log axis, x fixed to the run's length."""
     values = history.train_loss + history.test_loss
-    return figure(_curves(history.epochs, history.train_loss, history.test_epochs, history.test_loss),
+    return figure(_curves(history.epochs, history.train_loss, history.eval_epochs, history.test_loss),
                   _layout(f"Loss ({loss_title})", xaxis=_epoch_axis(total_epochs),
                           yaxis=dict(type="log", range=_log_range(values))))
 
@@ -41,7 +41,7 @@ def score_figure(history, total_epochs: int, task: str) -> go.Figure:
     """Train and test accuracy (0 to 1) or R^2 (clipped below at -1) per epoch."""
     name = "Accuracy" if task == CLASSIFICATION else "R²"
     low = 0.0 if task == CLASSIFICATION else max(-1.0, min([0.0, *_finite(history.train_score)]))
-    return figure(_curves(history.epochs, history.train_score, history.test_epochs, history.test_score),
+    return figure(_curves(history.eval_epochs, history.train_score, history.eval_epochs, history.test_score),
                   _layout(name, xaxis=_epoch_axis(total_epochs), yaxis=dict(range=[low, 1.02])))
 
 

@@ -31,13 +31,13 @@ ACTIVE = (STARTING, RUNNING, PAUSED)
 
 @dataclass(frozen=True)
 class History:
-    """Per-epoch curves. Test values exist only on evaluated epochs, hence their own epoch list."""
+    """Curves. Train loss every epoch; scores and test loss on evaluated epochs (`eval_epochs`)."""
 
     epochs: tuple[int, ...] = ()
     train_loss: tuple[float, ...] = ()
+    eval_epochs: tuple[int, ...] = ()
     train_score: tuple[float, ...] = ()  # accuracy or R^2
-    test_epochs: tuple[int, ...] = ()
-    test_loss: tuple[float, ...] = ()
+    test_loss: tuple[float, ...] = ()  # empty when the dataset has no test split
     test_score: tuple[float, ...] = ()
 
 
@@ -65,13 +65,14 @@ class _Curves:
         self.lists = {name: [] for name in History.__dataclass_fields__}
 
     def add(self, event: EpochEnd) -> None:
-        for name, value in (("epochs", event.epoch), ("train_loss", event.train.loss),
-                            ("train_score", event.train.score)):
-            self.lists[name].append(value)
-        if event.test is not None:
-            for name, value in (("test_epochs", event.epoch), ("test_loss", event.test.loss),
-                                ("test_score", event.test.score)):
-                self.lists[name].append(value)
+        self.lists["epochs"].append(event.epoch)
+        self.lists["train_loss"].append(event.train.loss)
+        if event.train.score is not None:
+            self.lists["eval_epochs"].append(event.epoch)
+            self.lists["train_score"].append(event.train.score)
+            if event.test is not None:
+                self.lists["test_loss"].append(event.test.loss)
+                self.lists["test_score"].append(event.test.score)
 
     def freeze(self) -> History:
         return History(**{name: tuple(values) for name, values in self.lists.items()})
@@ -80,7 +81,7 @@ class _Curves:
 class TrainingRunner:
     """One training run on a worker thread. All public methods are safe to call from any thread."""
 
-    def __init__(self, config: TrainConfig, frame_interval: float = 0.2,
+    def __init__(self, config: TrainConfig, frame_interval: float = 0.4,
                  idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1):
         self.config = config
         self.torch_threads = torch_threads  # small models train fastest on one thread; None leaves torch's setting

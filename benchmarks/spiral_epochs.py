@@ -1,0 +1,125 @@
+"""Epochs per second on the default spiral: a bare PyTorch loop vs the app's engine and runner.
+
+    python benchmarks/spiral_epochs.py [--epochs 1000] [--repeats 3] [--out benchmarks/results/spiral_epochs.json]
+
+Same data (the default 3 x 1000 spiral), same 2-100-3 ReLU model, Adam 1e-3, full batch, one
+torch thread, measured side by side and interleaved in one process so machine noise hits all
+alike. Rows:
+- bare loop: the classic `out = model(x); loss.backward(); opt.step()` and nothing else;
+- engine: `Engine.run()` (train metrics every epoch, test metrics every few epochs, NaN guard);
+- runner: the engine on a `TrainingRunner`'s worker thread (history, frames), nobody polling;
+- page: a `TrainingRunner` on its worker thread while another thread does what the page's
+  fragment does 2.5 times a second: snapshot, build the boundary/loss/accuracy figures, JSON.
+Prints a table and writes JSON. A benchmark, not a test: nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+from playground import plots
+from playground.config import TrainConfig
+from playground.engine import Engine, load_dataset
+from playground.runner import TrainingRunner
+from playground.ui import POLL_SECONDS
+
+
+def bare_loop(config: TrainConfig) -> float:
+    """Seconds for the classic loop on the same data and model."""
+    data = load_dataset(config)
+    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    torch.manual_seed(config.seed)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 100), torch.nn.ReLU(), torch.nn.Linear(100, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    started = time.perf_counter()
+    for _ in range(config.epochs):
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - started
+
+
+def engine_loop(config: TrainConfig) -> float:
+    engine = Engine(config)
+    started = time.perf_counter()
+    for _ in engine.run():
+        pass
+    return time.perf_counter() - started
+
+
+def runner_only(config: TrainConfig) -> float:
+    """Seconds from start to completion of a runner nobody polls (worker thread, frames, history)."""
+    runner = TrainingRunner(config, idle_pause=3600)
+    started = time.perf_counter()
+    runner.start().join()
+    return time.perf_counter() - started
+
+
+def page_run(config: TrainConfig) -> float:
+    """Seconds from start to completion of a runner while a poller renders figures like the page."""
+    runner = TrainingRunner(config)
+    dataset = load_dataset(config)
+    done = threading.Event()
+    frames = []
+
+    def poll() -> None:
+        while not done.is_set():
+            snap = runner.snapshot()
+            figures = [plots.data_figure(dataset, snap.frame), plots.loss_figure(snap.history, config.epochs),
+                       plots.score_figure(snap.history, config.epochs, dataset.task)]
+            frames.append(sum(len(f.to_json()) for f in figures))
+            time.sleep(POLL_SECONDS)
+
+    poller = threading.Thread(target=poll)
+    started = time.perf_counter()
+    runner.start()
+    poller.start()
+    runner.join()
+    elapsed = time.perf_counter() - started
+    done.set()
+    poller.join()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/spiral_epochs.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = TrainConfig().replace(epochs=args.epochs, device="cpu")
+    Engine(config).train_epoch()  # warm-up: torch's lazy imports and first kernels
+    rows = {"bare loop": bare_loop, "engine": engine_loop, "runner (worker thread)": runner_only,
+            "page (runner + live figures)": page_run}
+    seconds = {name: [] for name in rows}
+    for _ in range(args.repeats):  # interleaved, so drift in machine load hits every row
+        for name, measure in rows.items():
+            seconds[name].append(measure(config))
+    bare = statistics.median(seconds["bare loop"])
+    result = {"epochs": args.epochs, "repeats": args.repeats, "torch_threads": 1,
+              "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}",
+              "rows": []}
+    print(f"{'':32} {'epochs/s':>10} {'vs bare':>8}")
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        row = {"name": name, "median_seconds": median, "epochs_per_second": args.epochs / median,
+               "ratio_to_bare": bare / median, "all_seconds": values}
+        result["rows"].append(row)
+        print(f"{name:32} {row['epochs_per_second']:10.0f} {row['ratio_to_bare']:8.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""AppTest of the Playground page: widgets, layer editor, training controls and live charts."""
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app.switch_page("pages/1_Playground.py").run()
+    assert not app.exception
+    yield app
+    run = app.session_state["pg_run"] if "pg_run" in app.session_state else None
+    if run is not None:
+        run.stop()
+        run.join(10)
+
+
+def finish(app: AppTest, timeout: float = 60.0) -> None:
+    """Wait for the background run to end, then rerun the page as the poller would."""
+    app.session_state["pg_run"].join(timeout)
+    app.run()
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def chart_count(app: AppTest) -> int:
+    return len(app.get("plotly_chart"))
+
+
+def test_page_renders_default_spiral_setup(at):
+    assert at.selectbox(key="pg_dataset").value == "spiral"
+    assert [row["layer"] for row in at.dataframe[0].value.to_dict("records")] == ["Linear", "ReLU", "Linear"]
+    assert any("603 parameters" in c.value for c in at.caption)
+    assert chart_count(at) == 1  # the data preview
+    assert not at.button(key="pg_train").disabled
+
+
+def test_train_runs_to_completion_and_shows_charts(at):
+    at.number_input(key="pg_epochs").set_value(200).run()
+    at.select_slider(key="pg_lr").set_value(0.01).run()
+    at.button(key="pg_train").click().run()
+    finish(at)
+    assert not at.exception
+    assert any("Completed" in m.value for m in at.markdown)
+    assert chart_count(at) == 3  # boundary, loss, accuracy
+    assert float(metric(at, "Test accuracy")) > 0.85
+    assert at.button(key="pg_stop").disabled
+
+
+def test_step_trains_one_epoch_and_pauses(at):
+    at.button(key="pg_step").click().run()
+    run = at.session_state["pg_run"]
+    deadline = time.monotonic() + 30
+    while run.snapshot().epoch < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    snap = run.snapshot()
+    assert (snap.epoch, snap.status) == (1, "paused")
+    at.run()
+    assert at.button(key="pg_pause").label == "Resume"
+    at.button(key="pg_step").click().run()
+    time.sleep(0.5)
+    assert run.snapshot().epoch == 2
+
+
+def test_pause_resume_and_stop(at):
+    at.number_input(key="pg_epochs").set_value(100000).run()
+    at.button(key="pg_train").click().run()
+    run = at.session_state["pg_run"]
+    at.button(key="pg_pause").click().run()
+    time.sleep(0.3)
+    paused_at = run.snapshot().epoch
+    time.sleep(0.3)
+    assert run.snapshot().epoch == paused_at and run.snapshot().status == "paused"
+    at.button(key="pg_pause").click().run()  # now labelled Resume
+    time.sleep(0.3)
+    assert run.snapshot().epoch > paused_at
+    at.button(key="pg_stop").click().run()
+    finish(at)
+    assert run.snapshot().status == "stopped"
+    assert not at.exception
+
+
+def test_learning_rate_change_reaches_running_training(at):
+    at.number_input(key="pg_epochs").set_value(100000).run()
+    at.button(key="pg_train").click().run()
+    at.select_slider(key="pg_lr").set_value(0.01).run()
+    run = at.session_state["pg_run"]
+    deadline = time.monotonic() + 10
+    while run.snapshot().lr != 0.01 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.snapshot().lr == 0.01
+    assert run.engine.base_lr == 0.01
+
+
+def test_layer_editor_add_move_remove_and_presets(at):
+    at.selectbox(key="pg_add_type").set_value("tanh").run()
+    at.button(key="pg_add_layer").click().run()
+    layers = [row["layer"] for row in at.dataframe[0].value.to_dict("records")] if at.dataframe else []
+    assert not at.exception
+    # Tanh after the last Linear is allowed for cross-entropy; the stack now has 4 layers.
+    assert len(at.session_state["pg_layers"]) == 4 and at.session_state["pg_layers"][-1]["type"] == "tanh"
+    assert layers[-1] == "Tanh"
+    first_id = at.session_state["pg_layers"][0]["id"]
+    at.button(key=f"pg_l{first_id}_down").click().run()
+    assert [layer["type"] for layer in at.session_state["pg_layers"]] == ["relu", "linear", "linear", "tanh"]
+    last_id = at.session_state["pg_layers"][-1]["id"]
+    at.button(key=f"pg_l{last_id}_remove").click().run()
+    assert [layer["type"] for layer in at.session_state["pg_layers"]] == ["relu", "linear", "linear"]
+    at.button(key="pg_preset_Linear only").click().run()
+    assert [row["layer"] for row in at.dataframe[0].value.to_dict("records")] == ["Linear"]
+
+
+def test_unworkable_stack_is_rejected_with_a_message_naming_the_fix(at):
+    for layer in list(at.session_state["pg_layers"]):
+        at.button(key=f"pg_l{layer['id']}_remove").click().run()
+    assert any("empty" in e.value for e in at.error)
+    assert at.button(key="pg_train").disabled
+    at.button(key="pg_preset_Linear only").click().run()
+    layer_id = at.session_state["pg_layers"][0]["id"]
+    at.number_input(key=f"pg_l{layer_id}_linear_out").set_value(2).run()
+    message = " ".join(e.value for e in at.error)
+    assert "Layer 1" in message and "set its output size to 3" in message
+    assert at.button(key="pg_train").disabled
+    assert not at.exception
+
+
+def test_only_compatible_losses_are_offered(at):
+    assert set(at.selectbox(key="pg_loss").options) == {"Cross-entropy", "NLL"}
+    at.selectbox(key="pg_dataset").set_value("moons").run()
+    assert {"BCE", "BCE with logits"} <= set(at.selectbox(key="pg_loss").options)
+    at.selectbox(key="pg_dataset").set_value("sine").run()
+    assert at.selectbox(key="pg_loss").value == "mse"
+    assert set(at.selectbox(key="pg_loss").options) == {"MSE", "L1 (MAE)", "Huber"}
+
+
+def test_nll_without_log_softmax_names_the_missing_layer(at):
+    at.selectbox(key="pg_loss").set_value("nll").run()
+    message = " ".join(e.value for e in at.error)
+    assert "LogSoftmax" in message and "Layer 3" in message
+
+
+def test_regression_trains_and_draws_the_fitted_curve(at):
+    at.selectbox(key="pg_dataset").set_value("linear_regression").run()
+    at.button(key="pg_preset_Linear only").click().run()
+    at.selectbox(key="pg_opt").set_value("sgd").run()
+    at.slider(key="pg_sgd_momentum").set_value(0.0).run()
+    at.select_slider(key="pg_lr").set_value(0.01).run()
+    at.button(key="pg_train").click().run()
+    finish(at)
+    assert not at.exception
+    assert float(metric(at, "Train R²")) > 0.99
+    assert chart_count(at) == 3
+
+
+def test_divergence_shows_a_message_not_a_traceback(at):
+    at.selectbox(key="pg_dataset").set_value("linear_regression").run()
+    at.button(key="pg_preset_Linear only").click().run()
+    at.selectbox(key="pg_opt").set_value("sgd").run()
+    at.select_slider(key="pg_lr").set_value(3.0).run()
+    at.button(key="pg_train").click().run()
+    finish(at)
+    assert not at.exception
+    assert at.session_state["pg_run"].snapshot().status == "diverged"
+    assert any("smaller learning rate" in e.value for e in at.error)
+
+
+def test_config_json_matches_the_widgets(at):
+    at.number_input(key="pg_epochs").set_value(321).run()
+    code = at.code[0].value
+    assert '"epochs": 321' in code and '"name": "spiral"' in code
+
+
+def test_reset_discards_the_run(at):
+    at.number_input(key="pg_epochs").set_value(20).run()
+    at.button(key="pg_train").click().run()
+    finish(at)
+    at.button(key="pg_reset").click().run()
+    assert "pg_run" not in at.session_state
+    assert chart_count(at) == 1
