@@ -1,7 +1,9 @@
 """AppTest of the home page: renders, links to the Playground, names the training device."""
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_home_page_renders_and_names_the_device():

@@ -4,7 +4,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
