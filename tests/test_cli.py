@@ -1,0 +1,188 @@
+"""The command line: train prints one JSON line of metrics, predict prints JSON, bad input exits 2."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from playground.cli import BAD_INPUT, main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
+        "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
+        "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 5, "seed": 1, "device": "cpu"}
+LINE = {"dataset": {"name": "linear_regression"}, "layers": [{"type": "linear"}], "loss": "mse",
+        "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 20, "device": "cpu"}
+CLASSIFICATION_KEYS = {"epochs", "train_loss", "test_loss", "train_accuracy", "test_accuracy"}
+
+
+def write(tmp_path: Path, data, name: str = "config.json") -> str:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)
+
+
+def last_json(text: str) -> dict:
+    lines = text.strip().splitlines()
+    return json.loads(lines[-1])
+
+
+def test_train_prints_final_metrics_as_one_json_line(tmp_path, capsys):
+    assert main(["train", write(tmp_path, TINY), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    metrics = last_json(out)
+    assert set(metrics) == CLASSIFICATION_KEYS
+    assert metrics["epochs"] == 5
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert err == ""
+
+
+def test_train_logs_progress_to_stderr_unless_quiet(tmp_path, capsys):
+    assert main(["train", write(tmp_path, TINY)]) == 0
+    out, err = capsys.readouterr()
+    assert "epoch 5/5" in err and "train loss" in err
+    assert len(out.strip().splitlines()) == 1
+
+
+def test_train_regression_reports_r2(tmp_path, capsys):
+    assert main(["train", write(tmp_path, LINE), "--quiet"]) == 0
+    metrics = last_json(capsys.readouterr().out)
+    assert {"epochs", "train_loss", "test_loss", "r2"} <= set(metrics)
+    assert metrics["test_loss"] is None and metrics["r2"] is not None
+
+
+def test_train_reports_divergence_as_a_warning_and_still_prints_metrics(tmp_path, capsys):
+    data = {**LINE, "optimizer": {"name": "sgd", "lr": 10.0}, "epochs": 100}
+    assert main(["train", write(tmp_path, data), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith("warning: The loss became NaN or infinite")
+    assert last_json(out)["epochs"] < 100
+
+
+def test_python_dash_m_playground_train_ends_stdout_with_one_json_object(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "playground", "train", write(tmp_path, TINY)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    metrics = last_json(done.stdout)
+    assert isinstance(metrics, dict) and set(metrics) == CLASSIFICATION_KEYS
+    assert metrics["epochs"] == 5
+    assert "epoch 5/5" in done.stderr
+
+
+def test_save_then_predict_prints_the_class(tmp_path, capsys):
+    model = tmp_path / "model.pt"
+    assert main(["train", write(tmp_path, TINY), "--save", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert model.exists()
+    assert main(["predict", str(model), "0.1", "-0.3"]) == 0
+    result = last_json(capsys.readouterr().out)
+    assert result["input"] == [0.1, -0.3]
+    assert result["prediction"] in (0, 1, 2)
+    assert result["label"] == f"class {result['prediction']}"
+    assert set(result["probabilities"]) == {"class 0", "class 1", "class 2"}
+    assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert result["output"] == pytest.approx(list(result["probabilities"].values()))
+
+
+def test_save_then_predict_prints_the_regression_value(tmp_path, capsys):
+    model = tmp_path / "line.pt"
+    data = {**LINE, "epochs": 1000}
+    assert main(["train", write(tmp_path, data), "--save", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), "5.0"]) == 0
+    result = last_json(capsys.readouterr().out)
+    assert result["prediction"] == pytest.approx(10.0, abs=0.1)
+    assert result["output"] == [result["prediction"]]
+    assert "label" not in result
+
+
+def test_predict_with_standardised_inputs(tmp_path, capsys):
+    model = tmp_path / "coffee.pt"
+    data = {"dataset": {"name": "coffee_roast", "n_samples": 40}, "epochs": 3, "device": "cpu"}
+    assert main(["train", write(tmp_path, data), "--save", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), "200", "13.5"]) == 0
+    assert last_json(capsys.readouterr().out)["label"] in ("bad roast", "good roast")
+    assert main(["predict", str(model), "200"]) == BAD_INPUT
+
+
+def error_line(capsys) -> str:
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"optimizer": {"lr": -1}}, "optimizer.lr"),
+    ({"layers": [{"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear", "out": 0}]}, "layers[2].out"),
+    ({"dataset": {"name": "spiral", "classes": 50}}, "dataset.classes"),
+    ({"epochs": "many"}, "epochs"),
+    ({"optimiser": {}}, "optimiser"),
+    ("{not json", "config"),
+])
+def test_bad_config_exits_2_with_a_one_line_error_naming_the_key(tmp_path, capsys, data, key):
+    assert main(["train", write(tmp_path, data)]) == BAD_INPUT
+    assert error_line(capsys).startswith(f"error: {key}: ")
+
+
+def test_stack_that_cannot_work_exits_2(tmp_path, capsys):
+    assert main(["train", write(tmp_path, {**TINY, "layers": [{"type": "relu"}]})]) == BAD_INPUT
+    assert "add a Linear layer" in error_line(capsys)
+
+
+def test_unavailable_device_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["train", write(tmp_path, {**TINY, "device": "cuda"})]) == BAD_INPUT
+    assert "cuda is not available" in error_line(capsys)
+
+
+def test_missing_config_file_exits_2(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nope.json")]) == BAD_INPUT
+    assert "cannot read" in error_line(capsys)
+
+
+@pytest.fixture
+def saved_model(tmp_path, capsys) -> str:
+    path = tmp_path / "model.pt"
+    assert main(["train", write(tmp_path, TINY), "--save", str(path), "--quiet"]) == 0
+    capsys.readouterr()
+    return str(path)
+
+
+@pytest.mark.parametrize("inputs", [["0.5"], ["0.5", "1", "2"]])
+def test_predict_with_the_wrong_number_of_inputs_exits_2(saved_model, capsys, inputs):
+    assert main(["predict", saved_model, *inputs]) == BAD_INPUT
+    assert f"takes 2 input value(s), got {len(inputs)}" in error_line(capsys)
+
+
+def test_predict_with_non_numbers_exits_2(saved_model, capsys):
+    assert main(["predict", saved_model, "0.5", "abc"]) == BAD_INPUT
+    assert "inputs must be numbers" in error_line(capsys)
+
+
+def test_predict_on_a_file_that_is_not_a_checkpoint_exits_2(tmp_path, capsys):
+    assert main(["predict", write(tmp_path, TINY), "1", "2"]) == BAD_INPUT
+    error_line(capsys)
+    assert main(["predict", str(tmp_path / "missing.pt"), "1", "2"]) == BAD_INPUT
+    assert "no such file" in error_line(capsys)
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main([])
+    assert caught.value.code == 2
+    assert "usage" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(reason="bug: a non-finite integer (checks.py) or an unhashable layer type (layers.py) raises "
+                          "OverflowError/TypeError, which the CLI does not catch: traceback, exit 1", strict=True)
+@pytest.mark.parametrize("text", ['{"epochs": 1e999}', '{"layers": [{"type": []}]}'], ids=["epochs-inf", "type-list"])
+def test_malformed_config_values_exit_2(tmp_path, capsys, text):
+    assert main(["train", write(tmp_path, text)]) == BAD_INPUT

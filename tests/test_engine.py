@@ -1,0 +1,315 @@
+"""Training engine: learning, reproducibility, evaluation cadence, mini-batches, divergence, the seed facts."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from playground.config import TrainConfig
+from playground.datasets import REGRESSION, Dataset
+from playground.engine import MAX_TEST_POINTS, Diverged, Engine, EpochEnd, Metrics, plan_for
+from playground.layers import LayerError
+from playground.model import Standardize
+
+TINY = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
+        "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
+        "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 20, "seed": 1, "device": "cpu"}
+
+
+def tiny(**changes) -> TrainConfig:
+    data = {**TINY, **changes}
+    if "dataset" in changes:
+        data["dataset"] = {**TINY["dataset"], **changes["dataset"]}
+    return TrainConfig.from_dict(data)
+
+
+def line(lr: float = 0.01, epochs: int = 1000, **changes) -> TrainConfig:
+    """The classic y = 2x: four points, one Linear, MSE, SGD."""
+    return TrainConfig.from_dict({"dataset": {"name": "linear_regression"}, "layers": [{"type": "linear"}],
+                                  "loss": "mse", "optimizer": {"name": "sgd", "lr": lr}, "epochs": epochs,
+                                  "device": "cpu", **changes})
+
+
+def weights(engine: Engine) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in engine.model.state_dict().items()}
+
+
+def batch_sizes(engine: Engine) -> list[int]:
+    """Record the batch size of every training forward pass of `engine.model`."""
+    sizes: list[int] = []
+    engine.model.register_forward_pre_hook(lambda module, args: sizes.append(len(args[0])) if module.training else None)
+    return sizes
+
+
+def test_loss_decreases_over_training(tiny_spiral):
+    events = list(Engine(tiny_spiral).run())
+    losses = [event.train.loss for event in events]
+    assert losses[-1] < 0.9 * losses[0]
+    assert sum(b < a for a, b in zip(losses, losses[1:])) >= 0.9 * (len(losses) - 1)
+
+
+def test_run_yields_one_epoch_end_per_epoch(tiny_spiral):
+    engine = Engine(tiny_spiral)
+    events = list(engine.run())
+    assert all(isinstance(event, EpochEnd) for event in events)
+    assert [event.epoch for event in events] == list(range(1, 21))
+    assert engine.epoch == 20
+    assert list(engine.run()) == []
+
+
+def test_epoch_end_reports_train_metrics_lr_and_time():
+    engine = Engine(tiny())
+    first, second = engine.train_epoch(), engine.train_epoch()
+    assert isinstance(first.train, Metrics) and 0.0 <= first.train.accuracy <= 1.0
+    assert first.train.score == first.train.accuracy and first.train.r2 is None
+    assert first.lr == 0.01
+    assert 0 < first.seconds <= second.seconds
+
+
+@pytest.mark.parametrize("batch_size", [0, 10])
+def test_same_seed_gives_identical_metrics_and_weights(batch_size):
+    with torch.random.fork_rng(devices=[]):
+        a = Engine(tiny(batch_size=batch_size))
+        torch.rand(100)  # moving torch's global generator between the runs must not matter
+        list(a.run())
+        torch.manual_seed(999)
+        b = Engine(tiny(batch_size=batch_size))
+        list(b.run())
+    assert a.final_metrics() == b.final_metrics()
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_different_seed_gives_different_weights():
+    a, b = Engine(tiny()), Engine(tiny(seed=2))
+    list(a.run())
+    list(b.run())
+    wa, wb = weights(a), weights(b)
+    assert not all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.xfail(reason="bug: engine.py seeds only model initialisation; Dropout draws its masks from torch's "
+                          "global generator, so two runs of the same config with Dropout differ", strict=True)
+def test_same_seed_with_dropout_gives_identical_weights():
+    config = tiny(layers=[{"type": "linear", "out": 16}, {"type": "dropout", "p": 0.5}, {"type": "relu"},
+                          {"type": "linear"}], epochs=5)
+    a, b = Engine(config), Engine(config)
+    list(a.run())
+    list(b.run())
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_test_metrics_come_on_evaluated_epochs_first_and_last_always():
+    config = tiny(epochs=752)
+    engine = Engine(config)
+    assert engine.eval_every == round(752 / MAX_TEST_POINTS) == 3
+    events = list(engine.run())
+    tested = [event.epoch for event in events if event.test is not None]
+    assert tested[:4] == [1, 3, 6, 9]
+    assert tested[-1] == 752 and 752 % 3 != 0
+    assert all(epoch == 1 or epoch % 3 == 0 or epoch == 752 for epoch in tested)
+    assert len(tested) <= MAX_TEST_POINTS + 2
+    assert all(0.0 <= event.test.accuracy <= 1.0 for event in events if event.test is not None)
+    scored = [event.epoch for event in events if event.train.score is not None]
+    assert scored == tested  # train scores are measured on the same epochs
+    assert all(math.isfinite(event.train.loss) for event in events)
+
+
+def test_short_runs_evaluate_every_epoch(tiny_spiral):
+    assert all(event.test is not None for event in Engine(tiny_spiral).run())
+
+
+def test_no_test_split_means_no_test_metrics():
+    engine = Engine(line(epochs=5))
+    assert all(event.test is None for event in engine.run())
+    assert engine.evaluate("test") is None
+    assert engine.evaluate("train").mse is not None
+
+
+def test_mini_batches_cover_the_training_set_once_per_epoch():
+    engine = Engine(tiny(batch_size=16))
+    sizes = batch_sizes(engine)
+    engine.train_epoch()
+    assert sum(sizes) == len(engine.dataset.x_train) == 48
+    assert sizes == [16, 16, 16]
+
+
+def test_final_batch_of_one_is_merged_so_batchnorm_trains():
+    config = tiny(dataset={"test_fraction": 0.15}, batch_size=10, epochs=3,
+                  layers=[{"type": "linear", "out": 8}, {"type": "batchnorm1d"}, {"type": "relu"}, {"type": "linear"}])
+    engine = Engine(config)
+    assert len(engine.dataset.x_train) == 51
+    sizes = batch_sizes(engine)
+    events = list(engine.run())
+    assert [event.epoch for event in events] == [1, 2, 3]
+    assert sizes[:5] == [10, 10, 10, 10, 11] and len(sizes) == 15
+    assert all(math.isfinite(event.train.loss) for event in events)
+
+
+def test_batch_size_larger_than_the_data_is_full_batch():
+    engine = Engine(tiny(batch_size=1000))
+    sizes = batch_sizes(engine)
+    engine.train_epoch()
+    assert sizes == [48]
+
+
+def test_interrupted_epoch_stops_between_batches():
+    engine = Engine(tiny(batch_size=8))
+    sizes = batch_sizes(engine)
+    event = engine.train_epoch(interrupted=lambda: True)
+    assert sizes == [8]
+    assert isinstance(event, EpochEnd) and event.epoch == 1
+
+
+def diverging(lr: float) -> TrainConfig:
+    return line(lr=lr, epochs=200)
+
+
+@pytest.mark.parametrize("lr", [5.0, 10.0])
+def test_divergence_ends_the_run_and_restores_the_last_good_epoch(lr):
+    engine = Engine(diverging(lr))
+    events, states = [], {}
+    for event in engine.run():
+        events.append(event)
+        if isinstance(event, EpochEnd):
+            states[event.epoch] = weights(engine)
+    assert isinstance(events[-1], Diverged)
+    assert all(isinstance(event, EpochEnd) for event in events[:-1])
+    last_good = events[-2].epoch
+    assert events[-1].epoch == last_good + 1
+    assert engine.epoch == last_good
+    assert len(events) < 200
+    restored = weights(engine)
+    for key, value in restored.items():
+        assert torch.isfinite(value).all()
+        assert torch.equal(value, states[last_good][key])
+    assert "learning rate" in events[-1].message
+    assert f"restored to epoch {last_good}" in events[-1].message
+    assert f"it was {lr:g}" in events[-1].message
+
+
+def test_divergence_replaces_the_optimizer():
+    engine = Engine(diverging(10.0))
+    before = engine.optimizer
+    assert isinstance(list(engine.run())[-1], Diverged)
+    assert engine.optimizer is not before
+    assert all(torch.isfinite(p).all() for p in engine.model.parameters())
+
+
+@pytest.mark.xfail(reason="bug: engine.py keeps the weights after the last finite-loss epoch's step as 'last good'; "
+                          "those are the weights whose loss overflowed, so after divergence every final metric "
+                          "is None", strict=True)
+def test_state_restored_after_divergence_has_a_finite_loss():
+    engine = Engine(diverging(10.0))
+    list(engine.run())
+    assert engine.final_metrics()["train_loss"] is not None
+
+
+def test_set_learning_rate_changes_the_next_epochs_lr():
+    engine = Engine(tiny())
+    assert engine.train_epoch().lr == 0.01
+    engine.set_learning_rate(0.05)
+    event = engine.train_epoch()
+    assert event.lr == 0.05
+    assert engine.optimizer.param_groups[0]["lr"] == 0.05
+
+
+def test_schedule_applies_on_top_of_the_learning_rate():
+    engine = Engine(tiny(schedule={"name": "step", "step_size": 2, "gamma": 0.5}, epochs=6))
+    lrs = [event.lr for event in engine.run()]
+    assert lrs == [0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025]
+
+
+def test_predict_gives_class_probabilities_for_classification():
+    engine = Engine(tiny())
+    list(engine.run())
+    p = engine.predict(engine.dataset.x_test)
+    assert p.shape == (len(engine.dataset.x_test), 3) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_predict_gives_values_for_regression():
+    engine = Engine(line(epochs=3))
+    out = engine.predict(np.array([[1.0], [5.0], [7.0]]))
+    assert out.shape == (3, 1) and out.dtype == np.float32
+
+
+def test_final_metrics_for_classification():
+    engine = Engine(tiny())
+    list(engine.run())
+    final = engine.final_metrics()
+    assert set(final) == {"epochs", "train_loss", "test_loss", "train_accuracy", "test_accuracy"}
+    assert final["epochs"] == 20
+    assert all(isinstance(final[k], float) and math.isfinite(final[k]) for k in final if k != "epochs")
+    assert final["test_accuracy"] == engine.evaluate("test").accuracy
+
+
+def test_final_metrics_for_regression_without_a_test_split():
+    engine = Engine(line(epochs=50))
+    list(engine.run())
+    final = engine.final_metrics()
+    assert {"epochs", "train_loss", "test_loss", "r2", "train_r2", "train_mse", "test_r2", "test_mse"} <= set(final)
+    assert final["test_loss"] is None and final["test_r2"] is None and final["test_mse"] is None
+    assert final["r2"] == final["train_r2"] and final["r2"] > 0.9
+
+
+def test_final_metrics_use_test_r2_when_there_is_a_test_split():
+    engine = Engine(TrainConfig.from_dict({"dataset": {"name": "sine", "n_samples": 40, "test_fraction": 0.25},
+                                           "layers": [{"type": "linear"}], "epochs": 5, "device": "cpu"}))
+    list(engine.run())
+    final = engine.final_metrics()
+    assert final["test_r2"] is not None and final["r2"] == final["test_r2"]
+
+
+def test_final_metrics_are_never_nan():
+    flat = Dataset(name="linear_regression", task=REGRESSION,
+                   x_train=np.array([[1.0], [2.0], [3.0]], dtype=np.float32),
+                   y_train=np.full((3, 1), 5.0, dtype=np.float32),
+                   x_test=np.zeros((0, 1), dtype=np.float32), y_test=np.zeros((0, 1), dtype=np.float32),
+                   feature_names=("x",), class_names=(), standardize=False)
+    engine = Engine(line(epochs=3), dataset=flat)
+    list(engine.run())
+    final = engine.final_metrics()
+    assert final["train_r2"] is None and final["r2"] is None  # R^2 of constant targets is undefined
+    assert not any(isinstance(v, float) and math.isnan(v) for v in final.values())
+
+
+def test_standardised_dataset_gets_a_standardize_layer_with_training_statistics():
+    engine = Engine(TrainConfig.from_dict({"dataset": {"name": "coffee_roast", "n_samples": 50},
+                                           "epochs": 2, "device": "cpu"}))
+    first = engine.model[0]
+    assert isinstance(first, Standardize)
+    np.testing.assert_allclose(first.mean.numpy(), engine.dataset.x_train.mean(axis=0), rtol=1e-4)
+
+
+def test_plan_for_checks_the_stack_without_data():
+    plan = plan_for(TrainConfig.from_dict({}))
+    assert plan.output_shape == (3,) and plan.parameters == 603
+    with pytest.raises(LayerError):
+        plan_for(TrainConfig.from_dict({"layers": [{"type": "relu"}]}))
+    with pytest.raises(LayerError):
+        Engine(tiny(layers=[{"type": "tanh"}]))
+
+
+# --- the seed facts: the issue's reference numbers on the default spiral and y = 2x ---------------
+
+def test_seed_fact_linear_model_on_the_spiral_stays_near_chance():
+    engine = Engine(TrainConfig.from_dict({"layers": [{"type": "linear"}]}))
+    list(engine.run())
+    final = engine.final_metrics()
+    assert final["epochs"] == 1000
+    assert 0.35 < final["test_accuracy"] < 0.6
+
+
+def test_seed_fact_relu_net_on_the_spiral_passes_90_percent():
+    engine = Engine(TrainConfig.from_dict({}))
+    list(engine.run())
+    assert engine.final_metrics()["test_accuracy"] > 0.9
+
+
+def test_seed_fact_linear_regression_predicts_about_10_for_5():
+    engine = Engine(line(lr=0.01, epochs=1000))
+    events = list(engine.run())
+    assert len(events) == 1000
+    assert abs(float(engine.predict(np.array([[5.0]]))[0, 0]) - 10.0) < 0.1

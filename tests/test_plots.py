@@ -1,0 +1,184 @@
+"""Figure builders: the right traces, lengths, fixed axis ranges and compact arrays."""
+import json
+
+import numpy as np
+import pytest
+
+from playground.datasets import CLASSIFICATION, REGRESSION, Dataset, make_dataset
+from playground.frames import CONFIDENCE_LEVELS, axis_ranges, boundary_frame, curve_frame
+from playground.plots import (MAX_CURVE_POINTS, boundary_figure, curve_figure, data_figure, loss_figure,
+                              score_figure)
+from playground.runner import History
+
+
+def history(epochs: int, every: int = 5, test: bool = True) -> History:
+    """A run of `epochs` with scores (and test values) on epoch 1 and every `every` epochs."""
+    evaluated = tuple(e for e in range(1, epochs + 1) if e == 1 or e % every == 0 or e == epochs)
+    loss = lambda e: 1.0 / e  # noqa: E731
+    return History(epochs=tuple(range(1, epochs + 1)), train_loss=tuple(loss(e) for e in range(1, epochs + 1)),
+                   eval_epochs=evaluated, train_score=tuple(min(1.0, e / epochs) for e in evaluated),
+                   test_loss=tuple(1.2 * loss(e) for e in evaluated) if test else (),
+                   test_score=tuple(0.9 * min(1.0, e / epochs) for e in evaluated) if test else ())
+
+
+def traces(fig, kind: str | None = None) -> list:
+    return [t for t in fig.data if kind is None or t.type == kind]
+
+
+def by_name(fig) -> dict:
+    return {t.name: t for t in fig.data}
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    return make_dataset("spiral", {"classes": 3, "n_per_class": 20}, seed=1)
+
+
+def confident(x: np.ndarray) -> np.ndarray:
+    p = np.full((len(x), 3), 0.05, dtype=np.float32)
+    p[np.arange(len(x)), (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)] = 0.9
+    return p
+
+
+def test_loss_figure_has_train_and_test_curves_of_the_right_lengths():
+    h = history(50)
+    fig = loss_figure(h, 50, "Cross-entropy")
+    curves = by_name(fig)
+    assert list(curves) == ["train", "test"]
+    assert len(curves["train"].x) == len(curves["train"].y) == 50
+    assert len(curves["test"].x) == len(curves["test"].y) == len(h.eval_epochs)
+    assert list(curves["test"].x) == list(h.eval_epochs)
+    np.testing.assert_allclose(curves["train"].y, h.train_loss, rtol=1e-6)
+    assert "Cross-entropy" in fig.layout.title.text
+
+
+def test_loss_figure_uses_a_log_axis_and_a_fixed_epoch_range():
+    fig = loss_figure(history(30), 200)
+    assert fig.layout.yaxis.type == "log"
+    assert list(fig.layout.xaxis.range) == [0, 200]
+    low, high = fig.layout.yaxis.range
+    assert low < np.log10(1 / 30) and high > np.log10(1.2)
+
+
+def test_epoch_range_is_never_empty():
+    assert list(loss_figure(History(), 0).layout.xaxis.range) == [0, 1]
+
+
+def test_long_curves_are_thinned_keeping_the_ends():
+    h = history(5000, every=10_000)
+    train = by_name(loss_figure(h, 5000))["train"]
+    assert len(train.x) <= MAX_CURVE_POINTS + 1 and len(train.x) == len(train.y)
+    assert train.x[0] == 1 and train.x[-1] == 5000
+    assert train.y[-1] == pytest.approx(1 / 5000)
+
+
+def test_short_curves_are_not_thinned():
+    h = history(MAX_CURVE_POINTS, every=10_000)
+    assert len(by_name(loss_figure(h, MAX_CURVE_POINTS))["train"].x) == MAX_CURVE_POINTS
+
+
+def test_empty_history_gives_an_empty_chart_with_fixed_axes():
+    fig = loss_figure(History(), 100)
+    assert traces(fig) == []
+    assert list(fig.layout.xaxis.range) == [0, 100]
+
+
+def test_score_figure_plots_train_and_test_scores_on_evaluated_epochs():
+    h = history(40)
+    fig = score_figure(h, 40, CLASSIFICATION)
+    curves = by_name(fig)
+    assert list(curves) == ["train", "test"]
+    assert list(curves["train"].x) == list(h.eval_epochs) == list(curves["test"].x)
+    assert len(curves["train"].y) == len(curves["test"].y) == len(h.eval_epochs)
+    assert fig.layout.title.text == "Accuracy"
+    assert list(fig.layout.yaxis.range) == [0.0, 1.02]
+    assert list(fig.layout.xaxis.range) == [0, 40]
+
+
+def test_regression_score_axis_shows_negative_r2_down_to_minus_one():
+    base = dict(epochs=(1, 2, 3), train_loss=(3.0, 2.0, 1.0), eval_epochs=(1, 2, 3))
+    assert score_figure(History(**base, train_score=(-0.4, 0.2, 0.8)), 3, REGRESSION).layout.yaxis.range[0] == -0.4
+    assert score_figure(History(**base, train_score=(-7.0, 0.2, 0.8)), 3, REGRESSION).layout.yaxis.range[0] == -1.0
+    assert score_figure(History(**base, train_score=(0.3, 0.5, 0.8)), 3, REGRESSION).layout.title.text == "R²"
+
+
+@pytest.mark.xfail(reason="bug: plots.py _curves draws the test curve whenever eval_epochs is non-empty, so a run "
+                          "without a test split gets a 'test' trace with x values and no y values", strict=True)
+@pytest.mark.parametrize("build", [lambda h: loss_figure(h, 20), lambda h: score_figure(h, 20, REGRESSION)],
+                         ids=["loss", "score"])
+def test_run_without_test_split_has_no_test_curve(build):
+    fig = build(history(20, test=False))
+    assert [t.name for t in fig.data] == ["train"]
+
+
+def test_boundary_figure_has_one_heatmap_and_points_per_class(spiral):
+    frame = boundary_frame(spiral, confident, epoch=12, size=20)
+    fig = boundary_figure(spiral, frame)
+    heatmaps = traces(fig, "heatmap")
+    points = traces(fig, "scattergl")
+    assert len(heatmaps) == 1 and fig.data[0].type == "heatmap"
+    assert len(points) == 2 * spiral.n_classes
+    assert [t.name for t in points] == ["class 0", "class 0 (test)", "class 1", "class 1 (test)",
+                                        "class 2", "class 2 (test)"]
+    assert sum(len(t.x) for t in points) == len(spiral.x_all)
+    assert "epoch 12" in fig.layout.title.text
+
+
+def test_boundary_heatmap_is_uint8_codes_of_class_and_confidence(spiral):
+    frame = boundary_frame(spiral, confident, epoch=1, size=20)
+    heatmap = traces(boundary_figure(spiral, frame), "heatmap")[0]
+    z = np.asarray(heatmap.z)
+    assert z.dtype == np.uint8 and z.shape == (20, 20)
+    np.testing.assert_array_equal(z, frame.classes.astype(int) * CONFIDENCE_LEVELS + frame.confidence)
+    assert heatmap.zmax == pytest.approx(3 * CONFIDENCE_LEVELS - 0.5)
+
+
+def test_boundary_axes_are_fixed_to_the_data_ranges(spiral):
+    fig = boundary_figure(spiral, boundary_frame(spiral, confident, epoch=1, size=10))
+    (x0, x1), (y0, y1) = axis_ranges(spiral)
+    assert list(fig.layout.xaxis.range) == pytest.approx([x0, x1])
+    assert list(fig.layout.yaxis.range) == pytest.approx([y0, y1])
+    assert fig.layout.xaxis.title.text == "x1" and fig.layout.yaxis.title.text == "x2"
+
+
+def test_boundary_figure_without_a_frame_shows_only_the_points(spiral):
+    fig = boundary_figure(spiral)
+    assert traces(fig, "heatmap") == []
+    assert len(traces(fig, "scattergl")) == 6
+
+
+def test_curve_figure_draws_the_model_line_over_the_points():
+    line = make_dataset("linear_regression")
+    fig = curve_figure(line, curve_frame(line, lambda x: 2 * x, epoch=4, size=30))
+    curves = by_name(fig)
+    assert list(curves) == ["train", "model"]
+    assert curves["model"].type == "scatter" and curves["model"].mode == "lines"
+    assert len(curves["model"].x) == 30
+    assert len(curves["train"].x) == 4
+    assert "epoch 4" in fig.layout.title.text
+    ((x0, x1),) = axis_ranges(line)
+    assert list(fig.layout.xaxis.range) == pytest.approx([x0, x1])
+    low, high = fig.layout.yaxis.range
+    assert low < 2.0 and high > 8.0
+
+
+def test_curve_figure_shows_test_points_when_there_are_some():
+    sine = make_dataset("sine", {"n_samples": 40}, test_fraction=0.25)
+    assert [t.name for t in curve_figure(sine).data] == ["train", "test"]
+
+
+def test_data_figure_picks_the_figure_the_dataset_supports(spiral):
+    assert traces(data_figure(spiral), "scattergl")
+    assert data_figure(make_dataset("linear_regression")).data[0].name == "train"
+    x = np.zeros((4, 3), np.float32)
+    y = np.zeros(4, np.int64)
+    three_d = Dataset("custom", CLASSIFICATION, x, y, x[:0], y[:0], ("a", "b", "c"), ("p", "q"), False)
+    assert data_figure(three_d) is None
+
+
+def test_figures_serialise_to_plotly_json(spiral):
+    frame = boundary_frame(spiral, confident, epoch=1, size=10)
+    for fig in (loss_figure(history(10), 10), score_figure(history(10), 10, CLASSIFICATION),
+                boundary_figure(spiral, frame), curve_figure(make_dataset("linear_regression"))):
+        payload = json.loads(fig.to_json())
+        assert len(payload["data"]) == len(fig.data)

@@ -1,0 +1,250 @@
+"""TrainingRunner: a worker thread obeying pause/step/stop/lr, a watchdog, and frozen picklable snapshots."""
+import dataclasses
+import logging
+import pickle
+import threading
+import time
+
+import pytest
+import torch
+
+from playground import runner as runner_module
+from playground.config import TrainConfig
+from playground.engine import Engine
+from playground.frames import BoundaryFrame, CurveFrame
+from playground.runner import History, Snapshot, TrainingRunner
+
+TINY = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
+        "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
+        "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 20, "seed": 1, "device": "cpu"}
+LONG = {**TINY, "epochs": 100_000}  # never finishes within a test: it gets paused or stopped
+DIVERGING = {"dataset": {"name": "linear_regression"}, "layers": [{"type": "linear"}], "loss": "mse",
+             "optimizer": {"name": "sgd", "lr": 10.0}, "epochs": 200, "device": "cpu"}
+
+
+def wait_until(predicate, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+@pytest.fixture
+def launch():
+    """Start runners; stop and join every one of them after the test so no thread leaks."""
+    started: list[TrainingRunner] = []
+
+    def start(data: dict, paused: bool = False, **options) -> TrainingRunner:
+        runner = TrainingRunner(TrainConfig.from_dict(data), **options).start(paused=paused)
+        started.append(runner)
+        return runner
+
+    yield start
+    for runner in started:
+        runner.stop()
+        runner.join(timeout=15)
+    leaked = [thread for thread in threading.enumerate() if thread.name == "training"]
+    assert not leaked, "a training thread outlived its test"
+
+
+def finished(runner: TrainingRunner, timeout: float = 15.0) -> Snapshot:
+    assert wait_until(lambda: not runner.snapshot().active, timeout), "the run did not end"
+    runner.join(timeout=5)
+    return runner.snapshot()
+
+
+def test_runner_completes_a_tiny_config(launch):
+    snap = finished(launch(TINY))
+    assert snap.status == "completed" and not snap.active
+    assert snap.epoch == snap.epochs == 20
+    assert snap.message == "Completed 20 epochs."
+    assert {"epochs", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "epochs_per_second"} <= set(snap.final)
+    assert snap.final["epochs"] == 20
+    history = snap.history
+    assert history.epochs == tuple(range(1, 21)) and len(history.train_loss) == 20
+    assert history.eval_epochs == tuple(range(1, 21))  # a short run is evaluated every epoch
+    assert len(history.train_score) == len(history.test_loss) == len(history.test_score) == 20
+    assert isinstance(snap.frame, BoundaryFrame) and snap.frame.epoch == 20
+
+
+def test_regression_run_shows_a_curve_frame(launch):
+    data = {**DIVERGING, "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 10}
+    snap = finished(launch(data))
+    assert snap.status == "completed"
+    assert isinstance(snap.frame, CurveFrame)
+    assert len(snap.history.train_score) == len(snap.history.eval_epochs) == 10
+    assert snap.history.test_loss == () and snap.history.test_score == ()
+
+
+def test_long_run_records_scores_only_on_evaluated_epochs(launch):
+    runner = launch(LONG)
+    assert wait_until(lambda: runner.snapshot().epoch >= 5)
+    runner.pause()
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    history = runner.snapshot().history
+    assert history.epochs == tuple(range(1, len(history.epochs) + 1))
+    assert len(history.train_loss) == len(history.epochs)
+    assert history.eval_epochs[0] == 1 and set(history.eval_epochs) <= set(history.epochs)
+    assert len(history.eval_epochs) < len(history.epochs)
+    assert len(history.train_score) == len(history.test_loss) == len(history.test_score) == len(history.eval_epochs)
+
+
+def test_pause_stops_progress_and_resume_continues(launch):
+    runner = launch(LONG)
+    assert wait_until(lambda: runner.snapshot().epoch > 0)
+    runner.pause()
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    paused_at = runner.snapshot().epoch
+    time.sleep(0.3)
+    snap = runner.snapshot()
+    assert snap.epoch == paused_at and snap.active
+    runner.resume()
+    assert wait_until(lambda: runner.snapshot().epoch > paused_at)
+    assert runner.snapshot().status == "running"
+
+
+def test_start_paused_then_step_advances_exactly_one_epoch(launch):
+    runner = launch(LONG, paused=True)
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    assert runner.snapshot().epoch == 0
+    runner.step()
+    assert wait_until(lambda: runner.snapshot().epoch == 1)
+    time.sleep(0.3)
+    snap = runner.snapshot()
+    assert snap.epoch == 1 and snap.status == "paused"
+    assert snap.history.epochs == (1,)
+    assert snap.frame is not None and snap.frame.epoch == 1
+    runner.step(3)
+    assert wait_until(lambda: runner.snapshot().epoch == 4)
+    time.sleep(0.2)
+    assert runner.snapshot().epoch == 4
+
+
+def test_step_while_running_pauses_after_the_step(launch):
+    runner = launch(LONG)
+    assert wait_until(lambda: runner.snapshot().epoch > 0)
+    runner.step()
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    stepped_to = runner.snapshot().epoch
+    time.sleep(0.3)
+    assert runner.snapshot().epoch == stepped_to
+
+
+def test_stop_ends_with_status_stopped(launch):
+    runner = launch(LONG)
+    assert wait_until(lambda: runner.snapshot().epoch > 2)
+    runner.stop()
+    runner.join(timeout=10)
+    snap = runner.snapshot()
+    assert snap.status == "stopped" and not snap.active
+    assert snap.message == "Stopped."
+    assert snap.final is not None and snap.final["epochs"] == snap.epoch > 2
+
+
+def test_stop_while_paused_ends_the_run(launch):
+    runner = launch(LONG, paused=True)
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    runner.stop()
+    runner.join(timeout=10)
+    snap = runner.snapshot()
+    assert snap.status == "stopped" and snap.epoch == 0
+
+
+def test_set_learning_rate_takes_effect_in_the_engine(launch, monkeypatch):
+    used: list[float] = []
+
+    class Recording(Engine):
+        def train_epoch(self, interrupted=None):
+            event = super().train_epoch(interrupted)
+            used.append(event.lr)
+            return event
+
+    monkeypatch.setattr(runner_module, "Engine", Recording)
+    runner = launch(LONG, paused=True)
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    runner.step()
+    assert wait_until(lambda: runner.snapshot().epoch == 1)
+    runner.set_learning_rate(0.05)
+    assert runner.snapshot().lr == 0.05
+    runner.step()
+    assert wait_until(lambda: runner.snapshot().epoch == 2)
+    assert used == [0.01, 0.05]
+
+
+def test_diverging_run_ends_diverged_with_advice_on_the_learning_rate(launch):
+    snap = finished(launch(DIVERGING))
+    assert snap.status == "diverged"
+    assert "learning rate" in snap.message
+    assert snap.epoch == snap.history.epochs[-1] < 200
+    assert snap.final is not None and snap.final["epochs"] == snap.epoch
+
+
+def test_run_that_fails_in_the_worker_ends_failed_without_raising(launch, monkeypatch, caplog):
+    escaped = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with caplog.at_level(logging.ERROR, logger="playground.runner"):
+        snap = finished(launch({**TINY, "device": "cuda"}))
+    assert snap.status == "failed"
+    assert snap.message.startswith("Training failed: ValueError:")
+    assert "cuda is not available" in snap.message
+    assert snap.final is None and snap.epoch == 0
+    assert escaped == []
+    assert any("training failed" in record.getMessage() for record in caplog.records)
+
+
+def test_watchdog_pauses_a_run_nobody_watches(launch):
+    started = time.monotonic()
+    runner = launch(LONG, idle_pause=0.2)
+    assert wait_until(lambda: runner.paused)  # polls without snapshot(): nobody is watching
+    assert time.monotonic() - started >= 0.2
+    snap = runner.snapshot()
+    assert snap.status == "paused"
+    assert "nobody was watching" in snap.message
+    time.sleep(0.2)
+    assert runner.snapshot().epoch == snap.epoch
+
+
+def test_watchdog_ends_a_run_abandoned_for_idle_end(launch):
+    runner = launch(LONG, idle_pause=0.1, idle_end=0.3)
+    runner.join(timeout=10)
+    snap = runner.snapshot()
+    assert snap.status == "stopped"
+    assert "nobody watched this run" in snap.message
+
+
+def test_snapshots_are_frozen_tuples(launch):
+    snap = finished(launch(TINY))
+    assert isinstance(snap.history, History)
+    for field in dataclasses.fields(History):
+        assert isinstance(getattr(snap.history, field.name), tuple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snap.status = "running"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snap.history.epochs = ()
+
+
+def test_snapshots_do_not_change_after_they_are_taken(launch):
+    runner = launch(LONG)
+    assert wait_until(lambda: runner.snapshot().epoch >= 3)
+    early = runner.snapshot()
+    length = len(early.history.epochs)
+    assert wait_until(lambda: runner.snapshot().epoch > early.epoch + 3)
+    assert len(early.history.epochs) == length
+
+
+def test_snapshots_are_picklable(launch):
+    runner = launch(LONG)
+    assert wait_until(lambda: runner.snapshot().epoch >= 2)
+    live = pickle.loads(pickle.dumps(runner.snapshot()))
+    assert live.status in ("running", "paused") and live.epoch >= 2
+    runner.stop()
+    runner.join(timeout=10)
+    snap = runner.snapshot()
+    copy = pickle.loads(pickle.dumps(snap))
+    assert copy.history == snap.history
+    assert (copy.status, copy.epoch, copy.epochs, copy.lr, copy.final, copy.message) == (
+        snap.status, snap.epoch, snap.epochs, snap.lr, snap.final, snap.message)
+    assert (copy.frame.classes == snap.frame.classes).all()
