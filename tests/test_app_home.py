@@ -1,7 +1,7 @@
 """AppTest of the home page: renders, links to the Playground, names the training device."""
-from streamlit.testing.v1 import AppTest
-
 from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 

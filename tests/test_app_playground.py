@@ -1,10 +1,9 @@
 """AppTest of the Playground page: widgets, layer editor, training controls and live charts."""
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
