@@ -231,7 +231,7 @@ def controls(config: TrainConfig | None) -> None:
 def follow_learning_rate(lr: float) -> None:
     """Changing the learning rate takes effect in the running run, as in TF Playground."""
     run = ui.runner(RUN)
-    if run is not None and run.snapshot().active and run.snapshot().lr != lr:
+    if run is not None and run.requested_lr != lr and run.snapshot().active:
         run.set_learning_rate(lr)
 
 

@@ -84,9 +84,11 @@ def _read(source) -> object:
         return torch.load(source, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"no such file: {source}") from None
-    except pickle.UnpicklingError:  # weights_only refused a global: possibly code, and it never ran
-        raise CheckpointError("refused: the file holds Python objects other than tensors and plain data, "
-                              "which could run code; it was not loaded") from None
+    except pickle.UnpicklingError as error:
+        if "Unsupported global" in str(error):  # a class or function reference: possibly code, never run
+            raise CheckpointError("refused: the file holds Python objects other than tensors and plain data, "
+                                  "which could run code; it was not loaded") from None
+        raise CheckpointError("not a loadable checkpoint: the file is damaged or not a PyTorch .pt file") from None
     except Exception:  # torch raises KeyError, EOFError, RuntimeError, ... for damaged or foreign files
         raise CheckpointError("not a loadable checkpoint: the file is damaged or not a PyTorch .pt file") from None
 

@@ -94,7 +94,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | mps
 
     def to_dict(self) -> dict:
-        return {"dataset": self.dataset.to_dict(), "layers": [_compact_layer(s) for s in self.layers],
+        return {"dataset": self.dataset.to_dict(), "layers": [dict(s) for s in self.layers],
                 "loss": self.loss, "optimizer": self.optimizer.to_dict(), "schedule": self.schedule.to_dict(),
                 "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed, "device": self.device}
 
@@ -128,11 +128,6 @@ class TrainConfig:
                    batch_size=_number("batch_size", data.get("batch_size", 0), int, 0, 1_000_000),
                    seed=_number("seed", data.get("seed", 12345), int, 0, 2**32 - 1),
                    device=_choice("device", data.get("device", "auto"), DEVICES))
-
-
-def _compact_layer(spec: dict) -> dict:
-    """A layer spec without its empty optional values, as a person would write it."""
-    return {k: v for k, v in spec.items() if v is not None}
 
 
 def _dataset(data: Any) -> DatasetConfig:

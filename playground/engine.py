@@ -7,6 +7,7 @@ The engine knows nothing about threads, Streamlit or Plotly.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -23,7 +24,8 @@ from .losses import LOSSES, class_probabilities, predicted_classes
 from .model import ModelPlan, build_model, plan_model
 from .optim import make_optimizer, scheduled_lr, set_learning_rate
 
-_INIT_LOCK = threading.Lock()  # torch's global RNG is shared by threads: seed and build under a lock
+_GLOBAL_RNG_LOCK = threading.Lock()  # torch's global RNG is shared by threads: use it under this lock
+RANDOM_LAYERS = {"dropout"}  # layers that draw from torch's global RNG while training
 MAX_TEST_POINTS = 250  # test metrics are evaluated on at most about this many epochs of a run
 
 
@@ -91,7 +93,11 @@ class Engine:
         self._train = self._tensors(self.dataset.x_train, self.dataset.y_train)
         self._test = self._tensors(self.dataset.x_test, self.dataset.y_test)
         self._state = list(self.model.state_dict().values())  # live views of every weight and buffer
-        self._last_good = [t.detach().clone() for t in self._state]
+        # Weights whose loss was seen to be finite (restored on divergence) and the current epoch's start.
+        self._verified = [t.detach().clone() for t in self._state]
+        self._epoch_start = [t.detach().clone() for t in self._state]
+        self._verified_epoch = 0
+        self._rng_state = self._seeded_rng_state()
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -100,9 +106,31 @@ class Engine:
         if self.dataset.standardize:
             x = torch.from_numpy(self.dataset.x_train)
             mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
-        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed)
             return build_model(self.plan, mean, std)
+
+    def _seeded_rng_state(self) -> torch.Tensor | None:
+        """This run's own CPU RNG state for Dropout masks, or None when no layer draws random numbers."""
+        if not any(spec["type"] in RANDOM_LAYERS for spec in self.plan.layers):
+            return None
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed + 1)
+            return torch.get_rng_state()
+
+    @contextlib.contextmanager
+    def _own_rng(self) -> Iterator[None]:
+        """Run the block with this run's RNG state, so Dropout masks depend only on the seed.
+
+        (On CUDA, Dropout uses the device's generator, which this does not isolate.)
+        """
+        if self._rng_state is None:
+            yield
+            return
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self._rng_state)
+            yield
+            self._rng_state = torch.get_rng_state()
 
     def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         targets = self.loss_spec.targets(torch.from_numpy(y))
@@ -134,21 +162,25 @@ class Engine:
         self.model.train()
         evaluate = self._evaluate_now(self.epoch + 1)
         sums = _Sums(self.loss_spec.output, self.dataset.task, scores=evaluate)
-        for xb, yb in self._batches():
-            out = self.model(xb)
-            loss = self.loss_fn(out, yb)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            sums.add(loss.detach(), out.detach(), yb)
-            if interrupted is not None and interrupted():
-                break
+        with torch.no_grad():
+            torch._foreach_copy_(self._epoch_start, self._state)
+        with self._own_rng():
+            for xb, yb in self._batches():
+                out = self.model(xb)
+                loss = self.loss_fn(out, yb)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                sums.add(loss.detach(), out.detach(), yb)
+                if interrupted is not None and interrupted():
+                    break
         self.epoch += 1
         train = sums.metrics(self._train[1])
         if not math.isfinite(train.loss):
             return self._diverged()
-        with torch.no_grad():
-            torch._foreach_copy_(self._last_good, self._state)
+        # The loss just measured belongs to the weights this epoch started from: they are verified.
+        self._verified, self._epoch_start = self._epoch_start, self._verified
+        self._verified_epoch = self.epoch - 1
         test = self.evaluate("test") if evaluate and len(self._test[0]) else None
         self.seconds += time.perf_counter() - started
         return EpochEnd(self.epoch, train, test, lr, self.seconds)
@@ -173,11 +205,11 @@ class Engine:
             yield x[index], y[index]
 
     def _diverged(self) -> Diverged:
-        """Restore the last epoch whose loss was finite; a fresh optimizer drops NaN moments."""
+        """Restore the latest weights whose loss was seen finite; a fresh optimizer drops NaN moments."""
         bad_epoch, lr = self.epoch, self.lr
-        self.epoch -= 1
+        self.epoch = self._verified_epoch
         with torch.no_grad():
-            torch._foreach_copy_(self._state, self._last_good)
+            torch._foreach_copy_(self._state, self._verified)
         self.optimizer = make_optimizer(self.config.optimizer, self.model.parameters())
         return Diverged(bad_epoch, f"The loss became NaN or infinite in epoch {bad_epoch}, so training stopped "
                                    f"and the model was restored to epoch {self.epoch}. Try a smaller learning "

@@ -105,10 +105,10 @@ def check_spec(index: int, spec: Any) -> dict:
     """Return a clean copy of one layer spec (defaults filled in) or raise LayerError."""
     if not isinstance(spec, dict) or "type" not in spec:
         raise LayerError(index, 'each layer must be an object with a "type", e.g. {"type": "relu"}')
-    layer = LAYERS.get(spec["type"])
-    if layer is None:
+    if not isinstance(spec["type"], str) or spec["type"] not in LAYERS:
         raise LayerError(index, f"unknown layer type {spec['type']!r}; choose one of {', '.join(LAYERS)}",
                          param="type")
+    layer = LAYERS[spec["type"]]
     unknown = set(spec) - {"type"} - {p.name for p in layer.params}
     if unknown:
         known = ", ".join(p.name for p in layer.params) or "none"
@@ -117,9 +117,11 @@ def check_spec(index: int, spec: Any) -> dict:
     clean = {"type": layer.name}
     for param in layer.params:
         try:
-            clean[param.name] = param.check(spec.get(param.name, param.default))
+            value = param.check(spec.get(param.name, param.default))
         except ValueError as error:
             raise LayerError(index, f"{layer.title}: {error}", param=param.name) from None
+        if value is not None:  # empty optional sizes stay absent: {"type": "linear"}
+            clean[param.name] = value
     return clean
 
 
@@ -129,6 +131,12 @@ def build_layer(index: int, spec: dict, in_shape: Shape) -> tuple[nn.Module, Sha
     try:
         if layer.name in FLAT_ONLY:
             _need_flat(layer, in_shape)
+        if spec.get("in") is not None and (spec["in"],) != tuple(in_shape):
+            source = f"the data has {in_shape[0]} features" if index == 0 else f"it receives {in_shape[0]}"
+            raise LayerError(index, f"{layer.title} declares {spec['in']} inputs but {source}: "
+                                    "leave 'in' empty to infer it", param="in")
         return layer.make(in_shape, spec), layer.out_shape(in_shape, spec)
+    except LayerError:
+        raise
     except ValueError as error:
         raise LayerError(index, str(error)) from None

@@ -89,20 +89,14 @@ def build_model(plan: ModelPlan, mean: torch.Tensor | None = None, std: torch.Te
 
 
 def _infer_sizes(specs: list[dict], input_shape: Shape, n_outputs: int) -> list[dict]:
-    """Fill the last Linear's empty `out` with n_outputs; check the first layer's `in`."""
+    """Fill the last Linear's empty `out` with n_outputs (declared `in` sizes are checked when built)."""
     linear_positions = [i for i, s in enumerate(specs) if s["type"] == "linear"]
-    last_linear = linear_positions[-1] if linear_positions else None
     for i in linear_positions:
-        spec = specs[i]
-        if spec["out"] is None:
-            if i != last_linear:
+        if specs[i].get("out") is None:
+            if i != linear_positions[-1]:
                 raise LayerError(i, "Linear needs an output size; only the last Linear may be left empty "
                                     "(it then gets the number of outputs)", param="out")
-            specs[i] = {**spec, "out": n_outputs}
-        declared_in = spec.get("in")
-        if declared_in is not None and i == 0 and (declared_in,) != tuple(input_shape):
-            raise LayerError(i, f"Linear declares {declared_in} inputs but the data has {input_shape[0]} "
-                                "features: leave 'in' empty to infer it", param="in")
+            specs[i] = {**specs[i], "out": n_outputs}
     return specs
 
 
@@ -133,5 +127,5 @@ def _check_loss(plan: ModelPlan, loss: LossSpec) -> ModelPlan:
 def _detail(spec: dict, in_shape: Shape, out_shape: Shape) -> str:
     if spec["type"] == "linear":
         return f"{in_shape[0]} -> {out_shape[0]}"
-    extra = [f"{k}={v:g}" for k, v in spec.items() if k != "type" and v is not None]
+    extra = [f"{k}={v:g}" for k, v in spec.items() if k != "type"]
     return ", ".join(extra)

@@ -103,7 +103,7 @@ def _epoch_axis(total_epochs: int) -> dict:
 def _curves(epochs, train, test_epochs, test) -> list[dict]:
     traces = []
     for name, xs, ys, colour in (("train", epochs, train, TRAIN_COLOUR), ("test", test_epochs, test, TEST_COLOUR)):
-        if len(xs):
+        if len(xs) and len(ys):
             xs, ys = _thin(np.asarray(xs, dtype=np.int32), np.asarray(ys, dtype=np.float32))
             traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=name, line=dict(color=colour, width=2)))
     return traces

@@ -46,7 +46,7 @@ class Snapshot:
     status: str
     epoch: int
     epochs: int
-    lr: float
+    lr: float  # learning rate of the latest epoch (schedule applied)
     epochs_per_second: float
     history: History = field(default_factory=History)
     frame: Frame | None = None
@@ -89,7 +89,8 @@ class TrainingRunner:
         self._lock = threading.Condition()
         self._status, self._message = STARTING, ""
         self._paused, self._steps, self._stop = False, 0, False
-        self._lr = config.optimizer.lr
+        self._lr = config.optimizer.lr  # requested base learning rate
+        self._lr_in_use = config.optimizer.lr
         self._epoch, self._final, self._frame = 0, None, None
         self._curves = _Curves()
         self._rate = _Rate()
@@ -124,6 +125,11 @@ class TrainingRunner:
         self._command(lr=float(lr))
 
     @property
+    def requested_lr(self) -> float:
+        """The base learning rate last asked for (it applies from the next epoch)."""
+        return self._lr
+
+    @property
     def paused(self) -> bool:
         """Whether the run has been asked to pause (it pauses at the end of the current epoch)."""
         return self._paused
@@ -149,7 +155,7 @@ class TrainingRunner:
         """An immutable copy of the run's state; also tells the watchdog someone is watching."""
         with self._lock:
             self._last_seen = time.monotonic()
-            return Snapshot(self._status, self._epoch, self.config.epochs, self._lr, self._rate.value(),
+            return Snapshot(self._status, self._epoch, self.config.epochs, self._lr_in_use, self._rate.value(),
                             self._curves.freeze(), self._frame, self._final, self._message)
 
     # --- the worker ---------------------------------------------------------------------------
@@ -202,7 +208,7 @@ class TrainingRunner:
 
     def _record(self, event: EpochEnd) -> None:
         with self._lock:
-            self._epoch = event.epoch
+            self._epoch, self._lr_in_use = event.epoch, event.lr
             self._curves.add(event)
             self._rate.add(event.epoch)
             if not self._paused:

@@ -96,8 +96,8 @@ def test_learning_rate_change_reaches_running_training(at):
     deadline = time.monotonic() + 10
     while run.snapshot().lr != 0.01 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert run.snapshot().lr == 0.01
-    assert run.engine.base_lr == 0.01
+    assert run.snapshot().lr == 0.01  # the learning rate of the latest epoch
+    assert run.requested_lr == 0.01 and run.engine.base_lr == 0.01
 
 
 def test_layer_editor_add_move_remove_and_presets(at):

@@ -103,8 +103,6 @@ def test_declared_input_size_that_matches_is_accepted():
     assert plan.rows[0].parameters == 12
 
 
-@pytest.mark.xfail(reason="bug: model.py _infer_sizes checks a declared 'in' only on layer 0; a later Linear's "
-                          "wrong 'in' is silently ignored", strict=True)
 def test_declared_input_size_of_a_later_linear_must_match_its_input():
     with pytest.raises(LayerError) as caught:
         plan_model([{"type": "linear", "out": 10}, {"type": "relu"}, {"type": "linear", "in": 5}], (2,), 3)

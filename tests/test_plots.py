@@ -102,8 +102,6 @@ def test_regression_score_axis_shows_negative_r2_down_to_minus_one():
     assert score_figure(History(**base, train_score=(0.3, 0.5, 0.8)), 3, REGRESSION).layout.title.text == "R²"
 
 
-@pytest.mark.xfail(reason="bug: plots.py _curves draws the test curve whenever eval_epochs is non-empty, so a run "
-                          "without a test split gets a 'test' trace with x values and no y values", strict=True)
 @pytest.mark.parametrize("build", [lambda h: loss_figure(h, 20), lambda h: score_figure(h, 20, REGRESSION)],
                          ids=["loss", "score"])
 def test_run_without_test_split_has_no_test_curve(build):
