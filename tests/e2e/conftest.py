@@ -23,6 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1500, "height": 1100}
 HEALTH_TIMEOUT_S = 60
+_server: dict = {}  # the running server's process and log file, for failure reports
 
 
 def _free_port() -> int:
@@ -67,6 +68,7 @@ def app_url(tmp_path_factory) -> str:
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    _server.update(process=process, log=log_path)
     try:
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
         while not _healthy(url):
@@ -78,8 +80,21 @@ def app_url(tmp_path_factory) -> str:
             time.sleep(0.25)
         yield url
     finally:
+        _server.clear()
         _stop(process)
         log.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """When a browser test fails, show whether the server is alive and the end of its log."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _server:
+        process, log_path = _server["process"], _server["log"]
+        state = "running" if process.poll() is None else f"exited with {process.returncode}"
+        tail = log_path.read_text(errors="replace")[-4000:]
+        report.sections.append(("streamlit server", f"{state}; log {log_path}:\n{tail}"))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,249 @@
+"""The Playground page in a real browser, used the way a person would use it.
+
+Headless Chromium talks to a real `streamlit run app.py` (fixtures in conftest.py). Widgets are
+found by their `.st-key-<key>` class; every wait is a Playwright auto-waiting `expect` or a
+`wait_for_function` on the page, never a fixed sleep, except where the test must show that
+something does *not* change (a paused run) and a short settle before the screenshot.
+
+The main test also writes docs/screenshot.png, the picture at the top of the README.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+EXCEPTION = "[data-testid='stException']"
+START_S = 60  # a cold server imports torch and warms it up on the first page load
+TRAIN_S = 60  # the default spiral trains in a few seconds; leave room for a slow, busy machine
+# While a rerun replaces them, Streamlit keeps old elements for a moment with data-stale="true"
+# (two status badges, say): look only at current ones.
+FRESH = ".stElementContainer[data-stale='false']"
+
+# Remembers every Streamlit exception box that is ever added to the page, even one that a later
+# rerun removes again, so the tests can say "no traceback at any time", not just "none now".
+WATCH_EXCEPTIONS = """
+window.__stExceptions = [];
+new MutationObserver(records => {
+  for (const record of records) for (const node of record.addedNodes) {
+    if (!(node instanceof Element)) continue;
+    const boxes = node.matches("[data-testid='stException']") ? [node]
+      : [...node.querySelectorAll("[data-testid='stException']")];
+    for (const box of boxes) window.__stExceptions.push(box.innerText || "(exception box)");
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+# The epoch number of the status line ("<badge> epoch 1,234 / 20,000 · ..."), or -1.
+READ_EPOCH = """() => {
+  const badge = document.querySelector("%s .stMarkdownBadge");
+  const m = badge && badge.parentElement.innerText.match(/epoch\\s+([\\d,]+)\\s*\\//);
+  return m ? parseInt(m[1].replace(/,/g, ''), 10) : -1;
+}""" % FRESH
+
+# The largest N in the decision-boundary title "Decision boundary — epoch N", or -1.
+READ_BOUNDARY_EPOCH = """() => Math.max(-1, ...[...document.querySelectorAll("%s.st-key-pg_boundary .gtitle")]
+  .map(t => (t.textContent.match(/epoch (\\d+)/) || [])[1]).filter(Boolean).map(Number))""" % FRESH
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def keyed(page: Page, key: str) -> Locator:
+    """The current element of the widget or chart with this key."""
+    return page.locator(f"{FRESH}.st-key-{key}")
+
+
+def button(page: Page, key: str) -> Locator:
+    """The (visible) button of the keyed st.button; Streamlit also renders a hidden copy for tooltips."""
+    return keyed(page, key).get_by_role("button")
+
+
+def badge(page: Page) -> Locator:
+    """The coloured status badge of the run ("Running", "Paused", "Completed", "Stopped", ...)."""
+    return page.locator(f"{FRESH} .stMarkdownBadge")
+
+
+def metric(page: Page, label: str) -> Locator:
+    metrics = page.locator(f"{FRESH} [data-testid='stMetric']")
+    return metrics.filter(has_text=label).locator("[data-testid='stMetricValue']")
+
+
+def boundary_title(page: Page) -> Locator:
+    return keyed(page, "pg_boundary").locator(".gtitle")
+
+
+def open_playground(page: Page) -> None:
+    """Open /Playground and wait until it is connected and the Train button can be pressed."""
+    page.add_init_script(WATCH_EXCEPTIONS)
+    page.goto("/Playground")
+    expect(page.locator(CONNECTED)).to_be_attached(timeout=START_S * 1000)
+    expect(page.get_by_role("heading", name="Playground")).to_be_visible(timeout=START_S * 1000)
+    expect(button(page, "pg_train")).to_be_enabled(timeout=START_S * 1000)
+
+
+def choose(page: Page, key: str, option: str) -> None:
+    """Pick `option` in the keyed st.selectbox, as a person would: open it, click the option."""
+    box = keyed(page, key).locator("input[role='combobox']")
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(box).to_have_value(option)
+
+
+def type_number(page: Page, field: Locator, value: str) -> None:
+    """Type into an st.number_input and commit it with Enter (that triggers the rerun)."""
+    field.fill(value)
+    field.press("Enter")
+    expect(field).to_have_value(value)
+
+
+def epoch(page: Page) -> int:
+    """The epoch the status line shows (waiting out the moment a rerun is replacing it)."""
+    found = page.wait_for_function(f"() => {{ const n = ({READ_EPOCH})(); return n >= 0 ? String(n) : null; }}")
+    return int(found.json_value())
+
+
+def wait_for_epoch_above(page: Page, n: int, timeout_s: float = TRAIN_S) -> int:
+    found = page.wait_for_function(f"() => {{ const e = ({READ_EPOCH})(); return e > {n} ? String(e) : null; }}",
+                                   timeout=timeout_s * 1000)
+    return int(found.json_value())
+
+
+def assert_no_exception(page: Page) -> None:
+    """No Streamlit traceback box now, nor at any moment since the page was opened."""
+    expect(page.locator(EXCEPTION)).to_have_count(0)
+    seen = page.evaluate("window.__stExceptions")
+    assert not seen, "the app showed an exception:\n" + "\n---\n".join(seen)
+
+
+def save_full_page(page: Page, path: Path) -> None:
+    """Screenshot the whole page at 1500 px wide.
+
+    Streamlit scrolls inside the app (not the document), so Playwright's `full_page` only sees the
+    viewport: grow the viewport to the height of the main area for the shot, then restore it.
+    """
+    viewport = page.viewport_size
+    height = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
+        "[data-testid='stMain'], [data-testid='stMain'] *")].map(e => e.scrollHeight))""")
+    page.mouse.move(viewport["width"] - 10, viewport["height"] // 2)  # empty margin: no tooltip, no hover
+    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], min(height, 2400))})
+    # Plotly redraws charts on resize: wait until the last one on the page has its plot again.
+    expect(keyed(page, "pg_score_chart").locator(".main-svg").first).to_be_visible()
+    page.wait_for_timeout(500)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    page.set_viewport_size(viewport)
+
+
+# --- tests --------------------------------------------------------------------------------------
+
+def test_train_the_default_spiral(page: Page):
+    """Train with the defaults: the boundary appears and sharpens, test accuracy passes 0.9."""
+    open_playground(page)
+    expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Spiral")
+    expect(keyed(page, "pg_opt").locator("input")).to_have_value("Adam")
+    expect(keyed(page, "pg_epochs").locator("input")).to_have_value("1000")
+    expect(page.get_by_text("603 parameters")).to_be_visible()  # 2-100-3: 300 + 303
+    # Before training the chart shows only the data: no epoch in the title, no heatmap.
+    expect(boundary_title(page)).to_have_text("Decision boundary")
+    expect(keyed(page, "pg_boundary").locator(".heatmaplayer image")).to_have_count(0)
+
+    button(page, "pg_train").click()
+
+    # The boundary appears (a heatmap under the points, "— epoch N" in the title) and then moves on.
+    page.wait_for_function(f"() => ({READ_BOUNDARY_EPOCH})() > 0", timeout=TRAIN_S * 1000)
+    first = page.evaluate(READ_BOUNDARY_EPOCH)
+    expect(keyed(page, "pg_boundary").locator(".heatmaplayer image").first).to_be_attached()
+    if first < 1000:
+        page.wait_for_function(f"() => ({READ_BOUNDARY_EPOCH})() > {first}", timeout=TRAIN_S * 1000)
+
+    expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
+    expect(boundary_title(page)).to_have_text("Decision boundary — epoch 1000", timeout=TRAIN_S * 1000)
+    expect(metric(page, "Test accuracy")).to_have_text(re.compile(r"^(0\.9\d*|1\.0*)$"), timeout=TRAIN_S * 1000)
+    expect(metric(page, "Train accuracy")).to_have_text(re.compile(r"^(0\.9\d*|1\.0*)$"))
+    assert epoch(page) == 1000
+    expect(page.get_by_text("Completed 1000 epochs.")).to_be_visible()
+    # The run is over: Pause and Stop are off, Train is on again, the model can be downloaded.
+    expect(button(page, "pg_pause")).to_be_disabled()
+    expect(button(page, "pg_stop")).to_be_disabled()
+    expect(button(page, "pg_train")).to_be_enabled()
+    expect(button(page, "pg_download_model")).to_be_visible()
+    expect(keyed(page, "pg_loss_chart").locator(".gtitle")).to_have_text("Loss (Cross-entropy)")
+    expect(keyed(page, "pg_score_chart").locator(".gtitle")).to_have_text("Accuracy")
+    assert_no_exception(page)
+
+    save_full_page(page, SCREENSHOT)
+    assert SCREENSHOT.stat().st_size > 50_000
+
+
+def test_pause_resume_and_stop(page: Page):
+    """Pause freezes the epoch counter, Resume continues it, Stop ends the run as "Stopped"."""
+    open_playground(page)
+    type_number(page, keyed(page, "pg_epochs").locator("input"), "100000")  # long enough not to finish
+    button(page, "pg_train").click()
+    expect(badge(page)).to_have_text("Running", timeout=TRAIN_S * 1000)
+    wait_for_epoch_above(page, 0)
+
+    button(page, "pg_pause").click()
+    expect(badge(page), "Pause was clicked but the run did not pause").to_have_text("Paused", timeout=30_000)
+    expect(button(page, "pg_pause")).to_have_accessible_name("Resume")
+    paused_at = epoch(page)
+    assert paused_at > 0
+    page.wait_for_timeout(1500)  # several polls (every 0.4 s): the counter must not move
+    expect(badge(page)).to_have_text("Paused")
+    assert epoch(page) == paused_at
+
+    button(page, "pg_pause").click()  # now labelled Resume
+    expect(badge(page), "Resume was clicked but the run did not go on").to_have_text("Running", timeout=30_000)
+    expect(button(page, "pg_pause")).to_have_accessible_name("Pause")
+    wait_for_epoch_above(page, paused_at)
+
+    button(page, "pg_stop").click()
+    expect(badge(page), "Stop was clicked but the run did not stop").to_have_text("Stopped", timeout=30_000)
+    stopped_at = epoch(page)
+    assert paused_at < stopped_at < 100_000
+    expect(button(page, "pg_stop")).to_be_disabled()
+    expect(button(page, "pg_pause")).to_be_disabled()
+    expect(button(page, "pg_train")).to_be_enabled()
+    page.wait_for_timeout(1000)
+    assert epoch(page) == stopped_at
+    assert_no_exception(page)
+
+
+def test_regression_dataset_and_a_bad_layer_stack(page: Page):
+    """Switching to a regression dataset picks MSE; a wrong output size is explained, not a traceback."""
+    open_playground(page)
+    choose(page, "pg_dataset", "Linear regression y = 2x")
+    expect(keyed(page, "pg_loss").locator("input")).to_have_value("MSE")  # cross-entropy cannot fit y
+    expect(boundary_title(page)).to_have_text("Fitted curve")
+    expect(button(page, "pg_train")).to_be_enabled()
+    expect(page.get_by_text(re.compile(r"Input \[1\] → output \[1\]"))).to_be_visible()
+
+    # The last Linear must output 1 value for MSE: 5 is refused with an explanation.
+    last_size = page.locator(f"{FRESH}[class*='st-key-pg_l'][class*='_linear_out'] input").last
+    type_number(page, last_size, "5")
+    error = page.locator("[data-testid='stAlertContentError']").filter(has_text="outputs 5 values")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("needs 1")
+    expect(button(page, "pg_train")).to_be_disabled()
+    assert_no_exception(page)
+
+    # Back to "auto" (inferred), and it trains: the fitted curve follows the epochs.
+    last_size.fill("")
+    last_size.press("Enter")
+    expect(error).to_have_count(0)
+    expect(button(page, "pg_train")).to_be_enabled()
+    button(page, "pg_train").click()
+    expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
+    expect(boundary_title(page)).to_have_text("Fitted curve — epoch 1000", timeout=TRAIN_S * 1000)
+    expect(metric(page, "Train R²")).to_have_text(re.compile(r"^-?\d+\.\d{4}$"))
+    expect(metric(page, "Test R²")).to_have_text("–")  # this dataset has no test split
+    expect(keyed(page, "pg_loss_chart").locator(".gtitle")).to_have_text("Loss (MSE)")
+    assert_no_exception(page)
