@@ -118,16 +118,23 @@ def training_section(task: str, n_classes: int) -> dict:
 
 # --- the layer stack --------------------------------------------------------------------------
 
-def move_layer(position: int, offset: int) -> None:
+# Callbacks name layers by id and debounce what cannot be repeated safely: see ui.first_call.
+
+def move_layer(layer_id: int, offset: int) -> None:
     layers = st.session_state["pg_layers"]
+    position = next((i for i, layer in enumerate(layers) if layer["id"] == layer_id), None)
+    if position is None or not 0 <= position + offset < len(layers) or not ui.first_call(f"move {layer_id}"):
+        return
     layers[position], layers[position + offset] = layers[position + offset], layers[position]
 
 
-def remove_layer(position: int) -> None:
-    del st.session_state["pg_layers"][position]
+def remove_layer(layer_id: int) -> None:
+    st.session_state["pg_layers"] = [layer for layer in st.session_state["pg_layers"] if layer["id"] != layer_id]
 
 
 def add_layer() -> None:
+    if not ui.first_call("add layer"):
+        return
     spec = {"type": st.session_state["pg_add_type"]}
     set_layers([*[{k: v for k, v in layer.items() if k != "id"} for layer in st.session_state["pg_layers"]], spec])
 
@@ -151,11 +158,11 @@ def layer_row(position: int, layer: dict, count: int) -> dict:
             value = cols[1].number_input(param.name.replace("_", " ").capitalize(), param.low, param.high,
                                          step=0.01, key=key, help=param.help)
         layer[param.name] = spec[param.name] = value
-    cols[2].button("", icon=":material/arrow_upward:", key=f"pg_l{layer['id']}_up", on_click=move_layer, args=(position, -1),
+    cols[2].button("", icon=":material/arrow_upward:", key=f"pg_l{layer['id']}_up", on_click=move_layer, args=(layer["id"], -1),
                    disabled=position == 0, help="move up")
-    cols[3].button("", icon=":material/arrow_downward:", key=f"pg_l{layer['id']}_down", on_click=move_layer, args=(position, 1),
+    cols[3].button("", icon=":material/arrow_downward:", key=f"pg_l{layer['id']}_down", on_click=move_layer, args=(layer["id"], 1),
                    disabled=position == count - 1, help="move down")
-    cols[4].button("", icon=":material/close:", key=f"pg_l{layer['id']}_remove", on_click=remove_layer, args=(position,), help="remove")
+    cols[4].button("", icon=":material/close:", key=f"pg_l{layer['id']}_remove", on_click=remove_layer, args=(layer["id"],), help="remove")
     return {k: v for k, v in spec.items() if v is not None}
 
 
@@ -195,20 +202,25 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
 # --- controls ---------------------------------------------------------------------------------
 
 def train(config: TrainConfig) -> None:
-    ui.start_runner(RUN, config)
+    if ui.first_call("train"):
+        ui.start_runner(RUN, config)
 
 
 def step(config: TrainConfig | None) -> None:
     run = ui.runner(RUN)
+    if not ui.first_call("step"):
+        return
     if run is not None and run.snapshot().active:
         run.step()
     elif config is not None:
         ui.start_runner(RUN, config, paused=True).step()
 
 
-def toggle_pause() -> None:
+def set_paused(paused: bool) -> None:
+    """Pause or resume: an absolute intent, so a repeated callback cannot undo it."""
     run = ui.runner(RUN)
-    run.resume() if run.paused else run.pause()
+    if run is not None:
+        run.pause() if paused else run.resume()
 
 
 def controls(config: TrainConfig | None) -> None:
@@ -217,9 +229,9 @@ def controls(config: TrainConfig | None) -> None:
     cols = st.columns(5)
     cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=train, args=(config,),
                    width="stretch", key="pg_train", help="start a new run with these settings")
-    cols[1].button("Resume" if active and run.paused else "Pause",
-                   icon=":material/play_circle:" if active and run.paused else ":material/pause:", disabled=not active,
-                   on_click=toggle_pause, width="stretch", key="pg_pause")
+    paused = active and run.paused
+    cols[1].button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
+                   disabled=not active, on_click=set_paused, args=(not paused,), width="stretch", key="pg_pause")
     cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=step, args=(config,),
                    width="stretch", key="pg_step", help="train one epoch, then pause")
     cols[3].button("Stop", icon=":material/stop:", disabled=not active, on_click=lambda: ui.runner(RUN).stop(),

@@ -6,6 +6,7 @@ math and figures live in the rest of the package.
 """
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import streamlit as st
@@ -16,6 +17,7 @@ from .devices import describe_device, resolve_device
 from .runner import TrainingRunner
 
 POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
+REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
 
 
 PAGES = (("app.py", "Home", ":material/home:"), ("pages/1_Playground.py", "Playground", ":material/tune:"))
@@ -43,6 +45,20 @@ def warm_up() -> str:
 def cached_dataset(config: DatasetConfig) -> Dataset:
     """Generated data for a dataset config; identical configs share one copy (read-only)."""
     return make_dataset(config.name, config.values, config.test_fraction, config.seed)
+
+
+def first_call(action: str) -> bool:
+    """False when `action` already ran in this session less than REPEAT_SECONDS ago.
+
+    Streamlit 1.67 can run a button's callback twice for one click when a `run_every` fragment
+    rerun races the click (seen 9 ms apart); callbacks that cannot be repeated safely check this.
+    """
+    now = time.monotonic()
+    last = st.session_state.setdefault("ui_last_actions", {})
+    if now - last.get(action, -REPEAT_SECONDS) < REPEAT_SECONDS:
+        return False
+    last[action] = now
+    return True
 
 
 def runner(key: str) -> TrainingRunner | None:
