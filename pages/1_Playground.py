@@ -21,12 +21,14 @@ RUN = "pg_run"
 LR_CHOICES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 DECAY_CHOICES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
 BATCH_CHOICES = (0, 1, 8, 16, 32, 64, 128, 256, 512, 1024)
-PRESETS = {
-    "Linear only": [{"type": "linear"}],
-    "One hidden ReLU layer": [{"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear"}],
-    "Two hidden Tanh layers": [{"type": "linear", "out": 16}, {"type": "tanh"}, {"type": "linear", "out": 16},
-                               {"type": "tanh"}, {"type": "linear"}],
+PRESETS = {  # label: (stack, tooltip)
+    "Linear": ([{"type": "linear"}], "a single Linear layer: a straight decision boundary"),
+    "ReLU net": ([{"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear"}],
+                 "one hidden layer of 100 ReLU units"),
+    "Tanh net": ([{"type": "linear", "out": 16}, {"type": "tanh"}, {"type": "linear", "out": 16},
+                  {"type": "tanh"}, {"type": "linear"}], "two hidden layers of 16 Tanh units"),
 }
+SCHEDULE_TITLES = {"none": "Constant", "step": "Step decay", "cosine": "Cosine decay"}
 
 
 # --- state: widget keys <-> config ------------------------------------------------------------
@@ -104,7 +106,8 @@ def training_section(task: str, n_classes: int) -> dict:
     if "nesterov" in OPTIMIZERS[name].options:
         optimizer["nesterov"] = st.checkbox("Nesterov", key="pg_nesterov", disabled=optimizer["momentum"] == 0) \
             and optimizer["momentum"] > 0
-    schedule = {"name": st.selectbox("Learning-rate schedule", list(SCHEDULES), key="pg_schedule")}
+    schedule = {"name": st.selectbox("Learning-rate schedule", list(SCHEDULES), key="pg_schedule",
+                                         format_func=SCHEDULE_TITLES.get)}
     if schedule["name"] == "step":
         schedule["step_size"] = st.number_input("Decay every (epochs)", 1, MAX_EPOCHS, key="pg_step_size")
         schedule["gamma"] = st.slider("Decay factor", 0.01, 1.0, step=0.01, key="pg_gamma")
@@ -174,8 +177,8 @@ def layer_editor() -> list[dict]:
     add_type.selectbox("New layer", list(LAYERS), format_func=lambda n: LAYERS[n].title, key="pg_add_type")
     add_button.button("Add layer", icon=":material/add:", on_click=add_layer, width="stretch", key="pg_add_layer")
     preset = st.columns(len(PRESETS))
-    for col, (title, stack) in zip(preset, PRESETS.items()):
-        col.button(title, on_click=set_layers, args=(stack,), width="stretch", key=f"pg_preset_{title}")
+    for col, (title, (stack, tip)) in zip(preset, PRESETS.items()):
+        col.button(title, on_click=set_layers, args=(stack,), width="stretch", key=f"pg_preset_{title}", help=tip)
     return specs
 
 

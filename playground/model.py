@@ -71,6 +71,8 @@ def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: L
             shape = out_shape
     plan = ModelPlan(tuple(specs), tuple(rows), input_shape, shape)
     _check_output(plan, n_outputs)
+    if plan.parameters == 0:
+        raise LayerError(None, "the model has no weights to learn: add a Linear layer")
     if plan.parameters > MAX_PARAMETERS:
         raise LayerError(None, f"{plan.parameters:,} parameters is over the limit of {MAX_PARAMETERS:,}: "
                                "use fewer or narrower layers")

@@ -114,7 +114,7 @@ def test_layer_editor_add_move_remove_and_presets(at):
     last_id = at.session_state["pg_layers"][-1]["id"]
     at.button(key=f"pg_l{last_id}_remove").click().run()
     assert [layer["type"] for layer in at.session_state["pg_layers"]] == ["relu", "linear", "linear"]
-    at.button(key="pg_preset_Linear only").click().run()
+    at.button(key="pg_preset_Linear").click().run()
     assert [row["layer"] for row in at.dataframe[0].value.to_dict("records")] == ["Linear"]
 
 
@@ -123,7 +123,7 @@ def test_unworkable_stack_is_rejected_with_a_message_naming_the_fix(at):
         at.button(key=f"pg_l{layer['id']}_remove").click().run()
     assert any("empty" in e.value for e in at.error)
     assert at.button(key="pg_train").disabled
-    at.button(key="pg_preset_Linear only").click().run()
+    at.button(key="pg_preset_Linear").click().run()
     layer_id = at.session_state["pg_layers"][0]["id"]
     at.number_input(key=f"pg_l{layer_id}_linear_out").set_value(2).run()
     message = " ".join(e.value for e in at.error)
@@ -149,7 +149,7 @@ def test_nll_without_log_softmax_names_the_missing_layer(at):
 
 def test_regression_trains_and_draws_the_fitted_curve(at):
     at.selectbox(key="pg_dataset").set_value("linear_regression").run()
-    at.button(key="pg_preset_Linear only").click().run()
+    at.button(key="pg_preset_Linear").click().run()
     at.selectbox(key="pg_opt").set_value("sgd").run()
     at.slider(key="pg_sgd_momentum").set_value(0.0).run()
     at.select_slider(key="pg_lr").set_value(0.01).run()
@@ -162,7 +162,7 @@ def test_regression_trains_and_draws_the_fitted_curve(at):
 
 def test_divergence_shows_a_message_not_a_traceback(at):
     at.selectbox(key="pg_dataset").set_value("linear_regression").run()
-    at.button(key="pg_preset_Linear only").click().run()
+    at.button(key="pg_preset_Linear").click().run()
     at.selectbox(key="pg_opt").set_value("sgd").run()
     at.select_slider(key="pg_lr").set_value(3.0).run()
     at.button(key="pg_train").click().run()

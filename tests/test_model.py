@@ -84,11 +84,6 @@ def test_stack_without_linear_is_rejected_when_sizes_differ():
     assert "outputs 2 values but needs 3" in str(caught.value)
 
 
-def test_stack_without_linear_is_accepted_when_sizes_agree():
-    plan = plan_model([{"type": "relu"}], (2,), 2)
-    assert plan.output_shape == (2,) and plan.parameters == 0
-
-
 def test_declared_input_size_that_does_not_match_the_data_is_rejected():
     with pytest.raises(LayerError) as caught:
         plan_model([{"type": "linear", "in": 5}], (2,), 3)
@@ -194,3 +189,9 @@ def test_standardize_is_applied_when_mean_and_std_are_given():
 def test_no_standardize_without_statistics():
     model = build_model(plan_model([{"type": "linear"}], (2,), 1))
     assert not any(isinstance(m, Standardize) for m in model)
+
+
+def test_stack_without_weights_is_rejected():
+    with pytest.raises(LayerError) as caught:
+        plan_model([{"type": "relu"}], (1,), 1)
+    assert "no weights" in caught.value.message and "add a Linear" in caught.value.message
