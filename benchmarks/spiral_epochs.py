@@ -1,6 +1,6 @@
 """Epochs per second on the default spiral: a bare PyTorch loop vs the app's engine and runner.
 
-    python benchmarks/spiral_epochs.py [--epochs 1000] [--repeats 3] [--out benchmarks/results/spiral_epochs.json]
+    python -m benchmarks.spiral_epochs [--epochs 1000] [--repeats 3] [--out benchmarks/results/spiral_epochs.json]
 
 Same data (the default 3 x 1000 spiral), same 2-100-3 ReLU model, Adam 1e-3, full batch, one
 torch thread, measured side by side and interleaved in one process so machine noise hits all

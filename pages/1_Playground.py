@@ -161,11 +161,13 @@ def layer_row(position: int, layer: dict, count: int) -> dict:
             value = cols[1].number_input(param.name.replace("_", " ").capitalize(), param.low, param.high,
                                          step=0.01, key=key, help=param.help)
         layer[param.name] = spec[param.name] = value
-    cols[2].button("", icon=":material/arrow_upward:", key=f"pg_l{layer['id']}_up", on_click=move_layer, args=(layer["id"], -1),
-                   disabled=position == 0, help="move up")
-    cols[3].button("", icon=":material/arrow_downward:", key=f"pg_l{layer['id']}_down", on_click=move_layer, args=(layer["id"], 1),
-                   disabled=position == count - 1, help="move down")
-    cols[4].button("", icon=":material/close:", key=f"pg_l{layer['id']}_remove", on_click=remove_layer, args=(layer["id"],), help="remove")
+    key = f"pg_l{layer['id']}"
+    cols[2].button("", icon=":material/arrow_upward:", key=f"{key}_up", on_click=move_layer,
+                   args=(layer["id"], -1), disabled=position == 0, help="move up")
+    cols[3].button("", icon=":material/arrow_downward:", key=f"{key}_down", on_click=move_layer,
+                   args=(layer["id"], 1), disabled=position == count - 1, help="move down")
+    cols[4].button("", icon=":material/close:", key=f"{key}_remove", on_click=remove_layer, args=(layer["id"],),
+                   help="remove")
     return {k: v for k, v in spec.items() if v is not None}
 
 
@@ -230,13 +232,13 @@ def controls(config: TrainConfig | None) -> None:
     run = ui.runner(RUN)
     active = run is not None and run.snapshot().active
     cols = st.columns(5)
-    cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=train, args=(config,),
-                   width="stretch", key="pg_train", help="start a new run with these settings")
+    cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=train,
+                   args=(config,), width="stretch", key="pg_train", help="start a new run with these settings")
     paused = active and run.paused
     cols[1].button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
                    disabled=not active, on_click=set_paused, args=(not paused,), width="stretch", key="pg_pause")
-    cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=step, args=(config,),
-                   width="stretch", key="pg_step", help="train one epoch, then pause")
+    cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=step,
+                   args=(config,), width="stretch", key="pg_step", help="train one epoch, then pause")
     cols[3].button("Stop", icon=":material/stop:", disabled=not active, on_click=lambda: ui.runner(RUN).stop(),
                    width="stretch", key="pg_stop")
     cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=ui.discard_runner, args=(RUN,),
