@@ -247,3 +247,29 @@ def test_regression_dataset_and_a_bad_layer_stack(page: Page):
     expect(metric(page, "Test R²")).to_have_text("–")  # this dataset has no test split
     expect(keyed(page, "pg_loss_chart").locator(".gtitle")).to_have_text("Loss (MSE)")
     assert_no_exception(page)
+
+
+def test_loading_a_config_file_sets_every_widget(page: Page, tmp_path: Path):
+    """A downloaded config loads back into the page; a broken file is refused with the key named."""
+    good = tmp_path / "y2x.json"
+    good.write_text('{"dataset": {"name": "linear_regression"}, "layers": [{"type": "linear"}], "loss": "mse",'
+                    ' "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.0}, "epochs": 321}')
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"optimizer": {"name": "adam", "lr": -1}}')
+    open_playground(page)
+    page.get_by_text("Config JSON").click()
+    upload = keyed(page, "pg_upload_config").locator("input[type='file']")
+
+    upload.set_input_files(str(bad))
+    error = page.locator("[data-testid='stAlertContentError']").filter(has_text="optimizer.lr")
+    expect(error).to_be_visible()
+    expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Spiral")  # nothing changed
+
+    upload.set_input_files(str(good))
+    expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Linear regression y = 2x")
+    expect(keyed(page, "pg_epochs").locator("input")).to_have_value("321")
+    expect(keyed(page, "pg_opt").locator("input")).to_have_value("SGD")
+    expect(keyed(page, "pg_loss").locator("input")).to_have_value("MSE")
+    expect(page.get_by_text(re.compile(r"Input \[1\] → output \[1\] · 2 parameters"))).to_be_visible()
+    expect(error).to_have_count(0)
+    assert_no_exception(page)
