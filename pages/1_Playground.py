@@ -215,7 +215,7 @@ def step(config: TrainConfig | None) -> None:
     run = ui.runner(RUN)
     if not ui.first_call("step"):
         return
-    if run is not None and run.snapshot().active:
+    if run is not None and run.active:
         run.step()
     elif config is not None:
         ui.start_runner(RUN, config, paused=True).step()
@@ -230,7 +230,7 @@ def set_paused(paused: bool) -> None:
 
 def controls(config: TrainConfig | None) -> None:
     run = ui.runner(RUN)
-    active = run is not None and run.snapshot().active
+    active = run is not None and run.active
     cols = st.columns(5)
     cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=train,
                    args=(config,), width="stretch", key="pg_train", help="start a new run with these settings")
@@ -248,7 +248,7 @@ def controls(config: TrainConfig | None) -> None:
 def follow_learning_rate(lr: float) -> None:
     """Changing the learning rate takes effect in the running run, as in TF Playground."""
     run = ui.runner(RUN)
-    if run is not None and run.requested_lr != lr and run.snapshot().active:
+    if run is not None and run.requested_lr != lr and run.active:
         run.set_learning_rate(lr)
 
 
@@ -322,7 +322,7 @@ def config_panel(config: TrainConfig | None) -> None:
         if st.session_state.get("pg_upload_error"):
             st.error(st.session_state["pg_upload_error"], icon="🚫")
     run = ui.runner(RUN)
-    if run is not None and run.engine is not None and not run.snapshot().active:
+    if run is not None and run.engine is not None and not run.active:
         engine = run.engine
         st.download_button("Download trained model (.pt)",
                            checkpoint_bytes(run.config, engine.model, engine.dataset.class_names,
@@ -366,9 +366,9 @@ with live_col:
     controls(trainable)
     follow_learning_rate(training["optimizer"]["lr"])
     run = ui.runner(RUN)
-    if run is not None and trainable is not None and run.snapshot().active and \
+    if run is not None and trainable is not None and run.active and \
             trainable.replace(optimizer=replace(trainable.optimizer, lr=run.config.optimizer.lr)) != run.config:
         st.caption("Settings changed since this run started: press Train to restart with them "
                    "(the learning rate applies at once).")
-    ui.live(lambda: render_live(trainable), active=run is not None and run.snapshot().active, key=RUN)
+    ui.live(lambda: render_live(trainable), active=run is not None and run.active, key=RUN)
 config_panel(trainable)

@@ -125,6 +125,12 @@ class TrainingRunner:
         self._command(lr=float(lr))
 
     @property
+    def active(self) -> bool:
+        """Whether the run is starting, running or paused (cheaper than a snapshot)."""
+        with self._lock:
+            return self._status in ACTIVE
+
+    @property
     def requested_lr(self) -> float:
         """The base learning rate last asked for (it applies from the next epoch)."""
         return self._lr

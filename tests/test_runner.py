@@ -249,3 +249,15 @@ def test_snapshots_are_picklable(launch):
     assert (copy.status, copy.epoch, copy.epochs, copy.lr, copy.final, copy.message) == (
         snap.status, snap.epoch, snap.epochs, snap.lr, snap.final, snap.message)
     assert (copy.frame.classes == snap.frame.classes).all()
+
+
+def test_active_property_agrees_with_snapshots(launch):
+    runner = launch(LONG)
+    assert wait_until(lambda: runner.snapshot().epoch > 0)
+    assert runner.active and runner.snapshot().active
+    runner.pause()
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    assert runner.active
+    runner.stop()
+    runner.join(timeout=10)
+    assert not runner.active and not runner.snapshot().active
