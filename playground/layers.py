@@ -1,11 +1,14 @@
 """Layer registry: the layer types a stack may use, their parameters, and how each one is built.
 
-A layer spec is a JSON-able dict such as {"type": "linear", "out": 100}. This module checks one
-spec's parameters, builds one torch module for a given input shape and says the output shape.
+A layer spec is a JSON-able dict such as {"type": "linear", "out": 100} or {"type": "conv2d",
+"out": 32, "kernel": 3, "padding": 1}. This module checks one spec's parameters, builds one torch
+module for a given per-sample input shape ((features,) or (channels, height, width)) and says the
+output shape, rejecting a layer that cannot take that shape with a message naming the fix.
 It knows nothing about datasets, losses or training; whole-stack checks live in model.py.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -13,9 +16,12 @@ from torch import nn
 
 from .checks import check_number
 
-Shape = tuple[int, ...]  # per-sample shape, batch dimension left out: (features,)
+Shape = tuple[int, ...]  # per-sample shape, batch dimension left out: (features,) or (C, H, W)
+
+FLAT, IMAGE, ANY = "flat", "image", "any"  # the input a layer type accepts
 
 MAX_FEATURES = 4096  # widest Linear a stack may ask for: keeps a typo from exhausting memory
+MAX_CHANNELS = 512  # most channels a convolution may ask for
 
 
 class LayerError(ValueError):
@@ -58,6 +64,7 @@ class LayerType:
     out_shape: Callable[[Shape, dict], Shape] = field(default=lambda shape, params: shape)
     description: str = ""
     elementwise: bool = True  # output shape equals input shape
+    accepts: str = ANY  # FLAT: (features,) only; IMAGE: (C, H, W) only
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
@@ -67,38 +74,124 @@ def _linear_shape(shape: Shape, params: dict) -> Shape:
     return (params["out"],)
 
 
-def _need_flat(layer: LayerType, shape: Shape) -> None:
-    if len(shape) != 1:
-        raise ValueError(f"{layer.title} needs flat features but gets shape {shape}: add a Flatten before it")
+def _size(shape: Shape) -> str:
+    return "x".join(map(str, shape))
 
+
+def _check_input(layer: LayerType, shape: Shape) -> None:
+    if layer.accepts == FLAT and len(shape) != 1:
+        raise ValueError(f"{layer.title} needs flat features but gets a {_size(shape)} image: "
+                         "add a Flatten layer before it")
+    if layer.accepts == IMAGE and len(shape) != 3:
+        hint = ("put it before the Flatten and Linear layers" if layer.name != "dropout2d"
+                else "use Dropout for flat features")
+        raise ValueError(f"{layer.title} needs an image input (channels x height x width) but gets "
+                         f"{shape[0]} flat features: {hint}")
+
+
+def _window_shape(title: str, shape: Shape, kernel: int, stride: int, padding: int, channels: int) -> Shape:
+    """Output (C, H, W) of a sliding window; ValueError naming the fix when the kernel does not fit."""
+    _, height, width = shape
+    if kernel > min(height, width) + 2 * padding:
+        padded = f" (with padding {padding})" if padding else ""
+        raise ValueError(f"{title} kernel {kernel} is larger than its {height}x{width} input{padded}: "
+                         f"use a kernel of at most {min(height, width) + 2 * padding}, add padding, "
+                         "or remove a pooling layer before it")
+    return (channels, (height + 2 * padding - kernel) // stride + 1, (width + 2 * padding - kernel) // stride + 1)
+
+
+def _conv_shape(shape: Shape, p: dict) -> Shape:
+    return _window_shape("Conv2d", shape, p["kernel"], p["stride"], p["padding"], p["out"])
+
+
+def _pool_shape(title: str) -> Callable[[Shape, dict], Shape]:
+    def shape_of(shape: Shape, p: dict) -> Shape:
+        return _window_shape(title, shape, p["kernel"], p.get("stride") or p["kernel"], 0, shape[0])
+    return shape_of
+
+
+def _residual_shape(shape: Shape, p: dict) -> Shape:
+    channels = p.get("out") or shape[0]
+    return _window_shape("Residual block", shape, 3, p["stride"], 1, channels)
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a skip connection (the classic ResNet block).
+
+    When the block changes the channel count or strides, the skip path is a 1x1 convolution
+    with batch norm so the two paths can be added.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU()
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                                          nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+_P = LayerParam
+_DROPOUT_P = _P("p", float, 0.5, 0.0, 0.95, "probability of zeroing each value in training")
+_POOL = (_P("kernel", int, 2, 1, 16, "window size"),
+         _P("stride", int, None, 1, 16, "step between windows (empty: the kernel size)"))
 
 LAYERS: dict[str, LayerType] = {t.name: t for t in (
     LayerType("linear", "Linear", lambda s, p: nn.Linear(s[0], p["out"]),
-              (LayerParam("out", int, None, 1, MAX_FEATURES, "output features (empty on the last Linear: "
-                                                              "inferred from the dataset)"),
-               LayerParam("in", int, None, 1, MAX_FEATURES, "input features (empty: inferred)")),
-              _linear_shape, "Fully connected: y = xW^T + b.", elementwise=False),
+              (_P("out", int, None, 1, MAX_FEATURES, "output features (empty on the last Linear: "
+                                                     "inferred from the dataset)"),
+               _P("in", int, None, 1, MAX_FEATURES, "input features (empty: inferred)")),
+              _linear_shape, "Fully connected: y = xW^T + b.", elementwise=False, accepts=FLAT),
     LayerType("relu", "ReLU", lambda s, p: nn.ReLU(), description="max(0, x)"),
     LayerType("leaky_relu", "LeakyReLU", lambda s, p: nn.LeakyReLU(p["negative_slope"]),
-              (LayerParam("negative_slope", float, 0.01, 0.0, 1.0, "slope for x < 0"),),
+              (_P("negative_slope", float, 0.01, 0.0, 1.0, "slope for x < 0"),),
               description="x for x > 0, slope * x otherwise"),
     LayerType("tanh", "Tanh", lambda s, p: nn.Tanh(), description="squashes to (-1, 1)"),
     LayerType("sigmoid", "Sigmoid", lambda s, p: nn.Sigmoid(), description="squashes to (0, 1)"),
     LayerType("gelu", "GELU", lambda s, p: nn.GELU(), description="smooth ReLU used by transformers"),
     LayerType("elu", "ELU", lambda s, p: nn.ELU(p["alpha"]),
-              (LayerParam("alpha", float, 1.0, 0.0, 10.0, "saturation for x < 0"),),
+              (_P("alpha", float, 1.0, 0.0, 10.0, "saturation for x < 0"),),
               description="x for x > 0, alpha * (exp(x) - 1) otherwise"),
     LayerType("softmax", "Softmax", lambda s, p: nn.Softmax(dim=1), description="scores to probabilities"),
     LayerType("log_softmax", "LogSoftmax", lambda s, p: nn.LogSoftmax(dim=1),
               description="scores to log-probabilities (pair with NLL loss)"),
-    LayerType("dropout", "Dropout", lambda s, p: nn.Dropout(p["p"]),
-              (LayerParam("p", float, 0.5, 0.0, 0.95, "probability of zeroing each value in training"),),
+    LayerType("dropout", "Dropout", lambda s, p: nn.Dropout(p["p"]), (_DROPOUT_P,),
               description="randomly zeroes values while training"),
     LayerType("batchnorm1d", "BatchNorm1d", lambda s, p: nn.BatchNorm1d(s[0]),
-              description="normalises each feature over the batch"),
+              description="normalises each feature over the batch", accepts=FLAT),
+    LayerType("conv2d", "Conv2d", lambda s, p: nn.Conv2d(s[0], p["out"], p["kernel"], p["stride"], p["padding"]),
+              (_P("out", int, 16, 1, MAX_CHANNELS, "output channels (filters)"),
+               _P("kernel", int, 3, 1, 15, "filter size (kernel x kernel)"),
+               _P("stride", int, 1, 1, 8, "step between filter positions"),
+               _P("padding", int, 0, 0, 7, "zeros added around each side")),
+              _conv_shape, "Slides learned filters over the image.", elementwise=False, accepts=IMAGE),
+    LayerType("maxpool2d", "MaxPool2d", lambda s, p: nn.MaxPool2d(p["kernel"], p.get("stride")), _POOL,
+              _pool_shape("MaxPool2d"), "keeps the largest value of each window", elementwise=False,
+              accepts=IMAGE),
+    LayerType("avgpool2d", "AvgPool2d", lambda s, p: nn.AvgPool2d(p["kernel"], p.get("stride")), _POOL,
+              _pool_shape("AvgPool2d"), "averages each window", elementwise=False, accepts=IMAGE),
+    LayerType("flatten", "Flatten", lambda s, p: nn.Flatten(), (),
+              lambda s, p: (math.prod(s),), "image to flat features, for the Linear layers after it",
+              elementwise=False),
+    LayerType("dropout2d", "Dropout2d", lambda s, p: nn.Dropout2d(p["p"]),
+              (_P("p", float, 0.25, 0.0, 0.95, "probability of zeroing each whole channel in training"),),
+              description="randomly zeroes whole channels while training", accepts=IMAGE),
+    LayerType("batchnorm2d", "BatchNorm2d", lambda s, p: nn.BatchNorm2d(s[0]),
+              description="normalises each channel over the batch", accepts=IMAGE),
+    LayerType("residual", "Residual block", lambda s, p: ResidualBlock(s[0], p.get("out") or s[0], p["stride"]),
+              (_P("out", int, None, 1, MAX_CHANNELS, "output channels (empty: same as its input)"),
+               _P("stride", int, 1, 1, 2, "2 halves the image size")),
+              _residual_shape, "two 3x3 convolutions plus a skip connection", elementwise=False,
+              accepts=IMAGE),
 )}
-
-FLAT_ONLY = {"linear", "batchnorm1d"}  # need (features,) input
 
 
 def check_spec(index: int, spec: Any) -> dict:
@@ -129,13 +222,13 @@ def build_layer(index: int, spec: dict, in_shape: Shape) -> tuple[nn.Module, Sha
     """Build one layer for `in_shape`; returns the module and its output shape."""
     layer = LAYERS[spec["type"]]
     try:
-        if layer.name in FLAT_ONLY:
-            _need_flat(layer, in_shape)
+        _check_input(layer, in_shape)
+        out_shape = layer.out_shape(in_shape, spec)
         if spec.get("in") is not None and (spec["in"],) != tuple(in_shape):
             source = f"the data has {in_shape[0]} features" if index == 0 else f"it receives {in_shape[0]}"
             raise LayerError(index, f"{layer.title} declares {spec['in']} inputs but {source}: "
                                     "leave 'in' empty to infer it", param="in")
-        return layer.make(in_shape, spec), layer.out_shape(in_shape, spec)
+        return layer.make(in_shape, spec), out_shape
     except LayerError:
         raise
     except ValueError as error:

@@ -7,6 +7,7 @@ the real `nn.Sequential`. Knows nothing about datasets' contents or training.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -42,6 +43,23 @@ class ModelPlan:
     @property
     def parameters(self) -> int:
         return sum(row.parameters for row in self.rows)
+
+    @property
+    def activations_per_sample(self) -> int:
+        """Values every layer outputs for one sample: what a batch keeps in memory for backward."""
+        return math.prod(self.input_shape) + sum(math.prod(row.output_shape) for row in self.rows)
+
+
+class ImageNormalize(nn.Module):
+    """uint8 (or 0-255 float) pixels to (x / 255 - mean) / std, with the training set's mean and std."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).clone())
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() * (1.0 / 255.0) - self.mean) / self.std
 
 
 class Standardize(nn.Module):
@@ -80,13 +98,18 @@ def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: L
 
 
 def build_model(plan: ModelPlan, mean: torch.Tensor | None = None, std: torch.Tensor | None = None) -> nn.Sequential:
-    """The torch model for a plan, optionally preceded by input standardisation."""
+    """The torch model for a plan, optionally preceded by input normalisation.
+
+    For flat inputs `mean`/`std` are per-feature (Standardize); for images they are the pixel
+    statistics on the 0-1 scale and the model takes raw 0-255 pixels (ImageNormalize).
+    """
     modules, shape = [], plan.input_shape
     for i, spec in enumerate(plan.layers):
         module, shape = build_layer(i, spec, shape)
         modules.append(module)
     if mean is not None:
-        modules.insert(0, Standardize(mean, std))
+        normalize = ImageNormalize if len(plan.input_shape) == 3 else Standardize
+        modules.insert(0, normalize(mean, std))
     return nn.Sequential(*modules)
 
 
@@ -105,6 +128,10 @@ def _infer_sizes(specs: list[dict], input_shape: Shape, n_outputs: int) -> list[
 def _check_output(plan: ModelPlan, n_outputs: int) -> None:
     if plan.output_shape == (n_outputs,):
         return
+    if len(plan.output_shape) != 1:
+        shape = "x".join(map(str, plan.output_shape))
+        raise LayerError(None, f"the model outputs a {shape} image but needs {n_outputs} values: "
+                               "add a Flatten and a Linear layer (output size left empty) at the end")
     linear = [row for row in plan.rows if plan.layers[row.index]["type"] == "linear"]
     if not linear:
         raise LayerError(None, f"the model outputs {plan.output_shape[0]} values but needs {n_outputs}: "
@@ -127,7 +154,12 @@ def _check_loss(plan: ModelPlan, loss: LossSpec) -> ModelPlan:
 
 
 def _detail(spec: dict, in_shape: Shape, out_shape: Shape) -> str:
-    if spec["type"] == "linear":
-        return f"{in_shape[0]} -> {out_shape[0]}"
-    extra = [f"{k}={v:g}" for k, v in spec.items() if k != "type"]
-    return ", ".join(extra)
+    if in_shape != out_shape or spec["type"] == "linear":
+        extra = [f"{k}={v:g}" for k, v in spec.items() if k not in ("type", "in", "out")]
+        sizes = f"{_size(in_shape)} -> {_size(out_shape)}"
+        return ", ".join([sizes, *extra])
+    return ", ".join(f"{k}={v:g}" for k, v in spec.items() if k != "type")
+
+
+def _size(shape: Shape) -> str:
+    return "x".join(map(str, shape))

@@ -123,7 +123,7 @@ BAD = [
     ({"dataset": {"name": "spiral", "classes": 11}}, "dataset.classes"),
     ({"dataset": {"name": "spiral", "classes": 2.5}}, "dataset.classes"),
     ({"dataset": {"name": "spiral", "n_samples": 100}}, "dataset.n_samples"),
-    ({"dataset": {"name": "mnist"}}, "dataset.name"),
+    ({"dataset": {"name": "cifar100"}}, "dataset.name"),
     ({"dataset": {"test_fraction": 0.95}}, "dataset.test_fraction"),
     ({"dataset": {"seed": -1}}, "dataset.seed"),
     ({"dataset": "spiral"}, "dataset"),
