@@ -38,9 +38,21 @@ class LoadedModel:
     class_names: tuple[str, ...]
     metrics: dict
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Per-sample input: (features,), or (C, H, W) raw 0-255 pixels for image models."""
+        return plan_for(self.config).input_shape
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.input_shape) == 3
+
     @torch.inference_mode()
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, C) for classification, values (N, 1) for regression."""
+        """Class probabilities (N, C) for classification, values (N, 1) for regression.
+
+        Image models take raw pixels (N, C, H, W) on the 0-255 scale; they normalise themselves.
+        """
         out = self.model(torch.as_tensor(np.asarray(x, dtype=np.float32)))
         if DATASETS[self.config.dataset.name].task == CLASSIFICATION:
             out = class_probabilities(LOSSES[self.config.loss].output, out)
@@ -95,9 +107,10 @@ def _read(source) -> object:
 
 def _model_for(config: TrainConfig, state: dict) -> torch.nn.Sequential:
     plan = plan_for(config)
-    has_standardize = "0.mean" in state
-    n = plan.input_shape[0]
-    model = build_model(plan, torch.zeros(n), torch.ones(n)) if has_standardize else build_model(plan)
+    model = build_model(plan)
+    if "0.mean" in state:  # normalisation first: image pixel statistics (scalars) or per-feature
+        n = () if len(plan.input_shape) == 3 else (plan.input_shape[0],)
+        model = build_model(plan, torch.zeros(n), torch.ones(n))
     try:
         model.load_state_dict(state)
     except RuntimeError as error:

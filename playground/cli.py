@@ -2,10 +2,11 @@
 
     python -m playground train CONFIG.json [--save model.pt] [--quiet]
     python -m playground predict model.pt X1 [X2 ...]
+    python -m playground predict model.pt IMAGE.png     (image models: PNG/JPEG/.npy, grey 0-255)
 
-`train` runs the same Engine the page runs, logs progress to stderr and prints one JSON object
-of final metrics as the last line of stdout. A bad config exits with code 2 and a one-line error
-naming the key; a bad model file or input likewise.
+`train` runs the same Engine the page runs (toy or image datasets), logs progress to stderr and
+prints one JSON object of final metrics as the last line of stdout. A bad config exits with code
+2 and a one-line error naming the key; a bad model file or input likewise.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--quiet", action="store_true", help="no progress on stderr")
     predict = commands.add_parser("predict", help="print a saved model's output for one input as JSON")
     predict.add_argument("model", type=Path, help=".pt file written by train --save or the page")
-    predict.add_argument("inputs", nargs="+", help="input feature values")
+    predict.add_argument("inputs", nargs="+", help="input feature values, or one image file for an image model")
     args = parser.parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _predict(args)
@@ -49,13 +50,23 @@ def _train(args) -> int:
         raise ValueError(f"cannot read {args.config}: {error.strerror}") from None
     config = TrainConfig.from_json(text)
     engine = Engine(config)
-    last_log = time.monotonic()
-    for event in engine.run():
+    last_log = [time.monotonic()]
+
+    def log(text: str, force: bool = False) -> None:
+        if not args.quiet and (force or time.monotonic() - last_log[0] > 1.0):
+            print(text, file=sys.stderr)
+            last_log[0] = time.monotonic()
+
+    def progress(event) -> None:
+        log(f"epoch {event.epoch:.2f}/{config.epochs}  train loss {event.loss:.4g}")
+
+    for event in engine.run(progress=progress):
         if isinstance(event, Diverged):
             print(f"warning: {event.message}", file=sys.stderr)
-        elif not args.quiet and (time.monotonic() - last_log > 1.0 or event.epoch == config.epochs):
-            print(f"epoch {event.epoch}/{config.epochs}  train loss {event.train.loss:.4g}", file=sys.stderr)
-            last_log = time.monotonic()
+        else:
+            test = f"  test score {event.test.score:.4g}" if event.test and event.test.score is not None else ""
+            log(f"epoch {event.epoch}/{config.epochs}  train loss {event.train.loss:.4g}{test}",
+                force=event.epoch == config.epochs or engine.dataset.is_image)
     metrics = engine.final_metrics()
     if args.save:
         save_checkpoint(args.save, config, engine.model, engine.dataset.class_names, metrics)
@@ -65,15 +76,13 @@ def _train(args) -> int:
 
 def _predict(args) -> int:
     loaded = load_checkpoint(args.model)
-    try:
-        x = [float(v) for v in args.inputs]
-    except ValueError:
-        raise ValueError(f"inputs must be numbers, got {' '.join(args.inputs)}") from None
-    expected = loaded.model[0].mean.shape[0] if hasattr(loaded.model[0], "mean") else _in_features(loaded)
-    if len(x) != expected:
-        raise ValueError(f"the model takes {expected} input value(s), got {len(x)}")
-    output = loaded.predict([x])[0].tolist()
-    result: dict = {"input": x, "output": output}
+    if loaded.is_image:
+        x, shown = _image_input(args.inputs, loaded.input_shape), args.inputs[0]
+    else:
+        x = _feature_input(args.inputs, loaded.input_shape[0])
+        shown, x = x, [x]
+    output = loaded.predict(x)[0].tolist()
+    result: dict = {"input": shown, "output": output}
     if loaded.class_names:
         best = max(range(len(output)), key=output.__getitem__)
         result.update(prediction=best, label=loaded.class_names[best],
@@ -84,7 +93,34 @@ def _predict(args) -> int:
     return 0
 
 
-def _in_features(loaded) -> int:
-    from .engine import plan_for
+def _feature_input(inputs: list[str], expected: int) -> list[float]:
+    try:
+        x = [float(v) for v in inputs]
+    except ValueError:
+        raise ValueError(f"inputs must be numbers, got {' '.join(inputs)}") from None
+    if len(x) != expected:
+        raise ValueError(f"the model takes {expected} input value(s), got {len(x)}")
+    return x
 
-    return plan_for(loaded.config).input_shape[0]
+
+def _image_input(inputs: list[str], shape: tuple[int, int, int]):
+    """One image file as a (1, C, H, W) array of 0-255 values, resized to the model's input."""
+    import numpy as np
+
+    if len(inputs) != 1:
+        raise ValueError(f"this model takes one image file ({shape[1]}x{shape[2]} grey), got {len(inputs)} inputs")
+    path = Path(inputs[0])
+    try:
+        if path.suffix.lower() == ".npy":
+            image = np.load(path, allow_pickle=False)
+        else:
+            from PIL import Image
+
+            with Image.open(path) as picture:
+                image = np.asarray(picture.convert("L").resize((shape[2], shape[1])))
+    except Exception as error:  # missing, unreadable or not an image: one clear line
+        raise ValueError(f"cannot read image {path}: {error}") from None
+    image = np.asarray(image, dtype=np.float32)
+    if image.size != shape[0] * shape[1] * shape[2]:
+        raise ValueError(f"the image has shape {image.shape} but the model takes {shape[1]}x{shape[2]} pixels")
+    return image.reshape(1, *shape)

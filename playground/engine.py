@@ -180,10 +180,10 @@ class Engine:
 
     # --- training -----------------------------------------------------------------------------
 
-    def run(self) -> Iterator[Event]:
+    def run(self, progress: Callable[[BatchProgress], None] | None = None) -> Iterator[Event]:
         """Yield one event per remaining epoch; stops after `config.epochs` or at divergence."""
         while self.epoch < self.config.epochs:
-            event = self.train_epoch()
+            event = self.train_epoch(progress=progress)
             yield event
             if isinstance(event, Diverged):
                 return
@@ -314,6 +314,11 @@ class Engine:
                 out = class_probabilities(self.loss_spec.output, out)
             chunks.append(out.float().cpu())
         return torch.cat(chunks).numpy() if chunks else np.zeros((0, 1), np.float32)
+
+    def first_conv_filters(self) -> np.ndarray | None:
+        """A copy of the first Conv2d's weights (out, in, k, k), or None when the model has none."""
+        conv = next((m for m in self.model.modules() if isinstance(m, torch.nn.Conv2d)), None)
+        return None if conv is None else conv.weight.detach().float().cpu().numpy().copy()
 
     def final_metrics(self) -> dict[str, float | int | None]:
         """The CLI's summary: epochs and train/test loss and accuracy (or R^2 and MSE)."""

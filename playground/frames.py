@@ -1,8 +1,9 @@
-"""What a model predicts over its input space, as compact numpy frames for live figures.
+"""What a model predicts, as compact numpy frames for live figures.
 
 `boundary_frame` evaluates a 2-D classifier on a grid (class id and confidence per cell, uint8);
-`curve_frame` evaluates a 1-D regressor along x. Both take a `predict` function and the dataset,
-so they know nothing about torch, training or plotting.
+`curve_frame` evaluates a 1-D regressor along x. Both take a `predict` function and the dataset.
+`image_frame` packs an image classifier's latest test predictions and first-layer filters. None
+of them knows about torch, training or plotting.
 """
 from __future__ import annotations
 
@@ -35,7 +36,23 @@ class CurveFrame:
     ys: np.ndarray  # (G,) model output at xs
 
 
-Frame = BoundaryFrame | CurveFrame
+@dataclass(frozen=True)
+class ImageFrame:
+    epoch: int  # the epoch whose end the predictions were made at
+    predicted: np.ndarray  # (N_test,) int16 predicted class of each test image
+    confidence: np.ndarray  # (N_test,) float32 probability of the predicted class
+    filters: np.ndarray | None  # (out, in, k, k) float32 weights of the first Conv2d, if any
+
+
+Frame = BoundaryFrame | CurveFrame | ImageFrame
+
+
+def image_frame(epoch: int, predictions: tuple[np.ndarray, np.ndarray] | None,
+                filters: np.ndarray | None) -> ImageFrame | None:
+    """An ImageFrame from (labels, confidence) of the latest test evaluation; None before one."""
+    if predictions is None:
+        return None
+    return ImageFrame(epoch, predictions[0], predictions[1], filters)
 
 
 def axis_ranges(dataset: Dataset, margin: float = 0.1) -> list[tuple[float, float]]:

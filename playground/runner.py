@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .config import TrainConfig
-from .engine import Diverged, Engine, EpochEnd
-from .frames import Frame, frame_for
+from .config import ConfigError, TrainConfig
+from .engine import BatchProgress, Diverged, Engine, EpochEnd
+from .frames import Frame, frame_for, image_frame
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ class History:
 
     epochs: tuple[int, ...] = ()
     train_loss: tuple[float, ...] = ()
+    batch_epochs: tuple[float, ...] = ()  # fractional epochs of the in-epoch reports of long epochs
+    batch_loss: tuple[float, ...] = ()  # train loss over the batches since the previous report
     eval_epochs: tuple[int, ...] = ()
     train_score: tuple[float, ...] = ()  # accuracy or R^2
     test_loss: tuple[float, ...] = ()  # empty when the dataset has no test split
@@ -48,6 +50,7 @@ class Snapshot:
     epochs: int
     lr: float  # learning rate of the latest epoch (schedule applied)
     epochs_per_second: float
+    samples_per_second: float = 0.0  # training samples (images) per second
     history: History = field(default_factory=History)
     frame: Frame | None = None
     final: dict | None = None  # final metrics once the run has ended
@@ -74,6 +77,10 @@ class _Curves:
                 self.lists["test_loss"].append(event.test.loss)
                 self.lists["test_score"].append(event.test.score)
 
+    def add_progress(self, event: BatchProgress) -> None:
+        self.lists["batch_epochs"].append(event.epoch)
+        self.lists["batch_loss"].append(event.loss)
+
     def freeze(self) -> History:
         return History(**{name: tuple(values) for name, values in self.lists.items()})
 
@@ -82,18 +89,22 @@ class TrainingRunner:
     """One training run on a worker thread. All public methods are safe to call from any thread."""
 
     def __init__(self, config: TrainConfig, frame_interval: float = 0.4,
-                 idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1):
+                 idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1,
+                 initial_state: dict | None = None):
+        """`initial_state`: a checkpoint's state_dict to continue training from."""
         self.config = config
+        self.initial_state = initial_state
         self.torch_threads = torch_threads  # small models train fastest on one thread; None leaves torch's setting
         self.frame_interval, self.idle_pause, self.idle_end = frame_interval, idle_pause, idle_end
         self._lock = threading.Condition()
         self._status, self._message = STARTING, ""
         self._paused, self._steps, self._stop = False, 0, False
+        self._in_step = False  # the current epoch runs because of a Step: it does not pause mid-way
         self._lr = config.optimizer.lr  # requested base learning rate
         self._lr_in_use = config.optimizer.lr
         self._epoch, self._final, self._frame = 0, None, None
         self._curves = _Curves()
-        self._rate = _Rate()
+        self._rate, self._sample_rate = _Rate(), _Rate()
         self._last_seen = time.monotonic()
         self._engine: Engine | None = None
         self._thread = threading.Thread(target=self._work, name="training", daemon=True)
@@ -137,7 +148,7 @@ class TrainingRunner:
 
     @property
     def paused(self) -> bool:
-        """Whether the run has been asked to pause (it pauses at the end of the current epoch)."""
+        """Whether the run has been asked to pause (it pauses after the current batch)."""
         return self._paused
 
     @property
@@ -162,7 +173,7 @@ class TrainingRunner:
         with self._lock:
             self._last_seen = time.monotonic()
             return Snapshot(self._status, self._epoch, self.config.epochs, self._lr_in_use, self._rate.value(),
-                            self._curves.freeze(), self._frame, self._final, self._message)
+                            self._sample_rate.value(), self._curves.freeze(), self._frame, self._final, self._message)
 
     # --- the worker ---------------------------------------------------------------------------
 
@@ -170,9 +181,11 @@ class TrainingRunner:
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)
         try:
-            engine = self._engine = Engine(self.config)
+            engine = self._engine = Engine(self.config, initial_state=self.initial_state)
             self._set_frame(engine)
             self._train(engine)
+        except ConfigError as error:  # e.g. a batch too large for memory: the message names the fix
+            self._finish(FAILED, f"Cannot train: {error.message}")
         except Exception as error:  # a bug or a torch error: report it, never crash the app
             log.exception("training failed")
             self._finish(FAILED, f"Training failed: {type(error).__name__}: {error}")
@@ -182,7 +195,7 @@ class TrainingRunner:
         while engine.epoch < self.config.epochs:
             if not self._wait_for_turn(engine):
                 return self._end(engine, STOPPED, self._message or "Stopped.")
-            event = engine.train_epoch(interrupted=lambda: self._stop)
+            event = engine.train_epoch(interrupted=self._between_batches, progress=self._progress)
             if isinstance(event, Diverged):
                 self._set_frame(engine)
                 return self._end(engine, DIVERGED, event.message)
@@ -197,13 +210,9 @@ class TrainingRunner:
         """Block while paused; False when the run should end. Applies a changed learning rate."""
         with self._lock:
             while not self._stop:
-                idle = time.monotonic() - self._last_seen
-                if idle > self.idle_end:
-                    self._stop, self._message = True, f"Stopped: nobody watched this run for {idle:.0f} s."
-                    break
-                if idle > self.idle_pause and not self._paused:
-                    self._paused, self._message = True, "Paused: nobody was watching. Press Resume to go on."
+                self._check_idle()
                 if not self._paused or self._steps:
+                    self._in_step = self._paused
                     self._steps = max(0, self._steps - 1) if self._paused else 0
                     self._status = RUNNING if not self._paused else PAUSED
                     engine.set_learning_rate(self._lr)
@@ -212,16 +221,51 @@ class TrainingRunner:
                 self._lock.wait(timeout=1.0)
             return False
 
+    def _between_batches(self) -> bool:
+        """Called by the engine after each batch: blocks while paused mid-epoch; True ends the epoch."""
+        if not (self._paused or self._stop) and time.monotonic() - self._last_seen <= self.idle_pause:
+            return False  # the common case, without the lock
+        with self._lock:
+            while not self._stop:
+                self._check_idle()
+                if not self._paused or self._in_step:
+                    self._status = RUNNING if not self._paused else PAUSED
+                    return False
+                if self._steps:  # Step while paused mid-epoch: finish this epoch, then pause
+                    self._steps, self._in_step = self._steps - 1, True
+                    return False
+                self._status = PAUSED
+                self._lock.wait(timeout=1.0)
+            return True
+
+    def _check_idle(self) -> None:
+        """The watchdog (call under the lock): pause a run nobody watches, later stop it."""
+        idle = time.monotonic() - self._last_seen
+        if idle > self.idle_end:
+            self._stop, self._message = True, f"Stopped: nobody watched this run for {idle:.0f} s."
+        elif idle > self.idle_pause and not self._paused:
+            self._paused, self._message = True, "Paused: nobody was watching. Press Resume to go on."
+
+    def _progress(self, event: BatchProgress) -> None:
+        with self._lock:
+            self._curves.add_progress(event)
+            self._rate.add(event.epoch)
+            self._sample_rate.add(event.samples)
+
     def _record(self, event: EpochEnd) -> None:
         with self._lock:
             self._epoch, self._lr_in_use = event.epoch, event.lr
             self._curves.add(event)
             self._rate.add(event.epoch)
+            self._sample_rate.add(self._engine.samples)
             if not self._paused:
                 self._message = ""
 
     def _set_frame(self, engine: Engine) -> None:
-        frame = frame_for(engine.dataset, engine.predict, engine.epoch)
+        if engine.dataset.is_image:
+            frame = image_frame(engine.epoch, engine.test_predictions, engine.first_conv_filters())
+        else:
+            frame = frame_for(engine.dataset, engine.predict, engine.epoch)
         with self._lock:
             self._frame = frame
 
@@ -239,13 +283,13 @@ class TrainingRunner:
 
 
 class _Rate:
-    """Epochs per second over the last couple of seconds of training."""
+    """Growth per second of a counter (epochs, samples) over the last couple of seconds of training."""
 
     def __init__(self, window: float = 2.0):
         self.window = window
-        self.marks: collections.deque[tuple[float, int]] = collections.deque()
+        self.marks: collections.deque[tuple[float, float]] = collections.deque()
 
-    def add(self, epoch: int) -> None:
+    def add(self, epoch: float) -> None:
         now = time.monotonic()
         self.marks.append((now, epoch))
         while len(self.marks) > 2 and now - self.marks[0][0] > self.window:

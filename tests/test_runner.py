@@ -156,8 +156,8 @@ def test_set_learning_rate_takes_effect_in_the_engine(launch, monkeypatch):
     used: list[float] = []
 
     class Recording(Engine):
-        def train_epoch(self, interrupted=None):
-            event = super().train_epoch(interrupted)
+        def train_epoch(self, interrupted=None, progress=None):
+            event = super().train_epoch(interrupted, progress)
             used.append(event.lr)
             return event
 
