@@ -30,11 +30,47 @@ def _layout(title: str, height: int = 320, **axes) -> dict:
 
 
 def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figure:
-    """Train and test loss per epoch on a log axis, x fixed to the run's length."""
-    values = history.train_loss + history.test_loss
-    return figure(_curves(history.epochs, history.train_loss, history.eval_epochs, history.test_loss),
-                  _layout(f"Loss ({loss_title})", xaxis=_epoch_axis(total_epochs),
-                          yaxis=dict(type="log", range=_log_range(values))))
+    """Train and test loss per epoch on a log axis, x fixed to the run's length.
+
+    Runs with long epochs also report the train loss every few batches: that line is drawn
+    thin, under the per-epoch means (markers), so the curve moves within an epoch.
+    """
+    values = history.train_loss + history.test_loss + history.batch_loss
+    data = _curves(history.epochs, history.train_loss, history.eval_epochs, history.test_loss,
+                   markers=bool(history.batch_epochs))
+    if history.batch_epochs:
+        xs, ys = _thin(np.asarray(history.batch_epochs, np.float32), np.asarray(history.batch_loss, np.float32))
+        data.insert(0, dict(type="scatter", x=xs, y=ys, mode="lines", name="train (every few batches)",
+                            line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45))
+    return figure(data, _layout(f"Loss ({loss_title})", xaxis=_epoch_axis(total_epochs),
+                                yaxis=dict(type="log", range=_log_range(values))))
+
+
+def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], selected: tuple | None = None) -> go.Figure:
+    """Counts of (true, predicted) test images with the count in each cell; diagonal = correct.
+
+    An invisible marker sits on every cell so a click selects it (Plotly cannot select heatmap
+    cells). Colour is the share of the true class's images, so rare classes show as clearly.
+    """
+    n = len(class_names)
+    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    cells_x, cells_y = np.meshgrid(np.arange(n), np.arange(n))
+    data = [dict(type="heatmap", z=share.astype(np.float32), x=list(class_names), y=list(class_names),
+                 text=matrix.astype(str), texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+                 showscale=False, hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"),
+            dict(type="scatter", x=[class_names[i] for i in cells_x.ravel()], y=[class_names[i] for i in cells_y.ravel()],
+                 mode="markers", marker=dict(size=24, opacity=0.01, symbol="square"), hoverinfo="skip",
+                 showlegend=False)]
+    if selected is not None and selected[0] is not None and selected[1] is not None:
+        t, p = selected
+        data.append(dict(type="scatter", x=[class_names[p]], y=[class_names[t]], mode="markers", hoverinfo="skip",
+                         showlegend=False, marker=dict(size=30, symbol="square-open", color="#d62728",
+                                                       line=dict(width=3))))
+    side = 90 + 34 * n
+    return figure(data, dict(height=side + 40, margin=dict(l=90, r=10, t=40, b=80), clickmode="event+select",
+                             title=dict(text="Confusion matrix (click a cell)"),
+                             xaxis=dict(title=dict(text="predicted"), type="category", tickangle=-40),
+                             yaxis=dict(title=dict(text="true"), type="category", autorange="reversed")))
 
 
 def score_figure(history, total_epochs: int, task: str) -> go.Figure:
@@ -100,12 +136,13 @@ def _epoch_axis(total_epochs: int) -> dict:
     return dict(title=dict(text="epoch"), range=[0, max(total_epochs, 1)])
 
 
-def _curves(epochs, train, test_epochs, test) -> list[dict]:
+def _curves(epochs, train, test_epochs, test, markers: bool = False) -> list[dict]:
     traces = []
     for name, xs, ys, colour in (("train", epochs, train, TRAIN_COLOUR), ("test", test_epochs, test, TEST_COLOUR)):
         if len(xs) and len(ys):
             xs, ys = _thin(np.asarray(xs, dtype=np.int32), np.asarray(ys, dtype=np.float32))
-            traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=name, line=dict(color=colour, width=2)))
+            traces.append(dict(type="scatter", x=xs, y=ys, mode="lines+markers" if markers else "lines", name=name,
+                               line=dict(color=colour, width=2)))
     return traces
 
 
