@@ -3,12 +3,14 @@ from dataclasses import replace
 
 import streamlit as st
 
-from playground import plots, ui
-from playground.checkpoint import checkpoint_bytes
-from playground.config import MAX_EPOCHS, ConfigError, TrainConfig
+from playground import inspection, plots, ui
+from playground.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
+from playground.config import MAX_EPOCHS, ConfigError, TrainConfig, default_batch
 from playground.datasets import CLASSIFICATION, DATASETS
 from playground.devices import available_devices
-from playground.engine import plan_for
+from playground.engine import batch_problem, plan_for
+from playground.frames import ImageFrame
+from playground.images import ImageDataError, load_images
 from playground.layers import LAYERS, LayerError
 from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from playground.optim import OPTIMIZERS, SCHEDULES
@@ -21,13 +23,33 @@ RUN = "pg_run"
 LR_CHOICES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 DECAY_CHOICES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
 BATCH_CHOICES = (0, 1, 8, 16, 32, 64, 128, 256, 512, 1024)
-PRESETS = {  # label: (stack, tooltip)
-    "Linear": ([{"type": "linear"}], "a single Linear layer: a straight decision boundary"),
+ADAM = {"pg_loss": "cross_entropy", "pg_opt": "adam", "pg_lr": 1e-3}
+TOY_PRESETS = {  # label: (stack, tooltip, training settings it also sets)
+    "Linear": ([{"type": "linear"}], "a single Linear layer: a straight decision boundary", {}),
     "ReLU net": ([{"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear"}],
-                 "one hidden layer of 100 ReLU units"),
+                 "one hidden layer of 100 ReLU units", {}),
     "Tanh net": ([{"type": "linear", "out": 16}, {"type": "tanh"}, {"type": "linear", "out": 16},
-                  {"type": "tanh"}, {"type": "linear"}], "two hidden layers of 16 Tanh units"),
+                  {"type": "tanh"}, {"type": "linear"}], "two hidden layers of 16 Tanh units", {}),
 }
+IMAGE_PRESETS = {
+    "One-conv CNN": ([{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
+                      {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}],
+                     "the classic: conv 32 3x3 pad 1, ReLU, max-pool 2, Linear 10; cross-entropy + Adam 1e-3", ADAM),
+    "Two-conv + dropout": ([{"type": "conv2d", "out": 10, "kernel": 5}, {"type": "maxpool2d", "kernel": 2},
+                            {"type": "relu"}, {"type": "conv2d", "out": 20, "kernel": 5}, {"type": "dropout2d", "p": 0.5},
+                            {"type": "maxpool2d", "kernel": 2}, {"type": "relu"}, {"type": "flatten"},
+                            {"type": "linear", "out": 50}, {"type": "relu"}, {"type": "dropout", "p": 0.5},
+                            {"type": "linear"}, {"type": "log_softmax"}],
+                           "PyTorch's MNIST example: two 5x5 convs with dropout, log-softmax + NLL loss, "
+                           "SGD 0.01 momentum 0.5 (needs 28x28 images)",
+                           {"pg_loss": "nll", "pg_opt": "sgd", "pg_lr": 0.01, "pg_sgd_momentum": 0.5}),
+    "Residual": ([{"type": "conv2d", "out": 16, "kernel": 3, "padding": 1}, {"type": "batchnorm2d"}, {"type": "relu"},
+                  {"type": "residual"}, {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}],
+                 "conv 16 + a residual block (two 3x3 convs with a skip connection), then Linear", ADAM),
+    "MLP": ([{"type": "flatten"}, {"type": "linear", "out": 128}, {"type": "relu"}, {"type": "linear"}],
+            "no convolutions: flatten the pixels into a 128-unit ReLU layer", ADAM),
+}
+DEFAULT_EPOCHS = {False: 1000, True: 3}  # toy data, images
 SCHEDULE_TITLES = {"none": "Constant", "step": "Step decay", "cosine": "Cosine decay"}
 
 
@@ -66,28 +88,56 @@ def with_choice(choices: tuple, value) -> list:
 
 # --- sidebar: data and training ---------------------------------------------------------------
 
+def dataset_changed() -> None:
+    """Switching between toy data and images swaps in a model and batch size that fit the new kind."""
+    is_image = DATASETS[st.session_state["pg_dataset"]].is_image
+    if st.session_state.get("pg_image_mode", False) == is_image:
+        return
+    st.session_state["pg_image_mode"] = is_image
+    use_preset(*(IMAGE_PRESETS["One-conv CNN"] if is_image else TOY_PRESETS["ReLU net"]))
+    st.session_state.update(pg_batch=default_batch(st.session_state["pg_dataset"]), pg_epochs=DEFAULT_EPOCHS[is_image])
+
+
 def dataset_section() -> dict:
     st.header("Data")
-    name = st.selectbox("Dataset", list(DATASETS), format_func=lambda n: DATASETS[n].title, key="pg_dataset")
+    name = st.selectbox("Dataset", list(DATASETS), format_func=lambda n: DATASETS[n].title, key="pg_dataset",
+                        on_change=dataset_changed)
     spec = DATASETS[name]
     st.caption(spec.description)
     values = {"name": name}
     for p in spec.params:
         key = f"pg_ds_{name}_{p.name}"
         st.session_state.setdefault(key, int(p.default) if p.integer else float(p.default))
+        label = p.name.replace("_", " ").capitalize() if spec.is_image else p.help.capitalize()
         if p.integer:
-            values[p.name] = st.number_input(p.help.capitalize(), int(p.low), int(p.high), step=1, key=key)
+            values[p.name] = st.number_input(label, int(p.low), int(p.high), step=1 if not spec.is_image else 1000,
+                                             key=key, help=p.help if spec.is_image else None)
         else:
-            values[p.name] = st.slider(p.help.capitalize(), float(p.low), float(p.high), step=0.01, key=key)
-    key = f"pg_ds_{name}_test_fraction"
-    st.session_state.setdefault(key, spec.test_fraction)
-    values["test_fraction"] = st.slider("Test share", 0.0, 0.9, step=0.05, key=key,
-                                        help="fraction of points held out to measure generalisation")
+            values[p.name] = st.slider(label, float(p.low), float(p.high), step=0.01, key=key)
+    images = image_source(name) if spec.is_image else None
+    if images is None or images.x_test is None:
+        key = f"pg_ds_{name}_test_fraction"
+        st.session_state.setdefault(key, spec.test_fraction)
+        values["test_fraction"] = st.slider("Test share", 0.05 if spec.is_image else 0.0, 0.9, step=0.05, key=key,
+                                            help="fraction of points held out to measure generalisation")
     values["seed"] = st.number_input("Data seed", 0, 2**32 - 1, step=1, key="pg_ds_seed")
+    if images is not None:
+        st.caption(f"**Source:** {images.source}. Pixels are scaled to 0–1, then normalised as "
+                   f"(x − {images.mean:.4f}) / {images.std:.4f}, the training images' mean and std.")
     return values
 
 
-def training_section(task: str, n_classes: int) -> dict:
+def image_source(name: str):
+    """The loaded images of `name`, or None with an error shown when no source could be read."""
+    try:
+        with st.spinner(f"Loading {DATASETS[name].title}…"):
+            return load_images(name)
+    except ImageDataError as error:
+        st.session_state["pg_data_error"] = f"{DATASETS[name].title} is not available here: {error}"
+        return None
+
+
+def training_section(task: str, n_classes: int, task_is_image: bool = False) -> dict:
     st.header("Training")
     losses = compatible_losses(task, n_classes)
     if st.session_state.get("pg_loss") not in losses:
@@ -114,7 +164,7 @@ def training_section(task: str, n_classes: int) -> dict:
     return {"loss": loss, "optimizer": optimizer, "schedule": schedule,
             "batch_size": st.selectbox("Batch size", with_choice(BATCH_CHOICES, st.session_state["pg_batch"]),
                                        format_func=lambda b: "full batch" if b == 0 else str(b), key="pg_batch"),
-            "epochs": st.number_input("Epochs", 1, MAX_EPOCHS, step=100, key="pg_epochs"),
+            "epochs": st.number_input("Epochs", 1, MAX_EPOCHS, step=1 if task_is_image else 100, key="pg_epochs"),
             "seed": st.number_input("Model seed", 0, 2**32 - 1, step=1, key="pg_seed"),
             "device": st.selectbox("Device", ["auto", *available_devices()], key="pg_device")}
 
@@ -143,24 +193,17 @@ def add_layer() -> None:
 
 
 def layer_row(position: int, layer: dict, count: int) -> dict:
-    """Widgets for one layer; returns its spec."""
+    """Widgets for one layer: type, first parameter and buttons; further parameters on a line below."""
     cols = st.columns([3, 3, 1, 1, 1], vertical_alignment="bottom")
     type_key = f"pg_l{layer['id']}_type"
     st.session_state.setdefault(type_key, layer["type"])
     kind = cols[0].selectbox(f"Layer {position + 1}", list(LAYERS), format_func=lambda n: LAYERS[n].title,
                              key=type_key)
     layer["type"], spec = kind, {"type": kind}
-    for param in [p for p in LAYERS[kind].params if p.name != "in"][:1]:
-        key = f"pg_l{layer['id']}_{kind}_{param.name}"
-        if param.default is None:  # Linear's size: empty means "inferred"
-            st.session_state.setdefault(key, layer.get(param.name))
-            value = cols[1].number_input("Output size", int(param.low), int(param.high), value=None, step=1,
-                                         placeholder="auto", key=key, help=param.help)
-        else:
-            st.session_state.setdefault(key, layer.get(param.name, param.default))
-            value = cols[1].number_input(param.name.replace("_", " ").capitalize(), param.low, param.high,
-                                         step=0.01, key=key, help=param.help)
-        layer[param.name] = spec[param.name] = value
+    params = [p for p in LAYERS[kind].params if p.name != "in"]
+    below = st.columns(len(params) - 1) if len(params) > 1 else []
+    for column, param in zip([cols[1], *below], params):
+        layer[param.name] = spec[param.name] = param_input(column, layer, kind, param)
     key = f"pg_l{layer['id']}"
     cols[2].button("", icon=":material/arrow_upward:", key=f"{key}_up", on_click=move_layer,
                    args=(layer["id"], -1), disabled=position == 0, help="move up")
@@ -171,17 +214,40 @@ def layer_row(position: int, layer: dict, count: int) -> dict:
     return {k: v for k, v in spec.items() if v is not None}
 
 
-def layer_editor() -> list[dict]:
+PARAM_LABELS = {("linear", "out"): "Output size", ("conv2d", "out"): "Out channels", ("residual", "out"): "Out channels"}
+
+
+def param_input(column, layer: dict, kind: str, param):
+    """One number input for a layer parameter; optional ones (default None) may be left empty ("auto")."""
+    key = f"pg_l{layer['id']}_{kind}_{param.name}"
+    label = PARAM_LABELS.get((kind, param.name), param.name.replace("_", " ").capitalize())
+    st.session_state.setdefault(key, layer.get(param.name, param.default))
+    whole = param.kind is int
+    low, high = (int(param.low), int(param.high)) if whole else (param.low, param.high)
+    return column.number_input(label, low, high, step=1 if whole else 0.01, key=key, help=param.help,
+                               **({"value": None, "placeholder": "auto"} if param.default is None else {}))
+
+
+def layer_editor(is_image: bool) -> list[dict]:
     st.subheader("Model")
     layers = st.session_state["pg_layers"]
     specs = [layer_row(i, layer, len(layers)) for i, layer in enumerate(layers)]
     add_type, add_button = st.columns([3, 2], vertical_alignment="bottom")
     add_type.selectbox("New layer", list(LAYERS), format_func=lambda n: LAYERS[n].title, key="pg_add_type")
     add_button.button("Add layer", icon=":material/add:", on_click=add_layer, width="stretch", key="pg_add_layer")
-    preset = st.columns(len(PRESETS))
-    for col, (title, (stack, tip)) in zip(preset, PRESETS.items()):
-        col.button(title, on_click=set_layers, args=(stack,), width="stretch", key=f"pg_preset_{title}", help=tip)
+    presets = list((IMAGE_PRESETS if is_image else TOY_PRESETS).items())
+    per_row = 2 if is_image else 3  # image preset names are longer
+    for start in range(0, len(presets), per_row):
+        for col, (title, (stack, tip, settings)) in zip(st.columns(per_row), presets[start:start + per_row]):
+            col.button(title, on_click=use_preset, args=(stack, tip, settings), width="stretch",
+                       key=f"pg_preset_{title}", help=tip)
     return specs
+
+
+def use_preset(stack: list, tip: str, settings: dict) -> None:
+    """Load a preset stack and the training settings it comes with (loss, optimizer, learning rate)."""
+    set_layers(stack)
+    st.session_state.update(settings)
 
 
 def show_plan(config: TrainConfig | None, config_error: str | None):
@@ -201,6 +267,10 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
                f"**{plan.parameters:,} parameters**")
     for warning in plan.warnings:
         st.warning(warning, icon="⚠️")
+    problem = batch_problem(plan, config.batch_size, len(ui.cached_dataset(config.dataset).y_train))
+    if problem:
+        st.error(f"Batch size: {problem}.", icon="🚫")
+        return None
     return config
 
 
@@ -208,7 +278,17 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
 
 def train(config: TrainConfig) -> None:
     if ui.first_call("train"):
-        ui.start_runner(RUN, config)
+        ui.start_runner(RUN, config, initial_state=loaded_weights_for(config))
+
+
+def loaded_weights_for(config: TrainConfig) -> dict | None:
+    """The uploaded model's weights when the user chose to continue from them and they fit `config`."""
+    loaded = st.session_state.get("pg_loaded")
+    if loaded is None or not st.session_state.get("pg_continue", True):
+        return None
+    same_model = loaded.config.dataset.name == config.dataset.name and \
+        plan_for(loaded.config).layers == plan_for(config).layers and loaded.config.loss == config.loss
+    return loaded.model.state_dict() if same_model else None
 
 
 def step(config: TrainConfig | None) -> None:
@@ -270,8 +350,8 @@ def render_live(preview: TrainConfig | None) -> bool:
         return False
     snap = run.snapshot()
     dataset = ui.cached_dataset(run.config.dataset)
-    status_line(snap, dataset.task)
-    figure = plots.data_figure(dataset, snap.frame)
+    status_line(snap, dataset.task, dataset.is_image)
+    figure = None if dataset.is_image else plots.data_figure(dataset, snap.frame)
     if figure is not None:
         st.plotly_chart(figure, key="pg_boundary", width="stretch")
         st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
@@ -283,12 +363,17 @@ def render_live(preview: TrainConfig | None) -> bool:
     return snap.active
 
 
-def status_line(snap, task: str) -> None:
+def status_line(snap, task: str, is_image: bool = False) -> None:
     """One line of progress, then the latest (or final) loss and score."""
     rate = snap.final.get("epochs_per_second") if snap.final else snap.epochs_per_second
     colour = BADGE_COLOUR.get(snap.status, "gray")
-    st.markdown(f":{colour}-badge[{snap.status.capitalize()}] &nbsp; epoch **{snap.epoch:,}** / {snap.epochs:,}"
-                f" · **{rate or 0:,.0f}** epochs/s · learning rate {snap.lr:g}")
+    epoch = f"**{snap.epoch:,}**"
+    if snap.active and snap.history.batch_epochs and snap.history.batch_epochs[-1] > snap.epoch:
+        epoch = f"**{snap.history.batch_epochs[-1]:.1f}**"  # mid-way through a long epoch
+    speed = (f"**{rate or 0:.2f}** epochs/s · **{snap.samples_per_second:,.0f}** images/s" if is_image
+             else f"**{rate or 0:,.0f}** epochs/s")
+    st.markdown(f":{colour}-badge[{snap.status.capitalize()}] &nbsp; epoch {epoch} / {snap.epochs:,}"
+                f" · {speed} · learning rate {snap.lr:g}")
     score = "accuracy" if task == CLASSIFICATION else "R²"
     if snap.final:
         key = "accuracy" if task == CLASSIFICATION else "r2"
@@ -311,6 +396,106 @@ def _fmt(value) -> str:
     return "–" if value is None else f"{value:.4f}"
 
 
+# --- inspecting an image classifier -----------------------------------------------------------
+
+INSPECT_SECONDS = 2.0  # the inspection refreshes less often than the curves
+
+
+def render_inspection() -> bool:
+    """Confusion matrix, per-class scores, test images and filters of the current image run."""
+    run = ui.runner(RUN)
+    if run is None or not DATASETS[run.config.dataset.name].is_image:
+        return False
+    snap = run.snapshot()
+    frame = snap.frame
+    st.subheader("Inspect the model")
+    if not isinstance(frame, ImageFrame):
+        st.caption("The confusion matrix and the test images appear after the first epoch.")
+        return snap.active
+    dataset = ui.cached_dataset(run.config.dataset)
+    matrix = inspection.confusion_matrix(dataset.y_test, frame.predicted, dataset.n_classes)
+    accuracy = float(matrix.trace() / max(matrix.sum(), 1))
+    st.caption(f"On the {len(dataset.y_test):,} test images after epoch {frame.epoch}: accuracy {accuracy:.2%}.")
+    confusion, scores, images, filters = st.tabs(["Confusion matrix", "Per-class scores", "Test images",
+                                                  "First-layer filters"])
+    with confusion:
+        confusion_tab(matrix, dataset, frame)
+    with scores:
+        scores_tab(matrix, dataset.class_names)
+    with images:
+        st.caption("Mistakes first (the most confident ones), then the least confident correct answers.")
+        image_grid(dataset, frame, None, None, key="pg_grid_all")
+    with filters:
+        filters_tab(frame)
+    return snap.active
+
+
+def confusion_tab(matrix, dataset, frame: ImageFrame) -> None:
+    names = dataset.class_names
+    options = [None, *range(len(names))]
+    label = lambda c: "any class" if c is None else names[c]  # noqa: E731
+    true_col, pred_col = st.columns(2)
+    true_class = true_col.selectbox("True class", options, format_func=label, key="pg_cm_true")
+    predicted = pred_col.selectbox("Predicted as", options, format_func=label, key="pg_cm_pred")
+    st.plotly_chart(plots.confusion_figure(matrix, names, (true_class, predicted)), key="pg_confusion",
+                    on_select=select_cell, selection_mode="points", width="stretch")
+    worst = inspection.most_confused(matrix)
+    if worst:
+        st.caption("Most confused (true → predicted): " +
+                   " · ".join(f"{names[t]} → {names[p]} ({n})" for t, p, n in worst))
+    if true_class is None and predicted is None:
+        st.caption("Click a cell, or pick a true and a predicted class, to see those test images.")
+    else:
+        image_grid(dataset, frame, true_class, predicted, key="pg_grid_cell")
+
+
+def select_cell() -> None:
+    """A click on a confusion-matrix cell picks that (true, predicted) pair."""
+    points = st.session_state["pg_confusion"].selection.get("points", [])
+    names = list(DATASETS[ui.runner(RUN).config.dataset.name].class_names) if ui.runner(RUN) else []
+    if points and names and points[0].get("y") in names and points[0].get("x") in names:
+        st.session_state["pg_cm_true"] = names.index(points[0]["y"])
+        st.session_state["pg_cm_pred"] = names.index(points[0]["x"])
+
+
+def image_grid(dataset, frame: ImageFrame, true_class, predicted, key: str, limit: int = 30) -> None:
+    chosen = inspection.cell_examples(dataset.y_test, frame.predicted, true_class, predicted, frame.confidence, limit)
+    if len(chosen) == 0:
+        st.caption("No test images in this cell.")
+        return
+    names = dataset.class_names
+    pictures = [inspection.upscale(dataset.x_test[i, 0], 96) for i in chosen]
+    captions = [(f"✓ {names[frame.predicted[i]]}" if frame.predicted[i] == dataset.y_test[i] else
+                 f"✗ {names[frame.predicted[i]]} (true {names[dataset.y_test[i]]})") + f" {frame.confidence[i]:.0%}"
+                for i in chosen]
+    with st.container(key=key):
+        st.image(pictures, caption=captions, width=96)
+
+
+def scores_tab(matrix, class_names) -> None:
+    rows = inspection.class_scores(matrix, class_names)
+    table = [{"class": r.name, "precision": r.precision, "recall": r.recall, "F1": r.f1, "test images": r.support}
+             for r in [*rows, inspection.macro_average(rows)]]
+    st.dataframe(table, hide_index=True, width="stretch", key="pg_class_scores",
+                 column_config={name: st.column_config.NumberColumn(format="%.3f")
+                                for name in ("precision", "recall", "F1")})
+    st.caption("Precision: of the images predicted as the class, how many are. Recall: of the class's images, "
+               "how many were found. F1: their harmonic mean. Empty: undefined (never predicted).")
+
+
+def filters_tab(frame: ImageFrame) -> None:
+    if frame.filters is None:
+        st.caption("This model has no convolution layer, so there are no filters to show.")
+        return
+    out, inputs, k, _ = frame.filters.shape
+    st.caption(f"The {out} filters ({k}x{k}) of the first Conv2d, averaged over its {inputs} input channel(s): "
+               "white = most positive weight, black = most negative.")
+    st.image(inspection.filter_images(frame.filters[:64], 56), caption=[f"#{i + 1}" for i in range(min(out, 64))],
+             width=56)
+
+
+# --- config and model files -------------------------------------------------------------------
+
 def config_panel(config: TrainConfig | None) -> None:
     """The config as JSON (download, load) and the trained model as a checkpoint."""
     with st.expander("Config JSON — share it, or train it headlessly with `python -m playground train`"):
@@ -328,7 +513,42 @@ def config_panel(config: TrainConfig | None) -> None:
                            checkpoint_bytes(run.config, engine.model, engine.dataset.class_names,
                                             run.snapshot().final),
                            "playground-model.pt", key="pg_download_model",
-                           help="use it with: python -m playground predict playground-model.pt X1 X2")
+                           help="config and weights in one file: load it here again, or use it with "
+                                "python -m playground predict playground-model.pt X1 X2 (or IMAGE.png)")
+    model_upload()
+
+
+def model_upload() -> None:
+    """Load a .pt checkpoint: its config fills the page and its weights can be trained further."""
+    with st.expander("Load a trained model (.pt) to inspect it or continue training it"):
+        st.file_uploader("Model file", type=["pt"], key="pg_upload_model", on_change=load_uploaded_model)
+        if st.session_state.get("pg_model_error"):
+            st.error(st.session_state["pg_model_error"], icon="🚫")
+        loaded = st.session_state.get("pg_loaded")
+        if loaded is not None:
+            metrics = loaded.metrics
+            score = metrics.get("test_accuracy", metrics.get("test_r2"))
+            st.success(f"Loaded a {DATASETS[loaded.config.dataset.name].title} model with "
+                       f"{len(loaded.config.layers)} layers" + (f", test score {score:.4f}" if score is not None else "")
+                       + ". Press Resume to continue training it.", icon="✅")
+            st.checkbox("Train starts from the loaded weights (when the model and dataset still match)",
+                        value=True, key="pg_continue")
+
+
+def load_uploaded_model() -> None:
+    upload = st.session_state.get("pg_upload_model")
+    st.session_state["pg_model_error"] = None
+    if upload is None:
+        return
+    try:
+        loaded = load_checkpoint(upload.getvalue())
+    except CheckpointError as error:
+        st.session_state["pg_model_error"] = f"That model was not loaded: {error}"
+        return
+    st.session_state["pg_loaded"] = loaded
+    st.session_state["pg_image_mode"] = DATASETS[loaded.config.dataset.name].is_image
+    apply_config(loaded.config)
+    ui.start_runner(RUN, loaded.config, paused=True, initial_state=loaded.model.state_dict())
 
 
 def load_uploaded_config() -> None:
@@ -347,19 +567,21 @@ def load_uploaded_config() -> None:
 ui.warm_up()
 init_state()
 st.title("Playground")
+st.session_state["pg_data_error"] = None
 with st.sidebar:
     data = dataset_section()
     spec = DATASETS[data["name"]]
     n_classes = int(data.get("classes", len(spec.class_names) or 2)) if spec.task == CLASSIFICATION else 0
-    training = training_section(spec.task, n_classes)
+    training = training_section(spec.task, n_classes, spec.is_image)
 
 model_col, live_col = st.columns([2, 3], gap="large")
 with model_col:
-    layers = layer_editor()
+    layers = layer_editor(spec.is_image)
 try:
     config, config_error = TrainConfig.from_dict({"dataset": data, "layers": layers, **training}), None
 except ConfigError as error:
     config, config_error = None, f"Settings problem — {error}"
+config_error = st.session_state["pg_data_error"] or config_error
 with model_col:
     trainable = show_plan(config, config_error)
 with live_col:
@@ -371,4 +593,6 @@ with live_col:
         st.caption("Settings changed since this run started: press Train to restart with them "
                    "(the learning rate applies at once).")
     ui.live(lambda: render_live(trainable), active=run is not None and run.active, key=RUN)
+    if spec.is_image or (run is not None and DATASETS[run.config.dataset.name].is_image):
+        ui.live(render_inspection, active=run is not None and run.active, key="pg_inspect", every=INSPECT_SECONDS)
 config_panel(trainable)

@@ -40,7 +40,7 @@ def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figu
                    markers=bool(history.batch_epochs))
     if history.batch_epochs:
         xs, ys = _thin(np.asarray(history.batch_epochs, np.float32), np.asarray(history.batch_loss, np.float32))
-        data.insert(0, dict(type="scatter", x=xs, y=ys, mode="lines", name="train (every few batches)",
+        data.insert(0, dict(type="scatter", x=xs, y=ys, mode="lines", name="batches",
                             line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45))
     return figure(data, _layout(f"Loss ({loss_title})", xaxis=_epoch_axis(total_epochs),
                                 yaxis=dict(type="log", range=_log_range(values))))
@@ -56,7 +56,8 @@ def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], selected:
     share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     cells_x, cells_y = np.meshgrid(np.arange(n), np.arange(n))
     data = [dict(type="heatmap", z=share.astype(np.float32), x=list(class_names), y=list(class_names),
-                 text=matrix.astype(str), texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+                 text=matrix.astype(str), texttemplate="%{text}", colorscale=[[0, "#ffffff"], [1, "#4a90d9"]],
+                 zmin=0, zmax=1,
                  showscale=False, hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"),
             dict(type="scatter", x=[class_names[i] for i in cells_x.ravel()], y=[class_names[i] for i in cells_y.ravel()],
                  mode="markers", marker=dict(size=24, opacity=0.01, symbol="square"), hoverinfo="skip",

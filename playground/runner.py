@@ -182,6 +182,8 @@ class TrainingRunner:
             torch.set_num_threads(self.torch_threads)
         try:
             engine = self._engine = Engine(self.config, initial_state=self.initial_state)
+            if self.initial_state is not None:  # a loaded model: show how it does before any training
+                engine.evaluate("test")
             self._set_frame(engine)
             self._train(engine)
         except ConfigError as error:  # e.g. a batch too large for memory: the message names the fix

@@ -41,9 +41,9 @@ def warm_up() -> str:
     return describe_device(resolve_device("auto"))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner="Loading the dataset…")
 def cached_dataset(config: DatasetConfig) -> Dataset:
-    """Generated data for a dataset config; identical configs share one copy (read-only)."""
+    """The data of a dataset config, shared read-only by every session (images are not copied)."""
     return make_dataset(config.name, config.values, config.test_fraction, config.seed)
 
 
@@ -66,10 +66,10 @@ def runner(key: str) -> TrainingRunner | None:
     return st.session_state.get(key)
 
 
-def start_runner(key: str, config: TrainConfig, paused: bool = False) -> TrainingRunner:
-    """Stop this session's previous run under `key` and start a new one."""
+def start_runner(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None) -> TrainingRunner:
+    """Stop this session's previous run under `key` and start a new one (from `initial_state` weights)."""
     discard_runner(key)
-    st.session_state[key] = TrainingRunner(config).start(paused=paused)
+    st.session_state[key] = TrainingRunner(config, initial_state=initial_state).start(paused=paused)
     return st.session_state[key]
 
 
@@ -79,8 +79,8 @@ def discard_runner(key: str) -> None:
         old.stop()
 
 
-def live(render: Callable[[], bool], active: bool, key: str) -> None:
-    """Call `render` now and, if a run is `active`, again every POLL_SECONDS.
+def live(render: Callable[[], bool], active: bool, key: str, every: float = POLL_SECONDS) -> None:
+    """Call `render` now and, if a run is `active`, again every `every` seconds.
 
     `render` returns whether the run is still active; when it stops being active the whole page
     reruns once, so the buttons update and the polling ends.
@@ -90,4 +90,4 @@ def live(render: Callable[[], bool], active: bool, key: str) -> None:
         if active and not still_active:
             st.rerun(scope="app")
 
-    st.fragment(body, run_every=POLL_SECONDS if active else None)()
+    st.fragment(body, run_every=every if active else None)()
