@@ -67,7 +67,7 @@ def state_for(config: TrainConfig) -> dict:
 
 
 def apply_config(config: TrainConfig) -> None:
-    st.session_state.update(state_for(config))
+    st.session_state.update(state_for(config), pg_image_mode=DATASETS[config.dataset.name].is_image)
     set_layers(config.layers)
 
 
@@ -498,7 +498,8 @@ def filters_tab(frame: ImageFrame) -> None:
 
 def config_panel(config: TrainConfig | None) -> None:
     """The config as JSON (download, load) and the trained model as a checkpoint."""
-    with st.expander("Config JSON — share it, or train it headlessly with `python -m playground train`"):
+    with st.expander("Config JSON — share it, or train it headlessly with `python -m playground train`",
+                     key="pg_config_panel"):
         if config is not None:
             st.code(config.to_json(), language="json")
             st.download_button("Download config", config.to_json(), "playground-config.json", "application/json",
@@ -506,6 +507,7 @@ def config_panel(config: TrainConfig | None) -> None:
         st.file_uploader("Load a config", type=["json"], key="pg_upload_config", on_change=load_uploaded_config)
         if st.session_state.get("pg_upload_error"):
             st.error(st.session_state["pg_upload_error"], icon="🚫")
+    model_upload()
     run = ui.runner(RUN)
     if run is not None and run.engine is not None and not run.active:
         engine = run.engine
@@ -515,12 +517,11 @@ def config_panel(config: TrainConfig | None) -> None:
                            "playground-model.pt", key="pg_download_model",
                            help="config and weights in one file: load it here again, or use it with "
                                 "python -m playground predict playground-model.pt X1 X2 (or IMAGE.png)")
-    model_upload()
 
 
 def model_upload() -> None:
     """Load a .pt checkpoint: its config fills the page and its weights can be trained further."""
-    with st.expander("Load a trained model (.pt) to inspect it or continue training it"):
+    with st.expander("Load a trained model (.pt) to inspect it or continue training it", key="pg_model_panel"):
         st.file_uploader("Model file", type=["pt"], key="pg_upload_model", on_change=load_uploaded_model)
         if st.session_state.get("pg_model_error"):
             st.error(st.session_state["pg_model_error"], icon="🚫")
@@ -546,7 +547,6 @@ def load_uploaded_model() -> None:
         st.session_state["pg_model_error"] = f"That model was not loaded: {error}"
         return
     st.session_state["pg_loaded"] = loaded
-    st.session_state["pg_image_mode"] = DATASETS[loaded.config.dataset.name].is_image
     apply_config(loaded.config)
     ui.start_runner(RUN, loaded.config, paused=True, initial_state=loaded.model.state_dict())
 

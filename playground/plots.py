@@ -55,13 +55,14 @@ def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], selected:
     n = len(class_names)
     share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     cells_x, cells_y = np.meshgrid(np.arange(n), np.arange(n))
+    xs, ys = [class_names[i] for i in cells_x.ravel()], [class_names[i] for i in cells_y.ravel()]
     data = [dict(type="heatmap", z=share.astype(np.float32), x=list(class_names), y=list(class_names),
                  text=matrix.astype(str), texttemplate="%{text}", colorscale=[[0, "#ffffff"], [1, "#4a90d9"]],
-                 zmin=0, zmax=1,
-                 showscale=False, hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"),
-            dict(type="scatter", x=[class_names[i] for i in cells_x.ravel()], y=[class_names[i] for i in cells_y.ravel()],
-                 mode="markers", marker=dict(size=24, opacity=0.01, symbol="square"), hoverinfo="skip",
-                 showlegend=False)]
+                 zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
+            # The clickable layer: it carries the hover text too, so a click lands on it, not the heatmap.
+            dict(type="scatter", x=xs, y=ys, mode="markers", customdata=matrix.ravel().astype(np.int32),
+                 marker=dict(size=24, opacity=0.01, symbol="square", color="#000000"), showlegend=False,
+                 hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>")]
     if selected is not None and selected[0] is not None and selected[1] is not None:
         t, p = selected
         data.append(dict(type="scatter", x=[class_names[p]], y=[class_names[t]], mode="markers", hoverinfo="skip",

@@ -273,3 +273,58 @@ def test_loading_a_config_file_sets_every_widget(page: Page, tmp_path: Path):
     expect(page.get_by_text(re.compile(r"Input \[1\] → output \[1\] · 2 parameters"))).to_be_visible()
     expect(error).to_have_count(0)
     assert_no_exception(page)
+
+
+def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path):
+    """8x8 digits: the CNN preset trains on a subsample, the confusion matrix appears, a click on a
+    cell shows those test images; the model downloads and loads back in, paused, to continue."""
+    open_playground(page)
+    choose(page, "pg_dataset", "8x8 digits")
+    # Switching to images swaps in the one-conv CNN and mini-batches of 64.
+    expect(page.get_by_text(re.compile(r"Input \[1, 8, 8\] → output \[10\]"))).to_be_visible()
+    expect(keyed(page, "pg_batch").locator("input")).to_have_value("64")
+    expect(page.get_by_text(re.compile(r"Source:.*scikit-learn"))).to_be_visible()
+    type_number(page, keyed(page, "pg_ds_digits_train_images").locator("input"), "600")
+    type_number(page, keyed(page, "pg_epochs").locator("input"), "4")
+
+    button(page, "pg_train").click()
+    expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
+    expect(page.get_by_text(re.compile(r"images/s"))).to_be_visible()
+    accuracy = float(metric(page, "Test accuracy").inner_text())
+    assert accuracy > 0.6, f"a CNN on 600 digits for 4 epochs should beat 60%, got {accuracy}"
+
+    chart = keyed(page, "pg_confusion")
+    expect(chart.locator(".heatmaplayer")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"On the 359 test images after epoch 4"))).to_be_visible()
+    # Click the top-left cell: true 0, predicted 0.
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(area["x"] + area["width"] / 20, area["y"] + area["height"] / 20)
+    expect(keyed(page, "pg_cm_true").locator("input")).to_have_value("0")
+    expect(keyed(page, "pg_cm_pred").locator("input")).to_have_value("0")
+    grid = page.locator(".st-key-pg_grid_cell")  # a container, not an element: no FRESH prefix
+    expect(grid.locator("img").first).to_be_visible()
+    expect(grid.get_by_text(re.compile(r"^✓ 0 \d+%$")).first).to_be_visible()
+
+    page.get_by_role("tab", name="First-layer filters").click()
+    expect(page.get_by_text(re.compile(r"The 32 filters \(3x3\) of the first Conv2d"))).to_be_visible()
+    assert_no_exception(page)
+
+    # Save the model, then load it back: it opens paused, evaluated, ready to continue.
+    with page.expect_download() as download:
+        button(page, "pg_download_model").click()
+    saved = tmp_path / "digits.pt"
+    download.value.save_as(saved)
+    page.get_by_text("Load a trained model").click()
+    keyed(page, "pg_upload_model").locator("input[type='file']").set_input_files(str(saved))
+    expect(page.get_by_text(re.compile(r"Loaded a 8x8 digits model"))).to_be_visible()
+    expect(badge(page)).to_have_text("Paused")
+    expect(page.get_by_text(re.compile(r"accuracy \d+\.\d+%")).first).to_be_visible()
+    button(page, "pg_pause").click()  # Resume
+    expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
+
+    # A file that is not a model is refused with a message, and the page keeps working.
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    keyed(page, "pg_upload_model").locator("input[type='file']").set_input_files(str(junk))
+    expect(page.locator("[data-testid='stAlertContentError']").filter(has_text="not loaded")).to_be_visible()
+    assert_no_exception(page)
