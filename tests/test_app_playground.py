@@ -1,4 +1,5 @@
 """AppTest of the Playground page: widgets, layer editor, training controls and live charts."""
+import json
 import time
 from pathlib import Path
 
@@ -185,3 +186,76 @@ def test_reset_discards_the_run(at):
     at.button(key="pg_reset").click().run()
     assert "pg_run" not in at.session_state
     assert chart_count(at) == 1
+
+
+# --- image datasets ----------------------------------------------------------------------------
+
+
+def layer_types(app: AppTest) -> list[str]:
+    return [row["layer"] for row in app.dataframe[0].value.to_dict("records")]
+
+
+def errors(app: AppTest) -> list[str]:
+    return [e.value for e in app.error]
+
+
+def test_switching_to_images_swaps_in_a_cnn_and_mini_batches(at):
+    at.selectbox(key="pg_dataset").set_value("digits").run()
+    assert not at.exception
+    assert layer_types(at) == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+    assert at.selectbox(key="pg_batch").value == 64 and at.number_input(key="pg_epochs").value == 3
+    assert any("Source:" in c.value and "scikit-learn" in c.value for c in at.caption)
+    assert any("Input [1, 8, 8] → output [10]" in c.value for c in at.caption)
+    at.selectbox(key="pg_dataset").set_value("spiral").run()  # and back: an MLP for 2-D points
+    assert layer_types(at) == ["Linear", "ReLU", "Linear"] and at.selectbox(key="pg_batch").value == 0
+
+
+def test_conv_layers_show_every_parameter(at):
+    at.selectbox(key="pg_dataset").set_value("digits").run()
+    conv_id = at.session_state["pg_layers"][0]["id"]
+    for name in ("out", "kernel", "stride", "padding"):
+        assert at.number_input(key=f"pg_l{conv_id}_conv2d_{name}") is not None
+    at.number_input(key=f"pg_l{conv_id}_conv2d_kernel").set_value(11).run()
+    assert any("Layer 1: Conv2d kernel 11 is larger than its 8x8 input" in e for e in errors(at))
+    assert at.button(key="pg_train").disabled
+
+
+def test_two_conv_preset_sets_nll_and_sgd_and_is_refused_on_8x8_images(at):
+    at.selectbox(key="pg_dataset").set_value("digits").run()
+    at.button(key="pg_preset_Two-conv + dropout").click().run()
+    assert at.selectbox(key="pg_loss").value == "nll" and at.selectbox(key="pg_opt").value == "sgd"
+    assert at.slider(key="pg_sgd_momentum").value == 0.5 and at.select_slider(key="pg_lr").value == 0.01
+    assert any("Layer 4: Conv2d kernel 5 is larger than its 2x2 input" in e for e in errors(at))
+    at.selectbox(key="pg_dataset").set_value("mnist").run()  # 28x28: the classic net fits
+    assert not errors(at)
+    assert "21,840 parameters" in " ".join(c.value for c in at.caption)
+
+
+def test_full_batch_of_full_size_images_is_refused_with_the_largest_batch(at):
+    at.selectbox(key="pg_dataset").set_value("fashion_mnist").run()
+    if errors(at) and "not available" in errors(at)[0]:
+        pytest.skip("Fashion-MNIST is not installed here")
+    at.selectbox(key="pg_batch").set_value(0).run()
+    problem = next(e for e in errors(at) if e.startswith("Batch size:"))
+    assert "full batch of 60,000 samples" in problem and "at most" in problem
+    assert at.button(key="pg_train").disabled
+
+
+def test_train_a_cnn_then_inspect_confusion_scores_images_and_filters(at):
+    at.selectbox(key="pg_dataset").set_value("digits").run()
+    at.number_input(key="pg_ds_digits_train_images").set_value(500).run()
+    at.button(key="pg_train").click().run()
+    finish(at)
+    assert not at.exception
+    assert any("images/s" in m.value for m in at.markdown)
+    assert [t.label for t in at.tabs] == ["Confusion matrix", "Per-class scores", "Test images", "First-layer filters"]
+    confusion = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert confusion["data"][0]["type"] == "heatmap" and "Confusion matrix" in confusion["layout"]["title"]["text"]
+    scores = at.dataframe[-1].value
+    assert list(scores["class"])[:10] == [str(d) for d in range(10)] and scores["class"].iloc[-1] == "macro average"
+    assert any("The 32 filters (3x3)" in c.value for c in at.caption)
+    assert any("Click a cell" in c.value for c in at.caption)
+    at.selectbox(key="pg_cm_true").set_value(3).run()  # every test image of true class 3
+    assert not any("Click a cell" in c.value for c in at.caption)
+    images = at.get("image")
+    assert len(images) == 3  # the cell's grid, the "Test images" tab's grid, the filters
