@@ -1,11 +1,15 @@
-"""Dataset generators: shapes, dtypes, labels, seeds, the stratified split and each dataset's rule."""
+"""Dataset generators: shapes, dtypes, labels, seeds, the stratified split and each dataset's rule;
+image datasets: their split, seeded subsampling without copies, pixels, source and normalisation."""
 import math
+import os
 
 import numpy as np
 import pytest
 
+from playground import images
 from playground.datasets import (CLASSIFICATION, DATASETS, REGRESSION, Dataset, coffee_roast, make_dataset,
                                  spiral)
+from playground.images import ImageSet, load_images
 
 TOYS = [name for name, spec in DATASETS.items() if not spec.is_image]
 IMAGES = [name for name, spec in DATASETS.items() if spec.is_image]
@@ -201,3 +205,148 @@ def test_dataset_is_frozen():
     assert isinstance(data, Dataset)
     with pytest.raises(Exception):
         data.name = "other"
+
+
+# --- image datasets --------------------------------------------------------------------------------
+
+
+def require_images(name: str) -> None:
+    """Fashion-MNIST needs Debian's dataset-fashion-mnist (or a local copy): skip without it, except on CI."""
+    if name != "fashion_mnist" or images.find_idx_folder(images.DEBIAN_FASHION) is not None \
+            or images.find_idx_folder(images.data_root() / "FashionMNIST" / "raw") is not None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must install dataset-fashion-mnist ({images.DEBIAN_FASHION} is missing)")
+    pytest.skip("Fashion-MNIST is not on this machine (apt install dataset-fashion-mnist)")
+
+
+def indexed_images(n: int = 300):
+    """A fake ImageSet whose image i carries i in its pixels, so a subsample's rows can be read back."""
+    index = np.arange(n)
+    x = np.stack([index // 256, index % 256, np.zeros(n), np.zeros(n)], axis=1).astype(np.uint8).reshape(n, 1, 2, 2)
+    return ImageSet("digits", x, (index % 10).astype(np.int64), None, None, tuple("0123456789"), "fake", 0.25, 0.5)
+
+
+def rows(x: np.ndarray) -> list[int]:
+    return (x[:, 0, 0, 0].astype(int) * 256 + x[:, 0, 0, 1]).tolist()
+
+
+@pytest.fixture
+def fake_digits(monkeypatch):
+    fake = indexed_images()
+    monkeypatch.setattr(images, "load_images", lambda name: fake)
+    return fake
+
+
+def test_image_datasets_are_registered_with_their_shapes():
+    assert IMAGES == ["mnist", "fashion_mnist", "digits"]
+    assert DATASETS["mnist"].input_shape == DATASETS["fashion_mnist"].input_shape == (1, 28, 28)
+    assert DATASETS["digits"].input_shape == (1, 8, 8)
+    for name in IMAGES:
+        spec = DATASETS[name]
+        assert spec.is_image and spec.task == CLASSIFICATION and len(spec.class_names) == 10
+        assert spec.defaults() == {"train_images": 0, "test_images": 0}
+    assert not any(DATASETS[name].is_image for name in TOYS)
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_dataset_is_uint8_pixels_with_source_and_normalisation(name):
+    require_images(name)
+    data = make_dataset(name, {"train_images": 50, "test_images": 20})
+    loaded = load_images(name)
+    assert data.is_image and data.task == CLASSIFICATION
+    assert data.input_shape == DATASETS[name].image_shape
+    assert data.n_features == int(np.prod(DATASETS[name].image_shape))
+    assert data.x_train.shape == (50, *data.input_shape) and data.x_test.shape == (20, *data.input_shape)
+    assert data.x_train.dtype == data.x_test.dtype == np.uint8
+    assert data.y_train.dtype == data.y_test.dtype == np.int64
+    assert data.normalization == (loaded.mean, loaded.std)
+    assert 0 < data.normalization[0] < 1 and 0 < data.normalization[1] < 1
+    assert data.source == loaded.source != ""
+    assert data.class_names == loaded.class_names == DATASETS[name].class_names
+    assert data.feature_names == () and data.standardize is False
+
+
+def test_toy_datasets_have_no_source_or_normalisation():
+    data = make_dataset("spiral", small("spiral"))
+    assert not data.is_image and data.source == "" and data.normalization is None
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.2, 0.5])
+def test_digits_have_a_stratified_split_by_test_fraction(fraction):
+    counts = np.bincount(load_images("digits").y_train)
+    data = make_dataset("digits", test_fraction=fraction)
+    assert len(data.x_train) + len(data.x_test) == 1797
+    expected = [int(round(n * fraction)) for n in counts]
+    assert np.bincount(data.y_test, minlength=10).tolist() == expected
+    assert np.bincount(data.y_train, minlength=10).tolist() == (counts - expected).tolist()
+
+
+def test_digits_default_test_fraction_puts_every_class_in_the_test_set():
+    data = make_dataset("digits")
+    assert set(data.y_test.tolist()) == set(range(10))
+    assert len(data.x_test) == pytest.approx(0.2 * 1797, abs=5)
+
+
+def test_unsplit_images_always_hold_some_test_images_back():
+    data = make_dataset("digits", test_fraction=0.0)
+    assert set(data.y_test.tolist()) == set(range(10))
+    assert 0 < len(data.x_test) < 0.1 * 1797
+
+
+def test_digits_split_keeps_every_image_exactly_once(fake_digits):
+    data = make_dataset("digits", test_fraction=0.3)
+    assert sorted(rows(data.x_train) + rows(data.x_test)) == list(range(300))
+    np.testing.assert_array_equal(data.y_train, np.array(rows(data.x_train)) % 10)
+
+
+@pytest.mark.parametrize("train, test", [(1, 1), (100, 30), (1000, 300)])
+def test_image_subsample_takes_exact_counts(train, test):
+    data = make_dataset("digits", {"train_images": train, "test_images": test})
+    assert len(data.x_train) == len(data.y_train) == train
+    assert len(data.x_test) == len(data.y_test) == test
+
+
+def test_image_subsample_keeps_distinct_rows_in_their_original_order(fake_digits):
+    data = make_dataset("digits", {"train_images": 50, "test_images": 10}, test_fraction=0.2)
+    picked = rows(data.x_train)
+    assert len(set(picked)) == 50 and picked == sorted(picked)
+    np.testing.assert_array_equal(data.y_train, np.array(picked) % 10)  # labels travel with their images
+    assert len(rows(data.x_test)) == 10 and not set(rows(data.x_test)) & set(picked)
+
+
+def test_image_subsample_is_seeded(fake_digits):
+    params = {"train_images": 40, "test_images": 10}
+    a = make_dataset("digits", params, seed=3)
+    b = make_dataset("digits", params, seed=3)
+    c = make_dataset("digits", params, seed=4)
+    assert rows(a.x_train) == rows(b.x_train) and rows(a.x_test) == rows(b.x_test)
+    assert rows(a.x_train) != rows(c.x_train)
+
+
+def test_image_subsample_of_all_or_more_keeps_everything(fake_digits):
+    everything = make_dataset("digits", {"train_images": 0, "test_images": 0})
+    larger = make_dataset("digits", {"train_images": 10_000, "test_images": 10_000})
+    assert len(everything.x_train) + len(everything.x_test) == 300
+    assert rows(larger.x_train) == rows(everything.x_train) and rows(larger.x_test) == rows(everything.x_test)
+
+
+def test_fashion_mnist_keeps_its_own_split_and_zero_means_all_without_a_copy():
+    require_images("fashion_mnist")
+    loaded = load_images("fashion_mnist")
+    data = make_dataset("fashion_mnist", {"train_images": 0, "test_images": 0}, test_fraction=0.5)
+    assert len(data.x_train) == 60000 and len(data.x_test) == 10000
+    assert np.shares_memory(data.x_train, loaded.x_train) and np.shares_memory(data.x_test, loaded.x_test)
+    assert np.shares_memory(data.y_train, loaded.y_train)
+
+
+def test_fashion_mnist_subsample_is_seeded():
+    require_images("fashion_mnist")
+    params = {"train_images": 500, "test_images": 100}
+    a, b = make_dataset("fashion_mnist", params, seed=1), make_dataset("fashion_mnist", params, seed=1)
+    c = make_dataset("fashion_mnist", params, seed=2)
+    assert len(a.x_train) == 500 and len(a.x_test) == 100
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+    assert not np.array_equal(a.x_train, c.x_train)
+    assert not np.shares_memory(a.x_train, c.x_train)

@@ -1,4 +1,5 @@
-"""Figure builders: the right traces, lengths, fixed axis ranges and compact arrays."""
+"""Figure builders: the right traces, lengths, fixed axis ranges and compact arrays; the clickable
+confusion matrix and the batch-level loss line."""
 import json
 
 import numpy as np
@@ -6,8 +7,8 @@ import pytest
 
 from playground.datasets import CLASSIFICATION, REGRESSION, Dataset, make_dataset
 from playground.frames import CONFIDENCE_LEVELS, axis_ranges, boundary_frame, curve_frame
-from playground.plots import (MAX_CURVE_POINTS, boundary_figure, curve_figure, data_figure, loss_figure,
-                              score_figure)
+from playground.plots import (MAX_CURVE_POINTS, TRAIN_COLOUR, boundary_figure, confusion_figure, curve_figure,
+                              data_figure, loss_figure, score_figure)
 from playground.runner import History
 
 
@@ -180,3 +181,110 @@ def test_figures_serialise_to_plotly_json(spiral):
                 boundary_figure(spiral, frame), curve_figure(make_dataset("linear_regression"))):
         payload = json.loads(fig.to_json())
         assert len(payload["data"]) == len(fig.data)
+
+
+# --- confusion matrix ------------------------------------------------------------------------------
+
+FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+SMALL = np.array([[5, 1, 0], [2, 3, 4], [0, 0, 0]])  # class "c" has no test images
+
+
+def cells(fig) -> dict:
+    """The clickable layer's (true, predicted) -> count."""
+    layer = fig.data[1]
+    return {(y, x): int(count) for x, y, count in zip(layer.x, layer.y, layer.customdata)}
+
+
+def test_confusion_figure_is_a_heatmap_with_the_counts_as_text():
+    fig = confusion_figure(SMALL, ("a", "b", "c"))
+    heatmap = fig.data[0]
+    assert heatmap.type == "heatmap" and len(traces(fig, "heatmap")) == 1
+    assert list(heatmap.x) == list(heatmap.y) == ["a", "b", "c"]
+    assert np.asarray(heatmap.text).tolist() == [["5", "1", "0"], ["2", "3", "4"], ["0", "0", "0"]]
+    assert heatmap.texttemplate == "%{text}"
+    assert fig.layout.yaxis.autorange == "reversed"  # first class on top, like a table
+    assert fig.layout.xaxis.title.text == "predicted" and fig.layout.yaxis.title.text == "true"
+
+
+def test_confusion_colour_is_the_share_of_each_true_class():
+    z = np.asarray(confusion_figure(SMALL, ("a", "b", "c")).data[0].z)
+    assert z.dtype == np.float32
+    np.testing.assert_allclose(z, [[5 / 6, 1 / 6, 0], [2 / 9, 3 / 9, 4 / 9], [0, 0, 0]], rtol=1e-6)
+
+
+def test_confusion_figure_has_a_clickable_marker_on_every_cell():
+    fig = confusion_figure(SMALL, ("a", "b", "c"))
+    layer = fig.data[1]
+    assert layer.type == "scatter" and layer.mode == "markers" and layer.showlegend is False
+    assert len(layer.x) == len(layer.y) == len(layer.customdata) == 9
+    assert cells(fig) == {(t, p): int(SMALL[i, j]) for i, t in enumerate("abc") for j, p in enumerate("abc")}
+    assert 0 < layer.marker.opacity < 0.1  # invisible but still hit by clicks
+    assert "select" in fig.layout.clickmode
+
+
+def test_confusion_figure_highlights_the_selected_cell():
+    fig = confusion_figure(SMALL, ("a", "b", "c"), selected=(1, 2))
+    assert len(fig.data) == 3
+    highlight = fig.data[2]
+    assert highlight.type == "scatter"
+    assert list(highlight.y) == ["b"] and list(highlight.x) == ["c"]  # true b, predicted c
+    assert highlight.marker.symbol == "square-open"
+
+
+@pytest.mark.parametrize("selected", [None, (None, None), (1, None), (None, 2)])
+def test_confusion_figure_without_a_whole_cell_selected_has_no_highlight(selected):
+    assert len(confusion_figure(SMALL, ("a", "b", "c"), selected=selected).data) == 2
+
+
+def test_confusion_figure_json_stays_small_for_ten_classes():
+    matrix = np.random.default_rng(0).integers(0, 10_000, (10, 10))
+    fig = confusion_figure(matrix, FASHION, selected=(3, 6))
+    payload = fig.to_json()
+    assert len(payload.encode()) < 20_000
+    data = json.loads(payload)["data"]
+    assert len(data) == 3 and len(data[1]["x"]) == 100
+
+
+def test_confusion_figure_grows_with_the_number_of_classes():
+    two = confusion_figure(np.eye(2, dtype=int), ("a", "b"))
+    ten = confusion_figure(np.eye(10, dtype=int), FASHION)
+    assert ten.layout.height > two.layout.height
+
+
+# --- batch-level loss line ---------------------------------------------------------------------------
+
+
+def with_batches(epochs: int = 3, per_epoch: int = 4) -> History:
+    steps = [e + k / per_epoch for e in range(epochs) for k in range(1, per_epoch + 1)]
+    return History(epochs=tuple(range(1, epochs + 1)), train_loss=tuple(1.0 / e for e in range(1, epochs + 1)),
+                   batch_epochs=tuple(steps), batch_loss=tuple(2.0 / (1 + s) for s in steps))
+
+
+def test_loss_figure_draws_a_thin_batch_line_under_the_epoch_curve():
+    h = with_batches()
+    fig = loss_figure(h, 3)
+    assert [t.name for t in fig.data] == ["batches", "train"]
+    batches, train = fig.data
+    assert batches.mode == "lines" and batches.line.width == 1 and batches.opacity < 1
+    assert batches.line.color == TRAIN_COLOUR
+    np.testing.assert_allclose(batches.x, h.batch_epochs, rtol=1e-6)
+    np.testing.assert_allclose(batches.y, h.batch_loss, rtol=1e-6)
+    assert train.mode == "lines+markers" and train.line.width > batches.line.width
+
+
+def test_loss_axis_covers_the_batch_losses():
+    h = with_batches()
+    low, high = loss_figure(h, 3).layout.yaxis.range
+    assert low < np.log10(min(h.batch_loss)) and high > np.log10(max(h.batch_loss))
+
+
+def test_loss_figure_without_batch_reports_has_no_batch_line():
+    fig = loss_figure(history(10), 10)
+    assert "batches" not in [t.name for t in fig.data]
+    assert by_name(fig)["train"].mode == "lines"
+
+
+def test_long_batch_lines_are_thinned():
+    h = with_batches(epochs=50, per_epoch=100)
+    batches = by_name(loss_figure(h, 50))["batches"]
+    assert len(batches.x) <= MAX_CURVE_POINTS + 1 and batches.x[-1] == pytest.approx(50.0)
