@@ -26,6 +26,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"{len(y_true)} true labels but {len(y_pred)} predictions")
+    for name, labels in (("true label", y_true), ("prediction", y_pred)):
+        if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+            raise ValueError(f"a {name} lies outside the {n_classes} classes (0 to {n_classes - 1})")
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
@@ -37,8 +40,9 @@ def class_scores(matrix: np.ndarray, class_names: tuple[str, ...]) -> list[Class
     for c, name in enumerate(class_names):
         precision = _ratio(hits[c], predicted[c])
         recall = _ratio(hits[c], actual[c])
-        f1 = (2 * precision * recall / (precision + recall) if precision and recall else
-              (0.0 if precision is not None and recall is not None else None))
+        # F1 = 2TP / (2TP + FP + FN): 0 when the class was predicted or present but never hit.
+        both = predicted[c] + actual[c]
+        f1 = float(2 * hits[c] / both) if both else None
         rows.append(ClassScores(name, precision, recall, f1, int(actual[c])))
     return rows
 
