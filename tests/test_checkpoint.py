@@ -192,3 +192,64 @@ def test_malicious_raw_pickle_is_refused_and_never_runs(tmp_path):
     with pytest.raises(CheckpointError):
         load_checkpoint(path)
     assert not marker.exists()
+
+
+# --- image models: raw 0-255 pixels in, the normalisation saved with the weights ------------------
+
+from playground.model import ImageNormalize  # noqa: E402
+
+IMAGE_CNN = {"dataset": {"name": "digits", "train_images": 300, "test_images": 60},
+             "layers": [{"type": "conv2d", "out": 6, "kernel": 3, "padding": 1}, {"type": "relu"},
+                        {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}],
+             "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 2, "batch_size": 32, "seed": 1, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def image_engine() -> Engine:
+    return trained(IMAGE_CNN)
+
+
+def test_image_round_trip_gives_identical_predictions_on_raw_pixels(image_engine, tmp_path):
+    path = tmp_path / "cnn.pt"
+    save(image_engine, path)
+    loaded = load_checkpoint(path)
+    x = image_engine.dataset.x_test  # uint8 0-255
+    expected = image_engine.predict(x)
+    np.testing.assert_allclose(loaded.predict(x), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(loaded.predict(x.astype(np.float64)), expected, rtol=1e-6, atol=1e-7)
+    assert (loaded.predict(x).argmax(axis=1) == expected.argmax(axis=1)).all()
+    assert loaded.class_names == tuple(str(d) for d in range(10))
+    assert loaded.config == image_engine.config
+    assert not loaded.model.training
+
+
+def test_image_round_trip_keeps_the_pixel_statistics(image_engine):
+    loaded = load_checkpoint(checkpoint_bytes(image_engine.config, image_engine.model))
+    first = loaded.model[0]
+    assert isinstance(first, ImageNormalize)
+    mean, std = image_engine.dataset.normalization
+    assert float(first.mean) == pytest.approx(mean) and float(first.std) == pytest.approx(std)
+    assert float(first.std) != 1.0  # not the placeholder the loader builds before loading the weights
+
+
+def test_loaded_model_says_its_input_shape_and_whether_it_takes_images(image_engine, engine):
+    image = load_checkpoint(checkpoint_bytes(image_engine.config, image_engine.model))
+    assert image.is_image and image.input_shape == (1, 8, 8)
+    flat = load_checkpoint(checkpoint_bytes(engine.config, engine.model))
+    assert not flat.is_image and flat.input_shape == (2,)
+
+
+def test_image_weights_for_another_conv_architecture_are_refused(image_engine):
+    wider = TrainConfig.from_dict({**IMAGE_CNN, "layers": [{"type": "conv2d", "out": 12, "kernel": 3, "padding": 1},
+                                                          *IMAGE_CNN["layers"][1:]]})
+    with pytest.raises(CheckpointError, match="weights do not match the architecture"):
+        load_checkpoint(checkpoint_bytes(wider, image_engine.model))
+    bigger_kernel = TrainConfig.from_dict({**IMAGE_CNN, "layers": [{"type": "conv2d", "out": 6, "kernel": 5,
+                                                                    "padding": 2}, *IMAGE_CNN["layers"][1:]]})
+    with pytest.raises(CheckpointError, match="weights do not match the architecture"):
+        load_checkpoint(checkpoint_bytes(bigger_kernel, image_engine.model))
+
+
+def test_image_weights_under_a_flat_config_are_refused(image_engine, engine):
+    with pytest.raises(CheckpointError, match="weights do not match the architecture"):
+        load_checkpoint(checkpoint_bytes(engine.config, image_engine.model))

@@ -184,3 +184,139 @@ def test_no_command_is_a_usage_error(capsys):
 @pytest.mark.parametrize("text", ['{"epochs": 1e999}', '{"layers": [{"type": []}]}'], ids=["epochs-inf", "type-list"])
 def test_malformed_config_values_exit_2(tmp_path, capsys, text):
     assert main(["train", write(tmp_path, text)]) == BAD_INPUT
+
+
+# --- image models: train a CNN on 8x8 digits, predict from a .npy or .png ----------------------
+
+import numpy as np  # noqa: E402
+
+from playground.checkpoint import load_checkpoint  # noqa: E402
+
+IMAGE_CONFIG = {"dataset": {"name": "digits", "test_images": 100},
+                "layers": [{"type": "conv2d", "out": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
+                           {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}],
+                "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 3, "seed": 1, "device": "cpu"}
+
+
+def digit_image(index: int = 0) -> tuple[np.ndarray, int]:
+    """One of scikit-learn's 8x8 digits on the 0-255 scale, as uint8, and its label."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return np.rint(digits.images[index] * (255.0 / 16.0)).astype(np.uint8), int(digits.target[index])
+
+
+@pytest.fixture(scope="module")
+def image_model(tmp_path_factory) -> str:
+    """A CNN trained on the 8x8 digits through the CLI (default batch 64), saved."""
+    folder = tmp_path_factory.mktemp("image")
+    path = folder / "cnn.pt"
+    assert main(["train", write(folder, IMAGE_CONFIG), "--save", str(path), "--quiet"]) == 0
+    return str(path)
+
+
+def test_train_an_image_config_and_save_it(tmp_path, capsys):
+    model = tmp_path / "cnn.pt"
+    data = {**IMAGE_CONFIG, "dataset": {"name": "digits", "train_images": 200, "test_images": 50}, "epochs": 2}
+    assert main(["train", write(tmp_path, data), "--save", str(model)]) == 0
+    out, err = capsys.readouterr()
+    metrics = last_json(out)
+    assert set(metrics) == CLASSIFICATION_KEYS and metrics["epochs"] == 2
+    assert len(out.strip().splitlines()) == 1
+    assert "epoch 1/2" in err and "epoch 2/2" in err  # image runs log every epoch
+    loaded = load_checkpoint(model)
+    assert loaded.is_image and loaded.input_shape == (1, 8, 8)
+    assert loaded.config.batch_size == 64  # the image default
+    assert loaded.metrics == metrics
+
+
+def test_trained_image_model_is_accurate(image_model):
+    assert load_checkpoint(image_model).metrics["test_accuracy"] > 0.9
+
+
+def test_predict_an_image_from_npy_and_png_alike(image_model, tmp_path, capsys):
+    from PIL import Image
+
+    pixels, label = digit_image(0)
+    npy, png = tmp_path / "digit.npy", tmp_path / "digit.png"
+    np.save(npy, pixels)
+    Image.fromarray(pixels, mode="L").save(png)
+    capsys.readouterr()
+    assert main(["predict", image_model, str(npy)]) == 0
+    from_npy = last_json(capsys.readouterr().out)
+    assert main(["predict", image_model, str(png)]) == 0
+    from_png = last_json(capsys.readouterr().out)
+    assert from_npy["input"] == str(npy) and from_png["input"] == str(png)
+    assert from_npy["output"] == pytest.approx(from_png["output"], abs=1e-6)
+    assert from_npy["prediction"] == from_png["prediction"] == label
+    assert from_npy["label"] == str(label)
+    assert set(from_npy["probabilities"]) == {str(d) for d in range(10)}
+    assert sum(from_npy["output"]) == pytest.approx(1.0, abs=1e-5)
+    expected = load_checkpoint(image_model).predict(pixels[None, None].astype(np.float32))[0]
+    assert from_npy["output"] == pytest.approx(expected.tolist(), abs=1e-6)
+
+
+def test_predict_accepts_a_float_npy_and_a_flat_one(image_model, tmp_path, capsys):
+    pixels, label = digit_image(0)
+    flat = tmp_path / "flat.npy"
+    np.save(flat, pixels.astype(np.float64).ravel())  # 64 values: the model's 1x8x8
+    capsys.readouterr()
+    assert main(["predict", image_model, str(flat)]) == 0
+    assert last_json(capsys.readouterr().out)["prediction"] == label
+
+
+def test_predict_resizes_a_larger_png_to_the_models_input(image_model, tmp_path, capsys):
+    from PIL import Image
+
+    pixels, label = digit_image(0)
+    big = tmp_path / "big.png"
+    Image.fromarray(pixels, mode="L").resize((28, 28), Image.NEAREST).convert("RGB").save(big)
+    capsys.readouterr()
+    assert main(["predict", image_model, str(big)]) == 0
+    assert last_json(capsys.readouterr().out)["prediction"] in range(10)
+
+
+def test_predict_with_two_images_exits_2(image_model, tmp_path, capsys):
+    npy = tmp_path / "digit.npy"
+    np.save(npy, digit_image(0)[0])
+    capsys.readouterr()
+    assert main(["predict", image_model, str(npy), str(npy)]) == BAD_INPUT
+    assert "takes one image file (8x8 grey), got 2 inputs" in error_line(capsys)
+
+
+def test_predict_with_numbers_for_an_image_model_exits_2(image_model, capsys):
+    capsys.readouterr()
+    assert main(["predict", image_model, "1", "2"]) == BAD_INPUT
+    assert "one image file" in error_line(capsys)
+
+
+@pytest.mark.parametrize("name, content", [("missing.png", None), ("text.png", b"not a picture"),
+                                           ("broken.npy", b"\x93NUMPY garbage"), ("pickled.npy", "pickle")],
+                         ids=["missing", "not-png", "broken-npy", "object-npy"])
+def test_predict_with_an_unreadable_image_exits_2(image_model, tmp_path, capsys, name, content):
+    path = tmp_path / name
+    if content == "pickle":
+        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)  # never unpickled on load
+    elif content is not None:
+        path.write_bytes(content)
+    capsys.readouterr()
+    assert main(["predict", image_model, str(path)]) == BAD_INPUT
+    assert f"cannot read image {path}" in error_line(capsys)
+
+
+def test_predict_with_an_npy_of_the_wrong_size_exits_2(image_model, tmp_path, capsys):
+    path = tmp_path / "small.npy"
+    np.save(path, np.zeros((5, 5), dtype=np.uint8))
+    capsys.readouterr()
+    assert main(["predict", image_model, str(path)]) == BAD_INPUT
+    line = error_line(capsys)
+    assert "the image has shape (5, 5)" in line and "8x8 pixels" in line
+
+
+def test_train_image_config_with_a_batch_too_large_exits_2(tmp_path, capsys):
+    data = {"dataset": {"name": "mnist"}, "batch_size": 0, "device": "cpu",
+            "layers": [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
+                       {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]}
+    assert main(["train", write(tmp_path, data)]) == BAD_INPUT
+    line = error_line(capsys)
+    assert line.startswith("error: batch_size: ") and "set the batch size to at most" in line

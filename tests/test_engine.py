@@ -309,3 +309,251 @@ def test_seed_fact_linear_regression_predicts_about_10_for_5():
     events = list(engine.run())
     assert len(events) == 1000
     assert abs(float(engine.predict(np.array([[5.0]]))[0, 0]) - 10.0) < 0.1
+
+
+# --- image datasets: uint8 pixels, mini-batch progress, chunked evaluation, batch memory ------------
+
+from playground.config import ConfigError, default_batch  # noqa: E402
+from playground.engine import (REPORTS_PER_EPOCH, TRAIN_MEMORY, BatchProgress, batch_memory_per_sample,  # noqa: E402
+                               batch_problem)
+from playground.model import ImageNormalize  # noqa: E402
+
+SMALL_CNN = [{"type": "conv2d", "out": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
+             {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
+CLASSIC_CNN = [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
+               {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
+
+
+def digits(layers=SMALL_CNN, **changes) -> TrainConfig:
+    """8x8 digits with a small CNN; `dataset` changes merge into the dataset's settings."""
+    dataset = {"name": "digits", **changes.pop("dataset", {})}
+    return TrainConfig.from_dict({"dataset": dataset, "layers": layers, "optimizer": {"name": "adam", "lr": 0.01},
+                                  "epochs": 3, "seed": 1, "device": "cpu", **changes})
+
+
+@pytest.fixture(scope="module")
+def digits_engine() -> Engine:
+    """A small CNN trained 3 epochs on all 8x8 digits (about a second on one core)."""
+    engine = Engine(digits())
+    list(engine.run())
+    return engine
+
+
+def test_small_cnn_on_digits_passes_90_percent(digits_engine):
+    assert digits_engine.epoch == 3
+    assert digits_engine.final_metrics()["test_accuracy"] > 0.9
+
+
+def test_image_engine_keeps_pixels_as_uint8_and_normalises_inside_the_model(digits_engine):
+    dataset = digits_engine.dataset
+    assert dataset.is_image and dataset.x_train.dtype == np.uint8
+    assert digits_engine._train[0].dtype == torch.uint8 and digits_engine._test[0].dtype == torch.uint8
+    assert tuple(digits_engine._train[0].shape[1:]) == (1, 8, 8)
+    first = digits_engine.model[0]
+    assert isinstance(first, ImageNormalize)
+    mean, std = dataset.normalization
+    assert float(first.mean) == pytest.approx(mean) and float(first.std) == pytest.approx(std)
+
+
+def test_predict_takes_uint8_images_and_their_float_values_alike(digits_engine):
+    x = digits_engine.dataset.x_test[:50]
+    p = digits_engine.predict(x)
+    assert p.shape == (50, 10) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(digits_engine.predict(x.astype(np.float32)), p, rtol=1e-6, atol=1e-7)
+
+
+def test_test_predictions_are_the_argmax_and_confidence_of_predict(digits_engine):
+    digits_engine.evaluate("test")
+    labels, confidence = digits_engine.test_predictions
+    p = digits_engine.predict(digits_engine.dataset.x_test)
+    assert len(labels) == len(confidence) == len(digits_engine.dataset.y_test)
+    np.testing.assert_array_equal(labels, p.argmax(axis=1))
+    np.testing.assert_allclose(confidence, p.max(axis=1), rtol=1e-5)
+    assert confidence.dtype == np.float32
+    assert ((confidence > 0) & (confidence <= 1)).all()
+    assert (confidence >= 0.1 - 1e-6).all()  # never below 1/C for the top class
+
+
+def test_test_predictions_are_none_before_any_evaluation():
+    engine = Engine(digits(dataset={"train_images": 100, "test_images": 50}))
+    assert engine.test_predictions is None
+    engine.evaluate("train")  # only the test split records predictions
+    assert engine.test_predictions is None
+
+
+def test_chunked_evaluation_equals_unchunked(digits_engine):
+    engine = digits_engine
+    whole = engine._eval_chunk
+    assert whole >= len(engine.dataset.x_test)  # a model this small evaluates in one chunk
+    x = engine.dataset.x_test
+    try:
+        expected, expected_labels, expected_p = engine.evaluate("test"), engine.test_predictions[0], engine.predict(x)
+        engine._eval_chunk = 7
+        chunked = engine.evaluate("test")
+        chunked_train = engine.evaluate("train")
+        chunked_p = engine.predict(x)
+        engine._eval_chunk = whole
+        train = engine.evaluate("train")
+    finally:
+        engine._eval_chunk = whole
+    assert chunked.loss == pytest.approx(expected.loss, abs=1e-5)
+    assert chunked.accuracy == pytest.approx(expected.accuracy, abs=1e-5)
+    assert chunked_train.loss == pytest.approx(train.loss, abs=1e-5)
+    assert chunked_train.accuracy == pytest.approx(train.accuracy, abs=1e-5)
+    np.testing.assert_allclose(chunked_p, expected_p, atol=1e-5)
+    engine.evaluate("test")
+    np.testing.assert_array_equal(engine.test_predictions[0], expected_labels)
+
+
+def test_eval_chunk_shrinks_for_models_with_large_activations():
+    small = Engine(digits(dataset={"train_images": 100, "test_images": 50}))
+    wide = Engine(digits(layers=[{"type": "conv2d", "out": 512, "kernel": 3, "padding": 1}, {"type": "flatten"},
+                                 {"type": "linear"}], dataset={"train_images": 100, "test_images": 50}))
+    assert 1 <= wide._eval_chunk < small._eval_chunk
+
+
+def test_first_conv_filters_are_a_copy_of_the_first_conv_weights(digits_engine):
+    filters = digits_engine.first_conv_filters()
+    conv = digits_engine.model[1]
+    assert isinstance(conv, torch.nn.Conv2d)
+    assert filters.shape == (8, 1, 3, 3) and filters.dtype == np.float32
+    np.testing.assert_array_equal(filters, conv.weight.detach().numpy())
+    filters[:] = 0  # a copy: changing it leaves the model alone
+    assert conv.weight.abs().sum() > 0
+
+
+def test_first_conv_filters_are_none_without_a_conv():
+    assert Engine(tiny()).first_conv_filters() is None
+
+
+def test_initial_state_continues_from_another_engines_weights(digits_engine):
+    state = digits_engine.model.state_dict()
+    fresh = Engine(digits())
+    continued = Engine(digits(), initial_state=state)
+    x = digits_engine.dataset.x_test
+    np.testing.assert_array_equal(continued.predict(x), digits_engine.predict(x))
+    assert not np.array_equal(fresh.predict(x), digits_engine.predict(x))
+    assert continued.epoch == 0
+    assert continued.evaluate("test").accuracy == pytest.approx(digits_engine.evaluate("test").accuracy)
+    event = continued.train_epoch()  # and it trains on from there
+    assert isinstance(event, EpochEnd) and math.isfinite(event.train.loss)
+
+
+def test_initial_state_of_another_architecture_is_refused(digits_engine):
+    with pytest.raises(RuntimeError):
+        Engine(digits(layers=[{"type": "flatten"}, {"type": "linear"}]), initial_state=digits_engine.model.state_dict())
+
+
+def test_batch_progress_reports_about_reports_per_epoch_times_per_epoch():
+    engine = Engine(digits(batch_size=8, epochs=2))
+    n_train = len(engine.dataset.y_train)
+    n_batches = math.ceil(n_train / 8)
+    reports: list[BatchProgress] = []
+    events = list(engine.run(progress=reports.append))
+    assert [event.epoch for event in events] == [1, 2]
+    assert all(isinstance(report, BatchProgress) for report in reports)
+    for epoch in (0, 1):
+        inside = [r for r in reports if epoch < r.epoch < epoch + 1]
+        assert REPORTS_PER_EPOCH - 1 <= len(inside) <= 2 * REPORTS_PER_EPOCH
+    assert all(not float(r.epoch).is_integer() for r in reports)  # epoch ends are EpochEnd's job
+    epochs = [r.epoch for r in reports]
+    assert all(b > a for a, b in zip(epochs, epochs[1:]))
+    samples = [r.samples for r in reports]
+    assert all(b > a for a, b in zip(samples, samples[1:]))
+    for report in reports:
+        done = int(report.epoch)
+        within = report.samples - done * n_train
+        assert 0 < within < n_train and within % 8 == 0
+        assert report.epoch == pytest.approx(done + within / 8 / n_batches)
+        assert math.isfinite(report.loss) and report.loss > 0
+    assert engine.samples == 2 * n_train
+
+
+def test_train_epoch_reports_progress_too():
+    engine = Engine(digits(batch_size=16))
+    reports: list[BatchProgress] = []
+    engine.train_epoch(progress=reports.append)
+    assert len(reports) >= REPORTS_PER_EPOCH - 1
+    assert all(0 < r.epoch < 1 for r in reports)
+    engine.train_epoch()  # no callback: nothing to report to, and no error
+    assert engine.samples == 2 * len(engine.dataset.y_train)
+
+
+@pytest.mark.parametrize("batch_size", [0, 200])
+def test_no_batch_progress_for_epochs_of_fewer_than_ten_batches(batch_size):
+    engine = Engine(digits(batch_size=batch_size, epochs=1))
+    assert engine._batch_count() < 10
+    reports: list[BatchProgress] = []
+    list(engine.run(progress=reports.append))
+    assert reports == []
+    assert engine.samples == len(engine.dataset.y_train)
+
+
+def test_batch_problem_names_the_batch_size_for_a_full_batch_of_full_mnist():
+    config = TrainConfig.from_dict({"dataset": {"name": "mnist"}, "layers": CLASSIC_CNN, "batch_size": 0})
+    assert config.batch_size == 0
+    plan = plan_for(config)
+    problem = batch_problem(plan, 0, 60000)
+    assert problem is not None
+    assert "full batch of 60,000 samples" in problem and "batch size" in problem
+    most = TRAIN_MEMORY // batch_memory_per_sample(plan)
+    assert f"at most {most:,}" in problem
+    assert batch_problem(plan, 64, 60000) is None
+    assert batch_problem(plan, most, 60000) is None
+    assert batch_problem(plan, most + 1, 60000) is not None
+    assert batch_problem(plan, 100_000, 1000) is None  # larger than the data means the whole (small) set
+
+
+def test_batch_memory_per_sample_counts_outputs_gradients_and_copies():
+    plan = plan_for(digits())
+    assert batch_memory_per_sample(plan) == 3 * 4 * plan.activations_per_sample
+
+
+def test_engine_refuses_a_batch_too_large_for_memory():
+    config = TrainConfig.from_dict({"dataset": {"name": "mnist"}, "layers": CLASSIC_CNN, "batch_size": 0,
+                                    "device": "cpu"})
+    with pytest.raises(ConfigError) as caught:
+        Engine(config)
+    assert caught.value.key == "batch_size"
+    assert "set the batch size to at most" in caught.value.message
+
+
+def test_image_datasets_default_to_mini_batches_of_64():
+    assert default_batch("digits") == default_batch("mnist") == default_batch("fashion_mnist") == 64
+    assert default_batch("spiral") == 0
+    assert TrainConfig.from_dict({"dataset": {"name": "digits"}, "layers": SMALL_CNN}).batch_size == 64
+    assert TrainConfig.from_dict({}).batch_size == 0
+    assert TrainConfig.from_dict({"dataset": {"name": "digits"}, "layers": SMALL_CNN, "batch_size": 0}).batch_size == 0
+
+
+def test_same_seed_with_dropout2d_gives_identical_weights():
+    layers = [{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}, {"type": "dropout2d", "p": 0.5},
+              {"type": "relu"}, {"type": "flatten"}, {"type": "linear"}]
+    config = digits(layers=layers, dataset={"train_images": 300, "test_images": 50}, batch_size=32, epochs=2)
+    with torch.random.fork_rng(devices=[]):
+        a = Engine(config)
+        list(a.run())
+        torch.manual_seed(999)  # the global generator's state must not matter
+        b = Engine(config)
+        list(b.run())
+    assert a.final_metrics() == b.final_metrics()
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    c = Engine(config.replace(seed=2))
+    list(c.run())
+    assert not torch.equal(weights(c)["1.weight"], wa["1.weight"])
+
+
+@pytest.mark.parametrize("batch_size", [
+    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason=(
+        "BUG: Engine._batch_count() says 100 for 100 images in batches of 1, but _batches() merges the final "
+        "batch of one and yields 99, so BatchProgress fractions use the wrong denominator and a report can "
+        "fire on the epoch's last batch (n % 1 is never 1, so the merge is not counted)"))),
+    2, 3, 7, 8])
+def test_batch_count_matches_the_batches_actually_trained(batch_size):
+    engine = Engine(digits(layers=[{"type": "conv2d", "out": 2, "kernel": 3}, {"type": "flatten"}, {"type": "linear"}],
+                           dataset={"train_images": 100, "test_images": 20}, batch_size=batch_size))
+    sizes = [len(yb) for _, yb in engine._batches()]
+    assert sum(sizes) == 100 and min(sizes) > 1
+    assert engine._batch_count() == len(sizes)

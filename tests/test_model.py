@@ -195,3 +195,129 @@ def test_stack_without_weights_is_rejected():
     with pytest.raises(LayerError) as caught:
         plan_model([{"type": "relu"}], (1,), 1)
     assert "no weights" in caught.value.message and "add a Linear" in caught.value.message
+
+
+# --- image stacks: (C, H, W) inputs, convolutions, the image normalisation -----------------------
+
+from playground.model import ImageNormalize  # noqa: E402
+
+CLASSIC_CNN = [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
+               {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
+# PyTorch's examples/mnist network of old, layer for layer.
+PYTORCH_EXAMPLE = [{"type": "conv2d", "out": 10, "kernel": 5}, {"type": "maxpool2d", "kernel": 2}, {"type": "relu"},
+                   {"type": "conv2d", "out": 20, "kernel": 5}, {"type": "dropout2d"},
+                   {"type": "maxpool2d", "kernel": 2}, {"type": "relu"}, {"type": "flatten"},
+                   {"type": "linear", "out": 50}, {"type": "relu"}, {"type": "dropout"}, {"type": "linear"},
+                   {"type": "log_softmax"}]
+
+
+class _PyTorchExampleNet(nn.Module):
+    """The same network written by hand, to count its parameters independently of the planner."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 10, 5), nn.Conv2d(10, 20, 5)
+        self.fc1, self.fc2 = nn.Linear(320, 50), nn.Linear(50, 10)
+
+
+def test_classic_cnn_rows_give_image_shapes_and_parameter_counts():
+    plan = plan_model(CLASSIC_CNN, (1, 28, 28), 10)
+    assert plan.input_shape == (1, 28, 28) and plan.output_shape == (10,)
+    assert [row.title for row in plan.rows] == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+    assert [row.output_shape for row in plan.rows] == [(32, 28, 28), (32, 28, 28), (32, 14, 14), (6272,), (10,)]
+    assert [row.parameters for row in plan.rows] == [320, 0, 0, 0, 62_730]
+    assert plan.parameters == 320 + 62_730
+    assert plan.layers[-1]["out"] == 10
+
+
+def test_classic_cnn_details_show_image_sizes():
+    rows = plan_model(CLASSIC_CNN, (1, 28, 28), 10).rows
+    assert rows[0].detail.startswith("1x28x28 -> 32x28x28")
+    assert "kernel=3" in rows[0].detail and "padding=1" in rows[0].detail
+    assert rows[2].detail.startswith("32x28x28 -> 32x14x14")
+    assert rows[3].detail == "32x14x14 -> 6272"
+    assert rows[4].detail == "6272 -> 10"
+
+
+def test_classic_cnn_built_model_matches_the_plan():
+    plan = plan_model(CLASSIC_CNN, (1, 28, 28), 10)
+    model = build_model(plan)
+    assert sum(p.numel() for p in model.parameters()) == plan.parameters
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_pytorch_example_net_plans_to_320_features_and_its_true_parameter_count():
+    plan = plan_model(PYTORCH_EXAMPLE, (1, 28, 28), 10, LOSSES["nll"])
+    expected = sum(p.numel() for p in _PyTorchExampleNet().parameters())
+    assert expected == 21_840
+    assert plan.parameters == expected
+    assert plan.rows[7].title == "Flatten" and plan.rows[7].output_shape == (320,)
+    assert [row.output_shape for row in plan.rows[:7]] == [(10, 24, 24), (10, 12, 12), (10, 12, 12), (20, 8, 8),
+                                                            (20, 8, 8), (20, 4, 4), (20, 4, 4)]
+    assert plan.warnings == ()
+    model = build_model(plan).eval()
+    out = model(torch.rand(2, 1, 28, 28))
+    assert out.shape == (2, 10)
+    torch.testing.assert_close(out.exp().sum(dim=1), torch.ones(2))
+
+
+def test_linear_after_conv_without_flatten_names_the_layer_and_flatten():
+    layers = [{"type": "conv2d", "out": 4, "kernel": 3}, {"type": "relu"}, {"type": "linear"}]
+    with pytest.raises(LayerError) as caught:
+        plan_model(layers, (1, 8, 8), 10)
+    assert caught.value.index == 2
+    assert str(caught.value).startswith("Layer 3:")
+    assert "Flatten" in caught.value.message
+    assert "4x6x6" in caught.value.message
+
+
+def test_pytorch_example_net_on_8x8_digits_is_rejected_naming_the_layer():
+    with pytest.raises(LayerError) as caught:
+        plan_model(PYTORCH_EXAMPLE, (1, 8, 8), 10, LOSSES["nll"])
+    assert caught.value.index == 3  # the second Conv2d sees a 2x2 image
+    assert str(caught.value).startswith("Layer 4:")
+    assert "kernel 5 is larger than its 2x2 input" in caught.value.message
+
+
+def test_stack_ending_in_a_conv_asks_for_flatten_and_linear():
+    with pytest.raises(LayerError) as caught:
+        plan_model([{"type": "conv2d", "out": 16, "kernel": 3}], (1, 8, 8), 10)
+    assert caught.value.index is None
+    assert "outputs a 16x6x6 image but needs 10 values" in caught.value.message
+    assert "add a Flatten and a Linear" in caught.value.message
+
+
+def test_activations_per_sample_is_the_input_plus_every_output():
+    plan = plan_model(CLASSIC_CNN, (1, 28, 28), 10)
+    expected = 784 + 32 * 28 * 28 + 32 * 28 * 28 + 32 * 14 * 14 + 6272 + 10
+    assert plan.activations_per_sample == expected
+    assert plan_model(RELU_NET, (2,), 3).activations_per_sample == 2 + 100 + 100 + 3
+
+
+def test_image_normalize_maps_pixels_to_standard_scores():
+    mean, std = 0.1307, 0.3081
+    normalize = ImageNormalize(torch.tensor(mean), torch.tensor(std))
+    x = torch.tensor([[[[0, 255]]]], dtype=torch.uint8)
+    expected = torch.tensor([[[[(0 - mean) / std, (1 - mean) / std]]]])
+    out = normalize(x)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(normalize(x.float()), expected)  # 0-255 floats are treated the same
+    torch.testing.assert_close(normalize(torch.tensor([[[[127.5]]]])), torch.tensor([[[[(0.5 - mean) / std]]]]))
+
+
+def test_image_normalize_statistics_are_in_the_state_dict_and_copied():
+    mean = torch.tensor(0.5)
+    normalize = ImageNormalize(mean, torch.tensor(0.25))
+    mean += 1  # the caller's tensor changing later must not change the layer
+    assert set(normalize.state_dict()) == {"mean", "std"}
+    assert float(normalize.mean) == 0.5
+
+
+def test_build_model_with_statistics_normalises_images_not_standardises():
+    plan = plan_model(CLASSIC_CNN, (1, 28, 28), 10)
+    model = build_model(plan, torch.tensor(0.5), torch.tensor(0.25))
+    assert isinstance(model[0], ImageNormalize) and len(model) == len(CLASSIC_CNN) + 1
+    assert not any(isinstance(m, Standardize) for m in model)
+    x = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
+    torch.testing.assert_close(model(x), model[1:]((x.float() / 255 - 0.5) / 0.25))

@@ -261,3 +261,181 @@ def test_active_property_agrees_with_snapshots(launch):
     runner.stop()
     runner.join(timeout=10)
     assert not runner.active and not runner.snapshot().active
+
+
+# --- image runs: pause and stop between batches, Step mid-epoch, images/s, image frames ----------
+
+import numpy as np  # noqa: E402
+
+from playground.frames import ImageFrame  # noqa: E402
+
+TINY_CNN = [{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "flatten"},
+            {"type": "linear"}]
+# One image per batch: an epoch of the 1,438 training digits is ~1,400 batches (about half a second).
+SLOW_IMAGES = {"dataset": {"name": "digits", "test_images": 100}, "layers": TINY_CNN, "batch_size": 1,
+               "optimizer": {"name": "adam", "lr": 0.001}, "epochs": 3, "seed": 1, "device": "cpu"}
+IMAGES = {**SLOW_IMAGES, "dataset": {"name": "digits", "train_images": 400, "test_images": 100}, "batch_size": 8}
+CLASSIC_CNN = [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
+               {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
+
+
+@pytest.fixture
+def prepare():
+    """Runners built but not started (so a test can wrap their methods); stopped and joined afterwards."""
+    made: list[TrainingRunner] = []
+
+    def make(data: dict, **options) -> TrainingRunner:
+        runner = TrainingRunner(TrainConfig.from_dict(data), **options)
+        made.append(runner)
+        return runner
+
+    yield make
+    for runner in made:
+        runner.stop()
+        if runner._thread.ident is not None:  # started
+            runner.join(timeout=15)
+    leaked = [thread for thread in threading.enumerate() if thread.name == "training"]
+    assert not leaked, "a training thread outlived its test"
+
+
+def batches_seen(runner: TrainingRunner) -> int:
+    return len(runner.snapshot().history.batch_epochs)
+
+
+def test_pause_takes_effect_mid_epoch_and_resume_continues(launch):
+    runner = launch(SLOW_IMAGES)
+    assert wait_until(lambda: batches_seen(runner) >= 1)
+    runner.pause()
+    assert runner.paused
+    assert wait_until(lambda: runner.snapshot().status == "paused", timeout=2.0)  # within a batch, not an epoch
+    paused = runner.snapshot()
+    assert paused.epoch == 0 and paused.history.epochs == ()
+    assert 0 < paused.history.batch_epochs[-1] < 1
+    assert len(paused.history.batch_loss) == len(paused.history.batch_epochs)
+    time.sleep(0.3)
+    still = runner.snapshot()
+    assert still.status == "paused" and still.epoch == 0
+    assert still.history.batch_epochs == paused.history.batch_epochs
+    runner.resume()
+    assert wait_until(lambda: batches_seen(runner) > len(paused.history.batch_epochs))
+    assert runner.snapshot().status == "running"
+    batch_epochs = runner.snapshot().history.batch_epochs
+    assert all(b > a for a, b in zip(batch_epochs, batch_epochs[1:]))
+
+
+def test_pause_from_a_progress_report_stops_before_the_next_batch(prepare):
+    runner = prepare(SLOW_IMAGES)
+    reported: list[int] = []
+    original = runner._progress
+
+    def progress_then_pause(event):
+        original(event)
+        if not reported:
+            reported.append(event.samples)
+            runner.pause()
+
+    runner._progress = progress_then_pause
+    runner.start()
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    time.sleep(0.2)
+    assert runner.engine.samples == reported[0]  # not one more batch was trained
+    assert runner.snapshot().epoch == 0
+
+
+def test_stop_while_paused_mid_epoch_ends_quickly(launch):
+    runner = launch(SLOW_IMAGES)
+    assert wait_until(lambda: batches_seen(runner) >= 1)
+    runner.pause()
+    assert wait_until(lambda: runner.snapshot().status == "paused", timeout=2.0)
+    assert runner.snapshot().epoch == 0
+    stopped_at = time.monotonic()
+    runner.stop()
+    runner.join(timeout=5)
+    assert time.monotonic() - stopped_at < 5
+    snap = runner.snapshot()
+    assert snap.status == "stopped" and not snap.active
+    assert snap.message == "Stopped."
+    assert snap.final is not None and snap.final["test_accuracy"] is not None
+    assert runner.engine.samples < len(runner.engine.dataset.y_train)  # the epoch was cut short
+
+
+def test_step_while_paused_mid_epoch_finishes_that_epoch_then_pauses(launch):
+    runner = launch(SLOW_IMAGES)
+    assert wait_until(lambda: batches_seen(runner) >= 1)
+    runner.pause()
+    assert wait_until(lambda: runner.snapshot().status == "paused", timeout=2.0)
+    assert runner.snapshot().epoch == 0
+    runner.step()
+    assert wait_until(lambda: runner.snapshot().epoch == 1)
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    snap = runner.snapshot()
+    seen = len(snap.history.batch_epochs)
+    time.sleep(0.3)
+    later = runner.snapshot()
+    assert later.epoch == 1 and later.status == "paused"
+    assert later.history.epochs == (1,)
+    assert len(later.history.batch_epochs) == seen and all(e < 1 for e in later.history.batch_epochs)
+    assert runner.engine.samples == len(runner.engine.dataset.y_train)  # the whole epoch, not cut short
+    assert isinstance(later.frame, ImageFrame) and later.frame.epoch == 1
+
+
+def test_image_run_reports_samples_per_second_and_batch_history(launch):
+    runner = launch({**IMAGES, "epochs": 1000})
+    assert wait_until(lambda: runner.snapshot().samples_per_second > 0)
+    snap = runner.snapshot()
+    assert snap.status == "running"
+    assert snap.samples_per_second > snap.epochs_per_second > 0
+    assert wait_until(lambda: len(runner.snapshot().history.batch_epochs) >= 2)
+    history = runner.snapshot().history
+    assert len(history.batch_loss) == len(history.batch_epochs)
+    assert all(np.isfinite(history.batch_loss)) and all(loss > 0 for loss in history.batch_loss)
+
+
+def test_image_run_ends_with_an_image_frame_of_the_test_predictions(launch):
+    snap = finished(launch(IMAGES))
+    assert snap.status == "completed" and snap.epoch == 3
+    frame = snap.frame
+    assert isinstance(frame, ImageFrame) and frame.epoch == 3
+    assert len(frame.predicted) == len(frame.confidence) == 100
+    assert frame.predicted.min() >= 0 and frame.predicted.max() <= 9
+    assert ((frame.confidence > 0) & (frame.confidence <= 1)).all()
+    assert frame.filters.shape == (4, 1, 3, 3)
+    assert snap.samples_per_second >= 0 and snap.final["test_accuracy"] is not None
+    assert len(snap.history.batch_epochs) > 0  # 50 batches per epoch: progress reports came in
+
+
+def test_image_frame_comes_after_the_first_epoch(launch):
+    runner = launch(IMAGES, paused=True)
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    assert runner.snapshot().frame is None  # nothing evaluated yet
+    runner.step()
+    assert wait_until(lambda: runner.snapshot().epoch == 1 and runner.snapshot().frame is not None)
+    frame = runner.snapshot().frame
+    assert isinstance(frame, ImageFrame) and frame.epoch == 1
+    assert len(frame.predicted) == len(runner.engine.dataset.y_test) == 100
+
+
+def test_batch_too_large_for_memory_fails_with_cannot_train(launch):
+    data = {"dataset": {"name": "mnist"}, "layers": CLASSIC_CNN, "batch_size": 0, "device": "cpu"}
+    assert TrainConfig.from_dict(data).batch_size == 0
+    snap = finished(launch(data))
+    assert snap.status == "failed"
+    assert snap.message.startswith("Cannot train:")
+    assert "batch size" in snap.message
+    assert snap.final is None and snap.epoch == 0
+
+
+def test_initial_state_is_used_and_shown_before_training(launch):
+    config = TrainConfig.from_dict(IMAGES)
+    trained = Engine(config)
+    list(trained.run())
+    trained.evaluate("test")
+    runner = launch(IMAGES, paused=True, initial_state=trained.model.state_dict())
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    frame = runner.snapshot().frame
+    assert isinstance(frame, ImageFrame) and frame.epoch == 0  # the loaded model, evaluated before training
+    np.testing.assert_array_equal(frame.predicted, trained.test_predictions[0])
+    np.testing.assert_allclose(frame.confidence, trained.test_predictions[1], rtol=1e-5)
+    np.testing.assert_array_equal(frame.filters, trained.first_conv_filters())
+    runner.step()
+    assert wait_until(lambda: runner.snapshot().epoch == 1)
