@@ -5,7 +5,8 @@ found by their `.st-key-<key>` class; every wait is a Playwright auto-waiting `e
 `wait_for_function` on the page, never a fixed sleep, except where the test must show that
 something does *not* change (a paused run) and a short settle before the screenshot.
 
-The main test also writes docs/screenshot.png, the picture at the top of the README.
+The main test also writes docs/screenshot.png, the picture at the top of the README; the CNN test
+writes docs/inspect.png (the inspection of a model's mistakes).
 """
 from __future__ import annotations
 
@@ -304,6 +305,7 @@ def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path):
     grid = page.locator(".st-key-pg_grid_cell")  # a container, not an element: no FRESH prefix
     expect(grid.locator("img").first).to_be_visible()
     expect(grid.get_by_text(re.compile(r"^✓ 0 \d+%$")).first).to_be_visible()
+    save_full_page(page, ROOT / "docs" / "inspect.png")
 
     page.get_by_role("tab", name="First-layer filters").click()
     expect(page.get_by_text(re.compile(r"The 32 filters \(3x3\) of the first Conv2d"))).to_be_visible()
