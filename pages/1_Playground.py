@@ -304,8 +304,12 @@ def step(config: TrainConfig | None) -> None:
 def set_paused(paused: bool) -> None:
     """Pause or resume: an absolute intent, so a repeated callback cannot undo it."""
     run = ui.runner(RUN)
-    if run is not None:
-        run.pause() if paused else run.resume()
+    if run is None:
+        return
+    if paused:  # a statement, not a conditional expression: Streamlit's magic would st.write its None
+        run.pause()
+    else:
+        run.resume()
 
 
 def controls(config: TrainConfig | None) -> None:

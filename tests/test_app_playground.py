@@ -259,3 +259,24 @@ def test_train_a_cnn_then_inspect_confusion_scores_images_and_filters(at):
     assert not any("Click a cell" in c.value for c in at.caption)
     images = at.get("image")
     assert len(images) == 3  # the cell's grid, the "Test images" tab's grid, the filters
+
+
+def test_no_page_has_an_expression_that_streamlit_magic_would_write():
+    """Magic st.writes every bare non-call expression, even inside callbacks: `a() if x else b()` once
+    put a stray "None" at the top of the page whenever Pause was pressed."""
+    import ast
+
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Expr) and not isinstance(node.value, (ast.Call, ast.Constant)):
+                pytest.fail(f"{path.name}:{node.lineno}: {ast.unparse(node)} would be written to the page")
+
+
+def test_pause_and_resume_write_nothing_stray(at):
+    at.number_input(key="pg_epochs").set_value(100000).run()
+    at.button(key="pg_train").click().run()
+    at.button(key="pg_pause").click().run()
+    assert at.session_state["pg_run"].paused
+    at.button(key="pg_pause").click().run()
+    assert not at.session_state["pg_run"].paused
+    assert not [m.value for m in at.markdown if m.value.strip("`") == "None"]
