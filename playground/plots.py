@@ -43,7 +43,7 @@ def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figu
         data.insert(0, dict(type="scatter", x=xs, y=ys, mode="lines", name="batches",
                             line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45))
     return figure(data, _layout(f"Loss ({loss_title})", xaxis=_epoch_axis(total_epochs),
-                                yaxis=dict(type="log", range=_log_range(values))))
+                                yaxis=dict(type="log", range=_log_range(values), dtick="D2")))
 
 
 def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], selected: tuple | None = None) -> go.Figure:
