@@ -130,6 +130,8 @@ class Engine:
         self.seconds = 0.0
         self.samples = 0  # training samples processed, for images/s
         self.test_predictions: tuple[np.ndarray, np.ndarray] | None = None  # latest (labels, confidence)
+        # Only image classifiers are inspected per test image; toy runs skip the cost on every evaluation.
+        self._keep_predictions = self.dataset.is_image and self.dataset.task == CLASSIFICATION
         self._eval_chunk = max(1, EVAL_MEMORY // (4 * self.plan.activations_per_sample))
         self.eval_every = max(1, round(config.epochs / MAX_TEST_POINTS))
         self._batch_order = torch.Generator().manual_seed(config.seed)
@@ -290,7 +292,7 @@ class Engine:
             xb, yb = x[start:start + self._eval_chunk], y[start:start + self._eval_chunk]
             out = self.model(xb)
             sums.add(self.loss_fn(out, yb), out, yb)
-            if split == "test" and self.dataset.task == CLASSIFICATION:
+            if split == "test" and self._keep_predictions:
                 top = class_probabilities(self.loss_spec.output, out).max(dim=1)
                 labels.append(top.indices.to(torch.int16))
                 confidence.append(top.values.float())
