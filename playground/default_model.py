@@ -1,0 +1,97 @@
+"""The draw page's fallback model: a one-conv CNN trained on the MNIST this machine has, once.
+
+The first call trains it (a few seconds on a CPU: 8 epochs on the offline 5,000-digit subset)
+on digits passed through the same `drawing.mnist_digit` preprocessing that drawings get, saves
+it under `$PLAYGROUND_DATA/models/` and returns it; later calls, in any process, load that file.
+The file name carries a hash of the config and the data source, so a machine that later gets the
+full MNIST trains a new one. Knows nothing about Streamlit; the page caches the result per process.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .checkpoint import CheckpointError, LoadedModel, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .datasets import Dataset
+from .drawing import mnist_digit
+from .engine import EpochEnd, Engine, load_dataset
+from .images import data_root
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = TrainConfig.from_dict({
+    "dataset": {"name": "mnist"},
+    "layers": [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
+               {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}],
+    "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.001},
+    "epochs": 8, "batch_size": 64, "seed": 0, "device": "cpu",
+})
+
+Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+
+
+def default_model(progress: Progress | None = None, config: TrainConfig = DEFAULT_CONFIG) -> LoadedModel:
+    """The saved default model, or a newly trained (and saved) one."""
+    report = progress or (lambda fraction, text: None)
+    report(0.0, "Loading MNIST…")
+    dataset = load_dataset(config)
+    path = model_path(config, dataset.source)
+    if path.is_file():
+        try:
+            return load_checkpoint(path)
+        except CheckpointError as error:  # damaged or from an older version: train a fresh one
+            log.warning("retraining the default model: %s", error)
+    model = _train(config, dataset, report)
+    _save(path, model)
+    report(1.0, "Ready.")
+    return model
+
+
+def model_path(config: TrainConfig, source: str) -> Path:
+    digest = hashlib.sha256((config.to_json(indent=None) + source).encode()).hexdigest()[:12]
+    return data_root() / "models" / f"default-mnist-{digest}.pt"
+
+
+def preprocessed(dataset: Dataset) -> Dataset:
+    """The dataset with every image passed through `mnist_digit`, as drawings will be."""
+    def redo(images: np.ndarray) -> np.ndarray:
+        digits = [mnist_digit(image[0]) for image in images]
+        return np.stack([d if d is not None else np.zeros((28, 28), np.uint8) for d in digits])[:, None]
+    return dataclasses.replace(dataset, x_train=redo(dataset.x_train), x_test=redo(dataset.x_test))
+
+
+def _train(config: TrainConfig, dataset: Dataset, report: Progress) -> LoadedModel:
+    report(0.02, f"Preparing {len(dataset.y_train):,} training digits…")
+    engine = Engine(config, dataset=preprocessed(dataset))
+
+    def trained(epoch: float) -> None:  # preparing is the first 5%, training the rest
+        report(0.05 + 0.95 * epoch / config.epochs, _training(epoch, config))
+
+    for event in engine.run(progress=lambda p: trained(p.epoch)):
+        if isinstance(event, EpochEnd):
+            trained(event.epoch)
+    metrics = {**engine.final_metrics(), "source": dataset.source}
+    return LoadedModel(config, engine.model.cpu().eval(), dataset.class_names, metrics)
+
+
+def _training(epoch: float, config: TrainConfig) -> str:
+    return f"Training the default model: epoch {min(int(epoch) + 1, config.epochs)} of {config.epochs}…"
+
+
+def _save(path: Path, model: LoadedModel) -> None:
+    """Write atomically (two processes may train at once); a read-only disk only costs a retrain later."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+            save_checkpoint(handle, model.config, model.model, model.class_names, model.metrics)
+        os.replace(handle.name, path)
+    except OSError as error:
+        log.warning("could not save the default model to %s: %s", path, error)

