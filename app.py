@@ -13,11 +13,15 @@ st.markdown(
     "hidden ReLU layer and it gets about 95%."
 )
 st.page_link("pages/1_Playground.py", label="Open the Playground", icon="🎛️")
+st.page_link("pages/2_Draw.py", label="Draw a digit and see what a CNN thinks it is", icon="✏️")
 st.markdown(
     "- **Datasets**: spiral, circles, XOR, Gaussian blobs, moons, coffee-roast quality, "
-    "linear regression y = 2x and a sine curve, each with seed, size, noise and a train/test split.\n"
+    "linear regression y = 2x and a sine curve, each with seed, size, noise and a train/test split; "
+    "MNIST, Fashion-MNIST and 8x8 digits (offline too).\n"
     "- **Layers**: Linear, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, ELU, Softmax, LogSoftmax, "
-    "Dropout, BatchNorm1d; sizes are inferred where they can be.\n"
+    "Dropout, BatchNorm1d, Conv2d, pooling, Flatten, Dropout2d, BatchNorm2d and a residual block; "
+    "sizes are inferred where they can be.\n"
+    "- **Inspect**: a CNN's confusion matrix, per-class scores, its mistakes and its filters.\n"
     "- **Training**: cross-entropy, NLL, BCE, BCE with logits, MSE, L1, Huber; SGD (momentum, Nesterov), "
     "Adam, AdamW, RMSprop, Adagrad, Adadelta; step and cosine schedules; change the learning rate while "
     "it trains.\n"

@@ -194,3 +194,13 @@ def _log_range(values) -> list[float] | None:
     low, high = np.log10(min(positive)), np.log10(max(positive))
     pad = max((high - low) * 0.05, 0.05)
     return [float(low - pad), float(high + pad)]
+
+
+def probability_figure(probabilities: np.ndarray, class_names: tuple[str, ...]) -> go.Figure:
+    """One bar per class, the most likely one highlighted; the y axis is fixed to 0-1."""
+    best = int(np.argmax(probabilities))
+    colours = [PALETTE[0] if i == best else "#b8c7d9" for i in range(len(class_names))]
+    data = [dict(type="bar", x=list(class_names), y=np.asarray(probabilities, np.float32), marker=dict(color=colours),
+                 text=[f"{p:.0%}" for p in probabilities], textposition="outside", hoverinfo="skip")]
+    return figure(data, _layout("What the model thinks", height=300, xaxis=dict(type="category"),
+                                yaxis=dict(range=[0, 1.15], tickformat=".0%")))

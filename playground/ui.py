@@ -6,6 +6,7 @@ math and figures live in the rest of the package.
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -20,7 +21,8 @@ POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is acti
 REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
 
 
-PAGES = (("app.py", "Home", ":material/home:"), ("pages/1_Playground.py", "Playground", ":material/tune:"))
+PAGES = (("app.py", "Home", ":material/home:"), ("pages/1_Playground.py", "Playground", ":material/tune:"),
+         ("pages/2_Draw.py", "Draw a digit", ":material/draw:"))
 
 
 def navigation() -> None:
@@ -45,6 +47,24 @@ def warm_up() -> str:
 def cached_dataset(config: DatasetConfig) -> Dataset:
     """The data of a dataset config, shared read-only by every session (images are not copied)."""
     return make_dataset(config.name, config.values, config.test_fraction, config.seed)
+
+
+_DEFAULT_DIGITS_LOCK = threading.Lock()
+_default_digits: list = []  # the default digit model, shared by every session of this process
+
+
+def default_digit_model(progress: Callable[[float, str], None]):
+    """The draw page's default model: loaded (or trained once, reporting `progress`) per process."""
+    from .default_model import default_model
+
+    with _DEFAULT_DIGITS_LOCK:  # the first visitor trains; the others wait, then share it
+        if not _default_digits:
+            _default_digits.append(default_model(progress))
+        return _default_digits[0]
+
+
+def default_digit_model_ready() -> bool:
+    return bool(_default_digits)
 
 
 def first_call(action: str) -> bool:

