@@ -1,11 +1,16 @@
-"""AppTest of the draw page: which model it uses, the hint on an empty canvas, bad uploads.
+"""AppTest of the draw page: which model it uses, the hint on an empty canvas, and drawings.
 
-The canvas is a custom component that AppTest cannot draw on; drawing is covered by the browser
-test, and the preprocessing and prediction by the unit tests.
+AppTest cannot draw on the canvas component, so drawings are injected as its state: the PNG data
+URL the component sends. The browser test draws with the mouse on the real canvas.
 """
+import base64
+import io
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,3 +56,74 @@ def test_a_playground_run_on_other_data_is_not_offered(draw):
     draw.session_state["pg_run"].join(60)
     draw.switch_page("pages/2_Draw.py").run()
     assert draw.radio(key="dr_choice").options == ["The default MNIST model"]
+
+
+# --- drawings injected as the canvas component's state -----------------------------------------
+
+
+def inject(app: AppTest, rgba: np.ndarray) -> AppTest:
+    """Put `rgba` on the canvas as the component would send it (a PNG data URL), then rerun."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    version = app.session_state["dr_canvas_version"] if "dr_canvas_version" in app.session_state else 0
+    app.session_state[f"dr_canvas_{version}"] = {"drawing": {"raw": {"objects": []}, "data": url},
+                                                  "backgroundFit": None}
+    return app.run()
+
+
+def blank() -> np.ndarray:
+    return np.zeros((280, 280, 4), np.uint8)
+
+
+def guess(app: AppTest) -> str:
+    return next(m.value for m in app.metric if m.label == "The model's guess")
+
+
+def test_a_vertical_stroke_is_a_one_with_a_preview_and_probabilities(draw):
+    image = blank()
+    image[50:230, 130:150] = 255
+    inject(draw, image)
+    assert not draw.exception
+    assert guess(draw) == "1"
+    assert len(draw.get("image")) == 1  # the 28x28 preview
+    bars = json.loads(draw.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert bars["type"] == "bar" and bars["x"] == [str(d) for d in range(10)]
+    assert not any("Draw a digit from 0 to 9" in i.value for i in draw.info)
+
+
+def test_a_loop_is_a_zero(draw):
+    image = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((85, 55, 195, 225), outline=(255, 255, 255, 255), width=18)
+    inject(draw, np.asarray(image))
+    assert guess(draw) == "0"
+
+
+def test_real_test_digits_drawn_large_and_off_centre_are_recognised(draw):
+    """MNIST test digits, blown up to canvas size and placed off-centre, go through the page's own path."""
+    from playground.default_model import DEFAULT_CONFIG
+    from playground.engine import load_dataset
+
+    dataset = load_dataset(DEFAULT_CONFIG)
+    right = 0
+    for index in range(0, 200, 20):
+        digit = Image.fromarray(dataset.x_test[index, 0]).resize((180, 180), Image.BILINEAR)
+        image = Image.new("L", (280, 280))
+        image.paste(digit, (index % 100, 90 - index % 90))
+        inject(draw, np.asarray(image.convert("RGBA")))
+        right += guess(draw) == str(dataset.y_test[index])
+    assert right >= 9
+
+
+def test_an_empty_drawing_shows_the_hint_again(draw):
+    inject(draw, blank())
+    assert not draw.metric and any("Draw a digit from 0 to 9" in i.value for i in draw.info)
+
+
+def test_clear_gives_a_fresh_canvas(draw):
+    image = blank()
+    image[50:230, 130:150] = 255
+    inject(draw, image)
+    draw.button(key="dr_clear").click().run()
+    assert draw.session_state["dr_canvas_version"] == 1
+    assert not draw.metric
