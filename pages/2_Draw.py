@@ -4,7 +4,7 @@ import copy
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from playground import inspection, plots, ui
+from playground import explain, inspection, plots, ui
 from playground.checkpoint import CheckpointError, LoadedModel, load_checkpoint
 from playground.datasets import DATASETS
 from playground.drawing import mnist_digit
@@ -123,3 +123,22 @@ with guess_col:
                   delta_arrow="off")
         st.plotly_chart(plots.probability_figure(probabilities, model.class_names), key="dr_probabilities",
                         width="stretch")
+
+if digit is not None:
+    why, inside = st.tabs(["Which strokes drove the guess", "First conv layer on your drawing"])
+    with why:
+        heat = explain.occlusion_map(model.predict, digit, best)
+        st.image(explain.overlay(inspection.upscale(digit, 168), inspection.upscale(heat, 168)), width=168)
+        st.caption(f"Red: where hiding a small patch of the drawing lowers the model's confidence in "
+                   f"**{model.class_names[best]}** the most (occlusion: the 28x28 image with one 6x6 patch "
+                   "blacked out at a time).")
+    with inside:
+        maps = explain.conv_activations(model.model, digit)
+        if maps is None:
+            st.caption("This model has no convolution layer, so there are no feature maps to show.")
+        else:
+            shown = maps[:32]
+            st.image(explain.activation_pictures(shown, 84), width=84,
+                     caption=[f"#{i + 1}" for i in range(len(shown))])
+            st.caption(f"What the first Conv2d's {len(maps)} filters respond to in your drawing "
+                       f"({maps.shape[1]}x{maps.shape[2]} each; white = strong response).")

@@ -86,7 +86,9 @@ def test_a_vertical_stroke_is_a_one_with_a_preview_and_probabilities(draw):
     inject(draw, image)
     assert not draw.exception
     assert guess(draw) == "1"
-    assert len(draw.get("image")) == 1  # the 28x28 preview
+    assert len(draw.get("image")) == 3  # the 28x28 preview, the occlusion overlay, the feature maps
+    assert [t.label for t in draw.tabs] == ["Which strokes drove the guess", "First conv layer on your drawing"]
+    assert any("What the first Conv2d's 32 filters respond to" in c.value for c in draw.caption)
     bars = json.loads(draw.get("plotly_chart")[0].proto.spec)["data"][0]
     assert bars["type"] == "bar" and bars["x"] == [str(d) for d in range(10)]
     assert not any("Draw a digit from 0 to 9" in i.value for i in draw.info)

@@ -52,4 +52,13 @@ def test_draw_a_one_then_a_zero(page: Page):
     loop = [(140 + 55 * math.sin(t * math.pi / 15), 140 - 85 * math.cos(t * math.pi / 15)) for t in range(32)]
     stroke(page, loop)
     expect(guess(page)).to_have_text("0", timeout=30_000)
+
+    # Two strokes make one digit: the canvas keeps the first while the second is drawn.
+    page.locator(".st-key-dr_clear button").first.click()
+    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
+    stroke(page, [(70 + 7 * i, 60) for i in range(21)])  # the bar of a 7
+    expect(guess(page)).to_be_visible(timeout=30_000)
+    stroke(page, [(210 - 4 * i, 60 + 8.5 * i) for i in range(21)])  # its diagonal
+    expect(guess(page)).to_have_text("7", timeout=30_000)
+    expect(page.get_by_role("tab", name="Which strokes drove the guess")).to_be_visible()
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
