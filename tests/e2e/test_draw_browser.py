@@ -14,14 +14,29 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.browser
 
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-CANVAS = "[data-testid='stBidiComponentIsolated'] canvas.upper-canvas"
 FRESH = ".stElementContainer[data-stale='false']"
 MODEL_S = 120  # the default model trains on the first visit
 
 
-def stroke(page: Page, points: list[tuple[float, float]]) -> None:
+def canvas(page: Page, version: int):
+    """The canvas of the given version: Clear swaps in a new one (a new key)."""
+    return page.locator(f".st-key-dr_canvas_{version} canvas.upper-canvas")
+
+
+def clear(page: Page, new_version: int) -> None:
+    """Press Clear and wait for the fresh canvas. It shows before its drawing library listens for
+    the mouse, and nothing on the page tells when it does: settle a second before drawing."""
+    page.locator(".st-key-dr_clear button").first.click()
+    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
+    expect(canvas(page, new_version)).to_be_visible()
+    expect(canvas(page, new_version - 1)).to_have_count(0)
+    page.wait_for_timeout(1000)
+
+
+def stroke(page: Page, points: list[tuple[float, float]], version: int = 0) -> None:
     """Press, move through `points` (canvas pixels), release: one pen stroke."""
-    box = page.locator(CANVAS).bounding_box()
+    expect(canvas(page, version)).to_be_visible()
+    box = canvas(page, version).bounding_box()
     page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
     page.mouse.down()
     for x, y in points[1:]:
@@ -39,26 +54,23 @@ def test_draw_a_one_then_a_zero(page: Page):
     expect(page.locator(CONNECTED)).to_be_attached(timeout=MODEL_S * 1000)
     expect(page.get_by_text(re.compile(r"test accuracy \d+\.\d%"))).to_be_visible(timeout=MODEL_S * 1000)
     expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()  # a hint, not a guess
-    expect(page.locator(CANVAS)).to_be_visible()
+    expect(canvas(page, 0)).to_be_visible()
 
     stroke(page, [(140, 50 + 9 * i) for i in range(21)])  # a vertical stroke
     expect(guess(page)).to_have_text("1", timeout=30_000)
     expect(page.get_by_text(re.compile(r"^\d+% sure$"))).to_be_visible()
     expect(page.locator(f"{FRESH}.st-key-dr_probabilities .main-svg").first).to_be_visible()
 
-    page.locator(".st-key-dr_clear button").first.click()
-    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
-    expect(page.locator(CANVAS)).to_be_visible()
+    clear(page, 1)
     loop = [(140 + 55 * math.sin(t * math.pi / 15), 140 - 85 * math.cos(t * math.pi / 15)) for t in range(32)]
-    stroke(page, loop)
+    stroke(page, loop, version=1)
     expect(guess(page)).to_have_text("0", timeout=30_000)
 
     # Two strokes make one digit: the canvas keeps the first while the second is drawn.
-    page.locator(".st-key-dr_clear button").first.click()
-    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
-    stroke(page, [(70 + 7 * i, 60) for i in range(21)])  # the bar of a 7
+    clear(page, 2)
+    stroke(page, [(70 + 7 * i, 60) for i in range(21)], version=2)  # the bar of a 7
     expect(guess(page)).to_be_visible(timeout=30_000)
-    stroke(page, [(210 - 4 * i, 60 + 8.5 * i) for i in range(21)])  # its diagonal
+    stroke(page, [(210 - 4 * i, 60 + 8.5 * i) for i in range(21)], version=2)  # its diagonal
     expect(guess(page)).to_have_text("7", timeout=30_000)
     expect(page.get_by_role("tab", name="Which strokes drove the guess")).to_be_visible()
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
