@@ -74,3 +74,33 @@ def test_draw_a_one_then_a_zero(page: Page):
     expect(guess(page)).to_have_text("7", timeout=30_000)
     expect(page.get_by_role("tab", name="Which strokes drove the guess")).to_be_visible()
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+def test_upload_a_model_or_refuse_one_that_cannot_read_drawings(page: Page, tmp_path):
+    """A 28x28 checkpoint becomes the model in use; a spiral model and junk are refused with reasons."""
+    from playground.checkpoint import save_checkpoint
+    from playground.config import TrainConfig
+    from playground.engine import Engine
+
+    digits = TrainConfig.from_dict({"dataset": {"name": "mnist", "train_images": 300, "test_images": 100},
+                                    "layers": [{"type": "flatten"}, {"type": "linear"}], "epochs": 1})
+    spiral = TrainConfig.from_dict({"dataset": {"name": "spiral", "n_per_class": 20}, "epochs": 1})
+    for name, config in (("digits.pt", digits), ("spiral.pt", spiral)):
+        engine = Engine(config)
+        list(engine.run())
+        save_checkpoint(tmp_path / name, config, engine.model, engine.dataset.class_names, engine.final_metrics())
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+
+    page.goto("/Draw")
+    expect(page.get_by_text(re.compile(r"test accuracy \d+\.\d%"))).to_be_visible(timeout=MODEL_S * 1000)
+    upload = page.locator(".st-key-dr_upload input[type='file']")
+    upload.set_input_files(str(tmp_path / "spiral.pt"))
+    expect(page.get_by_text(re.compile(r"That model takes 2 inputs; drawings need a model of 28x28"))).to_be_visible()
+    upload.set_input_files(str(tmp_path / "junk.pt"))
+    expect(page.get_by_text(re.compile(r"That model was not loaded: .*damaged"))).to_be_visible()
+    upload.set_input_files(str(tmp_path / "digits.pt"))
+    expect(page.get_by_text(re.compile(r"Using a 2-layer model trained on MNIST digits"))).to_be_visible()
+    expect(page.get_by_role("radio", name="An uploaded model (.pt)")).to_be_checked()
+    stroke(page, [(140, 50 + 9 * i) for i in range(21)])
+    expect(guess(page)).to_be_visible(timeout=30_000)  # whatever this weak model thinks, it answers
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
