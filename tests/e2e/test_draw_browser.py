@@ -1,17 +1,20 @@
 """The draw-a-digit page in a real browser: mouse strokes on the real canvas, predictions read back.
 
-The server trains the default MNIST model on the first visit (a few seconds, then saved), so the
+The first test also writes docs/draw.png. The server trains the default MNIST model on the first visit (a few seconds, then saved), so the
 first wait is long. Strokes are Playwright mouse moves on the canvas component's upper canvas.
 """
 from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 FRESH = ".stElementContainer[data-stale='false']"
@@ -73,6 +76,9 @@ def test_draw_a_one_then_a_zero(page: Page):
     stroke(page, [(210 - 4 * i, 60 + 8.5 * i) for i in range(21)], version=2)  # its diagonal
     expect(guess(page)).to_have_text("7", timeout=30_000)
     expect(page.get_by_role("tab", name="Which strokes drove the guess")).to_be_visible()
+    page.mouse.move(5, 5)  # no hover highlight in the picture
+    page.wait_for_timeout(500)  # let the bar chart finish drawing
+    page.screenshot(path=str(ROOT / "docs" / "draw.png"))
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
