@@ -4,7 +4,7 @@ from dataclasses import replace
 import streamlit as st
 
 from playground import inspection, plots, ui
-from playground.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
+from playground.checkpoint import checkpoint_bytes
 from playground.config import MAX_EPOCHS, ConfigError, TrainConfig, default_batch
 from playground.datasets import CLASSIFICATION, DATASETS
 from playground.devices import available_devices
@@ -541,14 +541,8 @@ def model_upload() -> None:
 
 
 def load_uploaded_model() -> None:
-    upload = st.session_state.get("pg_upload_model")
-    st.session_state["pg_model_error"] = None
-    if upload is None:
-        return
-    try:
-        loaded = load_checkpoint(upload.getvalue())
-    except CheckpointError as error:
-        st.session_state["pg_model_error"] = f"That model was not loaded: {error}"
+    loaded = ui.uploaded_checkpoint("pg_upload_model", "pg_model_error")
+    if loaded is None:
         return
     st.session_state["pg_loaded"] = loaded
     apply_config(loaded.config)

@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from playground import explain, inspection, plots, ui
-from playground.checkpoint import CheckpointError, LoadedModel, load_checkpoint
+from playground.checkpoint import LoadedModel
 from playground.datasets import DATASETS
 from playground.drawing import mnist_digit
 
@@ -35,15 +35,9 @@ def session_model() -> LoadedModel | None:
 
 
 def load_upload() -> None:
-    upload = st.session_state.get("dr_upload")
-    st.session_state["dr_upload_error"] = None
     st.session_state.pop("dr_uploaded", None)
-    if upload is None:
-        return
-    try:
-        loaded = load_checkpoint(upload.getvalue())
-    except CheckpointError as error:
-        st.session_state["dr_upload_error"] = f"That model was not loaded: {error}"
+    loaded = ui.uploaded_checkpoint("dr_upload", "dr_upload_error")
+    if loaded is None:
         return
     if loaded.input_shape != DIGIT_SHAPE:
         shape = "x".join(map(str, loaded.input_shape))

@@ -67,6 +67,25 @@ def default_digit_model_ready() -> bool:
     return bool(_default_digits)
 
 
+def uploaded_checkpoint(upload_key: str, error_key: str):
+    """The model in the file uploader `upload_key` (a LoadedModel), or None.
+
+    A file that cannot be loaded leaves its reason in session state under `error_key`, for the
+    page to show; the key is cleared on every new upload.
+    """
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    upload = st.session_state.get(upload_key)
+    st.session_state[error_key] = None
+    if upload is None:
+        return None
+    try:
+        return load_checkpoint(upload.getvalue())
+    except CheckpointError as error:
+        st.session_state[error_key] = f"That model was not loaded: {error}"
+        return None
+
+
 def first_call(action: str) -> bool:
     """False when `action` already ran in this session less than REPEAT_SECONDS ago.
 
