@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .config import ConfigError, TrainConfig
-from .datasets import CLASSIFICATION, DATASETS
+from .datasets import CLASSIFICATION
 from .engine import plan_for
 from .layers import LayerError
 from .losses import LOSSES, class_probabilities
@@ -54,7 +54,7 @@ class LoadedModel:
         Image models take raw pixels (N, C, H, W) on the 0-255 scale; they normalise themselves.
         """
         out = self.model(torch.as_tensor(np.asarray(x, dtype=np.float32)))
-        if DATASETS[self.config.dataset.name].task == CLASSIFICATION:
+        if self.config.dataset.task == CLASSIFICATION:
             out = class_probabilities(LOSSES[self.config.loss].output, out)
         return out.numpy()
 

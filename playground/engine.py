@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .config import ConfigError, TrainConfig
-from .datasets import CLASSIFICATION, DATASETS, Dataset, make_dataset
+from .datasets import CLASSIFICATION, Dataset, make_dataset
 from .devices import resolve_device
 from .losses import LOSSES, class_probabilities, predicted_classes
 from .model import ModelPlan, build_model, plan_model
@@ -80,7 +80,7 @@ Event = EpochEnd | Diverged
 def plan_for(config: TrainConfig) -> ModelPlan:
     """Check the config's layer stack against its dataset and loss without generating any data."""
     loss = LOSSES[config.loss]
-    input_shape = DATASETS[config.dataset.name].input_shape
+    input_shape = config.dataset.input_shape
     return plan_model(config.layers, input_shape, loss.n_outputs(config.dataset.n_classes), loss)
 
 
@@ -103,7 +103,7 @@ def batch_memory_per_sample(plan: ModelPlan) -> int:
 
 def load_dataset(config: TrainConfig) -> Dataset:
     d = config.dataset
-    return make_dataset(d.name, d.values, d.test_fraction, d.seed)
+    return make_dataset(d.name, d.values, d.test_fraction, d.seed, d.table)
 
 
 class Engine:

@@ -46,7 +46,7 @@ def warm_up() -> str:
 @st.cache_resource(max_entries=32, show_spinner="Loading the dataset…")
 def cached_dataset(config: DatasetConfig) -> Dataset:
     """The data of a dataset config, shared read-only by every session (images are not copied)."""
-    return make_dataset(config.name, config.values, config.test_fraction, config.seed)
+    return make_dataset(config.name, config.values, config.test_fraction, config.seed, config.table)
 
 
 _DEFAULT_DIGITS_LOCK = threading.Lock()

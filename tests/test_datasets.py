@@ -11,7 +11,7 @@ from playground.datasets import (CLASSIFICATION, DATASETS, REGRESSION, Dataset, 
                                  spiral)
 from playground.images import ImageSet, load_images
 
-TOYS = [name for name, spec in DATASETS.items() if not spec.is_image]
+TOYS = [name for name, spec in DATASETS.items() if not spec.is_image and not spec.is_table]
 IMAGES = [name for name, spec in DATASETS.items() if spec.is_image]
 CLASSIFIERS = [name for name in TOYS if DATASETS[name].task == CLASSIFICATION]
 REGRESSORS = [name for name in TOYS if DATASETS[name].task == REGRESSION]
