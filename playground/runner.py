@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
@@ -55,6 +56,7 @@ class Snapshot:
     frame: Frame | None = None
     final: dict | None = None  # final metrics once the run has ended
     message: str = ""
+    weights: dict | None = None  # a copy of a small flat model's state_dict (CPU), taken with the frame
 
     @property
     def active(self) -> bool:
@@ -90,9 +92,11 @@ class TrainingRunner:
 
     def __init__(self, config: TrainConfig, frame_interval: float = 0.4,
                  idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1,
-                 initial_state: dict | None = None):
-        """`initial_state`: a checkpoint's state_dict to continue training from."""
+                 initial_state: dict | None = None, on_end: Callable[[Snapshot], None] | None = None):
+        """`initial_state`: a checkpoint's state_dict to continue training from. `on_end` receives the
+        final snapshot of a run that trained at least one epoch, on the worker thread (e.g. to save it)."""
         self.config = config
+        self.on_end = on_end
         self.initial_state = initial_state
         self.torch_threads = torch_threads  # small models train fastest on one thread; None leaves torch's setting
         self.frame_interval, self.idle_pause, self.idle_end = frame_interval, idle_pause, idle_end
@@ -102,7 +106,7 @@ class TrainingRunner:
         self._in_step = False  # the current epoch runs because of a Step: it does not pause mid-way
         self._lr = config.optimizer.lr  # requested base learning rate
         self._lr_in_use = config.optimizer.lr
-        self._epoch, self._final, self._frame = 0, None, None
+        self._epoch, self._final, self._frame, self._weights = 0, None, None, None
         self._curves = _Curves()
         self._rate, self._sample_rate = _Rate(), _Rate()
         self._last_seen = time.monotonic()
@@ -173,7 +177,8 @@ class TrainingRunner:
         with self._lock:
             self._last_seen = time.monotonic()
             return Snapshot(self._status, self._epoch, self.config.epochs, self._lr_in_use, self._rate.value(),
-                            self._sample_rate.value(), self._curves.freeze(), self._frame, self._final, self._message)
+                            self._sample_rate.value(), self._curves.freeze(), self._frame, self._final, self._message,
+                            self._weights)
 
     # --- the worker ---------------------------------------------------------------------------
 
@@ -186,11 +191,20 @@ class TrainingRunner:
                 engine.evaluate("test")
             self._set_frame(engine)
             self._train(engine)
+            self._report_end()
         except ConfigError as error:  # e.g. a batch too large for memory: the message names the fix
             self._finish(FAILED, f"Cannot train: {error.message}")
         except Exception as error:  # a bug or a torch error: report it, never crash the app
             log.exception("training failed")
             self._finish(FAILED, f"Training failed: {type(error).__name__}: {error}")
+
+    def _report_end(self) -> None:
+        if self.on_end is None or self._epoch == 0:
+            return
+        try:
+            self.on_end(self.snapshot())
+        except Exception:  # e.g. the runs file is unwritable: the run itself still counts
+            log.exception("on_end failed")
 
     def _train(self, engine: Engine) -> None:
         last_frame = time.monotonic()
@@ -268,8 +282,9 @@ class TrainingRunner:
             frame = image_frame(engine.epoch, engine.test_predictions, engine.first_conv_filters())
         else:
             frame = frame_for(engine.dataset, engine.predict, engine.epoch)
+        weights = _small_weights(engine)
         with self._lock:
-            self._frame = frame
+            self._frame, self._weights = frame, weights
 
     def _end(self, engine: Engine, status: str, message: str) -> None:
         final = engine.final_metrics()
@@ -282,6 +297,16 @@ class TrainingRunner:
         with self._lock:
             self._status, self._message = status, message
             self._lock.notify_all()
+
+
+MAX_LIVE_WEIGHTS = 50_000  # flat models up to this many parameters share their weights with the UI
+
+
+def _small_weights(engine: Engine) -> dict | None:
+    """A CPU copy of a small flat model's weights (for the network view), else None."""
+    if engine.dataset.is_image or engine.plan.parameters > MAX_LIVE_WEIGHTS:
+        return None
+    return {name: value.detach().to("cpu", copy=True) for name, value in engine.model.state_dict().items()}
 
 
 class _Rate:

@@ -1,0 +1,172 @@
+"""The lessons gallery: one-click setups of the classic examples, each with its story and outcome.
+
+A `Lesson` is a config (or, for a race, several configs trained side by side), a few sentences
+saying what to watch for, and an `Outcome`: what to measure when the run ends and the range the
+lesson promises. `measure` reads that value from a finished engine, `verdict` compares it with the
+promise. The MNIST lessons promise what the offline 5,000-digit subset reaches; full MNIST does
+better. Knows nothing about Streamlit, threads or figures.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .config import TrainConfig
+
+ONE_CONV = [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
+            {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
+TWO_CONV_DROPOUT = [{"type": "conv2d", "out": 10, "kernel": 5}, {"type": "maxpool2d", "kernel": 2}, {"type": "relu"},
+                    {"type": "conv2d", "out": 20, "kernel": 5}, {"type": "dropout2d", "p": 0.5},
+                    {"type": "maxpool2d", "kernel": 2}, {"type": "relu"}, {"type": "flatten"},
+                    {"type": "linear", "out": 50}, {"type": "relu"}, {"type": "dropout", "p": 0.5},
+                    {"type": "linear"}, {"type": "log_softmax"}]
+RESIDUAL = [{"type": "conv2d", "out": 16, "kernel": 3, "padding": 1}, {"type": "batchnorm2d"}, {"type": "relu"},
+            {"type": "residual"}, {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
+RELU_NET = [{"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear"}]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a lesson promises: `measure` (a MEASURES key) lands in [low, high] when the run ends."""
+
+    measure: str
+    low: float
+    high: float
+    promise: str  # in words: "test accuracy near 50%"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    value: float | None
+    as_promised: bool
+    text: str  # "Test accuracy 0.46: as the lesson said (near 50%)."
+
+
+@dataclass(frozen=True)
+class Lesson:
+    slug: str  # its name in links: ?lesson=spiral-relu
+    title: str
+    story: str  # two or three sentences: what it shows and why
+    outcome: Outcome
+    config: TrainConfig  # the setup (a race: its first entrant's)
+    race: tuple[tuple[str, TrainConfig], ...] = ()  # entrants trained side by side, curves overlaid
+    hide: tuple[str, ...] = ()  # controls the lesson link hides (see share.HIDEABLE)
+
+    @property
+    def is_race(self) -> bool:
+        return bool(self.race)
+
+
+def _test_accuracy(engine, final: dict) -> float | None:
+    return final.get("test_accuracy")
+
+
+def _prediction_at_5(engine, final: dict) -> float:
+    return float(engine.predict(np.array([[5.0]], dtype=np.float32))[0, 0])
+
+
+MEASURES: dict[str, tuple[str, Callable]] = {  # name -> (label, function of (engine, final metrics))
+    "test_accuracy": ("Test accuracy", _test_accuracy),
+    "prediction_at_5": ("Prediction for x = 5.0", _prediction_at_5),
+}
+
+
+def measure(lesson: Lesson, engine, final: dict) -> float | None:
+    """The lesson's measured value for a finished engine and its final metrics."""
+    return MEASURES[lesson.outcome.measure][1](engine, final)
+
+
+def verdict(lesson: Lesson, value: float | None) -> Verdict:
+    outcome = lesson.outcome
+    label = MEASURES[outcome.measure][0]
+    if value is None:
+        return Verdict(None, False, f"{label} could not be measured.")
+    ok = outcome.low <= value <= outcome.high
+    shown = f"{value:.2%}" if outcome.measure == "test_accuracy" else f"{value:.3f}"
+    if ok:
+        return Verdict(value, True, f"{label} {shown}: as the lesson said ({outcome.promise}).")
+    return Verdict(value, False, f"{label} {shown}: the lesson expected {outcome.promise}. "
+                                 "Did a setting change? Reopen the lesson to start over.")
+
+
+def race_verdict(final_losses: dict[str, float | None]) -> Verdict:
+    """The optimizer race's promise: plain SGD ends highest, momentum next, Adam and RMSprop lowest."""
+    losses = {name: value for name, value in final_losses.items() if value is not None}
+    if len(losses) < len(final_losses) or len(losses) < 4:
+        return Verdict(None, False, "Not every entrant finished, so the race has no result.")
+    sgd, momentum, adam, rmsprop = (losses[name] for name in RACE_ORDER)
+    ok = sgd > momentum > max(adam, rmsprop)
+    ranking = " < ".join(f"{name} {losses[name]:.3f}" for name in sorted(losses, key=losses.get))
+    text = f"Final train loss: {ranking}. " + ("As the lesson said: the adaptive optimizers win, momentum helps SGD."
+                                              if ok else "Not the order the lesson expected.")
+    return Verdict(None, ok, text)
+
+
+def _config(data: dict) -> TrainConfig:
+    return TrainConfig.from_dict({"device": "auto", **data})
+
+
+def _mnist(layers: list, epochs: int, **settings) -> TrainConfig:
+    return _config({"dataset": {"name": "mnist"}, "layers": layers, "epochs": epochs, "batch_size": 64, **settings})
+
+
+RACE_ORDER = ("SGD", "SGD + momentum", "Adam", "RMSprop")
+_RACE_BASE = {"dataset": {"name": "spiral", "n_per_class": 300}, "layers": RELU_NET, "epochs": 300}
+_RACE = tuple((name, _config({**_RACE_BASE, "optimizer": optimizer})) for name, optimizer in zip(RACE_ORDER, (
+    {"name": "sgd", "lr": 0.05}, {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+    {"name": "adam", "lr": 0.05}, {"name": "rmsprop", "lr": 0.05})))
+
+LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
+    Lesson("spiral-linear", "A straight line cannot follow a spiral",
+           "Three spiral arms, and a model with a single Linear layer: it can only cut the plane with straight "
+           "lines. However long it trains, about half the points stay on the wrong side. Watch the boundary: "
+           "three flat wedges.",
+           Outcome("test_accuracy", 0.35, 0.62, "test accuracy near 50%"),
+           _config({"layers": [{"type": "linear"}]})),
+    Lesson("spiral-relu", "Add a hidden ReLU layer",
+           "The same spiral with 100 ReLU units between input and output. Each unit bends the boundary once, "
+           "together they wrap around the arms. Accuracy climbs to about 95%.",
+           Outcome("test_accuracy", 0.9, 1.0, "test accuracy about 95%"),
+           _config({"layers": RELU_NET})),
+    Lesson("line", "Linear regression: learn y = 2x",
+           "Four points on y = 2x and one Linear layer (a weight and a bias), MSE loss, plain SGD with learning "
+           "rate 0.01. After 1,000 epochs the weight is close to 2, so the model predicts about 10 for x = 5.",
+           Outcome("prediction_at_5", 9.9, 10.1, "a prediction of about 10.0 for x = 5.0"),
+           _config({"dataset": {"name": "linear_regression"}, "layers": [{"type": "linear"}], "loss": "mse",
+                    "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 1000})),
+    Lesson("coffee", "Coffee roasting: sigmoid units and BCE",
+           "Good roasts lie in a triangle of temperature and duration. Three sigmoid units each draw one edge "
+           "of it; a sigmoid output with binary cross-entropy gives the probability of a good roast. Inputs "
+           "are standardised first; Adam does the rest.",
+           Outcome("test_accuracy", 0.95, 1.0, "test accuracy above 95%"),
+           _config({"dataset": {"name": "coffee_roast", "n_samples": 1000},
+                    "layers": [{"type": "linear", "out": 3}, {"type": "sigmoid"}, {"type": "linear", "out": 1},
+                               {"type": "sigmoid"}], "loss": "bce", "optimizer": {"name": "adam", "lr": 0.1},
+                    "epochs": 3000})),
+    Lesson("mnist-cnn", "MNIST with one convolution",
+           "32 learned 3x3 filters slide over each digit, max-pooling halves the image, and one Linear layer "
+           "reads the result. Three epochs reach about 94% on the 5,000-digit offline set and about 98% on "
+           "full MNIST. Open the filters tab to see what it learned.",
+           Outcome("test_accuracy", 0.92, 1.0, "test accuracy above 92%"),
+           _mnist(ONE_CONV, 3)),
+    Lesson("mnist-dropout", "PyTorch's MNIST example: dropout and NLL",
+           "Two 5x5 convolutions, dropout on whole channels and on the hidden layer, and a LogSoftmax output "
+           "trained with the NLL loss by SGD with momentum 0.5, exactly as in PyTorch's examples. Dropout makes "
+           "training noisier and slower: about 90% after five epochs on the subset.",
+           Outcome("test_accuracy", 0.85, 1.0, "test accuracy above 85%"),
+           _mnist(TWO_CONV_DROPOUT, 5, loss="nll", optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.5})),
+    Lesson("residual", "A residual block",
+           "A convolution, then a residual block: two 3x3 convolutions whose output is added to their input. "
+           "The skip connection lets gradients flow straight through, which is what lets very deep networks "
+           "train. Two epochs reach about 96% on the subset.",
+           Outcome("test_accuracy", 0.93, 1.0, "test accuracy above 93%"),
+           _mnist(RESIDUAL, 2)),
+    Lesson("optimizer-race", "Optimizer race: SGD, momentum, Adam, RMSprop",
+           "The same ReLU net on the same spiral, trained four times with the same learning rate (0.05) by four "
+           "optimizers, curves overlaid. Plain SGD crawls, momentum speeds it up, and the adaptive optimizers "
+           "(Adam, RMSprop) race ahead.",
+           Outcome("test_accuracy", 0.0, 1.0, "plain SGD's loss highest, then momentum's, Adam and RMSprop lowest"),
+           _RACE[0][1], race=_RACE),
+)}

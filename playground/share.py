@@ -1,0 +1,173 @@
+"""A whole run configuration as URL query parameters, and back: the shareable link.
+
+`to_query` flattens a `TrainConfig` into readable parameters (`dataset.name=spiral`,
+`optimizer.lr=0.001`, `layers=linear(out=100),relu,linear`, ...), so a link reproduces the
+setup, seeds included. `from_query` parses them back through `TrainConfig.from_dict`, so a bad or
+hand-edited link raises the same `ConfigError` as a bad config file, naming the parameter. A
+teacher's link may also carry `hide=` (controls the page hides from students) and `lesson=`.
+This module knows nothing about Streamlit: the pages read and write `st.query_params` with it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlencode
+
+from .config import ConfigError, TrainConfig
+
+# Controls a teacher can hide from a shared link: name -> what the student no longer sees.
+HIDEABLE: dict[str, str] = {
+    "data": "Dataset and its settings",
+    "model": "Layer editor and presets",
+    "loss": "Loss",
+    "optimizer": "Optimizer, momentum and weight decay",
+    "learning_rate": "Learning rate",
+    "schedule": "Learning-rate schedule",
+    "training": "Batch size, epochs, model seed and device",
+}
+HIDE, LESSON, WORKSPACE = "hide", "lesson", "ws"  # parameters beside the config's own
+STRING_KEYS = {"dataset.name", "dataset.file", "dataset.label", "dataset.task", "loss", "optimizer.name",
+               "schedule.name", "device"}  # values kept as text even when they look like numbers
+_LAYER = re.compile(r"\s*([a-z_0-9]+)\s*(?:\(([^()]*)\))?\s*(?:,|$)")
+MAX_QUERY_LENGTH = 8000  # characters: longer links are refused rather than parsed
+
+
+@dataclass(frozen=True)
+class SharedSetup:
+    """What a link carries: the config, the controls hidden from students and the lesson, if any."""
+
+    config: TrainConfig
+    hidden: frozenset[str] = frozenset()
+    lesson: str = ""
+
+
+def to_query(config: TrainConfig, hidden: Iterable[str] = (), lesson: str = "") -> dict[str, str]:
+    """Query parameters (name -> text) that reproduce `config`, in a stable order."""
+    params = {key: _text(value) for key, value in _flatten(config.to_dict()).items()}
+    if hidden:
+        params[HIDE] = ",".join(name for name in HIDEABLE if name in set(hidden))
+    if lesson:
+        params[LESSON] = lesson
+    return params
+
+
+def link(base_url: str, config: TrainConfig, hidden: Iterable[str] = (), lesson: str = "") -> str:
+    """The full shareable address: `base_url` (the page's address without a query) plus the parameters."""
+    return f"{base_url.split('?')[0]}?{urlencode(to_query(config, hidden, lesson), safe='(),=')}"
+
+
+def has_config(params: Mapping[str, Any]) -> bool:
+    """Whether the parameters describe a config at all (a bare page address does not)."""
+    return any(key == "layers" or key.startswith("dataset.") for key in params)
+
+
+def from_query(params: Mapping[str, Any]) -> SharedSetup:
+    """The setup a link describes; ConfigError (naming the parameter) when it cannot be used."""
+    params = {key: _single(value) for key, value in params.items() if key != WORKSPACE}
+    if sum(len(k) + len(v) for k, v in params.items()) > MAX_QUERY_LENGTH:
+        raise ConfigError("link", f"is longer than {MAX_QUERY_LENGTH:,} characters; share a config file instead")
+    hidden = _hidden(params.pop(HIDE, ""))
+    lesson = params.pop(LESSON, "")
+    data: dict[str, Any] = {}
+    for key, text in params.items():
+        value = parse_layers(text) if key == "layers" else _value(key, text)
+        _insert(data, key, value)
+    return SharedSetup(TrainConfig.from_dict(data), hidden, lesson)
+
+
+def layers_text(layers: Iterable[Mapping[str, Any]]) -> str:
+    """A layer stack as one readable string: linear(out=100),relu,conv2d(out=8,kernel=3)."""
+    parts = []
+    for spec in layers:
+        args = ",".join(f"{k}={_text(v)}" for k, v in spec.items() if k != "type")
+        parts.append(f"{spec['type']}({args})" if args else str(spec["type"]))
+    return ",".join(parts)
+
+
+def parse_layers(text: str) -> list[dict]:
+    """The inverse of `layers_text`; ConfigError naming the piece it cannot read."""
+    layers, position = [], 0
+    while position < len(text.strip()):
+        match = _LAYER.match(text, position)
+        if not match or match.end() == position:
+            raise ConfigError("layers", f"cannot read the layer list at {text[position:position + 20]!r}; "
+                                        "expected e.g. linear(out=100),relu,linear")
+        layer: dict[str, Any] = {"type": match.group(1)}
+        for item in filter(None, (match.group(2) or "").split(",")):
+            name, _, value = item.partition("=")
+            layer[name.strip()] = _number(value.strip())
+        layers.append(layer)
+        position = match.end()
+    return layers
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "layers" and not prefix:
+            flat[key] = layers_text(value)
+        elif isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _insert(data: dict, dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for name in parents:
+        data = data.setdefault(name, {})
+        if not isinstance(data, dict):
+            raise ConfigError(dotted, "conflicts with another parameter of the link")
+    data[last] = value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back as the same float
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value))
+    return str(value)
+
+
+def _value(key: str, text: str) -> Any:
+    if key in STRING_KEYS:
+        return text
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ConfigError(key, f"is not a readable list: {text[:40]!r}") from None
+    if text in ("true", "false"):
+        return text == "true"
+    return _number(text)
+
+
+def _number(text: str) -> Any:
+    """int or float when the text is one; otherwise the text (the config check then names it)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _single(value: Any) -> str:
+    """st.query_params gives strings; AppTest and lists may give repeats: the last one counts."""
+    if isinstance(value, (list, tuple)):
+        return str(value[-1]) if value else ""
+    return str(value)
+
+
+def _hidden(text: str) -> frozenset[str]:
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = sorted(names - set(HIDEABLE))
+    if unknown:
+        raise ConfigError(HIDE, f"{unknown[0]!r} is not a control that can be hidden; choose from: "
+                                f"{', '.join(HIDEABLE)}")
+    return frozenset(names)

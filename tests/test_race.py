@@ -1,0 +1,80 @@
+"""A race trains its entrants side by side on one thread and reports them all."""
+import math
+import time
+
+from playground.config import TrainConfig
+from playground.race import Race
+from playground.runner import COMPLETED, DIVERGED, FAILED, STOPPED
+
+
+def entrant(lr: float, epochs: int = 15, optimizer: str = "adam") -> TrainConfig:
+    return TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40, "seed": 1},
+                                  "layers": [{"type": "linear", "out": 8}, {"type": "relu"}, {"type": "linear"}],
+                                  "optimizer": {"name": optimizer, "lr": lr}, "epochs": epochs, "device": "cpu"})
+
+
+def finish(race: Race, timeout: float = 20.0):
+    race.start()
+    deadline = time.monotonic() + timeout
+    while race.active and time.monotonic() < deadline:
+        race.snapshot()
+        time.sleep(0.02)
+    race.join(5)
+    return race.snapshot()
+
+
+def test_every_entrant_trains_every_epoch_and_ends_with_final_metrics():
+    ended = []
+    snap = finish(Race((("slow", entrant(0.001)), ("fast", entrant(0.05))), on_end=ended.append))
+    assert snap.status == COMPLETED and snap.epoch == 15
+    for racer in snap.entrants:
+        assert racer.status == COMPLETED and racer.history.epochs == tuple(range(1, 16))
+        assert racer.final["epochs"] == 15 and 0 <= racer.final["test_accuracy"] <= 1
+    slow, fast = snap.entrants
+    assert fast.final["train_loss"] < slow.final["train_loss"]
+    assert len(ended) == 1 and ended[0].status == COMPLETED
+
+
+def test_entrants_with_fewer_epochs_finish_first():
+    snap = finish(Race((("short", entrant(0.01, epochs=3)), ("long", entrant(0.01, epochs=9)))))
+    short, long = snap.entrants
+    assert len(short.history.epochs) == 3 and len(long.history.epochs) == 9 and snap.epochs == 9
+
+
+def test_a_diverging_entrant_drops_out_and_the_others_go_on():
+    wild = TrainConfig.from_dict({"dataset": {"name": "linear_regression"}, "layers": [{"type": "linear"}],
+                                  "loss": "mse", "optimizer": {"name": "sgd", "lr": 5.0}, "epochs": 40, "device": "cpu"})
+    snap = finish(Race((("wild", wild), ("calm", entrant(0.01, epochs=40)))))
+    wild, calm = snap.entrants
+    assert wild.status == DIVERGED and len(wild.history.epochs) < 40
+    assert calm.status == COMPLETED and len(calm.history.epochs) == 40
+    assert all(math.isfinite(v) for v in wild.history.train_loss)
+
+
+def test_stop_ends_the_race_and_keeps_what_was_trained():
+    race = Race((("a", entrant(0.01, epochs=100_000)), ("b", entrant(0.02, epochs=100_000)))).start()
+    deadline = time.monotonic() + 10
+    while race.snapshot().epoch < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    race.stop()
+    race.join(5)
+    snap = race.snapshot()
+    assert snap.status == STOPPED and all(r.status == STOPPED and r.final for r in snap.entrants)
+
+
+def test_nobody_watching_stops_the_race():
+    race = Race((("a", entrant(0.01, epochs=100_000)),), idle_end=0.2).start()
+    race.join(10)
+    snap = race.snapshot()
+    assert snap.status == STOPPED and "nobody watched" in snap.message
+
+
+def test_a_config_the_engine_refuses_fails_with_its_reason():
+    huge_batch = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 10, "n_per_class": 5000},
+                                        "layers": [{"type": "linear", "out": 2000}, {"type": "relu"},
+                                                   {"type": "linear", "out": 2000}, {"type": "linear"}],
+                                        "batch_size": 0, "device": "cpu"})
+    ended = []
+    snap = finish(Race((("big", huge_batch),), on_end=ended.append))
+    assert snap.status == FAILED and "Cannot race" in snap.message and "batch size" in snap.message
+    assert ended == []  # nothing trained, nothing to save

@@ -1,0 +1,128 @@
+"""The shareable link: every config survives the URL round trip; bad links name the parameter."""
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from playground.config import ConfigError, TrainConfig
+from playground.share import HIDEABLE, from_query, has_config, layers_text, link, parse_layers, to_query
+
+CONFIGS = [
+    TrainConfig(),
+    TrainConfig.from_dict({"dataset": {"name": "moons", "n_samples": 123, "noise": 0.37, "seed": 9},
+                           "layers": [{"type": "linear", "out": 8}, {"type": "leaky_relu", "negative_slope": 0.2},
+                                      {"type": "dropout", "p": 0.25}, {"type": "linear", "out": 1}],
+                           "loss": "bce_with_logits",
+                           "optimizer": {"name": "sgd", "lr": 0.03, "momentum": 0.9, "nesterov": True,
+                                         "weight_decay": 1e-4},
+                           "schedule": {"name": "step", "step_size": 50, "gamma": 0.3},
+                           "epochs": 321, "batch_size": 16, "seed": 4294967295, "device": "cpu"}),
+    TrainConfig.from_dict({"dataset": {"name": "digits", "train_images": 500, "test_images": 100},
+                           "layers": [{"type": "conv2d", "out": 8, "kernel": 3, "padding": 1},
+                                      {"type": "residual", "out": 16, "stride": 2}, {"type": "flatten"},
+                                      {"type": "linear"}, {"type": "log_softmax"}],
+                           "loss": "nll", "optimizer": {"name": "rmsprop", "lr": 3e-5, "momentum": 0.5},
+                           "schedule": "cosine", "epochs": 2}),
+    TrainConfig.from_dict({"dataset": {"name": "linear_regression", "n_samples": 4, "test_fraction": 0.0},
+                           "layers": [{"type": "linear"}], "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.01}}),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=["default", "moons", "digits-cnn", "y=2x"])
+def test_every_config_survives_the_round_trip(config):
+    setup = from_query(to_query(config))
+    assert setup.config == config
+    assert setup.hidden == frozenset() and setup.lesson == ""
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=["default", "moons", "digits-cnn", "y=2x"])
+def test_the_full_link_parses_back_through_a_real_query_string(config):
+    address = link("http://localhost:8501/Playground?old=1", config, hidden=["model"], lesson="spiral-relu")
+    parts = urlsplit(address)
+    assert parts.path == "/Playground" and "old=" not in parts.query
+    setup = from_query(dict(parse_qsl(parts.query)))
+    assert setup.config == config and setup.hidden == {"model"} and setup.lesson == "spiral-relu"
+
+
+def test_the_link_is_readable():
+    query = to_query(TrainConfig())
+    assert query["layers"] == "linear(out=100),relu,linear"
+    assert query["dataset.name"] == "spiral" and query["optimizer.lr"] == "0.001" and query["seed"] == "12345"
+    assert "linear(out=100),relu,linear" in link("http://h/Playground", TrainConfig())
+
+
+def test_seeds_are_part_of_the_link():
+    config = TrainConfig().replace(seed=7)
+    query = to_query(config)
+    assert query["seed"] == "7" and query["dataset.seed"] == "12345"
+    assert from_query(query).config.seed == 7
+
+
+def test_hidden_controls_keep_the_registry_order_and_reject_unknown_names():
+    query = to_query(TrainConfig(), hidden=["training", "data"])
+    assert query["hide"] == "data,training"
+    with pytest.raises(ConfigError) as error:
+        from_query({**query, "hide": "data,everything"})
+    assert error.value.key == "hide" and "'everything'" in error.value.message
+    assert set(HIDEABLE) >= {"data", "model", "learning_rate"}
+
+
+def test_a_bad_value_names_its_parameter():
+    query = to_query(TrainConfig())
+    with pytest.raises(ConfigError) as error:
+        from_query({**query, "optimizer.lr": "fast"})
+    assert error.value.key == "optimizer.lr"
+    with pytest.raises(ConfigError) as error:
+        from_query({**query, "dataset.name": "cifar"})
+    assert error.value.key == "dataset.name" and "'cifar'" in error.value.message
+
+
+def test_an_unknown_parameter_is_refused_not_ignored():
+    with pytest.raises(ConfigError) as error:
+        from_query({**to_query(TrainConfig()), "optimizer.beta": "0.9"})
+    assert error.value.key == "optimizer.beta"
+
+
+@pytest.mark.parametrize("text", ["linear(out=100", "linear(out=100)relu", "!!", "linear((out=1))"])
+def test_a_garbled_layer_list_is_refused_with_the_place(text):
+    with pytest.raises(ConfigError) as error:
+        from_query({"dataset.name": "spiral", "layers": text})
+    assert error.value.key == "layers"
+
+
+def test_a_layer_with_a_bad_parameter_names_the_layer():
+    with pytest.raises(ConfigError) as error:
+        from_query({"dataset.name": "spiral", "layers": "linear(out=-3),relu,linear"})
+    assert error.value.key == "layers[0].out"
+
+
+def test_layers_text_round_trip_keeps_numbers_typed():
+    layers = [{"type": "conv2d", "out": 8, "kernel": 3, "stride": 1, "padding": 1}, {"type": "dropout", "p": 0.5}]
+    assert parse_layers(layers_text(layers)) == layers
+    assert parse_layers(" linear ( out = 4 ) , relu ") == [{"type": "linear", "out": 4}, {"type": "relu"}]
+
+
+def test_a_partial_link_fills_defaults():
+    setup = from_query({"dataset.name": "xor", "optimizer.lr": "0.03"})
+    assert setup.config.dataset.name == "xor" and setup.config.optimizer.lr == 0.03
+    assert setup.config.epochs == TrainConfig().epochs
+
+
+def test_repeated_parameters_take_the_last_and_the_workspace_is_not_config():
+    setup = from_query({"dataset.name": ["moons", "xor"], "ws": "abc123"})
+    assert setup.config.dataset.name == "xor"
+
+
+def test_has_config_tells_a_bare_address_from_a_setup():
+    assert not has_config({}) and not has_config({"ws": "abc", "lesson": "x"})
+    assert has_config({"dataset.name": "xor"}) and has_config({"layers": "linear"})
+
+
+def test_an_overlong_link_is_refused():
+    with pytest.raises(ConfigError) as error:
+        from_query({"dataset.name": "spiral", "layers": "relu," * 3000 + "linear"})
+    assert error.value.key == "link"
+
+
+def test_a_conflicting_parameter_is_refused():
+    with pytest.raises(ConfigError):
+        from_query({"optimizer": "adam", "optimizer.lr": "0.1"})
