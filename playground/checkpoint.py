@@ -83,7 +83,7 @@ def load_checkpoint(source: str | Path | BinaryIO | bytes) -> LoadedModel:
         raise CheckpointError(f"checkpoint version {payload.get('version')!r} is not supported (expected {VERSION})")
     try:
         config = TrainConfig.from_json(payload["config"])
-        model = _model_for(config, payload["state_dict"])
+        model = model_for_state(config, payload["state_dict"])
     except (KeyError, TypeError) as error:
         raise CheckpointError(f"checkpoint is incomplete or damaged ({error})") from None
     except (ConfigError, LayerError) as error:
@@ -105,7 +105,8 @@ def _read(source) -> object:
         raise CheckpointError("not a loadable checkpoint: the file is damaged or not a PyTorch .pt file") from None
 
 
-def _model_for(config: TrainConfig, state: dict) -> torch.nn.Sequential:
+def model_for_state(config: TrainConfig, state: dict) -> torch.nn.Sequential:
+    """The model `config` describes with the weights `state` (CPU, train mode); CheckpointError if they differ."""
     plan = plan_for(config)
     model = build_model(plan)
     if "0.mean" in state:  # normalisation first: image pixel statistics (scalars) or per-feature

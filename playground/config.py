@@ -183,8 +183,16 @@ def _table_classes(table: TableChoice) -> int:
     try:
         return len(table_columns(table).class_names)
     except TableError as error:
-        raise ConfigError("dataset.file" if "column" not in error.message else "dataset.features",
-                          error.message) from None
+        raise ConfigError(_table_key(table, error.message), error.message) from None
+
+
+def _table_key(table: TableChoice, message: str) -> str:
+    """Which setting a table problem belongs to: the label column, a feature column, or the file."""
+    if f'"{table.label}"' in message:
+        return "dataset.label"
+    if any(f'"{name}"' in message for name in table.features):
+        return "dataset.features"
+    return "dataset.file"
 
 
 def _layers(data: Any) -> tuple[dict, ...]:

@@ -8,6 +8,7 @@ models, torch, training or plotting.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -309,11 +310,13 @@ def _image_dataset(spec: DatasetSpec, values: dict, fraction: float, rng: np.ran
                    normalization=(images.mean, images.std))
 
 
+@functools.lru_cache(maxsize=16)
 def table_columns(table: TableChoice):
-    """The prepared columns of an uploaded table (tabular.Prepared); raises tabular.TableError."""
+    """The prepared columns of an uploaded table (tabular.Prepared, read-only); raises tabular.TableError."""
     from . import tabular  # pandas only when a CSV is used
 
-    return tabular.prepare(tabular.load_upload(table.file), table.label, table.features, table.task)
+    source = tabular.load_upload(table.file, allow_paths=tabular.paths_allowed())
+    return tabular.prepare(source, table.label, table.features, table.task)
 
 
 def _table_dataset(spec: DatasetSpec, table: TableChoice | None, fraction: float, seed: int) -> Dataset:

@@ -44,7 +44,7 @@ MAX_ROWS = 200_000
 MAX_COLUMNS = 1000
 MAX_CLASSES = 50
 MIN_ROWS = 4
-MAX_IMAGE_ROWS = 10_000  # images written by dataset_csv (784 pixels a row make big files)
+MAX_IMAGE_ROWS = 5_000  # images written by dataset_csv: 784 pixels a row; 5,000 MNIST rows fit the upload limit
 GUESS_MAX_CLASSES = 20  # guess_task: integer labels with at most this many values are classes
 
 MISSING = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "?")
@@ -462,6 +462,21 @@ def _write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def paths_allowed() -> bool:
+    """Whether configs may name CSV files by path: the command line sets PLAYGROUND_TABLE_PATHS=1; the app
+    never does, so a shared link cannot make the server read its own files."""
+    return os.environ.get("PLAYGROUND_TABLE_PATHS", "") == "1"
+
+
+def table_bytes(ref: str) -> bytes:
+    """The stored bytes of an uploaded table (for a download next to an exported script)."""
+    path, _ = _locate(ref, paths_allowed())
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise TableError(f'cannot read "{ref}": {error.strerror or error}') from None
 
 
 def load_upload(ref: str, *, allow_paths: bool = True) -> Table:

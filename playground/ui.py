@@ -6,6 +6,7 @@ math and figures live in the rest of the package.
 """
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from typing import Callable
@@ -21,12 +22,15 @@ POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is acti
 REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
 
 
-PAGES = (("app.py", "Home", ":material/home:"), ("pages/1_Playground.py", "Playground", ":material/tune:"),
+PAGES = (("app.py", "Home", ":material/home:"), ("pages/3_Lessons.py", "Lessons", ":material/school:"),
+         ("pages/1_Playground.py", "Playground", ":material/tune:"), ("pages/4_Runs.py", "Runs", ":material/compare:"),
          ("pages/2_Draw.py", "Draw a digit", ":material/draw:"))
+WORKSPACE_KEY = "ui_workspace"
 
 
 def navigation() -> None:
     """Page links at the top of the sidebar (Streamlit's own list is hidden in config.toml)."""
+    workspace()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
@@ -86,6 +90,46 @@ def uploaded_checkpoint(upload_key: str, error_key: str):
         return None
 
 
+def workspace() -> str:
+    """This browser's workspace: the token its saved runs are filed under, kept in the URL (`ws=`).
+
+    Taken from the URL when the page opens (so a reload or a server restart finds the same runs),
+    else made up; written back to the URL on every page so it survives navigation.
+    """
+    from .share import WORKSPACE
+
+    name = st.session_state.get(WORKSPACE_KEY)
+    if name is None:
+        name = _valid_workspace(st.query_params.get(WORKSPACE, "")) or secrets.token_hex(6)
+        st.session_state[WORKSPACE_KEY] = name
+    if st.query_params.get(WORKSPACE) != name:
+        st.query_params[WORKSPACE] = name
+    return name
+
+
+def _valid_workspace(candidate: str) -> str | None:
+    from .runstore import check_workspace
+
+    try:
+        return check_workspace(candidate)
+    except ValueError:
+        return None
+
+
+@st.cache_resource
+def run_store():
+    """The runs file every session saves finished runs to (each under its own workspace)."""
+    from .runstore import RunStore, default_path
+
+    return RunStore(default_path())
+
+
+def saver(config: TrainConfig) -> Callable:
+    """An `on_end` for a runner: saves the finished run under this session's workspace."""
+    name, store = workspace(), run_store()
+    return lambda snap: store.save(name, config, snap.history, snap.final, snap.status)
+
+
 def first_call(action: str) -> bool:
     """False when `action` already ran in this session less than REPEAT_SECONDS ago.
 
@@ -108,7 +152,7 @@ def runner(key: str) -> TrainingRunner | None:
 def start_runner(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None) -> TrainingRunner:
     """Stop this session's previous run under `key` and start a new one (from `initial_state` weights)."""
     discard_runner(key)
-    st.session_state[key] = TrainingRunner(config, initial_state=initial_state).start(paused=paused)
+    st.session_state[key] = TrainingRunner(config, initial_state=initial_state, on_end=saver(config)).start(paused=paused)
     return st.session_state[key]
 
 

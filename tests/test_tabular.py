@@ -365,7 +365,30 @@ def test_image_dataset_csv_names_pixel_columns():
 
 def test_too_many_images_for_csv_are_refused():
     dataset = make_dataset("digits", {"train_images": 0, "test_images": 0})
-    big = replace(dataset, x_train=np.zeros((10_000, 1, 8, 8), np.uint8), y_train=np.zeros(10_000, np.int64),
+    big = replace(dataset, x_train=np.zeros((5_000, 1, 8, 8), np.uint8), y_train=np.zeros(5_000, np.int64),
                   x_test=np.zeros((1, 1, 8, 8), np.uint8), y_test=np.zeros(1, np.int64))
     message = refusal(dataset_csv, big)
-    assert "10,001 images" in message and "at most 10,000" in message
+    assert "5,001 images" in message and "at most 5,000" in message
+
+
+def test_configs_name_tables_by_path_only_when_the_command_line_allows_it(tmp_path, monkeypatch):
+    from playground.config import ConfigError, TrainConfig
+
+    path = tmp_path / "points.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    data = {"dataset": {"name": "csv", "file": str(path), "label": "label", "features": ["a", "b"],
+                        "task": "classification"}}
+    monkeypatch.delenv("PLAYGROUND_TABLE_PATHS", raising=False)
+    with pytest.raises(ConfigError) as error:
+        TrainConfig.from_dict(data)
+    assert error.value.key == "dataset.file" and "not the id of an uploaded table" in error.value.message
+    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+    assert TrainConfig.from_dict(data).dataset.n_classes == 2
+
+
+def test_table_bytes_returns_the_upload(tmp_path, monkeypatch):
+    from playground.tabular import table_bytes
+
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    data = b"x,y\n1,0\n2,1\n3,0\n4,1\n"
+    assert table_bytes(save_upload(data, "small.csv")) == data
