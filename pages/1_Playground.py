@@ -3,15 +3,16 @@ from dataclasses import replace
 
 import streamlit as st
 
-from playground import inspection, plots, ui
-from playground.checkpoint import checkpoint_bytes
-from playground.config import MAX_EPOCHS, ConfigError, TrainConfig, default_batch
-from playground.datasets import CLASSIFICATION, DATASETS
+from playground import export, frames, inspection, network, plots, share, tabular, ui
+from playground.checkpoint import CheckpointError, checkpoint_bytes, model_for_state
+from playground.config import MAX_EPOCHS, ConfigError, DatasetConfig, TrainConfig, default_batch
+from playground.datasets import CLASSIFICATION, CSV, DATASETS, TASKS, TableChoice
 from playground.devices import available_devices
 from playground.engine import batch_problem, plan_for
 from playground.frames import ImageFrame
 from playground.images import ImageDataError, load_images
 from playground.layers import LAYERS, LayerError
+from playground.lessons import LESSONS, measure, verdict
 from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from playground.optim import OPTIMIZERS, SCHEDULES
 from playground.runner import COMPLETED, DIVERGED, FAILED
@@ -63,7 +64,14 @@ def state_for(config: TrainConfig) -> dict:
             "pg_loss": config.loss, "pg_opt": o.name, "pg_lr": o.lr, "pg_wd": o.weight_decay,
             f"pg_{o.name}_momentum": o.momentum, "pg_nesterov": o.nesterov, "pg_batch": config.batch_size,
             "pg_epochs": config.epochs, "pg_schedule": s.name, "pg_step_size": s.step_size, "pg_gamma": s.gamma,
-            "pg_seed": config.seed, "pg_device": config.device}
+            "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table)}
+
+
+def table_state(table) -> dict:
+    if table is None:
+        return {}
+    return {"pg_csv_file": table.file, "pg_csv_label": table.label, "pg_csv_features": list(table.features),
+            "pg_csv_task": table.task}
 
 
 def apply_config(config: TrainConfig) -> None:
@@ -82,6 +90,91 @@ def init_state() -> None:
         apply_config(TrainConfig())
 
 
+# --- the link: the page's setup lives in the URL ------------------------------------------------
+
+def setup_from_link() -> None:
+    """Apply the URL's setup when the page opens with one, or when a link changed it (e.g. a lesson)."""
+    params = link_params()
+    if params == st.session_state.get("pg_link_written"):
+        return
+    st.session_state["pg_link_written"] = params
+    if not share.has_config(params):
+        return init_state()
+    try:
+        setup = share.from_query(params)
+    except ConfigError as error:
+        st.session_state["pg_link_error"] = f"This link's setup could not be used — {error}. Showing the " \
+                                            "previous setup instead."
+        return init_state()
+    apply_config(setup.config)
+    unknown = setup.lesson and setup.lesson not in LESSONS
+    st.session_state.update(pg_hidden=setup.hidden, pg_locked=setup.config if setup.hidden else None,
+                            pg_lesson="" if unknown else setup.lesson, pg_link_error=None)
+    if unknown:
+        st.session_state["pg_link_error"] = f"This link names a lesson that does not exist ({setup.lesson!r})."
+
+
+def link_params() -> dict:
+    return {key: value for key, value in st.query_params.to_dict().items() if key != share.WORKSPACE}
+
+
+def write_link(config: TrainConfig | None) -> None:
+    """Keep the address bar's link equal to the page's setup, so copying it shares the setup."""
+    if config is None:
+        return
+    wanted = share.to_query(config, st.session_state.get("pg_hidden", ()), st.session_state.get("pg_lesson", ""))
+    if wanted != link_params():
+        st.query_params.from_dict({**wanted, share.WORKSPACE: ui.workspace()})
+    st.session_state["pg_link_written"] = wanted
+
+
+def shown(group: str) -> bool:
+    """Whether the controls of `group` (see share.HIDEABLE) are on the page; a teacher's link may hide them."""
+    return group not in st.session_state.get("pg_hidden", ()) or st.session_state.get("pg_locked") is None
+
+
+def locked() -> TrainConfig:
+    """The setup of the link that hid controls: hidden controls keep its values."""
+    return st.session_state["pg_locked"]
+
+
+def link_notices() -> None:
+    if st.session_state.get("pg_link_error"):
+        st.warning(st.session_state["pg_link_error"], icon="🔗")
+    hidden = [share.HIDEABLE[name] for name in share.HIDEABLE if not shown(name)]
+    if hidden:
+        st.caption("🔒 Set by your teacher's link, so not shown: " + ", ".join(hidden).lower() + ".")
+
+
+def lesson_banner() -> None:
+    """The open lesson's story and promise, and once its run has ended, whether the promise held."""
+    lesson = LESSONS.get(st.session_state.get("pg_lesson", ""))
+    if lesson is None:
+        return
+    with st.container(border=True, key="pg_lesson_box"):
+        text, close = st.columns([6, 1], vertical_alignment="top")
+        text.markdown(f"**Lesson · {lesson.title}**  \n{lesson.story}")
+        text.caption(f"Press **Train** and watch. Expected: {lesson.outcome.promise}.")
+        close.button("Close", key="pg_lesson_close", on_click=lambda: st.session_state.update(pg_lesson=""),
+                     help="leave the lesson and keep the setup")
+        result = lesson_result(lesson)
+        if result is not None:
+            (st.success if result.as_promised else st.warning)(result.text, icon="🎓")
+
+
+def lesson_result(lesson):
+    """The verdict on the finished run when it trained the lesson's setup (any device), else None."""
+    run = ui.runner(RUN)
+    if run is None or run.active or run.engine is None or run.snapshot().status != COMPLETED:
+        return None
+    if run.config.replace(device=lesson.config.device) != lesson.config:
+        return None
+    judged = st.session_state.get("pg_verdict")
+    if judged is None or judged[0] is not run:
+        judged = st.session_state["pg_verdict"] = (run, verdict(lesson, measure(lesson, run.engine, run.snapshot().final)))
+    return judged[1]
+
+
 def with_choice(choices: tuple, value) -> list:
     return sorted({*choices, value})
 
@@ -98,13 +191,33 @@ def dataset_changed() -> None:
     st.session_state.update(pg_batch=default_batch(st.session_state["pg_dataset"]), pg_epochs=DEFAULT_EPOCHS[is_image])
 
 
+def task_of(data: dict) -> tuple[str, int]:
+    """The task and class count (0 for regression) of the dataset settings `data`."""
+    spec = DATASETS[data["name"]]
+    if spec.is_table:
+        task = data.get("task") or CLASSIFICATION
+        return task, table_classes(data) if task == CLASSIFICATION else 0
+    return spec.task, int(data.get("classes", len(spec.class_names) or 2)) if spec.task == CLASSIFICATION else 0
+
+
+def table_classes(data: dict) -> int:
+    try:
+        return DatasetConfig(name=CSV, table=TableChoice(data["file"], data["label"], tuple(data["features"]),
+                                                        data["task"])).n_classes
+    except (ConfigError, KeyError):
+        return 2  # the config check below names the problem
+
+
 def dataset_section() -> dict:
     st.header("Data")
+    if not shown("data"):
+        st.caption(f"🔒 {DATASETS[locked().dataset.name].title}, set by the link.")
+        return locked().dataset.to_dict()
     name = st.selectbox("Dataset", list(DATASETS), format_func=lambda n: DATASETS[n].title, key="pg_dataset",
                         on_change=dataset_changed)
     spec = DATASETS[name]
     st.caption(spec.description)
-    values = {"name": name}
+    values = {"name": name, **(table_section() if spec.is_table else {})}
     for p in spec.params:
         key = f"pg_ds_{name}_{p.name}"
         st.session_state.setdefault(key, int(p.default) if p.integer else float(p.default))
@@ -127,6 +240,67 @@ def dataset_section() -> dict:
     return values
 
 
+def table_section() -> dict:
+    """Upload a CSV, then pick its label and feature columns and the task (detected, can be changed)."""
+    st.file_uploader("CSV file", type=["csv", "txt", "tsv"], key="pg_csv_upload", on_change=store_upload,
+                     help=f"a table with a header row, up to {tabular.MAX_BYTES // 2**20} MB")
+    if st.session_state.get("pg_csv_error"):
+        st.error(st.session_state["pg_csv_error"], icon="🚫")
+    file = st.session_state.get("pg_csv_file")
+    table = read_stored_table(file) if file else None
+    if table is None:
+        st.session_state["pg_data_error"] = st.session_state.get("pg_data_error") or "Upload a CSV file to train on it."
+        return {}
+    st.caption(f"**{table.name}**: {table.rows:,} rows, {len(table.columns)} columns.")
+    st.session_state.setdefault("pg_csv_label", table.columns[-1])
+    if st.session_state["pg_csv_label"] not in table.columns:
+        st.session_state["pg_csv_label"] = table.columns[-1]
+    label = st.selectbox("Label column (what to predict)", table.columns, key="pg_csv_label", on_change=label_changed)
+    options = [c for c in table.columns if c != label]
+    st.session_state["pg_csv_features"] = [c for c in st.session_state.get("pg_csv_features", options) if c in options]
+    features = st.multiselect("Feature columns (the inputs)", options, key="pg_csv_features")
+    guess = tabular.guess_task(table, label)
+    st.session_state.setdefault("pg_csv_task", guess)
+    task = st.radio("Task", TASKS, key="pg_csv_task", horizontal=True,
+                    format_func=lambda t: f"{t} (detected)" if t == guess else t)
+    return {"file": file, "label": label, "features": list(features), "task": task}
+
+
+def store_upload() -> None:
+    """Keep an uploaded CSV on the server under its content id; the config names the table by that id."""
+    upload = st.session_state.get("pg_csv_upload")
+    st.session_state["pg_csv_error"] = None
+    if upload is None:
+        return
+    try:
+        file = tabular.save_upload(upload.getvalue(), upload.name)
+    except tabular.TableError as error:
+        st.session_state["pg_csv_error"] = f"{upload.name} was not loaded: {error.message}"
+        return
+    st.session_state["pg_csv_file"] = file
+    table = tabular.load_upload(file)
+    st.session_state["pg_csv_label"] = table.columns[-1]
+    label_changed()
+
+
+def label_changed() -> None:
+    """A new label column: the other numeric columns become the features, and the task is detected again."""
+    table = read_stored_table(st.session_state.get("pg_csv_file"))
+    if table is None:
+        return
+    label = st.session_state["pg_csv_label"]
+    st.session_state["pg_csv_features"] = list(tabular.default_features(table, label))
+    st.session_state["pg_csv_task"] = tabular.guess_task(table, label)
+
+
+def read_stored_table(file: str | None):
+    try:
+        return tabular.load_upload(file) if file else None
+    except tabular.TableError as error:
+        st.session_state["pg_data_error"] = f"The table could not be read: {error.message}"
+        return None
+
+
 def image_source(name: str):
     """The loaded images of `name`, or None with an error shown when no source could be read."""
     try:
@@ -142,12 +316,22 @@ def training_section(task: str, n_classes: int, task_is_image: bool = False) -> 
     losses = compatible_losses(task, n_classes)
     if st.session_state.get("pg_loss") not in losses:
         st.session_state["pg_loss"] = DEFAULT_LOSS[task]
-    loss = st.selectbox("Loss", losses, format_func=lambda n: LOSSES[n].title, key="pg_loss")
+    loss = st.selectbox("Loss", losses, format_func=lambda n: LOSSES[n].title, key="pg_loss") if shown("loss") \
+        else locked().loss
+    optimizer = optimizer_inputs() if shown("optimizer") else locked().optimizer.to_dict()
+    optimizer["lr"] = st.select_slider("Learning rate", with_choice(LR_CHOICES, st.session_state["pg_lr"]),
+                                       format_func=lambda v: f"{v:g}", key="pg_lr",
+                                       help="can be changed while training") if shown("learning_rate") \
+        else locked().optimizer.lr
+    schedule = schedule_inputs() if shown("schedule") else locked().schedule.to_dict()
+    return {"loss": loss, "optimizer": optimizer, "schedule": schedule,
+            **(run_inputs(task_is_image) if shown("training") else
+               {key: getattr(locked(), key) for key in ("batch_size", "epochs", "seed", "device")})}
+
+
+def optimizer_inputs() -> dict:
     name = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda n: OPTIMIZERS[n].title, key="pg_opt")
     optimizer = {"name": name,
-                 "lr": st.select_slider("Learning rate", with_choice(LR_CHOICES, st.session_state["pg_lr"]),
-                                        format_func=lambda v: f"{v:g}", key="pg_lr",
-                                        help="can be changed while training"),
                  "weight_decay": st.select_slider("Weight decay", with_choice(DECAY_CHOICES, st.session_state["pg_wd"]),
                                                   format_func=lambda v: f"{v:g}", key="pg_wd")}
     if "momentum" in OPTIMIZERS[name].options:
@@ -156,13 +340,20 @@ def training_section(task: str, n_classes: int, task_is_image: bool = False) -> 
     if "nesterov" in OPTIMIZERS[name].options:
         optimizer["nesterov"] = st.checkbox("Nesterov", key="pg_nesterov", disabled=optimizer["momentum"] == 0) \
             and optimizer["momentum"] > 0
+    return optimizer
+
+
+def schedule_inputs() -> dict:
     schedule = {"name": st.selectbox("Learning-rate schedule", list(SCHEDULES), key="pg_schedule",
-                                         format_func=SCHEDULE_TITLES.get)}
+                                     format_func=SCHEDULE_TITLES.get)}
     if schedule["name"] == "step":
         schedule["step_size"] = st.number_input("Decay every (epochs)", 1, MAX_EPOCHS, key="pg_step_size")
         schedule["gamma"] = st.slider("Decay factor", 0.01, 1.0, step=0.01, key="pg_gamma")
-    return {"loss": loss, "optimizer": optimizer, "schedule": schedule,
-            "batch_size": st.selectbox("Batch size", with_choice(BATCH_CHOICES, st.session_state["pg_batch"]),
+    return schedule
+
+
+def run_inputs(task_is_image: bool) -> dict:
+    return {"batch_size": st.selectbox("Batch size", with_choice(BATCH_CHOICES, st.session_state["pg_batch"]),
                                        format_func=lambda b: "full batch" if b == 0 else str(b), key="pg_batch"),
             "epochs": st.number_input("Epochs", 1, MAX_EPOCHS, step=1 if task_is_image else 100, key="pg_epochs"),
             "seed": st.number_input("Model seed", 0, 2**32 - 1, step=1, key="pg_seed"),
@@ -230,6 +421,9 @@ def param_input(column, layer: dict, kind: str, param):
 
 def layer_editor(is_image: bool) -> list[dict]:
     st.subheader("Model")
+    if not shown("model"):
+        st.caption("🔒 The layers are set by the link; the table below shows them.")
+        return [dict(spec) for spec in locked().layers]
     layers = st.session_state["pg_layers"]
     specs = [layer_row(i, layer, len(layers)) for i, layer in enumerate(layers)]
     add_type, add_button = st.columns([3, 2], vertical_alignment="bottom")
@@ -498,6 +692,90 @@ def filters_tab(frame: ImageFrame) -> None:
              width=56)
 
 
+# --- inside an MLP ----------------------------------------------------------------------------
+
+def render_inside() -> bool:
+    """The network diagram (edges = weights) and, for 2-D data, each hidden neuron's output map."""
+    run = ui.runner(RUN)
+    if run is None:
+        st.caption("The network diagram appears when training starts.")
+        return False
+    snap = run.snapshot()
+    model = inside_model(run.config, snap.weights)
+    if model is None or not network.is_mlp(model):
+        st.caption("The diagram shows small fully connected networks (up to 50,000 weights).")
+        return snap.active
+    dataset = ui.cached_dataset(run.config.dataset)
+    outputs = dataset.class_names if len(dataset.class_names) == plan_for(run.config).output_shape[0] else ("y",)
+    st.plotly_chart(network.network_figure(network.diagram(model), dataset.feature_names, outputs),
+                    key="pg_network", width="stretch", config={"displayModeBar": False})
+    st.caption("Blue edges: positive weights, orange: negative; thicker means larger.")
+    maps = network.neuron_maps(model, frames.axis_ranges(dataset)) if dataset.n_features == 2 else None
+    if maps is not None and maps.layers:
+        st.plotly_chart(network.neuron_figure(maps), key="pg_neurons", width="stretch",
+                        config={"displayModeBar": False})
+        st.caption("What each hidden neuron outputs over the input plane (blue: positive, orange: negative).")
+    return snap.active
+
+
+def inside_model(config: TrainConfig, weights: dict | None):
+    if weights is None:
+        return None
+    try:
+        return model_for_state(config, weights)
+    except CheckpointError:
+        return None
+
+
+# --- share, export ------------------------------------------------------------------------------
+
+def share_panel(config: TrainConfig | None) -> None:
+    """The link to this setup; in teacher mode the link can hide chosen controls from students."""
+    with st.expander("Share a link to this setup", icon=":material/link:", key="pg_share_panel"):
+        if config is None:
+            st.caption("Fix the settings problem first: only a setup that can train is shared.")
+            return
+        teacher = st.toggle("Teacher mode: hide controls from students who open the link", key="pg_teacher")
+        hidden = st.multiselect("Hide", list(share.HIDEABLE), format_func=share.HIDEABLE.get, key="pg_share_hide",
+                                disabled=not teacher) if teacher else []
+        address = share.link(st.context.url or "http://localhost:8501/Playground", config, hidden,
+                             st.session_state.get("pg_lesson", ""))
+        st.code(address, language=None, wrap_lines=True)
+        st.caption("The link holds the whole setup, seeds included: whoever opens it gets the same data, the "
+                   "same starting weights and the same run." + (" Hidden controls keep the link's values." if
+                                                                 hidden else ""))
+
+
+def export_panel(config: TrainConfig | None) -> None:
+    """The setup as a standalone PyTorch script, and the data as CSV."""
+    with st.expander("Export as a PyTorch script, and the data as CSV", icon=":material/code:",
+                     key="pg_export_panel"):
+        if config is None:
+            st.caption("Fix the settings problem first: only a setup that can train is exported.")
+            return
+        script = export.export_script(config)
+        st.download_button("Download the script", script, export.script_name(config), "text/x-python",
+                           key="pg_download_script", icon=":material/download:")
+        st.code(script, language="python", line_numbers=True, height=360)
+        data_download(config)
+
+
+def data_download(config: TrainConfig) -> None:
+    if config.dataset.table is not None:
+        st.download_button("Download the table (data.csv, for the script's --csv)",
+                           lambda: tabular.table_bytes(config.dataset.table.file), "data.csv", "text/csv",
+                           key="pg_download_table")
+        return
+    dataset = ui.cached_dataset(config.dataset)
+    if dataset.is_image and len(dataset.y_train) + len(dataset.y_test) > tabular.MAX_IMAGE_ROWS:
+        st.caption(f"Image data downloads as CSV up to {tabular.MAX_IMAGE_ROWS:,} images: set Train images "
+                   "and Test images lower to download them.")
+        return
+    st.download_button("Download the data as CSV", lambda: tabular.dataset_csv(dataset),
+                       f"{config.dataset.name}.csv", "text/csv", key="pg_download_data",
+                       help="every point with its label and whether it is a training or a test point")
+
+
 # --- config and model files -------------------------------------------------------------------
 
 def config_panel(config: TrainConfig | None) -> None:
@@ -563,14 +841,16 @@ def load_uploaded_config() -> None:
 # --- page -------------------------------------------------------------------------------------
 
 ui.warm_up()
-init_state()
+setup_from_link()
 st.title("Playground")
+link_notices()
+lesson_banner()
 st.session_state["pg_data_error"] = None
 with st.sidebar:
     data = dataset_section()
     spec = DATASETS[data["name"]]
-    n_classes = int(data.get("classes", len(spec.class_names) or 2)) if spec.task == CLASSIFICATION else 0
-    training = training_section(spec.task, n_classes, spec.is_image)
+    task, n_classes = task_of(data)
+    training = training_section(task, n_classes, spec.is_image)
 
 model_col, live_col = st.columns([2, 3], gap="large")
 with model_col:
@@ -593,4 +873,9 @@ with live_col:
     ui.live(lambda: render_live(trainable), active=run is not None and run.active, key=RUN)
     if spec.is_image or (run is not None and DATASETS[run.config.dataset.name].is_image):
         ui.live(render_inspection, active=run is not None and run.active, key="pg_inspect", every=INSPECT_SECONDS)
+    elif st.toggle("See inside the network", value=True, key="pg_inside"):
+        ui.live(render_inside, active=run is not None and run.active, key="pg_inside_view", every=INSPECT_SECONDS)
+share_panel(trainable)
+export_panel(trainable)
 config_panel(trainable)
+write_link(trainable)

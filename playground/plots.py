@@ -204,3 +204,22 @@ def probability_figure(probabilities: np.ndarray, class_names: tuple[str, ...]) 
                  text=[f"{p:.0%}" for p in probabilities], textposition="outside", hoverinfo="skip")]
     return figure(data, _layout("What the model thinks", height=300, xaxis=dict(type="category"),
                                 yaxis=dict(range=[0, 1.15], tickformat=".0%")))
+
+
+def overlay_figure(series: list[tuple[str, tuple, tuple]], title: str, total_epochs: int, log: bool = False,
+                   y_title: str = "") -> go.Figure:
+    """Several runs' curves of one quantity on one chart: (name, epochs, values) each, a colour per run.
+
+    Used for optimizer races and for comparing saved runs; losses go on a log axis.
+    """
+    data, values = [], []
+    for i, (name, xs, ys) in enumerate(series):
+        if not len(xs):
+            continue
+        xs, ys = _thin(np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32))
+        values += _finite(ys.tolist())
+        data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=name,
+                         line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
+    yaxis = dict(type="log", range=_log_range(values), dtick="D2") if log else dict()
+    yaxis["title"] = dict(text=y_title)
+    return figure(data, _layout(title, xaxis=_epoch_axis(total_epochs), yaxis=yaxis))

@@ -50,7 +50,7 @@ def test_train_runs_to_completion_and_shows_charts(at):
     finish(at)
     assert not at.exception
     assert any("Completed" in m.value for m in at.markdown)
-    assert chart_count(at) == 3  # boundary, loss, accuracy
+    assert chart_count(at) == 5  # boundary, loss, accuracy, the network diagram and the neuron maps
     assert float(metric(at, "Test accuracy")) > 0.85
     assert at.button(key="pg_stop").disabled
 
@@ -158,7 +158,7 @@ def test_regression_trains_and_draws_the_fitted_curve(at):
     finish(at)
     assert not at.exception
     assert float(metric(at, "Train R²")) > 0.99
-    assert chart_count(at) == 3
+    assert chart_count(at) == 4  # fitted curve, loss, R², the network diagram (no neuron maps for 1-D data)
 
 
 def test_divergence_shows_a_message_not_a_traceback(at):
@@ -175,7 +175,7 @@ def test_divergence_shows_a_message_not_a_traceback(at):
 
 def test_config_json_matches_the_widgets(at):
     at.number_input(key="pg_epochs").set_value(321).run()
-    code = at.code[0].value
+    code = next(c.value for c in at.code if c.language == "json")
     assert '"epochs": 321' in code and '"name": "spiral"' in code
 
 

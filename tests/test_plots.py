@@ -288,3 +288,23 @@ def test_long_batch_lines_are_thinned():
     h = with_batches(epochs=50, per_epoch=100)
     batches = by_name(loss_figure(h, 50))["batches"]
     assert len(batches.x) <= MAX_CURVE_POINTS + 1 and batches.x[-1] == pytest.approx(50.0)
+
+
+def test_overlay_figure_draws_one_coloured_line_per_run_and_skips_empty_ones():
+    from playground.plots import PALETTE, overlay_figure
+
+    fig = overlay_figure([("SGD", (1, 2, 3), (1.0, 0.8, 0.7)), ("empty", (), ()), ("Adam", (1, 2, 3), (1.0, 0.1, 0.01))],
+                         "Train loss", 3, log=True, y_title="loss")
+    assert [trace.name for trace in fig.data] == ["SGD", "Adam"]
+    assert fig.data[0].line.color == PALETTE[0] and fig.data[1].line.color == PALETTE[2]
+    assert fig.layout.yaxis.type == "log" and fig.layout.xaxis.range == (0, 3)
+    low, high = fig.layout.yaxis.range
+    assert low < -2 < 0 < high  # log10 of 0.01 .. 1.0 with a margin
+
+
+def test_overlay_figure_thins_long_runs():
+    from playground.plots import MAX_CURVE_POINTS, overlay_figure
+
+    xs = tuple(range(1, 100_001))
+    fig = overlay_figure([("long", xs, tuple(1.0 / x for x in xs))], "Loss", 100_000)
+    assert len(fig.data[0].x) <= MAX_CURVE_POINTS + 1 and fig.data[0].x[-1] == 100_000
