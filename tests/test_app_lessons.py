@@ -1,0 +1,57 @@
+"""AppTest of the Lessons page: every lesson card, its Playground link, and the optimizer race."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playground import lessons, ui
+from playground.config import TrainConfig
+from playground.lessons import LESSONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app.switch_page("pages/3_Lessons.py").run()
+    assert not app.exception
+    yield app
+    race = app.session_state["ls_race"] if "ls_race" in app.session_state else None
+    if race is not None:
+        race.stop()
+
+
+def test_every_lesson_has_a_card_with_its_story_and_promise(at):
+    text = " ".join(m.value for m in at.markdown)
+    captions = " ".join(c.value for c in at.caption)
+    for lesson in LESSONS.values():
+        assert lesson.title in " ".join(h.value for h in at.subheader)
+        assert lesson.story in text
+        assert lesson.outcome.promise in captions
+
+
+def test_single_lessons_link_to_the_playground_with_their_setup(at):
+    links = [element for element in at.get("page_link") if "Open in the Playground" in element.proto.label]
+    assert len(links) == sum(not lesson.is_race for lesson in LESSONS.values())
+    assert all(link.proto.page.endswith("Playground") or "1_Playground" in link.proto.page for link in links)
+
+
+def test_the_race_runs_saves_four_runs_and_gives_its_verdict(at, monkeypatch):
+    quick = tuple((name, config.replace(epochs=30, dataset=config.dataset.__class__(
+        name="spiral", params=(("classes", 3), ("n_per_class", 60), ("noise", 0.2)))))
+        for name, config in LESSONS["optimizer-race"].race)
+    monkeypatch.setitem(LESSONS, "optimizer-race", LESSONS["optimizer-race"].__class__(
+        **{**LESSONS["optimizer-race"].__dict__, "race": quick}))
+    at.run()
+    at.button(key="ls_start_optimizer-race").click().run()
+    race = at.session_state["ls_race"]
+    race.join(60)
+    at.run()
+    assert not at.exception
+    assert any("Final train loss" in m.value for m in [*at.success, *at.warning])
+    assert len(at.get("plotly_chart")) == 2
+    workspace = at.session_state[ui.WORKSPACE_KEY]
+    names = [record.name for record in ui.run_store().runs(workspace)]
+    assert sorted(names) == sorted(f"Race: {name}" for name in lessons.RACE_ORDER)
+    assert all(isinstance(TrainConfig.from_dict(r.config), TrainConfig) for r in ui.run_store().runs(workspace))

@@ -1,0 +1,101 @@
+"""AppTest of the Runs page: saved runs listed per workspace, overlaid, compared, renamed and deleted."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playground import ui
+from playground.config import TrainConfig
+from playground.runner import History
+from playground.runstore import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 3})
+
+
+def history(losses) -> History:
+    epochs = tuple(range(1, len(losses) + 1))
+    return History(epochs=epochs, train_loss=tuple(losses), eval_epochs=epochs, train_score=(0.5,) * len(losses),
+                   test_loss=tuple(losses), test_score=(0.6,) * len(losses))
+
+
+@pytest.fixture
+def workspace(request) -> str:
+    return "test-" + request.node.name[-40:].replace("[", "-").replace("]", "")
+
+
+def open_runs(workspace: str) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.query_params["ws"] = workspace
+    app.run()
+    app.switch_page("pages/4_Runs.py").run()
+    assert not app.exception
+    return app
+
+
+def save(workspace: str, lr: float, name: str = "") -> int:
+    config = BASE.replace(optimizer=BASE.optimizer.__class__(name="adam", lr=lr))
+    return ui.run_store().save(workspace, config, history([1.0, 0.5 * lr * 100, 0.2]), {"epochs": 3, "test_accuracy": 0.75},
+                               "completed", name=name)
+
+
+def test_an_empty_workspace_says_how_to_get_runs(workspace):
+    app = open_runs(workspace)
+    assert any("No saved runs yet" in i.value for i in app.info)
+
+
+def test_runs_are_listed_overlaid_and_their_differences_shown(workspace):
+    first, second = save(workspace, 0.001), save(workspace, 0.01, name="faster")
+    app = open_runs(workspace)
+    assert app.multiselect(key="rn_pick").value == [second, first]  # newest first
+    table = app.dataframe[0].value.to_dict("records")
+    assert [row["name"] for row in table] == ["faster", f"Run {first}"]
+    assert len(app.get("plotly_chart")) == 2
+    differences = app.dataframe[1].value.to_dict("records")
+    assert [row["setting"] for row in differences] == ["optimizer.lr"]
+
+
+def test_another_workspace_sees_none_of_them(workspace):
+    save(workspace, 0.001)
+    app = open_runs(workspace + "-other")
+    assert any("No saved runs yet" in i.value for i in app.info)
+
+
+def test_identical_settings_say_so(workspace):
+    save(workspace, 0.001), save(workspace, 0.001)
+    app = open_runs(workspace)
+    assert any("same settings" in c.value for c in app.caption)
+
+
+def test_rename_and_delete(workspace):
+    run_id = save(workspace, 0.001)
+    save(workspace, 0.01)
+    app = open_runs(workspace)
+    app.multiselect(key="rn_pick").set_value([run_id]).run()
+    app.text_input(key=f"rn_name_{run_id}").input("baseline").run()
+    assert ui.run_store().get(workspace, run_id).name == "baseline"
+    app.button(key="rn_delete").click().run()
+    assert ui.run_store().get(workspace, run_id) is None and ui.run_store().count(workspace) == 1
+    assert any("Deleted 1 run" in s.value for s in app.success) and not app.exception
+
+
+def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeypatch):
+    damaged = tmp_path / "runs.sqlite"
+    damaged.write_bytes(b"this is not a database" * 100)
+    monkeypatch.setattr(ui, "run_store", lambda: RunStore(damaged))
+    app = open_runs(workspace)
+    assert any("saved runs cannot be read" in e.value for e in app.error) and not app.exception
+
+
+def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params["ws"] = workspace
+    app.run()
+    app.switch_page("pages/1_Playground.py").run()
+    app.number_input(key="pg_epochs").set_value(20).run()
+    app.button(key="pg_train").click().run()
+    app.session_state["pg_run"].join(30)
+    app.run()
+    records = ui.run_store().runs(workspace)
+    assert len(records) == 1 and records[0].status == "completed" and records[0].history.epochs[-1] == 20
+    assert TrainConfig.from_dict(records[0].config).epochs == 20
