@@ -3,10 +3,13 @@
     python -m playground train CONFIG.json [--save model.pt] [--quiet]
     python -m playground predict model.pt X1 [X2 ...]
     python -m playground predict model.pt IMAGE.png     (image models: PNG/JPEG/.npy, grey 0-255)
+    python -m playground export CONFIG.json [-o script.py]
 
 `train` runs the same Engine the page runs (toy or image datasets), logs progress to stderr and
 prints one JSON object of final metrics as the last line of stdout. A bad config exits with code
 2 and a one-line error naming the key; a bad model file or input likewise.
+
+`export` prints a standalone PyTorch script that trains the same run (`-o` writes it to a file).
 """
 from __future__ import annotations
 
@@ -33,9 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     predict = commands.add_parser("predict", help="print a saved model's output for one input as JSON")
     predict.add_argument("model", type=Path, help=".pt file written by train --save or the page")
     predict.add_argument("inputs", nargs="+", help="input feature values, or one image file for an image model")
+    export = commands.add_parser("export", help="print a standalone PyTorch script that trains the config")
+    export.add_argument("config", type=Path, help="config JSON file (the page can download one)")
+    export.add_argument("-o", "--output", type=Path, help="write the script to this file instead of printing it")
     args = parser.parse_args(argv)
     try:
-        return _train(args) if args.command == "train" else _predict(args)
+        return {"train": _train, "predict": _predict, "export": _export}[args.command](args)
     except (ConfigError, LayerError, CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
@@ -71,6 +77,25 @@ def _train(args) -> int:
     if args.save:
         save_checkpoint(args.save, config, engine.model, engine.dataset.class_names, metrics)
     print(json.dumps(metrics))
+    return 0
+
+
+def _export(args) -> int:
+    from .export import export_script  # torch import is slow: only when needed
+
+    try:
+        config = TrainConfig.from_json(args.config.read_text())
+    except OSError as error:
+        raise ValueError(f"cannot read {args.config}: {error.strerror}") from None
+    script = export_script(config)
+    if args.output is None:
+        print(script, end="")
+        return 0
+    try:
+        args.output.write_text(script, encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"cannot write {args.output}: {error.strerror}") from None
+    print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 

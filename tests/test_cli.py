@@ -320,3 +320,42 @@ def test_train_image_config_with_a_batch_too_large_exits_2(tmp_path, capsys):
     assert main(["train", write(tmp_path, data)]) == BAD_INPUT
     line = error_line(capsys)
     assert line.startswith("error: batch_size: ") and "set the batch size to at most" in line
+
+
+# --- export: the config as a standalone PyTorch script -----------------------------------------
+
+from playground.config import TrainConfig  # noqa: E402
+from playground.export import export_script  # noqa: E402
+
+
+def test_export_prints_the_script(tmp_path, capsys):
+    assert main(["export", write(tmp_path, TINY)]) == 0
+    out, err = capsys.readouterr()
+    assert out == export_script(TrainConfig.from_dict(TINY))
+    compile(out, "exported.py", "exec")
+    assert err == ""
+
+
+def test_export_with_output_writes_the_script_to_a_file(tmp_path, capsys):
+    path = tmp_path / "spiral.py"
+    assert main(["export", write(tmp_path, LINE), "-o", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip() == f"wrote {path}"
+    assert path.read_text() == export_script(TrainConfig.from_dict(LINE))
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"optimizer": {"lr": -1}}, "error: optimizer.lr: must be between 0 and 10"),
+    ("{not json", "error: config: not valid JSON"),
+    ({**TINY, "layers": [{"type": "relu"}]}, "add a Linear layer"),
+], ids=["bad-value", "not-json", "no-linear"])
+def test_export_of_a_bad_config_exits_2_with_one_error_line(tmp_path, capsys, data, message):
+    assert main(["export", write(tmp_path, data)]) == BAD_INPUT
+    assert message in error_line(capsys)
+
+
+def test_export_of_a_missing_config_or_to_a_missing_folder_exits_2(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "nope.json")]) == BAD_INPUT
+    assert "cannot read" in error_line(capsys)
+    assert main(["export", write(tmp_path, TINY), "-o", str(tmp_path / "no" / "such" / "dir.py")]) == BAD_INPUT
+    assert "cannot write" in error_line(capsys)
