@@ -5,6 +5,9 @@
     python -m playground predict model.pt IMAGE.png     (image models: PNG/JPEG/.npy, grey 0-255)
     python -m playground export CONFIG.json [-o script.py]
 
+CONFIG may also be a Playground link ('http://host:8501/Playground?dataset.name=...'): the setup
+in its address is trained or exported. A CSV dataset may name its table by path here.
+
 `train` runs the same Engine the page runs (toy or image datasets), logs progress to stderr and
 prints one JSON object of final metrics as the last line of stdout. A bad config exits with code
 2 and a one-line error naming the key; a bad model file or input likewise.
@@ -14,7 +17,9 @@ prints one JSON object of final metrics as the last line of stdout. A bad config
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,18 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m playground", description="Neural Playground command line")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train a config and print final metrics as JSON")
-    train.add_argument("config", type=Path, help="config JSON file (the page can download one)")
+    train.add_argument("config", help="config JSON file (the page can download one), or a Playground link")
     train.add_argument("--save", type=Path, help="write the trained model to this .pt file")
     train.add_argument("--quiet", action="store_true", help="no progress on stderr")
     predict = commands.add_parser("predict", help="print a saved model's output for one input as JSON")
     predict.add_argument("model", type=Path, help=".pt file written by train --save or the page")
     predict.add_argument("inputs", nargs="+", help="input feature values, or one image file for an image model")
     export = commands.add_parser("export", help="print a standalone PyTorch script that trains the config")
-    export.add_argument("config", type=Path, help="config JSON file (the page can download one)")
+    export.add_argument("config", help="config JSON file (the page can download one), or a Playground link")
     export.add_argument("-o", "--output", type=Path, help="write the script to this file instead of printing it")
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "export": _export}[args.command](args)
+        with _table_paths_allowed():
+            return {"train": _train, "predict": _predict, "export": _export}[args.command](args)
     except (ConfigError, LayerError, CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
@@ -50,11 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 def _train(args) -> int:
     from .engine import Diverged, Engine  # torch import is slow: only when needed
 
-    try:
-        text = args.config.read_text()
-    except OSError as error:
-        raise ValueError(f"cannot read {args.config}: {error.strerror}") from None
-    config = TrainConfig.from_json(text)
+    config = _read_config(args.config)
     engine = Engine(config)
     last_log = [time.monotonic()]
 
@@ -83,11 +85,7 @@ def _train(args) -> int:
 def _export(args) -> int:
     from .export import export_script  # torch import is slow: only when needed
 
-    try:
-        config = TrainConfig.from_json(args.config.read_text())
-    except OSError as error:
-        raise ValueError(f"cannot read {args.config}: {error.strerror}") from None
-    script = export_script(config)
+    script = export_script(_read_config(args.config))
     if args.output is None:
         print(script, end="")
         return 0
@@ -97,6 +95,34 @@ def _export(args) -> int:
         raise ValueError(f"cannot write {args.output}: {error.strerror}") from None
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _table_paths_allowed():
+    """Here, unlike in the app, a CSV dataset may name its table by path (see tabular.paths_allowed)."""
+    before = os.environ.get("PLAYGROUND_TABLE_PATHS")
+    os.environ["PLAYGROUND_TABLE_PATHS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PLAYGROUND_TABLE_PATHS", None)
+        else:
+            os.environ["PLAYGROUND_TABLE_PATHS"] = before
+
+
+def _read_config(source: str) -> TrainConfig:
+    """The config in a JSON file, or in a Playground link's address."""
+    if "?" in source and not Path(source).exists():
+        from urllib.parse import parse_qsl, urlsplit
+
+        from .share import from_query
+
+        return from_query(dict(parse_qsl(urlsplit(source).query, keep_blank_values=True))).config
+    try:
+        return TrainConfig.from_json(Path(source).read_text())
+    except OSError as error:
+        raise ValueError(f"cannot read {source}: {error.strerror}") from None
 
 
 def _predict(args) -> int:

@@ -310,12 +310,18 @@ def _image_dataset(spec: DatasetSpec, values: dict, fraction: float, rng: np.ran
                    normalization=(images.mean, images.std))
 
 
-@functools.lru_cache(maxsize=16)
 def table_columns(table: TableChoice):
     """The prepared columns of an uploaded table (tabular.Prepared, read-only); raises tabular.TableError."""
     from . import tabular  # pandas only when a CSV is used
 
-    source = tabular.load_upload(table.file, allow_paths=tabular.paths_allowed())
+    return _prepared(table, tabular.load_upload(table.file, allow_paths=tabular.paths_allowed()))
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared(table: TableChoice, source):
+    """Cached per parsed table object: tabular caches those by file and modification time."""
+    from . import tabular
+
     return tabular.prepare(source, table.label, table.features, table.task)
 
 

@@ -530,6 +530,12 @@ IDX_CAVEAT = ("\n\nThe images come from the four IDX files in --data, or torchvi
 
 def export_script(config: TrainConfig) -> str:
     """A standalone PyTorch script reproducing `config`'s run; raises LayerError for a stack that cannot work."""
+    return _script(config.to_json(indent=None))  # the page asks on every rerun: cached by the config's JSON
+
+
+@functools.lru_cache(maxsize=64)
+def _script(config_json: str) -> str:
+    config = TrainConfig.from_json(config_json)
     plan = plan_for(config)
     kind = _source_kind(config)
     head = "\n\n".join([_docstring(config, kind), _imports(kind), _constants(config, kind)])

@@ -359,3 +359,44 @@ def test_export_of_a_missing_config_or_to_a_missing_folder_exits_2(tmp_path, cap
     assert "cannot read" in error_line(capsys)
     assert main(["export", write(tmp_path, TINY), "-o", str(tmp_path / "no" / "such" / "dir.py")]) == BAD_INPUT
     assert "cannot write" in error_line(capsys)
+
+
+# --- a Playground link as the config; CSV tables by path ------------------------------------------
+
+from playground.share import link  # noqa: E402
+
+
+def test_train_a_playground_link(capsys):
+    config = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 5, "device": "cpu"})
+    assert main(["train", link("http://localhost:8501/Playground", config), "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["epochs"] == 5
+
+
+def test_export_a_playground_link(capsys):
+    config = TrainConfig.from_dict({"dataset": {"name": "moons"}, "layers": [{"type": "linear"}], "epochs": 7})
+    assert main(["export", link("http://h/Playground", config)]) == 0
+    assert "EPOCHS = 7" in capsys.readouterr().out
+
+
+def test_a_bad_link_exits_2_naming_the_parameter(capsys):
+    assert main(["train", "http://h/Playground?dataset.name=cifar"]) == BAD_INPUT
+    assert "dataset.name" in capsys.readouterr().err
+
+
+def test_train_a_csv_named_by_path(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_TABLE_PATHS", raising=False)
+    table = tmp_path / "points.csv"
+    table.write_text("a,b,label\n" + "".join(f"{i / 10},{(i * 7) % 5},{i % 2}\n" for i in range(30)))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"dataset": {"name": "csv", "file": str(table), "label": "label",
+                                              "features": ["a", "b"], "task": "classification"},
+                                  "epochs": 3, "device": "cpu"}))
+    assert main(["train", str(config), "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["epochs"] == 3
+
+
+def test_the_command_line_does_not_leave_table_paths_allowed(tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"dataset": {"name": "xor", "n_samples": 20}, "epochs": 1, "device": "cpu"}))
+    assert main(["train", str(config), "--quiet"]) == 0
+    assert "PLAYGROUND_TABLE_PATHS" not in os.environ
