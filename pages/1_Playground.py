@@ -93,25 +93,43 @@ def init_state() -> None:
 # --- the link: the page's setup lives in the URL ------------------------------------------------
 
 def setup_from_link() -> None:
-    """Apply the URL's setup when the page opens with one, or when a link changed it (e.g. a lesson)."""
+    """Apply the URL's setup when the page opens with one, or when a link changed it (e.g. a lesson).
+
+    `?lesson=line` alone opens that lesson's setup.
+    """
     params = link_params()
     if params == st.session_state.get("pg_link_written"):
         return
     st.session_state["pg_link_written"] = params
-    if not share.has_config(params):
-        return init_state()
+    first_visit = "pg_layers" not in st.session_state
+    init_state()
+    lesson = LESSONS.get(params.get(share.LESSON, ""))
+    if lesson is not None and not share.has_config(params):
+        params = {**share.to_query(lesson.config, lesson.hide, lesson.slug), **params}
     try:
-        setup = share.from_query(params)
+        setup = share.from_query(params) if share.has_config(params) else None
     except ConfigError as error:
-        st.session_state["pg_link_error"] = f"This link's setup could not be used — {error}. Showing the " \
-                                            "previous setup instead."
-        return init_state()
+        setup = None
+        link_problem(f"This link's setup could not be used — {error}.", first_visit)
+    if setup is None:
+        if share.HIDE in params or share.LESSON in params:
+            link_problem("This link names a lesson or hides controls but holds no setup.", first_visit)
+        return
+    apply_link(setup)
+
+
+def apply_link(setup) -> None:
     apply_config(setup.config)
     unknown = setup.lesson and setup.lesson not in LESSONS
     st.session_state.update(pg_hidden=setup.hidden, pg_locked=setup.config if setup.hidden else None,
                             pg_lesson="" if unknown else setup.lesson, pg_link_error=None)
     if unknown:
         st.session_state["pg_link_error"] = f"This link names a lesson that does not exist ({setup.lesson!r})."
+
+
+def link_problem(text: str, first_visit: bool) -> None:
+    kept = "the default setup" if first_visit else "the setup it had"
+    st.session_state["pg_link_error"] = f"{text} The page shows {kept} instead."
 
 
 def link_params() -> dict:
@@ -249,7 +267,8 @@ def table_section() -> dict:
     file = st.session_state.get("pg_csv_file")
     table = read_stored_table(file) if file else None
     if table is None:
-        st.session_state["pg_data_error"] = st.session_state.get("pg_data_error") or "Upload a CSV file to train on it."
+        st.session_state["pg_data_prompt"] = "Upload a CSV file to train on it: the label and feature columns " \
+                                             "are picked next."
         return {}
     st.caption(f"**{table.name}**: {table.rows:,} rows, {len(table.columns)} columns.")
     st.session_state.setdefault("pg_csv_label", table.columns[-1])
@@ -275,7 +294,9 @@ def store_upload() -> None:
     try:
         file = tabular.save_upload(upload.getvalue(), upload.name)
     except tabular.TableError as error:
-        st.session_state["pg_csv_error"] = f"{upload.name} was not loaded: {error.message}"
+        previous = read_stored_table(st.session_state.get("pg_csv_file"))
+        still = f" The page still uses {previous.name}." if previous is not None else ""
+        st.session_state["pg_csv_error"] = f"{upload.name} was not loaded: {error.message}{still}"
         return
     st.session_state["pg_csv_file"] = file
     table = tabular.load_upload(file)
@@ -446,6 +467,9 @@ def use_preset(stack: list, tip: str, settings: dict) -> None:
 
 def show_plan(config: TrainConfig | None, config_error: str | None):
     """Layer summary table, or the reason the stack cannot train. Returns the config if it can."""
+    if st.session_state.get("pg_data_prompt"):
+        st.info(st.session_state["pg_data_prompt"], icon=":material/upload_file:")
+        return None
     if config_error:
         st.error(config_error, icon="🚫")
         return None
@@ -845,7 +869,7 @@ setup_from_link()
 st.title("Playground")
 link_notices()
 lesson_banner()
-st.session_state["pg_data_error"] = None
+st.session_state.update(pg_data_error=None, pg_data_prompt=None)
 with st.sidebar:
     data = dataset_section()
     spec = DATASETS[data["name"]]

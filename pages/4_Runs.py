@@ -33,6 +33,9 @@ def overlay(chosen: list, metric: str, key: str) -> None:
 
 
 def differences(chosen: list) -> None:
+    if len(chosen) < 2:
+        st.caption("Pick a second run to see which settings differ.")
+        return
     rows = compare.differences([r.config for r in chosen])
     if not rows:
         st.caption("These runs have the same settings, seeds included, so they trained the same way.")
@@ -93,8 +96,8 @@ st.session_state["rn_pick"] = [i for i in st.session_state.get("rn_pick", [r.id 
                                if i in by_id]
 picked = st.multiselect("Runs to compare", list(by_id), format_func=lambda i: label(by_id[i]), key="rn_pick")
 chosen = [by_id[i] for i in picked]
-st.dataframe([compare.summary(r) for r in (chosen or records)], hide_index=True, width="stretch", key="rn_table",
-             column_config={"test score": st.column_config.NumberColumn(format="%.4f")})
+st.dataframe([{"compared": r.id in picked, **compare.summary(r)} for r in records], hide_index=True, width="stretch",
+             key="rn_table", column_config={"test score": st.column_config.NumberColumn(format="%.4f")})
 if not chosen:
     st.caption("Pick one or more runs above to compare them.")
     st.stop()

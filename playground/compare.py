@@ -97,8 +97,11 @@ def _dataset_title(dataset: Mapping) -> str:
 def _optimizer_text(optimizer: Mapping) -> str:
     name = optimizer.get("name", "?")
     title = OPTIMIZERS[name].title if name in OPTIMIZERS else str(name)
-    lr = optimizer.get("lr")
-    return f"{title} lr {_number(lr)}" if lr is not None else title
+    lr, momentum = optimizer.get("lr"), optimizer.get("momentum")
+    text = f"{title} lr {_number(lr)}" if lr is not None else title
+    if momentum:
+        text += f" momentum {_number(momentum)}" + (" Nesterov" if optimizer.get("nesterov") else "")
+    return text
 
 
 def curve(record: RunRecord, metric: str) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -43,7 +43,7 @@ def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figu
         data.insert(0, dict(type="scatter", x=xs, y=ys, mode="lines", name="batches",
                             line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45))
     return figure(data, _layout(f"Loss ({loss_title})", xaxis=_epoch_axis(total_epochs),
-                                yaxis=dict(type="log", range=_log_range(values), dtick="D2")))
+                                yaxis=_log_axis(values)))
 
 
 def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], selected: tuple | None = None) -> go.Figure:
@@ -187,6 +187,16 @@ def _finite(values) -> list[float]:
     return [v for v in values if v is not None and np.isfinite(v)]
 
 
+def _log_axis(values) -> dict:
+    """A log y axis over `values`; minor ticks (2, 5) are labelled only when the range spans decades,
+    else Plotly's own ticks, so a curve from 0.65 to 0.60 still has numbers on its axis."""
+    span = _log_range(values)
+    axis = dict(type="log", range=span)
+    if span is not None and span[1] - span[0] > 1.2:
+        axis["dtick"] = "D2"
+    return axis
+
+
 def _log_range(values) -> list[float] | None:
     positive = [v for v in _finite(values) if v > 0]
     if not positive:
@@ -220,6 +230,6 @@ def overlay_figure(series: list[tuple[str, tuple, tuple]], title: str, total_epo
         values += _finite(ys.tolist())
         data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=name,
                          line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
-    yaxis = dict(type="log", range=_log_range(values), dtick="D2") if log else dict()
+    yaxis = _log_axis(values) if log else dict()
     yaxis["title"] = dict(text=y_title)
     return figure(data, _layout(title, xaxis=_epoch_axis(total_epochs), yaxis=yaxis))

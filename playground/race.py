@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -18,7 +18,7 @@ import torch
 from .config import ConfigError, TrainConfig
 from .engine import Diverged, Engine
 from .layers import LayerError
-from .runner import ACTIVE, COMPLETED, DIVERGED, FAILED, RUNNING, STARTING, STOPPED, History, _Curves
+from .runner import ACTIVE, COMPLETED, DIVERGED, FAILED, RUNNING, STARTING, STOPPED, History, _Curves, hand_over
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +98,6 @@ class Race:
         except Exception as error:  # never let a worker crash the app: report it
             log.exception("race failed")
             self._set(status=FAILED, message=f"The race failed: {type(error).__name__}: {error}")
-        if self.on_end is not None and self._status != FAILED:
-            try:
-                self.on_end(self.snapshot())
-            except Exception:  # e.g. the runs file is unwritable: the race itself still counts
-                log.exception("on_end failed")
 
     def _run(self, engines: dict[str, Engine]) -> None:
         running = dict(engines)
@@ -119,7 +114,14 @@ class Race:
                 self._epoch = max(engine.epoch for engine in engines.values())
         for name, engine in running.items():
             self._finish(name, engine, STOPPED)
-        self._set(status=STOPPED if self._stop else COMPLETED, message=self._message or "The race is over.")
+        status, message = STOPPED if self._stop else COMPLETED, self._message or "The race is over."
+        self._set(status=status, message=self._report_end(status, message))
+
+    def _report_end(self, status: str, message: str) -> str:
+        """Hand the finished race to `on_end` before its status says it ended; returns the final message."""
+        if self.on_end is None:
+            return message
+        return hand_over(self.on_end, replace(self.snapshot(), status=status, message=message))
 
     def _record(self, name: str, event) -> bool:
         """Add an epoch to `name`'s curves; False when its loss diverged."""

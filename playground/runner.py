@@ -13,7 +13,7 @@ import collections
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -191,20 +191,17 @@ class TrainingRunner:
                 engine.evaluate("test")
             self._set_frame(engine)
             self._train(engine)
-            self._report_end()
         except ConfigError as error:  # e.g. a batch too large for memory: the message names the fix
             self._finish(FAILED, f"Cannot train: {error.message}")
         except Exception as error:  # a bug or a torch error: report it, never crash the app
             log.exception("training failed")
             self._finish(FAILED, f"Training failed: {type(error).__name__}: {error}")
 
-    def _report_end(self) -> None:
+    def _report_end(self, status: str, message: str) -> str:
+        """Hand the finished run to `on_end` before its status says it ended; returns the final message."""
         if self.on_end is None or self._epoch == 0:
-            return
-        try:
-            self.on_end(self.snapshot())
-        except Exception:  # e.g. the runs file is unwritable: the run itself still counts
-            log.exception("on_end failed")
+            return message
+        return hand_over(self.on_end, replace(self.snapshot(), status=status, message=message))
 
     def _train(self, engine: Engine) -> None:
         last_frame = time.monotonic()
@@ -291,12 +288,22 @@ class TrainingRunner:
         final["epochs_per_second"] = engine.epoch / engine.seconds if engine.seconds else None
         with self._lock:
             self._epoch, self._final = engine.epoch, final
-        self._finish(status, message)
+        self._finish(status, self._report_end(status, message))
 
     def _finish(self, status: str, message: str) -> None:
         with self._lock:
             self._status, self._message = status, message
             self._lock.notify_all()
+
+
+def hand_over(on_end: Callable, snapshot) -> str:
+    """Call `on_end(snapshot)`; the snapshot's message, plus the reason when that failed (never raises)."""
+    try:
+        on_end(snapshot)
+    except Exception as error:  # e.g. the runs file is unwritable: the run itself still counts
+        log.exception("on_end failed")
+        return f"{snapshot.message} It could not be saved for the Runs page: {error}"
+    return snapshot.message
 
 
 MAX_LIVE_WEIGHTS = 50_000  # flat models up to this many parameters share their weights with the UI

@@ -251,8 +251,8 @@ def _history(data: Mapping) -> History:
 
 
 def _config_dict(config: TrainConfig | Mapping) -> dict:
-    if isinstance(config, TrainConfig):
-        return config.to_dict()
+    if isinstance(config, TrainConfig) or callable(getattr(config, "to_dict", None)):
+        return config.to_dict()  # duck-typed too: a server that reloaded its code has two TrainConfig classes
     if isinstance(config, Mapping):
         return dict(config)
     raise TypeError(f"config must be a TrainConfig or a dict, got {type(config).__name__}")

@@ -176,7 +176,7 @@ def test_choosing_csv_before_uploading_asks_for_a_file(stopper):
     app = open_playground()
     stopper(app)
     app.selectbox(key="pg_dataset").set_value("csv").run()
-    assert any("Upload a CSV file" in e.value for e in app.error)
+    assert any("Upload a CSV file" in i.value for i in app.info) and not app.error
     assert app.button(key="pg_train").disabled and not app.exception
 
 
@@ -186,3 +186,17 @@ def test_the_export_panel_shows_a_script_for_the_setup(stopper):
     script = next(c.value for c in app.code if c.language == "python")
     compile(script, "exported.py", "exec")
     assert "nn.Linear(2, 8)" in script and "nn.Tanh()" in script and "import playground" not in script
+
+
+def test_a_lesson_name_alone_opens_the_lesson(stopper):
+    app = open_playground({"lesson": "spiral-linear"})
+    stopper(app)
+    assert page_config(app) == LESSONS["spiral-linear"].config
+    assert app.query_params["lesson"] == "spiral-linear" and app.query_params["layers"] == "linear"
+
+
+def test_hidden_controls_without_a_setup_are_reported(stopper):
+    app = open_playground({"hide": "model"})
+    stopper(app)
+    assert any("holds no setup" in w.value and "default setup" in w.value for w in app.warning)
+    assert "pg_add_layer" in {b.key for b in app.get("button")}

@@ -121,3 +121,11 @@ def test_curve_of_a_missing_test_split_is_empty_and_nan_stays_nan():
 def test_curve_refuses_an_unknown_metric():
     with pytest.raises(ValueError, match="unknown metric 'accuracy'.*train_loss"):
         curve(record(), "accuracy")
+
+
+def test_the_optimizer_text_tells_momentum_apart():
+    from playground.compare import _optimizer_text
+
+    assert _optimizer_text({"name": "sgd", "lr": 0.02}) == "SGD lr 0.02"
+    assert _optimizer_text({"name": "sgd", "lr": 0.02, "momentum": 0.9}) == "SGD lr 0.02 momentum 0.9"
+    assert _optimizer_text({"name": "sgd", "lr": 0.02, "momentum": 0.9, "nesterov": True}).endswith("Nesterov")

@@ -308,3 +308,11 @@ def test_overlay_figure_thins_long_runs():
     xs = tuple(range(1, 100_001))
     fig = overlay_figure([("long", xs, tuple(1.0 / x for x in xs))], "Loss", 100_000)
     assert len(fig.data[0].x) <= MAX_CURVE_POINTS + 1 and fig.data[0].x[-1] == 100_000
+
+
+def test_log_axes_label_minor_ticks_only_across_decades():
+    from playground.plots import overlay_figure
+
+    narrow = overlay_figure([("a", (1, 2, 3), (0.65, 0.62, 0.60))], "Loss", 3, log=True)
+    wide = overlay_figure([("a", (1, 2, 3), (1.0, 0.1, 0.001))], "Loss", 3, log=True)
+    assert narrow.layout.yaxis.dtick is None and wide.layout.yaxis.dtick == "D2"

@@ -78,3 +78,16 @@ def test_a_config_the_engine_refuses_fails_with_its_reason():
     snap = finish(Race((("big", huge_batch),), on_end=ended.append))
     assert snap.status == FAILED and "Cannot race" in snap.message and "batch size" in snap.message
     assert ended == []  # nothing trained, nothing to save
+
+
+def test_on_end_sees_the_final_race_before_its_status_changes_and_failures_are_reported():
+    seen = []
+    race = Race((("a", entrant(0.01, epochs=3)),), on_end=lambda snap: seen.append((snap.status, race.snapshot().status)))
+    snap = finish(race)
+    assert seen == [(COMPLETED, "running")] and snap.status == COMPLETED
+
+    def broken(snap):
+        raise OSError("read-only file system")
+
+    snap = finish(Race((("a", entrant(0.01, epochs=3)),), on_end=broken))
+    assert snap.status == COMPLETED and "could not be saved" in snap.message

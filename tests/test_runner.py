@@ -439,3 +439,25 @@ def test_initial_state_is_used_and_shown_before_training(launch):
     np.testing.assert_array_equal(frame.filters, trained.first_conv_filters())
     runner.step()
     assert wait_until(lambda: runner.snapshot().epoch == 1)
+
+
+def test_on_end_gets_the_final_snapshot_before_the_status_changes(tiny_spiral):
+    seen = []
+
+    def on_end(snap):
+        seen.append((snap.status, snap.final is not None, runner.snapshot().status))
+
+    runner = TrainingRunner(tiny_spiral, on_end=on_end).start()
+    runner.join(30)
+    assert seen == [("completed", True, "running")]  # the run still looks unfinished while it is saved
+    assert runner.snapshot().status == "completed"
+
+
+def test_a_failing_on_end_is_reported_in_the_message_not_raised(tiny_spiral):
+    def on_end(snap):
+        raise OSError("disk full")
+
+    runner = TrainingRunner(tiny_spiral, on_end=on_end).start()
+    runner.join(30)
+    snap = runner.snapshot()
+    assert snap.status == "completed" and "could not be saved" in snap.message and "disk full" in snap.message

@@ -65,7 +65,7 @@ def app_url(tmp_path_factory) -> str:
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],  # edits mid-run must not reload it
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     _server.update(process=process, log=log_path)
