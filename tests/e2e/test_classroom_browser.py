@@ -431,7 +431,7 @@ def test_train_on_an_uploaded_csv_and_refuse_bad_files(page: Page, tmp_path: Pat
     """Upload a 2-feature CSV: label, features and task are guessed, it trains to a boundary; bad files are refused."""
     open_playground(page)
     choose(page, "pg_dataset", "Your CSV file")
-    expect(alert(page, "Error", "Upload a CSV file to train on it.")).to_be_visible()
+    expect(alert(page, "Info", "Upload a CSV file to train on it")).to_be_visible()
     expect(button(page, "pg_train")).to_be_disabled()
 
     upload = page.locator(".st-key-pg_csv_upload input[type='file']")
@@ -459,6 +459,7 @@ def test_train_on_an_uploaded_csv_and_refuse_bad_files(page: Page, tmp_path: Pat
     refused = alert(page, "Error", "photo.csv was not loaded")
     expect(refused).to_contain_text("this is not a CSV text file")
     expect(refused).to_contain_text("save it as CSV")
+    expect(refused).to_contain_text("The page still uses flowers.csv")
     expect(page.get_by_text("flowers.csv: 120 rows, 3 columns.")).to_be_visible()
     expect(button(page, "pg_train")).to_be_enabled()
 
