@@ -7,82 +7,28 @@ browser download does not work on these machines (shared/NOTES.md, "Installing")
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from streamlit_app import Server, free_port  # this folder is on sys.path (pytest's rootdir-less import)
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1500, "height": 1100}
-HEALTH_TIMEOUT_S = 60
-_server: dict = {}  # the running server's process and log file, for failure reports
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the server's whole process group, then SIGKILL it if it lingers."""
-    if process.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+_server: dict = {}  # the running Server, for failure reports
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> str:
     """Base URL of a fresh `streamlit run app.py` (the server is stopped after the session)."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],  # edits mid-run must not reload it
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    _server.update(process=process, log=log_path)
+    server = Server(free_port(), dict(os.environ), tmp_path_factory.mktemp("streamlit") / "server.log")
+    _server.update(server=server)
     try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while not _healthy(url):
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit was not healthy after {HEALTH_TIMEOUT_S} s:\n"
-                            f"{log_path.read_text(errors='replace')}")
-            time.sleep(0.25)
-        yield url
+        yield server.start().url
     finally:
         _server.clear()
-        _stop(process)
-        log.close()
+        server.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -91,8 +37,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.failed and _server:
-        process, log_path = _server["process"], _server["log"]
-        state = "running" if process.poll() is None else f"exited with {process.returncode}"
+        process, log_path = _server["server"].process, _server["server"].log
+        state = "running" if process is not None and process.poll() is None else "not running"
         tail = log_path.read_text(errors="replace")[-4000:]
         report.sections.append(("streamlit server", f"{state}; log {log_path}:\n{tail}"))
 

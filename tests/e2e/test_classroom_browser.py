@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -28,21 +25,19 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from streamlit_app import FRESH, ROOT, START_S, Server, alert, badge, button, free_port, keyed, metric
+
 from playground import share
 from playground.config import TrainConfig
 from playground.runstore import RunStore, default_path
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 VIEWPORT = {"width": 1500, "height": 1100}
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 EXCEPTION = "[data-testid='stException']"
-START_S = 60  # a cold server imports torch and warms it up on the first page load
 TRAIN_S = 60  # every run here trains in seconds; leave room for a slow, busy machine
 RACE_S = 90  # 4 optimizers x 300 epochs on a 900-point spiral
-# While a rerun replaces them, Streamlit keeps old elements for a moment with data-stale="true".
-FRESH = ".stElementContainer[data-stale='false']"
 
 # Remembers every exception box ever added to the page, so a test can say "no traceback at any time".
 WATCH_EXCEPTIONS = """
@@ -67,31 +62,6 @@ XOR_BY_HAND = "/Playground?dataset.name=xor&dataset.n_samples=80&layers=linear(o
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-def keyed(page: Page, key: str) -> Locator:
-    """The current element of the widget or chart with this key."""
-    return page.locator(f"{FRESH}.st-key-{key}")
-
-
-def button(page: Page, key: str) -> Locator:
-    """The visible button of the keyed st.button (Streamlit also renders a hidden copy for tooltips)."""
-    return keyed(page, key).get_by_role("button")
-
-
-def badge(page: Page) -> Locator:
-    """The coloured status badge of the run ("Running", "Completed", ...)."""
-    return page.locator(f"{FRESH} .stMarkdownBadge")
-
-
-def metric(page: Page, label: str) -> Locator:
-    metrics = page.locator(f"{FRESH} [data-testid='stMetric']")
-    return metrics.filter(has_text=label).locator("[data-testid='stMetricValue']")
-
-
-def alert(page: Page, kind: str, text: str | re.Pattern) -> Locator:
-    """A current st.success / st.warning / st.error / st.info box (kind: Success, Warning, ...) holding `text`."""
-    return page.locator(f"[data-testid='stAlertContent{kind}']").filter(has_text=text)
-
 
 def plan_layers(page: Page) -> Locator:
     """The "layer" column of the model's plan table (the only dataframe on the Playground)."""
@@ -224,67 +194,11 @@ def save_full_page(page: Page, path: Path, last: Locator) -> None:
     page.set_viewport_size(viewport)
 
 
-# --- a server of the test's own (for the restart) ------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-class Server:
-    """`streamlit run app.py` on a fixed port with its own environment; can be stopped and started again."""
-
-    def __init__(self, port: int, env: dict[str, str], log: Path):
-        self.port, self.env, self.log = port, env, log
-        self.url = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> "Server":
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                 "--server.port", str(self.port), "--server.address", "127.0.0.1",
-                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + START_S
-        while not _healthy(self.url):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"the test's own streamlit server did not start:\n{self.log.read_text(errors='replace')}")
-            time.sleep(0.25)
-        return self
-
-    def stop(self) -> None:
-        """SIGTERM the server's process group, SIGKILL it if it lingers."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
-
 @pytest.fixture
 def own_server(tmp_path) -> Iterator[Server]:
     """A server of this test's own: its own port and runs file, offline; stopped at the end."""
     env = {**os.environ, "PLAYGROUND_RUNS_DB": str(tmp_path / "runs.sqlite"), "PLAYGROUND_OFFLINE": "1"}
-    server = Server(_free_port(), env, tmp_path / "server.log").start()
+    server = Server(free_port(), env, tmp_path / "server.log").start()
     try:
         yield server
     finally:

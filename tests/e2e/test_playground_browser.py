@@ -15,19 +15,15 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from streamlit_app import FRESH, ROOT, START_S, badge, button, keyed, metric
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 EXCEPTION = "[data-testid='stException']"
-START_S = 60  # a cold server imports torch and warms it up on the first page load
 TRAIN_S = 60  # the default spiral trains in a few seconds; leave room for a slow, busy machine
-# While a rerun replaces them, Streamlit keeps old elements for a moment with data-stale="true"
-# (two status badges, say): look only at current ones.
-FRESH = ".stElementContainer[data-stale='false']"
 
 # Remembers every Streamlit exception box that is ever added to the page, even one that a later
 # rerun removes again, so the tests can say "no traceback at any time", not just "none now".
@@ -56,26 +52,6 @@ READ_BOUNDARY_EPOCH = """() => Math.max(-1, ...[...document.querySelectorAll("%s
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-def keyed(page: Page, key: str) -> Locator:
-    """The current element of the widget or chart with this key."""
-    return page.locator(f"{FRESH}.st-key-{key}")
-
-
-def button(page: Page, key: str) -> Locator:
-    """The (visible) button of the keyed st.button; Streamlit also renders a hidden copy for tooltips."""
-    return keyed(page, key).get_by_role("button")
-
-
-def badge(page: Page) -> Locator:
-    """The coloured status badge of the run ("Running", "Paused", "Completed", "Stopped", ...)."""
-    return page.locator(f"{FRESH} .stMarkdownBadge")
-
-
-def metric(page: Page, label: str) -> Locator:
-    metrics = page.locator(f"{FRESH} [data-testid='stMetric']")
-    return metrics.filter(has_text=label).locator("[data-testid='stMetricValue']")
-
 
 def boundary_title(page: Page) -> Locator:
     return keyed(page, "pg_boundary").locator(".gtitle")
