@@ -11,7 +11,6 @@ size in KB, printed and written to benchmarks/results/boundary_frame.json. Issue
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -21,7 +20,7 @@ import plotly.io
 import streamlit  # noqa: F401  (sets Plotly's default template to Streamlit's, as on the page)
 import torch
 
-from benchmarks.draw_latency import timed
+from benchmarks.draw_latency import timed, timing_args
 from playground import plots
 from playground.config import TrainConfig
 from playground.engine import Engine
@@ -52,11 +51,7 @@ def measure(repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (a page's run uses 1)")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = timing_args(__doc__, 200)
     result = measure(args.repeats)
     print(f"{'step':<30}{'median ms':>11}{'p95 ms':>9}")
     for name, row in result["rows"].items():

@@ -44,12 +44,18 @@ def timed(function, repeats: int) -> dict[str, float]:
     return {"median_ms": float(np.median(samples)), "p95_ms": float(np.percentile(samples, 95))}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=300)
+def timing_args(doc: str, repeats: int) -> argparse.Namespace:
+    """--repeats and --threads, shared by the timing benchmarks; sets torch's thread count."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (a page's run uses 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    return args
+
+
+def main() -> None:
+    args = timing_args(__doc__, 300)
     model, image = default_model(), drawing()
     digit = mnist_digit(image)
     best = int(model.predict(digit[None, None])[0].argmax())

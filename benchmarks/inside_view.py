@@ -11,7 +11,6 @@ benchmarks/results/inside_view.json.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.draw_latency import timed
+from benchmarks.draw_latency import timed, timing_args
 from playground import export, network, share
 from playground.checkpoint import model_for_state
 from playground.config import TrainConfig
@@ -63,11 +62,7 @@ def panels(repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (a page's run uses 1)")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = timing_args(__doc__, 200)
     results = {name: measure(config_for(hidden), args.repeats) for name, hidden in MODELS.items()}
     steps = [key for key in next(iter(results.values())) if not key.endswith("_kb")]
     print(f"{'model':<20}" + "".join(f"{step[:24]:>26}" for step in steps) + f"{'diagram KB':>12}{'neurons KB':>12}")

@@ -22,6 +22,22 @@ START_S = 60  # a cold server imports torch and warms it up on the first page lo
 # While a rerun replaces them, Streamlit keeps old elements for a moment with data-stale="true"
 # (two status badges, say): look only at current ones.
 FRESH = ".stElementContainer[data-stale='false']"
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+EXCEPTION = "[data-testid='stException']"
+
+# Remembers every Streamlit exception box that is ever added to the page, even one that a later
+# rerun removes again, so the tests can say "no traceback at any time", not just "none now".
+WATCH_EXCEPTIONS = """
+window.__stExceptions = [];
+new MutationObserver(records => {
+  for (const record of records) for (const node of record.addedNodes) {
+    if (!(node instanceof Element)) continue;
+    const boxes = node.matches("[data-testid='stException']") ? [node]
+      : [...node.querySelectorAll("[data-testid='stException']")];
+    for (const box of boxes) window.__stExceptions.push(box.innerText || "(exception box)");
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
 
 
 def free_port() -> int:

@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from streamlit_app import FRESH, ROOT, START_S, Server, alert, badge, button, free_port, keyed, metric
+from streamlit_app import (CONNECTED, EXCEPTION, FRESH, WATCH_EXCEPTIONS, ROOT, START_S,
+                           Server, alert, badge, button, free_port, keyed, metric)
 
 from playground import share
 from playground.config import TrainConfig
@@ -34,23 +35,9 @@ from playground.runstore import RunStore, default_path
 pytestmark = pytest.mark.browser
 
 VIEWPORT = {"width": 1500, "height": 1100}
-CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-EXCEPTION = "[data-testid='stException']"
 TRAIN_S = 60  # every run here trains in seconds; leave room for a slow, busy machine
 RACE_S = 90  # 4 optimizers x 300 epochs on a 900-point spiral
 
-# Remembers every exception box ever added to the page, so a test can say "no traceback at any time".
-WATCH_EXCEPTIONS = """
-window.__stExceptions = [];
-new MutationObserver(records => {
-  for (const record of records) for (const node of record.addedNodes) {
-    if (!(node instanceof Element)) continue;
-    const boxes = node.matches("[data-testid='stException']") ? [node]
-      : [...node.querySelectorAll("[data-testid='stException']")];
-    for (const box of boxes) window.__stExceptions.push(box.innerText || "(exception box)");
-  }
-}).observe(document, {childList: true, subtree: true});
-"""
 
 # The XOR setup the link tests share: small enough to train in well under a second.
 XOR = TrainConfig.from_dict({

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from streamlit_app import CONNECTED, FRESH
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-FRESH = ".stElementContainer[data-stale='false']"
 MODEL_S = 120  # the default model trains on the first visit
 
 

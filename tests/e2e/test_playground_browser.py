@@ -15,29 +15,15 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from streamlit_app import FRESH, ROOT, START_S, badge, button, keyed, metric
+from streamlit_app import (CONNECTED, EXCEPTION, FRESH, WATCH_EXCEPTIONS, ROOT,
+                           START_S, badge, button, keyed, metric)
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
-CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-EXCEPTION = "[data-testid='stException']"
 TRAIN_S = 60  # the default spiral trains in a few seconds; leave room for a slow, busy machine
 
-# Remembers every Streamlit exception box that is ever added to the page, even one that a later
-# rerun removes again, so the tests can say "no traceback at any time", not just "none now".
-WATCH_EXCEPTIONS = """
-window.__stExceptions = [];
-new MutationObserver(records => {
-  for (const record of records) for (const node of record.addedNodes) {
-    if (!(node instanceof Element)) continue;
-    const boxes = node.matches("[data-testid='stException']") ? [node]
-      : [...node.querySelectorAll("[data-testid='stException']")];
-    for (const box of boxes) window.__stExceptions.push(box.innerText || "(exception box)");
-  }
-}).observe(document, {childList: true, subtree: true});
-"""
 
 # The epoch number of the status line ("<badge> epoch 1,234 / 20,000 · ..."), or -1.
 READ_EPOCH = """() => {
@@ -272,7 +258,8 @@ def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path):
 
     chart = keyed(page, "pg_confusion")
     expect(chart.locator(".heatmaplayer")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"On the 359 test images after epoch 4"))).to_be_visible()
+    # The inspection fragment refreshes every 2 s: the last epoch's caption may take a refresh or two.
+    expect(page.get_by_text(re.compile(r"On the 359 test images after epoch 4"))).to_be_visible(timeout=TRAIN_S * 1000)
     # Click the top-left cell: true 0, predicted 0.
     area = chart.locator(".nsewdrag").first.bounding_box()
     page.mouse.click(area["x"] + area["width"] / 20, area["y"] + area["height"] / 20)
