@@ -557,7 +557,7 @@ def follow_learning_rate(lr: float) -> None:
 # --- live view --------------------------------------------------------------------------------
 
 STATUS_BOX = {COMPLETED: st.success, DIVERGED: st.error, FAILED: st.error}
-BADGE_COLOUR = {"running": "blue", "paused": "orange", COMPLETED: "green", DIVERGED: "red", FAILED: "red"}
+BADGE_COLOUR = {"queued": "violet", "running": "blue", "paused": "orange", COMPLETED: "green", DIVERGED: "red", FAILED: "red"}
 
 
 def render_live(preview: TrainConfig | None) -> bool:

@@ -3,7 +3,6 @@ import streamlit as st
 
 from playground import plots, share, ui
 from playground.lessons import LESSONS, RACE_ORDER, race_verdict
-from playground.race import Race
 from playground.runner import COMPLETED
 
 st.set_page_config(page_title="Lessons · Neural Playground", page_icon="🎓", layout="wide")
@@ -29,11 +28,8 @@ def lesson_card(lesson) -> None:
 def start_race(lesson) -> None:
     if not ui.first_call("race"):
         return
-    old = st.session_state.pop(RACE, None)
-    if old is not None:
-        old.stop()
     store, workspace = ui.run_store(), ui.workspace()
-    st.session_state[RACE] = Race(lesson.race, on_end=lambda snap: save_race(store, workspace, snap)).start()
+    ui.start_race(RACE, lesson.race, on_end=lambda snap: save_race(store, workspace, snap))
 
 
 def save_race(store, workspace: str, snap) -> None:

@@ -41,6 +41,7 @@ class RaceSnapshot:
     epochs: int
     entrants: tuple[Entrant, ...]
     message: str = ""
+    place: int = 0  # place in the queue for a worker while queued (1 = next), else 0
 
     @property
     def active(self) -> bool:
@@ -79,10 +80,16 @@ class Race:
         with self._lock:
             return self._status in ACTIVE
 
-    def snapshot(self) -> RaceSnapshot:
-        """A frozen copy of every entrant's curves; also tells the watchdog someone is watching."""
+    def seen(self) -> None:
+        """Tell the watchdog someone is watching (`snapshot()` does too)."""
         with self._lock:
             self._last_seen = time.monotonic()
+
+    def snapshot(self, touch: bool = True) -> RaceSnapshot:
+        """A frozen copy of every entrant's curves; with `touch`, also tells the watchdog someone is watching."""
+        with self._lock:
+            if touch:
+                self._last_seen = time.monotonic()
             entrants = tuple(Entrant(name, config, self._states[name], self._curves[name].freeze(),
                                      self._finals.get(name)) for name, config in self.entrants)
             return RaceSnapshot(self._status, self._epoch, self.epochs, entrants, self._message)

@@ -25,9 +25,9 @@ from .frames import Frame, frame_for, image_frame
 log = logging.getLogger(__name__)
 
 # Statuses a run passes through.
-STARTING, RUNNING, PAUSED = "starting", "running", "paused"
+QUEUED, STARTING, RUNNING, PAUSED = "queued", "starting", "running", "paused"  # queued: waiting for a worker
 COMPLETED, STOPPED, DIVERGED, FAILED = "completed", "stopped", "diverged", "failed"
-ACTIVE = (STARTING, RUNNING, PAUSED)
+ACTIVE = (QUEUED, STARTING, RUNNING, PAUSED)
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Snapshot:
     final: dict | None = None  # final metrics once the run has ended
     message: str = ""
     weights: dict | None = None  # a copy of a small flat model's state_dict (CPU), taken with the frame
+    place: int = 0  # place in the queue for a worker while queued (1 = next), else 0
 
     @property
     def active(self) -> bool:
@@ -172,10 +173,15 @@ class TrainingRunner:
 
     # --- what the UI reads --------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
-        """An immutable copy of the run's state; also tells the watchdog someone is watching."""
+    def seen(self) -> None:
+        """Tell the watchdog someone is watching (every command and `snapshot()` does too)."""
+        self._command()
+
+    def snapshot(self, touch: bool = True) -> Snapshot:
+        """An immutable copy of the run's state; with `touch`, also tells the watchdog someone is watching."""
         with self._lock:
-            self._last_seen = time.monotonic()
+            if touch:
+                self._last_seen = time.monotonic()
             return Snapshot(self._status, self._epoch, self.config.epochs, self._lr_in_use, self._rate.value(),
                             self._sample_rate.value(), self._curves.freeze(), self._frame, self._final, self._message,
                             self._weights)
@@ -271,7 +277,7 @@ class TrainingRunner:
             self._curves.add(event)
             self._rate.add(event.epoch)
             self._sample_rate.add(self._engine.samples)
-            if not self._paused:
+            if not (self._paused or self._stop):  # a pause's or the watchdog's message stays
                 self._message = ""
 
     def _set_frame(self, engine: Engine) -> None:

@@ -16,6 +16,8 @@ import streamlit as st
 from .config import DatasetConfig, TrainConfig
 from .datasets import Dataset, make_dataset
 from .devices import describe_device, resolve_device
+from .pool import TrainingPool, default_workers, idle_seconds
+from .race import Race
 from .runner import TrainingRunner
 
 POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
@@ -29,8 +31,12 @@ WORKSPACE_KEY = "ui_workspace"
 
 
 def navigation() -> None:
-    """Page links at the top of the sidebar (Streamlit's own list is hidden in config.toml)."""
+    """Page links at the top of the sidebar (Streamlit's own list is hidden in config.toml).
+
+    Every page calls it first, so the training pool starts warming up on the server's first visit.
+    """
     workspace()
+    training_pool()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
@@ -149,14 +155,39 @@ def runner(key: str) -> TrainingRunner | None:
     return st.session_state.get(key)
 
 
-def start_runner(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None) -> TrainingRunner:
-    """Stop this session's previous run under `key` and start a new one (from `initial_state` weights)."""
+@st.cache_resource(show_spinner=False)
+def training_pool() -> TrainingPool | None:
+    """The server's worker processes (`$PLAYGROUND_WORKERS`, default one per CPU core); None for 0,
+    which trains on threads inside the server instead (the tests' default)."""
+    workers = default_workers()
+    return TrainingPool(workers) if workers else None
+
+
+def start_runner(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None):
+    """Stop this session's previous run under `key` and start a new one (from `initial_state` weights).
+
+    The run goes to the training pool (queued while every worker is busy), or to a thread without one.
+    """
     discard_runner(key)
-    st.session_state[key] = TrainingRunner(config, initial_state=initial_state, on_end=saver(config)).start(paused=paused)
-    return st.session_state[key]
+    pool, idle, on_end = training_pool(), idle_seconds(), saver(config)
+    if pool is None:
+        run = TrainingRunner(config, initial_state=initial_state, on_end=on_end, idle_pause=idle, idle_end=idle)
+    else:
+        run = pool.run(config, initial_state, on_end, idle_pause=idle, idle_end=idle)
+    st.session_state[key] = run.start(paused=paused)
+    return run
+
+
+def start_race(key: str, entrants, on_end: Callable) -> None:
+    """Stop this session's previous race under `key` and start `entrants` racing (in the pool if any)."""
+    discard_runner(key)
+    pool, idle = training_pool(), idle_seconds()
+    race = Race(entrants, idle_end=idle, on_end=on_end) if pool is None else pool.race(entrants, on_end, idle_end=idle)
+    st.session_state[key] = race.start()
 
 
 def discard_runner(key: str) -> None:
+    """Stop and forget this session's run or race under `key`."""
     old = st.session_state.pop(key, None)
     if old is not None:
         old.stop()

@@ -12,6 +12,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PLAYGROUND_OFFLINE", "1")
 # Saved models (the draw page's default model) go to a fresh folder, not the user's cache.
 os.environ.setdefault("PLAYGROUND_DATA", tempfile.mkdtemp(prefix="playground-test-data-"))
+# AppTest runs train on threads in the test process; the pool has its own tests, and the browser
+# tests' servers use it (tests/e2e/streamlit_app.py sets PLAYGROUND_WORKERS for them).
+os.environ.setdefault("PLAYGROUND_WORKERS", "0")
 
 from playground.config import TrainConfig  # noqa: E402
 

@@ -19,6 +19,7 @@ from playwright.sync_api import Locator, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 60  # a cold server imports torch and warms it up on the first page load
+WORKERS = "2"  # training worker processes of the browser tests' servers: they exercise the pool
 # While a rerun replaces them, Streamlit keeps old elements for a moment with data-stale="true"
 # (two status badges, say): look only at current ones.
 FRESH = ".stElementContainer[data-stale='false']"
@@ -58,7 +59,7 @@ class Server:
     """`streamlit run app.py` on a fixed port with its own environment; can be stopped and started again."""
 
     def __init__(self, port: int, env: dict[str, str], log: Path):
-        self.port, self.env, self.log = port, env, log
+        self.port, self.env, self.log = port, {**env, "PLAYGROUND_WORKERS": WORKERS}, log
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
 

@@ -1,0 +1,544 @@
+"""Trainings in worker processes: a fixed pool of spawned processes with a queue in front of it.
+
+`TrainingPool(workers)` starts `workers` fresh interpreters (`python -m playground.pool`, spawned
+like multiprocessing's "spawn" but without re-running `__main__`, which under Streamlit is a page
+script; one torch thread each; torch warmed up before a worker takes its first job). Each worker runs one job at a time: a `TrainingRunner` or a
+`Race`, built from picklable arguments, obeying the same commands as in-process and sending frozen
+snapshots back a few times a second. `pool.run(...)` / `pool.race(...)` return handles with the
+runner's / race's interface, so the UI cannot tell them apart. Jobs beyond the pool's size wait in a
+first-come queue; their snapshots say "queued" and their place. A worker that dies (killed for
+memory, say) fails its job with a message and is replaced. Saving a finished run (`on_end`) happens
+in this process. Knows nothing about Streamlit or Plotly; the pool's size is the cap on concurrent
+trainings.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Callable
+
+from .config import TrainConfig
+from .race import Entrant, RaceSnapshot
+from .runner import FAILED, QUEUED, STARTING, STOPPED, History, Snapshot, hand_over
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_SECONDS = 0.2  # a worker sends a changed snapshot at most this often
+COMMAND_POLL_SECONDS = 0.05  # how long a worker waits for a command between checks: Stop's extra delay
+SEEN_SECONDS = 1.0  # the UI's polling is forwarded to the worker's watchdog at most this often
+START_TRIES = 3  # a worker that fails to start this many times in a row fails its jobs instead
+CANNOT_START = "The training workers cannot start on this server (see its log); ask whoever runs it."
+CRASHED = ("The training process stopped unexpectedly (was it out of memory?). "
+           "Try a smaller model or batch size, then Train again.")
+COMMANDS = {"runner": {"pause", "resume", "step", "stop", "set_learning_rate", "seen"},
+            "race": {"stop", "seen"}}
+
+
+def default_workers() -> int:
+    """Worker processes from `$PLAYGROUND_WORKERS` (0: train on threads in the server), else the CPU count."""
+    value = os.environ.get("PLAYGROUND_WORKERS", "").strip()
+    if value:
+        if not value.isdigit():
+            raise ValueError(f"PLAYGROUND_WORKERS must be a whole number (0: no worker processes), not {value!r}")
+        return int(value)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def idle_seconds() -> float:
+    """Seconds without anyone watching after which a run stops (`$PLAYGROUND_IDLE_SECONDS`, default 90)."""
+    value = os.environ.get("PLAYGROUND_IDLE_SECONDS", "").strip()
+    try:
+        return float(value) if value else 90.0
+    except ValueError:
+        raise ValueError(f"PLAYGROUND_IDLE_SECONDS must be a number of seconds, not {value!r}") from None
+
+
+def queue_message(place: int, workers: int) -> str:
+    runs = "one training" if workers == 1 else f"{workers} trainings"
+    ahead = "you are next" if place == 1 else f"{place - 1} ahead of you"
+    return f"Waiting for a free training slot: {ahead}. This server runs {runs} at a time; yours starts by itself."
+
+
+# --- messages over a pipe (plain pickle: tensors travel as bytes, not as shared-memory handles) -----
+
+def _send(conn, message: tuple) -> None:
+    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _receive(conn) -> tuple:
+    return pickle.loads(conn.recv_bytes())
+
+
+# --- the worker process ----------------------------------------------------------------------------
+
+def worker_main(conn, torch_threads: int) -> None:
+    """A worker process: warm torch up, say "ready", then run jobs until told to exit."""
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    _warm_up()
+    _send(conn, ("ready", os.getpid()))
+    while True:
+        try:
+            message = _receive(conn)
+        except (EOFError, OSError):
+            return  # the server went away
+        if message[0] == "exit":
+            return
+        try:
+            if message[0] == "job" and _serve_job(conn, *message[1:]):
+                return  # told to exit during the job
+        except (EOFError, OSError):
+            return  # the server went away mid-job
+        # anything else is a command for a job that already ended: dropped
+
+
+def _warm_up() -> None:
+    """Pay torch's one-off costs (optimizer imports, first kernels) before the first job."""
+    from .engine import Engine
+
+    engine = Engine(TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 8}, "epochs": 1}))
+    engine.train_epoch()
+
+
+def _build(kind: str, arguments: dict):
+    from .race import Race
+    from .runner import TrainingRunner
+
+    return TrainingRunner(**arguments) if kind == "runner" else Race(**arguments)
+
+
+def _serve_job(conn, job_id: int, kind: str, arguments: dict, start: dict) -> bool:
+    """Run one job, applying commands as they arrive and sending snapshots until it ends.
+
+    Returns True when the server asked the worker to exit meanwhile (the job is stopped first).
+    """
+    job = _build(kind, arguments).start(**start)
+    sent_key, sent_at, exiting = None, 0.0, False
+    while True:
+        exiting = _apply_commands(conn, job, job_id, kind) or exiting
+        if job.active and time.monotonic() - sent_at < SNAPSHOT_SECONDS:
+            continue
+        snap = job.snapshot(touch=False)
+        if not snap.active:
+            job.join()
+            _send(conn, ("end", job_id, snap, _final_state(job)))
+            return exiting
+        if _change_key(snap) != sent_key:
+            _send(conn, ("snapshot", job_id, snap))
+            sent_key = _change_key(snap)
+        sent_at = time.monotonic()
+
+
+def _apply_commands(conn, job, job_id: int, kind: str) -> bool:
+    """Apply the commands that arrive within COMMAND_POLL_SECONDS; True if one was "exit"."""
+    exiting = False
+    while conn.poll(COMMAND_POLL_SECONDS):
+        message = _receive(conn)
+        if message[0] == "exit":
+            job.stop()
+            exiting = True
+        elif message[0] == "call" and message[1] == job_id and message[2] in COMMANDS[kind]:
+            getattr(job, message[2])(*message[3])
+    return exiting
+
+
+def _change_key(snap) -> tuple:
+    """What tells two snapshots apart cheaply (frames are new objects when they change)."""
+    history = getattr(snap, "history", None)
+    return (snap.status, snap.epoch, snap.message, id(getattr(snap, "frame", None)),
+            len(history.batch_loss) if history else 0, getattr(snap, "lr", None))
+
+
+def _final_state(job) -> dict | None:
+    """A CPU copy of a finished runner's weights (the server rebuilds the model from it)."""
+    engine = getattr(job, "engine", None)
+    if engine is None:
+        return None
+    return {name: value.detach().to("cpu", copy=True) for name, value in engine.model.state_dict().items()}
+
+
+# --- the server's side -----------------------------------------------------------------------------
+
+class TrainingPool:
+    """`workers` spawned processes, each training one job at a time, and a first-come queue."""
+
+    def __init__(self, workers: int, torch_threads: int = 1):
+        if workers < 1:
+            raise ValueError("a pool needs at least one worker")
+        self.workers, self.torch_threads = workers, torch_threads
+        self._lock = threading.Condition()
+        self._queue: collections.deque[_PoolJob] = collections.deque()
+        self._ids = itertools.count(1)
+        self._closed = False
+        self._slots = [_Slot(self, number) for number in range(workers)]
+        for slot in self._slots:
+            slot.start()
+
+    def run(self, config: TrainConfig, initial_state: dict | None = None,
+            on_end: Callable[[Snapshot], None] | None = None, **options) -> "PooledRunner":
+        """A handle on a training; call `.start()` to queue it."""
+        return PooledRunner(self, config, initial_state, on_end, options)
+
+    def race(self, entrants, on_end: Callable[[RaceSnapshot], None] | None = None, **options) -> "PooledRace":
+        return PooledRace(self, tuple(entrants), on_end, options)
+
+    @property
+    def ready(self) -> int:
+        """How many workers have warmed up."""
+        return sum(slot.ready.is_set() for slot in self._slots)
+
+    @property
+    def busy(self) -> int:
+        return sum(slot.job is not None for slot in self._slots)
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop every job, end the workers and wait for them (at most `timeout` s each)."""
+        with self._lock:
+            self._closed = True
+            queued, self._queue = list(self._queue), collections.deque()
+            self._lock.notify_all()
+        for job in queued:
+            job._cancel("The server is shutting down.")
+        for slot in self._slots:
+            slot.close(timeout)
+
+    # --- used by jobs and slots ---------------------------------------------------------------
+
+    def _submit(self, job: "_PoolJob") -> int:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the training pool is closed")
+            self._queue.append(job)
+            self._lock.notify_all()
+            return next(self._ids)
+
+    def _withdraw(self, job: "_PoolJob") -> bool:
+        """Take a job out of the queue; False when it already left it (a worker has it)."""
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                return True
+            return False
+
+    def _place(self, job: "_PoolJob") -> int:
+        with self._lock:
+            return self._queue.index(job) + 1 if job in self._queue else 0
+
+    def _next(self) -> "_PoolJob | None":
+        """The first queued job (blocks until there is one); None once the pool is closed."""
+        with self._lock:
+            while not self._queue and not self._closed:
+                self._lock.wait()
+            return None if self._closed else self._queue.popleft()
+
+
+class _Slot:
+    """One worker process and the server thread that feeds it jobs and relays its snapshots."""
+
+    def __init__(self, pool: TrainingPool, number: int):
+        self.pool, self.number = pool, number
+        self.ready = threading.Event()
+        self.job: _PoolJob | None = None
+        self.failed_starts = 0
+        self._send_lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._process: subprocess.Popen | None = None
+        self._thread = threading.Thread(target=self._serve, name=f"training-pool-{number}", daemon=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._thread.start()
+
+    def _spawn(self) -> None:
+        """Start a worker process on one end of a socket pair; it warms up and says "ready"."""
+        self.ready.clear()
+        here, there = socket.socketpair()
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        with there:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "playground.pool", str(there.fileno()), str(self.pool.torch_threads)],
+                pass_fds=(there.fileno(),), cwd=root, env=env, stdin=subprocess.DEVNULL)
+        self._conn = Connection(here.detach())
+
+    def _serve(self) -> None:
+        while True:
+            if not self.ready.is_set() and self.failed_starts < START_TRIES and not self._await_ready():
+                continue
+            job = self.pool._next()
+            if job is None:
+                return
+            if self.ready.is_set():
+                self._run(job)
+            else:
+                job._fail(CANNOT_START)
+
+    def _await_ready(self) -> bool:
+        try:
+            message = _receive(self._conn)
+        except (EOFError, OSError):
+            self.failed_starts += 1
+            log.error("training worker %d died while starting (%d/%d)", self.number, self.failed_starts, START_TRIES)
+            if self.failed_starts < START_TRIES:
+                self._restart()
+            return False
+        if message[0] == "ready":
+            self.ready.set()
+            self.failed_starts = 0
+        return self.ready.is_set()
+
+    def _run(self, job: "_PoolJob") -> None:
+        if not job._dispatch(self):
+            return
+        self.job = job
+        try:
+            while True:
+                message = _receive(self._conn)
+                if message[0] == "snapshot":
+                    job._update(message[2])
+                elif message[0] == "end":
+                    return job._end(message[2], message[3])
+        except (EOFError, OSError, pickle.UnpicklingError):
+            log.error("training worker %d died during a job; starting another", self.number)
+            job._crashed()
+            self._restart()
+        finally:
+            self.job = None
+
+    def _restart(self) -> None:
+        self._reap(timeout=1.0)
+        self._conn.close()
+        self._spawn()
+
+    def _reap(self, timeout: float) -> None:
+        """Wait for the worker process to end, killing it after `timeout` s."""
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def send(self, message: tuple) -> None:
+        with self._send_lock:
+            try:
+                _send(self._conn, message)
+            except (OSError, ValueError):
+                pass  # the worker just died: _run notices and fails the job
+
+    def close(self, timeout: float) -> None:
+        job = self.job
+        if job is not None:
+            job.stop()
+        self.send(("exit",))
+        self._reap(timeout)
+        self._thread.join(timeout)  # it saves the stopped job, then finds the pool closed
+
+
+class _PoolJob:
+    """What the server holds for one job: its latest snapshot, and commands forwarded to its worker."""
+
+    kind = ""
+
+    def __init__(self, pool: TrainingPool, arguments: dict, on_end: Callable | None):
+        self.pool, self.on_end, self._arguments = pool, on_end, arguments
+        self._lock = threading.Lock()
+        self._id = 0
+        self._slot: _Slot | None = None
+        self._pending: list[tuple] = []  # commands given while queued, replayed when a worker takes it
+        self._start: dict = {}
+        self._snapshot = None
+        self._seen_sent = 0.0
+        self._done = threading.Event()
+
+    def _queue(self, **start) -> "_PoolJob":
+        self._start = start
+        self._id = self.pool._submit(self)
+        return self
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        if self.pool._withdraw(self):
+            return self._cancel("Stopped before it started.")
+        self._call("stop")
+
+    def _call(self, name: str, *args) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            if self._slot is None:
+                self._pending.append((name, args))
+                return
+            slot = self._slot
+        slot.send(("call", self._id, name, args))
+
+    @property
+    def active(self) -> bool:
+        return not self._done.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._done.wait(timeout)
+
+    def snapshot(self):
+        """The latest snapshot from the worker (or a queued one with the place in line)."""
+        with self._lock:
+            snap, slot = self._snapshot, self._slot
+        if snap is None and slot is not None:  # a worker has it and has not reported yet
+            return replace(self._queued_snapshot(0), status=STARTING)
+        if snap is None or snap.status == QUEUED:
+            return self._queued_snapshot(self.pool._place(self))
+        if slot is not None and time.monotonic() - self._seen_sent > SEEN_SECONDS:
+            self._seen_sent = time.monotonic()
+            self._call("seen")
+        return snap
+
+    def _queued_snapshot(self, place: int):
+        raise NotImplementedError
+
+    # --- called by the slot's thread ----------------------------------------------------------
+
+    def _dispatch(self, slot: _Slot) -> bool:
+        """Hand the job to `slot`'s worker with the commands given meanwhile; False if already ended."""
+        with self._lock:
+            if self._done.is_set():
+                return False
+            slot.send(("job", self._id, self.kind, self._arguments, self._start))
+            for name, args in self._pending:
+                slot.send(("call", self._id, name, args))
+            self._pending, self._slot = [], slot
+        return True
+
+    def _update(self, snap) -> None:
+        with self._lock:
+            self._snapshot = snap
+
+    def _end(self, snap, state: dict | None) -> None:
+        """The worker finished: save the run (on_end) before the snapshot says it ended."""
+        self._final_state = state
+        if self.on_end is not None and self._worth_saving(snap):
+            snap = replace(snap, message=hand_over(self.on_end, snap))
+        self._finish(snap)
+
+    def _worth_saving(self, snap) -> bool:
+        return snap.epoch > 0
+
+    def _crashed(self) -> None:
+        self._fail(CRASHED)
+
+    def _fail(self, message: str) -> None:
+        with self._lock:
+            last = self._snapshot
+        self._finish(self._ended_snapshot(last, FAILED, message))
+
+    def _cancel(self, message: str) -> None:
+        self._finish(self._ended_snapshot(None, STOPPED, message))
+
+    def _ended_snapshot(self, last, status: str, message: str):
+        base = last if last is not None and last.status != QUEUED else self._queued_snapshot(0)
+        return replace(base, status=status, message=message, place=0)
+
+    def _finish(self, snap) -> None:
+        with self._lock:
+            self._snapshot, self._slot = snap, None
+            self._done.set()
+
+
+class PooledRunner(_PoolJob):
+    """A `TrainingRunner` in a worker process, seen from the server (same methods and properties)."""
+
+    kind = "runner"
+
+    def __init__(self, pool: TrainingPool, config: TrainConfig, initial_state: dict | None,
+                 on_end: Callable | None, options: dict):
+        super().__init__(pool, {"config": config, "initial_state": initial_state, **options}, on_end)
+        self.config, self.initial_state = config, initial_state
+        self._paused, self._lr = False, config.optimizer.lr
+        self._final_state: dict | None = None
+        self._engine = None
+
+    def start(self, paused: bool = False) -> "PooledRunner":
+        self._paused = paused
+        return self._queue(paused=paused)
+
+    def pause(self) -> None:
+        self._paused = True
+        self._call("pause")
+
+    def resume(self) -> None:
+        self._paused = False
+        self._call("resume")
+
+    def step(self, epochs: int = 1) -> None:
+        self._paused = True
+        self._call("step", epochs)
+
+    def set_learning_rate(self, lr: float) -> None:
+        self._lr = float(lr)
+        self._call("set_learning_rate", float(lr))
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def requested_lr(self) -> float:
+        return self._lr
+
+    @property
+    def engine(self):
+        """An engine holding the finished run's weights (built here on first use); None while active."""
+        if self.active or self._final_state is None:
+            return None
+        with self._lock:
+            if self._engine is None:
+                from .engine import Engine
+
+                self._engine = Engine(self.config, initial_state=self._final_state)
+            return self._engine
+
+    def _queued_snapshot(self, place: int) -> Snapshot:
+        message = queue_message(place, self.pool.workers) if place else ""
+        return Snapshot(QUEUED, 0, self.config.epochs, self._lr, 0.0, message=message, place=place)
+
+
+class PooledRace(_PoolJob):
+    """A `Race` in a worker process, seen from the server."""
+
+    kind = "race"
+
+    def __init__(self, pool: TrainingPool, entrants: tuple, on_end: Callable | None, options: dict):
+        super().__init__(pool, {"entrants": entrants, **options}, on_end)
+        self.entrants = entrants
+        self.epochs = max(config.epochs for _, config in entrants)
+
+    def start(self) -> "PooledRace":
+        return self._queue()
+
+    def _worth_saving(self, snap) -> bool:
+        return True  # the race saves only entrants that trained
+
+    def _queued_snapshot(self, place: int) -> RaceSnapshot:
+        message = queue_message(place, self.pool.workers) if place else ""
+        entrants = tuple(Entrant(name, config, QUEUED, History(), None) for name, config in self.entrants)
+        return RaceSnapshot(QUEUED, 0, self.epochs, entrants, message, place=place)
+
+
+if __name__ == "__main__":  # a worker, started by _Slot._spawn: python -m playground.pool FD THREADS
+    worker_main(Connection(int(sys.argv[1])), int(sys.argv[2]))
