@@ -1,0 +1,217 @@
+"""Cold start to first page: how long a freshly started `streamlit run app.py` takes to serve the app.
+
+    python -m benchmarks.cold_start [--repeats 3] [--env KEY=VALUE ...] [--timeout 180]
+
+Each repeat starts fresh servers as a user would (`python -m streamlit run app.py --server.headless
+true ...` on a free loopback port, PLAYGROUND_OFFLINE=1, the data folder and the runs database in a
+new temporary folder, plus any --env KEY=VALUE) and opens them in headless Chromium (Playwright
+driving Debian's /usr/bin/chromium, a new browser context, so a new Streamlit session, per visit):
+- health ok: seconds from starting the server process until GET /_stcore/health answers "ok";
+- home rendered: seconds from starting the process until the Home page, opened as soon as the
+  server is healthy, is fully rendered: connected, the script finished (no running indicator),
+  the heading and the page's last element (the "Training runs on" box, after `ui.warm_up`) shown;
+- Playground, fresh server: a second fresh server whose first page is /Playground: seconds from
+  starting the process until the page's Train button shows (this pays torch's import);
+- Playground, second visit: on that now-warm server, a new session opening /Playground: seconds
+  from the navigation until the Train button shows; the third visit the same again, to show
+  whether the second still paid one-off costs.
+Medians over the repeats (every value kept), printed and written to
+benchmarks/results/cold_start.json with the 1-minute load average at each repeat.
+
+Not measured: launching Chromium (once, before any timing). "Cold" means a new server process,
+not a cold machine: after the first start the OS's file cache is warm.
+Whatever the server starts on its first page load (a pool of training workers, say, with
+PLAYGROUND_WORKERS) is measured as it happens: it shares the CPU with the page being timed.
+A benchmark, not a test: nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "cold_start.json"
+CHROMIUM = "/usr/bin/chromium"  # as tests/e2e/conftest.py: Playwright's own download fails here
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1500, "height": 1100}
+HOME_RENDERED = """() =>
+  document.querySelector("[data-testid='stApp'][data-test-connection-state='CONNECTED']") !== null
+  && document.querySelector("[data-testid='stStatusWidgetRunningIcon']") === null
+  && [...document.querySelectorAll("h1")].some(h => h.textContent.includes("Neural Playground"))
+  && [...document.querySelectorAll("[data-testid='stAlertContentInfo']")]
+       .some(box => box.textContent.includes("Training runs on"))"""
+TRAIN_BUTTON = ".st-key-pg_train button:visible"  # Streamlit also renders a hidden copy for tooltips
+ROWS = ("health ok (fresh server)", "home rendered (fresh server)", "Playground Train button (fresh server)",
+        "Playground Train button (second visit)", "Playground Train button (third visit)")
+
+
+def free_port() -> int:
+    """A free loopback port (mirrors tests/e2e/streamlit_app.py, which imports pytest)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200 and response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+class Server:
+    """A fresh `streamlit run app.py` in its own process group and temporary data folder (a context manager)."""
+
+    def __init__(self, extra_env: dict[str, str]):
+        self.folder = tempfile.TemporaryDirectory(prefix="cold-start-")
+        base = Path(self.folder.name)
+        self.env = {**os.environ, "PLAYGROUND_OFFLINE": "1", "PLAYGROUND_DATA": str(base / "data"),
+                    "PLAYGROUND_RUNS_DB": str(base / "runs.sqlite"), **extra_env}
+        self.log, self.port = base / "server.log", free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "Server":
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                   "--server.port", str(self.port), "--server.address", "127.0.0.1",
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        with self.log.open("ab") as log:
+            self.started = time.perf_counter()
+            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        self.folder.cleanup()
+
+    def since_start(self) -> float:
+        return time.perf_counter() - self.started
+
+    def wait_healthy(self, timeout: float) -> float:
+        """Seconds from the process start until /_stcore/health says "ok"."""
+        while not healthy(self.url):
+            if self.process.poll() is not None or self.since_start() > timeout:
+                raise SystemExit(f"streamlit did not become healthy on port {self.port}:\n{self.log_tail()}")
+            time.sleep(0.05)
+        return self.since_start()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else "(no log)"
+
+    def stop(self) -> None:
+        """SIGTERM the server's process group (workers included), SIGKILL it if it lingers."""
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def visit(browser, server: Server, path: str, timeout: float) -> float:
+    """Open `path` in a new session; the perf_counter time when it is rendered (see the docstring)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(server.url + path, timeout=timeout * 1000)
+        if path == "/":
+            page.wait_for_function(HOME_RENDERED, timeout=timeout * 1000)
+        else:
+            page.locator(TRAIN_BUTTON).first.wait_for(state="visible", timeout=timeout * 1000)
+        return time.perf_counter()
+    except Exception as error:  # Playwright's TimeoutError and friends: say what the server said
+        raise SystemExit(f"{path} did not render: {error}\nserver log:\n{server.log_tail()}") from error
+    finally:
+        context.close()
+
+
+def one_repeat(browser, extra_env: dict[str, str], timeout: float) -> dict[str, float]:
+    """The figures of ROWS, from two fresh servers."""
+    with Server(extra_env) as server:
+        health = server.wait_healthy(timeout)
+        home = visit(browser, server, "/", timeout) - server.started
+    with Server(extra_env) as server:
+        server.wait_healthy(timeout)
+        cold = visit(browser, server, "/Playground", timeout) - server.started
+        warm = []
+        for _ in range(2):  # second and third visits: did the second still pay one-off costs?
+            opened = time.perf_counter()
+            warm.append(visit(browser, server, "/Playground", timeout) - opened)
+    return dict(zip(ROWS, (health, home, cold, *warm)))
+
+
+def measure(repeats: int, extra_env: dict[str, str], timeout: float) -> tuple[dict, list]:
+    """({row: seconds per repeat}, the 1-minute load average after each repeat)."""
+    from playwright.sync_api import sync_playwright
+
+    seconds, loads = {row: [] for row in ROWS}, []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for number in range(repeats):
+                for row, value in one_repeat(browser, extra_env, timeout).items():
+                    seconds[row].append(value)
+                loads.append(os.getloadavg()[0])
+                print(f"  repeat {number + 1}/{repeats}: " + ", ".join(f"{v:.2f}" for v in
+                      (values[-1] for values in seconds.values())) + f" s (load {loads[-1]:.1f})", flush=True)
+        finally:
+            browser.close()
+    return seconds, loads
+
+
+def env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="fresh server starts per row; medians reported")
+    parser.add_argument("--env", type=env_pair, action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for the server (repeatable), e.g. PLAYGROUND_WORKERS=2")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for any one step")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so the servers are stopped
+    extra_env = dict(args.env)
+    seconds, loads = measure(args.repeats, extra_env, args.timeout)
+    rows = {row: {"median_seconds": statistics.median(values), "min_seconds": min(values),
+                  "max_seconds": max(values), "all_seconds": values} for row, values in seconds.items()}
+    print(f"{'step':<42}{'median s':>10}{'min s':>8}{'max s':>8}")
+    for name, row in rows.items():
+        print(f"{name:<42}{row['median_seconds']:>10.2f}{row['min_seconds']:>8.2f}{row['max_seconds']:>8.2f}")
+    print(f"{args.repeats} repeat(s) on {os.cpu_count()} CPUs; 1-minute load average "
+          + ", ".join(f"{load:.1f}" for load in loads) + (f"; server env {extra_env}" if extra_env else ""))
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"rows": rows, "repeats": args.repeats, "extra_env": extra_env,
+                                   "load_average_1min": loads, "cpu_count": os.cpu_count(),
+                                   "platform": platform.platform(), "python": platform.python_version(),
+                                   "streamlit": version("streamlit")}, indent=2))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
