@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import sys
@@ -30,13 +31,16 @@ from typing import Callable
 
 from .config import TrainConfig
 from .race import Entrant, RaceSnapshot
-from .runner import FAILED, QUEUED, STARTING, STOPPED, History, Snapshot, hand_over
+from .runner import FAILED, PAUSED, QUEUED, STARTING, STOPPED, History, Snapshot, hand_over
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_SECONDS = 0.2  # a worker sends a changed snapshot at most this often
 COMMAND_POLL_SECONDS = 0.05  # how long a worker waits for a command between checks: Stop's extra delay
 SEEN_SECONDS = 1.0  # the UI's polling is forwarded to the worker's watchdog at most this often
+PAUSED_YIELD_SECONDS = 60.0  # a run paused this long while others wait for a worker is stopped
+YIELDED = ("Stopped: it stayed paused for over a minute while others were waiting for a training slot. "
+           "What it trained is kept.")
 START_TRIES = 3  # a worker that fails to start this many times in a row fails its jobs instead
 CANNOT_START = "The training workers cannot start on this server (see its log); ask whoever runs it."
 CRASHED = ("The training process stopped unexpectedly (was it out of memory?). "
@@ -83,9 +87,16 @@ def _receive(conn) -> tuple:
 # --- the worker process ----------------------------------------------------------------------------
 
 def worker_main(conn, torch_threads: int) -> None:
-    """A worker process: warm torch up, say "ready", then run jobs until told to exit."""
+    """A worker process: warm torch up, say "ready", then run jobs until told to exit.
+
+    It ignores SIGINT and SIGTERM, which a terminal's Ctrl-C or a service manager also sends to the
+    server's children: the server stops its jobs (and saves them) as it shuts down, and a worker
+    whose server died exits when its pipe closes.
+    """
     import torch
 
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     torch.set_num_threads(torch_threads)
     _warm_up()
     _send(conn, ("ready", os.getpid()))
@@ -310,6 +321,9 @@ class _Slot:
         self.job = job
         try:
             while True:
+                if not self._conn.poll(1.0):  # nothing new: the job is paused (or slow to report)
+                    job._yield_if_blocking(self.pool.waiting)
+                    continue
                 message = _receive(self._conn)
                 if message[0] == "snapshot":
                     job._update(message[2])
@@ -325,7 +339,8 @@ class _Slot:
     def _restart(self) -> None:
         self._reap(timeout=1.0)
         self._conn.close()
-        self._spawn()
+        if not self.pool._closed:  # no new worker while the server shuts down
+            self._spawn()
 
     def _reap(self, timeout: float) -> None:
         """Wait for the worker process to end, killing it after `timeout` s."""
@@ -365,6 +380,7 @@ class _PoolJob:
         self._start: dict = {}
         self._snapshot = None
         self._seen_sent = 0.0
+        self._paused_since: float | None = None
         self._done = threading.Event()
 
     def _queue(self, **start) -> "_PoolJob":
@@ -374,10 +390,23 @@ class _PoolJob:
 
     # --- commands -----------------------------------------------------------------------------
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "") -> None:
+        """Leave the queue, or end the job after its current batch (`reason`: its message)."""
         if self.pool._withdraw(self):
             return self._cancel("Stopped before it started.")
-        self._call("stop")
+        self._call("stop", reason)
+
+    def _yield_if_blocking(self, waiting: int) -> None:
+        """Stop a run that has stayed paused for PAUSED_YIELD_SECONDS while others wait for a worker."""
+        with self._lock:
+            paused = self._snapshot is not None and self._snapshot.status == PAUSED
+        if not (paused and waiting):
+            self._paused_since = None
+            return
+        self._paused_since = self._paused_since or time.monotonic()
+        if time.monotonic() - self._paused_since > PAUSED_YIELD_SECONDS:
+            self._paused_since = float("inf")  # once
+            self.stop(YIELDED)
 
     def _call(self, name: str, *args) -> None:
         with self._lock:

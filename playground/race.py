@@ -68,9 +68,11 @@ class Race:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "") -> None:
+        """End the race after the current epoch; `reason` becomes its message."""
         with self._lock:
             self._stop = True
+            self._message = reason or self._message
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)

@@ -134,8 +134,9 @@ class TrainingRunner:
             self._paused, self._steps = True, self._steps + epochs
             self._lock.notify_all()
 
-    def stop(self) -> None:
-        self._command(stop=True)
+    def stop(self, reason: str = "") -> None:
+        """End the run after the current batch; `reason` becomes its message (else "Stopped.")."""
+        self._command(stop=True, **({"message": reason} if reason else {}))
 
     def set_learning_rate(self, lr: float) -> None:
         self._command(lr=float(lr))

@@ -6,6 +6,7 @@ math and figures live in the rest of the package.
 """
 from __future__ import annotations
 
+import atexit
 import secrets
 import threading
 import time
@@ -160,7 +161,11 @@ def training_pool() -> TrainingPool | None:
     """The server's worker processes (`$PLAYGROUND_WORKERS`, default one per CPU core); None for 0,
     which trains on threads inside the server instead (the tests' default)."""
     workers = default_workers()
-    return TrainingPool(workers) if workers else None
+    if not workers:
+        return None
+    pool = TrainingPool(workers)
+    atexit.register(pool.close)  # a server shutting down stops the runs in progress, which saves them
+    return pool
 
 
 def start_runner(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None):

@@ -11,7 +11,7 @@ import pytest
 
 from playground.config import TrainConfig
 from playground.engine import Engine
-from playground.pool import CRASHED, TrainingPool, default_workers, idle_seconds, queue_message
+from playground.pool import CRASHED, YIELDED, TrainingPool, default_workers, idle_seconds, queue_message
 from playground.race import Race
 from playground.runner import COMPLETED, FAILED, PAUSED, QUEUED, STOPPED, TrainingRunner
 
@@ -209,3 +209,16 @@ def test_workers_that_cannot_start_fail_jobs_with_a_message(monkeypatch):
         assert run.snapshot().status == FAILED and "cannot start on this server" in run.snapshot().message
     finally:
         pool.close()
+
+
+def test_a_run_left_paused_gives_its_worker_to_those_waiting(pool, monkeypatch):
+    monkeypatch.setattr("playground.pool.PAUSED_YIELD_SECONDS", 0.5)
+    paused = pool.run(spiral(epochs=1000)).start(paused=True)
+    wait_for(lambda: paused.snapshot().status == PAUSED, "the run to pause")
+    time.sleep(2.0)  # paused, but nobody is waiting: it keeps its worker
+    assert paused.snapshot().status == PAUSED
+    waiting = pool.run(spiral()).start()
+    finish(paused)
+    assert paused.snapshot().status == STOPPED and paused.snapshot().message == YIELDED
+    finish(waiting)
+    assert waiting.snapshot().status == COMPLETED

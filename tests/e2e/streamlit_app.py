@@ -12,13 +12,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Browser, Locator, Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 60  # a cold server imports torch and warms it up on the first page load
+VIEWPORT = {"width": 1500, "height": 1100}
+TRAIN_S = 60  # every run the tests choose trains in seconds; leave room for a slow, busy machine
 WORKERS = "2"  # training worker processes of the browser tests' servers: they exercise the pool
 # While a rerun replaces them, Streamlit keeps old elements for a moment with data-stale="true"
 # (two status badges, say): look only at current ones.
@@ -58,8 +63,8 @@ def healthy(url: str) -> bool:
 class Server:
     """`streamlit run app.py` on a fixed port with its own environment; can be stopped and started again."""
 
-    def __init__(self, port: int, env: dict[str, str], log: Path):
-        self.port, self.env, self.log = port, {**env, "PLAYGROUND_WORKERS": WORKERS}, log
+    def __init__(self, port: int, env: dict[str, str], log: Path, workers: str = WORKERS):
+        self.port, self.env, self.log = port, {**env, "PLAYGROUND_WORKERS": workers}, log
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
 
@@ -120,3 +125,73 @@ def metric(page: Page, label: str) -> Locator:
 def alert(page: Page, kind: str, text: str | re.Pattern) -> Locator:
     """A current st.success / st.warning / st.error / st.info box (kind: Success, Warning, ...) holding `text`."""
     return page.locator(f"[data-testid='stAlertContent{kind}']").filter(has_text=text)
+
+
+def runs_table_of(page: Page) -> Locator:
+    """The Runs page's table of runs: its first dataframe (st.dataframe's key is not put on the page as a class)."""
+    return page.locator(f"{FRESH} [data-testid='stDataFrame']").first
+
+
+def column(table: Locator, name: str) -> Locator:
+    """The cells of a dataframe's column `name`, top to bottom (from the grid's accessible table).
+
+    Glide's accessible table is visually hidden, so it is found by CSS, not by get_by_role."""
+    expect(table.locator("th[role='columnheader']").first).to_be_attached()
+    headers = table.locator("th[role='columnheader']").all_inner_texts()
+    assert name in headers, f"no column {name!r} in {headers}"
+    return table.locator(f"td[role='gridcell'][aria-colindex='{headers.index(name) + 1}']")
+
+
+# --- what a person does --------------------------------------------------------------------------
+
+def query(page: Page) -> dict[str, str]:
+    """The address bar's query parameters (the last value of each)."""
+    return {key: values[-1] for key, values in parse_qs(urlsplit(page.url).query).items()}
+
+
+def connect(page: Page, path: str, heading: str) -> None:
+    """Open `path` and wait until the page is connected and its title is shown."""
+    page.add_init_script(WATCH_EXCEPTIONS)
+    page.goto(path)
+    expect(page.locator(CONNECTED)).to_be_attached(timeout=START_S * 1000)
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=START_S * 1000)
+
+
+def open_playground(page: Page, path: str = "/Playground") -> None:
+    """Open a Playground address and wait until Train can be pressed."""
+    connect(page, path, "Playground")
+    expect(button(page, "pg_train")).to_be_enabled(timeout=START_S * 1000)
+
+
+def train_to_completion(page: Page, timeout_s: float = TRAIN_S) -> None:
+    button(page, "pg_train").click()
+    expect(badge(page)).to_have_text("Completed", timeout=timeout_s * 1000)
+
+
+def assert_no_exception(page: Page) -> None:
+    """No Streamlit traceback box now, nor at any moment since the page was opened."""
+    expect(page.locator(EXCEPTION)).to_have_count(0)
+    seen = page.evaluate("window.__stExceptions")
+    assert not seen, "the app showed an exception:\n" + "\n---\n".join(seen)
+
+
+@contextmanager
+def fresh_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """Another browser context: a second person (or a reopened browser), with its own Streamlit session."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=base_url)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+    finally:
+        context.close()
+
+
+def wait_for_saved_runs(store, workspace: str, count: int, timeout_s: float = 15) -> list:
+    """The workspace's saved runs once there are `count`: a run is saved just after its page says it ended."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        runs = store.runs(workspace) if store.path.exists() else []
+        if len(runs) >= count or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.1)

@@ -15,8 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -25,8 +23,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from streamlit_app import (CONNECTED, EXCEPTION, FRESH, WATCH_EXCEPTIONS, ROOT, START_S,
-                           Server, alert, badge, button, free_port, keyed, metric)
+from streamlit_app import (CONNECTED, FRESH, ROOT, START_S, Server, alert, assert_no_exception, button,
+                           connect, free_port, fresh_page, keyed, metric, open_playground, query,
+                           train_to_completion, wait_for_saved_runs, runs_table_of, column)
 
 from playground import share
 from playground.config import TrainConfig
@@ -34,8 +33,6 @@ from playground.runstore import RunStore, default_path
 
 pytestmark = pytest.mark.browser
 
-VIEWPORT = {"width": 1500, "height": 1100}
-TRAIN_S = 60  # every run here trains in seconds; leave room for a slow, busy machine
 RACE_S = 90  # 4 optimizers x 300 epochs on a 900-point spiral
 
 
@@ -60,21 +57,6 @@ def layer_types(page: Page) -> Locator:
     return page.locator(f"{FRESH}[class*='st-key-pg_l'][class*='_type'] input")
 
 
-def runs_table_of(page: Page) -> Locator:
-    """The Runs page's table of runs: its first dataframe (st.dataframe's key is not put on the page as a class)."""
-    return page.locator(f"{FRESH} [data-testid='stDataFrame']").first
-
-
-def column(table: Locator, name: str) -> Locator:
-    """The cells of a dataframe's column `name`, top to bottom (from the grid's accessible table).
-
-    Glide's accessible table is visually hidden, so it is found by CSS, not by get_by_role."""
-    expect(table.locator("th[role='columnheader']").first).to_be_attached()
-    headers = table.locator("th[role='columnheader']").all_inner_texts()
-    assert name in headers, f"no column {name!r} in {headers}"
-    return table.locator(f"td[role='gridcell'][aria-colindex='{headers.index(name) + 1}']")
-
-
 def expect_layer_types(page: Page, names: list[str]) -> None:
     """The layer editor lists exactly these layer types, in this order."""
     expect(layer_types(page)).to_have_count(len(names))
@@ -82,30 +64,11 @@ def expect_layer_types(page: Page, names: list[str]) -> None:
         expect(layer_types(page).nth(row)).to_have_value(name)
 
 
-def query(page: Page) -> dict[str, str]:
-    """The address bar's query parameters (the last value of each)."""
-    return {key: values[-1] for key, values in parse_qs(urlsplit(page.url).query).items()}
-
-
 def wait_for_query(page: Page, **wanted: str) -> dict[str, str]:
     """Wait until the address bar carries these parameters (the page writes them after a run)."""
     checks = " && ".join(f"p.get({key!r}) === {value!r}" for key, value in wanted.items())
     page.wait_for_function(f"() => {{ const p = new URLSearchParams(location.search); return {checks}; }}")
     return query(page)
-
-
-def connect(page: Page, path: str, heading: str) -> None:
-    """Open `path` and wait until the page is connected and its title is shown."""
-    page.add_init_script(WATCH_EXCEPTIONS)
-    page.goto(path)
-    expect(page.locator(CONNECTED)).to_be_attached(timeout=START_S * 1000)
-    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=START_S * 1000)
-
-
-def open_playground(page: Page, path: str = "/Playground") -> None:
-    """Open a Playground address and wait until Train can be pressed."""
-    connect(page, path, "Playground")
-    expect(button(page, "pg_train")).to_be_enabled(timeout=START_S * 1000)
 
 
 def choose(page: Page, key: str, option: str) -> None:
@@ -127,44 +90,10 @@ def type_number(field: Locator, value: str) -> None:
     expect(field).to_have_value(value)
 
 
-def train_to_completion(page: Page, timeout_s: float = TRAIN_S) -> None:
-    button(page, "pg_train").click()
-    expect(badge(page)).to_have_text("Completed", timeout=timeout_s * 1000)
-
-
 def final_metrics(page: Page) -> dict[str, str]:
     """The four numbers under the status line once a run has ended."""
     return {label: metric(page, label).inner_text()
             for label in ("Train loss", "Test loss", "Train accuracy", "Test accuracy")}
-
-
-def assert_no_exception(page: Page) -> None:
-    """No Streamlit traceback box now, nor at any moment since the page was opened."""
-    expect(page.locator(EXCEPTION)).to_have_count(0)
-    seen = page.evaluate("window.__stExceptions")
-    assert not seen, "the app showed an exception:\n" + "\n---\n".join(seen)
-
-
-@contextmanager
-def fresh_page(browser: Browser, base_url: str) -> Iterator[Page]:
-    """Another browser context: a second person (or a reopened browser), with its own Streamlit session."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=base_url)
-    try:
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        yield page
-    finally:
-        context.close()
-
-
-def wait_for_saved_runs(store: RunStore, workspace: str, count: int, timeout_s: float = 15) -> list:
-    """The workspace's saved runs once there are `count`: a run is saved just after its page says it ended."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        runs = store.runs(workspace) if store.path.exists() else []
-        if len(runs) >= count or time.monotonic() > deadline:
-            return runs
-        time.sleep(0.1)
 
 
 def save_full_page(page: Page, path: Path, last: Locator) -> None:

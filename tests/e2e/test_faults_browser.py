@@ -1,0 +1,82 @@
+"""Faults a classroom server must survive, in a real browser: a student closing the tab while their
+run trains, and the server restarting mid-training. Each test starts its own server (one training
+worker, so the queue shows; a short watchdog) on its own runs file, which is read directly to check
+that nothing saved is lost. Waits are Playwright `expect`s or bounded polls of the runs file.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from streamlit_app import (VIEWPORT, Server, alert, assert_no_exception, badge, button, column, connect,
+                           free_port, fresh_page, runs_table_of, metric, open_playground, query, train_to_completion, wait_for_saved_runs)
+
+from playground.runstore import RunStore
+
+pytestmark = pytest.mark.browser
+
+IDLE_S = 4  # the watchdog of these servers: a run nobody has watched for this long stops
+QUICK = "/Playground?dataset.name=xor&dataset.n_samples=40&layers=linear&epochs=20"
+ENDLESS = "/Playground?dataset.name=spiral&epochs=100000"  # trains until something stops it
+
+
+def start_server(tmp_path: Path, workers: str) -> Server:
+    env = {**os.environ, "PLAYGROUND_RUNS_DB": str(tmp_path / "runs.sqlite"), "PLAYGROUND_OFFLINE": "1",
+           "PLAYGROUND_IDLE_SECONDS": str(IDLE_S)}
+    return Server(free_port(), env, tmp_path / "server.log", workers=workers).start()
+
+
+def test_a_closed_tab_stops_its_training_and_frees_the_worker(browser: Browser, tmp_path: Path):
+    """One worker: the second student waits in line until the first closes their tab mid-run."""
+    server, store = start_server(tmp_path, workers="1"), RunStore(tmp_path / "runs.sqlite")
+    try:
+        first_context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
+        first = first_context.new_page()
+        open_playground(first, ENDLESS)
+        button(first, "pg_train").click()
+        expect(badge(first)).to_have_text("Running")
+        workspace = query(first)["ws"]
+        with fresh_page(browser, server.url) as second:
+            open_playground(second, QUICK)
+            button(second, "pg_train").click()
+            expect(badge(second)).to_have_text("Queued")
+            expect(alert(second, "Info", "Waiting for a free training slot: you are next.")).to_be_visible()
+            first_context.close()  # the first student closes the browser mid-training
+            expect(badge(second)).to_have_text("Completed", timeout=60_000)  # the watchdog freed the worker
+            assert_no_exception(second)
+        runs = wait_for_saved_runs(store, workspace, 1)
+        assert [run.status for run in runs] == ["stopped"]  # what the closed tab trained is kept
+        assert runs[0].history.epochs and runs[0].final["test_accuracy"] is not None
+    finally:
+        server.stop()
+
+
+def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_path: Path):
+    """A finished run and one cut short by the restart are both on the Runs page afterwards."""
+    server, store = start_server(tmp_path, workers="2"), RunStore(tmp_path / "runs.sqlite")
+    try:
+        with fresh_page(browser, server.url) as person:
+            open_playground(person, QUICK)
+            train_to_completion(person)
+            accuracy = metric(person, "Test accuracy").inner_text()
+            workspace = query(person)["ws"]
+            assert len(wait_for_saved_runs(store, workspace, 1)) == 1
+            open_playground(person, f"{ENDLESS}&ws={workspace}")
+            button(person, "pg_train").click()
+            expect(badge(person)).to_have_text("Running")
+            server.stop()  # SIGTERM, as a restart does: the run in progress is stopped and saved
+            saved = {run.status: run for run in store.runs(workspace)}
+            assert set(saved) == {"completed", "stopped"}
+            assert f"{saved['completed'].final['test_accuracy']:.4f}" == accuracy  # intact
+            server.start()
+            connect(person, f"/Runs?ws={workspace}", "Runs")
+            expect(column(runs_table_of(person), "status")).to_have_text(["stopped", "completed"])  # newest first
+            open_playground(person, f"{QUICK}&ws={workspace}")  # the restarted server trains again
+            train_to_completion(person)
+            assert_no_exception(person)
+        assert len(wait_for_saved_runs(store, workspace, 3)) == 3
+    finally:
+        server.stop()
