@@ -1,0 +1,67 @@
+"""AppTest of the Playground with the training pool switched on (the other page tests train on threads):
+a run goes to a worker process, a second student waits in line and sees their place, Stop frees the
+worker, and the pooled run ends with the same numbers as the same run on a thread.
+"""
+import time
+
+import pytest
+
+from playground import share, ui
+from playground.config import TrainConfig
+from playground.pool import PooledRunner
+from playground.runner import RUNNING, TrainingRunner
+from test_app_playground_share import XOR, open_playground  # tests/ is on sys.path
+
+ENDLESS = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "epochs": 100_000})
+
+
+@pytest.fixture
+def pooled(monkeypatch):
+    """One worker process for the pages of this test; closed and forgotten afterwards."""
+    monkeypatch.setenv("PLAYGROUND_WORKERS", "1")
+    ui.training_pool.clear()
+    runs = []
+    yield runs.append  # a test hands over one of its runs, whose pool is then closed
+    for run in runs[:1]:
+        run.pool.close()
+    ui.training_pool.clear()  # the next page test gets threads again (PLAYGROUND_WORKERS=0)
+
+
+def badge(app) -> str:
+    return next(m.value for m in app.markdown if "-badge[" in m.value)
+
+
+def wait_until(condition, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled):
+    first = open_playground(share.to_query(ENDLESS))
+    first.button(key="pg_train").click().run()
+    run = first.session_state["pg_run"]
+    pooled(run)
+    assert isinstance(run, PooledRunner)
+    wait_until(lambda: run.snapshot().status == RUNNING, "the first run to start")
+
+    second = open_playground(share.to_query(XOR))
+    second.button(key="pg_train").click().run()
+    assert ":violet-badge[Queued]" in badge(second)
+    assert [i.value for i in second.info] == [
+        "Waiting for a free training slot: you are next. This server runs one training at a time; "
+        "yours starts by itself."]
+
+    first.button(key="pg_stop").click().run()  # Stop frees the worker for the one waiting
+    second.session_state["pg_run"].join(120)
+    second.run()
+    assert ":green-badge[Completed]" in badge(second)
+    on_a_thread = TrainingRunner(XOR).start()
+    on_a_thread.join()
+    final = second.session_state["pg_run"].snapshot().final
+    assert final["test_accuracy"] == on_a_thread.snapshot().final["test_accuracy"]
+    assert final["train_loss"] == on_a_thread.snapshot().final["train_loss"]
+    first.run()
+    assert ":gray-badge[Stopped]" in badge(first)
+    assert not first.exception and not second.exception
