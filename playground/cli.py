@@ -6,7 +6,8 @@
     python -m playground export CONFIG.json [-o script.py]
 
 CONFIG may also be a Playground link ('http://host:8501/Playground?dataset.name=...'): the setup
-in its address is trained or exported. A CSV dataset may name its table by path here.
+in its address is trained or exported ('?lesson=NAME' alone: that lesson's setup). A CSV dataset
+may name its table by path here.
 
 `train` runs the same Engine the page runs (toy or image datasets), logs progress to stderr and
 prints one JSON object of final metrics as the last line of stdout. A bad config exits with code
@@ -57,6 +58,8 @@ def _train(args) -> int:
     from .engine import Diverged, Engine  # torch import is slow: only when needed
 
     config = _read_config(args.config)
+    if args.save:
+        _check_writable(args.save)
     engine = Engine(config)
     last_log = [time.monotonic()]
 
@@ -77,7 +80,10 @@ def _train(args) -> int:
                 force=event.epoch == config.epochs or engine.dataset.is_image)
     metrics = engine.final_metrics()
     if args.save:
-        save_checkpoint(args.save, config, engine.model, engine.dataset.class_names, metrics)
+        try:
+            save_checkpoint(args.save, config, engine.model, engine.dataset.class_names, metrics)
+        except (OSError, RuntimeError) as error:  # torch reports some OS errors as RuntimeError
+            raise ValueError(f"cannot write {args.save}: {error}") from None
     print(json.dumps(metrics))
     return 0
 
@@ -111,18 +117,55 @@ def _table_paths_allowed():
             os.environ["PLAYGROUND_TABLE_PATHS"] = before
 
 
+def _check_writable(path: Path) -> None:
+    """ValueError when `path` is a folder or its folder is missing: found before training, not after."""
+    try:
+        folder, parent = path.is_dir(), path.parent.is_dir()
+    except OSError as error:  # e.g. a name too long for the file system
+        raise ValueError(f"cannot write {path}: {error.strerror}") from None
+    if folder:
+        raise ValueError(f"cannot write {path}: it is a folder; name a file such as {path / 'model.pt'}")
+    if not parent:
+        raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
+
+
 def _read_config(source: str) -> TrainConfig:
     """The config in a JSON file, or in a Playground link's address."""
-    if "?" in source and not Path(source).exists():
-        from urllib.parse import parse_qsl, urlsplit
-
-        from .share import from_query
-
-        return from_query(dict(parse_qsl(urlsplit(source).query, keep_blank_values=True))).config
+    if "?" in source and not _is_file(source):
+        return _link_config(source)
     try:
-        return TrainConfig.from_json(Path(source).read_text())
+        return TrainConfig.from_json(Path(source).read_text(encoding="utf-8"))
     except OSError as error:
         raise ValueError(f"cannot read {source}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read {source}: it is not a text file (a config is JSON text, "
+                         "as the page's Download config gives)") from None
+
+
+def _is_file(source: str) -> bool:
+    try:
+        return Path(source).exists()
+    except OSError:  # e.g. a name too long for a file: a long link
+        return False
+
+
+def _link_config(address: str) -> TrainConfig:
+    """The setup in a Playground link, read as the page reads it: `?lesson=NAME` alone is that lesson."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from .lessons import LESSONS
+    from .share import LESSON, from_query, has_config, to_query
+
+    params = dict(parse_qsl(urlsplit(address).query, keep_blank_values=True))
+    lesson = LESSONS.get(params.get(LESSON, ""))
+    if lesson is not None and not has_config(params):
+        params = {**to_query(lesson.config, lesson.hide, lesson.slug), **params}
+    if params.get(LESSON) and lesson is None and not has_config(params):
+        raise ConfigError(LESSON, f"{params[LESSON]!r} is not a lesson; the lessons are: {', '.join(LESSONS)}")
+    if not has_config(params):
+        raise ConfigError("link", "holds no setup (no dataset.name=..., layers=... parameters): copy the link "
+                                  "from the Playground's Share panel")
+    return from_query(params).config
 
 
 def _predict(args) -> int:

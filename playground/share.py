@@ -59,8 +59,15 @@ def link(base_url: str, config: TrainConfig, hidden: Iterable[str] = (), lesson:
 
 
 def has_config(params: Mapping[str, Any]) -> bool:
-    """Whether the parameters describe a config at all (a bare page address does not)."""
-    return any(key == "layers" or key.startswith("dataset.") for key in params)
+    """Whether the parameters set a config, or part of one (a bare page address does not).
+
+    Any parameter besides `hide`, `lesson` and `ws` counts, so a hand-written `?epochs=abc` is
+    checked (and refused naming `epochs`) rather than silently ignored. With `lesson=` only a
+    dataset or layers count: the lesson supplies its own setup, which other parameters adjust.
+    """
+    if LESSON in params:
+        return any(key == "layers" or key.startswith("dataset.") for key in params)
+    return any(key not in (HIDE, WORKSPACE) for key in params)
 
 
 def from_query(params: Mapping[str, Any]) -> SharedSetup:

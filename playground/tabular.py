@@ -8,7 +8,8 @@ stored content-addressed under `data_root()/tables` so a config can name one by 
 writes any `Dataset` back out as CSV.
 
 Reading decisions: UTF-8 (a byte-order mark is skipped), else Windows-1252 (what Excel saves on
-Windows; it covers Latin-1's letters), else UTF-16 when the file starts with its byte-order mark;
+Windows; it covers Latin-1's letters), else UTF-16 when the file starts with its byte-order mark
+(or, without one, when every other byte of its start is zero);
 values separated by commas, semicolons or tabs (semicolon and tab files may use decimal commas);
 the cells "", "NA", "N/A", "NaN", "nan", "null", "NULL" and "?" are missing; cells and headers are
 stripped of surrounding spaces; entirely empty rows and unnamed empty columns are dropped.
@@ -133,17 +134,35 @@ def _normalise(text: str) -> str:
 
 
 def _decode(data: bytes) -> str:
-    """UTF-8 (BOM skipped), Windows-1252, or UTF-16 with a BOM; binary files are refused."""
+    """UTF-8 (BOM skipped), Windows-1252, or UTF-16 (with a BOM, or plainly without); binary files are refused."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         with contextlib.suppress(UnicodeDecodeError):
             return data.decode("utf-16")
     kind = next((what for magic, what in SIGNATURES.items() if data.startswith(magic)), None)
-    if kind or b"\x00" in data:
-        raise TableError(f"this is not a CSV text file: it looks like {kind or 'binary data'}; {SAVE_AS_CSV}")
+    if kind is None and b"\x00" in data:
+        text = _utf16_without_bom(data)
+        if text is not None:
+            return text
+        kind = f"binary data (byte {data.index(0) + 1:,} is a NUL byte, which text never holds)"
+    if kind:
+        raise TableError(f"this is not a CSV text file: it looks like {kind}; {SAVE_AS_CSV}")
     for encoding in ("utf-8-sig", "cp1252"):
         with contextlib.suppress(UnicodeDecodeError):
             return data.decode(encoding)
     raise TableError(f"the file's text is neither UTF-8 nor Windows-1252; {SAVE_AS_CSV} (UTF-8)")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a byte-order mark, told by every other byte of its start being zero (its
+    first 2,048 characters are ASCII or Latin-1, as a table's header and numbers are); else None."""
+    head = data[:4096]
+    if len(data) % 2 or len(head) < 4:
+        return None
+    for encoding, high, low in (("utf-16-le", head[1::2], head[0::2]), ("utf-16-be", head[0::2], head[1::2])):
+        if not any(high) and all(low):
+            with contextlib.suppress(UnicodeDecodeError):
+                return data.decode(encoding)
+    return None
 
 
 def _separator(text: str) -> tuple[str, str]:

@@ -400,3 +400,117 @@ def test_the_command_line_does_not_leave_table_paths_allowed(tmp_path, capsys):
     config.write_text(json.dumps({"dataset": {"name": "xor", "n_samples": 20}, "epochs": 1, "device": "cpu"}))
     assert main(["train", str(config), "--quiet"]) == 0
     assert "PLAYGROUND_TABLE_PATHS" not in os.environ
+
+
+# --- bad input of every kind: one line naming the problem, exit 2, never a traceback ----------------
+
+from playground.lessons import LESSONS  # noqa: E402
+from playground.model import MAX_PARAMETERS  # noqa: E402
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[1, 2]", "error: config: must be a JSON object, got list"),
+    ('"spiral"', "error: config: must be a JSON object, got str"),
+    ("null", "error: config: must be a JSON object, got NoneType"),
+    ("", "error: config: not valid JSON"),
+    ('{"epochs": 2}\x00garbage', "error: config: not valid JSON"),
+    ('{"dataset": {"name": "spiral", "colour": 1}}', "error: dataset.colour: unknown key for 'spiral'"),
+    ('{"optimizer": {"name": "adam", "momentum": 0.9}}', "error: optimizer.momentum: unknown key for 'adam'"),
+    ('{"layers": [{"type": "relu", "out": 3}]}', "error: layers[0].out: ReLU has no parameter 'out'"),
+    ('{"layers": "relu"}', "error: layers: must be a list"),
+    ('{"optimizer": {"lr": NaN}}', "error: optimizer.lr: must be a finite number, got nan"),
+    ('{"optimizer": {"lr": Infinity}}', "error: optimizer.lr: must be a finite number, got inf"),
+    ('{"optimizer": {"lr": 1000}}', "error: optimizer.lr: must be between 0 and 10"),
+    ('{"epochs": 1.5}', "error: epochs: must be a whole number"),
+    ('{"epochs": -3}', "error: epochs: must be between 1 and 100000"),
+    ('{"dataset": {"name": "../../etc/passwd"}}', "error: dataset.name: '../../etc/passwd' is not one of"),
+    ('{"layers": [{"type": "linear", "out": 100000000}]}', "error: layers[0].out: Linear: 'out' must be between 1"),
+    ('{"dataset": {"name": "digits"}, "layers": [{"type": "conv2d", "out": 1000000}, {"type": "flatten"}, '
+     '{"type": "linear"}]}', "error: layers[0].out: Conv2d: 'out' must be between 1 and 512"),
+], ids=["list", "string", "null", "empty", "nul-byte", "unknown-dataset-key", "unknown-optimizer-key",
+        "unknown-layer-key", "layers-not-a-list", "lr-nan", "lr-infinity", "lr-1000", "epochs-fraction",
+        "epochs-negative", "dataset-path", "linear-1e8", "conv-1e6-channels"])
+def test_a_malformed_config_file_exits_2_naming_the_key(tmp_path, capsys, text, message):
+    assert main(["train", write(tmp_path, text)]) == BAD_INPUT
+    assert error_line(capsys).startswith(message)
+
+
+def test_layers_over_the_parameter_limit_exit_2_before_anything_is_allocated(tmp_path, capsys):
+    wide = {"layers": [{"type": "linear", "out": 4096}, {"type": "relu"}, {"type": "linear", "out": 4096},
+                       {"type": "relu"}, {"type": "linear"}]}
+    assert main(["train", write(tmp_path, wide)]) == BAD_INPUT
+    assert f"is over the limit of {MAX_PARAMETERS:,}: use fewer or narrower layers" in error_line(capsys)
+
+
+def test_a_folder_or_a_binary_file_as_the_config_exits_2_naming_it(tmp_path, capsys):
+    assert main(["train", str(tmp_path)]) == BAD_INPUT
+    assert error_line(capsys) == f"error: cannot read {tmp_path}: Is a directory"
+    binary = tmp_path / "photo.json"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    assert main(["train", str(binary)]) == BAD_INPUT
+    assert error_line(capsys).startswith(f"error: cannot read {binary}: it is not a text file")
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "a-folder"])
+def test_save_to_a_place_that_cannot_be_written_exits_2_before_training(tmp_path, capsys, where):
+    target = tmp_path / "no" / "such" / "model.pt" if where == "missing-folder" else tmp_path
+    assert main(["train", write(tmp_path, TINY), "--save", str(target)]) == BAD_INPUT
+    line = error_line(capsys)  # one line: no progress was logged, so nothing was trained
+    assert line.startswith(f"error: cannot write {target}: ")
+    assert ("does not exist" if where == "missing-folder" else "it is a folder") in line
+
+
+def test_a_failed_save_after_training_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
+    import playground.cli as cli
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:747] . open file failed")
+
+    monkeypatch.setattr(cli, "save_checkpoint", refuse)
+    assert main(["train", write(tmp_path, TINY), "--save", str(tmp_path / "model.pt"), "--quiet"]) == BAD_INPUT
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines() == [f"error: cannot write {tmp_path / 'model.pt'}: [enforce fail at "
+                                        "inline_container.cc:747] . open file failed"]
+
+
+@pytest.mark.parametrize("query, message", [
+    ("optimizer.lr=nan", "error: optimizer.lr: must be a finite number"),
+    ("optimizer.lr=1e999", "error: optimizer.lr: must be a finite number"),
+    ("optimizer.lr=-1", "error: optimizer.lr: must be between 0 and 10"),
+    ("epochs=abc", "error: epochs: must be a number, got 'abc'"),
+    ("epochs=1.5", "error: epochs: must be a whole number"),
+    ("dataset.name=..%2F..%2Fetc%2Fpasswd", "error: dataset.name: '../../etc/passwd' is not one of"),
+    ("dataset.name=spiral&colour=red", "error: colour: unknown key"),
+    ("layers=linear(out=100", "error: layers: cannot read the layer list"),
+    ("layers=linear(out=100000000),relu,linear", "error: layers[0].out: Linear: 'out' must be between 1"),
+    ("dataset.name=spiral&optimizer.lr=%ZZ", "error: optimizer.lr: must be a number, got '%ZZ'"),
+    ("dataset.name=spiral&layers=" + "relu," * 25_000 + "linear", "error: link: is longer than 8,000 characters"),
+    ("", "error: link: holds no setup"),
+    ("ws=abc123", "error: link: holds no setup"),
+    ("lesson=alchemy", "error: lesson: 'alchemy' is not a lesson"),
+], ids=["lr-nan", "lr-1e999", "lr-negative", "epochs-text", "epochs-fraction", "dataset-path", "unknown-key",
+        "layers-truncated", "linear-1e8", "percent-junk", "100-kb", "no-setup", "workspace-only", "unknown-lesson"])
+def test_a_link_with_bad_parameters_exits_2_naming_the_parameter(capsys, query, message):
+    assert main(["train", f"http://localhost:8501/Playground?{query}"]) == BAD_INPUT
+    assert error_line(capsys).startswith(message)
+
+
+def test_a_lesson_link_alone_gives_the_lessons_setup(capsys):
+    assert main(["export", "http://localhost:8501/Playground?lesson=line"]) == 0
+    assert capsys.readouterr().out == export_script(LESSONS["line"].config)
+
+
+def test_predict_with_a_folder_as_the_model_exits_2(tmp_path, capsys):
+    assert main(["predict", str(tmp_path), "1", "2"]) == BAD_INPUT
+    assert "not a loadable checkpoint" in error_line(capsys)
+
+
+def test_python_dash_m_playground_with_bad_input_prints_no_traceback(tmp_path):
+    binary = tmp_path / "config.json"
+    binary.write_bytes(bytes(range(256)))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "playground", "train", str(binary), "--save", str(tmp_path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == BAD_INPUT and done.stdout == ""
+    assert done.stderr.strip() == f"error: cannot read {binary}: it is not a text file (a config is JSON text, " \
+                                  "as the page's Download config gives)"
