@@ -109,8 +109,7 @@ def setup_from_link() -> None:
     try:
         setup = share.from_query(params) if share.has_config(params) else None
     except ConfigError as error:
-        setup = None
-        link_problem(f"This link's setup could not be used — {error}.", first_visit)
+        return link_problem(f"This link's setup could not be used — {error}.", first_visit)
     if setup is None:
         if share.HIDE in params or share.LESSON in params:
             link_problem("This link names a lesson or hides controls but holds no setup.", first_visit)
@@ -296,7 +295,7 @@ def store_upload() -> None:
     except tabular.TableError as error:
         previous = read_stored_table(st.session_state.get("pg_csv_file"))
         still = f" The page still uses {previous.name}." if previous is not None else ""
-        st.session_state["pg_csv_error"] = f"{upload.name} was not loaded: {error.message}{still}"
+        st.session_state["pg_csv_error"] = f"{upload.name} was not loaded: {error.message.rstrip('.')}.{still}"
         return
     st.session_state["pg_csv_file"] = file
     table = tabular.load_upload(file)

@@ -105,6 +105,13 @@ def _read(source) -> object:
         raise CheckpointError("not a loadable checkpoint: the file is damaged or not a PyTorch .pt file") from None
 
 
+def _first_difference(torch_message: str) -> str:
+    """The line of load_state_dict's error that names a weight ("size mismatch for 1.weight: ...")."""
+    lines = [line.strip() for line in torch_message.splitlines() if line.strip()]
+    detail = next((line for line in lines[1:] if "for " in line or "key" in line.lower()), lines[0] if lines else "")
+    return detail[:200]
+
+
 def model_for_state(config: TrainConfig, state: dict) -> torch.nn.Sequential:
     """The model `config` describes with the weights `state` (CPU, train mode); CheckpointError if they differ."""
     plan = plan_for(config)
@@ -116,5 +123,5 @@ def model_for_state(config: TrainConfig, state: dict) -> torch.nn.Sequential:
         model.load_state_dict(state)
     except RuntimeError as error:
         raise CheckpointError("weights do not match the architecture in the checkpoint's config: "
-                              + str(error).splitlines()[0][:200]) from None
+                              + _first_difference(str(error))) from None
     return model
