@@ -10,6 +10,10 @@ alike. Rows:
 - runner: the engine on a `TrainingRunner`'s worker thread (history, frames), nobody polling;
 - page: a `TrainingRunner` on its worker thread while another thread does what the page's
   fragment does 2.5 times a second: snapshot, build the boundary/loss/accuracy figures, JSON.
+"vs bare" is the median over repeats of bare-loop seconds / row seconds, each pair measured
+moments apart; "overhead" is the median of (row - bare) seconds per epoch, in microseconds;
+"cpu vs bare" is the same ratio in CPU seconds of the whole process (every thread), which other
+programs on a shared machine disturb far less than wall-clock seconds.
 Prints a table and writes JSON. A benchmark, not a test: nothing here asserts a time.
 """
 from __future__ import annotations
@@ -26,12 +30,25 @@ import torch
 
 from playground import plots
 from playground.config import TrainConfig
+from playground.datasets import Dataset
 from playground.engine import Engine, load_dataset
 from playground.runner import TrainingRunner
 from playground.ui import POLL_SECONDS
 
 
-def bare_loop(config: TrainConfig) -> float:
+Seconds = tuple[float, float]  # (wall-clock, process CPU)
+
+
+def _clock() -> Seconds:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: Seconds) -> Seconds:
+    wall, cpu = _clock()
+    return wall - start[0], cpu - start[1]
+
+
+def bare_loop(config: TrainConfig) -> Seconds:
     """Seconds for the classic loop on the same data and model."""
     data = load_dataset(config)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
@@ -39,32 +56,40 @@ def bare_loop(config: TrainConfig) -> float:
     model = torch.nn.Sequential(torch.nn.Linear(2, 100), torch.nn.ReLU(), torch.nn.Linear(100, 3))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.lr)
     loss_fn = torch.nn.CrossEntropyLoss()
-    started = time.perf_counter()
+    started = _clock()
     for _ in range(config.epochs):
         loss = loss_fn(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return time.perf_counter() - started
+    return _since(started)
 
 
-def engine_loop(config: TrainConfig) -> float:
+def engine_loop(config: TrainConfig) -> Seconds:
     engine = Engine(config)
-    started = time.perf_counter()
+    started = _clock()
     for _ in engine.run():
         pass
-    return time.perf_counter() - started
+    return _since(started)
 
 
-def runner_only(config: TrainConfig) -> float:
+def runner_only(config: TrainConfig) -> Seconds:
     """Seconds from start to completion of a runner nobody polls (worker thread, frames, history)."""
     runner = TrainingRunner(config, idle_pause=3600)
-    started = time.perf_counter()
+    started = _clock()
     runner.start().join()
-    return time.perf_counter() - started
+    return _since(started)
 
 
-def page_run(config: TrainConfig) -> float:
+def page_figures_bytes(runner: TrainingRunner, dataset: Dataset, config: TrainConfig) -> int:
+    """What one poll of the page does: a snapshot, the boundary/loss/accuracy figures, their JSON."""
+    snap = runner.snapshot()
+    figures = [plots.data_figure(dataset, snap.frame), plots.loss_figure(snap.history, config.epochs),
+               plots.score_figure(snap.history, config.epochs, dataset.task)]
+    return sum(len(f.to_json()) for f in figures)
+
+
+def page_run(config: TrainConfig) -> Seconds:
     """Seconds from start to completion of a runner while a poller renders figures like the page."""
     runner = TrainingRunner(config)
     dataset = load_dataset(config)
@@ -73,18 +98,15 @@ def page_run(config: TrainConfig) -> float:
 
     def poll() -> None:
         while not done.is_set():
-            snap = runner.snapshot()
-            figures = [plots.data_figure(dataset, snap.frame), plots.loss_figure(snap.history, config.epochs),
-                       plots.score_figure(snap.history, config.epochs, dataset.task)]
-            frames.append(sum(len(f.to_json()) for f in figures))
+            frames.append(page_figures_bytes(runner, dataset, config))
             time.sleep(POLL_SECONDS)
 
     poller = threading.Thread(target=poll)
-    started = time.perf_counter()
+    started = _clock()
     runner.start()
     poller.start()
     runner.join()
-    elapsed = time.perf_counter() - started
+    elapsed = _since(started)
     done.set()
     poller.join()
     return elapsed
@@ -99,23 +121,32 @@ def main() -> None:
     torch.set_num_threads(1)
     config = TrainConfig().replace(epochs=args.epochs, device="cpu")
     Engine(config).train_epoch()  # warm-up: torch's lazy imports and first kernels
+    # and Plotly's (~0.2 s the first time): the page has drawn figures before anyone presses Train
+    page_figures_bytes(TrainingRunner(config), load_dataset(config), config)
     rows = {"bare loop": bare_loop, "engine": engine_loop, "runner (worker thread)": runner_only,
             "page (runner + live figures)": page_run}
-    seconds = {name: [] for name in rows}
+    seconds = {name: [] for name in rows}  # (wall, cpu) per repeat
     for _ in range(args.repeats):  # interleaved, so drift in machine load hits every row
         for name, measure in rows.items():
             seconds[name].append(measure(config))
-    bare = statistics.median(seconds["bare loop"])
+    bare = seconds["bare loop"]
     result = {"epochs": args.epochs, "repeats": args.repeats, "torch_threads": 1,
               "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}",
               "rows": []}
-    print(f"{'':32} {'epochs/s':>10} {'vs bare':>8}")
+    print(f"{'':32} {'epochs/s':>10} {'vs bare':>8} {'overhead us/epoch':>18} {'cpu vs bare':>12}")
     for name, values in seconds.items():
-        median = statistics.median(values)
+        walls = [wall for wall, _ in values]
+        median = statistics.median(walls)
+        ratios = [b / s for (b, _), (s, _) in zip(bare, values)]
+        cpu_ratios = [b / s for (_, b), (_, s) in zip(bare, values)]
+        overhead = statistics.median((s - b) / args.epochs * 1e6 for (b, _), (s, _) in zip(bare, values))
         row = {"name": name, "median_seconds": median, "epochs_per_second": args.epochs / median,
-               "ratio_to_bare": bare / median, "all_seconds": values}
+               "ratio_to_bare": statistics.median(ratios), "overhead_us_per_epoch": overhead,
+               "cpu_ratio_to_bare": statistics.median(cpu_ratios),
+               "all_seconds": walls, "all_cpu_seconds": [cpu for _, cpu in values], "all_ratios": ratios}
         result["rows"].append(row)
-        print(f"{name:32} {row['epochs_per_second']:10.0f} {row['ratio_to_bare']:8.2f}")
+        print(f"{name:32} {row['epochs_per_second']:10.0f} {row['ratio_to_bare']:8.2f} {overhead:18.0f} "
+              f"{row['cpu_ratio_to_bare']:12.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")

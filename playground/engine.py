@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ MAX_TEST_POINTS = 250  # test metrics are evaluated on at most about this many e
 # test set is still one chunk.
 EVAL_MEMORY = 16 * 2**20
 REPORTS_PER_EPOCH = 25  # BatchProgress reports per epoch when an epoch has many batches
+_NO_CONTEXT = contextlib.nullcontext()
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class Engine:
         self._batch_order = torch.Generator().manual_seed(config.seed)
         self._train = self._tensors(self.dataset.x_train, self.dataset.y_train)
         self._test = self._tensors(self.dataset.x_test, self.dataset.y_test)
+        self._n_batches = self._batch_count()  # per epoch, fixed for the run
+        self._sums_on_device = self.device.type != "cpu"  # where _Sums keeps its running sums
         self._state = list(self.model.state_dict().values())  # live views of every weight and buffer
         # Weights whose loss was seen to be finite (restored on divergence) and the current epoch's start.
         self._verified = [t.detach().clone() for t in self._state]
@@ -165,15 +169,15 @@ class Engine:
             torch.manual_seed(self.config.seed + 1)
             return torch.get_rng_state()
 
-    @contextlib.contextmanager
-    def _own_rng(self) -> Iterator[None]:
+    def _own_rng(self) -> contextlib.AbstractContextManager:
         """Run the block with this run's RNG state, so Dropout masks depend only on the seed.
 
         (On CUDA, Dropout uses the device's generator, which this does not isolate.)
         """
-        if self._rng_state is None:
-            yield
-            return
+        return _NO_CONTEXT if self._rng_state is None else self._with_own_rng_state()
+
+    @contextlib.contextmanager
+    def _with_own_rng_state(self) -> Iterator[None]:
         with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._rng_state)
             yield
@@ -212,14 +216,15 @@ class Engine:
         started = time.perf_counter()
         lr = self.lr
         set_learning_rate(self.optimizer, lr)
-        self.model.train()
+        if not self.model.training:  # evaluate() and predict() leave it in eval mode
+            self.model.train()
         evaluate = self._evaluate_now(self.epoch + 1)
-        sums = _Sums(self.loss_spec.output, self.dataset.task, scores=evaluate)
-        with torch.no_grad():
-            torch._foreach_copy_(self._epoch_start, self._state)
-        n_batches = self._batch_count()
+        sums = self._sums(scores=evaluate)
+        # The state_dict's tensors are detached views, so this copy records no autograd graph.
+        torch._foreach_copy_(self._epoch_start, self._state)
+        n_batches = self._n_batches
         report_every = max(1, n_batches // REPORTS_PER_EPOCH) if progress is not None and n_batches >= 10 else 0
-        window = _Sums(self.loss_spec.output, self.dataset.task, scores=False)
+        window = self._sums(scores=False) if report_every else None
         with self._own_rng():
             for number, (xb, yb) in enumerate(self._batches(), 1):
                 out = self.model(xb)
@@ -227,13 +232,14 @@ class Engine:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
-                sums.add(loss.detach(), out.detach(), yb)
+                loss = loss.detach()
+                sums.add(loss, out.detach(), yb)
                 self.samples += len(yb)
                 if report_every:
-                    window.add(loss.detach(), out, yb)  # summed on the device: one sync per report
+                    window.add(loss, out, yb)  # summed on the device: one sync per report
                 if report_every and number % report_every == 0 and number < n_batches:
                     progress(BatchProgress(self.epoch + number / n_batches, window.metrics(yb).loss, self.samples))
-                    window = _Sums(self.loss_spec.output, self.dataset.task, scores=False)
+                    window = self._sums(scores=False)
                 if interrupted is not None and interrupted():
                     break
         self.epoch += 1
@@ -254,13 +260,16 @@ class Engine:
     def _batch_count(self) -> int:
         return len(_batch_starts(len(self._train[1]), self.config.batch_size))
 
+    def _sums(self, scores: bool = True) -> _Sums:
+        return _Sums(self.loss_spec.output, self.dataset.task, scores, on_device=self._sums_on_device)
+
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x, y = self._train
-        n = len(x)
-        starts = _batch_starts(n, self.config.batch_size)
-        if len(starts) == 1:
+        if self._n_batches == 1:
             yield x, y
             return
+        n = len(x)
+        starts = _batch_starts(n, self.config.batch_size)
         order = torch.randperm(n, generator=self._batch_order).to(self.device)
         for start, end in zip(starts, starts[1:] + [n]):
             index = order[start:end]
@@ -286,7 +295,7 @@ class Engine:
         if len(x) == 0:
             return None
         self.model.eval()
-        sums = _Sums(self.loss_spec.output, self.dataset.task)
+        sums = self._sums()
         labels, confidence = [], []
         for start in range(0, len(x), self._eval_chunk):
             xb, yb = x[start:start + self._eval_chunk], y[start:start + self._eval_chunk]
@@ -346,24 +355,40 @@ def _batch_starts(n: int, size: int) -> list[int]:
 
 
 class _Sums:
-    """Running sums over batches, kept as tensors so the device is synchronised once per epoch."""
+    """Running float32 sums over batches: loss x batch size, correct predictions or squared errors.
 
-    def __init__(self, output_kind: str, task: str, scores: bool = True):
+    On an accelerator they stay tensors, so the device is synchronised once per epoch. On the CPU,
+    where reading a number costs nothing, they are Python floats rounded to float32 at each step:
+    the same bits as the tensors, without a tensor operation or two per batch.
+    """
+
+    def __init__(self, output_kind: str, task: str, scores: bool = True, on_device: bool = False):
         self.output_kind, self.task, self.scores = output_kind, task, scores  # scores: accuracy / R^2 too
-        self.loss = self.hits = self.squared_error = 0.0
+        self.on_device = on_device
+        self.loss = self.squared_error = 0.0
+        self.hits = 0
         self.count = 0
 
     def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        """`loss`: the batch's mean loss and `out` its outputs, both without autograd history."""
         n = len(y)
-        self.loss = self.loss + loss * n
+        if self.on_device:
+            self.loss = self.loss + loss * n
+        else:
+            self.loss = _float32(self.loss + _float32(loss.item() * n))
         self.count += n
         if not self.scores:
             return
         if self.task == CLASSIFICATION:
             labels = y if y.dim() == 1 else y[:, 0].long()
-            self.hits = self.hits + (predicted_classes(self.output_kind, out) == labels).sum()
+            hits = (predicted_classes(self.output_kind, out) == labels).sum()
+            self.hits = self.hits + (hits if self.on_device else hits.item())
         else:
-            self.squared_error = self.squared_error + ((out - y) ** 2).sum()
+            squared_error = ((out - y) ** 2).sum()
+            if self.on_device:
+                self.squared_error = self.squared_error + squared_error
+            else:
+                self.squared_error = _float32(self.squared_error + squared_error.item())
 
     def metrics(self, all_targets: torch.Tensor) -> Metrics:
         loss = float(self.loss) / self.count
@@ -375,3 +400,18 @@ class _Sums:
         variance = float(all_targets.float().var(unbiased=False))
         r2 = 1.0 - mse / variance if variance > 0 else float("nan")
         return Metrics(loss, r2=r2, mse=mse)
+
+
+_FLOAT32 = struct.Struct("f")
+
+
+def _float32(x: float) -> float:
+    """x rounded to the nearest float32, as torch rounds a float32 result (inf beyond its range).
+
+    A product or sum of two float32 values is exact or correctly rounded in a Python float (53 bits
+    >= 2 x 24 + 2), so rounding it once more to float32 gives the float32 operation's result.
+    """
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(x))[0]
+    except OverflowError:  # finite, but rounds to infinity in float32
+        return math.copysign(math.inf, x)
