@@ -25,7 +25,8 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from multiprocessing.connection import Connection
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +37,6 @@ from .runner import FAILED, PAUSED, QUEUED, STARTING, STOPPED, History, Snapshot
 log = logging.getLogger(__name__)
 
 SNAPSHOT_SECONDS = 0.2  # a worker sends a changed snapshot at most this often
-COMMAND_POLL_SECONDS = 0.05  # how long a worker waits for a command between checks: Stop's extra delay
 SEEN_SECONDS = 1.0  # the UI's polling is forwarded to the worker's watchdog at most this often
 PAUSED_YIELD_SECONDS = 60.0  # a run paused this long while others wait for a worker is stopped
 YIELDED = ("Stopped: it stayed paused for over a minute while others were waiting for a training slot. "
@@ -133,29 +133,44 @@ def _build(kind: str, arguments: dict):
 def _serve_job(conn, job_id: int, kind: str, arguments: dict, start: dict) -> bool:
     """Run one job, applying commands as they arrive and sending snapshots until it ends.
 
-    Returns True when the server asked the worker to exit meanwhile (the job is stopped first).
+    Sleeps until a command arrives, the job ends or the next snapshot is due, so a Stop is applied
+    at once and the final snapshot leaves as soon as the run is over. Returns True when the server
+    asked the worker to exit meanwhile (the job is stopped first).
     """
     job = _build(kind, arguments).start(**start)
-    sent_key, sent_at, exiting = None, 0.0, False
+    ended = _end_signal(job)
+    sent_key, exiting = None, False
     while True:
-        exiting = _apply_commands(conn, job, job_id, kind) or exiting
-        if job.active and time.monotonic() - sent_at < SNAPSHOT_SECONDS:
-            continue
+        if conn in wait([conn, ended], timeout=SNAPSHOT_SECONDS):
+            exiting = _apply_commands(conn, job, job_id, kind) or exiting
         snap = job.snapshot(touch=False)
         if not snap.active:
             job.join()
+            ended.close()
             _send(conn, ("end", job_id, snap, _final_state(job)))
             return exiting
         if _change_key(snap) != sent_key:
             _send(conn, ("snapshot", job_id, snap))
             sent_key = _change_key(snap)
-        sent_at = time.monotonic()
+
+
+def _end_signal(job) -> Connection:
+    """A connection that becomes readable when `job` has ended."""
+    readable, writable = Pipe(duplex=False)
+
+    def watch() -> None:
+        job.join()
+        with writable:
+            writable.send_bytes(b"")
+
+    threading.Thread(target=watch, name="job-end", daemon=True).start()
+    return readable
 
 
 def _apply_commands(conn, job, job_id: int, kind: str) -> bool:
-    """Apply the commands that arrive within COMMAND_POLL_SECONDS; True if one was "exit"."""
+    """Apply the commands waiting on `conn`; True if one was "exit"."""
     exiting = False
-    while conn.poll(COMMAND_POLL_SECONDS):
+    while conn.poll():
         message = _receive(conn)
         if message[0] == "exit":
             job.stop()
