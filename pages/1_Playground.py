@@ -15,7 +15,7 @@ from playground.layers import LAYERS, LayerError
 from playground.lessons import LESSONS, measure, verdict
 from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from playground.optim import OPTIMIZERS, SCHEDULES
-from playground.runner import COMPLETED, DIVERGED, FAILED
+from playground.runner import COMPLETED, DIVERGED, FAILED, QUEUED
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")
 ui.navigation()
@@ -559,6 +559,12 @@ STATUS_BOX = {COMPLETED: st.success, DIVERGED: st.error, FAILED: st.error}
 BADGE_COLOUR = {"queued": "violet", "running": "blue", "paused": "orange", COMPLETED: "green", DIVERGED: "red", FAILED: "red"}
 
 
+def queued() -> bool:
+    """Whether this session's run is waiting in the queue for a training worker."""
+    run = ui.runner(RUN)
+    return run is not None and run.snapshot().status == QUEUED
+
+
 def render_live(preview: TrainConfig | None) -> bool:
     """Status, metrics, the boundary (or fitted curve) and the curves of the current run."""
     run = ui.runner(RUN)
@@ -572,6 +578,9 @@ def render_live(preview: TrainConfig | None) -> bool:
     snap = run.snapshot()
     dataset = ui.cached_dataset(run.config.dataset)
     status_line(snap, dataset.task, dataset.is_image)
+    if snap.status == QUEUED:  # nothing to chart yet: keep a queued page's polls cheap
+        st.caption("The charts appear when your run starts.")
+        return True
     figure = None if dataset.is_image else plots.data_figure(dataset, snap.frame)
     if figure is not None:
         st.plotly_chart(figure, key="pg_boundary", width="stretch")
@@ -893,7 +902,7 @@ with live_col:
             trainable.replace(optimizer=replace(trainable.optimizer, lr=run.config.optimizer.lr)) != run.config:
         st.caption("Settings changed since this run started: press Train to restart with them "
                    "(the learning rate applies at once).")
-    ui.live(lambda: render_live(trainable), active=run is not None and run.active, key=RUN)
+    ui.live(lambda: render_live(trainable), active=run is not None and run.active, key=RUN, waiting=queued)
     if spec.is_image or (run is not None and DATASETS[run.config.dataset.name].is_image):
         ui.live(render_inspection, active=run is not None and run.active, key="pg_inspect", every=INSPECT_SECONDS)
     elif st.toggle("See inside the network", value=True, key="pg_inside"):

@@ -22,6 +22,7 @@ from .race import Race
 from .runner import TrainingRunner
 
 POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
+QUEUED_POLL_SECONDS = 2.0  # a page whose run waits in the queue checks its place this often
 REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
 
 
@@ -198,15 +199,20 @@ def discard_runner(key: str) -> None:
         old.stop()
 
 
-def live(render: Callable[[], bool], active: bool, key: str, every: float = POLL_SECONDS) -> None:
+def live(render: Callable[[], bool], active: bool, key: str, every: float = POLL_SECONDS,
+         waiting: Callable[[], bool] | None = None) -> None:
     """Call `render` now and, if a run is `active`, again every `every` seconds.
 
     `render` returns whether the run is still active; when it stops being active the whole page
-    reruns once, so the buttons update and the polling ends.
+    reruns once, so the buttons update and the polling ends. While `waiting()` says the run is still
+    queued for a worker, it polls only every QUEUED_POLL_SECONDS (a class of queued pages must not
+    swamp the server), and the page reruns once when the run starts.
     """
+    queued = bool(active and waiting is not None and waiting())
+
     def body() -> None:
         still_active = render()
-        if active and not still_active:
+        if active and not still_active or queued and not waiting():
             st.rerun(scope="app")
 
-    st.fragment(body, run_every=every if active else None)()
+    st.fragment(body, run_every=(QUEUED_POLL_SECONDS if queued else every) if active else None)()
