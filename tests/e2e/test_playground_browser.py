@@ -249,6 +249,8 @@ def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path):
     expect(page.get_by_text(re.compile(r"Source:.*scikit-learn"))).to_be_visible()
     type_number(page, keyed(page, "pg_ds_digits_train_images").locator("input"), "600")
     type_number(page, keyed(page, "pg_epochs").locator("input"), "4")
+    # Train's callback gets the config of the last finished script run: wait for the one Enter started.
+    expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=30_000)
 
     button(page, "pg_train").click()
     expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
