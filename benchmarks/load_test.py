@@ -164,10 +164,10 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def rss_mb(root: int) -> float:
-    """Resident memory of `root` and its descendants (VmRSS), in MB."""
+def rss_mb(root: int, tree: bool = True) -> float:
+    """Resident memory of `root` (and, with `tree`, its descendants) from VmRSS, in MB."""
     total_kb = 0
-    for pid in process_tree(root):
+    for pid in process_tree(root) if tree else [root]:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
@@ -239,7 +239,7 @@ async def open_page(session: Session, timeout: float) -> float:
     sent = await session.rerun()
     took = await session.full_run(sent, timeout)
     if took is None:
-        raise TimeoutError("the Playground did not finish loading")
+        raise TimeoutError("the Playground's first run did not report its end")
     if TRAIN not in session.view.widget_ids:
         raise RuntimeError(f"no Train button on the page; exceptions: {session.view.exceptions}")
     return took
@@ -270,15 +270,14 @@ async def train(session: Session, deadline: float) -> dict:
             break
         stalls, first_stall = stalls + 1, first_stall or [" ".join(map(str, entry)) for entry in session.trace]
         poked = await session.rerun()
-    done, shown = ended(session), session.view.metrics.get(ACCURACY)
+    done, shown, ended_at = ended(session), session.view.metrics.get(ACCURACY), time.monotonic()
     if done:  # the numbers the page shows after the next rerun, in case the last ones were lost
         await session.full_run(await session.rerun(), min(REFRESH_S, deadline - time.monotonic()))
     accuracy = session.view.metrics.get(ACCURACY, "")
     return {"status": session.view.status if done else f"timed out ({session.view.status or 'no status'})",
             "accuracy": float(accuracy) if accuracy.replace(".", "", 1).isdigit() else None,
             "shown_at_end": shown, "stalls": stalls, **({"trace_at_first_stall": first_stall} if stalls else {}),
-            "train_s": round(time.monotonic() - clicked, 2),
-            "ended_at": time.monotonic()}
+            "train_s": round(ended_at - clicked, 2), "ended_at": ended_at}
 
 
 async def interact(session: Session, board: Board, args, deadline: float) -> list[dict]:
@@ -312,10 +311,12 @@ async def student(number: int, url: str, board: Board, args, deadline: float) ->
             finally:
                 board.training -= 1
             result["interactions"] = await clicks
-            if result.get("stalls") or result.get("status") != "Completed" or \
+            lost = any(i["ms"] is None for i in result["interactions"])
+            if lost or result.get("stalls") or result.get("status") != "Completed" or \
                     result.get("shown_at_end") != session.view.metrics.get(ACCURACY):
                 result["trace"] = [" ".join(map(str, entry)) for entry in session.trace]  # for diagnosis
             result.update(statuses=session.view.statuses, fragment_runs=session.runs.fragment_runs,
+                          asked_per_s=round(sum(1 / i for i in session.intervals.values() if i > 0), 2),
                           received_mb=round(session.received_bytes / 2**20, 1), exceptions=session.view.exceptions)
     except Exception as error:  # a failed session is reported, the others go on
         result["error"] = f"{type(error).__name__}: {error}"
@@ -333,7 +334,8 @@ async def settled_memory(url: str, pid: int | None, deadline: float) -> dict:
     async with Session(url, PAGE) as probe:
         await open_page(probe, deadline - time.monotonic())
     await asyncio.sleep(3)
-    return {"rss_mb": round(rss_mb(pid), 1) if pid else None, "active_sessions": active_sessions(url)}
+    return {"rss_mb": round(rss_mb(pid), 1) if pid else None, "active_sessions": active_sessions(url),
+            "server_process_rss_mb": round(rss_mb(pid, tree=False), 1) if pid else None}
 
 
 async def warm_up(url: str, deadline: float) -> dict:
@@ -408,10 +410,15 @@ def summarize(run: dict, sessions: int) -> dict:
             "train_s_median": statistics.median([r["train_s"] for r in results if "train_s" in r] or [0]),
             "rss_before_mb": before, "rss_peak_mb": run["peak_rss_mb"], "rss_after_mb": after,
             "rss_growth_mb": round(after - before, 1) if before and after else None,
+            "server_process_growth_mb": round(run["after"]["server_process_rss_mb"] -
+                                              run["before"]["server_process_rss_mb"], 1) if before else None,
             "cpu": {"load_s": run["load_s"], "server_s": run["server_cpu_s"],
                     "server_and_workers_s": run["server_and_workers_cpu_s"], "clients_s": run["client_cpu_s"],
                     "polls": sum(r.get("fragment_runs", 0) for r in results),
                     "loadavg_start": run["loadavg_start"], "loadavg_end": run["loadavg_end"]},
+            "polls_per_s": round(sum(r.get("fragment_runs", 0) for r in results) /
+                                 max(sum(r.get("train_s", 0) for r in results), 1e-9), 2),
+            "polls_asked_per_s": max((r.get("asked_per_s", 0) for r in results), default=0),
             "checks": checks}
 
 
@@ -430,7 +437,7 @@ def table(summary: dict) -> str:
              f" (alone: {summary['warm_up_accuracy']})"),
             ("interaction p50 / p95 / max ms", ms(summary["interaction"])),
             ("  while all were training", ms(summary["interaction_all_training"])),
-            ("  without an end in 60 s", summary["interactions_lost"]),
+            ("  no end seen (lost, or over 60 s)", summary["interactions_lost"]),
             ("page load p50 / p95 / max ms", ms(summary["page_load"])),
             ("pages frozen mid-run (then rerun)", summary["stalls"]),
             ("pages showing stale numbers at end", summary["stale_at_end"]),
@@ -438,11 +445,13 @@ def table(summary: dict) -> str:
              f" median here {summary['train_s_median']:.1f} s)"),
             ("server RSS before / peak / after", f"{mb(summary['rss_before_mb'])} / {mb(summary['rss_peak_mb'])}"
              f" / {mb(summary['rss_after_mb'])}"),
-            ("growth after - before", mb(summary["rss_growth_mb"])),
+            ("growth after - before", f"{mb(summary['rss_growth_mb'])} (server process alone: "
+             f"{mb(summary['server_process_growth_mb'])})"),
             ("CPU s: server / +workers / clients", f"{cpu['server_s']} / {cpu['server_and_workers_s']} / "
              f"{cpu['clients_s']} in {cpu['load_s']} s wall; load avg {cpu['loadavg_start'][0]:.1f} -> "
              f"{cpu['loadavg_end'][0]:.1f}"),
-            ("live polls (fragment runs) seen", cpu["polls"])]
+            ("live fragment runs seen", f"{cpu['polls']} ({summary['polls_per_s']} per session-second of"
+             f" training; the page asks for {summary['polls_asked_per_s']})")]
     rows += [(f"check: {name}", "ok" if ok else "FAILED") for name, ok in summary["checks"].items()]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

@@ -63,16 +63,30 @@ class PageView:
 
 @dataclass
 class RunLog:
-    """Full-app runs: when each started (`new_session`) and finished successfully, by run id."""
+    """Full-app runs by id: when each started (`new_session`) and finished successfully, and which
+    were interrupted by a rerun (e.g. `st.rerun()`: the next full run carries on for them)."""
 
-    started: dict[str, float] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)  # in the order they started
     finished: dict[str, float] = field(default_factory=dict)
+    interrupted: set[str] = field(default_factory=set)
     fragment_runs: int = 0
     last: str = ""  # the latest full-app run's id
 
     def last_finished(self) -> bool:
         """Whether the latest full-app run has finished (no full run under way or interrupted)."""
         return bool(self.last) and self.last in self.finished
+
+    def outcome(self, sent: float) -> float | str:
+        """For a request sent at `sent`: when the full run that answered it finished (following
+        interruptions to the run that carried on), "pending", or "lost" when a later full run
+        started though neither its end nor an interruption was ever reported."""
+        later = [run for run, started in self.started.items() if started >= sent]
+        for run, following in zip(later, [*later[1:], None]):
+            if run in self.finished:
+                return self.finished[run]
+            if run not in self.interrupted:
+                return "pending" if following is None else "lost"
+        return "pending"
 
 
 class Session:
@@ -84,6 +98,7 @@ class Session:
         self.view, self.runs = PageView(), RunLog()
         self.widgets: dict[str, WidgetState] = {}  # element id -> the state this "browser" holds
         self.timers: dict[str, tuple[float, asyncio.Task]] = {}  # fragment id -> (interval, timer)
+        self.intervals: dict[str, float] = {}  # every fragment's run_every interval the server asked for
         self.received_bytes, self.last_message = 0, time.monotonic()
         self.trace: collections.deque = collections.deque(maxlen=60)  # recent traffic, for diagnosis
         self.changed = asyncio.Event()  # set after every message; waiters clear it
@@ -167,9 +182,12 @@ class Session:
         elif kind == "stop_auto_rerun":
             for fragment_id in msg.stop_auto_rerun.fragment_ids:
                 self._stop_timer(fragment_id)
-        elif kind == "script_finished" and msg.script_finished == FINISHED:
+        elif kind == "script_finished":
             run = msg.metadata.run.script_run_id or self.runs.last  # the id may be left out
-            self.runs.finished[run] = time.monotonic()
+            if msg.script_finished == FINISHED:
+                self.runs.finished[run] = time.monotonic()
+            elif msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                self.runs.interrupted.add(run)
 
     def _new_session(self, msg: ForwardMsg) -> None:
         if msg.metadata.run.fragment_ids:
@@ -184,6 +202,7 @@ class Session:
         if not fragment_id or self.timers.get(fragment_id, (None,))[0] == interval:
             return  # the same interval again leaves the countdown alone, as the browser does
         self._stop_timer(fragment_id)
+        self.intervals[fragment_id] = interval
         self.timers[fragment_id] = (interval, asyncio.create_task(self._tick(fragment_id, interval)))
 
     def _stop_timer(self, fragment_id: str) -> None:
@@ -221,14 +240,9 @@ class Session:
         """Seconds since the last message from the server."""
         return time.monotonic() - self.last_message
 
-    def full_run_done_since(self, sent: float) -> float | None:
-        """When the first full-app run that started after `sent` finished successfully, if it has."""
-        done = [self.runs.finished[run] for run, started in self.runs.started.items()
-                if started >= sent and run in self.runs.finished]
-        return min(done) if done else None
-
     async def full_run(self, sent: float, timeout: float) -> float | None:
-        """Seconds from `sent` until a full-app run started after it finished; None on timeout."""
-        if not await self.until(lambda: self.full_run_done_since(sent) is not None, timeout):
-            return None
-        return self.full_run_done_since(sent) - sent
+        """Seconds from `sent` until the full-app run that answered it finished; None if that took
+        longer than `timeout` or its end never arrived (see `RunLog.outcome`)."""
+        await self.until(lambda: self.runs.outcome(sent) != "pending", timeout)
+        outcome = self.runs.outcome(sent)
+        return None if isinstance(outcome, str) else outcome - sent
