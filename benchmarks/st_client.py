@@ -6,9 +6,10 @@ script hash and the query string the server last wrote), keeps the widget states
 clicks buttons (a `trigger_value` that is sent once), and reruns every `run_every` fragment at the
 interval the server asked for in `ForwardMsg.auto_rerun` (timers end with the next full-app
 `new_session`, or a `stop_auto_rerun`). From the deltas it keeps only what a test reads: widget
-ids by key, the last status badge, `st.metric` values and exception texts. It renders nothing,
-sends no cached-message hashes (so the server sends every message whole) and knows nothing
-about the Playground.
+ids by key, the last status badge, `st.metric` values and exception texts; it also logs when
+full-app runs start and end, and keeps a short trace of recent traffic for diagnosis. It renders
+nothing, sends no cached-message hashes (so the server sends every message whole), no browser
+context (timezone, URL) and no pings, and knows nothing about the Playground.
 """
 from __future__ import annotations
 
@@ -64,28 +65,39 @@ class PageView:
 @dataclass
 class RunLog:
     """Full-app runs by id: when each started (`new_session`) and finished successfully, and which
-    were interrupted by a rerun (e.g. `st.rerun()`: the next full run carries on for them)."""
+    were reported interrupted by a rerun (the next full run carries on for them); when this client
+    asked for full runs."""
 
     started: dict[str, float] = field(default_factory=dict)  # in the order they started
     finished: dict[str, float] = field(default_factory=dict)
     interrupted: set[str] = field(default_factory=set)
+    requested: list[float] = field(default_factory=list)  # when full reruns were sent
     fragment_runs: int = 0
     last: str = ""  # the latest full-app run's id
+    running: str = ""  # the run (full or fragment) whose messages are arriving, until its end
+
+    def idle(self) -> bool:
+        """No run is sending its elements right now: a page read now is not half updated."""
+        return not self.running
 
     def last_finished(self) -> bool:
         """Whether the latest full-app run has finished (no full run under way or interrupted)."""
         return bool(self.last) and self.last in self.finished
 
     def outcome(self, sent: float) -> float | str:
-        """For a request sent at `sent`: when the full run that answered it finished (following
-        interruptions to the run that carried on), "pending", or "lost" when a later full run
-        started though neither its end nor an interruption was ever reported."""
+        """For a request sent at `sent`: when the full run that answered it finished, following it
+        to the next full run when it was interrupted (an `st.rerun()` in the script starts the next
+        one without reporting the end of the first); "pending"; or "lost" when this client had to
+        ask again before any end of it was reported (its `script_finished` never came)."""
         later = [run for run, started in self.started.items() if started >= sent]
         for run, following in zip(later, [*later[1:], None]):
             if run in self.finished:
                 return self.finished[run]
-            if run not in self.interrupted:
-                return "pending" if following is None else "lost"
+            if following is None:
+                return "pending"
+            asked_again = any(self.started[run] < t < self.started[following] for t in self.requested)
+            if run not in self.interrupted and asked_again:
+                return "lost"
         return "pending"
 
 
@@ -98,7 +110,7 @@ class Session:
         self.view, self.runs = PageView(), RunLog()
         self.widgets: dict[str, WidgetState] = {}  # element id -> the state this "browser" holds
         self.timers: dict[str, tuple[float, asyncio.Task]] = {}  # fragment id -> (interval, timer)
-        self.intervals: dict[str, float] = {}  # every fragment's run_every interval the server asked for
+        self.intervals: set[float] = set()  # every run_every interval the server asked for
         self.received_bytes, self.last_message = 0, time.monotonic()
         self.trace: collections.deque = collections.deque(maxlen=60)  # recent traffic, for diagnosis
         self.changed = asyncio.Event()  # set after every message; waiters clear it
@@ -132,6 +144,8 @@ class Session:
         if trigger:
             state.widget_states.widgets.add(id=trigger, trigger_value=True)
         sent = time.monotonic()
+        if not fragment_id:
+            self.runs.requested.append(sent)
         self.trace.append((round(sent, 3), "-> rerun", fragment_id or ("trigger" if trigger else "full")))
         await self.ws.send(msg.SerializeToString())
         return sent
@@ -184,12 +198,15 @@ class Session:
                 self._stop_timer(fragment_id)
         elif kind == "script_finished":
             run = msg.metadata.run.script_run_id or self.runs.last  # the id may be left out
+            if run == self.runs.running or not msg.metadata.run.script_run_id:
+                self.runs.running = ""
             if msg.script_finished == FINISHED:
                 self.runs.finished[run] = time.monotonic()
             elif msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                 self.runs.interrupted.add(run)
 
     def _new_session(self, msg: ForwardMsg) -> None:
+        self.runs.running = msg.metadata.run.script_run_id
         if msg.metadata.run.fragment_ids:
             self.runs.fragment_runs += 1
             return
@@ -202,7 +219,7 @@ class Session:
         if not fragment_id or self.timers.get(fragment_id, (None,))[0] == interval:
             return  # the same interval again leaves the countdown alone, as the browser does
         self._stop_timer(fragment_id)
-        self.intervals[fragment_id] = interval
+        self.intervals.add(round(interval, 3))
         self.timers[fragment_id] = (interval, asyncio.create_task(self._tick(fragment_id, interval)))
 
     def _stop_timer(self, fragment_id: str) -> None:
