@@ -31,17 +31,15 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from importlib.metadata import version
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.local_server import ROOT, free_port, healthy, launch
+from benchmarks.local_server import stop as stop_server
 RESULTS = ROOT / "benchmarks" / "results" / "cold_start.json"
 CHROMIUM = "/usr/bin/chromium"  # as tests/e2e/conftest.py: Playwright's own download fails here
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -58,21 +56,6 @@ ROWS = ("health ok (fresh server)", "home rendered (fresh server)", "Playground 
         "Playground Train button (second visit)", "Playground Train button (third visit)")
 
 
-def free_port() -> int:
-    """A free loopback port (mirrors tests/e2e/streamlit_app.py, which imports pytest)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 class Server:
     """A fresh `streamlit run app.py` in its own process group and temporary data folder (a context manager)."""
 
@@ -85,13 +68,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "Server":
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                   "--server.port", str(self.port), "--server.address", "127.0.0.1",
-                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-        with self.log.open("ab") as log:
-            self.started = time.perf_counter()
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+        self.started = time.perf_counter()
+        self.process = launch(self.port, self.env, self.log)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -114,16 +92,7 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM the server's process group (workers included), SIGKILL it if it lingers."""
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        stop_server(self.process)
 
 
 def visit(browser, server: Server, path: str, timeout: float) -> float:

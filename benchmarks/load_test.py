@@ -45,7 +45,6 @@ import json
 import os
 import platform
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -57,9 +56,9 @@ from pathlib import Path
 
 import streamlit
 
+from benchmarks.local_server import ROOT, free_port, healthy, launch
+from benchmarks.local_server import stop as stop_server
 from benchmarks.st_client import Session
-
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "load_test.json"
 PAGE = "Playground"  # the page's URL path; its script hash comes from the server's new_session
 TRAIN, TOGGLE, ACCURACY = "pg_train", "pg_teacher", "Test accuracy"
@@ -86,54 +85,23 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(args, tmp: Path) -> subprocess.Popen:
     """`streamlit run app.py` on 127.0.0.1 in its own process group, data and runs under `tmp`."""
     env = {**os.environ, "PLAYGROUND_OFFLINE": "1", "PLAYGROUND_DATA": str(tmp / "data"),
            "PLAYGROUND_RUNS_DB": str(tmp / "runs.sqlite")}
     if args.workers is not None:
         env["PLAYGROUND_WORKERS"] = str(args.workers)
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(args.port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-               "--server.disconnectedSessionTTL", str(SESSION_TTL)]
-    with (tmp / "server.log").open("wb") as log:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    return launch(args.port, env, tmp / "server.log", "--server.disconnectedSessionTTL", str(SESSION_TTL))
 
 
 def wait_healthy(url: str, server: subprocess.Popen | None, deadline: float) -> None:
     while time.monotonic() < deadline:
         if server is not None and server.poll() is not None:
             raise RuntimeError(f"the server exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return
-        except OSError:
-            pass
+        if healthy(url):
+            return
         time.sleep(0.25)
     raise TimeoutError(f"{url} did not become healthy")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """End the server's whole process group (its worker processes too)."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(server.pid, sig)
-            server.wait(wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def active_sessions(url: str) -> int | None:

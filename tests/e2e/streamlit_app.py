@@ -1,17 +1,12 @@
 """Shared by the browser tests: a `streamlit run app.py` server that can be stopped and started
 again, and locators for keyed Streamlit elements. Imported by conftest.py and the test files
-(pytest puts this folder on sys.path).
+(pytest puts this folder on sys.path). Starting and stopping the server is benchmarks/local_server.py's.
 """
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -20,7 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchmarks import local_server
+
+ROOT, free_port, healthy = local_server.ROOT, local_server.free_port, local_server.healthy  # the tests' names
+
 START_S = 60  # a cold server imports torch and warms it up on the first page load
 VIEWPORT = {"width": 1500, "height": 1100}
 TRAIN_S = 60  # every run the tests choose trains in seconds; leave room for a slow, busy machine
@@ -46,20 +44,6 @@ new MutationObserver(records => {
 """
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 class Server:
     """`streamlit run app.py` on a fixed port with its own environment; can be stopped and started again."""
 
@@ -69,12 +53,7 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Server":
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                 "--server.port", str(self.port), "--server.address", "127.0.0.1",
-                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = local_server.launch(self.port, self.env, self.log)
         deadline = time.monotonic() + START_S
         while not healthy(self.url):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -86,18 +65,8 @@ class Server:
     def stop(self) -> None:
         """SIGTERM the server's process group, SIGKILL it if it lingers."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        if process is not None:
+            local_server.stop(process)
 
 
 # --- locators ----------------------------------------------------------------------------------
