@@ -103,6 +103,11 @@ def batch_memory_per_sample(plan: ModelPlan) -> int:
     return 3 * 4 * plan.activations_per_sample
 
 
+def warm_up() -> None:
+    """Pay torch's one-off costs in this process (optimizer imports, first kernels) on a tiny run."""
+    Engine(TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 8}, "epochs": 1})).train_epoch()
+
+
 def load_dataset(config: TrainConfig) -> Dataset:
     d = config.dataset
     return make_dataset(d.name, d.values, d.test_fraction, d.seed, d.table)

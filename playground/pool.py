@@ -97,8 +97,10 @@ def worker_main(conn, torch_threads: int) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
+    from .engine import warm_up
+
     torch.set_num_threads(torch_threads)
-    _warm_up()
+    warm_up()
     _send(conn, ("ready", os.getpid()))
     while True:
         try:
@@ -113,14 +115,6 @@ def worker_main(conn, torch_threads: int) -> None:
         except (EOFError, OSError):
             return  # the server went away mid-job
         # anything else is a command for a job that already ended: dropped
-
-
-def _warm_up() -> None:
-    """Pay torch's one-off costs (optimizer imports, first kernels) before the first job."""
-    from .engine import Engine
-
-    engine = Engine(TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 8}, "epochs": 1}))
-    engine.train_epoch()
 
 
 def _build(kind: str, arguments: dict):

@@ -48,10 +48,9 @@ def navigation() -> None:
 @st.cache_resource(show_spinner="Starting PyTorch…")
 def warm_up() -> str:
     """Pay torch's one-off start-up costs (optimizer imports, first kernels) once per server."""
-    from .engine import Engine
+    from .engine import warm_up as warm_up_torch
 
-    engine = Engine(TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 8}, "epochs": 1}))
-    engine.train_epoch()
+    warm_up_torch()
     return describe_device(resolve_device("auto"))
 
 
