@@ -141,7 +141,7 @@ def write_link(config: TrainConfig | None) -> None:
         return
     wanted = share.to_query(config, st.session_state.get("pg_hidden", ()), st.session_state.get("pg_lesson", ""))
     if wanted != link_params():
-        st.query_params.from_dict({**wanted, share.WORKSPACE: ui.workspace()})
+        st.query_params.from_dict(wanted)
     st.session_state["pg_link_written"] = wanted
 
 
@@ -493,8 +493,25 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
 
 # --- controls ---------------------------------------------------------------------------------
 
-def train(config: TrainConfig) -> None:
-    if ui.first_call("train"):
+def request(action: str) -> None:
+    """Train or Step pressed: remembered here, carried out by this script run once it has read every
+    widget (`start_requested`). A callback's arguments come from the previous run, so a value typed
+    just before the click would otherwise be missed."""
+    if ui.first_call(action):
+        st.session_state["pg_requested"] = action
+
+
+def start_requested(config: TrainConfig | None) -> None:
+    """Start the run that Train or Step asked for, with the settings the widgets show now."""
+    action = st.session_state.pop("pg_requested", None)
+    if action is None or config is None:
+        return
+    run = ui.runner(RUN)
+    if action == "step" and run is not None and run.active:
+        run.step()
+    elif action == "step":
+        ui.start_runner(RUN, config, paused=True).step()
+    else:
         ui.start_runner(RUN, config, initial_state=loaded_weights_for(config))
 
 
@@ -506,16 +523,6 @@ def loaded_weights_for(config: TrainConfig) -> dict | None:
     same_model = loaded.config.dataset.name == config.dataset.name and \
         plan_for(loaded.config).layers == plan_for(config).layers and loaded.config.loss == config.loss
     return loaded.model.state_dict() if same_model else None
-
-
-def step(config: TrainConfig | None) -> None:
-    run = ui.runner(RUN)
-    if not ui.first_call("step"):
-        return
-    if run is not None and run.active:
-        run.step()
-    elif config is not None:
-        ui.start_runner(RUN, config, paused=True).step()
 
 
 def set_paused(paused: bool) -> None:
@@ -533,13 +540,13 @@ def controls(config: TrainConfig | None) -> None:
     run = ui.runner(RUN)
     active = run is not None and run.active
     cols = st.columns(5)
-    cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=train,
-                   args=(config,), width="stretch", key="pg_train", help="start a new run with these settings")
+    cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=request,
+                   args=("train",), width="stretch", key="pg_train", help="start a new run with these settings")
     paused = active and run.paused
     cols[1].button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
                    disabled=not active, on_click=set_paused, args=(not paused,), width="stretch", key="pg_pause")
-    cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=step,
-                   args=(config,), width="stretch", key="pg_step", help="train one epoch, then pause")
+    cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=request,
+                   args=("step",), width="stretch", key="pg_step", help="train one epoch, then pause")
     cols[3].button("Stop", icon=":material/stop:", disabled=not active, on_click=lambda: ui.runner(RUN).stop(),
                    width="stretch", key="pg_stop")
     cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=ui.discard_runner, args=(RUN,),
@@ -895,6 +902,7 @@ config_error = st.session_state["pg_data_error"] or config_error
 with model_col:
     trainable = show_plan(config, config_error)
 with live_col:
+    start_requested(trainable)
     controls(trainable)
     follow_learning_rate(training["optimizer"]["lr"])
     run = ui.runner(RUN)

@@ -37,12 +37,12 @@ def navigation() -> None:
 
     Every page calls it first, so the training pool starts warming up on the server's first visit.
     """
-    workspace()
     training_pool()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
         st.divider()
+        remember_workspace()
 
 
 @st.cache_resource(show_spinner="Starting PyTorch…")
@@ -97,21 +97,51 @@ def uploaded_checkpoint(upload_key: str, error_key: str):
         return None
 
 
-def workspace() -> str:
-    """This browser's workspace: the token its saved runs are filed under, kept in the URL (`ws=`).
+WORKSPACE_COOKIE = "neural_playground_workspace"
+WORKSPACE_DAYS = 365
+# Runs in the browser (a Components v2 module, no iframe): keeps the workspace token in a cookie of
+# this site, never in the address. A cookie another tab of this browser set first wins, so two tabs
+# opened at once end up in one workspace.
+_WORKSPACE_JS = """
+export default function ({ data, setStateValue }) {
+  const prefix = data.cookie + "=";
+  const found = document.cookie.split("; ").find((c) => c.startsWith(prefix));
+  const kept = found ? found.slice(prefix.length) : "";
+  const value = /^[A-Za-z0-9_-]{1,64}$/.test(kept) ? kept : data.token;
+  document.cookie = `${prefix}${value}; path=/; max-age=${data.maxAge}; SameSite=Strict`;
+  if (value !== data.token) setStateValue("workspace", value);
+}
+"""
+_workspace_cookie = st.components.v2.component("neural_playground_workspace", js=_WORKSPACE_JS)
 
-    Taken from the URL when the page opens (so a reload or a server restart finds the same runs),
-    else made up; written back to the URL on every page so it survives navigation.
+
+def workspace() -> str:
+    """This browser's workspace: the token its saved runs are filed under, kept in a cookie.
+
+    Read from the cookie the browser sent when the page opened (so a reload, a new tab or a server
+    restart finds the same runs), else made up. It never appears in the address: a copied link
+    hands out the setup, not the runs. A legacy `ws=` in the address is ignored and removed.
     """
     from .share import WORKSPACE
 
     name = st.session_state.get(WORKSPACE_KEY)
     if name is None:
-        name = _valid_workspace(st.query_params.get(WORKSPACE, "")) or secrets.token_hex(6)
+        name = _valid_workspace(st.context.cookies.get(WORKSPACE_COOKIE, "")) or secrets.token_hex(16)
         st.session_state[WORKSPACE_KEY] = name
-    if st.query_params.get(WORKSPACE) != name:
-        st.query_params[WORKSPACE] = name
+    if WORKSPACE in st.query_params:
+        del st.query_params[WORKSPACE]
     return name
+
+
+def remember_workspace() -> None:
+    """Store this session's workspace in the browser's cookie; adopt the one another tab stored first."""
+    name = workspace()
+    result = _workspace_cookie(key="ui_workspace_cookie", on_workspace_change=lambda: None,
+                               data={"cookie": WORKSPACE_COOKIE, "token": name, "maxAge": WORKSPACE_DAYS * 86400})
+    adopted = _valid_workspace(result.get("workspace") or "")
+    if adopted and adopted != name:
+        st.session_state[WORKSPACE_KEY] = adopted
+        st.rerun()
 
 
 def _valid_workspace(candidate: str) -> str | None:

@@ -69,7 +69,8 @@ def apps():
 
 def open_playground(apps: list, workspace: str, params: dict | None = None) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.query_params.update({"ws": workspace, **(params or {})})
+    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
+    app.query_params.update(params or {})
     app.run()
     app.switch_page("pages/1_Playground.py").run()
     apps.append(app)
@@ -102,7 +103,7 @@ def has_run(app: AppTest) -> bool:
 def listed_runs(workspace: str) -> dict[int, str]:
     """The runs the Runs page lists for the workspace: id -> status."""
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    app.query_params["ws"] = workspace
+    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.run()
     app.switch_page("pages/4_Runs.py").run()
     assert not app.exception

@@ -280,3 +280,21 @@ def test_pause_and_resume_write_nothing_stray(at):
     at.button(key="pg_pause").click().run()
     assert not at.session_state["pg_run"].paused
     assert not [m.value for m in at.markdown if m.value.strip("`") == "None"]
+
+
+def test_train_pressed_right_after_typing_uses_the_typed_values(at):
+    """A click sends the widget edits made just before it in the same rerun: Train must use them."""
+    at.number_input(key="pg_epochs").set_value(4)
+    at.select_slider(key="pg_lr").set_value(0.01)
+    at.button(key="pg_train").click().run()  # one rerun carries the typed epochs, the slider and the click
+    run = at.session_state["pg_run"]
+    assert (run.config.epochs, run.config.optimizer.lr) == (4, 0.01)
+    finish(at)
+    assert at.session_state["pg_run"].snapshot().epoch == 4
+
+
+def test_step_pressed_right_after_typing_uses_the_typed_values(at):
+    at.number_input(key="pg_epochs").set_value(7)
+    at.button(key="pg_step").click().run()
+    run = at.session_state["pg_run"]
+    assert run.config.epochs == 7 and run.paused

@@ -26,7 +26,7 @@ def workspace(request) -> str:
 
 def open_runs(workspace: str) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    app.query_params["ws"] = workspace
+    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.run()
     app.switch_page("pages/4_Runs.py").run()
     assert not app.exception
@@ -89,7 +89,7 @@ def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeyp
 
 def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.query_params["ws"] = workspace
+    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.run()
     app.switch_page("pages/1_Playground.py").run()
     app.number_input(key="pg_epochs").set_value(20).run()
