@@ -267,9 +267,10 @@ def table_section() -> dict:
         st.error(st.session_state["pg_csv_error"], icon="🚫")
     file = st.session_state.get("pg_csv_file")
     table = read_stored_table(file) if file else None
-    if table is None:
-        st.session_state["pg_data_prompt"] = "Upload a CSV file to train on it: the label and feature columns " \
-                                             "are picked next."
+    if table is None:  # no file yet, or one that cannot be read any more (read_stored_table said why)
+        if not st.session_state.get("pg_data_error"):
+            st.session_state["pg_data_prompt"] = "Upload a CSV file to train on it: the label and feature " \
+                                                 "columns are picked next."
         return {}
     st.caption(f"**{table.name}**: {table.rows:,} rows, {len(table.columns)} columns.")
     st.session_state.setdefault("pg_csv_label", table.columns[-1])

@@ -555,8 +555,8 @@ def _locate(ref: str, allow_paths: bool) -> tuple[Path, str]:
     if is_table_id(ref):
         path = tables_dir() / f"{ref}.csv"
         if not path.is_file():
-            raise TableError(f"no uploaded table with id {ref} is on the server (tables nobody used for a while "
-                             "are removed to make room); upload the CSV again")
+            raise TableError(f"the uploaded table {ref} is no longer on the server (tables nobody used for a "
+                             "while are removed to make room); upload the CSV again")
         diskquota.touch(path)
         return path, _stored_name(ref)
     if not allow_paths:
