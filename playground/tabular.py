@@ -4,8 +4,9 @@
 row number a spreadsheet shows, header = row 1); `prepare` picks a label and feature columns out of
 it as float32 features and class ids or float targets. Every problem with a file, however odd, is a
 `TableError` whose message says in plain words what is wrong and where (column, row). Uploads are
-stored content-addressed under `data_root()/tables` so a config can name one by id; `dataset_csv`
-writes any `Dataset` back out as CSV.
+stored content-addressed under `data_root()/tables` so a config can name one by id, within a quota
+that removes the least recently used tables (`storage_limits`, diskquota.py); `dataset_csv` writes
+any `Dataset` back out as CSV, and downloads quote cells a spreadsheet would run as formulas.
 
 Reading decisions: UTF-8 (a byte-order mark is skipped), else Windows-1252 (what Excel saves on
 Windows; it covers Latin-1's letters), else UTF-16 when the file starts with its byte-order mark
@@ -476,11 +477,12 @@ def save_upload(data: bytes, name: str) -> str:
         csv_path, json_path = folder / f"{ref}.csv", folder / f"{ref}.json"
         stored = csv_path.is_file() and csv_path.stat().st_size == len(data)
         try:
-            diskquota.make_room(folder, 0 if stored else len(data) + len(meta), storage_limits(), keep=ref)
-            if not json_path.is_file() or not stored:
+            if not stored:  # the same bytes again need no room: they are there
+                diskquota.make_room(folder, len(data) + len(meta), storage_limits(), keep=ref)
                 _write_atomic(json_path, meta)
-            if not stored:
                 _write_atomic(csv_path, data)
+            elif not json_path.is_file():
+                _write_atomic(json_path, meta)
         except diskquota.NoRoom as error:
             raise TableError(error.message) from None
         except OSError as error:

@@ -88,15 +88,21 @@ def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeyp
     assert any("saved runs cannot be read" in e.value for e in app.error) and not app.exception
 
 
-def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
+def train_in_playground(workspace: str, epochs: int = 20) -> AppTest:
+    """The Playground after a run of `epochs` epochs finished in it."""
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.query_params["ws"] = workspace
     app.run()
     app.switch_page("pages/1_Playground.py").run()
-    app.number_input(key="pg_epochs").set_value(20).run()
+    app.number_input(key="pg_epochs").set_value(epochs).run()
     app.button(key="pg_train").click().run()
     app.session_state["pg_run"].join(30)
     app.run()
+    return app
+
+
+def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
+    train_in_playground(workspace)
     records = ui.run_store().runs(workspace)
     assert len(records) == 1 and records[0].status == "completed" and records[0].history.epochs[-1] == 20
     assert TrainConfig.from_dict(records[0].config).epochs == 20
@@ -156,14 +162,7 @@ def test_renaming_or_deleting_on_a_full_disk_says_so_and_changes_nothing(workspa
 
 def test_a_playground_run_that_cannot_be_saved_says_why_and_stays_on_the_page(workspace, full_disk):
     full_disk()
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.query_params["ws"] = workspace
-    app.run()
-    app.switch_page("pages/1_Playground.py").run()
-    app.number_input(key="pg_epochs").set_value(20).run()
-    app.button(key="pg_train").click().run()
-    app.session_state["pg_run"].join(30)
-    app.run()
+    app = train_in_playground(workspace)
     snap = app.session_state["pg_run"].snapshot()
     assert snap.status == "completed" and snap.history.epochs[-1] == 20  # the run itself is not lost
     shown = " ".join(e.value for e in [*app.success, *app.error, *app.warning, *app.info])

@@ -441,10 +441,12 @@ def test_a_full_disk_refuses_an_upload_with_a_clear_message(data_dir, monkeypatc
     from collections import namedtuple
 
     usage = namedtuple("usage", "total used free")
+    before = save_upload(MIXED, "mixed.csv")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**11, 10**11 - 10 * 2**20, 10 * 2**20))
     message = refusal(save_upload, IRIS, "iris.csv")
     assert "the server's disk is full" in message and "10 MB free" in message
-    assert not list((data_dir / "tables").glob("*.csv"))
+    assert [p.stem for p in (data_dir / "tables").glob("*.csv")] == [before]
+    assert save_upload(MIXED, "again.csv") == before  # bytes already stored need no room
 
 
 def test_the_same_bytes_under_another_name_keep_the_first_name(data_dir):
