@@ -1,4 +1,6 @@
 """Playground: pick a dataset, stack layers, choose how to train, and watch it learn live."""
+import math
+import time
 from dataclasses import replace
 
 import streamlit as st
@@ -265,9 +267,10 @@ def table_section() -> dict:
         st.error(st.session_state["pg_csv_error"], icon="🚫")
     file = st.session_state.get("pg_csv_file")
     table = read_stored_table(file) if file else None
-    if table is None:
-        st.session_state["pg_data_prompt"] = "Upload a CSV file to train on it: the label and feature columns " \
-                                             "are picked next."
+    if table is None:  # no file yet, or one that cannot be read any more (read_stored_table said why)
+        if not st.session_state.get("pg_data_error"):
+            st.session_state["pg_data_prompt"] = "Upload a CSV file to train on it: the label and feature " \
+                                                 "columns are picked next."
         return {}
     st.caption(f"**{table.name}**: {table.rows:,} rows, {len(table.columns)} columns.")
     st.session_state.setdefault("pg_csv_label", table.columns[-1])
@@ -285,22 +288,41 @@ def table_section() -> dict:
 
 
 def store_upload() -> None:
-    """Keep an uploaded CSV on the server under its content id; the config names the table by that id."""
+    """Keep an uploaded CSV on the server under its content id; the config names the table by that id.
+
+    The name this session uploaded it under stays with this session (a classmate's upload of the same
+    bytes under another name changes nothing for either); uploads per minute are limited per session."""
     upload = st.session_state.get("pg_csv_upload")
     st.session_state["pg_csv_error"] = None
     if upload is None:
         return
+    data = upload.getvalue()
     try:
-        file = tabular.save_upload(upload.getvalue(), upload.name)
+        upload_allowed(len(data))
+        file = tabular.save_upload(data, upload.name)
     except tabular.TableError as error:
         previous = read_stored_table(st.session_state.get("pg_csv_file"))
         still = f" The page still uses {previous.name}." if previous is not None else ""
         st.session_state["pg_csv_error"] = f"{upload.name} was not loaded: {error.message.rstrip('.')}.{still}"
         return
+    st.session_state.setdefault("pg_csv_names", {})[file] = upload.name
     st.session_state["pg_csv_file"] = file
-    table = tabular.load_upload(file)
+    table = read_stored_table(file)
+    if table is None:
+        return
     st.session_state["pg_csv_label"] = table.columns[-1]
     label_changed()
+
+
+def upload_allowed(size: int) -> None:
+    """Count an upload of `size` bytes against this session's rate; TableError saying when to try again."""
+    limit, log, now = tabular.upload_rate(), st.session_state.setdefault("pg_upload_log", []), time.time()
+    wait = limit.wait(log, size, now)
+    if wait > 0:
+        raise tabular.TableError(f"this page uploaded {len(log)} files ({sum(b for _, b in log) / 2**20:.1f} MB) "
+                                 f"in the last minute, the most allowed is {limit.count} files or "
+                                 f"{limit.size / 2**20:.0f} MB; try again in {math.ceil(wait)} seconds")
+    limit.record(log, size, now)
 
 
 def label_changed() -> None:
@@ -314,8 +336,11 @@ def label_changed() -> None:
 
 
 def read_stored_table(file: str | None):
+    """The stored table `file`, shown under the name this session uploaded it as (if it did); None when
+    there is none or it cannot be read (the reason goes to the page)."""
     try:
-        return tabular.load_upload(file) if file else None
+        name = st.session_state.get("pg_csv_names", {}).get(file)
+        return tabular.load_upload(file, name=name) if file else None
     except tabular.TableError as error:
         st.session_state["pg_data_error"] = f"The table could not be read: {error.message}"
         return None
@@ -802,7 +827,7 @@ def export_panel(config: TrainConfig | None) -> None:
 def data_download(config: TrainConfig) -> None:
     if config.dataset.table is not None:
         st.download_button("Download the table (data.csv, for the script's --csv)",
-                           lambda: tabular.table_bytes(config.dataset.table.file), "data.csv", "text/csv",
+                           lambda: table_download(config.dataset.table.file), "data.csv", "text/csv",
                            key="pg_download_table")
         return
     dataset = ui.cached_dataset(config.dataset)
@@ -813,6 +838,15 @@ def data_download(config: TrainConfig) -> None:
     st.download_button("Download the data as CSV", lambda: tabular.dataset_csv(dataset),
                        f"{config.dataset.name}.csv", "text/csv", key="pg_download_data",
                        help="every point with its label and whether it is a training or a test point")
+
+
+def table_download(file: str) -> bytes:
+    """The table for download (formulas made harmless); a table gone since the page showed it gives a file
+    saying so, since a click on a download cannot show a message on the page."""
+    try:
+        return tabular.table_bytes(file)
+    except tabular.TableError as error:
+        return f"The table could not be downloaded: {error.message}.\n".encode()
 
 
 # --- config and model files -------------------------------------------------------------------

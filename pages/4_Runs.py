@@ -17,8 +17,18 @@ def saved_runs() -> list:
     try:
         return ui.run_store().runs(ui.workspace())
     except RunStoreError as error:
-        st.error(f"The saved runs cannot be read: {error}", icon="🚫")
+        st.error(f"The saved runs cannot be read right now: {error}. Runs you train stay on their page "
+                 "meanwhile; try again later.", icon="🚫")
         st.stop()
+
+
+def store_change(what: str, change) -> int | None:
+    """Run `change()` on the runs file; a failure is kept as a message for the page (never raised)."""
+    try:
+        return change()
+    except RunStoreError as error:
+        st.session_state["rn_problem"] = f"{what} did not work: {error}. Nothing was changed; try again later."
+        return None
 
 
 def label(record) -> str:
@@ -70,11 +80,14 @@ def manage(chosen: list) -> None:
 
 
 def rename(run_id: int) -> None:
-    ui.run_store().rename(ui.workspace(), run_id, st.session_state[f"rn_name_{run_id}"])
+    store_change("Renaming the run", lambda: ui.run_store().rename(ui.workspace(), run_id,
+                                                                    st.session_state[f"rn_name_{run_id}"]))
 
 
 def delete(run_ids: list[int]) -> None:
-    removed = ui.run_store().delete(ui.workspace(), run_ids)
+    removed = store_change("Deleting", lambda: ui.run_store().delete(ui.workspace(), run_ids))
+    if removed is None:
+        return
     st.session_state["rn_pick"] = [i for i in st.session_state.get("rn_pick", []) if i not in run_ids]
     st.session_state["rn_notice"] = f"Deleted {removed} run{'s' * (removed != 1)}."
 
@@ -86,6 +99,8 @@ st.caption("Every run that finished in this browser is saved here, also across s
 notice = st.session_state.pop("rn_notice", None)
 if notice:
     st.success(notice, icon="🗑️")
+if problem := st.session_state.pop("rn_problem", None):
+    st.error(problem, icon="🚫")
 records = saved_runs()
 if not records:
     st.info("No saved runs yet: train a model in the Playground, or start the optimizer race on the Lessons page.",

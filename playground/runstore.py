@@ -14,6 +14,7 @@ import math
 import numbers
 import os
 import re
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ MAX_POINTS = 2000  # most points kept of each stored curve (at least 2)
 MAX_NAME = 80  # characters of a run's name
 SCHEMA_VERSION = 1  # PRAGMA user_version of the file
 TIMEOUT = 10  # seconds to wait for another writer
+FULL_BELOW = 16 * 2**20  # bytes free under which an I/O error is put down to a full disk
 
 # Each x axis of a History and the curves that share it (the store keeps them aligned).
 CURVES: dict[str, tuple[str, ...]] = {
@@ -61,7 +63,8 @@ _REASONS = (
     ("malformed", "is damaged (SQLite says the database disk image is malformed)"),
     ("readonly", "is read-only"),
     ("locked", f"is busy: another process kept it locked for more than {TIMEOUT} s"),
-    ("full", "cannot grow: the disk is full"),
+    ("full", "cannot be written: the server's disk is full"),
+    ("disk i/o error", "cannot be read or written: the server's disk {disk} (SQLite: disk I/O error)"),
     ("unable to open", "cannot be opened (does the folder exist and is it writable?)"),
 )
 
@@ -189,7 +192,15 @@ class RunStore:
             return f"cannot create the folder {self.path.parent} for the runs file: {error.strerror or error}"
         text = str(error).lower()
         reason = next((why for clue, why in _REASONS if clue in text), f"cannot be used ({error})")
-        return f"the runs file {self.path} {reason}"
+        return f"the runs file {self.path} " + reason.replace("{disk}", self._disk_state())
+
+    def _disk_state(self) -> str:
+        """Why a disk failed, as far as its free space tells."""
+        try:
+            full = shutil.disk_usage(self.path.parent).free < FULL_BELOW
+        except OSError:
+            return "failed"
+        return "is full" if full else "failed"
 
     def _record(self, row: tuple) -> RunRecord:
         run_id, workspace, created, name, status, config, history, final = row

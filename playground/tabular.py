@@ -4,8 +4,9 @@
 row number a spreadsheet shows, header = row 1); `prepare` picks a label and feature columns out of
 it as float32 features and class ids or float targets. Every problem with a file, however odd, is a
 `TableError` whose message says in plain words what is wrong and where (column, row). Uploads are
-stored content-addressed under `data_root()/tables` so a config can name one by id; `dataset_csv`
-writes any `Dataset` back out as CSV.
+stored content-addressed under `data_root()/tables` so a config can name one by id, within a quota
+that removes the least recently used tables (`storage_limits`, diskquota.py); `dataset_csv` writes
+any `Dataset` back out as CSV, and downloads quote cells a spreadsheet would run as formulas.
 
 Reading decisions: UTF-8 (a byte-order mark is skipped), else Windows-1252 (what Excel saves on
 Windows; it covers Latin-1's letters), else UTF-16 when the file starts with its byte-order mark
@@ -29,16 +30,19 @@ import math
 import os
 import re
 import tempfile
+import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import diskquota
 from .datasets import CLASSIFICATION, REGRESSION
 from .images import data_root
+from .ratelimit import RateLimit
 
 MAX_BYTES = 20 * 2**20  # upload size limit
 MAX_ROWS = 200_000
@@ -64,6 +68,9 @@ SIGNATURES = {  # first bytes of files people rename to .csv
     b"GIF8": "a GIF image",
 }
 _TABLE_ID = re.compile(r"[0-9a-f]{16}")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # text a spreadsheet runs as a formula (OWASP: CSV injection)
+IN_USE_SECONDS = 120  # a stored table read this recently is taken to be on someone's page: never removed
+_STORING = threading.Lock()
 
 
 class TableError(ValueError):
@@ -460,14 +467,44 @@ def is_table_id(ref: str) -> bool:
 
 
 def save_upload(data: bytes, name: str) -> str:
-    """Check and store an upload as tables_dir()/<id>.csv (+ <id>.json with its name); returns the id."""
+    """Check and store an upload as tables_dir()/<id>.csv (+ <id>.json with the name it was first stored
+    under, which later uploads of the same bytes do not change); returns the id. Makes room first (see
+    `storage_limits`); TableError when there is none."""
     read_table(data, name)
     ref = hashlib.sha256(data).hexdigest()[:16]
-    folder = tables_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / f"{ref}.json", json.dumps({"name": Path(name).name[:200] or "upload.csv"}).encode())
-    _write_atomic(folder / f"{ref}.csv", data)
+    folder, meta = tables_dir(), json.dumps({"name": Path(name).name[:200] or "upload.csv"}).encode()
+    with _STORING:  # one upload at a time makes room, so two cannot both count the same free space
+        csv_path, json_path = folder / f"{ref}.csv", folder / f"{ref}.json"
+        stored = csv_path.is_file() and csv_path.stat().st_size == len(data)
+        try:
+            if not stored:  # the same bytes again need no room: they are there
+                diskquota.make_room(folder, len(data) + len(meta), storage_limits(), keep=ref)
+                _write_atomic(json_path, meta)
+                _write_atomic(csv_path, data)
+            elif not json_path.is_file():
+                _write_atomic(json_path, meta)
+        except diskquota.NoRoom as error:
+            raise TableError(error.message) from None
+        except OSError as error:
+            raise TableError(f"the server could not store the file: {error.strerror or error}") from None
+    diskquota.touch(csv_path)
     return ref
+
+
+def upload_rate() -> RateLimit:
+    """Uploads one browser session may make per minute: $PLAYGROUND_UPLOADS_PER_MINUTE files (default 6)
+    and $PLAYGROUND_UPLOAD_MB_PER_MINUTE megabytes (default 60)."""
+    return RateLimit(count=max(int(diskquota.env_number("PLAYGROUND_UPLOADS_PER_MINUTE", 6)), 1),
+                     size=int(diskquota.env_number("PLAYGROUND_UPLOAD_MB_PER_MINUTE", 60) * diskquota.MB))
+
+
+def storage_limits() -> diskquota.Limits:
+    """$PLAYGROUND_TABLES_MB (default 500) for all stored tables together; $PLAYGROUND_MIN_FREE_MB
+    (default 200) left free on the disk; a table used in the last IN_USE_SECONDS is never removed."""
+    megabytes = diskquota.env_number
+    return diskquota.Limits(quota=int(megabytes("PLAYGROUND_TABLES_MB", 500) * diskquota.MB),
+                            keep_free=int(megabytes("PLAYGROUND_MIN_FREE_MB", 200) * diskquota.MB),
+                            protect=IN_USE_SECONDS)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -490,31 +527,39 @@ def paths_allowed() -> bool:
 
 
 def table_bytes(ref: str) -> bytes:
-    """The stored bytes of an uploaded table (for a download next to an exported script)."""
-    path, _ = _locate(ref, paths_allowed())
+    """An uploaded table for download next to an exported script: its stored bytes, unless a cell or name
+    would run as a spreadsheet formula; then its values rewritten as UTF-8 CSV made safe (`spreadsheet_safe`)."""
+    path, name = _locate(ref, paths_allowed())
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as error:
         raise TableError(f'cannot read "{ref}": {error.strerror or error}') from None
+    frame = _load(str(path.resolve()), path.stat().st_mtime_ns, name).frame
+    safe = spreadsheet_safe(frame)
+    return data if safe is frame else safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def load_upload(ref: str, *, allow_paths: bool = True) -> Table:
-    """The table of an id from save_upload or, when `allow_paths`, of a CSV file's path; cached, read-only."""
-    path, name = _locate(ref, allow_paths)
+def load_upload(ref: str, *, allow_paths: bool = True, name: str | None = None) -> Table:
+    """The table of an id from save_upload or, when `allow_paths`, of a CSV file's path; cached, read-only.
+    `name` (the uploader's own name for it) replaces the stored name shown."""
+    path, stored_name = _locate(ref, allow_paths)
     try:
         stat = path.stat()
         _check_size(stat.st_size)
-        return _load(str(path.resolve()), stat.st_mtime_ns, name)
+        table = _load(str(path.resolve()), stat.st_mtime_ns, stored_name)
     except OSError as error:
         raise TableError(f'cannot read "{ref}": {error.strerror or error}') from None
+    return table if not name or name == table.name else replace(table, name=name)
 
 
 def _locate(ref: str, allow_paths: bool) -> tuple[Path, str]:
-    """(file to read, name to show) for a table id or a path."""
+    """(file to read, name to show) for a table id (marked as used now) or a path."""
     if is_table_id(ref):
         path = tables_dir() / f"{ref}.csv"
         if not path.is_file():
-            raise TableError(f"no uploaded table with id {ref}; upload the CSV again")
+            raise TableError(f"the uploaded table {ref} is no longer on the server (tables nobody used for a "
+                             "while are removed to make room); upload the CSV again")
+        diskquota.touch(path)
         return path, _stored_name(ref)
     if not allow_paths:
         raise TableError(f'"{ref}" is not the id of an uploaded table; upload the CSV again')
@@ -549,7 +594,35 @@ def dataset_csv(dataset) -> bytes:
     else:
         frame["label"] = y.astype(np.float32).astype(str)
     frame["split"] = ["train"] * len(dataset.y_train) + ["test"] * len(dataset.y_test)
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return spreadsheet_safe(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell and column name that a spreadsheet would run as a formula (it starts with
+    =, +, -, @, a tab or a carriage return and is not a number, such as -1.5) prefixed with a single quote,
+    as OWASP's advice on CSV injection says; `frame` itself when nothing needs it."""
+    columns = [_quoted(str(name)) for name in frame.columns]
+    changed = {name: frame[name].map(_quoted) for name in frame.columns
+               if not pd.api.types.is_numeric_dtype(frame[name].dtype) and frame[name].map(_is_formula).any()}
+    if not changed and columns == [str(name) for name in frame.columns]:
+        return frame
+    safe = frame.assign(**changed) if changed else frame.copy()
+    safe.columns = columns
+    return safe
+
+
+def _is_formula(cell) -> bool:
+    if not isinstance(cell, str) or not cell.startswith(FORMULA_STARTS):
+        return False
+    try:
+        float(cell)
+        return False
+    except ValueError:
+        return True
+
+
+def _quoted(cell):
+    return "'" + cell if _is_formula(cell) else cell
 
 
 def _feature_frame(dataset) -> pd.DataFrame:

@@ -163,8 +163,17 @@ def run_store():
 
 def saver(config: TrainConfig) -> Callable:
     """An `on_end` for a runner: saves the finished run under this session's workspace."""
+    from .runstore import RunStoreError
+
     name, store = workspace(), run_store()
-    return lambda snap: store.save(name, config, snap.history, snap.final, snap.status)
+
+    def save(snap) -> None:
+        try:
+            store.save(name, config, snap.history, snap.final, snap.status)
+        except RunStoreError as error:  # the runner adds the reason to the run's message
+            raise RunStoreError(f"{error}. The run itself stays on this page until you train again or "
+                                "close it") from error
+    return save
 
 
 def first_call(action: str) -> bool:

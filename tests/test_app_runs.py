@@ -1,4 +1,5 @@
 """AppTest of the Runs page: saved runs listed per workspace, overlaid, compared, renamed and deleted."""
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -87,15 +88,83 @@ def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeyp
     assert any("saved runs cannot be read" in e.value for e in app.error) and not app.exception
 
 
-def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
+def train_in_playground(workspace: str, epochs: int = 20) -> AppTest:
+    """The Playground after a run of `epochs` epochs finished in it."""
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.run()
     app.switch_page("pages/1_Playground.py").run()
-    app.number_input(key="pg_epochs").set_value(20).run()
+    app.number_input(key="pg_epochs").set_value(epochs).run()
     app.button(key="pg_train").click().run()
     app.session_state["pg_run"].join(30)
     app.run()
+    return app
+
+
+def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
+    train_in_playground(workspace)
     records = ui.run_store().runs(workspace)
     assert len(records) == 1 and records[0].status == "completed" and records[0].history.epochs[-1] == 20
     assert TrainConfig.from_dict(records[0].config).epochs == 20
+
+
+# --- a full disk -----------------------------------------------------------------------------------
+
+class FullDiskConnection:
+    """A SQLite connection on a disk that filled up: writes fail as SQLite reports it (reads too if asked)."""
+
+    WRITES = ("BEGIN", "INSERT", "UPDATE", "DELETE")
+
+    def __init__(self, db, error: str, reads_too: bool):
+        self.db, self.error, self.reads_too = db, error, reads_too
+
+    def execute(self, sql: str, *args):
+        if self.reads_too or sql.lstrip().upper().startswith(self.WRITES):
+            raise sqlite3.OperationalError(self.error)
+        return self.db.execute(sql, *args)
+
+    executemany = execute
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Call with (error, reads_too) to make every runs file fail from then on."""
+    def fill(error: str = "database or disk is full", reads_too: bool = False) -> None:
+        opened = RunStore._open
+        monkeypatch.setattr(RunStore, "_open", lambda self: FullDiskConnection(opened(self), error, reads_too))
+    return fill
+
+
+def test_a_runs_file_on_a_failing_disk_is_reported_on_the_runs_page(workspace, full_disk):
+    save(workspace, 0.001)
+    full_disk("disk I/O error", reads_too=True)
+    app = open_runs(workspace)
+    message = " ".join(e.value for e in app.error)
+    assert "saved runs cannot be read right now" in message and "(SQLite: disk I/O error)" in message
+    assert "try again later" in message and not app.exception
+
+
+def test_renaming_or_deleting_on_a_full_disk_says_so_and_changes_nothing(workspace, full_disk):
+    run_id = save(workspace, 0.001, name="kept")
+    app = open_runs(workspace)
+    app.multiselect(key="rn_pick").set_value([run_id]).run()
+    full_disk()
+    app.text_input(key=f"rn_name_{run_id}").input("new name").run()
+    assert any("Renaming the run did not work" in e.value and "the server's disk is full" in e.value
+               for e in app.error) and not app.exception
+    app.button(key="rn_delete").click().run()
+    assert any("Deleting did not work" in e.value for e in app.error) and not app.exception
+    assert [r.name for r in ui.run_store().runs(workspace)] == ["kept"]
+
+
+def test_a_playground_run_that_cannot_be_saved_says_why_and_stays_on_the_page(workspace, full_disk):
+    full_disk()
+    app = train_in_playground(workspace)
+    snap = app.session_state["pg_run"].snapshot()
+    assert snap.status == "completed" and snap.history.epochs[-1] == 20  # the run itself is not lost
+    shown = " ".join(e.value for e in [*app.success, *app.error, *app.warning, *app.info])
+    assert "could not be saved for the Runs page" in shown and "the server's disk is full" in shown
+    assert "stays on this page" in shown and not app.exception

@@ -197,3 +197,25 @@ def test_default_path_honours_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("PLAYGROUND_RUNS_DB")
     monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path / "data"))
     assert default_path() == tmp_path / "data" / runstore.DEFAULT_FILE
+
+
+@pytest.mark.parametrize("error, free, words", [
+    ("database or disk is full", 10**9, "cannot be written: the server's disk is full"),
+    ("disk I/O error", 0, "the server's disk is full (SQLite: disk I/O error)"),
+    ("disk I/O error", 10**9, "the server's disk failed (SQLite: disk I/O error)"),
+], ids=["full", "io-error-on-a-full-disk", "io-error-with-space-left"])
+def test_a_full_or_failing_disk_is_named_in_plain_words(store, monkeypatch, error, free, words):
+    import shutil
+    from collections import namedtuple
+
+    save(store)
+
+    def fail(self):
+        raise sqlite3.OperationalError(error)
+
+    monkeypatch.setattr(RunStore, "_open", fail)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: namedtuple("usage", "total used free")(10**12, 0, free))
+    for call in (lambda: save(store), lambda: store.runs("ws"), lambda: store.rename("ws", 1, "x")):
+        with pytest.raises(RunStoreError) as caught:
+            call()
+        assert words in str(caught.value)

@@ -1,5 +1,6 @@
 """tabular: reading odd CSV files into tables, preparing columns, stored uploads, datasets as CSV."""
 import contextlib
+import os
 import time
 from dataclasses import replace
 
@@ -310,7 +311,7 @@ def test_path_refs_load_csv_files_from_disk(data_dir):
 
 
 def test_unknown_id_and_missing_path_are_refused(data_dir):
-    assert "no uploaded table with id 0123456789abcdef" in refusal(load_upload, "0123456789abcdef")
+    assert "the uploaded table 0123456789abcdef is no longer on the server" in refusal(load_upload, "0123456789abcdef")
     assert "upload the CSV again" in refusal(load_upload, "0123456789abcdef")
     assert 'no CSV file "nowhere.csv"' in refusal(load_upload, "nowhere.csv")
 
@@ -392,3 +393,91 @@ def test_table_bytes_returns_the_upload(tmp_path, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
     data = b"x,y\n1,0\n2,1\n3,0\n4,1\n"
     assert table_bytes(save_upload(data, "small.csv")) == data
+
+
+# --- stored uploads: disk space, names ---------------------------------------------------------
+
+
+def table_of(seed: int, rows_count: int = 2000) -> bytes:
+    """A distinct valid CSV of about 8.5 bytes a row (16,900 bytes for 2,000 rows)."""
+    return b"a,b,label\n" + b"".join(f"{seed},{i},{i % 2}\n".encode() for i in range(rows_count))
+
+
+def used_ago(data_dir, ref: str, seconds: float) -> None:
+    when = time.time() - seconds
+    for path in (data_dir / "tables").glob(f"{ref}.*"):
+        os.utime(path, (when, when))
+
+
+def stored_bytes(data_dir) -> int:
+    return sum(p.stat().st_size for p in (data_dir / "tables").iterdir())
+
+
+def test_storing_past_the_quota_removes_the_least_recently_used_tables(data_dir, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_TABLES_MB", str(60_000 / 2**20))  # 60 kB
+    refs = []
+    for seed in range(10):  # 17 kB each: the quota holds three
+        refs.append(save_upload(table_of(seed), f"t{seed}.csv"))
+        used_ago(data_dir, refs[-1], 1000 - seed)  # older uploads were used longer ago
+        if seed == 2:
+            load_upload(refs[1])  # t1 is used again (on a page now): it must outlive the others
+        assert stored_bytes(data_dir) <= 60_000
+    kept = {ref for ref in refs if (data_dir / "tables" / f"{ref}.csv").exists()}
+    assert kept == {refs[1], refs[8], refs[9]}
+    message = refusal(load_upload, refs[0])
+    assert "no longer on the server" in message and "upload the CSV again" in message
+
+
+def test_a_recently_used_table_is_not_removed_and_the_refusal_says_to_wait(data_dir, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_TABLES_MB", str(30_000 / 2**20))
+    first = save_upload(table_of(1), "first.csv")  # just used: on someone's page
+    message = refusal(save_upload, table_of(2), "second.csv")
+    assert "space for uploads" in message and "try again" in message
+    assert load_upload(first).name == "first.csv"
+
+
+def test_a_full_disk_refuses_an_upload_with_a_clear_message(data_dir, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    before = save_upload(MIXED, "mixed.csv")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**11, 10**11 - 10 * 2**20, 10 * 2**20))
+    message = refusal(save_upload, IRIS, "iris.csv")
+    assert "the server's disk is full" in message and "10 MB free" in message
+    assert [p.stem for p in (data_dir / "tables").glob("*.csv")] == [before]
+    assert save_upload(MIXED, "again.csv") == before  # bytes already stored need no room
+
+
+def test_the_same_bytes_under_another_name_keep_the_first_name(data_dir):
+    ref = save_upload(IRIS, "mine.csv")
+    assert save_upload(IRIS, "other.csv") == ref
+    assert load_upload(ref).name == "mine.csv"
+    assert load_upload(ref, name="other.csv").name == "other.csv"  # the second uploader's own name
+    assert load_upload(ref, name="other.csv").frame is load_upload(ref).frame  # parsed once
+
+
+# --- downloads: spreadsheet formulas -------------------------------------------------------------
+
+FORMULAS = (b'x,=SUM(1),label\n-1.5,1,"=HYPERLINK(""http://evil/"",""Click"")"\n2,+3,+cmd\n3,4,@import\n'
+            b'4,5,-2 cm\n5,6,-7\n')
+
+
+def test_text_cells_and_names_that_start_a_formula_are_quoted_and_numbers_kept(data_dir):
+    lines = tabular.table_bytes(save_upload(FORMULAS, "evil.csv")).decode().splitlines()
+    assert lines[0] == "x,'=SUM(1),label"
+    assert lines[1].startswith("-1.5,1,") and "'=HYPERLINK" in lines[1]
+    assert lines[2].endswith(",'+cmd") and lines[3].endswith(",'@import") and lines[4].endswith(",'-2 cm")
+    assert lines[5].endswith(",-7")  # a negative number is not a formula
+
+
+def test_a_table_without_formulas_downloads_unchanged(data_dir):
+    assert tabular.table_bytes(save_upload(MIXED, "mixed.csv")) == MIXED
+
+
+def test_dataset_csv_quotes_class_names_that_start_a_formula():
+    dataset = make_dataset("spiral", {"n_per_class": 5})
+    hostile = replace(dataset, class_names=("=1+1", "-x", "@y"))
+    labels = [line.split(",")[-2] for line in dataset_csv(hostile).decode().splitlines()[1:]]
+    assert set(labels) == {"'=1+1", "'-x", "'@y"}
+    assert b"'" not in dataset_csv(dataset)  # numbers such as -0.5 stay numbers
