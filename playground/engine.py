@@ -153,6 +153,12 @@ class Engine:
         self._verified_epoch = 0
         self._rng_state = self._seeded_rng_state()
 
+    def release_training(self) -> None:
+        """Free what only training needs (the optimizer's state, the weight copies that undo a
+        diverged epoch) once training is over: the engine can still evaluate and predict, not train."""
+        self.optimizer.state.clear()
+        self._verified = self._epoch_start = None
+
     # --- set-up -----------------------------------------------------------------------------
 
     def _build_model(self) -> torch.nn.Sequential:

@@ -20,7 +20,7 @@ HANG_S = 120  # only to turn a hang into a failure
 
 @pytest.fixture(scope="module")
 def pool():
-    pool = TrainingPool(1)
+    pool = TrainingPool(1, abandoned_seconds=HANG_S)  # tests that do not poll their queued runs keep them
     yield pool
     pool.close()
 
