@@ -138,7 +138,8 @@ def duration(seconds: float) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= 1.5 * size:
             return f"about {seconds / size:,.0f} {unit}s"
-    return f"about {max(1, round(seconds))} seconds"
+    count = max(1, round(seconds))
+    return f"about {count} second{'s' if count > 1 else ''}"
 
 
 def run_problem(config: TrainConfig, minutes: float | None) -> str | None:
@@ -149,11 +150,20 @@ def run_problem(config: TrainConfig, minutes: float | None) -> str | None:
     if seconds <= minutes * 60:
         return None
     per_epoch = seconds / config.epochs
-    fit = int(minutes * 60 // per_epoch)
+    fit = _epochs_that_fit(config, minutes * 60)
     epochs = f"at most {fit:,} epochs of this setup fit" if fit else "not even one epoch of this setup fits"
     return (f"This run would take {duration(seconds)} on this server ({config.epochs:,} epochs), but a run may take "
             f"at most {minutes:g} minutes here; {epochs}. Make it smaller: fewer epochs, fewer or narrower "
             f"layers, fewer data points{_batch_hint(config, per_epoch)}.")
+
+
+def _epochs_that_fit(config: TrainConfig, seconds: float) -> int:
+    """The most epochs of `config` estimated to take at most `seconds` (0 if not even one)."""
+    low, high = 0, config.epochs  # run_seconds(low epochs) fits, high epochs does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if run_seconds(config.replace(epochs=middle)) <= seconds else (low, middle)
+    return low
 
 
 def _batch_hint(config: TrainConfig, per_epoch: float) -> str:
