@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -630,7 +631,7 @@ class _PoolJob:
 
     def _end(self, snap, state: dict | None) -> None:
         """The worker finished: save the run (on_end) before the snapshot says it ended."""
-        self._final_state = state
+        self._final_state = _on_disk(state) if state is not None else None
         if self.on_end is not None and self._worth_saving(snap):
             snap = replace(snap, message=hand_over(self.on_end, snap))
         self._finish(snap)
@@ -657,6 +658,29 @@ class _PoolJob:
         with self._lock:
             self._snapshot, self._slot = snap, None
             self._done.set()
+
+
+def _on_disk(state: dict) -> dict:
+    """`state` as tensors mapped from a file in the data folder, which is unlinked at once (the mapping
+    keeps it until the tensors are freed): weights that wait for a download cost no server memory.
+    Where the disk refuses, `state` itself."""
+    import torch
+
+    from .images import data_root
+
+    try:
+        folder = data_root() / "finished-runs"
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".pt", delete=False) as file:
+            path = file.name
+            torch.save(state, file)
+        try:
+            return torch.load(path, mmap=True, weights_only=True)
+        finally:
+            os.unlink(path)
+    except (OSError, RuntimeError) as error:  # e.g. the disk is full: keep the weights in memory
+        log.warning("kept a finished run's weights in memory: %s", error)
+        return state
 
 
 class PooledRunner(_PoolJob):
@@ -705,14 +729,14 @@ class PooledRunner(_PoolJob):
     def engine(self):
         """An engine holding the finished run's weights (built here on first use); None while active.
 
-        The weights the worker sent are dropped once the engine holds them, and the engine keeps
-        nothing for training: a finished session costs the server one copy of its model."""
+        The weights the worker sent were written to disk and mapped back (`_on_disk`); the engine uses
+        them as they are and keeps nothing for training. So a finished session costs the server one
+        copy of its model, in file-backed pages the kernel can drop and reread, not in its own memory."""
         with self._lock:
             if self._engine is None and self._final_state is not None and self._done.is_set():
                 from .engine import Engine
 
-                self._engine = Engine(self.config, initial_state=self._final_state)
-                self._engine.release_training()
+                self._engine = Engine(self.config, initial_state=self._final_state, trained=True)
                 self._final_state = None
             return self._engine
 
