@@ -21,6 +21,7 @@ ENDLESS = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "epochs": 100_00
 def pooled(monkeypatch):
     """One worker process for the pages of this test; closed and forgotten afterwards."""
     monkeypatch.setenv("PLAYGROUND_WORKERS", "1")
+    monkeypatch.setenv("PLAYGROUND_ABANDONED_SECONDS", "120")  # AppTest pages do not poll while queued
     ui.training_pool.clear()
     runs = []
     yield runs.append  # a test hands over one of its runs, whose pool is then closed
