@@ -69,7 +69,7 @@ def forward_seconds(plan: ModelPlan) -> float:
 
 
 def sample_counts(config: TrainConfig) -> tuple[int, int]:
-    """(training samples, test samples) the config's dataset will have.
+    """(training samples, test samples) the config's dataset will have, near enough for an estimate.
 
     Toy sets are counted from their settings; images and tables are read (both are cached per process).
     """
@@ -77,12 +77,12 @@ def sample_counts(config: TrainConfig) -> tuple[int, int]:
     if spec.is_image:
         return _image_counts(config)
     if spec.is_table:
-        from .engine import load_dataset
+        from .datasets import table_columns
 
-        data = load_dataset(config)
-        return len(data.y_train), len(data.y_test)
-    values = {**spec.defaults(), **config.dataset.values}
-    n = int(values["n_samples"] if "n_samples" in values else values["classes"] * values["n_per_class"])
+        n = len(table_columns(config.dataset.table).x)
+    else:
+        values = {**spec.defaults(), **config.dataset.values}
+        n = int(values["n_samples"] if "n_samples" in values else values["classes"] * values["n_per_class"])
     n_test = round(n * config.dataset.test_fraction)
     return n - n_test, n_test
 

@@ -105,3 +105,14 @@ def test_the_budget_comes_from_the_environment(monkeypatch):
 def test_durations_read_as_words():
     assert [budget.duration(s) for s in (0.2, 40, 600, 3 * 3600, 22 * 86400)] == [
         "about 1 second", "about 40 seconds", "about 10 minutes", "about 3 hours", "about 22 days"]
+
+
+def test_a_table_is_counted_from_its_rows(tmp_path, monkeypatch):
+    from playground.datasets import TableChoice
+
+    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+    csv = tmp_path / "rows.csv"
+    csv.write_text("a,b,label\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(250)))
+    table = TableChoice(str(csv), "label", ("a", "b"), "classification")
+    config = TrainConfig.from_dict({"dataset": {"name": "csv", **table.to_dict()}})
+    assert budget.sample_counts(config) == (200, 50)
