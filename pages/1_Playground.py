@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from playground import export, frames, inspection, network, plots, share, tabular, ui
+from playground import budget, export, frames, inspection, network, plots, share, tabular, ui
 from playground.checkpoint import CheckpointError, checkpoint_bytes, model_for_state
 from playground.config import MAX_EPOCHS, ConfigError, DatasetConfig, TrainConfig, default_batch
 from playground.datasets import CLASSIFICATION, CSV, DATASETS, TASKS, TableChoice
@@ -513,6 +513,9 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
     if problem:
         st.error(f"Batch size: {problem}.", icon="🚫")
         return None
+    if problem := budget.run_problem(config, budget.budget_minutes()):
+        st.error(problem, icon="⏱️")
+        return None
     return config
 
 
@@ -865,10 +868,9 @@ def config_panel(config: TrainConfig | None) -> None:
     model_upload()
     run = ui.runner(RUN)
     if run is not None and run.engine is not None and not run.active:
-        engine = run.engine
-        st.download_button("Download trained model (.pt)",
-                           checkpoint_bytes(run.config, engine.model, engine.dataset.class_names,
-                                            run.snapshot().final),
+        engine, final = run.engine, run.snapshot().final
+        st.download_button("Download trained model (.pt)",  # the bytes are made only when it is clicked
+                           lambda: checkpoint_bytes(run.config, engine.model, engine.dataset.class_names, final),
                            "playground-model.pt", key="pg_download_model",
                            help="config and weights in one file: load it here again, or use it with "
                                 "python -m playground predict playground-model.pt X1 X2 (or IMAGE.png)")

@@ -116,8 +116,11 @@ def load_dataset(config: TrainConfig) -> Dataset:
 class Engine:
     """Trains the model a TrainConfig describes. Not thread-safe: drive it from one thread."""
 
-    def __init__(self, config: TrainConfig, dataset: Dataset | None = None, initial_state: dict | None = None):
-        """`initial_state`: a state_dict (from a checkpoint) to continue training from."""
+    def __init__(self, config: TrainConfig, dataset: Dataset | None = None, initial_state: dict | None = None,
+                 trained: bool = False):
+        """`initial_state`: a state_dict (from a checkpoint) to continue training from. `trained`: the
+        engine of a finished model, to evaluate and predict only: `initial_state`'s tensors become its
+        weights as they are (not copied) and nothing is kept for training."""
         self.config = config
         self.dataset = dataset if dataset is not None else load_dataset(config)
         self.device = resolve_device(config.device)
@@ -129,7 +132,7 @@ class Engine:
         self.loss_fn = self.loss_spec.make()
         self.model = self._build_model()
         if initial_state is not None:
-            self.model.load_state_dict(initial_state)
+            self.model.load_state_dict(initial_state, assign=trained)
         self.model.to(self.device)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters())
         self.base_lr = config.optimizer.lr
@@ -148,10 +151,16 @@ class Engine:
         self._sums_on_device = self.device.type != "cpu"  # where _Sums keeps its running sums
         self._state = list(self.model.state_dict().values())  # live views of every weight and buffer
         # Weights whose loss was seen to be finite (restored on divergence) and the current epoch's start.
-        self._verified = [t.detach().clone() for t in self._state]
-        self._epoch_start = [t.detach().clone() for t in self._state]
+        self._verified = None if trained else [t.detach().clone() for t in self._state]
+        self._epoch_start = None if trained else [t.detach().clone() for t in self._state]
         self._verified_epoch = 0
         self._rng_state = self._seeded_rng_state()
+
+    def release_training(self) -> None:
+        """Free what only training needs (the optimizer's state, the weight copies that undo a
+        diverged epoch) once training is over: the engine can still evaluate and predict, not train."""
+        self.optimizer.state.clear()
+        self._verified = self._epoch_start = None
 
     # --- set-up -----------------------------------------------------------------------------
 

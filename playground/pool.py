@@ -6,9 +6,14 @@ script; one torch thread each; torch warmed up before a worker takes its first j
 `Race`, built from picklable arguments, obeying the same commands as in-process and sending frozen
 snapshots back a few times a second. `pool.run(...)` / `pool.race(...)` return handles with the
 runner's / race's interface, so the UI cannot tell them apart. Jobs beyond the pool's size wait in a
-first-come queue; their snapshots say "queued" and their place. A worker that dies (killed for
-memory, say) fails its job with a message and is replaced. Saving a finished run (`on_end`) happens
-in this process. Knows nothing about Streamlit or Plotly; the pool's size is the cap on concurrent
+first-come queue; their snapshots say "queued" and their place. A queued job whose page stopped
+asking about it (a closed tab) is dropped before it reaches a worker; a job that has held its worker
+for the pool's turn while others wait is stopped (and saved); a new job from the same owner (a
+browser) stops that owner's previous one; a job over the compute budget is refused before it queues.
+Workers send a heartbeat every second: a worker found dead or silent while idle is replaced (its
+next job goes to the fresh one), and one that dies or falls silent during a job fails only that job,
+with a message, and is replaced. Saving a finished run (`on_end`) happens in this process, which
+keeps a finished run's weights on disk, mapped, rather than in its own memory. Knows nothing about Streamlit or Plotly; the pool's size is the cap on concurrent
 trainings.
 """
 from __future__ import annotations
@@ -22,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -30,9 +36,10 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable
 
+from .budget import positive_setting, race_problem, run_problem
 from .config import TrainConfig
 from .race import Entrant, RaceSnapshot
-from .runner import FAILED, PAUSED, QUEUED, STARTING, STOPPED, History, Snapshot, hand_over
+from .runner import FAILED, PAUSED, QUEUED, STARTING, STOPPED, REPLACED, History, Owners, Snapshot, hand_over
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +48,20 @@ SEEN_SECONDS = 1.0  # the UI's polling is forwarded to the worker's watchdog at 
 PAUSED_YIELD_SECONDS = 60.0  # a run paused this long while others wait for a worker is stopped
 YIELDED = ("Stopped: it stayed paused for over a minute while others were waiting for a training slot. "
            "What it trained is kept.")
+TURN_MINUTES = 10.0  # a run that has had a worker this long while others wait is stopped ($PLAYGROUND_TURN_MINUTES)
+ABANDONED_SECONDS = 30.0  # a queued run whose page has not asked about it this long is dropped (15 queued polls;
+# a background tab still polls once a second, a reconnecting one within seconds)
+HEARTBEAT_SECONDS = 1.0  # a worker says it is alive this often, busy or idle
+SILENT_SECONDS = 10.0  # a worker silent this long is taken as hung: killed, replaced, its run failed
+STOP_SILENT_SECONDS = 3.0  # ... or this long after its run was asked to stop
+START_SILENT_SECONDS = 120.0  # a starting worker (importing torch, warming up) may be silent this long
 START_TRIES = 3  # a worker that fails to start this many times in a row fails its jobs instead
 CANNOT_START = "The training workers cannot start on this server (see its log); ask whoever runs it."
+TURN_ENDED = ("Stopped: it trained for {minutes:g} minutes while others were waiting for a training slot. "
+              "What it trained is kept; press Train to queue again.")
+ABANDONED = "Dropped from the queue: its page stopped checking on it (was the tab closed?). Press Train to queue again."
+HUNG = ("The training process stopped responding, so this run was ended and the process replaced. "
+        "Press Train to try again.")
 CRASHED = ("The training process stopped unexpectedly (was it out of memory?). "
            "Try a smaller model or batch size, then Train again.")
 COMMANDS = {"runner": {"pause", "resume", "step", "stop", "set_learning_rate", "seen"},
@@ -68,6 +87,16 @@ def idle_seconds() -> float:
         raise ValueError(f"PLAYGROUND_IDLE_SECONDS must be a number of seconds, not {value!r}") from None
 
 
+def default_turn_minutes() -> float:
+    """Minutes a run may keep a worker while others wait (`$PLAYGROUND_TURN_MINUTES`, default 10)."""
+    return positive_setting("PLAYGROUND_TURN_MINUTES", TURN_MINUTES, "minutes")
+
+
+def default_abandoned_seconds() -> float:
+    """Seconds a queued run keeps its place without its page asking (`$PLAYGROUND_ABANDONED_SECONDS`, default 30)."""
+    return positive_setting("PLAYGROUND_ABANDONED_SECONDS", ABANDONED_SECONDS, "seconds")
+
+
 def queue_message(place: int, workers: int) -> str:
     runs = "one training" if workers == 1 else f"{workers} trainings"
     ahead = "you are next" if place == 1 else f"{place - 1} ahead of you"
@@ -89,10 +118,13 @@ def _receive(conn) -> tuple:
 def worker_main(conn, torch_threads: int) -> None:
     """A worker process: warm torch up, say "ready", then run jobs until told to exit.
 
-    It ignores SIGINT and SIGTERM, which a terminal's Ctrl-C or a service manager also sends to the
-    server's children: the server stops its jobs (and saves them) as it shuts down, and a worker
-    whose server died exits when its pipe closes.
+    A thread sends a heartbeat every HEARTBEAT_SECONDS from the start, busy or idle, so the server
+    can tell a hung (stopped) worker from a busy one. It ignores SIGINT and SIGTERM, which a
+    terminal's Ctrl-C or a service manager also sends to the server's children: the server stops
+    its jobs (and saves them) as it shuts down, and a worker whose server died exits when its pipe closes.
     """
+    conn = _LockedConnection(conn)
+    threading.Thread(target=_heartbeat, args=(conn,), name="heartbeat", daemon=True).start()
     import torch
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -115,6 +147,35 @@ def worker_main(conn, torch_threads: int) -> None:
         except (EOFError, OSError):
             return  # the server went away mid-job
         # anything else is a command for a job that already ended: dropped
+
+
+class _LockedConnection:
+    """A connection whose sends may come from two threads (the worker's loop and its heartbeat)."""
+
+    def __init__(self, conn: Connection):
+        self._conn, self._lock = conn, threading.Lock()
+
+    def send_bytes(self, data: bytes) -> None:
+        with self._lock:
+            self._conn.send_bytes(data)
+
+    def recv_bytes(self) -> bytes:
+        return self._conn.recv_bytes()
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        return self._conn.poll(timeout)
+
+    def fileno(self) -> int:
+        return self._conn.fileno()
+
+
+def _heartbeat(conn: _LockedConnection) -> None:
+    while True:
+        time.sleep(HEARTBEAT_SECONDS)
+        try:
+            _send(conn, ("beat",))
+        except (OSError, ValueError):
+            return  # the server went away
 
 
 def _build(kind: str, arguments: dict):
@@ -155,7 +216,10 @@ def _end_signal(job) -> Connection:
     def watch() -> None:
         job.join()
         with writable:
-            writable.send_bytes(b"")
+            try:
+                writable.send_bytes(b"")
+            except OSError:  # BrokenPipeError: the worker stopped listening (its server went away)
+                pass
 
     threading.Thread(target=watch, name="job-end", daemon=True).start()
     return readable
@@ -192,12 +256,21 @@ def _final_state(job) -> dict | None:
 # --- the server's side -----------------------------------------------------------------------------
 
 class TrainingPool:
-    """`workers` spawned processes, each training one job at a time, and a first-come queue."""
+    """`workers` spawned processes, each training one job at a time, and a first-come queue.
 
-    def __init__(self, workers: int, torch_threads: int = 1):
+    `turn_minutes`: how long a run may keep a worker while others wait; `abandoned_seconds`: how
+    long a queued run keeps its place without its page asking about it (defaults from the environment).
+    Runs started with an `owner` (a browser) stop that owner's previous run: one run at a time each.
+    """
+
+    def __init__(self, workers: int, torch_threads: int = 1, turn_minutes: float | None = None,
+                 abandoned_seconds: float | None = None):
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
         self.workers, self.torch_threads = workers, torch_threads
+        self.turn_minutes = turn_minutes if turn_minutes is not None else default_turn_minutes()
+        self.abandoned_seconds = abandoned_seconds if abandoned_seconds is not None else default_abandoned_seconds()
+        self.owners = Owners()
         self._lock = threading.Condition()
         self._queue: collections.deque[_PoolJob] = collections.deque()
         self._ids = itertools.count(1)
@@ -207,12 +280,14 @@ class TrainingPool:
             slot.start()
 
     def run(self, config: TrainConfig, initial_state: dict | None = None,
-            on_end: Callable[[Snapshot], None] | None = None, **options) -> "PooledRunner":
-        """A handle on a training; call `.start()` to queue it."""
-        return PooledRunner(self, config, initial_state, on_end, options)
+            on_end: Callable[[Snapshot], None] | None = None, owner: str | None = None,
+            budget_minutes: float | None = None, **options) -> "PooledRunner":
+        """A handle on a training; call `.start()` to queue it. `budget_minutes`: refuse a longer run."""
+        return PooledRunner(self, config, initial_state, on_end, options, owner, budget_minutes)
 
-    def race(self, entrants, on_end: Callable[[RaceSnapshot], None] | None = None, **options) -> "PooledRace":
-        return PooledRace(self, tuple(entrants), on_end, options)
+    def race(self, entrants, on_end: Callable[[RaceSnapshot], None] | None = None, owner: str | None = None,
+             budget_minutes: float | None = None, **options) -> "PooledRace":
+        return PooledRace(self, tuple(entrants), on_end, options, owner, budget_minutes)
 
     @property
     def ready(self) -> int:
@@ -226,6 +301,7 @@ class TrainingPool:
     @property
     def waiting(self) -> int:
         with self._lock:
+            self._drop_abandoned()
             return len(self._queue)
 
     def close(self, timeout: float = 5.0) -> None:
@@ -249,6 +325,12 @@ class TrainingPool:
             self._lock.notify_all()
             return next(self._ids)
 
+    def _requeue(self, job: "_PoolJob") -> None:
+        """Put a job back at the head of the queue (its worker was found dead before it started)."""
+        with self._lock:
+            self._queue.appendleft(job)
+            self._lock.notify_all()
+
     def _withdraw(self, job: "_PoolJob") -> bool:
         """Take a job out of the queue; False when it already left it (a worker has it)."""
         with self._lock:
@@ -261,16 +343,32 @@ class TrainingPool:
         with self._lock:
             return self._queue.index(job) + 1 if job in self._queue else 0
 
-    def _next(self) -> "_PoolJob | None":
-        """The first queued job (blocks until there is one); None once the pool is closed."""
+    def _next(self, timeout: float | None = None) -> "_PoolJob | bool":
+        """The first queued job that someone still watches; False after `timeout` s without one;
+        None once the pool is closed. Abandoned jobs are dropped on the way."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            while not self._queue and not self._closed:
-                self._lock.wait()
-            return None if self._closed else self._queue.popleft()
+            while not self._closed:
+                self._drop_abandoned()
+                if self._queue:
+                    return self._queue.popleft()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._lock.wait(left)
+            return None
+
+    def _drop_abandoned(self) -> None:
+        """(Under the lock) cancel the queued jobs whose page has not asked about them for a while."""
+        now = time.monotonic()
+        for job in [job for job in self._queue if now - job.polled > self.abandoned_seconds]:
+            self._queue.remove(job)
+            job._cancel(ABANDONED)
 
 
 class _Slot:
-    """One worker process and the server thread that feeds it jobs and relays its snapshots."""
+    """One worker process and the server thread that feeds it jobs, relays its snapshots and watches
+    its heartbeat: a dead or silent worker is replaced, and only a job it was running fails."""
 
     def __init__(self, pool: TrainingPool, number: int):
         self.pool, self.number = pool, number
@@ -280,6 +378,7 @@ class _Slot:
         self._send_lock = threading.Lock()
         self._conn: Connection | None = None
         self._process: subprocess.Popen | None = None
+        self._heard = 0.0  # when the worker last said anything
         self._thread = threading.Thread(target=self._serve, name=f"training-pool-{number}", daemon=True)
 
     def start(self) -> None:
@@ -297,53 +396,95 @@ class _Slot:
                 [sys.executable, "-m", "playground.pool", str(there.fileno()), str(self.pool.torch_threads)],
                 pass_fds=(there.fileno(),), cwd=root, env=env, stdin=subprocess.DEVNULL)
         self._conn = Connection(here.detach())
+        self._heard = time.monotonic()
 
     def _serve(self) -> None:
         while True:
             if not self.ready.is_set() and self.failed_starts < START_TRIES and not self._await_ready():
                 continue
-            job = self.pool._next()
+            job = self.pool._next(timeout=HEARTBEAT_SECONDS if self.ready.is_set() else None)
             if job is None:
                 return
-            if self.ready.is_set():
-                self._run(job)
-            else:
+            if job is False:  # nothing to do: check that the idle worker is still there
+                if not self._alive():
+                    self._replace("was found dead or silent while idle")
+                continue
+            if not self.ready.is_set():
                 job._fail(CANNOT_START)
+            elif self._alive():
+                self._run(job)
+            else:  # it died while idle: the job goes back to the head of the queue for a fresh worker
+                self.pool._requeue(job)
+                self._replace("was found dead or silent before a job")
+
+    def _alive(self) -> bool:
+        """Whether the worker process runs and has spoken lately (reads its pending heartbeats)."""
+        if self._process.poll() is not None:
+            return False
+        try:
+            while self._conn.poll():
+                _receive(self._conn)
+                self._heard = time.monotonic()
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return False
+        return time.monotonic() - self._heard <= SILENT_SECONDS
+
+    def _replace(self, what: str) -> None:
+        log.error("training worker %d %s; starting another", self.number, what)
+        self._process.kill()
+        self._restart()
 
     def _await_ready(self) -> bool:
         try:
-            message = _receive(self._conn)
-        except (EOFError, OSError):
+            message = self._receive(START_SILENT_SECONDS) or ("silent",)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            message = ("died",)
+        if message[0] in ("silent", "died"):
             self.failed_starts += 1
             log.error("training worker %d died while starting (%d/%d)", self.number, self.failed_starts, START_TRIES)
+            self._process.kill()
             if self.failed_starts < START_TRIES:
                 self._restart()
             return False
-        if message[0] == "ready":
+        elif message[0] == "ready":
             self.ready.set()
             self.failed_starts = 0
         return self.ready.is_set()
 
+    def _receive(self, silence: float) -> tuple | None:
+        """The worker's next message; None when it says nothing for `silence` s."""
+        if not self._conn.poll(silence):
+            return None
+        message = _receive(self._conn)
+        self._heard = time.monotonic()
+        return message
+
     def _run(self, job: "_PoolJob") -> None:
         if not job._dispatch(self):
             return
-        self.job = job
+        self.job, started = job, time.monotonic()
         try:
             while True:
-                if not self._conn.poll(1.0):  # nothing new: the job is paused (or slow to report)
-                    job._yield_if_blocking(self.pool.waiting)
-                    continue
-                message = _receive(self._conn)
+                message = self._receive(HEARTBEAT_SECONDS) or ("quiet",)
                 if message[0] == "snapshot":
                     job._update(message[2])
                 elif message[0] == "end":
                     return job._end(message[2], message[3])
+                if time.monotonic() - self._heard > job._silence_allowed():
+                    return self._hung(job)
+                job._yield_if_blocking(self.pool.waiting, time.monotonic() - started)
         except (EOFError, OSError, pickle.UnpicklingError):
             log.error("training worker %d died during a job; starting another", self.number)
             job._crashed()
             self._restart()
         finally:
             self.job = None
+
+    def _hung(self, job: "_PoolJob") -> None:
+        log.error("training worker %d stopped responding during a job; starting another", self.number)
+        self._process.kill()  # SIGKILL ends a stopped process too
+        job._fail(HUNG)
+        self._restart()
 
     def _restart(self) -> None:
         self._reap(timeout=1.0)
@@ -380,8 +521,13 @@ class _PoolJob:
 
     kind = ""
 
-    def __init__(self, pool: TrainingPool, arguments: dict, on_end: Callable | None):
+    def __init__(self, pool: TrainingPool, arguments: dict, on_end: Callable | None, owner: str | None,
+                 budget_minutes: float | None):
         self.pool, self.on_end, self._arguments = pool, on_end, arguments
+        self.owner, self.budget_minutes = owner, budget_minutes
+        self.polled = time.monotonic()  # when its page last asked for a snapshot
+        self._stop_asked: float | None = None
+        self._turn_over = False
         self._lock = threading.Lock()
         self._id = 0
         self._slot: _Slot | None = None
@@ -393,20 +539,39 @@ class _PoolJob:
         self._done = threading.Event()
 
     def _queue(self, **start) -> "_PoolJob":
+        """Queue the job for a worker, unless it is over the budget; stops the owner's previous run."""
         self._start = start
+        problem = self._budget_problem()
+        if problem:
+            self._fail(problem)
+            return self
+        self.pool.owners.claim(self.owner, self, REPLACED)
+        self.polled = time.monotonic()
         self._id = self.pool._submit(self)
         return self
+
+    def _budget_problem(self) -> str | None:
+        raise NotImplementedError
 
     # --- commands -----------------------------------------------------------------------------
 
     def stop(self, reason: str = "") -> None:
         """Leave the queue, or end the job after its current batch (`reason`: its message)."""
         if self.pool._withdraw(self):
-            return self._cancel("Stopped before it started.")
+            return self._cancel(reason or "Stopped before it started.")
+        self._stop_asked = self._stop_asked or time.monotonic()
         self._call("stop", reason)
 
-    def _yield_if_blocking(self, waiting: int) -> None:
-        """Stop a run that has stayed paused for PAUSED_YIELD_SECONDS while others wait for a worker."""
+    def _silence_allowed(self) -> float:
+        """Seconds its worker may stay silent before it counts as hung (less once Stop was pressed)."""
+        return SILENT_SECONDS if self._stop_asked is None else STOP_SILENT_SECONDS
+
+    def _yield_if_blocking(self, waiting: int, held: float) -> None:
+        """While others wait for a worker: stop a run that has held its worker for the pool's turn
+        (`held` s so far), or has stayed paused for PAUSED_YIELD_SECONDS."""
+        if waiting and not self._turn_over and held > self.pool.turn_minutes * 60:
+            self._turn_over = True  # once
+            return self.stop(TURN_ENDED.format(minutes=self.pool.turn_minutes))
         with self._lock:
             paused = self._snapshot is not None and self._snapshot.status == PAUSED
         if not (paused and waiting):
@@ -435,7 +600,10 @@ class _PoolJob:
         self._done.wait(timeout)
 
     def snapshot(self):
-        """The latest snapshot from the worker (or a queued one with the place in line)."""
+        """The latest snapshot from the worker (or a queued one with the place in line).
+
+        Asking keeps a queued job's place: one nobody asks about is dropped before it gets a worker."""
+        self.polled = time.monotonic()
         with self._lock:
             snap, slot = self._snapshot, self._slot
         if snap is None and slot is not None:  # a worker has it and has not reported yet
@@ -469,7 +637,7 @@ class _PoolJob:
 
     def _end(self, snap, state: dict | None) -> None:
         """The worker finished: save the run (on_end) before the snapshot says it ended."""
-        self._final_state = state
+        self._final_state = _on_disk(state) if state is not None else None
         if self.on_end is not None and self._worth_saving(snap):
             snap = replace(snap, message=hand_over(self.on_end, snap))
         self._finish(snap)
@@ -498,14 +666,38 @@ class _PoolJob:
             self._done.set()
 
 
+def _on_disk(state: dict) -> dict:
+    """`state` as tensors mapped from a file in the data folder, which is unlinked at once (the mapping
+    keeps it until the tensors are freed): weights that wait for a download cost no server memory.
+    Where the disk refuses, `state` itself."""
+    import torch
+
+    from .images import data_root
+
+    try:
+        folder = data_root() / "finished-runs"
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".pt", delete=False) as file:
+            path = file.name
+            torch.save(state, file)
+        try:
+            return torch.load(path, mmap=True, weights_only=True)
+        finally:
+            os.unlink(path)
+    except (OSError, RuntimeError) as error:  # e.g. the disk is full: keep the weights in memory
+        log.warning("kept a finished run's weights in memory: %s", error)
+        return state
+
+
 class PooledRunner(_PoolJob):
     """A `TrainingRunner` in a worker process, seen from the server (same methods and properties)."""
 
     kind = "runner"
 
     def __init__(self, pool: TrainingPool, config: TrainConfig, initial_state: dict | None,
-                 on_end: Callable | None, options: dict):
-        super().__init__(pool, {"config": config, "initial_state": initial_state, **options}, on_end)
+                 on_end: Callable | None, options: dict, owner: str | None = None, budget_minutes: float | None = None):
+        super().__init__(pool, {"config": config, "initial_state": initial_state, **options}, on_end, owner,
+                         budget_minutes)
         self.config, self.initial_state = config, initial_state
         self._paused, self._lr = False, config.optimizer.lr
         self._final_state: dict | None = None
@@ -541,15 +733,21 @@ class PooledRunner(_PoolJob):
 
     @property
     def engine(self):
-        """An engine holding the finished run's weights (built here on first use); None while active."""
-        if self.active or self._final_state is None:
-            return None
+        """An engine holding the finished run's weights (built here on first use); None while active.
+
+        The weights the worker sent were written to disk and mapped back (`_on_disk`); the engine uses
+        them as they are and keeps nothing for training. So a finished session costs the server one
+        copy of its model, in file-backed pages the kernel can drop and reread, not in its own memory."""
         with self._lock:
-            if self._engine is None:
+            if self._engine is None and self._final_state is not None and self._done.is_set():
                 from .engine import Engine
 
-                self._engine = Engine(self.config, initial_state=self._final_state)
+                self._engine = Engine(self.config, initial_state=self._final_state, trained=True)
+                self._final_state = None
             return self._engine
+
+    def _budget_problem(self) -> str | None:
+        return run_problem(self.config, self.budget_minutes)
 
     def _queued_snapshot(self, place: int) -> Snapshot:
         message = queue_message(place, self.pool.workers) if place else ""
@@ -561,10 +759,14 @@ class PooledRace(_PoolJob):
 
     kind = "race"
 
-    def __init__(self, pool: TrainingPool, entrants: tuple, on_end: Callable | None, options: dict):
-        super().__init__(pool, {"entrants": entrants, **options}, on_end)
+    def __init__(self, pool: TrainingPool, entrants: tuple, on_end: Callable | None, options: dict,
+                 owner: str | None = None, budget_minutes: float | None = None):
+        super().__init__(pool, {"entrants": entrants, **options}, on_end, owner, budget_minutes)
         self.entrants = entrants
         self.epochs = max(config.epochs for _, config in entrants)
+
+    def _budget_problem(self) -> str | None:
+        return race_problem(self.entrants, self.budget_minutes)
 
     def start(self) -> "PooledRace":
         return self._queue()

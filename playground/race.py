@@ -15,6 +15,7 @@ from typing import Callable
 
 import torch
 
+from .budget import race_problem
 from .config import ConfigError, TrainConfig
 from .engine import Diverged, Engine
 from .layers import LayerError
@@ -52,8 +53,10 @@ class Race:
     """Train `entrants` ((name, config) pairs) in turn on one thread. Methods are thread-safe."""
 
     def __init__(self, entrants: tuple[tuple[str, TrainConfig], ...], idle_end: float = 300.0,
-                 on_end: Callable[[RaceSnapshot], None] | None = None):
+                 on_end: Callable[[RaceSnapshot], None] | None = None, budget_minutes: float | None = None):
+        """`budget_minutes`: a race estimated to take longer fails at once, saying why (None: no limit)."""
         self.entrants = tuple(entrants)
+        self.budget_minutes = budget_minutes
         self.epochs = max(config.epochs for _, config in self.entrants)
         self.idle_end, self.on_end = idle_end, on_end
         self._lock = threading.Lock()
@@ -99,6 +102,9 @@ class Race:
     def _work(self) -> None:
         torch.set_num_threads(1)
         try:
+            problem = race_problem(self.entrants, self.budget_minutes)
+            if problem:
+                return self._set(status=FAILED, message=problem)
             engines = {name: Engine(config) for name, config in self.entrants}
             self._set(status=RUNNING)
             self._run(engines)

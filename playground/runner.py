@@ -13,11 +13,13 @@ import collections
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
 
+from .budget import run_problem
 from .config import ConfigError, TrainConfig
 from .engine import BatchProgress, Diverged, Engine, EpochEnd
 from .frames import Frame, frame_for, image_frame
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 QUEUED, STARTING, RUNNING, PAUSED = "queued", "starting", "running", "paused"  # queued: waiting for a worker
 COMPLETED, STOPPED, DIVERGED, FAILED = "completed", "stopped", "diverged", "failed"
 ACTIVE = (QUEUED, STARTING, RUNNING, PAUSED)
+REPLACED = ("Stopped: a newer run from this browser replaced it (one run at a time per browser). "
+            "What it trained is kept.")
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,13 @@ class TrainingRunner:
 
     def __init__(self, config: TrainConfig, frame_interval: float = 0.4,
                  idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1,
-                 initial_state: dict | None = None, on_end: Callable[[Snapshot], None] | None = None):
+                 initial_state: dict | None = None, on_end: Callable[[Snapshot], None] | None = None,
+                 budget_minutes: float | None = None):
         """`initial_state`: a checkpoint's state_dict to continue training from. `on_end` receives the
-        final snapshot of a run that trained at least one epoch, on the worker thread (e.g. to save it)."""
+        final snapshot of a run that trained at least one epoch, on the worker thread (e.g. to save it).
+        `budget_minutes`: a run estimated to take longer fails at once, saying why (None: no limit)."""
         self.config = config
+        self.budget_minutes = budget_minutes
         self.on_end = on_end
         self.initial_state = initial_state
         self.torch_threads = torch_threads  # small models train fastest on one thread; None leaves torch's setting
@@ -193,6 +200,9 @@ class TrainingRunner:
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)
         try:
+            problem = run_problem(self.config, self.budget_minutes)
+            if problem:
+                return self._finish(FAILED, problem)
             engine = self._engine = Engine(self.config, initial_state=self.initial_state)
             if self.initial_state is not None:  # a loaded model: show how it does before any training
                 engine.evaluate("test")
@@ -293,6 +303,7 @@ class TrainingRunner:
     def _end(self, engine: Engine, status: str, message: str) -> None:
         final = engine.final_metrics()
         final["epochs_per_second"] = engine.epoch / engine.seconds if engine.seconds else None
+        engine.release_training()  # a finished run keeps one copy of its weights
         with self._lock:
             self._epoch, self._final = engine.epoch, final
         self._finish(status, self._report_end(status, message))
@@ -301,6 +312,26 @@ class TrainingRunner:
         with self._lock:
             self._status, self._message = status, message
             self._lock.notify_all()
+
+
+class Owners:
+    """Which run each owner (a browser) has going: claiming a new one stops the owner's previous run.
+
+    Holds runs weakly, so a forgotten run is not kept alive. Thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._runs: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+    def claim(self, owner: str | None, run, reason: str) -> None:
+        """Make `run` `owner`'s run; the previous one, if still active, is stopped with `reason`."""
+        if owner is None:
+            return
+        with self._lock:
+            previous = self._runs.get(owner)
+            self._runs[owner] = run
+        if previous is not None and previous is not run and previous.active:
+            previous.stop(reason)
 
 
 def hand_over(on_end: Callable, snapshot) -> str:

@@ -18,8 +18,9 @@ from .config import DatasetConfig, TrainConfig
 from .datasets import Dataset, make_dataset
 from .devices import describe_device, resolve_device
 from .pool import TrainingPool, default_workers, idle_seconds
+from .budget import budget_minutes
 from .race import Race
-from .runner import TrainingRunner
+from .runner import REPLACED, Owners, TrainingRunner
 
 POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
 QUEUED_POLL_SECONDS = 2.0  # a page whose run waits in the queue checks its place this often
@@ -207,17 +208,23 @@ def training_pool() -> TrainingPool | None:
     return pool
 
 
+_THREAD_RUNS = Owners()  # without a pool: which run each browser has going on the server's threads
+
+
 def start_runner(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None):
     """Stop this session's previous run under `key` and start a new one (from `initial_state` weights).
 
     The run goes to the training pool (queued while every worker is busy), or to a thread without one.
+    It is refused when estimated over the server's budget, and it stops this browser's other run.
     """
     discard_runner(key)
-    pool, idle, on_end = training_pool(), idle_seconds(), saver(config)
+    pool, idle, on_end, limits = training_pool(), idle_seconds(), saver(config), _run_limits()
     if pool is None:
-        run = TrainingRunner(config, initial_state=initial_state, on_end=on_end, idle_pause=idle, idle_end=idle)
+        run = TrainingRunner(config, initial_state=initial_state, on_end=on_end, idle_pause=idle, idle_end=idle,
+                             budget_minutes=limits["budget_minutes"])
+        _THREAD_RUNS.claim(limits["owner"], run, REPLACED)
     else:
-        run = pool.run(config, initial_state, on_end, idle_pause=idle, idle_end=idle)
+        run = pool.run(config, initial_state, on_end, idle_pause=idle, idle_end=idle, **limits)
     st.session_state[key] = run.start(paused=paused)
     return run
 
@@ -225,9 +232,18 @@ def start_runner(key: str, config: TrainConfig, paused: bool = False, initial_st
 def start_race(key: str, entrants, on_end: Callable) -> None:
     """Stop this session's previous race under `key` and start `entrants` racing (in the pool if any)."""
     discard_runner(key)
-    pool, idle = training_pool(), idle_seconds()
-    race = Race(entrants, idle_end=idle, on_end=on_end) if pool is None else pool.race(entrants, on_end, idle_end=idle)
+    pool, idle, limits = training_pool(), idle_seconds(), _run_limits()
+    if pool is None:
+        race = Race(entrants, idle_end=idle, on_end=on_end, budget_minutes=limits["budget_minutes"])
+        _THREAD_RUNS.claim(limits["owner"], race, REPLACED)
+    else:
+        race = pool.race(entrants, on_end, idle_end=idle, **limits)
     st.session_state[key] = race.start()
+
+
+def _run_limits() -> dict:
+    """What a classroom server asks of every run: its owner (this browser) and the compute budget."""
+    return {"owner": workspace(), "budget_minutes": budget_minutes()}
 
 
 def discard_runner(key: str) -> None:

@@ -1,6 +1,8 @@
 """AppTest of the Playground with the training pool switched on (the other page tests train on threads):
 a run goes to a worker process, a second student waits in line and sees their place, Stop frees the
-worker, and the pooled run ends with the same numbers as the same run on a thread.
+worker, and the pooled run ends with the same numbers as the same run on a thread. Also the limits a
+classroom server puts on runs as the page shows them: the compute budget, one run per browser, and the
+model download made only when clicked.
 """
 import time
 
@@ -9,7 +11,7 @@ import pytest
 from playground import share, ui
 from playground.config import TrainConfig
 from playground.pool import PooledRunner
-from playground.runner import RUNNING, TrainingRunner
+from playground.runner import COMPLETED, REPLACED, RUNNING, STOPPED, TrainingRunner
 from test_app_playground_share import XOR, open_playground  # tests/ is on sys.path
 
 ENDLESS = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "epochs": 100_000})
@@ -19,6 +21,7 @@ ENDLESS = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "epochs": 100_00
 def pooled(monkeypatch):
     """One worker process for the pages of this test; closed and forgotten afterwards."""
     monkeypatch.setenv("PLAYGROUND_WORKERS", "1")
+    monkeypatch.setenv("PLAYGROUND_ABANDONED_SECONDS", "120")  # AppTest pages do not poll while queued
     ui.training_pool.clear()
     runs = []
     yield runs.append  # a test hands over one of its runs, whose pool is then closed
@@ -38,7 +41,8 @@ def wait_until(condition, what: str, timeout: float = 120.0) -> None:
         time.sleep(0.1)
 
 
-def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled):
+def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled, monkeypatch):
+    monkeypatch.setattr(ui, "workspace", lambda: "browser-a")  # not the same browser...
     first = open_playground(share.to_query(ENDLESS))
     first.button(key="pg_train").click().run()
     run = first.session_state["pg_run"]
@@ -46,6 +50,7 @@ def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled):
     assert isinstance(run, PooledRunner)
     wait_until(lambda: run.snapshot().status == RUNNING, "the first run to start")
 
+    monkeypatch.setattr(ui, "workspace", lambda: "browser-b")  # ... as the second student
     second = open_playground(share.to_query(XOR))
     second.button(key="pg_train").click().run()
     assert ":violet-badge[Queued]" in badge(second)
@@ -65,3 +70,47 @@ def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled):
     first.run()
     assert ":gray-badge[Stopped]" in badge(first)
     assert not first.exception and not second.exception
+
+
+ATTACK = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 10, "n_per_class": 5000},
+                                "layers": [{"type": "linear", "out": 2000}, {"type": "relu"},
+                                           {"type": "linear", "out": 2000}, {"type": "relu"}, {"type": "linear"}],
+                                "batch_size": 1024, "epochs": 100_000})
+
+
+def test_a_link_to_a_weeks_long_run_is_refused_before_train_with_the_estimate():
+    app = open_playground(share.to_query(ATTACK))
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1 and errors[0].startswith("This run would take about ") and "days on this server" in errors[0]
+    assert "at most 30 minutes here" in errors[0] and "fewer epochs" in errors[0]
+    assert app.button(key="pg_train").disabled
+    assert app.session_state["pg_run"] is None if "pg_run" in app.session_state else True
+    assert not app.exception
+
+
+def test_a_second_tab_of_the_same_browser_replaces_its_first_run(monkeypatch):
+    monkeypatch.setattr(ui, "workspace", lambda: "onebrowser")
+    first = open_playground(share.to_query(ENDLESS))
+    first.button(key="pg_train").click().run()
+    run = first.session_state["pg_run"]
+    wait_until(lambda: run.snapshot().status == RUNNING, "the first run to start")
+    second = open_playground(share.to_query(XOR))
+    second.button(key="pg_train").click().run()
+    run.join(60)
+    assert run.snapshot().status == STOPPED and run.snapshot().message == REPLACED
+    first.run()
+    shown = [element.value for element in (*first.info, *first.warning, *first.markdown, *first.caption)]
+    assert any(REPLACED in text for text in shown), shown
+    second.session_state["pg_run"].join(60)
+    assert second.session_state["pg_run"].snapshot().status == COMPLETED
+
+
+def test_the_model_download_is_made_only_when_clicked(monkeypatch):
+    made = []
+    monkeypatch.setattr("playground.checkpoint.checkpoint_bytes", lambda *args: made.append(args) or b"model")
+    app = open_playground(share.to_query(XOR))
+    app.button(key="pg_train").click().run()
+    app.session_state["pg_run"].join(60)
+    app.run()
+    app.run()
+    assert app.get("download_button") and made == []  # shown on every rerun, made on none

@@ -24,3 +24,95 @@ def test_counting_allocates_nothing_for_a_large_model():
     wide = plan({"name": "digits"}, [{"type": "flatten"}, {"type": "linear", "out": 2000},
                                      {"type": "linear", "out": 2000}, {"type": "linear"}])
     assert forward_flops(wide) == 2 * (64 * 2000 + 2000 * 2000 + 2000 * 10)
+
+
+# --- the run budget ---------------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from playground import budget, lessons  # noqa: E402
+
+# The review's attack: a link that fits every cap and holds two workers for weeks.
+ATTACK = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 10, "n_per_class": 5000},
+                                "layers": [{"type": "linear", "out": 2000}, {"type": "relu"},
+                                           {"type": "linear", "out": 2000}, {"type": "relu"}, {"type": "linear"}],
+                                "batch_size": 1024, "epochs": 100_000})
+
+
+def test_the_weeks_long_attack_is_refused_with_its_estimate_and_what_to_shrink():
+    assert budget.run_seconds(ATTACK) > 14 * 86400  # measured ~19 s an epoch: ~22 days
+    problem = budget.run_problem(ATTACK, 30)
+    assert problem.startswith("This run would take about ") and " days on this server (100,000 epochs)" in problem
+    assert "at most 30 minutes here" in problem and "fewer epochs, fewer or narrower layers, fewer data points" in problem
+    fit = int(problem.split("at most ")[2].split(" epochs")[0].replace(",", ""))
+    assert 10 <= fit <= 200  # a concrete number of epochs that would fit
+    assert budget.run_problem(ATTACK.replace(epochs=fit), 30) is None
+
+
+def test_no_budget_refuses_nothing():
+    assert budget.run_problem(ATTACK, None) is None and budget.race_problem((("a", ATTACK),), None) is None
+
+
+def test_the_default_spiral_and_every_lesson_fit_the_default_budget():
+    minutes = budget.BUDGET_MINUTES
+    assert budget.run_problem(TrainConfig.from_dict({}), minutes) is None  # 1,000 epochs of the default spiral
+    for lesson in lessons.LESSONS.values():
+        assert budget.run_problem(lesson.config, minutes) is None, lesson.slug
+        assert budget.race_problem(lesson.race, minutes) is None, lesson.slug
+
+
+@pytest.mark.parametrize("layers", [lessons.ONE_CONV, lessons.TWO_CONV_DROPOUT, lessons.RESIDUAL,
+                                    [{"type": "flatten"}, {"type": "linear", "out": 128}, {"type": "relu"},
+                                     {"type": "linear"}]])
+def test_the_image_presets_fit_on_full_mnist(layers):
+    """The Playground's image presets (3 epochs, batch 64) on all 60,000 + 10,000 downloaded digits."""
+    mnist = plan({"name": "mnist"}, layers)
+    assert 3 * budget.epoch_seconds(mnist, 64, 60_000, 10_000) < 60 * budget.BUDGET_MINUTES
+
+
+def test_many_tiny_batches_count_and_suggest_a_larger_batch():
+    tiny = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 20000}, "batch_size": 1, "epochs": 100_000,
+                                  "layers": [{"type": "linear", "out": 4}, {"type": "relu"}, {"type": "linear"}]})
+    problem = budget.run_problem(tiny, 30)
+    assert problem is not None and problem.endswith("fewer data points, or a larger batch size.")
+    assert "larger batch" not in budget.run_problem(ATTACK, 30)
+
+
+def test_a_race_counts_every_entrant():
+    small = ATTACK.replace(epochs=20)
+    assert budget.race_problem((("a", small),), 30) is None
+    problem = budget.race_problem(tuple((str(n), small) for n in range(4)), 30)
+    assert problem.startswith("This race would take about ") and "at most 30 minutes" in problem
+
+
+def test_sample_counts_follow_the_dataset_settings():
+    spiral = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 4, "n_per_class": 100}})
+    assert budget.sample_counts(spiral) == (320, 80)
+    digits = TrainConfig.from_dict({"dataset": {"name": "digits", "train_images": 500, "test_images": 100}})
+    assert budget.sample_counts(digits) == (500, 100)
+
+
+def test_the_budget_comes_from_the_environment(monkeypatch):
+    assert budget.budget_minutes() == budget.BUDGET_MINUTES
+    monkeypatch.setenv("PLAYGROUND_RUN_BUDGET_MINUTES", "2.5")
+    assert budget.budget_minutes() == 2.5
+    for bad in ("soon", "0", "-3"):
+        monkeypatch.setenv("PLAYGROUND_RUN_BUDGET_MINUTES", bad)
+        with pytest.raises(ValueError, match="PLAYGROUND_RUN_BUDGET_MINUTES must be a positive number of minutes"):
+            budget.budget_minutes()
+
+
+def test_durations_read_as_words():
+    assert [budget.duration(s) for s in (0.2, 40, 600, 3 * 3600, 22 * 86400)] == [
+        "about 1 second", "about 40 seconds", "about 10 minutes", "about 3 hours", "about 22 days"]
+
+
+def test_a_table_is_counted_from_its_rows(tmp_path, monkeypatch):
+    from playground.datasets import TableChoice
+
+    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+    csv = tmp_path / "rows.csv"
+    csv.write_text("a,b,label\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(250)))
+    table = TableChoice(str(csv), "label", ("a", "b"), "classification")
+    config = TrainConfig.from_dict({"dataset": {"name": "csv", **table.to_dict()}})
+    assert budget.sample_counts(config) == (200, 50)

@@ -91,3 +91,13 @@ def test_on_end_sees_the_final_race_before_its_status_changes_and_failures_are_r
 
     snap = finish(Race((("a", entrant(0.01, epochs=3)),), on_end=broken))
     assert snap.status == COMPLETED and "could not be saved" in snap.message
+
+
+def test_a_race_over_the_budget_fails_at_once_saying_why():
+    big = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 10, "n_per_class": 5000},
+                                 "layers": [{"type": "linear", "out": 2000}, {"type": "relu"}, {"type": "linear"}],
+                                 "epochs": 100_000})
+    snap = finish(Race((("big", big), ("small", entrant(0.01))), budget_minutes=30))
+    assert snap.status == FAILED and snap.epoch == 0
+    assert snap.message.startswith("This race would take about ") and "at most 30 minutes" in snap.message
+    assert finish(Race((("small", entrant(0.01)),), budget_minutes=30)).status == COMPLETED

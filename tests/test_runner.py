@@ -461,3 +461,53 @@ def test_a_failing_on_end_is_reported_in_the_message_not_raised(tiny_spiral):
     runner.join(30)
     snap = runner.snapshot()
     assert snap.status == "completed" and "could not be saved" in snap.message and "disk full" in snap.message
+
+
+def test_a_run_over_the_budget_fails_at_once_saying_why(launch):
+    runner = launch({**TINY, "dataset": {"name": "spiral", "classes": 10, "n_per_class": 5000},
+                     "layers": [{"type": "linear", "out": 2000}, {"type": "relu"}, {"type": "linear"}],
+                     "epochs": 100_000}, budget_minutes=30)
+    assert wait_until(lambda: not runner.active)
+    snap = runner.snapshot()
+    assert snap.status == "failed" and snap.epoch == 0 and runner.engine is None
+    assert snap.message.startswith("This run would take about ") and "at most 30 minutes here" in snap.message
+
+
+def test_a_run_within_the_budget_trains(launch):
+    runner = launch(TINY, budget_minutes=30)
+    assert wait_until(lambda: not runner.active)
+    assert runner.snapshot().status == "completed"
+
+
+def test_a_finished_run_keeps_no_training_copies_of_its_weights(launch):
+    runner = launch(TINY)
+    assert wait_until(lambda: not runner.active)
+    engine = runner.engine
+    assert engine._verified is None and engine._epoch_start is None and not engine.optimizer.state
+    assert engine.evaluate("test").accuracy == runner.snapshot().final["test_accuracy"]
+
+
+def test_one_run_per_owner_a_newer_run_stops_the_previous_one(launch):
+    owners = runner_module.Owners()
+    first, other = launch(LONG), launch(LONG)
+    owners.claim("browser-a", first, runner_module.REPLACED)
+    owners.claim("browser-b", other, runner_module.REPLACED)
+    second = launch(LONG)
+    owners.claim("browser-a", second, runner_module.REPLACED)
+    assert wait_until(lambda: not first.active)
+    assert first.snapshot().message == runner_module.REPLACED and "one run at a time per browser" in first.snapshot().message
+    assert second.active and other.active
+    owners.claim(None, launch(TINY), runner_module.REPLACED)  # no owner: nothing is stopped
+    assert second.active
+
+
+def test_owners_do_not_keep_forgotten_runs_alive():
+    import gc
+    import weakref
+
+    owners, run = runner_module.Owners(), TrainingRunner(TrainConfig.from_dict(TINY))
+    owners.claim("browser", run, "replaced")
+    gone = weakref.ref(run)
+    del run
+    gc.collect()
+    assert gone() is None
