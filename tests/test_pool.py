@@ -227,10 +227,10 @@ def test_a_run_left_paused_gives_its_worker_to_those_waiting(pool, monkeypatch):
 
 
 def test_settings_for_turns_and_abandoned_runs_come_from_the_environment(monkeypatch):
-    assert default_turn_minutes() == 10.0 and default_abandoned_seconds() == 10.0
+    assert default_turn_minutes() == 10.0 and default_abandoned_seconds() == 30.0
     monkeypatch.setenv("PLAYGROUND_TURN_MINUTES", "0.5")
-    monkeypatch.setenv("PLAYGROUND_ABANDONED_SECONDS", "30")
-    assert default_turn_minutes() == 0.5 and default_abandoned_seconds() == 30.0
+    monkeypatch.setenv("PLAYGROUND_ABANDONED_SECONDS", "45")
+    assert default_turn_minutes() == 0.5 and default_abandoned_seconds() == 45.0
     monkeypatch.setenv("PLAYGROUND_TURN_MINUTES", "forever")
     with pytest.raises(ValueError, match="PLAYGROUND_TURN_MINUTES must be a positive number of minutes"):
         default_turn_minutes()
