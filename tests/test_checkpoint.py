@@ -268,17 +268,21 @@ def test_image_weights_under_a_flat_config_are_refused(image_engine, engine):
 BOMB_BYTES = 2**30  # the all-zero entry unpacks to 1 GiB
 
 
-def bomb_bytes(checkpoint: bytes) -> bytes:
-    """The zip bomb: a valid checkpoint re-zipped with DEFLATE plus one 1 GiB all-zero entry (~5 MB)."""
-    source, target = zipfile.ZipFile(io.BytesIO(checkpoint)), io.BytesIO()
+def bomb_bytes(engine: Engine) -> bytes:
+    """The zip bomb: a valid checkpoint with one more (all-zero) tensor, re-zipped with DEFLATE, the
+    zeros' storage grown to 1 GiB: a ~5 MB file that torch.load would unpack into 1 GiB."""
+    state = {**engine.model.state_dict(), "zeros": torch.zeros(4)}  # pickled last: the highest storage key
+    source, target = zipfile.ZipFile(io.BytesIO(_payload(engine, state_dict=state))), io.BytesIO()
+    storages = [entry for entry in source.infolist() if re.search(r"/data/\d+$", entry.filename)]
+    zeros = max(storages, key=lambda entry: int(entry.filename.rsplit("/", 1)[1]))
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as bomb:
         for entry in source.infolist():
-            bomb.writestr(entry.filename, source.read(entry))
-        prefix = source.infolist()[0].filename.split("/")[0]
-        with bomb.open(f"{prefix}/data/zeros", "w", force_zip64=True) as zeros:
+            if entry is not zeros:
+                bomb.writestr(entry.filename, source.read(entry))
+        with bomb.open(zeros.filename, "w", force_zip64=True) as handle:
             chunk = bytes(2**20)
             for _ in range(BOMB_BYTES // len(chunk)):
-                zeros.write(chunk)
+                handle.write(chunk)
     return target.getvalue()
 
 
@@ -294,7 +298,7 @@ def peak_rss_growth_mib(action) -> float:
 
 @pytest.fixture(scope="module")
 def bomb(engine) -> bytes:
-    return bomb_bytes(checkpoint_bytes(engine.config, engine.model, engine.dataset.class_names))
+    return bomb_bytes(engine)
 
 
 def test_a_zip_bomb_is_refused_quickly_without_unpacking_it(bomb, tmp_path):
