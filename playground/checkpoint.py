@@ -101,7 +101,7 @@ def load_checkpoint(source: str | Path | BinaryIO | bytes) -> LoadedModel:
         except FileNotFoundError:
             raise CheckpointError(f"no such file: {source}") from None
         except OSError as error:
-            raise CheckpointError(f"cannot read {source}: {error.strerror}") from None
+            raise CheckpointError(f"not a loadable checkpoint: cannot read {source} ({error.strerror})") from None
     return _load(source)
 
 
