@@ -321,3 +321,12 @@ def test_build_model_with_statistics_normalises_images_not_standardises():
     assert not any(isinstance(m, Standardize) for m in model)
     x = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
     torch.testing.assert_close(model(x), model[1:]((x.float() / 255 - 0.5) / 0.25))
+
+
+def test_a_stack_over_max_layers_is_refused_before_any_layer_is_planned(monkeypatch):
+    import playground.model as model_module
+    from playground.layers import MAX_LAYERS
+
+    monkeypatch.setattr(model_module, "check_spec", lambda *args: pytest.fail("a layer was checked"))
+    with pytest.raises(LayerError, match=f"20,000 layers is over the limit of {MAX_LAYERS}"):
+        plan_model([{"type": "relu"}] * 20_000, (2,), 3)
