@@ -7,7 +7,9 @@ Then `torch.load(weights_only=True)` reads it, so a file can hold only tensors a
 pickle that would run code is refused. A file that is not ours, is damaged, whose metadata (class
 names, metrics) has the wrong types or sizes, or whose weights do not fit the architecture its
 config describes raises `CheckpointError` with a readable message naming the field.
-A csv-trained model loads without its table: the class count comes from its class names.
+With `needs_table=False` a csv-trained model loads without its table (enough to predict): the
+class count comes from the checkpoint. By default the table must still be readable, as training
+the loaded model further (the Playground) needs it.
 Knows nothing about training loops or the UI.
 """
 from __future__ import annotations
@@ -90,22 +92,26 @@ def checkpoint_bytes(config: TrainConfig, model: torch.nn.Module, class_names=()
     return buffer.getvalue()
 
 
-def load_checkpoint(source: str | Path | BinaryIO | bytes) -> LoadedModel:
-    """Load a checkpoint, refusing anything that is not a well-formed Neural Playground model."""
+def load_checkpoint(source: str | Path | BinaryIO | bytes, needs_table: bool = True) -> LoadedModel:
+    """Load a checkpoint, refusing anything that is not a well-formed Neural Playground model.
+
+    `needs_table=False`: a csv-trained model's table is not read (it may be gone); such a model can
+    predict but not be trained further.
+    """
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     if isinstance(source, (str, Path)):
         try:
             with open(source, "rb") as handle:
-                return _load(handle)
+                return _load(handle, needs_table)
         except FileNotFoundError:
             raise CheckpointError(f"no such file: {source}") from None
         except OSError as error:
             raise CheckpointError(f"not a loadable checkpoint: cannot read {source} ({error.strerror})") from None
-    return _load(source)
+    return _load(source, needs_table)
 
 
-def _load(handle: BinaryIO) -> LoadedModel:
+def _load(handle: BinaryIO, needs_table: bool) -> LoadedModel:
     check_archive(handle)
     handle.seek(0)
     payload = _read(handle)
@@ -118,7 +124,8 @@ def _load(handle: BinaryIO) -> LoadedModel:
     try:
         if not isinstance(payload["config"], str) or not isinstance(payload["state_dict"], dict):
             raise TypeError("config or state_dict has the wrong type")
-        config = TrainConfig.from_json(payload["config"], table_classes=_stored_classes(payload, class_names))
+        stored = None if needs_table else _stored_classes(payload, class_names)
+        config = TrainConfig.from_json(payload["config"], table_classes=stored)
         class_names = _checked_class_names(config, class_names)
         model = model_for_state(config, payload["state_dict"])
     except (KeyError, TypeError) as error:

@@ -221,7 +221,7 @@ def _link_config(address: str) -> TrainConfig:
 
 
 def _predict(args) -> int:
-    loaded = load_checkpoint(args.model)
+    loaded = load_checkpoint(args.model, needs_table=False)  # a csv model predicts without its table
     if loaded.is_image:
         x, shown = _image_input(args.inputs, loaded.input_shape), args.inputs[0]
     else:

@@ -609,3 +609,17 @@ def test_save_replaces_an_existing_model_only_once_training_is_done(tmp_path, ca
     assert main(["train", write(tmp_path, TINY), "--save", str(target), "--quiet"]) == 0
     assert target.read_bytes().startswith(b"PK")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["config.json", "model.pt"]  # no temporary left
+
+
+def test_predict_with_a_csv_model_whose_table_is_gone(tmp_path, capsys):
+    table = tmp_path / "fruit.csv"
+    table.write_text("weight,colour,kind\n" + "".join(f"{i},{i % 3},{'abc'[i % 3]}\n" for i in range(30)))
+    data = {**TINY, "dataset": {"name": "csv", "file": str(table), "label": "kind", "features": ["weight", "colour"],
+                                "task": "classification"}}
+    model = tmp_path / "fruit.pt"
+    assert main(["train", write(tmp_path, data), "--save", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    table.unlink()
+    assert main(["predict", str(model), "3", "-1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["probabilities"]) == {"a", "b", "c"} and result["label"] in "abc"
