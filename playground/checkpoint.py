@@ -15,7 +15,6 @@ Knows nothing about training loops or the UI.
 from __future__ import annotations
 
 import io
-import math
 import pickle
 import zipfile
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ MIB = 2**20
 MAX_ARCHIVE_BYTES = 2 * 4 * MAX_PARAMETERS + 8 * MIB
 MAX_PICKLE_BYTES = 4 * MIB
 MAX_ENTRIES = 32 * MAX_LAYERS + 64  # a few tensors per layer and torch's own records
+MAX_DIRECTORY_BYTES = 1024 * MAX_ENTRIES  # the zip's list of entries: names, sizes, alignment padding
 MAX_NAME_CHARS = 1000  # one class name
 MAX_METRICS = 64
 TEXT_METRICS = frozenset({"source"})  # metrics that are words: where the default model's images came from
@@ -156,9 +156,10 @@ def check_archive(handle: BinaryIO) -> None:
     end = zipfile._EndRecData(handle)  # the end record alone: the entry count before the directory is read
     if end is None or not zipfile.is_zipfile(handle):
         raise CheckpointError(DAMAGED)
-    if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ENTRIES:
-        raise CheckpointError(f"refused: the archive lists {end[zipfile._ECD_ENTRIES_TOTAL]:,} entries; "
-                              f"a model has at most {MAX_ENTRIES:,}")
+    count, directory = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    if count > MAX_ENTRIES or directory > MAX_DIRECTORY_BYTES:  # both read before the directory is
+        raise CheckpointError(f"refused: the archive lists {count:,} entries in {directory:,} bytes; "
+                              f"a model has at most {MAX_ENTRIES:,} entries")
     try:
         entries = zipfile.ZipFile(handle).infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):

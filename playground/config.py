@@ -279,7 +279,8 @@ def _reject_unknown(prefix: str, data: Mapping, allowed: set[str], owner: str = 
     unknown = sorted(set(data) - allowed)
     if unknown:
         whose = f" for {owner}" if owner else ""
-        raise ConfigError(f"{prefix}{clip(unknown[0])}", f"unknown key{whose}; expected one of: {', '.join(sorted(allowed))}")
+        raise ConfigError(f"{prefix}{clip(unknown[0])}",
+                          f"unknown key{whose}; expected one of: {', '.join(sorted(allowed))}")
 
 
 def _choice(key: str, value: Any, options: tuple[str, ...]) -> str:

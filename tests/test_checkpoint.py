@@ -329,8 +329,10 @@ def test_the_size_limit_fits_the_largest_allowed_model():
     assert loaded.config.layers == big.layers
 
 
-def test_an_archive_listing_too_many_entries_is_refused_before_reading_them(engine, monkeypatch):
-    monkeypatch.setattr(checkpoint, "MAX_ENTRIES", 3)
+@pytest.mark.parametrize("limit", ["MAX_ENTRIES", "MAX_DIRECTORY_BYTES"])
+def test_an_archive_listing_too_many_entries_is_refused_before_reading_them(engine, monkeypatch, limit):
+    monkeypatch.setattr(checkpoint, limit, 3)
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", lambda self: pytest.fail("the directory was read"))
     with pytest.raises(CheckpointError, match="lists .* entries"):
         load_checkpoint(checkpoint_bytes(engine.config, engine.model))
 

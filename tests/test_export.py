@@ -32,7 +32,8 @@ CSV_TEXT = "length, width ,species\n" + "".join(
     f"{1 + (i * 7 % 10) / 10 + c},{2 - c * 0.5 + (i * 3 % 10) / 20},{name}\n"
     for i in range(20) for c, name in enumerate(["setosa", "versicolor", "virginica"]))
 EMOJI_CSV = "temp \U0001f600,width,kind \U0001f338\n" + "".join(  # emoji names and labels, outside the BMP
-    f"{1 + (i * 7 % 10) / 10 + c},{2 - c * 0.5},{label}\n" for i in range(20) for c, label in enumerate("\U0001f34e\U0001f34c"))
+    f"{1 + (i * 7 % 10) / 10 + c},{2 - c * 0.5},{label}\n"
+    for i in range(20) for c, label in enumerate("\U0001f34e\U0001f34c"))
 
 
 def config(**data) -> TrainConfig:
