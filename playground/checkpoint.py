@@ -45,6 +45,8 @@ MAX_NAME_CHARS = 1000  # one class name
 MAX_METRICS = 64
 TEXT_METRICS = frozenset({"source"})  # metrics that are words: where the default model's images came from
 DAMAGED = "not a loadable checkpoint: the file is damaged or not a PyTorch .pt file"
+PICKLED = ("refused: the file is a bare Python pickle (or an old-format PyTorch file), which could run code; "
+           "it was not loaded")
 
 
 class CheckpointError(ValueError):
@@ -155,7 +157,8 @@ def check_archive(handle: BinaryIO) -> None:
     handle.seek(0)
     end = zipfile._EndRecData(handle)  # the end record alone: the entry count before the directory is read
     if end is None or not zipfile.is_zipfile(handle):
-        raise CheckpointError(DAMAGED)
+        handle.seek(0)
+        raise CheckpointError(PICKLED if handle.read(1) == pickle.PROTO else DAMAGED)
     count, directory = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
     if count > MAX_ENTRIES or directory > MAX_DIRECTORY_BYTES:  # both read before the directory is
         raise CheckpointError(f"refused: the archive lists {count:,} entries in {directory:,} bytes; "

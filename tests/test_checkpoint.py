@@ -346,7 +346,7 @@ def test_an_oversized_metadata_pickle_is_refused(engine, monkeypatch):
 def test_a_legacy_non_zip_checkpoint_is_refused_cleanly(engine):
     buffer = io.BytesIO()
     torch.save({"format": FORMAT}, buffer, _use_new_zipfile_serialization=False)
-    with pytest.raises(CheckpointError, match="damaged or not a PyTorch .pt file"):
+    with pytest.raises(CheckpointError, match="a bare Python pickle .or an old-format PyTorch file., which could run"):
         load_checkpoint(buffer.getvalue())
 
 
