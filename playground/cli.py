@@ -10,8 +10,10 @@ in its address is trained or exported ('?lesson=NAME' alone: that lesson's setup
 may name its table by path here.
 
 `train` runs the same Engine the page runs (toy or image datasets), logs progress to stderr and
-prints one JSON object of final metrics as the last line of stdout. A bad config exits with code
-2 and a one-line error naming the key; a bad model file or input likewise.
+prints one JSON object of final metrics as the last line of stdout; `--save` is checked before
+training and written through a temporary file beside it, so an existing model is replaced only by
+a complete one. A bad config exits with code 2 and a one-line error naming the key; a bad model
+file or input (not a finite number) likewise. Negative inputs need no `--`: `predict m.pt -1.5 2`.
 
 `export` prints a standalone PyTorch script that trains the same run (`-o` writes it to a file).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -45,13 +48,32 @@ def main(argv: list[str] | None = None) -> int:
     export = commands.add_parser("export", help="print a standalone PyTorch script that trains the config")
     export.add_argument("config", help="config JSON file (the page can download one), or a Playground link")
     export.add_argument("-o", "--output", type=Path, help="write the script to this file instead of printing it")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_numbers_as_inputs(sys.argv[1:] if argv is None else argv))
     try:
         with _table_paths_allowed():
             return {"train": _train, "predict": _predict, "export": _export}[args.command](args)
     except (ConfigError, LayerError, CheckpointError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print("error: " + " ".join(str(error).split()), file=sys.stderr)  # one line, whatever the message
         return BAD_INPUT
+
+
+def _negative_numbers_as_inputs(argv: list[str]) -> list[str]:
+    """`predict model.pt -1e3 2`: argparse takes "-1e3" for an option; a "--" before the first
+    negative number makes it and what follows inputs."""
+    if not argv or argv[0] != "predict" or "--" in argv:
+        return argv
+    for i, token in enumerate(argv):
+        if token.startswith("-") and _is_number(token):
+            return [*argv[:i], "--", *argv[i:]]
+    return argv
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _train(args) -> int:
@@ -80,10 +102,8 @@ def _train(args) -> int:
                 force=event.epoch == config.epochs or engine.dataset.is_image)
     metrics = engine.final_metrics()
     if args.save:
-        try:
-            save_checkpoint(args.save, config, engine.model, engine.dataset.class_names, metrics)
-        except (OSError, RuntimeError) as error:  # torch reports some OS errors as RuntimeError
-            raise ValueError(f"cannot write {args.save}: {error}") from None
+        with _replacing(args.save) as handle:
+            save_checkpoint(handle, config, engine.model, engine.dataset.class_names, metrics)
     print(json.dumps(metrics))
     return 0
 
@@ -118,15 +138,47 @@ def _table_paths_allowed():
 
 
 def _check_writable(path: Path) -> None:
-    """ValueError when `path` is a folder or its folder is missing: found before training, not after."""
+    """ValueError unless `path` can be written as `_replacing` writes it: found before training, not after.
+
+    A folder, a missing folder, a device or /proc file, or a folder where no file can be created
+    is refused; an existing file is left as it is.
+    """
     try:
-        folder, parent = path.is_dir(), path.parent.is_dir()
+        folder, parent, other = path.is_dir(), path.parent.is_dir(), path.exists() and not path.is_file()
     except OSError as error:  # e.g. a name too long for the file system
         raise ValueError(f"cannot write {path}: {error.strerror}") from None
     if folder:
         raise ValueError(f"cannot write {path}: it is a folder; name a file such as {path / 'model.pt'}")
     if not parent:
         raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if other:
+        raise ValueError(f"cannot write {path}: it is not a regular file; name a .pt file in a folder of yours")
+    with _replacing(path, keep=False):
+        pass
+
+
+@contextlib.contextmanager
+def _replacing(path: Path, keep: bool = True):
+    """A new file beside `path` to write into; on success it replaces `path` (`keep`) or is removed.
+
+    The temporary name lives in the same folder, so the final rename is atomic: an existing file
+    is never truncated, and a failed write leaves it as it was. ValueError naming the problem.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        handle = open(temporary, "xb")
+    except OSError as error:
+        raise ValueError(f"cannot write {path}: no file can be created in {path.parent} ({error.strerror})") from None
+    try:
+        with handle:
+            yield handle
+        if keep:
+            os.replace(temporary, path)
+    except (OSError, RuntimeError) as error:  # torch reports some OS errors as RuntimeError
+        raise ValueError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
 
 
 def _read_config(source: str) -> TrainConfig:
@@ -169,13 +221,15 @@ def _link_config(address: str) -> TrainConfig:
 
 
 def _predict(args) -> int:
-    loaded = load_checkpoint(args.model)
+    loaded = load_checkpoint(args.model, needs_table=False)  # a csv model predicts without its table
     if loaded.is_image:
         x, shown = _image_input(args.inputs, loaded.input_shape), args.inputs[0]
     else:
         x = _feature_input(args.inputs, loaded.input_shape[0])
         shown, x = x, [x]
     output = loaded.predict(x)[0].tolist()
+    if not all(math.isfinite(value) for value in output):
+        raise ValueError("the model's output is not a number (its weights may have diverged in training)")
     result: dict = {"input": shown, "output": output}
     if loaded.class_names:
         best = max(range(len(output)), key=output.__getitem__)
@@ -194,6 +248,9 @@ def _feature_input(inputs: list[str], expected: int) -> list[float]:
         raise ValueError(f"inputs must be numbers, got {' '.join(inputs)}") from None
     if len(x) != expected:
         raise ValueError(f"the model takes {expected} input value(s), got {len(x)}")
+    bad = next((i for i, value in enumerate(x) if not math.isfinite(value)), None)
+    if bad is not None:
+        raise ValueError(f"input {bad + 1} is {inputs[bad]!r}: inputs must be finite numbers")
     return x
 
 

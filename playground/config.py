@@ -11,14 +11,16 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from .checks import check_number
+from .checks import check_number, clip, quote, read_int
 from .datasets import CLASSIFICATION, CSV, DATASETS, TASKS, TableChoice
-from .layers import LayerError, check_spec
+from .layers import MAX_LAYERS, LayerError, check_spec
 from .losses import DEFAULT_LOSS, LOSSES, task_problem
 from .optim import OPTIMIZERS, SCHEDULES
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_EPOCHS = 100_000
+MAX_CONFIG_CHARS = 1_000_000  # a config file is a few KB; a longer text is refused before it is parsed
+BOM = "\ufeff"  # some editors start UTF-8 files with it; it is not part of the JSON
 
 
 class ConfigError(ValueError):
@@ -36,6 +38,8 @@ class DatasetConfig:
     test_fraction: float = 0.2
     seed: int = 12345  # data generation and the train/test split
     table: TableChoice | None = None  # the "csv" dataset: which uploaded table, label, features, task
+    # The table's class count as a checkpoint recorded it: a saved model loads without its table.
+    stored_classes: int | None = field(default=None, compare=False)
 
     @property
     def values(self) -> dict[str, float]:
@@ -57,7 +61,7 @@ class DatasetConfig:
         if self.task != CLASSIFICATION:
             return 0
         if self.table:
-            return _table_classes(self.table)
+            return self.stored_classes if self.stored_classes is not None else _table_classes(self.table)
         return int(self.values.get("classes", len(spec.class_names) or 2))
 
     def to_dict(self) -> dict:
@@ -114,19 +118,20 @@ class TrainConfig:
         return replace(self, **changes)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigError("config", f"not valid JSON ({error.msg} at line {error.lineno})") from None
-        return cls.from_dict(data)
+    def from_json(cls, text: str, table_classes: int | None = None) -> "TrainConfig":
+        """The config in JSON `text` (a leading BOM is ignored); ConfigError when it is not one.
+
+        `table_classes`: a csv dataset's class count known from elsewhere (a checkpoint), so its
+        table is not read.
+        """
+        return cls.from_dict(_parse_json(text), table_classes)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "TrainConfig":
+    def from_dict(cls, data: Any, table_classes: int | None = None) -> "TrainConfig":
         _expect_object("config", data)
         _reject_unknown("", data, {"dataset", "layers", "loss", "optimizer", "schedule", "epochs",
                                    "batch_size", "seed", "device"})
-        dataset = _dataset(data.get("dataset", {"name": "spiral"}))
+        dataset = _dataset(data.get("dataset", {"name": "spiral"}), table_classes)
         default_loss = DEFAULT_LOSS[dataset.task]
         return cls(dataset=dataset,
                    layers=_layers(data.get("layers", list(cls.layers))),
@@ -140,12 +145,26 @@ class TrainConfig:
                    device=_choice("device", data.get("device", "auto"), DEVICES))
 
 
+def _parse_json(text: str) -> Any:
+    """JSON text as Python data; ConfigError for text that is too long, too deep or not JSON."""
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ConfigError("config", f"is {len(text):,} characters long; a config is at most "
+                                    f"{MAX_CONFIG_CHARS:,} (the page's Download config gives a few thousand)")
+    try:
+        return json.loads(text.removeprefix(BOM), parse_int=read_int)
+    except json.JSONDecodeError as error:
+        raise ConfigError("config", f"not valid JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:
+        raise ConfigError("config", "is nested too deeply to read (lists or objects inside each other "
+                                    "hundreds of levels deep); a config is at most a few levels deep") from None
+
+
 def default_batch(dataset: str) -> int:
     """Full batch (0) for the small toy sets, mini-batches of 64 for images."""
     return 64 if DATASETS[dataset].is_image else 0
 
 
-def _dataset(data: Any) -> DatasetConfig:
+def _dataset(data: Any, table_classes: int | None) -> DatasetConfig:
     _expect_object("dataset", data)
     name = _choice("dataset.name", data.get("name", "spiral"), tuple(DATASETS))
     spec = DATASETS[name]
@@ -158,11 +177,13 @@ def _dataset(data: Any) -> DatasetConfig:
                          test_fraction=_number("dataset.test_fraction", data.get("test_fraction", spec.test_fraction),
                                                float, 0.0, 0.9),
                          seed=_number("dataset.seed", data.get("seed", 12345), int, 0, 2**32 - 1),
-                         table=_table(data) if name == CSV else None)
+                         table=_table(data, table_classes) if name == CSV else None,
+                         stored_classes=table_classes if name == CSV else None)
 
 
-def _table(data: Mapping) -> TableChoice:
-    """The csv dataset's table choice; the file is read to check the columns and count the classes."""
+def _table(data: Mapping, table_classes: int | None) -> TableChoice:
+    """The csv dataset's table choice; unless its class count is known (`table_classes`), the file is
+    read to check the columns and count the classes."""
     for key in ("file", "label"):
         if not isinstance(data.get(key), str) or not data.get(key):
             raise ConfigError(f"dataset.{key}", "the csv dataset needs a file (an uploaded table's id or a .csv path) "
@@ -171,7 +192,8 @@ def _table(data: Mapping) -> TableChoice:
     if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
         raise ConfigError("dataset.features", "must be a non-empty list of column names")
     choice = TableChoice(data["file"], data["label"], tuple(features), _choice("dataset.task", data.get("task"), TASKS))
-    _table_classes(choice)
+    if table_classes is None:
+        _table_classes(choice)
     return choice
 
 
@@ -198,6 +220,8 @@ def _table_key(table: TableChoice, message: str) -> str:
 def _layers(data: Any) -> tuple[dict, ...]:
     if not isinstance(data, list):
         raise ConfigError("layers", "must be a list of layer objects, e.g. [{\"type\": \"linear\"}]")
+    if len(data) > MAX_LAYERS:
+        raise ConfigError("layers", f"{len(data):,} layers is over the limit of {MAX_LAYERS}: use a shorter stack")
     clean = []
     for i, spec in enumerate(data):
         try:
@@ -255,12 +279,13 @@ def _reject_unknown(prefix: str, data: Mapping, allowed: set[str], owner: str = 
     unknown = sorted(set(data) - allowed)
     if unknown:
         whose = f" for {owner}" if owner else ""
-        raise ConfigError(f"{prefix}{unknown[0]}", f"unknown key{whose}; expected one of: {', '.join(sorted(allowed))}")
+        raise ConfigError(f"{prefix}{clip(unknown[0])}",
+                          f"unknown key{whose}; expected one of: {', '.join(sorted(allowed))}")
 
 
 def _choice(key: str, value: Any, options: tuple[str, ...]) -> str:
     if value not in options:
-        raise ConfigError(key, f"{value!r} is not one of: {', '.join(options)}")
+        raise ConfigError(key, f"{quote(value)} is not one of: {', '.join(options)}")
     return value
 
 

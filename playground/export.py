@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import json
 import re
 import string
 import textwrap
@@ -308,7 +307,7 @@ def _table_blocks(config: TrainConfig) -> list[str]:
 
     labels = ("class_ids(table[LABEL])" if config.dataset.task == CLASSIFICATION
               else "pd.to_numeric(table[LABEL]).to_numpy(np.float64)")
-    tables = _fill(TABLE, missing=json.dumps(list(tabular.MISSING)), labels=labels, split=_split(config))
+    tables = _fill(TABLE, missing=_literal(list(tabular.MISSING)), labels=labels, split=_split(config))
     return [_source(tabular._natural, "natural"), _source(datasets._split_indices, "split_indices"), tables]
 
 
@@ -618,8 +617,8 @@ def _data_constants(config: TrainConfig, kind: str) -> str:
     lines = [f"\n# The data: {_data_title(config)}."]
     if data.table is not None:
         lines += [f'CSV_FILE = "{CSV_FILE}"  # --csv reads another file',
-                  f"LABEL = {json.dumps(data.table.label)}  # the column to predict",
-                  f"FEATURES = {json.dumps(list(data.table.features))}  # the columns it is predicted from"]
+                  f"LABEL = {_literal(data.table.label)}  # the column to predict",
+                  f"FEATURES = {_literal(list(data.table.features))}  # the columns it is predicted from"]
     lines.append(f"DATA_SEED = {data.seed}  # the data's random choices: points, split, subsets")
     values = {**spec.defaults(), **data.values}
     for param in spec.params:
@@ -628,6 +627,12 @@ def _data_constants(config: TrainConfig, kind: str) -> str:
     if kind != "idx":  # MNIST-style sets come with their own test images
         lines.append(f"TEST_FRACTION = {data.test_fraction!r}  # share of the data held out for testing")
     return "\n".join(lines)
+
+
+def _literal(value: str | list[str]) -> str:
+    """A Python literal for text from the user's table, in ASCII: "temp \\U0001f600", never lone surrogates
+    (JSON's "\\ud83d\\ude00" is one emoji in JSON but two broken characters in Python)."""
+    return ascii(value)
 
 
 def _training_blocks(config: TrainConfig, plan: ModelPlan) -> list[str]:

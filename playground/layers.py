@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from .checks import check_number
+from .checks import check_number, clip, quote
 
 Shape = tuple[int, ...]  # per-sample shape, batch dimension left out: (features,) or (C, H, W)
 
@@ -22,6 +22,7 @@ FLAT, IMAGE, ANY = "flat", "image", "any"  # the input a layer type accepts
 
 MAX_FEATURES = 4096  # widest Linear a stack may ask for: keeps a typo from exhausting memory
 MAX_CHANNELS = 512  # most channels a convolution may ask for
+MAX_LAYERS = 64  # longest stack: every layer costs planning, drawing and training work on the server
 
 
 class LayerError(ValueError):
@@ -199,14 +200,14 @@ def check_spec(index: int, spec: Any) -> dict:
     if not isinstance(spec, dict) or "type" not in spec:
         raise LayerError(index, 'each layer must be an object with a "type", e.g. {"type": "relu"}')
     if not isinstance(spec["type"], str) or spec["type"] not in LAYERS:
-        raise LayerError(index, f"unknown layer type {spec['type']!r}; choose one of {', '.join(LAYERS)}",
+        raise LayerError(index, f"unknown layer type {quote(spec['type'])}; choose one of {', '.join(LAYERS)}",
                          param="type")
     layer = LAYERS[spec["type"]]
     unknown = set(spec) - {"type"} - {p.name for p in layer.params}
     if unknown:
         known = ", ".join(p.name for p in layer.params) or "none"
-        raise LayerError(index, f"{layer.title} has no parameter {sorted(unknown)[0]!r} (its parameters: {known})",
-                         param=sorted(unknown)[0])
+        name = clip(str(sorted(unknown)[0]))
+        raise LayerError(index, f"{layer.title} has no parameter {name!r} (its parameters: {known})", param=name)
     clean = {"type": layer.name}
     for param in layer.params:
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .layers import LAYERS, LayerError, Shape, build_layer, check_spec
+from .layers import LAYERS, MAX_LAYERS, LayerError, Shape, build_layer, check_spec
 from .losses import LossSpec
 
 MAX_PARAMETERS = 5_000_000  # a stack larger than this is refused before anything is allocated
@@ -78,6 +78,8 @@ def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: L
     """Check `layers` for this input and output size (and loss); raise LayerError naming the fix."""
     if not layers:
         raise LayerError(None, "the stack is empty: add at least one Linear layer")
+    if len(layers) > MAX_LAYERS:
+        raise LayerError(None, f"{len(layers):,} layers is over the limit of {MAX_LAYERS}: use a shorter stack")
     specs = [check_spec(i, spec) for i, spec in enumerate(layers)]
     specs = _infer_sizes(specs, input_shape, n_outputs)
     rows, shape = [], input_shape

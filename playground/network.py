@@ -8,7 +8,7 @@ blue positive) and drawn wider and more opaque the larger its magnitude. `neuron
 MAX_UNITS show their first and last MAX_UNITS // 2 units. Figures are small because the page
 re-sends them every refresh: edges go in a few traces (one per sign and width level) of
 NaN-separated float32 segments, neuron maps as uint8 codes. Conv and image models are not MLPs:
-the functions return None for them.
+the functions return None for them, and for stacks longer than a config allows.
 
 Knows nothing about Streamlit, training loops or datasets (the page passes axis ranges and names).
 """
@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
+from .layers import MAX_LAYERS
 from .model import Standardize
 from .plots import figure
 
@@ -94,8 +95,9 @@ class _Group:
 
 
 def is_mlp(model: nn.Module) -> bool:
-    """A flat-input model of Linear and elementwise layers only, with at least one Linear."""
-    if not isinstance(model, nn.Sequential):
+    """A flat-input model of Linear and elementwise layers only, with at least one Linear, and no
+    longer than a config allows (MAX_LAYERS, plus its input normalisation): the view's work is bounded."""
+    if not isinstance(model, nn.Sequential) or len(model) > MAX_LAYERS + 1:
         return False
     types = [type(m) for m in model]
     return nn.Linear in types and all(t is nn.Linear or t in _KINDS for t in types)

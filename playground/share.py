@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
+from .checks import clip, read_int
 from .config import ConfigError, TrainConfig
+from .layers import MAX_LAYERS
 
 # Controls a teacher can hide from a shared link: name -> what the student no longer sees.
 HIDEABLE: dict[str, str] = {
@@ -101,13 +103,23 @@ def parse_layers(text: str) -> list[dict]:
         if not match or match.end() == position:
             raise ConfigError("layers", f"cannot read the layer list at {text[position:position + 20]!r}; "
                                         "expected e.g. linear(out=100),relu,linear")
-        layer: dict[str, Any] = {"type": match.group(1)}
-        for item in filter(None, (match.group(2) or "").split(",")):
-            name, _, value = item.partition("=")
-            layer[name.strip()] = _number(value.strip())
-        layers.append(layer)
+        if len(layers) == MAX_LAYERS:
+            raise ConfigError("layers", f"holds more than {MAX_LAYERS} layers, the limit: use a shorter stack")
+        layers.append(_layer(match.group(1), match.group(2) or ""))
         position = match.end()
     return layers
+
+
+def _layer(kind: str, arguments: str) -> dict[str, Any]:
+    """One layer from its name and "out=100,p=0.5": a parameter named twice or named `type` is refused."""
+    layer: dict[str, Any] = {"type": kind}
+    for item in filter(None, arguments.split(",")):
+        name, _, value = (part.strip() for part in item.partition("="))
+        if name in layer:
+            what = "its type is the name before the brackets" if name == "type" else "it is given twice"
+            raise ConfigError("layers", f"{kind}({clip(name)}=...): {what}; e.g. linear(out=100),relu")
+        layer[name] = _number(value)
+    return layer
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -156,7 +168,7 @@ def _value(key: str, text: str) -> Any:
 
 def _number(text: str) -> Any:
     """int or float when the text is one; otherwise the text (the config check then names it)."""
-    for kind in (int, float):
+    for kind in (read_int, float):
         try:
             return kind(text)
         except ValueError:

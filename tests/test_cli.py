@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -514,3 +515,111 @@ def test_python_dash_m_playground_with_bad_input_prints_no_traceback(tmp_path):
     assert done.returncode == BAD_INPUT and done.stdout == ""
     assert done.stderr.strip() == f"error: cannot read {binary}: it is not a text file (a config is JSON text, " \
                                   "as the page's Download config gives)"
+
+
+# --- hostile files and inputs (issue 13) ---------------------------------------------------------
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> tuple[int, str, str, float]:
+    """python -m playground ARGS in a child: exit code, stdout, stderr and the child's own peak memory (MiB)."""
+    folder = Path(cwd)
+    with open(folder / ".out", "w+") as out, open(folder / ".err", "w+") as err:
+        child = subprocess.Popen([sys.executable, "-m", "playground", *args], cwd=ROOT, stdout=out, stderr=err,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+        _, status, usage = os.wait4(child.pid, 0)  # this child's rusage alone
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        return child.returncode, out.read(), err.read(), usage.ru_maxrss / 1024
+
+
+def test_predict_refuses_a_zip_bomb_with_one_line_and_no_memory_spike(tmp_path, saved_model):
+    from test_checkpoint import bomb_bytes  # tests/ is on sys.path
+
+    from playground.engine import Engine
+
+    engine = Engine(TrainConfig.from_dict(TINY))
+    (tmp_path / "bomb.pt").write_bytes(bomb_bytes(engine))
+    code, out, err, bomb_peak = run_cli("predict", str(tmp_path / "bomb.pt"), "1", "2", cwd=tmp_path)
+    assert code == BAD_INPUT and out == ""
+    assert len(err.strip().splitlines()) == 1 and "is compressed" in err
+    good_code, _, _, good_peak = run_cli("predict", saved_model, "1", "2", cwd=tmp_path)
+    assert good_code == 0
+    assert bomb_peak - good_peak < 100, f"the bomb took {bomb_peak:.0f} MiB, a real model {good_peak:.0f} MiB"
+
+
+def test_a_config_nested_2000_levels_deep_exits_2_naming_the_problem(tmp_path, capsys):
+    nested = '{"epochs": ' + "[" * 2000 + "]" * 2000 + "}"
+    assert main(["train", write(tmp_path, nested)]) == BAD_INPUT
+    assert error_line(capsys).startswith("error: config: is nested too deeply")
+    code, out, err, _ = run_cli("train", write(tmp_path, nested), cwd=tmp_path)
+    lines = err.strip().splitlines()
+    assert code == BAD_INPUT and len(lines) == 1 and lines[0].startswith("error: config: is nested too deeply")
+
+
+def test_a_5000_digit_integer_exits_2_naming_the_key(tmp_path, capsys):
+    assert main(["train", write(tmp_path, '{"epochs": ' + "9" * 5000 + "}")]) == BAD_INPUT
+    assert error_line(capsys) == "error: epochs: must be between 1 and 100000, got a 5,000-digit number"
+
+
+def test_a_20000_layer_config_is_refused_at_once_naming_the_cap(tmp_path, capsys):
+    data = {**TINY, "layers": [{"type": "linear", "out": 4}, {"type": "relu"}] * 10_000}
+    started = time.perf_counter()
+    assert main(["train", write(tmp_path, data)]) == BAD_INPUT
+    assert time.perf_counter() - started < 5  # the count is checked before any layer
+    assert error_line(capsys) == "error: layers: 20,000 layers is over the limit of 64: use a shorter stack"
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(TINY), encoding="utf-8-sig")
+    assert main(["train", str(path), "--quiet"]) == 0
+    assert last_json(capsys.readouterr().out)["epochs"] == 5
+
+
+@pytest.mark.parametrize("inputs, shown", [(["nan", "1"], "input 1 is 'nan'"), (["1", "inf"], "input 2 is 'inf'"),
+                                           (["1", "-Infinity"], "input 2 is '-Infinity'")])
+def test_predict_refuses_inputs_that_are_not_finite(saved_model, capsys, inputs, shown):
+    assert main(["predict", saved_model, *inputs]) == BAD_INPUT
+    assert error_line(capsys) == f"error: {shown}: inputs must be finite numbers"
+
+
+@pytest.mark.parametrize("inputs", [["-1.5", "2"], ["1", "-2e-3"], ["-1e3", "-.5"], ["--", "-1", "2"]])
+def test_predict_takes_negative_inputs_without_a_double_dash(saved_model, capsys, inputs):
+    assert main(["predict", saved_model, *inputs]) == 0
+    expected = [float(value) for value in inputs if value != "--"]
+    assert json.loads(capsys.readouterr().out)["input"] == expected
+
+
+@pytest.mark.parametrize("target", ["/proc/version", "/proc/self/model.pt", "/dev/null"])
+def test_save_to_a_system_file_is_refused_before_training(tmp_path, capsys, target):
+    assert main(["train", write(tmp_path, TINY), "--save", target]) == BAD_INPUT
+    assert error_line(capsys).startswith(f"error: cannot write {target}: ")
+
+
+def test_save_replaces_an_existing_model_only_once_training_is_done(tmp_path, capsys, monkeypatch):
+    import playground.cli as cli
+
+    target = tmp_path / "model.pt"
+    target.write_bytes(b"the previous model")
+    monkeypatch.setattr(cli, "save_checkpoint", lambda handle, *args: handle.write(b"half a mod") and 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # a save that dies half way
+        main(["train", write(tmp_path, TINY), "--save", str(target), "--quiet"])
+    assert target.read_bytes() == b"the previous model"
+    monkeypatch.undo()
+    assert main(["train", write(tmp_path, TINY), "--save", str(target), "--quiet"]) == 0
+    assert target.read_bytes().startswith(b"PK")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config.json", "model.pt"]  # no temporary left
+
+
+def test_predict_with_a_csv_model_whose_table_is_gone(tmp_path, capsys):
+    table = tmp_path / "fruit.csv"
+    table.write_text("weight,colour,kind\n" + "".join(f"{i},{i % 3},{'abc'[i % 3]}\n" for i in range(30)))
+    data = {**TINY, "dataset": {"name": "csv", "file": str(table), "label": "kind", "features": ["weight", "colour"],
+                                "task": "classification"}}
+    model = tmp_path / "fruit.pt"
+    assert main(["train", write(tmp_path, data), "--save", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    table.unlink()
+    assert main(["predict", str(model), "3", "-1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["probabilities"]) == {"a", "b", "c"} and result["label"] in "abc"

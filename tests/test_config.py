@@ -200,3 +200,78 @@ def test_unhashable_layer_type_is_a_config_error():
     with pytest.raises(ConfigError) as caught:
         TrainConfig.from_dict({"layers": [{"type": ["linear"]}]})
     assert caught.value.key == "layers[0].type"
+
+
+# --- hostile config files (issue 13) -------------------------------------------------------------
+
+
+def refused(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig.from_json(text)
+    return caught.value
+
+
+def test_json_nested_2000_levels_deep_is_refused_naming_the_problem():
+    text = '{"epochs": ' + "[" * 2000 + "]" * 2000 + "}"  # 4 KB
+    error = refused(text)
+    assert error.key == "config" and "nested too deeply" in error.message
+
+
+def test_json_nested_deep_but_readable_is_refused_with_a_short_message():
+    error = refused('{"dataset": {"name": ' + "[" * 500 + "]" * 500 + "}}")
+    assert error.key == "dataset.name" and len(str(error)) < 200
+
+
+@pytest.mark.parametrize("text, key", [
+    ('{"epochs": 9999}', None),
+    ('{"epochs": ' + "9" * 5000 + "}", "epochs"),
+    ('{"seed": -' + "9" * 5000 + "}", "seed"),
+    ('{"optimizer": {"lr": ' + "1" * 5000 + "}}", "optimizer.lr"),
+    ('{"layers": [{"type": "linear", "out": ' + "7" * 5000 + "}]}", "layers[0].out"),
+])
+def test_a_5000_digit_integer_is_refused_naming_the_key(text, key):
+    if key is None:
+        assert TrainConfig.from_json(text).epochs == 9999
+        return
+    error = refused(text)
+    assert error.key == key and "a 5,000-digit number" in error.message and len(str(error)) < 200
+
+
+def test_a_long_string_value_or_key_is_quoted_briefly():
+    assert len(str(refused(json.dumps({"device": "x" * 100_000})))) < 200
+    assert len(str(refused(json.dumps({"x" * 100_000: 1})))) < 300
+
+
+def test_a_config_over_a_megabyte_is_refused_before_it_is_parsed():
+    error = refused(json.dumps({"dataset": {"name": "spiral"}, "pad": "x" * 2_000_000}))
+    assert error.key == "config" and "is 2,000,0" in error.message and "at most 1,000,000" in error.message
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read():
+    text = "\ufeff" + TrainConfig().to_json()
+    assert TrainConfig.from_json(text) == TrainConfig()
+    assert TrainConfig.from_json(TrainConfig().to_json().encode("utf-8-sig").decode("utf-8")) == TrainConfig()
+
+
+def test_the_longest_allowed_stack_is_accepted():
+    layers = [{"type": "linear", "out": 4}, {"type": "relu"}] * 31 + [{"type": "linear"}, {"type": "softmax"}]
+    assert len(TrainConfig.from_dict({"layers": layers}).layers) == 64
+
+
+@pytest.mark.parametrize("count", [65, 3000])
+def test_a_stack_over_64_layers_is_refused_naming_the_cap_before_any_layer_is_checked(count, monkeypatch):
+    import playground.config as config_module
+
+    monkeypatch.setattr(config_module, "check_spec", lambda *args: pytest.fail("a layer was checked"))
+    error = refused(json.dumps({"layers": [{"type": "relu"}] * count}))
+    assert error.key == "layers" and f"{count:,} layers is over the limit of 64" in error.message
+
+
+def test_a_csv_config_with_a_known_class_count_does_not_read_its_table(tmp_path):
+    data = {"dataset": {"name": "csv", "file": str(tmp_path / "gone.csv"), "label": "kind", "features": ["a", "b"],
+                        "task": "classification"}}
+    with pytest.raises(ConfigError, match="dataset"):
+        TrainConfig.from_dict(data)  # the table is read to count the classes ...
+    config = TrainConfig.from_dict(data, table_classes=4)  # ... unless a checkpoint knows them
+    assert config.dataset.n_classes == 4 and config.dataset.input_shape == (2,)
+    assert config == TrainConfig.from_dict(data, table_classes=3)  # the count is not part of the config

@@ -31,6 +31,9 @@ SPIRAL = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 100},
 CSV_TEXT = "length, width ,species\n" + "".join(
     f"{1 + (i * 7 % 10) / 10 + c},{2 - c * 0.5 + (i * 3 % 10) / 20},{name}\n"
     for i in range(20) for c, name in enumerate(["setosa", "versicolor", "virginica"]))
+EMOJI_CSV = "temp \U0001f600,width,kind \U0001f338\n" + "".join(  # emoji names and labels, outside the BMP
+    f"{1 + (i * 7 % 10) / 10 + c},{2 - c * 0.5},{label}\n"
+    for i in range(20) for c, label in enumerate("\U0001f34e\U0001f34c"))
 
 
 def config(**data) -> TrainConfig:
@@ -255,6 +258,9 @@ RUNS = {  # name -> (config, the script's extra options); "$dir" is the folder t
                 "optimizer": {"name": "adam", "lr": 0.01}}, []),
     "mnist": ({"dataset": {"name": "mnist", "train_images": 50, "test_images": 15}, "layers": CNN, "epochs": 3,
                "batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}}, ["--data", "$dir/MNIST/raw"]),
+    "emoji": ({"dataset": {"name": "csv", "file": "$dir/emoji.csv", "label": "kind \U0001f338",
+                           "features": ["temp \U0001f600", "width"], "task": "classification"},
+               "layers": MLP, "epochs": 20, "optimizer": {"name": "adam", "lr": 0.02}}, ["--csv", "$dir/emoji.csv"]),
     "csv": ({"dataset": {"name": "csv", "file": "$dir/flowers.csv", "label": "species", "features": ["width", "length"],
                          "task": "classification"}, "layers": MLP, "batch_size": 16, "epochs": 20,
              "optimizer": {"name": "adam", "lr": 0.02}, "schedule": "cosine"}, ["--csv", "$dir/flowers.csv"]),
@@ -293,6 +299,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 def write_data(folder: Path) -> None:
     """The flowers table and a 60 + 20 image 'MNIST' as four IDX files."""
     (folder / "flowers.csv").write_text(CSV_TEXT)
+    (folder / "emoji.csv").write_text(EMOJI_CSV, encoding="utf-8")
     raw = folder / "MNIST" / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -386,6 +393,23 @@ def test_mnist_from_idx_files_reproduces_the_engine(runs, monkeypatch):
         assert_same_numbers(runs["mnist"])
     finally:
         images.clear_cache()
+
+
+def test_emoji_column_names_and_labels_write_a_script_that_reproduces_the_engine(runs):
+    assert_same_numbers(runs["emoji"])
+
+
+def test_emoji_column_names_are_written_as_ascii_python_literals(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+    path = tmp_path / "emoji.csv"
+    path.write_text(EMOJI_CSV, encoding="utf-8")
+    features = ["temp \U0001f600", "width"]
+    cfg = config(dataset={"name": "csv", "file": str(path), "label": "kind \U0001f338", "features": features,
+                          "task": "classification"}, layers=MLP)
+    script = export_script(cfg)
+    assert script.isascii() and "\\U0001f600" in script  # no lone surrogates: the file writes in any encoding
+    names = check_standalone(script)
+    assert names["FEATURES"] == features and names["LABEL"] == "kind \U0001f338"
 
 
 def test_a_csv_table_reproduces_the_engine(runs):

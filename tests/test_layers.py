@@ -216,3 +216,12 @@ def test_bad_conv_parameters_are_rejected_by_name(spec, param):
     with pytest.raises(LayerError) as caught:
         check_spec(0, spec)
     assert caught.value.param == param
+
+
+def test_a_hostile_type_or_parameter_name_is_quoted_briefly():
+    with pytest.raises(LayerError) as caught:
+        check_spec(0, {"type": "x" * 100_000})
+    assert len(str(caught.value)) < 400
+    with pytest.raises(LayerError) as caught:
+        check_spec(0, {"type": "relu", "y" * 100_000: 1})
+    assert len(str(caught.value)) < 200 and len(caught.value.param) <= 60

@@ -105,7 +105,7 @@ def test_declared_input_size_of_a_later_linear_must_match_its_input():
 
 
 def test_too_many_parameters_is_refused_without_allocating_them():
-    layers = [{"type": "linear", "out": 4096}] * 100 + [{"type": "linear"}]  # ~1.7e9 parameters, ~7 GB
+    layers = [{"type": "linear", "out": 4096}] * 60 + [{"type": "linear"}]  # ~1e9 parameters, ~4 GB
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     with pytest.raises(LayerError, match=f"over the limit of {MAX_PARAMETERS:,}") as caught:
@@ -321,3 +321,12 @@ def test_build_model_with_statistics_normalises_images_not_standardises():
     assert not any(isinstance(m, Standardize) for m in model)
     x = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
     torch.testing.assert_close(model(x), model[1:]((x.float() / 255 - 0.5) / 0.25))
+
+
+def test_a_stack_over_max_layers_is_refused_before_any_layer_is_planned(monkeypatch):
+    import playground.model as model_module
+    from playground.layers import MAX_LAYERS
+
+    monkeypatch.setattr(model_module, "check_spec", lambda *args: pytest.fail("a layer was checked"))
+    with pytest.raises(LayerError, match=f"20,000 layers is over the limit of {MAX_LAYERS}"):
+        plan_model([{"type": "relu"}] * 20_000, (2,), 3)

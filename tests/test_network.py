@@ -259,3 +259,13 @@ def test_neuron_maps_and_figures_agree_on_units_and_titles(activation):
     d, maps = diagram(model), neuron_maps(model, RANGES, grid=8)
     assert [title for title, _ in maps.layers] == list(d.layer_titles[1:-1])
     assert [values.shape[0] for _, values in maps.layers] == [min(size, MAX_UNITS) for size in d.layer_sizes[1:-1]]
+
+
+def test_a_stack_longer_than_a_config_allows_is_not_drawn():
+    from playground.layers import MAX_LAYERS
+
+    allowed = nn.Sequential(Standardize(torch.zeros(2), torch.ones(2)), nn.Linear(2, 3),
+                            *[nn.ReLU() for _ in range(MAX_LAYERS - 1)])
+    assert is_mlp(allowed) and diagram(allowed) is not None
+    longer = nn.Sequential(*allowed, nn.ReLU())
+    assert not is_mlp(longer) and diagram(longer) is None and neuron_maps(longer, RANGES) is None

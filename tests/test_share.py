@@ -1,4 +1,5 @@
 """The shareable link: every config survives the URL round trip; bad links name the parameter."""
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -126,3 +127,40 @@ def test_an_overlong_link_is_refused():
 def test_a_conflicting_parameter_is_refused():
     with pytest.raises(ConfigError):
         from_query({"optimizer": "adam", "optimizer.lr": "0.1"})
+
+
+# --- hostile links (issue 13) --------------------------------------------------------------------
+
+
+def test_a_1596_layer_link_is_refused_at_once_naming_the_cap(monkeypatch):
+    import playground.config as config_module
+
+    monkeypatch.setattr(config_module, "check_spec", lambda *args: pytest.fail("a layer was checked"))
+    layers = ",".join(["relu"] * 1595 + ["linear"])
+    assert len("layers") + len(layers) <= 8000  # fits the link limit
+    with pytest.raises(ConfigError, match="holds more than 64 layers, the limit") as caught:
+        from_query({"layers": layers})
+    assert caught.value.key == "layers"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("relu(type=linear)", "relu(type=...): its type is the name before the brackets"),
+    ("linear(out=4,out=8),relu,linear", "linear(out=...): it is given twice"),
+])
+def test_a_layer_parameter_named_type_or_given_twice_is_refused(text, words):
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        from_query({"layers": text})
+
+
+def test_an_unknown_layer_parameter_in_a_link_is_refused_naming_it():
+    with pytest.raises(ConfigError, match="ReLU has no parameter 'kind'") as caught:
+        from_query({"layers": "linear(out=4),relu(kind=1),linear"})
+    assert caught.value.key == "layers[1].kind"
+
+
+def test_a_5000_digit_number_in_a_link_is_refused_naming_the_parameter():
+    with pytest.raises(ConfigError, match="got a 5,000-digit number") as caught:
+        from_query({"epochs": "9" * 5000})
+    assert caught.value.key == "epochs"
+    with pytest.raises(ConfigError, match=r"layers\[0\]\.out: .*a 3,000-digit number"):
+        from_query({"layers": f"linear(out={'9' * 3000}),linear"})
