@@ -24,17 +24,18 @@ import re
 # directives (`\:red\[...\]`, badges, `:small[...]`).
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
-# Streamlit finds `:material_name:` icons, `:emoji:` shortcodes and `:streamlit:` by searching the
-# parsed text, after escapes are resolved, so `\:` alone does not stop them: an invisible word
-# joiner after every colon does.
+# Streamlit finds `:material_name:` icons, `:emoji:` shortcodes, `:streamlit:` and GFM's autolinks
+# (`http://`, `www.`, `a@b.co`) by searching the parsed text, after escapes are resolved, so `\:`
+# alone does not stop them: an invisible word joiner after each colon and @, and after "www", does.
 WORD_JOINER = "\u2060"
+_TEXT_PATTERNS = re.compile(r"\\[:@]|www(?=\\\.)", re.IGNORECASE)
 
 
 def markdown_literal(text: object) -> str:
     """`text` as Streamlit markdown that displays exactly these characters, on one line."""
     flat = _LINE_BREAKS.sub(" ", str(text))
     escaped = _PUNCTUATION.sub(r"\\\1", flat)
-    return escaped.replace("\\:", "\\:" + WORD_JOINER)
+    return _TEXT_PATTERNS.sub(lambda found: found.group(0) + WORD_JOINER, escaped)
 
 
 def plotly_literal(text: object) -> str:
