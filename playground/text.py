@@ -18,24 +18,39 @@ from __future__ import annotations
 import html
 import re
 
-# CommonMark lets any ASCII punctuation character be backslash-escaped, and it then renders as
-# itself: escaping all of them covers links, images, emphasis, code, HTML, GFM autolinks
-# (`http\://`, `www\.`, `a\@b`), tables and strikethrough, LaTeX (`\$`) and Streamlit's
-# directives (`\:red\[...\]`, badges, `:small[...]`).
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Each rule: (where, what to put there). CommonMark renders a backslash-escaped ASCII punctuation
+# character as itself; only characters where they can start markup are escaped, so ordinary text
+# (sentences, numbers, keys like layers[0].out or batch_size, "x < 5") reads the same in the source.
+_MARKDOWN_RULES = (
+    # code, emphasis, strikethrough, LaTeX, tables
+    (re.compile(r"[\\`*~$|]"), r"\\\g<0>"),
+    # a link or an image needs "](" (reference links need a definition, which needs a line of its own)
+    (re.compile(r"\](?=\()"), r"\\]"),
+    # HTML tags, comments and <autolinks>; entities (&amp; &#60;)
+    (re.compile(r"<(?=[A-Za-z/!?])|&(?=[#A-Za-z])"), r"\\\g<0>"),
+    # `_` emphasis; between two letters or digits (batch_size) it never is
+    (re.compile(r"(?<![^\W_])_|_(?![^\W_])"), r"\\_"),
+    # what starts a block at the start of a line: heading, quote, list, setext underline, ordered list
+    (re.compile(r"^[#>+=\[-]"), r"\\\g<0>"),
+    (re.compile(r"^(\d+)([.)])(?=\s|$)"), r"\1\\\2"),
+    # a directive's label or attributes (`:red[x]`, `:foo{x}`), which Streamlit drops even when the
+    # directive itself is broken by the joiner below
+    (re.compile(r"(?<=:)([A-Za-z][\w-]*)([\[{])"), r"\1\\\2"),
+    # Streamlit and GFM find some things in the parsed text, after escapes are resolved: directives
+    # (`:red[...]`), `:material/icon:`, `:emoji:`, `:streamlit:` and autolinks (`http://`, `www.`,
+    # `a@b.co`). An invisible word joiner after the colon, the @ and the "www" breaks each.
+    (re.compile(r"(?<=:)(?=[\w+/-])|(?<=@)(?=\w)|(?<=www)(?=\.)", re.IGNORECASE), "\u2060"),
+)
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
-# Streamlit finds `:material_name:` icons, `:emoji:` shortcodes, `:streamlit:` and GFM's autolinks
-# (`http://`, `www.`, `a@b.co`) by searching the parsed text, after escapes are resolved, so `\:`
-# alone does not stop them: an invisible word joiner after each colon and @, and after "www", does.
 WORD_JOINER = "\u2060"
-_TEXT_PATTERNS = re.compile(r"\\[:@]|www(?=\\\.)", re.IGNORECASE)
 
 
 def markdown_literal(text: object) -> str:
     """`text` as Streamlit markdown that displays exactly these characters, on one line."""
-    flat = _LINE_BREAKS.sub(" ", str(text))
-    escaped = _PUNCTUATION.sub(r"\\\1", flat)
-    return _TEXT_PATTERNS.sub(lambda found: found.group(0) + WORD_JOINER, escaped)
+    literal = _LINE_BREAKS.sub(" ", str(text)).lstrip()  # leading spaces would make a code block
+    for where, replacement in _MARKDOWN_RULES:
+        literal = where.sub(replacement, literal)
+    return literal
 
 
 def plotly_literal(text: object) -> str:
