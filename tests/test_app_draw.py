@@ -6,14 +6,16 @@ URL the component sends. The browser test draws with the mouse on the real canva
 import base64
 import io
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from playground import explain
+from playground import explain, ui
 from playground.budget import forward_flops
 from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
@@ -186,3 +188,21 @@ def test_a_model_over_the_occlusion_cap_still_guesses_without_the_occlusion_map(
     assert guess(draw) in [str(d) for d in range(10)]
     assert any("too large for the occlusion map here" in c.value for c in draw.caption)
     assert len(draw.get("image")) == 2  # the preview and the feature maps, no occlusion overlay
+
+
+def test_the_server_runs_drawings_on_one_torch_thread():
+    """An uploaded model must not take every core: the server's warm-up sets torch to one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    ui.warm_up.clear()
+    try:
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        app.switch_page("pages/2_Draw.py").run()
+        assert not app.exception
+        seen = []  # torch's thread count is per thread: a new one (as each page run is) takes the server's
+        reader = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        reader.start()
+        reader.join()
+        assert seen == [1]
+    finally:
+        torch.set_num_threads(before)
