@@ -22,6 +22,7 @@ from playground.engine import plan_for
 from playground.model import build_model
 from playground.runner import History
 from playground.text import markdown_literal, plotly_literal
+from test_app_draw import blank, inject  # drawings injected as the canvas component's state
 
 ROOT = Path(__file__).resolve().parents[1]
 LINK, IMAGE, TAG = "[Click here](http://evil/)", "![x](http://x/y.png)", "<a href=x>b</a>"
@@ -33,24 +34,11 @@ def workspace() -> str:
     return "escaping-" + secrets.token_hex(6)
 
 
-@pytest.fixture
-def apps():
-    """Collects the test's apps and stops their runs afterwards."""
-    opened = []
-    yield opened
-    for app in opened:
-        run = app.session_state["pg_run"] if "pg_run" in app.session_state else None
-        if run is not None:
-            run.stop()
-            run.join(10)
-
-
-def open_page(apps: list, page: str, workspace: str, params: dict | None = None) -> AppTest:
+def open_page(page: str, workspace: str, params: dict | None = None) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.query_params.update({"ws": workspace, **(params or {})})
     app.run()
     app.switch_page(page).run()
-    apps.append(app)
     assert not app.exception
     return app
 
@@ -70,8 +58,7 @@ def assert_shown_literally(elements, hostile: str) -> None:
 
 
 def chart(app: AppTest, key: str) -> dict:
-    return json.loads(next(c for c in app.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id)
-                      .proto.spec)
+    return json.loads(next(c for c in app.get("plotly_chart") if key in c.proto.id).proto.spec)
 
 
 def chart_strings(figure: dict) -> list[str]:
@@ -89,14 +76,14 @@ def chart_strings(figure: dict) -> list[str]:
 
 # --- the Playground's links ---------------------------------------------------------------------
 
-def test_a_lesson_link_holding_a_markdown_link_is_warned_about_literally(apps, workspace):
+def test_a_lesson_link_holding_a_markdown_link_is_warned_about_literally(workspace):
     params = {**share.to_query(XOR), "lesson": LINK}
-    app = open_page(apps, "pages/1_Playground.py", workspace, params)
+    app = open_page("pages/1_Playground.py", workspace, params)
     assert_shown_literally(app.warning, LINK)
 
 
-def test_a_dataset_name_holding_an_image_is_warned_about_literally(apps, workspace):
-    app = open_page(apps, "pages/1_Playground.py", workspace, {"dataset.name": IMAGE})
+def test_a_dataset_name_holding_an_image_is_warned_about_literally(workspace):
+    app = open_page("pages/1_Playground.py", workspace, {"dataset.name": IMAGE})
     assert_shown_literally(app.warning, IMAGE)
 
 
@@ -108,8 +95,8 @@ HOSTILE_CSV = (f'"{LINK}","{TAG}",label\n'.encode()
 
 
 @pytest.fixture
-def hostile_csv(apps, workspace) -> AppTest:
-    app = open_page(apps, "pages/1_Playground.py", workspace)
+def hostile_csv(workspace) -> AppTest:
+    app = open_page("pages/1_Playground.py", workspace)
     app.selectbox(key="pg_dataset").set_value("csv").run()
     app.file_uploader(key="pg_csv_upload").set_value((CSV_NAME, HOSTILE_CSV, "text/csv")).run()
     assert not app.exception and not app.error
@@ -132,7 +119,9 @@ def test_csv_labels_and_columns_are_plain_text_in_the_boundary_chart(hostile_csv
 def test_csv_labels_and_columns_are_plain_text_in_the_network_diagram(hostile_csv):
     hostile_csv.number_input(key="pg_epochs").set_value(2).run()
     hostile_csv.button(key="pg_train").click().run()
-    hostile_csv.session_state["pg_run"].join(60)
+    run = hostile_csv.session_state["pg_run"]
+    run.join(60)
+    assert not run.active
     hostile_csv.run()
     figure = chart(hostile_csv, "pg_network")
     labels = [text for trace in figure["data"] for text in trace.get("text") or [] if text]
@@ -145,13 +134,13 @@ def test_csv_labels_and_columns_are_plain_text_in_the_network_diagram(hostile_cs
 RUN_NAME = "**bold** [x](http://e)"
 
 
-def test_a_run_name_is_shown_literally_on_the_runs_page(apps, workspace):
+def test_a_run_name_is_shown_literally_on_the_runs_page(workspace):
     epochs = (1, 2, 3)
     history = History(epochs=epochs, train_loss=(1.0, 0.6, 0.4), eval_epochs=epochs, train_score=(0.5, 0.7, 0.8),
                       test_loss=(1.0, 0.7, 0.5), test_score=(0.5, 0.6, 0.75))
     run_id = ui.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed",
                                  name=RUN_NAME)
-    app = open_page(apps, "pages/4_Runs.py", workspace)
+    app = open_page("pages/4_Runs.py", workspace)
     label = f"#{run_id} · {RUN_NAME}"
     links = [e for e in app.get("page_link") if "Open" in e.proto.label]
     assert [e.proto.label for e in links] == [f"Open {markdown_literal(label)} in the Playground"]
@@ -174,10 +163,8 @@ def checkpoint(config: TrainConfig, class_names: tuple = ()) -> bytes:
     return buffer.getvalue()
 
 
-def test_checkpoint_class_names_are_shown_literally_on_the_draw_page(apps, workspace):
-    from tests.test_app_draw import blank, inject
-
-    app = open_page(apps, "pages/2_Draw.py", workspace)
+def test_checkpoint_class_names_are_shown_literally_on_the_draw_page(workspace):
+    app = open_page("pages/2_Draw.py", workspace)
     app.file_uploader(key="dr_upload").set_value(("links.pt", checkpoint(SMALL_CNN, CLASS_NAMES),
                                                    "application/octet-stream")).run()
     assert app.radio(key="dr_choice").value == "uploaded" and not app.error
