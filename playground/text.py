@@ -11,6 +11,9 @@ as a link, an image, a colour, an icon or a formula. Apply these where such text
   labels and hover text), text labels. Plotly renders a subset of HTML there (<a href>, <b>, <i>,
   <br>, <sub>, <sup>, <span style>); it decodes entities after reading the tags.
 
+Not for places Streamlit shows as plain text (selectbox and multiselect options, dataframe cells,
+placeholders, st.code, st.text): there the escapes would show. Line breaks become spaces.
+
 Knows nothing about Streamlit or Plotly themselves: plain string functions.
 """
 from __future__ import annotations
