@@ -18,6 +18,7 @@ from playground.lessons import LESSONS, measure, verdict
 from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from playground.optim import OPTIMIZERS, SCHEDULES
 from playground.runner import COMPLETED, DIVERGED, FAILED, QUEUED
+from playground.text import markdown_literal, plotly_literals
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")
 ui.navigation()
@@ -159,7 +160,7 @@ def locked() -> TrainConfig:
 
 def link_notices() -> None:
     if st.session_state.get("pg_link_error"):
-        st.warning(st.session_state["pg_link_error"], icon="🔗")
+        st.warning(markdown_literal(st.session_state["pg_link_error"]), icon="🔗")
     hidden = [share.HIDEABLE[name] for name in share.HIDEABLE if not shown(name)]
     if hidden:
         st.caption("🔒 Set by your teacher's link, so not shown: " + ", ".join(hidden).lower() + ".")
@@ -264,7 +265,7 @@ def table_section() -> dict:
     st.file_uploader("CSV file", type=["csv", "txt", "tsv"], key="pg_csv_upload", on_change=store_upload,
                      help=f"a table with a header row, up to {tabular.MAX_BYTES // 2**20} MB")
     if st.session_state.get("pg_csv_error"):
-        st.error(st.session_state["pg_csv_error"], icon="🚫")
+        st.error(markdown_literal(st.session_state["pg_csv_error"]), icon="🚫")
     file = st.session_state.get("pg_csv_file")
     table = read_stored_table(file) if file else None
     if table is None:  # no file yet, or one that cannot be read any more (read_stored_table said why)
@@ -272,7 +273,7 @@ def table_section() -> dict:
             st.session_state["pg_data_prompt"] = "Upload a CSV file to train on it: the label and feature " \
                                                  "columns are picked next."
         return {}
-    st.caption(f"**{table.name}**: {table.rows:,} rows, {len(table.columns)} columns.")
+    st.caption(f"**{markdown_literal(table.name)}**: {table.rows:,} rows, {len(table.columns)} columns.")
     st.session_state.setdefault("pg_csv_label", table.columns[-1])
     if st.session_state["pg_csv_label"] not in table.columns:
         st.session_state["pg_csv_label"] = table.columns[-1]
@@ -495,12 +496,12 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
         st.info(st.session_state["pg_data_prompt"], icon=":material/upload_file:")
         return None
     if config_error:
-        st.error(config_error, icon="🚫")
+        st.error(markdown_literal(config_error), icon="🚫")
         return None
     try:
         plan = plan_for(config)
     except LayerError as error:
-        st.error(f"{error} ", icon="🚫")
+        st.error(markdown_literal(error), icon="🚫")
         return None
     st.dataframe([{"#": row.index + 1, "layer": row.title, "detail": row.detail,
                    "output shape": str(list(row.output_shape)), "parameters": row.parameters} for row in plan.rows],
@@ -508,10 +509,10 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
     st.caption(f"Input {list(plan.input_shape)} → output {list(plan.output_shape)} · "
                f"**{plan.parameters:,} parameters**")
     for warning in plan.warnings:
-        st.warning(warning, icon="⚠️")
+        st.warning(markdown_literal(warning), icon="⚠️")
     problem = batch_problem(plan, config.batch_size, len(ui.cached_dataset(config.dataset).y_train))
     if problem:
-        st.error(f"Batch size: {problem}.", icon="🚫")
+        st.error(markdown_literal(f"Batch size: {problem}."), icon="🚫")
         return None
     if problem := budget.run_problem(config, budget.budget_minutes()):
         st.error(problem, icon="⏱️")
@@ -650,7 +651,7 @@ def status_line(snap, task: str, is_image: bool = False) -> None:
     for col, label, value in zip(st.columns(4), ("Train loss", "Test loss", f"Train {score}", f"Test {score}"), values):
         col.metric(label, _fmt(value))
     if snap.message:
-        STATUS_BOX.get(snap.status, st.info)(snap.message)
+        STATUS_BOX.get(snap.status, st.info)(markdown_literal(snap.message))
 
 
 def _last(values):
@@ -774,7 +775,8 @@ def render_inside() -> bool:
         return snap.active
     dataset = ui.cached_dataset(run.config.dataset)
     outputs = dataset.class_names if len(dataset.class_names) == plan_for(run.config).output_shape[0] else ("y",)
-    st.plotly_chart(network.network_figure(network.diagram(model), dataset.feature_names, outputs),
+    st.plotly_chart(network.network_figure(network.diagram(model), plotly_literals(dataset.feature_names),
+                                           plotly_literals(outputs)),
                     key="pg_network", width="stretch", config={"displayModeBar": False})
     st.caption("Blue edges: positive weights, orange: negative; thicker means larger.")
     maps = network.neuron_maps(model, frames.axis_ranges(dataset)) if dataset.n_features == 2 else None
@@ -864,7 +866,7 @@ def config_panel(config: TrainConfig | None) -> None:
                                key="pg_download_config")
         st.file_uploader("Load a config", type=["json"], key="pg_upload_config", on_change=load_uploaded_config)
         if st.session_state.get("pg_upload_error"):
-            st.error(st.session_state["pg_upload_error"], icon="🚫")
+            st.error(markdown_literal(st.session_state["pg_upload_error"]), icon="🚫")
     model_upload()
     run = ui.runner(RUN)
     if run is not None and run.engine is not None and not run.active:
@@ -881,7 +883,7 @@ def model_upload() -> None:
     with st.expander("Load a trained model (.pt) to inspect it or continue training it", key="pg_model_panel"):
         st.file_uploader("Model file", type=["pt"], key="pg_upload_model", on_change=load_uploaded_model)
         if st.session_state.get("pg_model_error"):
-            st.error(st.session_state["pg_model_error"], icon="🚫")
+            st.error(markdown_literal(st.session_state["pg_model_error"]), icon="🚫")
         loaded = st.session_state.get("pg_loaded")
         if loaded is not None:
             metrics = loaded.metrics

@@ -5,9 +5,12 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from playground import explain, inspection, plots, ui
+from playground.budget import forward_flops
 from playground.checkpoint import LoadedModel
 from playground.datasets import DATASETS
 from playground.drawing import mnist_digit
+from playground.engine import plan_for
+from playground.text import markdown_literal
 
 st.set_page_config(page_title="Draw a digit · Neural Playground", page_icon="✏️", layout="wide")
 ui.navigation()
@@ -44,6 +47,9 @@ def load_upload() -> None:
         st.session_state["dr_upload_error"] = (f"That model takes {shape} inputs; drawings need a model of "
                                                "28x28 grey images (MNIST or Fashion-MNIST).")
         return
+    if not drawing_work(loaded).fits:
+        st.session_state["dr_upload_error"] = too_large(drawing_work(loaded))
+        return
     st.session_state["dr_uploaded"] = loaded
     st.session_state["dr_choice"] = UPLOADED
 
@@ -59,7 +65,7 @@ def choose_model() -> LoadedModel | None:
         st.file_uploader("Upload a model (.pt)", type=["pt"], key="dr_upload", on_change=load_upload,
                          help="a checkpoint downloaded from the Playground, trained on 28x28 images")
         if st.session_state.get("dr_upload_error"):
-            st.error(st.session_state["dr_upload_error"], icon="🚫")
+            st.error(markdown_literal(st.session_state["dr_upload_error"]), icon="🚫")
     if choice == SESSION:
         return session_model()
     if choice == UPLOADED:
@@ -76,6 +82,21 @@ def default_model() -> LoadedModel:
     return model
 
 
+def drawing_work(model: LoadedModel) -> explain.DrawingWork:
+    """What explaining one drawing costs `model` on this server (counted, not run)."""
+    return explain.drawing_work(forward_flops(plan_for(model.config)), *DIGIT_SHAPE[1:])
+
+
+def billions(flops: int) -> str:
+    return f"{flops / 1e9:,.1f} billion"
+
+
+def too_large(work: explain.DrawingWork) -> str:
+    return (f"That model is too large to run here on every stroke: each drawing would cost {billions(work.guess)} "
+            f"operations, and this server allows {billions(work.cap)} per drawing (about a second of one "
+            "processor core). Use fewer or narrower convolution layers, or pool earlier.")
+
+
 def describe(model: LoadedModel) -> str:
     accuracy = model.metrics.get("test_accuracy")
     score = f"test accuracy **{accuracy:.1%}**" if accuracy is not None else "no recorded test accuracy"
@@ -89,9 +110,14 @@ def clear_canvas() -> None:
     st.session_state["dr_canvas_version"] = st.session_state.get("dr_canvas_version", 0) + 1
 
 
+ui.warm_up()  # also keeps the server's torch on one thread: a drawing must not take every core
 st.title("Draw a digit")
 model = choose_model()
+work = drawing_work(model)
 st.caption(describe(model))
+if not work.fits:  # an uploaded model is refused on upload; a Playground run can still be this large
+    st.error(too_large(work), icon="🚫")
+    st.stop()
 draw_col, see_col, guess_col = st.columns([3, 2, 4], gap="large")
 with draw_col:
     width = st.slider("Pen width", 6, 40, 18, key="dr_pen")
@@ -113,19 +139,24 @@ with guess_col:
     else:
         probabilities = model.predict(digit[None, None])[0]
         best = int(probabilities.argmax())
-        st.metric("The model's guess", model.class_names[best], f"{probabilities[best]:.0%} sure", delta_color="off",
-                  delta_arrow="off")
+        st.metric("The model's guess", markdown_literal(model.class_names[best]), f"{probabilities[best]:.0%} sure",
+                  delta_color="off", delta_arrow="off")
         st.plotly_chart(plots.probability_figure(probabilities, model.class_names), key="dr_probabilities",
                         width="stretch")
 
 if digit is not None:
     why, inside = st.tabs(["Which strokes drove the guess", "First conv layer on your drawing"])
     with why:
-        heat = explain.occlusion_map(model.predict, digit, best)
-        st.image(explain.overlay(inspection.upscale(digit, 168), inspection.upscale(heat, 168)), width=168)
-        st.caption(f"Red: where hiding a small patch of the drawing lowers the model's confidence in "
-                   f"**{model.class_names[best]}** the most (occlusion: the 28x28 image with one 6x6 patch "
-                   "blacked out at a time).")
+        if work.explains:
+            heat = explain.occlusion_map(model.predict, digit, best)
+            st.image(explain.overlay(inspection.upscale(digit, 168), inspection.upscale(heat, 168)), width=168)
+            st.caption(f"Red: where hiding a small patch of the drawing lowers the model's confidence in "
+                       f"**{markdown_literal(model.class_names[best])}** the most (occlusion: the 28x28 image with "
+                       "one 6x6 patch blacked out at a time).")
+        else:
+            st.caption(f"This model is too large for the occlusion map here: it would cost "
+                       f"{billions(work.guess + work.occlusion)} operations per drawing, over this server's "
+                       f"{billions(work.cap)}. The guess and the feature maps are still shown.")
     with inside:
         maps = explain.conv_activations(model.model, digit)
         if maps is None:

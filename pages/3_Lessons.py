@@ -4,6 +4,7 @@ import streamlit as st
 from playground import plots, share, ui
 from playground.lessons import LESSONS, RACE_ORDER, race_verdict
 from playground.runner import COMPLETED
+from playground.text import markdown_literal
 
 st.set_page_config(page_title="Lessons · Neural Playground", page_icon="🎓", layout="wide")
 ui.navigation()
@@ -47,7 +48,7 @@ def render_race() -> bool:
     st.subheader("Optimizer race")
     st.markdown(f"**{snap.status.capitalize()}** · epoch {snap.epoch:,} / {snap.epochs:,}")
     if snap.message and snap.status != COMPLETED:
-        st.info(snap.message)
+        st.info(markdown_literal(snap.message))
     loss = [(r.name, r.history.epochs, r.history.train_loss) for r in snap.entrants]
     accuracy = [(r.name, r.history.eval_epochs, r.history.test_score) for r in snap.entrants]
     left, right = st.columns(2)

@@ -4,6 +4,7 @@ import streamlit as st
 from playground import compare, plots, share, ui
 from playground.config import ConfigError, TrainConfig
 from playground.runstore import RunStoreError
+from playground.text import markdown_literal
 
 st.set_page_config(page_title="Runs · Neural Playground", page_icon="📈", layout="wide")
 ui.navigation()
@@ -17,8 +18,8 @@ def saved_runs() -> list:
     try:
         return ui.run_store().runs(ui.workspace())
     except RunStoreError as error:
-        st.error(f"The saved runs cannot be read right now: {error}. Runs you train stay on their page "
-                 "meanwhile; try again later.", icon="🚫")
+        st.error(markdown_literal(f"The saved runs cannot be read right now: {error}. Runs you train stay on "
+                                  "their page meanwhile; try again later."), icon="🚫")
         st.stop()
 
 
@@ -63,9 +64,9 @@ def open_links(chosen: list) -> None:
         try:
             config = TrainConfig.from_dict(record.config)
         except ConfigError as error:
-            st.caption(f"{label(record)} cannot be opened here: {error}")
+            st.caption(markdown_literal(f"{label(record)} cannot be opened here: {error}"))
             continue
-        st.page_link("pages/1_Playground.py", label=f"Open {label(record)} in the Playground",
+        st.page_link("pages/1_Playground.py", label=f"Open {markdown_literal(label(record))} in the Playground",
                      icon=":material/open_in_new:", query_params=share.to_query(config))
 
 

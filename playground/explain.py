@@ -4,18 +4,56 @@
 class's probability drops: the strokes that drove the prediction light up. `conv_activations`
 runs the image through a model and returns what its first Conv2d layer outputs. Both work on
 any `predict` / `nn.Sequential`; nothing here knows about Streamlit or the canvas.
+
+`drawing_work` says what explaining one drawing costs a model (in forward FLOPs, as
+`budget.forward_flops` counts them) and what of it fits in a server's per-drawing cap.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
 Predict = Callable[[np.ndarray], np.ndarray]  # (N, 1, H, W) 0-255 pixels -> (N, C) probabilities
+PATCH, STRIDE = 6, 2  # the occlusion map hides one 6x6 patch at a time, every 2 pixels
+# The work one drawing may cost on the server: about a second of one core (a big CNN's forward
+# passes ran at ~13 GFLOP/s on one core of the 2-core classroom machine).
+DRAWING_FLOPS = 10_000_000_000
 
 
-def occlusion_map(predict: Predict, image: np.ndarray, target: int, patch: int = 6, stride: int = 2) -> np.ndarray:
+@dataclass(frozen=True)
+class DrawingWork:
+    """What one drawing costs a model in FLOPs, and what of it fits in `cap`."""
+
+    guess: int  # the prediction and the first conv layer's maps: two forward passes
+    occlusion: int  # the occlusion map: the drawing and one copy per hidden patch
+    cap: int
+
+    @property
+    def fits(self) -> bool:
+        """Whether the guess (and the feature maps) can be shown at all."""
+        return self.guess <= self.cap
+
+    @property
+    def explains(self) -> bool:
+        """Whether the occlusion map fits too."""
+        return self.guess + self.occlusion <= self.cap
+
+
+def occlusion_images(height: int, width: int, patch: int = PATCH, stride: int = STRIDE) -> int:
+    """How many images `occlusion_map` passes through the model: the drawing and each patch position."""
+    return 1 + len(range(0, height - patch + 1, stride)) * len(range(0, width - patch + 1, stride))
+
+
+def drawing_work(flops_per_image: int, height: int, width: int, cap: int = DRAWING_FLOPS) -> DrawingWork:
+    """The cost of explaining one (height, width) drawing to a model doing `flops_per_image` per forward pass."""
+    return DrawingWork(2 * flops_per_image, occlusion_images(height, width) * flops_per_image, cap)
+
+
+def occlusion_map(predict: Predict, image: np.ndarray, target: int, patch: int = PATCH,
+                  stride: int = STRIDE) -> np.ndarray:
     """(H, W) in 0-1: how much hiding each area lowers the probability of `target` (1 = the most).
 
     Every patch position is one image of a single batch, so this costs one forward pass.

@@ -3,7 +3,9 @@
 Curves of loss and accuracy (or R^2), the decision boundary of a 2-D classifier with its points,
 the fitted curve of a 1-D regressor. Axis ranges are fixed here, on the server, because the page
 re-sends whole figures while training. Numpy arrays are passed as float32/uint8 so Plotly sends
-them as compact binary. Knows nothing about Streamlit, torch or training.
+them as compact binary. User text (class names, column names, run names) goes through `text.plotly_literal` here, so
+Plotly shows it as typed, never as its HTML-like markup. Knows nothing about Streamlit, torch or
+training.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import plotly.graph_objects as go
 
 from .datasets import CLASSIFICATION, Dataset
 from .frames import CONFIDENCE_LEVELS, BoundaryFrame, CurveFrame, axis_ranges
+from .text import plotly_literal, plotly_literals
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -52,11 +55,11 @@ def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], selected:
     An invisible marker sits on every cell so a click selects it (Plotly cannot select heatmap
     cells). Colour is the share of the true class's images, so rare classes show as clearly.
     """
-    n = len(class_names)
+    n, class_names = len(class_names), plotly_literals(class_names)
     share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     cells_x, cells_y = np.meshgrid(np.arange(n), np.arange(n))
     xs, ys = [class_names[i] for i in cells_x.ravel()], [class_names[i] for i in cells_y.ravel()]
-    data = [dict(type="heatmap", z=share.astype(np.float32), x=list(class_names), y=list(class_names),
+    data = [dict(type="heatmap", z=share.astype(np.float32), x=class_names, y=class_names,
                  text=matrix.astype(str), texttemplate="%{text}", colorscale=[[0, "#ffffff"], [1, "#4a90d9"]],
                  zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
             # The clickable layer: it carries the hover text too, so a click lands on it, not the heatmap.
@@ -92,7 +95,7 @@ def boundary_figure(dataset: Dataset, frame: BoundaryFrame | None = None) -> go.
                          z=(frame.classes * CONFIDENCE_LEVELS + frame.confidence).astype(np.uint8),
                          zmin=-0.5, zmax=codes - 0.5, colorscale=_region_scale(dataset.n_classes),
                          showscale=False, hoverinfo="skip"))
-    for c, name in enumerate(dataset.class_names):
+    for c, name in enumerate(plotly_literals(dataset.class_names)):
         colour = PALETTE[c % len(PALETTE)]
         data.append(_points(dataset.x_train[dataset.y_train == c], name, colour, "circle", "white", str(c)))
         data.append(_points(dataset.x_test[dataset.y_test == c], f"{name} (test)", colour, "diamond", "black",
@@ -100,9 +103,9 @@ def boundary_figure(dataset: Dataset, frame: BoundaryFrame | None = None) -> go.
     (x0, x1), (y0, y1) = axis_ranges(dataset)
     epoch = "" if frame is None else f" — epoch {frame.epoch}"
     return figure(data, _layout(f"Decision boundary{epoch}", height=480,
-                                xaxis=dict(range=[x0, x1], title=dict(text=dataset.feature_names[0]),
+                                xaxis=dict(range=[x0, x1], title=dict(text=plotly_literal(dataset.feature_names[0])),
                                            constrain="domain"),
-                                yaxis=dict(range=[y0, y1], title=dict(text=dataset.feature_names[1]),
+                                yaxis=dict(range=[y0, y1], title=dict(text=plotly_literal(dataset.feature_names[1])),
                                            scaleanchor="x", scaleratio=(x1 - x0) / (y1 - y0))))
 
 
@@ -121,7 +124,7 @@ def curve_figure(dataset: Dataset, frame: CurveFrame | None = None) -> go.Figure
     pad = max(float(y.max() - y.min()) * 0.15, 0.5)
     epoch = "" if frame is None else f" — epoch {frame.epoch}"
     return figure(data, _layout(f"Fitted curve{epoch}", height=440,
-                                xaxis=dict(range=[x0, x1], title=dict(text=dataset.feature_names[0])),
+                                xaxis=dict(range=[x0, x1], title=dict(text=plotly_literal(dataset.feature_names[0]))),
                                 yaxis=dict(range=[float(y.min()) - pad, float(y.max()) + pad], title=dict(text="y"))))
 
 
@@ -210,8 +213,8 @@ def probability_figure(probabilities: np.ndarray, class_names: tuple[str, ...]) 
     """One bar per class, the most likely one highlighted; the y axis is fixed to 0-1."""
     best = int(np.argmax(probabilities))
     colours = [PALETTE[0] if i == best else "#b8c7d9" for i in range(len(class_names))]
-    data = [dict(type="bar", x=list(class_names), y=np.asarray(probabilities, np.float32), marker=dict(color=colours),
-                 text=[f"{p:.0%}" for p in probabilities], textposition="outside", hoverinfo="skip")]
+    data = [dict(type="bar", x=plotly_literals(class_names), y=np.asarray(probabilities, np.float32),
+                 marker=dict(color=colours), text=[f"{p:.0%}" for p in probabilities], textposition="outside", hoverinfo="skip")]
     return figure(data, _layout("What the model thinks", height=300, xaxis=dict(type="category"),
                                 yaxis=dict(range=[0, 1.15], tickformat=".0%")))
 
@@ -228,8 +231,8 @@ def overlay_figure(series: list[tuple[str, tuple, tuple]], title: str, total_epo
             continue
         xs, ys = _thin(np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32))
         values += _finite(ys.tolist())
-        data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=name,
+        data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=plotly_literal(name),
                          line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
     yaxis = _log_axis(values) if log else dict()
-    yaxis["title"] = dict(text=y_title)
+    yaxis["title"] = dict(text=plotly_literal(y_title))
     return figure(data, _layout(title, xaxis=_epoch_axis(total_epochs), yaxis=yaxis))

@@ -48,9 +48,16 @@ def navigation() -> None:
 
 @st.cache_resource(show_spinner="Starting PyTorch…")
 def warm_up() -> str:
-    """Pay torch's one-off start-up costs (optimizer imports, first kernels) once per server."""
+    """Pay torch's one-off start-up costs (optimizer imports, first kernels) once per server.
+
+    Also keeps the server's own torch work (drawings, inspection, training without a pool) on one
+    thread: one student's upload must not take every core from the class.
+    """
+    import torch
+
     from .engine import warm_up as warm_up_torch
 
+    torch.set_num_threads(1)
     warm_up_torch()
     return describe_device(resolve_device("auto"))
 

@@ -6,12 +6,21 @@ URL the component sends. The browser test draws with the mouse on the real canva
 import base64
 import io
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
+
+from playground import explain, ui
+from playground.budget import forward_flops
+from playground.checkpoint import save_checkpoint
+from playground.config import TrainConfig
+from playground.engine import plan_for
+from playground.model import MAX_PARAMETERS, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,3 +138,71 @@ def test_clear_gives_a_fresh_canvas(draw):
     draw.button(key="dr_clear").click().run()
     assert draw.session_state["dr_canvas_version"] == 1
     assert not draw.metric
+
+
+# --- what an uploaded model may cost per drawing -------------------------------------------------
+
+def cnn(*channels: int, pool: int = 4) -> TrainConfig:
+    """An MNIST CNN of 3x3 same-size convolutions with these channel counts, then a pool and Linear."""
+    convs = [layer for out in channels for layer in ({"type": "conv2d", "out": out, "kernel": 3, "padding": 1},
+                                                     {"type": "relu"})]
+    return TrainConfig.from_dict({"dataset": {"name": "mnist"}, "epochs": 1, "layers": [
+        *convs, {"type": "maxpool2d", "kernel": pool}, {"type": "flatten"}, {"type": "linear"}]})
+
+
+def upload(app: AppTest, config: TrainConfig) -> AppTest:
+    """Upload an untrained checkpoint of `config` on the Draw page."""
+    buffer = io.BytesIO()
+    save_checkpoint(buffer, config, build_model(plan_for(config)), tuple(map(str, range(10))), {})
+    file = ("model.pt", buffer.getvalue(), "application/octet-stream")
+    return app.file_uploader(key="dr_upload").set_value(file).run()
+
+
+def work(config: TrainConfig) -> explain.DrawingWork:
+    return explain.drawing_work(forward_flops(plan_for(config)), 28, 28)
+
+
+def test_a_model_too_large_to_run_per_stroke_is_refused_and_the_default_still_predicts(draw):
+    large = cnn(256, 256, 256, 256, 256, 256, 256)  # 3.7M weights, 5.6 billion FLOPs per image
+    assert plan_for(large).parameters < MAX_PARAMETERS and not work(large).fits
+    upload(draw, large)
+    assert not draw.exception
+    message = draw.error[0].value
+    assert "too large to run here on every stroke" in message and "allows 10.0 billion per drawing" in message
+    assert draw.radio(key="dr_choice").options == ["The default MNIST model"]
+    image = blank()
+    image[50:230, 130:150] = 255
+    inject(draw, image)
+    assert guess(draw) == "1"
+
+
+def test_a_model_over_the_occlusion_cap_still_guesses_without_the_occlusion_map(draw):
+    medium = cnn(32, 64, 64)
+    assert work(medium).fits and not work(medium).explains
+    upload(draw, medium)
+    assert draw.radio(key="dr_choice").value == "uploaded" and not draw.error
+    image = blank()
+    image[50:230, 130:150] = 255
+    inject(draw, image)
+    assert not draw.exception
+    assert guess(draw) in [str(d) for d in range(10)]
+    assert any("too large for the occlusion map here" in c.value for c in draw.caption)
+    assert len(draw.get("image")) == 2  # the preview and the feature maps, no occlusion overlay
+
+
+def test_the_server_runs_drawings_on_one_torch_thread():
+    """An uploaded model must not take every core: the server's warm-up sets torch to one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    ui.warm_up.clear()
+    try:
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        app.switch_page("pages/2_Draw.py").run()
+        assert not app.exception
+        seen = []  # torch's thread count is per thread: a new one (as each page run is) takes the server's
+        reader = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        reader.start()
+        reader.join()
+        assert seen == [1]
+    finally:
+        torch.set_num_threads(before)

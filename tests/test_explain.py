@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from playground.explain import activation_pictures, conv_activations, occlusion_map, overlay
+from playground.explain import (DRAWING_FLOPS, activation_pictures, conv_activations, drawing_work, occlusion_images,
+                                occlusion_map, overlay)
 
 
 def left_half_detector(batch: np.ndarray) -> np.ndarray:
@@ -70,3 +71,31 @@ def test_activation_pictures_share_one_scale():
     pictures = activation_pictures(maps, size=28)
     assert [p.shape for p in pictures] == [(28, 28)] * 3
     assert pictures[0].max() == 255 and pictures[1].max() in (127, 128) and pictures[2].max() == 0
+
+
+# --- what one drawing costs -----------------------------------------------------------------------
+
+def test_occlusion_images_counts_the_calls_occlusion_map_makes():
+    calls = []
+
+    def counting(batch):
+        calls.append(len(batch))
+        return left_half_detector(batch)
+    occlusion_map(counting, np.full((28, 28), 255, np.uint8), target=1)
+    assert sum(calls) == occlusion_images(28, 28) == 145
+
+
+def test_a_small_model_gets_the_guess_and_the_occlusion_map():
+    work = drawing_work(1_000_000, 28, 28)
+    assert (work.guess, work.occlusion, work.cap) == (2_000_000, 145_000_000, DRAWING_FLOPS)
+    assert work.fits and work.explains
+
+
+def test_a_model_over_the_cap_with_the_occlusion_map_still_gets_its_guess():
+    work = drawing_work(DRAWING_FLOPS // 100, 28, 28)
+    assert work.fits and not work.explains
+
+
+def test_a_model_whose_guess_alone_is_over_the_cap_does_not_fit():
+    work = drawing_work(DRAWING_FLOPS // 2 + 1, 28, 28)
+    assert not work.fits and not work.explains

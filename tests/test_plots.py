@@ -316,3 +316,44 @@ def test_log_axes_label_minor_ticks_only_across_decades():
     narrow = overlay_figure([("a", (1, 2, 3), (0.65, 0.62, 0.60))], "Loss", 3, log=True)
     wide = overlay_figure([("a", (1, 2, 3), (1.0, 0.1, 0.001))], "Loss", 3, log=True)
     assert narrow.layout.yaxis.dtick is None and wide.layout.yaxis.dtick == "D2"
+
+
+# --- user text is plain text in every figure ------------------------------------------------------
+
+TAG, LINK = "<a href='http://evil/'>x</a>", "<b>bold</b> & <img src=x>"
+SAFE_TAG, SAFE_LINK = "&lt;a href='http://evil/'&gt;x&lt;/a&gt;", "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x&gt;"
+
+
+def hostile_dataset() -> Dataset:
+    x = np.array([[0, 0], [1, 1], [0, 1], [1, 0]], np.float32)
+    y = np.array([0, 1, 0, 1], np.int64)
+    return Dataset("csv", CLASSIFICATION, x, y, x, y, (LINK, TAG), (TAG, LINK), False)  # features, then classes
+
+
+def test_class_and_column_names_are_escaped_in_the_boundary_figure():
+    fig = boundary_figure(hostile_dataset())
+    assert {trace.name for trace in fig.data} == {SAFE_TAG, SAFE_LINK, f"{SAFE_TAG} (test)", f"{SAFE_LINK} (test)"}
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == (SAFE_LINK, SAFE_TAG)
+
+
+def test_the_column_name_is_escaped_in_the_curve_figure():
+    x, y = np.zeros((3, 1), np.float32), np.arange(3, dtype=np.float32)[:, None]
+    fig = curve_figure(Dataset("csv", REGRESSION, x, y, x[:0], y[:0], (TAG,), (), False))
+    assert fig.layout.xaxis.title.text == SAFE_TAG
+
+
+def test_class_names_are_escaped_in_the_confusion_and_probability_figures():
+    from playground.plots import probability_figure
+
+    confusion = confusion_figure(np.eye(2, dtype=np.int64), (TAG, LINK), selected=(0, 1))
+    assert list(confusion.data[0].x) == [SAFE_TAG, SAFE_LINK] and set(confusion.data[1].y) == {SAFE_TAG, SAFE_LINK}
+    assert (confusion.data[2].x, confusion.data[2].y) == ((SAFE_LINK,), (SAFE_TAG,))
+    assert list(probability_figure(np.array([0.4, 0.6]), (TAG, LINK)).data[0].x) == [SAFE_TAG, SAFE_LINK]
+
+
+def test_run_names_and_titles_are_escaped_in_the_overlay_figure():
+    from playground.plots import overlay_figure
+
+    fig = overlay_figure([(TAG, (1, 2), (0.5, 0.4)), (LINK, (1, 2), (0.6, 0.5))], "Loss", 2, y_title=LINK)
+    assert [trace.name for trace in fig.data] == [SAFE_TAG, SAFE_LINK]
+    assert fig.layout.yaxis.title.text == SAFE_LINK
