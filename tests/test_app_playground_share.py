@@ -53,12 +53,13 @@ def test_a_link_fills_every_widget_and_the_config(stopper):
     assert page_config(app) == XOR
 
 
-def test_the_url_follows_the_widgets_and_keeps_the_workspace(stopper):
+def test_the_url_follows_the_widgets_and_never_holds_the_workspace(stopper):
     app = open_playground()
     stopper(app)
-    workspace = app.query_params["ws"]
+    workspace = app.session_state["ui_workspace"]
     app.number_input(key="pg_epochs").set_value(77).run()
-    assert app.query_params["epochs"] == "77" and app.query_params["ws"] == workspace
+    assert app.query_params["epochs"] == "77" and "ws" not in app.query_params
+    assert app.session_state["ui_workspace"] == workspace
     assert share.from_query(app.query_params).config == page_config(app)
 
 
