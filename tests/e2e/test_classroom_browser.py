@@ -7,7 +7,7 @@ their `.st-key-<key>` class; every wait is a Playwright auto-waiting `expect` or
 `wait_for_function`, never a fixed sleep. Configs are tiny (XOR of 80 points, 30 epochs) wherever
 the test chooses them; the lesson and the race train their own, still small, setups.
 
-The race test also writes docs/lessons.png and docs/runs.png.
+The race test also takes lessons.png and runs.png (into the `screenshots` folder, conftest.py).
 """
 from __future__ import annotations
 
@@ -23,17 +23,17 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from streamlit_app import (CONNECTED, FRESH, ROOT, START_S, Server, alert, assert_no_exception, button,
-                           connect, free_port, fresh_page, keyed, metric, open_playground, query,
-                           train_to_completion, wait_for_saved_runs, runs_table_of, column)
+from streamlit_app import (CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, Server, alert, assert_no_exception, button,
+                           column, connect, free_port, fresh_page, keyed, metric, open_playground, query,
+                           runs_table_of, save_full_page, train_to_completion, wait_for_saved_runs)
 
 from playground import share
 from playground.config import TrainConfig
 from playground.runstore import RunStore, default_path
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
-RACE_S = 90  # 4 optimizers x 300 epochs on a 900-point spiral
+RACE_S = 2 * TRAIN_S  # 4 optimizers x 300 epochs on a 900-point spiral
 
 
 # The XOR setup the link tests share: small enough to train in well under a second.
@@ -96,20 +96,6 @@ def final_metrics(page: Page) -> dict[str, str]:
             for label in ("Train loss", "Test loss", "Train accuracy", "Test accuracy")}
 
 
-def save_full_page(page: Page, path: Path, last: Locator) -> None:
-    """Screenshot the whole main area (Streamlit scrolls inside the app, so grow the viewport for the shot)."""
-    viewport = page.viewport_size
-    height = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
-        "[data-testid='stMain'], [data-testid='stMain'] *")].map(e => e.scrollHeight))""")
-    page.mouse.move(viewport["width"] - 10, viewport["height"] // 2)  # an empty margin: no tooltip
-    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], min(height, 2400))})
-    expect(last).to_be_visible()  # Plotly redraws charts on resize
-    page.wait_for_timeout(500)  # let the redraw settle so the picture is not half-drawn
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
-    page.set_viewport_size(viewport)
-
-
 @pytest.fixture
 def own_server(tmp_path) -> Iterator[Server]:
     """A server of this test's own: its own port and runs file, offline; stopped at the end."""
@@ -147,7 +133,7 @@ def test_lesson_opens_in_the_playground_and_keeps_its_promise(page: Page):
     train_to_completion(page)
     verdict = banner.locator("[data-testid='stAlertContentSuccess']")
     expect(verdict).to_have_text(re.compile(r"Prediction for x = 5\.0 (9\.9\d\d|10\.0\d\d|10\.100): as the lesson "
-                                            r"said \(a prediction of about 10\.0 for x = 5\.0\)\."), timeout=10_000)
+                                            r"said \(a prediction of about 10\.0 for x = 5\.0\)\."))
     params = wait_for_query(page, lesson="line", layers="linear")
     assert params["dataset.name"] == "linear_regression" and params["optimizer.name"] == "sgd", params
     assert re.fullmatch(r"[0-9a-f]{12}", params.get("ws", "")), f"no workspace in the address: {page.url}"
@@ -385,7 +371,7 @@ def _final_line(output: str) -> dict[str, str]:
     return metrics
 
 
-def test_optimizer_race(page: Page):
+def test_optimizer_race(page: Page, screenshots: Path):
     """Start the race: both overlays appear, the verdict holds, and the Runs page lists its four runs."""
     connect(page, "/Lessons", "Lessons")
     button(page, "ls_start_optimizer-race").click()
@@ -401,7 +387,7 @@ def test_optimizer_race(page: Page):
     expect(page.get_by_text(re.compile(r"Completed · epoch 300 / 300"))).to_be_visible()
     for name in ("SGD", "SGD + momentum", "Adam", "RMSprop"):
         expect(loss.locator(".legendtext").filter(has_text=re.compile(f"^{re.escape(name)}$"))).to_have_count(1)
-    save_full_page(page, ROOT / "docs" / "lessons.png", accuracy.locator(".main-svg").first)
+    save_full_page(page, screenshots / "lessons.png", accuracy.locator(".main-svg").first)
 
     workspace = query(page)["ws"]
     assert len(wait_for_saved_runs(RunStore(default_path()), workspace, 4)) == 4
@@ -416,5 +402,5 @@ def test_optimizer_race(page: Page):
     assert sorted(re.sub(r"^#\d+ · ", "", name) for name in names) == \
         sorted(f"Race: {name}" for name in ("SGD", "SGD + momentum", "Adam", "RMSprop")), names
     expect(keyed(page, "rn_loss").locator(".main-svg").first).to_be_visible()
-    save_full_page(page, ROOT / "docs" / "runs.png", keyed(page, "rn_score").locator(".main-svg").first)
+    save_full_page(page, screenshots / "runs.png", keyed(page, "rn_score").locator(".main-svg").first)
     assert_no_exception(page)

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from streamlit_app import (VIEWPORT, Server, alert, assert_no_exception, badge, button, column, connect,
-                           free_port, fresh_page, runs_table_of, metric, open_playground, query, train_to_completion, wait_for_saved_runs)
+from streamlit_app import (TEST_S, TRAIN_S, Server, alert, assert_no_exception, badge, button, column, connect,
+                           free_port, fresh_page, metric, new_person, open_playground, query, runs_table_of,
+                           train_to_completion, wait_for_saved_runs)
 
 from playground.runstore import RunStore
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
 IDLE_S = 4  # the watchdog of these servers: a run nobody has watched for this long stops
 QUICK = "/Playground?dataset.name=xor&dataset.n_samples=40&layers=linear&epochs=20"
@@ -33,8 +34,7 @@ def test_a_closed_tab_stops_its_training_and_frees_the_worker(browser: Browser, 
     """One worker: the second student waits in line until the first closes their tab mid-run."""
     server, store = start_server(tmp_path, workers="1"), RunStore(tmp_path / "runs.sqlite")
     try:
-        first_context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
-        first = first_context.new_page()
+        first = new_person(browser, server.url)
         open_playground(first, ENDLESS)
         button(first, "pg_train").click()
         expect(badge(first)).to_have_text("Running")
@@ -44,8 +44,8 @@ def test_a_closed_tab_stops_its_training_and_frees_the_worker(browser: Browser, 
             button(second, "pg_train").click()
             expect(badge(second)).to_have_text("Queued")
             expect(alert(second, "Info", "Waiting for a free training slot: you are next.")).to_be_visible()
-            first_context.close()  # the first student closes the browser mid-training
-            expect(badge(second)).to_have_text("Completed", timeout=60_000)  # the watchdog freed the worker
+            first.context.close()  # the first student closes the browser mid-training
+            expect(badge(second)).to_have_text("Completed", timeout=TRAIN_S * 1000)  # the watchdog freed the worker
             assert_no_exception(second)
         runs = wait_for_saved_runs(store, workspace, 1)
         assert [run.status for run in runs] == ["stopped"]  # what the closed tab trained is kept
