@@ -25,7 +25,7 @@ def workspace(request) -> str:
 
 
 def open_runs(workspace: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.query_params["ws"] = workspace
     app.run()
     app.switch_page("pages/4_Runs.py").run()
@@ -88,13 +88,13 @@ def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeyp
 
 
 def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.query_params["ws"] = workspace
     app.run()
     app.switch_page("pages/1_Playground.py").run()
     app.number_input(key="pg_epochs").set_value(20).run()
     app.button(key="pg_train").click().run()
-    app.session_state["pg_run"].join(30)
+    app.session_state["pg_run"].join(120)
     app.run()
     records = ui.run_store().runs(workspace)
     assert len(records) == 1 and records[0].status == "completed" and records[0].history.epochs[-1] == 20

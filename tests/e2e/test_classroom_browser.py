@@ -1,8 +1,8 @@
 """The classroom features in a real browser: lessons, shared and teacher links, CSV data, saved runs,
 the exported script and the optimizer race, used the way a teacher and their students would.
 
-Headless Chromium talks to a real `streamlit run app.py` (fixtures in conftest.py); the runs test
-starts servers of its own, so that it can restart one on the same runs file. Widgets are found by
+Headless Chromium talks to a real `streamlit run app.py` (fixtures in conftest.py); saved runs
+surviving a server restart are tested in test_faults_browser.py. Widgets are found by
 their `.st-key-<key>` class; every wait is a Playwright auto-waiting `expect` or a
 `wait_for_function`, never a fixed sleep. Configs are tiny (XOR of 80 points, 30 epochs) wherever
 the test chooses them; the lesson and the race train their own, still small, setups.
@@ -11,21 +11,19 @@ The race test also takes lessons.png and runs.png (into the `screenshots` folder
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from streamlit_app import (CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, Server, alert, assert_no_exception, button,
-                           column, connect, free_port, fresh_page, keyed, metric, open_playground, query,
-                           runs_table_of, save_full_page, train_to_completion, wait_for_saved_runs)
+from streamlit_app import (CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, alert, assert_no_exception, button, connect,
+                           fresh_page, keyed, metric, open_playground, query, save_full_page, train_to_completion,
+                           wait_for_saved_runs)
 
 from playground import share
 from playground.config import TrainConfig
@@ -94,17 +92,6 @@ def final_metrics(page: Page) -> dict[str, str]:
     """The four numbers under the status line once a run has ended."""
     return {label: metric(page, label).inner_text()
             for label in ("Train loss", "Test loss", "Train accuracy", "Test accuracy")}
-
-
-@pytest.fixture
-def own_server(tmp_path) -> Iterator[Server]:
-    """A server of this test's own: its own port and runs file, offline; stopped at the end."""
-    env = {**os.environ, "PLAYGROUND_RUNS_DB": str(tmp_path / "runs.sqlite"), "PLAYGROUND_OFFLINE": "1"}
-    server = Server(free_port(), env, tmp_path / "server.log").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # --- tests --------------------------------------------------------------------------------------
@@ -291,42 +278,6 @@ def test_train_on_an_uploaded_csv_and_refuse_bad_files(page: Page, tmp_path: Pat
     expect(button(page, "pg_train")).to_be_disabled()
     expect(page.get_by_role("heading", name="Playground", exact=True)).to_be_visible()
     assert_no_exception(page)
-
-
-def test_saved_runs_survive_a_server_restart(browser: Browser, own_server: Server, tmp_path: Path):
-    """A finished run is listed on the Runs page, still after a restart on the same runs file, until deleted."""
-    store = RunStore(tmp_path / "runs.sqlite")
-    with fresh_page(browser, own_server.url) as person:
-        open_playground(person, "/Playground?dataset.name=xor&dataset.n_samples=40&layers=linear&epochs=20")
-        train_to_completion(person)
-        workspace = query(person)["ws"]
-        assert len(wait_for_saved_runs(store, workspace, 1)) == 1
-        connect(person, f"/Runs?ws={workspace}", "Runs")
-        runs_table = runs_table_of(person)
-        expect(column(runs_table, "dataset")).to_have_text(["XOR"])
-        expect(column(runs_table, "status")).to_have_text(["completed"])
-        expect(keyed(person, "rn_pick").locator("[data-tag]")).to_have_text(["#1 · Linear"])
-
-    own_server.stop()
-    own_server.start()
-    with fresh_page(browser, own_server.url) as person:
-        connect(person, f"/Runs?ws={workspace}", "Runs")
-        runs_table = runs_table_of(person)
-        expect(column(runs_table, "dataset")).to_have_text(["XOR"])
-        expect(column(runs_table, "model")).to_have_text(["Linear"])
-        expect(column(runs_table, "epochs")).to_have_text(["20"])
-        expect(column(runs_table, "status")).to_have_text(["completed"])
-        expect(keyed(person, "rn_pick").locator("[data-tag]")).to_have_text(["#1 · Linear"])
-        expect(keyed(person, "rn_loss").locator(".main-svg").first).to_be_visible()
-
-        person.locator(".st-key-rn_manage").get_by_text("Open, rename or delete").click()
-        person.get_by_role("button", name=re.compile("Delete 1 run")).click()
-        expect(person.get_by_text("Deleted runs cannot be brought back.")).to_be_visible()
-        button(person, "rn_delete").click()
-        expect(alert(person, "Success", "Deleted 1 run.")).to_be_visible()
-        expect(alert(person, "Info", "No saved runs yet")).to_be_visible()
-        assert_no_exception(person)
-    assert store.runs(workspace) == []
 
 
 def test_exported_script_trains_on_its_own(page: Page, tmp_path: Path):
