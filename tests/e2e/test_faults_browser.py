@@ -20,7 +20,9 @@ from playground.runstore import RunStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
-IDLE_S = 4  # the watchdog of these servers: a run nobody has watched for this long stops
+# The watchdog of these servers: a run nobody has watched for this long stops. At 4 s a busy machine's
+# slow polls tripped it while the first student was still watching (their run ended, nobody queued).
+IDLE_S = 15
 QUICK = "/Playground?dataset.name=xor&dataset.n_samples=40&layers=linear&epochs=20"
 ENDLESS = "/Playground?dataset.name=spiral&epochs=100000"  # trains until something stops it
 
