@@ -16,6 +16,7 @@ st.set_page_config(page_title="Draw a digit · Neural Playground", page_icon="�
 ui.navigation()
 
 DIGIT_SHAPE = (1, 28, 28)
+PROGRESS_SECONDS = 0.5  # the default model's progress bar moves this often while it is prepared
 SESSION, UPLOADED, DEFAULT = "session", "uploaded", "default"
 CHOICE_TITLES = {SESSION: "The model trained on the Playground", UPLOADED: "An uploaded model (.pt)",
                  DEFAULT: "The default MNIST model"}
@@ -74,12 +75,19 @@ def choose_model() -> LoadedModel | None:
 
 
 def default_model() -> LoadedModel:
-    if ui.default_digit_model_ready():
-        return ui.default_digit_model(lambda fraction, text: None)
-    bar = st.progress(0.0, text="Preparing the default model (once per server)…")
-    model = ui.default_digit_model(lambda fraction, text: bar.progress(min(fraction, 1.0), text=text))
-    bar.empty()
-    return model
+    """The server's default model; while it is still being prepared, its progress (this run waits)."""
+    preparing, bar = ui.default_digit_model(), None
+    while not preparing.wait(PROGRESS_SECONDS):  # a click elsewhere reruns the page, which waits again
+        fraction, text = preparing.progress()
+        bar = bar or st.progress(0.0)
+        bar.progress(fraction, text=f"{text} (once per server)")
+    if bar is not None:
+        bar.empty()
+    if preparing.model is None:
+        st.error(f"The default model could not be prepared ({preparing.error}). Upload a model (.pt) trained "
+                 "on 28x28 digits in the sidebar instead.", icon="🚫")
+        st.stop()
+    return preparing.model
 
 
 def drawing_work(model: LoadedModel) -> explain.DrawingWork:

@@ -4,7 +4,8 @@ The first call trains it (a few seconds on a CPU: 8 epochs on the offline 5,000-
 on digits passed through the same `drawing.mnist_digit` preprocessing that drawings get, saves
 it under `$PLAYGROUND_DATA/models/` and returns it; later calls, in any process, load that file.
 The file name carries a hash of the config and the data source, so a machine that later gets the
-full MNIST trains a new one. Knows nothing about Streamlit; the page caches the result per process.
+full MNIST trains a new one. `Preparation` does that once on a background thread and tells any
+number of readers how far it got. Knows nothing about Streamlit; the server keeps one Preparation.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -95,3 +97,46 @@ def _save(path: Path, model: LoadedModel) -> None:
         os.replace(handle.name, path)
     except OSError as error:
         log.warning("could not save the default model to %s: %s", path, error)
+
+
+class Preparation:
+    """`default_model` on a daemon thread, started once: its progress, then its model or its error.
+
+    Any number of readers (every browser session of a server) share one; none of them trains.
+    """
+
+    def __init__(self, config: TrainConfig = DEFAULT_CONFIG):
+        self._lock = threading.Lock()
+        self._progress = (0.0, "Preparing the default model…")
+        self.model: LoadedModel | None = None
+        self.error: str | None = None  # why there is no model, once it is done without one
+        self._thread = threading.Thread(target=self._prepare, args=(config,), name="default-digit-model", daemon=True)
+
+    def start(self) -> "Preparation":
+        self._thread.start()
+        return self
+
+    def progress(self) -> tuple[float, str]:
+        """(fraction done, what is happening), as last reported."""
+        with self._lock:
+            return self._progress
+
+    @property
+    def done(self) -> bool:
+        return self.model is not None or self.error is not None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to `timeout` seconds for it to be done; whether it is."""
+        self._thread.join(timeout)
+        return self.done
+
+    def _report(self, fraction: float, text: str) -> None:
+        with self._lock:
+            self._progress = (min(max(fraction, 0.0), 1.0), text)
+
+    def _prepare(self, config: TrainConfig) -> None:
+        try:
+            self.model = default_model(self._report, config)
+        except Exception as error:  # noqa: BLE001 - shown on the page; a thread nobody joins must not raise
+            log.exception("the default model could not be prepared")
+            self.error = f"{type(error).__name__}: {error}"

@@ -36,9 +36,11 @@ WORKSPACE_KEY = "ui_workspace"
 def navigation() -> None:
     """Page links at the top of the sidebar (Streamlit's own list is hidden in config.toml).
 
-    Every page calls it first, so the training pool starts warming up on the server's first visit.
+    Every page calls it first, so the training pool starts warming up on the server's first visit
+    and the draw page's default model starts being prepared.
     """
     training_pool()
+    default_digit_model()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
@@ -69,21 +71,19 @@ def cached_dataset(config: DatasetConfig) -> Dataset:
 
 
 _DEFAULT_DIGITS_LOCK = threading.Lock()
-_default_digits: list = []  # the default digit model, shared by every session of this process
+_default_digits: list = []  # the one Preparation of the default digit model in this process
 
 
-def default_digit_model(progress: Callable[[float, str], None]):
-    """The draw page's default model: loaded (or trained once, reporting `progress`) per process."""
-    from .default_model import default_model
+def default_digit_model():
+    """The draw page's default model as it is being prepared (a `default_model.Preparation`): loaded,
+    or trained once, on a background thread that the first call of this process starts; every
+    session shares it. `navigation()` calls it, so it is ready before anyone opens the Draw page."""
+    from .default_model import Preparation
 
-    with _DEFAULT_DIGITS_LOCK:  # the first visitor trains; the others wait, then share it
+    with _DEFAULT_DIGITS_LOCK:
         if not _default_digits:
-            _default_digits.append(default_model(progress))
+            _default_digits.append(Preparation().start())
         return _default_digits[0]
-
-
-def default_digit_model_ready() -> bool:
-    return bool(_default_digits)
 
 
 def uploaded_checkpoint(upload_key: str, error_key: str):

@@ -47,7 +47,7 @@ def test_a_finished_mnist_run_on_the_playground_becomes_the_model(draw):
     draw.number_input(key="pg_ds_mnist_train_images").set_value(300).run()
     draw.number_input(key="pg_epochs").set_value(1).run()
     draw.button(key="pg_train").click().run()
-    draw.session_state["pg_run"].join(60)
+    draw.session_state["pg_run"].join(120)
     draw.switch_page("pages/2_Draw.py").run()
     assert not draw.exception
     assert draw.radio(key="dr_choice").options == ["The model trained on the Playground", "The default MNIST model"]
@@ -62,7 +62,7 @@ def test_a_playground_run_on_other_data_is_not_offered(draw):
     draw.switch_page("pages/1_Playground.py").run()
     draw.number_input(key="pg_epochs").set_value(5).run()
     draw.button(key="pg_train").click().run()  # the default spiral
-    draw.session_state["pg_run"].join(60)
+    draw.session_state["pg_run"].join(120)
     draw.switch_page("pages/2_Draw.py").run()
     assert draw.radio(key="dr_choice").options == ["The default MNIST model"]
 

@@ -35,7 +35,7 @@ def workspace() -> str:
 
 
 def open_page(page: str, workspace: str, params: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.query_params.update(params or {})
     app.run()

@@ -68,7 +68,7 @@ def apps():
 
 
 def open_playground(apps: list, workspace: str, params: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.query_params.update(params or {})
     app.run()
@@ -84,7 +84,7 @@ def link_params(query: str) -> dict:
 
 
 def finish(app: AppTest) -> None:
-    app.session_state["pg_run"].join(60)
+    app.session_state["pg_run"].join(120)
     app.run()
 
 
@@ -102,7 +102,7 @@ def has_run(app: AppTest) -> bool:
 
 def listed_runs(workspace: str) -> dict[int, str]:
     """The runs the Runs page lists for the workspace: id -> status."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.run()
     app.switch_page("pages/4_Runs.py").run()

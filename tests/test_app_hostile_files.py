@@ -102,7 +102,7 @@ def draw(monkeypatch):
     monkeypatch.setattr(ui, "default_digit_model", lambda progress: stand_in)
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     app.switch_page("pages/2_Draw.py").run()
     assert not app.exception
     return app

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     app.switch_page("pages/3_Lessons.py").run()
     assert not app.exception
     yield app
@@ -46,7 +46,7 @@ def test_the_race_runs_saves_four_runs_and_gives_its_verdict(at, monkeypatch):
     at.run()
     at.button(key="ls_start_optimizer-race").click().run()
     race = at.session_state["ls_race"]
-    race.join(60)
+    race.join(120)
     at.run()
     assert not at.exception
     assert any("Final train loss" in m.value for m in [*at.success, *at.warning])

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     app.switch_page("pages/1_Playground.py").run()
     assert not app.exception
     yield app
@@ -21,7 +21,7 @@ def at():
         run.join(10)
 
 
-def finish(app: AppTest, timeout: float = 60.0) -> None:
+def finish(app: AppTest, timeout: float = 120.0) -> None:
     """Wait for the background run to end, then rerun the page as the poller would."""
     app.session_state["pg_run"].join(timeout)
     app.run()
@@ -55,19 +55,26 @@ def test_train_runs_to_completion_and_shows_charts(at):
     assert at.button(key="pg_stop").disabled
 
 
+def wait_until(condition, what: str, timeout: float = 120.0) -> None:
+    """Wait for the training thread (slow on a busy machine, never wrong) to get somewhere."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
 def test_step_trains_one_epoch_and_pauses(at):
     at.button(key="pg_step").click().run()
     run = at.session_state["pg_run"]
-    deadline = time.monotonic() + 30
-    while run.snapshot().epoch < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
+    wait_until(lambda: run.snapshot().epoch >= 1 and run.snapshot().status == "paused", "one step")
+    time.sleep(0.3)  # and it stays there
     snap = run.snapshot()
     assert (snap.epoch, snap.status) == (1, "paused")
     at.run()
     assert at.button(key="pg_pause").label == "Resume"
     at.button(key="pg_step").click().run()
-    time.sleep(0.5)
+    wait_until(lambda: run.snapshot().epoch >= 2 and run.snapshot().status == "paused", "a second step")
+    time.sleep(0.3)
     assert run.snapshot().epoch == 2
 
 
@@ -76,13 +83,13 @@ def test_pause_resume_and_stop(at):
     at.button(key="pg_train").click().run()
     run = at.session_state["pg_run"]
     at.button(key="pg_pause").click().run()
+    wait_until(lambda: run.snapshot().status == "paused", "the pause")
     time.sleep(0.3)
     paused_at = run.snapshot().epoch
     time.sleep(0.3)
     assert run.snapshot().epoch == paused_at and run.snapshot().status == "paused"
     at.button(key="pg_pause").click().run()  # now labelled Resume
-    time.sleep(0.3)
-    assert run.snapshot().epoch > paused_at
+    wait_until(lambda: run.snapshot().epoch > paused_at, "training to go on after Resume")
     at.button(key="pg_stop").click().run()
     finish(at)
     assert run.snapshot().status == "stopped"
@@ -94,10 +101,7 @@ def test_learning_rate_change_reaches_running_training(at):
     at.button(key="pg_train").click().run()
     at.select_slider(key="pg_lr").set_value(0.01).run()
     run = at.session_state["pg_run"]
-    deadline = time.monotonic() + 10
-    while run.snapshot().lr != 0.01 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert run.snapshot().lr == 0.01  # the learning rate of the latest epoch
+    wait_until(lambda: run.snapshot().lr == 0.01, "the learning rate of the latest epoch")
     assert run.requested_lr == 0.01 and run.engine.base_lr == 0.01
 
 

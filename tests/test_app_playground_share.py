@@ -17,7 +17,7 @@ XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 60, "noise"
 
 
 def open_playground(params: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.query_params.update(params or {})
     app.run()
     app.switch_page("pages/1_Playground.py").run()
@@ -26,7 +26,7 @@ def open_playground(params: dict | None = None) -> AppTest:
 
 
 def finish(app: AppTest) -> None:
-    app.session_state["pg_run"].join(60)
+    app.session_state["pg_run"].join(120)
     app.run()
 
 

@@ -26,7 +26,7 @@ def workspace(request) -> str:
 
 
 def open_runs(workspace: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.run()
     app.switch_page("pages/4_Runs.py").run()
@@ -90,13 +90,13 @@ def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeyp
 
 def train_in_playground(workspace: str, epochs: int = 20) -> AppTest:
     """The Playground after a run of `epochs` epochs finished in it."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
     app.run()
     app.switch_page("pages/1_Playground.py").run()
     app.number_input(key="pg_epochs").set_value(epochs).run()
     app.button(key="pg_train").click().run()
-    app.session_state["pg_run"].join(30)
+    app.session_state["pg_run"].join(120)
     app.run()
     return app
 

@@ -19,7 +19,7 @@ def table(seed: int) -> bytes:
 
 def csv_page(name: str = "first.csv", data: bytes = table(0)) -> AppTest:
     """A fresh session on 'Your CSV file' with `data` uploaded as `name`."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.run()
     app.switch_page("pages/1_Playground.py").run()
     app.selectbox(key="pg_dataset").set_value("csv").run()

@@ -22,7 +22,7 @@ def save_run(workspace: str) -> int:
 
 
 def open_page(page: str, params: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.query_params.update(params or {})
     app.run()
     app.switch_page(page).run()

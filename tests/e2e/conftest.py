@@ -3,6 +3,9 @@
 The server is started once per session from the repository root, exactly as a user would
 (`streamlit run app.py`); Chromium is Debian's (/usr/bin/chromium), because Playwright's own
 browser download does not work on these machines (shared/NOTES.md, "Installing").
+Every Playwright wait defaults to WAIT_S (streamlit_app.py), not Playwright's 5 s. Screenshots go
+to a temporary folder, or to $PLAYGROUND_SCREENSHOTS (`python -m tests.e2e.refresh_docs` sets it to
+docs/ to refresh the README's pictures): the tests never write into the repository.
 """
 from __future__ import annotations
 
@@ -10,12 +13,14 @@ import os
 from pathlib import Path
 
 import pytest
-from streamlit_app import Server, free_port  # this folder is on sys.path (pytest's rootdir-less import)
+from playwright.sync_api import expect
+from streamlit_app import WAIT_S, Server, free_port, new_person  # this folder is on sys.path
+
+expect.set_options(timeout=WAIT_S * 1000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1500, "height": 1100}
 _server: dict = {}  # the running Server, for failure reports
 
 
@@ -64,10 +69,16 @@ def browser():
 @pytest.fixture
 def page(browser, app_url):
     """A fresh browser context (its own Streamlit session) with a 1500x1100 viewport."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=app_url)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
+    page = new_person(browser, app_url)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the tests save their pictures: $PLAYGROUND_SCREENSHOTS, else a temporary folder."""
+    folder = Path(os.environ.get("PLAYGROUND_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

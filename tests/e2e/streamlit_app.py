@@ -19,9 +19,14 @@ from benchmarks import local_server
 
 ROOT, free_port, healthy = local_server.ROOT, local_server.free_port, local_server.healthy  # the tests' names
 
-START_S = 60  # a cold server imports torch and warms it up on the first page load
+# Every wait is on the app's own signal, with a limit that a passing run on a busy 2-core machine
+# (load 8-10, where everything takes 5-10 times longer) never reaches: slow is not wrong, and a
+# generous limit costs nothing when the signal comes. conftest.py makes WAIT_S Playwright's default.
+START_S = 180  # a cold server imports torch and warms it up on the first page load
+WAIT_S = 60  # one step a person waits for: a rerun, a page switch, "Running" after Train, a table
+TRAIN_S = 180  # every run the tests choose trains in seconds on an idle machine
+TEST_S = 900  # pytest-timeout of one browser test (the suite's default 300 s is for unit tests)
 VIEWPORT = {"width": 1500, "height": 1100}
-TRAIN_S = 60  # every run the tests choose trains in seconds; leave room for a slow, busy machine
 WORKERS = "2"  # training worker processes of the browser tests' servers: they exercise the pool
 # While a rerun replaces them, Streamlit keeps old elements for a moment with data-stale="true"
 # (two status badges, say): look only at current ones.
@@ -144,19 +149,43 @@ def assert_no_exception(page: Page) -> None:
     assert not seen, "the app showed an exception:\n" + "\n---\n".join(seen)
 
 
+def new_person(browser: Browser, base_url: str) -> Page:
+    """A page in a new browser context (a person with their own Streamlit session); close its
+    `.context` when done. Its actions wait up to WAIT_S."""
+    page = browser.new_context(viewport=VIEWPORT, base_url=base_url).new_page()
+    page.set_default_timeout(WAIT_S * 1000)
+    return page
+
+
 @contextmanager
 def fresh_page(browser: Browser, base_url: str) -> Iterator[Page]:
     """Another browser context: a second person (or a reopened browser), with its own Streamlit session."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=base_url)
+    page = new_person(browser, base_url)
     try:
-        page = context.new_page()
-        page.set_default_timeout(30_000)
         yield page
     finally:
-        context.close()
+        page.context.close()
 
 
-def wait_for_saved_runs(store, workspace: str, count: int, timeout_s: float = 15) -> list:
+def save_full_page(page: Page, path: Path, last: Locator) -> None:
+    """Screenshot the whole main area at 1500 px wide; `last` is the page's last chart.
+
+    Streamlit scrolls inside the app (not the document), so Playwright's `full_page` only sees the
+    viewport: grow the viewport to the height of the main area for the shot, then restore it.
+    """
+    viewport = page.viewport_size
+    height = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
+        "[data-testid='stMain'], [data-testid='stMain'] *")].map(e => e.scrollHeight))""")
+    page.mouse.move(viewport["width"] - 10, viewport["height"] // 2)  # empty margin: no tooltip, no hover
+    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], min(height, 2400))})
+    expect(last).to_be_visible()  # Plotly redraws charts on resize: wait until the last one has its plot again
+    page.wait_for_timeout(500)  # let the redraw settle so the picture is not half-drawn
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    page.set_viewport_size(viewport)
+    assert path.stat().st_size > 50_000, f"{path} looks empty"
+
+
+def wait_for_saved_runs(store, workspace: str, count: int, timeout_s: float = WAIT_S) -> list:
     """The workspace's saved runs once there are `count`: a run is saved just after its page says it ended."""
     deadline = time.monotonic() + timeout_s
     while True:

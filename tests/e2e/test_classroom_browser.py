@@ -1,39 +1,37 @@
 """The classroom features in a real browser: lessons, shared and teacher links, CSV data, saved runs,
 the exported script and the optimizer race, used the way a teacher and their students would.
 
-Headless Chromium talks to a real `streamlit run app.py` (fixtures in conftest.py); the runs test
-starts servers of its own, so that it can restart one on the same runs file. Widgets are found by
+Headless Chromium talks to a real `streamlit run app.py` (fixtures in conftest.py); saved runs
+surviving a server restart are tested in test_faults_browser.py. Widgets are found by
 their `.st-key-<key>` class; every wait is a Playwright auto-waiting `expect` or a
 `wait_for_function`, never a fixed sleep. Configs are tiny (XOR of 80 points, 30 epochs) wherever
 the test chooses them; the lesson and the race train their own, still small, setups.
 
-The race test also writes docs/lessons.png and docs/runs.png.
+The race test also takes lessons.png and runs.png (into the `screenshots` folder, conftest.py).
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from streamlit_app import (CONNECTED, FRESH, ROOT, START_S, Server, alert, assert_no_exception, button,
-                           connect, free_port, fresh_page, keyed, metric, open_playground, query,
-                           train_to_completion, wait_for_saved_runs, runs_table_of, column)
+from streamlit_app import (CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, alert, assert_no_exception, button, connect,
+                           fresh_page, keyed, metric, open_playground, query, save_full_page, train_to_completion,
+                           wait_for_saved_runs)
 
 from playground import share
 from playground.config import TrainConfig
 from playground.runstore import RunStore, default_path
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
-RACE_S = 90  # 4 optimizers x 300 epochs on a 900-point spiral
+RACE_S = 2 * TRAIN_S  # 4 optimizers x 300 epochs on a 900-point spiral
 
 
 # The XOR setup the link tests share: small enough to train in well under a second.
@@ -96,31 +94,6 @@ def final_metrics(page: Page) -> dict[str, str]:
             for label in ("Train loss", "Test loss", "Train accuracy", "Test accuracy")}
 
 
-def save_full_page(page: Page, path: Path, last: Locator) -> None:
-    """Screenshot the whole main area (Streamlit scrolls inside the app, so grow the viewport for the shot)."""
-    viewport = page.viewport_size
-    height = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
-        "[data-testid='stMain'], [data-testid='stMain'] *")].map(e => e.scrollHeight))""")
-    page.mouse.move(viewport["width"] - 10, viewport["height"] // 2)  # an empty margin: no tooltip
-    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], min(height, 2400))})
-    expect(last).to_be_visible()  # Plotly redraws charts on resize
-    page.wait_for_timeout(500)  # let the redraw settle so the picture is not half-drawn
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
-    page.set_viewport_size(viewport)
-
-
-@pytest.fixture
-def own_server(tmp_path) -> Iterator[Server]:
-    """A server of this test's own: its own port and runs file, offline; stopped at the end."""
-    env = {**os.environ, "PLAYGROUND_RUNS_DB": str(tmp_path / "runs.sqlite"), "PLAYGROUND_OFFLINE": "1"}
-    server = Server(free_port(), env, tmp_path / "server.log").start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 # --- tests --------------------------------------------------------------------------------------
 
 def test_lesson_opens_in_the_playground_and_keeps_its_promise(page: Page):
@@ -147,7 +120,7 @@ def test_lesson_opens_in_the_playground_and_keeps_its_promise(page: Page):
     train_to_completion(page)
     verdict = banner.locator("[data-testid='stAlertContentSuccess']")
     expect(verdict).to_have_text(re.compile(r"Prediction for x = 5\.0 (9\.9\d\d|10\.0\d\d|10\.100): as the lesson "
-                                            r"said \(a prediction of about 10\.0 for x = 5\.0\)\."), timeout=10_000)
+                                            r"said \(a prediction of about 10\.0 for x = 5\.0\)\."))
     params = wait_for_query(page, lesson="line", layers="linear")
     assert params["dataset.name"] == "linear_regression" and params["optimizer.name"] == "sgd", params
     assert re.fullmatch(r"[0-9a-f]{12}", params.get("ws", "")), f"no workspace in the address: {page.url}"
@@ -307,45 +280,9 @@ def test_train_on_an_uploaded_csv_and_refuse_bad_files(page: Page, tmp_path: Pat
     assert_no_exception(page)
 
 
-def test_saved_runs_survive_a_server_restart(browser: Browser, own_server: Server, tmp_path: Path):
-    """A finished run is listed on the Runs page, still after a restart on the same runs file, until deleted."""
-    store = RunStore(tmp_path / "runs.sqlite")
-    with fresh_page(browser, own_server.url) as person:
-        open_playground(person, "/Playground?dataset.name=xor&dataset.n_samples=40&layers=linear&epochs=20")
-        train_to_completion(person)
-        workspace = query(person)["ws"]
-        assert len(wait_for_saved_runs(store, workspace, 1)) == 1
-        connect(person, f"/Runs?ws={workspace}", "Runs")
-        runs_table = runs_table_of(person)
-        expect(column(runs_table, "dataset")).to_have_text(["XOR"])
-        expect(column(runs_table, "status")).to_have_text(["completed"])
-        expect(keyed(person, "rn_pick").locator("[data-tag]")).to_have_text(["#1 · Linear"])
-
-    own_server.stop()
-    own_server.start()
-    with fresh_page(browser, own_server.url) as person:
-        connect(person, f"/Runs?ws={workspace}", "Runs")
-        runs_table = runs_table_of(person)
-        expect(column(runs_table, "dataset")).to_have_text(["XOR"])
-        expect(column(runs_table, "model")).to_have_text(["Linear"])
-        expect(column(runs_table, "epochs")).to_have_text(["20"])
-        expect(column(runs_table, "status")).to_have_text(["completed"])
-        expect(keyed(person, "rn_pick").locator("[data-tag]")).to_have_text(["#1 · Linear"])
-        expect(keyed(person, "rn_loss").locator(".main-svg").first).to_be_visible()
-
-        person.locator(".st-key-rn_manage").get_by_text("Open, rename or delete").click()
-        person.get_by_role("button", name=re.compile("Delete 1 run")).click()
-        expect(person.get_by_text("Deleted runs cannot be brought back.")).to_be_visible()
-        button(person, "rn_delete").click()
-        expect(alert(person, "Success", "Deleted 1 run.")).to_be_visible()
-        expect(alert(person, "Info", "No saved runs yet")).to_be_visible()
-        assert_no_exception(person)
-    assert store.runs(workspace) == []
-
-
 def test_exported_script_trains_on_its_own(page: Page, tmp_path: Path):
-    """The export panel's script runs with plain Python, outside the app: for as many epochs as asked, and,
-    left at the setup's own 30 epochs, it ends exactly where the app's run ended (same data, same seeds)."""
+    """The export panel's script runs with plain Python, outside the app, and ends exactly where the app's
+    run ended (same data, same seeds). Its --epochs option is tested in tests/test_export.py."""
     open_playground(page, XOR_BY_HAND)
     train_to_completion(page)
     in_the_app = final_metrics(page)
@@ -359,8 +296,6 @@ def test_exported_script_trains_on_its_own(page: Page, tmp_path: Path):
     assert script.suffix == ".py", script
     assert_no_exception(page)
 
-    longer = _run_script(script, "--epochs", "50")
-    assert "epoch 50/50" in longer, longer
     as_exported = _final_line(_run_script(script))
     shown = {"train_loss": "Train loss", "test_loss": "Test loss", "train_accuracy": "Train accuracy",
              "test_accuracy": "Test accuracy"}
@@ -368,11 +303,11 @@ def test_exported_script_trains_on_its_own(page: Page, tmp_path: Path):
         f"the script's 30 epochs ended at {as_exported}, the app's at {in_the_app}"
 
 
-def _run_script(script: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, str(script), *args], cwd=script.parent, capture_output=True, text=True,
-                          timeout=120)
+def _run_script(script: Path) -> str:
+    done = subprocess.run([sys.executable, str(script)], cwd=script.parent, capture_output=True, text=True,
+                          timeout=TRAIN_S)
     assert done.returncode == 0, f"the exported script failed:\n{done.stderr}"
-    _final_line(done.stdout)
+    assert "epoch 30/30" in done.stdout, done.stdout
     return done.stdout
 
 
@@ -385,7 +320,7 @@ def _final_line(output: str) -> dict[str, str]:
     return metrics
 
 
-def test_optimizer_race(page: Page):
+def test_optimizer_race(page: Page, screenshots: Path):
     """Start the race: both overlays appear, the verdict holds, and the Runs page lists its four runs."""
     connect(page, "/Lessons", "Lessons")
     button(page, "ls_start_optimizer-race").click()
@@ -401,7 +336,7 @@ def test_optimizer_race(page: Page):
     expect(page.get_by_text(re.compile(r"Completed · epoch 300 / 300"))).to_be_visible()
     for name in ("SGD", "SGD + momentum", "Adam", "RMSprop"):
         expect(loss.locator(".legendtext").filter(has_text=re.compile(f"^{re.escape(name)}$"))).to_have_count(1)
-    save_full_page(page, ROOT / "docs" / "lessons.png", accuracy.locator(".main-svg").first)
+    save_full_page(page, screenshots / "lessons.png", accuracy.locator(".main-svg").first)
 
     workspace = query(page)["ws"]
     assert len(wait_for_saved_runs(RunStore(default_path()), workspace, 4)) == 4
@@ -416,5 +351,5 @@ def test_optimizer_race(page: Page):
     assert sorted(re.sub(r"^#\d+ · ", "", name) for name in names) == \
         sorted(f"Race: {name}" for name in ("SGD", "SGD + momentum", "Adam", "RMSprop")), names
     expect(keyed(page, "rn_loss").locator(".main-svg").first).to_be_visible()
-    save_full_page(page, ROOT / "docs" / "runs.png", keyed(page, "rn_score").locator(".main-svg").first)
+    save_full_page(page, screenshots / "runs.png", keyed(page, "rn_score").locator(".main-svg").first)
     assert_no_exception(page)

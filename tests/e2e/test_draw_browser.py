@@ -1,7 +1,9 @@
 """The draw-a-digit page in a real browser: mouse strokes on the real canvas, predictions read back.
 
-The first test also writes docs/draw.png. The server trains the default MNIST model on the first visit (a few seconds, then saved), so the
-first wait is long. Strokes are Playwright mouse moves on the canvas component's upper canvas.
+The first test also takes draw.png (into the `screenshots` folder, conftest.py). The test session
+trained the default MNIST model before the servers started (tests/conftest.py), so a server only
+loads it, in the background from its first page visit; the page waits for it with a progress bar.
+Strokes are Playwright mouse moves on the canvas component's upper canvas.
 """
 from __future__ import annotations
 
@@ -11,13 +13,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from streamlit_app import CONNECTED, FRESH
+from streamlit_app import CONNECTED, FRESH, START_S, TEST_S, TRAIN_S
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-MODEL_S = 120  # the default model trains on the first visit
+MODEL_S = START_S + TRAIN_S  # a cold server, then the default model (trained on the first visit without the fixture)
 
 
 def canvas(page: Page, version: int):
@@ -51,7 +51,7 @@ def guess(page: Page):
         .locator("[data-testid='stMetricValue']")
 
 
-def test_draw_a_one_then_a_zero(page: Page):
+def test_draw_a_one_then_a_zero(page: Page, screenshots: Path):
     page.goto("/Draw")
     expect(page.locator(CONNECTED)).to_be_attached(timeout=MODEL_S * 1000)
     expect(page.get_by_text(re.compile(r"test accuracy \d+\.\d%"))).to_be_visible(timeout=MODEL_S * 1000)
@@ -59,25 +59,25 @@ def test_draw_a_one_then_a_zero(page: Page):
     expect(canvas(page, 0)).to_be_visible()
 
     stroke(page, [(140, 50 + 9 * i) for i in range(21)])  # a vertical stroke
-    expect(guess(page)).to_have_text("1", timeout=30_000)
+    expect(guess(page)).to_have_text("1")
     expect(page.get_by_text(re.compile(r"^\d+% sure$"))).to_be_visible()
     expect(page.locator(f"{FRESH}.st-key-dr_probabilities .main-svg").first).to_be_visible()
 
     clear(page, 1)
     loop = [(140 + 55 * math.sin(t * math.pi / 15), 140 - 85 * math.cos(t * math.pi / 15)) for t in range(32)]
     stroke(page, loop, version=1)
-    expect(guess(page)).to_have_text("0", timeout=30_000)
+    expect(guess(page)).to_have_text("0")
 
     # Two strokes make one digit: the canvas keeps the first while the second is drawn.
     clear(page, 2)
     stroke(page, [(70 + 7 * i, 60) for i in range(21)], version=2)  # the bar of a 7
     expect(guess(page)).to_be_visible(timeout=30_000)
     stroke(page, [(210 - 4 * i, 60 + 8.5 * i) for i in range(21)], version=2)  # its diagonal
-    expect(guess(page)).to_have_text("7", timeout=30_000)
+    expect(guess(page)).to_have_text("7")
     expect(page.get_by_role("tab", name="Which strokes drove the guess")).to_be_visible()
     page.mouse.move(5, 5)  # no hover highlight in the picture
     page.wait_for_timeout(500)  # let the bar chart finish drawing
-    page.screenshot(path=str(ROOT / "docs" / "draw.png"))
+    page.screenshot(path=str(screenshots / "draw.png"))
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 

@@ -1,24 +1,28 @@
 """Faults a classroom server must survive, in a real browser: a student closing the tab while their
-run trains, and the server restarting mid-training. Each test starts its own server (one training
+run trains, and the server restarting mid-training (its saved runs listed, and deleted, afterwards). Each test starts its own server (one training
 worker, so the queue shows; a short watchdog) on its own runs file, which is read directly to check
 that nothing saved is lost. Waits are Playwright `expect`s or bounded polls of the runs file.
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from streamlit_app import (VIEWPORT, Server, alert, assert_no_exception, badge, button, column, connect,
-                           free_port, fresh_page, runs_table_of, metric, open_playground, query, train_to_completion, wait_for_saved_runs)
+from streamlit_app import (TEST_S, TRAIN_S, Server, alert, assert_no_exception, badge, button, column, connect,
+                           free_port, fresh_page, keyed, metric, new_person, open_playground, query, runs_table_of,
+                           train_to_completion, wait_for_saved_runs)
 
 from playground.runstore import RunStore
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
-IDLE_S = 4  # the watchdog of these servers: a run nobody has watched for this long stops
+# The watchdog of these servers: a run nobody has watched for this long stops. At 4 s a busy machine's
+# slow polls tripped it while the first student was still watching (their run ended, nobody queued).
+IDLE_S = 15
 QUICK = "/Playground?dataset.name=xor&dataset.n_samples=40&layers=linear&epochs=20"
 ENDLESS = "/Playground?dataset.name=spiral&epochs=100000"  # trains until something stops it
 
@@ -33,8 +37,7 @@ def test_a_closed_tab_stops_its_training_and_frees_the_worker(browser: Browser, 
     """One worker: the second student waits in line until the first closes their tab mid-run."""
     server, store = start_server(tmp_path, workers="1"), RunStore(tmp_path / "runs.sqlite")
     try:
-        first_context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
-        first = first_context.new_page()
+        first = new_person(browser, server.url)
         open_playground(first, ENDLESS)
         button(first, "pg_train").click()
         expect(badge(first)).to_have_text("Running")
@@ -44,8 +47,8 @@ def test_a_closed_tab_stops_its_training_and_frees_the_worker(browser: Browser, 
             button(second, "pg_train").click()
             expect(badge(second)).to_have_text("Queued")
             expect(alert(second, "Info", "Waiting for a free training slot: you are next.")).to_be_visible()
-            first_context.close()  # the first student closes the browser mid-training
-            expect(badge(second)).to_have_text("Completed", timeout=60_000)  # the watchdog freed the worker
+            first.context.close()  # the first student closes the browser mid-training
+            expect(badge(second)).to_have_text("Completed", timeout=TRAIN_S * 1000)  # the watchdog freed the worker
             assert_no_exception(second)
         runs = wait_for_saved_runs(store, workspace, 1)
         assert [run.status for run in runs] == ["stopped"]  # what the closed tab trained is kept
@@ -55,7 +58,8 @@ def test_a_closed_tab_stops_its_training_and_frees_the_worker(browser: Browser, 
 
 
 def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_path: Path):
-    """A finished run and one cut short by the restart are both on the Runs page afterwards."""
+    """A finished run and one cut short by the restart are both on the Runs page afterwards; the
+    restarted server trains again, and its Runs page deletes what it lists."""
     server, store = start_server(tmp_path, workers="2"), RunStore(tmp_path / "runs.sqlite")
     try:
         with fresh_page(browser, server.url) as person:
@@ -64,6 +68,8 @@ def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_
             accuracy = metric(person, "Test accuracy").inner_text()
             workspace = query(person)["ws"]
             assert len(wait_for_saved_runs(store, workspace, 1)) == 1
+            connect(person, f"/Runs?ws={workspace}", "Runs")
+            expect(column(runs_table_of(person), "status")).to_have_text(["completed"])
             open_playground(person, f"{ENDLESS}&ws={workspace}")
             button(person, "pg_train").click()
             expect(badge(person)).to_have_text("Running")
@@ -73,10 +79,26 @@ def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_
             assert f"{saved['completed'].final['test_accuracy']:.4f}" == accuracy  # intact
             server.start()
             connect(person, f"/Runs?ws={workspace}", "Runs")
-            expect(column(runs_table_of(person), "status")).to_have_text(["stopped", "completed"])  # newest first
+            runs_table = runs_table_of(person)
+            expect(column(runs_table, "status")).to_have_text(["stopped", "completed"])  # newest first
+            expect(column(runs_table, "dataset")).to_have_text(["Spiral", "XOR"])
+            expect(column(runs_table, "model").nth(1)).to_have_text("Linear")
+            expect(column(runs_table, "epochs").nth(1)).to_have_text("20")
+            expect(keyed(person, "rn_pick").locator("[data-tag]").filter(has_text="#1 · Linear")).to_have_count(1)
+            expect(keyed(person, "rn_loss").locator(".main-svg").first).to_be_visible()
+
             open_playground(person, f"{QUICK}&ws={workspace}")  # the restarted server trains again
             train_to_completion(person)
             assert_no_exception(person)
-        assert len(wait_for_saved_runs(store, workspace, 3)) == 3
+            assert len(wait_for_saved_runs(store, workspace, 3)) == 3
+            connect(person, f"/Runs?ws={workspace}", "Runs")
+            person.locator(".st-key-rn_manage").get_by_text("Open, rename or delete").click()
+            person.get_by_role("button", name=re.compile("Delete 3 runs")).click()
+            expect(person.get_by_text("Deleted runs cannot be brought back.")).to_be_visible()
+            button(person, "rn_delete").click()
+            expect(alert(person, "Success", "Deleted 3 runs.")).to_be_visible()
+            expect(alert(person, "Info", "No saved runs yet")).to_be_visible()
+            assert_no_exception(person)
+        assert store.runs(workspace) == []
     finally:
         server.stop()

@@ -5,8 +5,8 @@ found by their `.st-key-<key>` class; every wait is a Playwright auto-waiting `e
 `wait_for_function` on the page, never a fixed sleep, except where the test must show that
 something does *not* change (a paused run) and a short settle before the screenshot.
 
-The main test also writes docs/screenshot.png, the picture at the top of the README; the CNN test
-writes docs/inspect.png (the inspection of a model's mistakes).
+The main test also takes screenshot.png, the picture at the top of the README; the CNN test takes
+inspect.png (the inspection of a model's mistakes): into the `screenshots` folder (conftest.py).
 """
 from __future__ import annotations
 
@@ -15,14 +15,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from streamlit_app import (CONNECTED, EXCEPTION, FRESH, WATCH_EXCEPTIONS, ROOT,
-                           START_S, badge, button, keyed, metric)
+from streamlit_app import (FRESH, TEST_S, TRAIN_S, assert_no_exception, badge, button, keyed, metric,
+                           open_playground, save_full_page)
 
-pytestmark = pytest.mark.browser
-
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
-
-TRAIN_S = 60  # the default spiral trains in a few seconds; leave room for a slow, busy machine
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
 
 # The epoch number of the status line ("<badge> epoch 1,234 / 20,000 · ..."), or -1.
@@ -41,15 +37,6 @@ READ_BOUNDARY_EPOCH = """() => Math.max(-1, ...[...document.querySelectorAll("%s
 
 def boundary_title(page: Page) -> Locator:
     return keyed(page, "pg_boundary").locator(".gtitle")
-
-
-def open_playground(page: Page) -> None:
-    """Open /Playground and wait until it is connected and the Train button can be pressed."""
-    page.add_init_script(WATCH_EXCEPTIONS)
-    page.goto("/Playground")
-    expect(page.locator(CONNECTED)).to_be_attached(timeout=START_S * 1000)
-    expect(page.get_by_role("heading", name="Playground")).to_be_visible(timeout=START_S * 1000)
-    expect(button(page, "pg_train")).to_be_enabled(timeout=START_S * 1000)
 
 
 def choose(page: Page, key: str, option: str) -> None:
@@ -79,35 +66,9 @@ def wait_for_epoch_above(page: Page, n: int, timeout_s: float = TRAIN_S) -> int:
     return int(found.json_value())
 
 
-def assert_no_exception(page: Page) -> None:
-    """No Streamlit traceback box now, nor at any moment since the page was opened."""
-    expect(page.locator(EXCEPTION)).to_have_count(0)
-    seen = page.evaluate("window.__stExceptions")
-    assert not seen, "the app showed an exception:\n" + "\n---\n".join(seen)
-
-
-def save_full_page(page: Page, path: Path) -> None:
-    """Screenshot the whole page at 1500 px wide.
-
-    Streamlit scrolls inside the app (not the document), so Playwright's `full_page` only sees the
-    viewport: grow the viewport to the height of the main area for the shot, then restore it.
-    """
-    viewport = page.viewport_size
-    height = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
-        "[data-testid='stMain'], [data-testid='stMain'] *")].map(e => e.scrollHeight))""")
-    page.mouse.move(viewport["width"] - 10, viewport["height"] // 2)  # empty margin: no tooltip, no hover
-    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], min(height, 2400))})
-    # Plotly redraws charts on resize: wait until the last one on the page has its plot again.
-    expect(keyed(page, "pg_score_chart").locator(".main-svg").first).to_be_visible()
-    page.wait_for_timeout(500)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
-    page.set_viewport_size(viewport)
-
-
 # --- tests --------------------------------------------------------------------------------------
 
-def test_train_the_default_spiral(page: Page):
+def test_train_the_default_spiral(page: Page, screenshots: Path):
     """Train with the defaults: the boundary appears and sharpens, test accuracy passes 0.9."""
     open_playground(page)
     expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Spiral")
@@ -142,8 +103,7 @@ def test_train_the_default_spiral(page: Page):
     expect(keyed(page, "pg_score_chart").locator(".gtitle")).to_have_text("Accuracy")
     assert_no_exception(page)
 
-    save_full_page(page, SCREENSHOT)
-    assert SCREENSHOT.stat().st_size > 50_000
+    save_full_page(page, screenshots / "screenshot.png", keyed(page, "pg_score_chart").locator(".main-svg").first)
 
 
 def test_pause_resume_and_stop(page: Page):
@@ -155,7 +115,7 @@ def test_pause_resume_and_stop(page: Page):
     wait_for_epoch_above(page, 0)
 
     button(page, "pg_pause").click()
-    expect(badge(page), "Pause was clicked but the run did not pause").to_have_text("Paused", timeout=30_000)
+    expect(badge(page), "Pause was clicked but the run did not pause").to_have_text("Paused")
     expect(button(page, "pg_pause")).to_have_accessible_name("Resume")
     paused_at = epoch(page)
     assert paused_at > 0
@@ -164,14 +124,15 @@ def test_pause_resume_and_stop(page: Page):
     assert epoch(page) == paused_at
 
     button(page, "pg_pause").click()  # now labelled Resume
-    expect(badge(page), "Resume was clicked but the run did not go on").to_have_text("Running", timeout=30_000)
+    expect(badge(page), "Resume was clicked but the run did not go on").to_have_text("Running")
     expect(button(page, "pg_pause")).to_have_accessible_name("Pause")
     wait_for_epoch_above(page, paused_at)
 
     button(page, "pg_stop").click()
-    expect(badge(page), "Stop was clicked but the run did not stop").to_have_text("Stopped", timeout=30_000)
+    expect(badge(page), "Stop was clicked but the run did not stop").to_have_text("Stopped")
     stopped_at = epoch(page)
     assert paused_at < stopped_at < 100_000
+    # The buttons follow in the full rerun the live view asks for on its next poll (a slow one on a busy machine).
     expect(button(page, "pg_stop")).to_be_disabled()
     expect(button(page, "pg_pause")).to_be_disabled()
     expect(button(page, "pg_train")).to_be_enabled()
@@ -238,7 +199,7 @@ def test_loading_a_config_file_sets_every_widget(page: Page, tmp_path: Path):
     assert_no_exception(page)
 
 
-def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path):
+def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path, screenshots: Path):
     """8x8 digits: the CNN preset trains on a subsample, the confusion matrix appears, a click on a
     cell shows those test images; the model downloads and loads back in, paused, to continue."""
     open_playground(page)
@@ -250,7 +211,7 @@ def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path):
     type_number(page, keyed(page, "pg_ds_digits_train_images").locator("input"), "600")
     type_number(page, keyed(page, "pg_epochs").locator("input"), "4")
     # Train's callback gets the config of the last finished script run: wait for the one Enter started.
-    expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=30_000)
+    expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0)
 
     button(page, "pg_train").click()
     expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
@@ -270,7 +231,7 @@ def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path):
     grid = page.locator(".st-key-pg_grid_cell")  # a container, not an element: no FRESH prefix
     expect(grid.locator("img").first).to_be_visible()
     expect(grid.get_by_text(re.compile(r"^✓ 0 \d+%$")).first).to_be_visible()
-    save_full_page(page, ROOT / "docs" / "inspect.png")
+    save_full_page(page, screenshots / "inspect.png", keyed(page, "pg_score_chart").locator(".main-svg").first)
 
     page.get_by_role("tab", name="First-layer filters").click()
     expect(page.get_by_text(re.compile(r"The 32 filters \(3x3\) of the first Conv2d"))).to_be_visible()

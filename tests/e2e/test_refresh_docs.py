@@ -1,0 +1,14 @@
+"""`python -m tests.e2e.refresh_docs` names real browser tests, and they cover every picture in docs/."""
+import ast
+
+from refresh_docs import DOCS, PICTURES, ROOT
+
+
+def test_every_picture_in_docs_comes_from_a_named_browser_test_that_takes_screenshots():
+    assert sorted(n for names in PICTURES.values() for n in names) == sorted(p.name for p in DOCS.glob("*.png"))
+    for test in PICTURES:
+        path, name = test.split("::")
+        functions = {node.name: node for node in ast.walk(ast.parse((ROOT / path).read_text()))
+                     if isinstance(node, ast.FunctionDef)}
+        assert name in functions, f"{test} does not exist"
+        assert "screenshots" in [arg.arg for arg in functions[name].args.args], f"{test} takes no screenshots"
