@@ -185,6 +185,20 @@ def save_full_page(page: Page, path: Path, last: Locator) -> None:
     assert path.stat().st_size > 50_000, f"{path} looks empty"
 
 
+WORKSPACE_COOKIE = "neural_playground_workspace"  # playground.ui.WORKSPACE_COOKIE
+
+
+def workspace_of(page: Page) -> str:
+    """The browser's workspace token: the cookie the page stores (it is never in the address)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        tokens = [c["value"] for c in page.context.cookies() if c["name"] == WORKSPACE_COOKIE]
+        if tokens or time.monotonic() > deadline:
+            assert tokens, f"the page stored no workspace cookie: {page.context.cookies()}"
+            return tokens[0]
+        time.sleep(0.1)
+
+
 def wait_for_saved_runs(store, workspace: str, count: int, timeout_s: float = WAIT_S) -> list:
     """The workspace's saved runs once there are `count`: a run is saved just after its page says it ended."""
     deadline = time.monotonic() + timeout_s

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from streamlit_app import (CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, alert, assert_no_exception, button, connect,
                            fresh_page, keyed, metric, open_playground, query, save_full_page, train_to_completion,
-                           wait_for_saved_runs)
+                           wait_for_saved_runs, workspace_of)
 
 from playground import share
 from playground.config import TrainConfig
@@ -123,7 +123,8 @@ def test_lesson_opens_in_the_playground_and_keeps_its_promise(page: Page):
                                             r"said \(a prediction of about 10\.0 for x = 5\.0\)\."))
     params = wait_for_query(page, lesson="line", layers="linear")
     assert params["dataset.name"] == "linear_regression" and params["optimizer.name"] == "sgd", params
-    assert re.fullmatch(r"[0-9a-f]{12}", params.get("ws", "")), f"no workspace in the address: {page.url}"
+    assert "ws" not in params, f"the workspace is in the address: {page.url}"  # a copied link hands out no runs
+    assert re.fullmatch(r"[0-9a-f]{32}", workspace_of(page))  # it lives in the browser's cookie
     assert_no_exception(page)
 
 
@@ -338,7 +339,7 @@ def test_optimizer_race(page: Page, screenshots: Path):
         expect(loss.locator(".legendtext").filter(has_text=re.compile(f"^{re.escape(name)}$"))).to_have_count(1)
     save_full_page(page, screenshots / "lessons.png", accuracy.locator(".main-svg").first)
 
-    workspace = query(page)["ws"]
+    workspace = workspace_of(page)
     assert len(wait_for_saved_runs(RunStore(default_path()), workspace, 4)) == 4
     page.locator("[data-testid='stSidebar']").get_by_role("link", name="Runs").click()
     expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()

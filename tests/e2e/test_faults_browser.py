@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from streamlit_app import (TEST_S, TRAIN_S, Server, alert, assert_no_exception, badge, button, column, connect,
-                           free_port, fresh_page, keyed, metric, new_person, open_playground, query, runs_table_of,
-                           train_to_completion, wait_for_saved_runs)
+                           free_port, fresh_page, keyed, metric, new_person, open_playground, runs_table_of,
+                           train_to_completion, wait_for_saved_runs, workspace_of)
 
 from playground.runstore import RunStore
 
@@ -41,7 +41,7 @@ def test_a_closed_tab_stops_its_training_and_frees_the_worker(browser: Browser, 
         open_playground(first, ENDLESS)
         button(first, "pg_train").click()
         expect(badge(first)).to_have_text("Running")
-        workspace = query(first)["ws"]
+        workspace = workspace_of(first)
         with fresh_page(browser, server.url) as second:
             open_playground(second, QUICK)
             button(second, "pg_train").click()
@@ -66,11 +66,11 @@ def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_
             open_playground(person, QUICK)
             train_to_completion(person)
             accuracy = metric(person, "Test accuracy").inner_text()
-            workspace = query(person)["ws"]
+            workspace = workspace_of(person)
             assert len(wait_for_saved_runs(store, workspace, 1)) == 1
-            connect(person, f"/Runs?ws={workspace}", "Runs")
+            connect(person, "/Runs", "Runs")
             expect(column(runs_table_of(person), "status")).to_have_text(["completed"])
-            open_playground(person, f"{ENDLESS}&ws={workspace}")
+            open_playground(person, ENDLESS)
             button(person, "pg_train").click()
             expect(badge(person)).to_have_text("Running")
             server.stop()  # SIGTERM, as a restart does: the run in progress is stopped and saved
@@ -78,7 +78,7 @@ def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_
             assert set(saved) == {"completed", "stopped"}
             assert f"{saved['completed'].final['test_accuracy']:.4f}" == accuracy  # intact
             server.start()
-            connect(person, f"/Runs?ws={workspace}", "Runs")
+            connect(person, "/Runs", "Runs")
             runs_table = runs_table_of(person)
             expect(column(runs_table, "status")).to_have_text(["stopped", "completed"])  # newest first
             expect(column(runs_table, "dataset")).to_have_text(["Spiral", "XOR"])
@@ -87,11 +87,16 @@ def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_
             expect(keyed(person, "rn_pick").locator("[data-tag]").filter(has_text="#1 · Linear")).to_have_count(1)
             expect(keyed(person, "rn_loss").locator(".main-svg").first).to_be_visible()
 
-            open_playground(person, f"{QUICK}&ws={workspace}")  # the restarted server trains again
+            with fresh_page(browser, server.url) as classmate:  # an address with the old ws= hands out nothing
+                connect(classmate, f"/Runs?ws={workspace}", "Runs")
+                expect(alert(classmate, "Info", "No saved runs yet")).to_be_visible()
+                assert "ws=" not in classmate.url and workspace_of(classmate) != workspace
+
+            open_playground(person, QUICK)  # the restarted server trains again
             train_to_completion(person)
             assert_no_exception(person)
             assert len(wait_for_saved_runs(store, workspace, 3)) == 3
-            connect(person, f"/Runs?ws={workspace}", "Runs")
+            connect(person, "/Runs", "Runs")
             person.locator(".st-key-rn_manage").get_by_text("Open, rename or delete").click()
             person.get_by_role("button", name=re.compile("Delete 3 runs")).click()
             expect(person.get_by_text("Deleted runs cannot be brought back.")).to_be_visible()
