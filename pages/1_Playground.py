@@ -492,17 +492,16 @@ def use_preset(stack: list, tip: str, settings: dict) -> None:
 
 def show_plan(config: TrainConfig | None, config_error: str | None):
     """Layer summary table, or the reason the stack cannot train. Returns the config if it can."""
+    st.session_state["pg_blocked"] = None
     if st.session_state.get("pg_data_prompt"):
         st.info(st.session_state["pg_data_prompt"], icon=":material/upload_file:")
         return None
     if config_error:
-        st.error(markdown_literal(config_error), icon="🚫")
-        return None
+        return blocked(markdown_literal(config_error))
     try:
         plan = plan_for(config)
     except LayerError as error:
-        st.error(markdown_literal(error), icon="🚫")
-        return None
+        return blocked(markdown_literal(error))
     st.dataframe([{"#": row.index + 1, "layer": row.title, "detail": row.detail,
                    "output shape": str(list(row.output_shape)), "parameters": row.parameters} for row in plan.rows],
                  hide_index=True, width="stretch")
@@ -512,12 +511,16 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
         st.warning(markdown_literal(warning), icon="⚠️")
     problem = batch_problem(plan, config.batch_size, len(ui.cached_dataset(config.dataset).y_train))
     if problem:
-        st.error(markdown_literal(f"Batch size: {problem}."), icon="🚫")
-        return None
+        return blocked(markdown_literal(f"Batch size: {problem}."))
     if problem := budget.run_problem(config, budget.budget_minutes()):
-        st.error(problem, icon="⏱️")
-        return None
+        return blocked(problem, icon="⏱️")
     return config
+
+
+def blocked(message: str, icon: str = "🚫") -> None:
+    """Show why this setup cannot train, and keep it for the live view beside the disabled Train button."""
+    st.error(message, icon=icon)
+    st.session_state["pg_blocked"] = (message, icon)
 
 
 # --- controls ---------------------------------------------------------------------------------
@@ -609,7 +612,11 @@ def render_live(preview: TrainConfig | None) -> bool:
             figure = plots.data_figure(ui.cached_dataset(preview.dataset))
             if figure is not None:
                 st.plotly_chart(figure, key="pg_boundary", width="stretch")
-        st.info("Press **Train** to start, or **Step** to train one epoch at a time.", icon=":material/touch_app:")
+        if st.session_state.get("pg_blocked"):  # the Model column's reason, where the disabled Train button is
+            message, icon = st.session_state["pg_blocked"]
+            st.error(message, icon=icon)
+        else:
+            st.info("Press **Train** to start, or **Step** to train one epoch at a time.", icon=":material/touch_app:")
         return False
     snap = run.snapshot()
     dataset = ui.cached_dataset(run.config.dataset)

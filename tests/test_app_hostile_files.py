@@ -7,6 +7,7 @@ exception and without the memory the file would expand into.
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -98,8 +99,8 @@ def draw(monkeypatch):
     """The Draw page with a small stand-in for the default MNIST model (no training for these tests)."""
     engine = Engine(DIGITS)
     stand_in = LoadedModel(DIGITS, engine.model.eval(), engine.dataset.class_names, {})
-    monkeypatch.setattr(ui, "default_digit_model_ready", lambda: True)
-    monkeypatch.setattr(ui, "default_digit_model", lambda progress: stand_in)
+    ready = SimpleNamespace(model=stand_in, error=None, wait=lambda timeout=None: True, progress=lambda: (1.0, ""))
+    monkeypatch.setattr(ui, "default_digit_model", lambda: ready)  # a Preparation that is done
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()

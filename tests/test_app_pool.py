@@ -80,8 +80,9 @@ ATTACK = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 10, "n_
 
 def test_a_link_to_a_weeks_long_run_is_refused_before_train_with_the_estimate():
     app = open_playground(share.to_query(ATTACK))
-    errors = [e.value for e in app.error]
-    assert len(errors) == 1 and errors[0].startswith("This run would take about ") and "days on this server" in errors[0]
+    errors = [e.value for e in app.error]  # under Model, and again beside the disabled Train button
+    assert len(errors) == 2 and errors[0] == errors[1]
+    assert errors[0].startswith("This run would take about ") and "days on this server" in errors[0]
     assert "at most 30 minutes here" in errors[0] and "fewer epochs" in errors[0]
     assert app.button(key="pg_train").disabled
     assert app.session_state["pg_run"] is None if "pg_run" in app.session_state else True
