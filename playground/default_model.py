@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
 from .checkpoint import CheckpointError, LoadedModel, load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -135,6 +136,7 @@ class Preparation:
             self._progress = (min(max(fraction, 0.0), 1.0), text)
 
     def _prepare(self, config: TrainConfig) -> None:
+        torch.set_num_threads(1)  # in a server, a training shared with the class's pages and runs: one core
         try:
             self.model = default_model(self._report, config)
         except Exception as error:  # noqa: BLE001 - shown on the page; a thread nobody joins must not raise
