@@ -95,8 +95,8 @@ def delete(run_ids: list[int]) -> None:
 
 st.title("Runs")
 st.caption("Every run that finished in this browser is saved here, also across server restarts "
-           "(the `ws` part of the address names your runs). Pick runs to overlay their curves and see "
-           "which settings differ.")
+           "(this browser keeps the key to them; a copied address does not hand them out). Pick runs to "
+           "overlay their curves and see which settings differ.")
 notice = st.session_state.pop("rn_notice", None)
 if notice:
     st.success(notice, icon="🗑️")

@@ -142,6 +142,23 @@ def train_to_completion(page: Page, timeout_s: float = TRAIN_S) -> None:
     expect(badge(page)).to_have_text("Completed", timeout=timeout_s * 1000)
 
 
+def open_popover(page: Page, name: str | re.Pattern, inside: str) -> None:
+    """Click the popover button `name` until its content (the text `inside`) shows.
+
+    On a busy machine a click can land just as a rerun replaces the button, and the popover then
+    stays shut: click again rather than wait for what will not come."""
+    content = page.get_by_text(inside)
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        page.get_by_role("button", name=name).click()
+        try:
+            expect(content).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def assert_no_exception(page: Page) -> None:
     """No Streamlit traceback box now, nor at any moment since the page was opened."""
     expect(page.locator(EXCEPTION)).to_have_count(0)

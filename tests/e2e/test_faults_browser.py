@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from streamlit_app import (TEST_S, TRAIN_S, Server, alert, assert_no_exception, badge, button, column, connect,
-                           free_port, fresh_page, keyed, metric, new_person, open_playground, runs_table_of,
+                           free_port, fresh_page, keyed, metric, new_person, open_playground, open_popover, runs_table_of,
                            train_to_completion, wait_for_saved_runs, workspace_of)
 
 from playground.runstore import RunStore
@@ -98,8 +98,7 @@ def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_
             assert len(wait_for_saved_runs(store, workspace, 3)) == 3
             connect(person, "/Runs", "Runs")
             person.locator(".st-key-rn_manage").get_by_text("Open, rename or delete").click()
-            person.get_by_role("button", name=re.compile("Delete 3 runs")).click()
-            expect(person.get_by_text("Deleted runs cannot be brought back.")).to_be_visible()
+            open_popover(person, re.compile("Delete 3 runs"), "Deleted runs cannot be brought back.")
             button(person, "rn_delete").click()
             expect(alert(person, "Success", "Deleted 3 runs.")).to_be_visible()
             expect(alert(person, "Info", "No saved runs yet")).to_be_visible()
