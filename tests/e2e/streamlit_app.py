@@ -97,8 +97,10 @@ def metric(page: Page, label: str) -> Locator:
 
 
 def alert(page: Page, kind: str, text: str | re.Pattern) -> Locator:
-    """A current st.success / st.warning / st.error / st.info box (kind: Success, Warning, ...) holding `text`."""
-    return page.locator(f"[data-testid='stAlertContent{kind}']").filter(has_text=text)
+    """A current st.success / st.warning / st.error / st.info box (kind: Success, Warning, ...) holding `text`.
+
+    The first such box: a setup that cannot train shows its reason under Model and again beside Train."""
+    return page.locator(f"[data-testid='stAlertContent{kind}']").filter(has_text=text).first
 
 
 def runs_table_of(page: Page) -> Locator:

@@ -97,7 +97,9 @@ def test_a_server_restart_mid_training_loses_no_saved_run(browser: Browser, tmp_
             assert_no_exception(person)
             assert len(wait_for_saved_runs(store, workspace, 3)) == 3
             connect(person, "/Runs", "Runs")
-            person.locator(".st-key-rn_manage").get_by_text("Open, rename or delete").click()
+            manage = person.locator(".st-key-rn_manage")
+            manage.get_by_text("Open, rename or delete").click()
+            manage.evaluate("e => e.scrollIntoView({block: 'start'})")  # room below for the popover's Delete
             open_popover(person, re.compile("Delete 3 runs"), "Deleted runs cannot be brought back.")
             button(person, "rn_delete").click()
             expect(alert(person, "Success", "Deleted 3 runs.")).to_be_visible()

@@ -153,7 +153,10 @@ def test_regression_dataset_and_a_bad_layer_stack(page: Page):
     # The last Linear must output 1 value for MSE: 5 is refused with an explanation.
     last_size = page.locator(f"{FRESH}[class*='st-key-pg_l'][class*='_linear_out'] input").last
     type_number(page, last_size, "5")
+    # under Model, and again beside the disabled Train button
     error = page.locator("[data-testid='stAlertContentError']").filter(has_text="outputs 5 values")
+    expect(error).to_have_count(2)
+    error = error.first
     expect(error).to_be_visible()
     expect(error).to_contain_text("needs 1")
     expect(button(page, "pg_train")).to_be_disabled()
@@ -185,7 +188,7 @@ def test_loading_a_config_file_sets_every_widget(page: Page, tmp_path: Path):
     upload = keyed(page, "pg_upload_config").locator("input[type='file']")
 
     upload.set_input_files(str(bad))
-    error = page.locator("[data-testid='stAlertContentError']").filter(has_text="optimizer.lr")
+    error = page.locator("[data-testid='stAlertContentError']").filter(has_text="optimizer.lr").first
     expect(error).to_be_visible()
     expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Spiral")  # nothing changed
 
@@ -254,5 +257,5 @@ def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path, 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint at all")
     keyed(page, "pg_upload_model").locator("input[type='file']").set_input_files(str(junk))
-    expect(page.locator("[data-testid='stAlertContentError']").filter(has_text="not loaded")).to_be_visible()
+    expect(page.locator("[data-testid='stAlertContentError']").filter(has_text="not loaded").first).to_be_visible()
     assert_no_exception(page)
