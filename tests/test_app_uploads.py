@@ -5,7 +5,6 @@ import shutil
 from collections import namedtuple
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground import tabular

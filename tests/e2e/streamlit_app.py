@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from benchmarks import local_server
 
@@ -142,6 +143,22 @@ def open_playground(page: Page, path: str = "/Playground") -> None:
 def train_to_completion(page: Page, timeout_s: float = TRAIN_S) -> None:
     button(page, "pg_train").click()
     expect(badge(page)).to_have_text("Completed", timeout=timeout_s * 1000)
+
+
+def click_option(page: Page, box: Locator, option: str) -> None:
+    """Open the select box `box` and click its `option`, again if a rerun replaced the list meanwhile
+    (on a busy machine the dropdown can be redrawn under the pointer until the click times out)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        if box.get_attribute("aria-expanded") != "true":
+            box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+            box.press("Escape")
 
 
 def open_popover(page: Page, name: str | re.Pattern, inside: str) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from streamlit_app import (CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, alert, assert_no_exception, button, connect,
+from streamlit_app import (CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, alert, assert_no_exception, button, click_option, connect,
                            fresh_page, keyed, metric, open_playground, query, save_full_page, train_to_completion,
                            wait_for_saved_runs, workspace_of)
 
@@ -74,8 +74,7 @@ def choose(page: Page, key: str, option: str) -> None:
     option, close it (a multiselect stays open, and while open it hides the rest of the page from
     the accessibility tree, so get_by_role would find nothing there)."""
     box = keyed(page, key).locator("input[role='combobox']")
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    click_option(page, box, option)
     if box.get_attribute("aria-expanded") == "true":
         box.press("Escape")
     expect(box).to_have_attribute("aria-expanded", "false")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from streamlit_app import (FRESH, TEST_S, TRAIN_S, assert_no_exception, badge, button, keyed, metric,
+from streamlit_app import (FRESH, TEST_S, TRAIN_S, assert_no_exception, badge, button, click_option, keyed, metric,
                            open_playground, save_full_page)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
@@ -42,8 +42,7 @@ def boundary_title(page: Page) -> Locator:
 def choose(page: Page, key: str, option: str) -> None:
     """Pick `option` in the keyed st.selectbox, as a person would: open it, click the option."""
     box = keyed(page, key).locator("input[role='combobox']")
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    click_option(page, box, option)
     expect(box).to_have_value(option)
 
 
