@@ -535,12 +535,11 @@ def request(action: str) -> None:
 
 def start_requested(config: TrainConfig | None) -> None:
     """Start the run that Train or Step asked for, with the settings the widgets show now."""
-    action = st.session_state.pop("pg_requested", None)
-    if action is None or config is None:
-        return
-    run = ui.runner(RUN)
+    action, run = st.session_state.pop("pg_requested", None), ui.runner(RUN)
     if action == "step" and run is not None and run.active:
-        run.step()
+        run.step()  # a step of the run in progress needs no settings (they may be mid-edit)
+    elif action is None or config is None:
+        return
     elif action == "step":
         ui.start_runner(RUN, config, paused=True).step()
     else:

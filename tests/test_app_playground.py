@@ -302,3 +302,22 @@ def test_step_pressed_right_after_typing_uses_the_typed_values(at):
     at.button(key="pg_step").click().run()
     run = at.session_state["pg_run"]
     assert run.config.epochs == 7 and run.paused
+
+
+def test_step_continues_a_paused_run_while_the_settings_have_a_problem(at):
+    at.button(key="pg_step").click().run()
+    run = at.session_state["pg_run"]
+    wait_until_epoch(run, 1)
+    last = at.session_state["pg_layers"][-1]["id"]
+    at.number_input(key=f"pg_l{last}_linear_out").set_value(5).run()  # 5 outputs for 3 classes: refused
+    assert at.button(key="pg_train").disabled and not at.button(key="pg_step").disabled
+    at.button(key="pg_step").click().run()
+    wait_until_epoch(run, 2)
+    assert at.session_state["pg_run"] is run and not at.exception
+
+
+def wait_until_epoch(run, epoch: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while run.snapshot().epoch < epoch:
+        assert time.monotonic() < deadline, f"the run did not reach epoch {epoch}"
+        time.sleep(0.05)
