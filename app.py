@@ -1,10 +1,10 @@
 """Neural Playground entry point and home page: `streamlit run app.py`. Other pages live in pages/."""
 import streamlit as st
 
-from playground import ui
+from playground.ui import navigation, server
 
 st.set_page_config(page_title="Neural Playground", page_icon="🧠", layout="wide")
-ui.navigation()
+navigation.navigation()
 st.title("Neural Playground")
 st.markdown(
     "Build a neural network layer by layer, pick a loss, an optimizer and a learning rate, and "
@@ -35,5 +35,5 @@ st.markdown(
     "`python -m playground train config.json`, or save the model and query it with "
     "`python -m playground predict model.pt X1 X2`."
 )
-device = ui.warm_up()
+device = server.warm_up()
 st.info(f"Training runs on **{device}**.", icon="🖥️")

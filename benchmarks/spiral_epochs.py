@@ -38,7 +38,7 @@ from playground.datasets import Dataset
 from playground.engine import Engine, load_dataset
 from playground.pool import TrainingPool
 from playground.runner import TrainingRunner
-from playground.ui import POLL_SECONDS
+from playground.ui.session import POLL_SECONDS
 
 
 Seconds = tuple[float, float]  # (wall-clock, process CPU)

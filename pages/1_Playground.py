@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from playground import budget, export, frames, inspection, network, plots, share, tabular, ui
+from playground import budget, export, frames, inspection, network, plots, share, tabular
+from playground.ui import navigation, server, session, uploads
 from playground.checkpoint import CheckpointError, checkpoint_bytes, model_for_state
 from playground.config import MAX_EPOCHS, ConfigError, DatasetConfig, TrainConfig, default_batch
 from playground.datasets import CLASSIFICATION, CSV, DATASETS, TASKS, TableChoice
@@ -21,7 +22,7 @@ from playground.runner import COMPLETED, DIVERGED, FAILED, QUEUED
 from playground.text import markdown_literal, plotly_literals
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")
-ui.navigation()
+navigation.navigation()
 
 RUN = "pg_run"
 LR_CHOICES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -184,7 +185,7 @@ def lesson_banner() -> None:
 
 def lesson_result(lesson):
     """The verdict on the finished run when it trained the lesson's setup (any device), else None."""
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     if run is None or run.active or run.engine is None or run.snapshot().status != COMPLETED:
         return None
     if run.config.replace(device=lesson.config.device) != lesson.config:
@@ -408,12 +409,12 @@ def run_inputs(task_is_image: bool) -> dict:
 
 # --- the layer stack --------------------------------------------------------------------------
 
-# Callbacks name layers by id and debounce what cannot be repeated safely: see ui.first_call.
+# Callbacks name layers by id and debounce what cannot be repeated safely: see session.repeated.
 
 def move_layer(layer_id: int, offset: int) -> None:
     layers = st.session_state["pg_layers"]
     position = next((i for i, layer in enumerate(layers) if layer["id"] == layer_id), None)
-    if position is None or not 0 <= position + offset < len(layers) or not ui.first_call(f"move {layer_id}"):
+    if position is None or not 0 <= position + offset < len(layers) or session.repeated(f"move {layer_id}"):
         return
     layers[position], layers[position + offset] = layers[position + offset], layers[position]
 
@@ -423,7 +424,7 @@ def remove_layer(layer_id: int) -> None:
 
 
 def add_layer() -> None:
-    if not ui.first_call("add layer"):
+    if session.repeated("add layer"):
         return
     spec = {"type": st.session_state["pg_add_type"]}
     set_layers([*[{k: v for k, v in layer.items() if k != "id"} for layer in st.session_state["pg_layers"]], spec])
@@ -509,7 +510,7 @@ def show_plan(config: TrainConfig | None, config_error: str | None):
                f"**{plan.parameters:,} parameters**")
     for warning in plan.warnings:
         st.warning(markdown_literal(warning), icon="⚠️")
-    problem = batch_problem(plan, config.batch_size, len(ui.cached_dataset(config.dataset).y_train))
+    problem = batch_problem(plan, config.batch_size, len(server.cached_dataset(config.dataset).y_train))
     if problem:
         return blocked(markdown_literal(f"Batch size: {problem}."))
     if problem := budget.run_problem(config, budget.budget_minutes()):
@@ -529,21 +530,21 @@ def request(action: str) -> None:
     """Train or Step pressed: remembered here, carried out by this script run once it has read every
     widget (`start_requested`). A callback's arguments come from the previous run, so a value typed
     just before the click would otherwise be missed."""
-    if ui.first_call(action):
+    if not session.repeated(action):
         st.session_state["pg_requested"] = action
 
 
 def start_requested(config: TrainConfig | None) -> None:
     """Start the run that Train or Step asked for, with the settings the widgets show now."""
-    action, run = st.session_state.pop("pg_requested", None), ui.runner(RUN)
+    action, run = st.session_state.pop("pg_requested", None), session.run_handle(RUN)
     if action == "step" and run is not None and run.active:
         run.step()  # a step of the run in progress needs no settings (they may be mid-edit)
     elif action is None or config is None:
         return
     elif action == "step":
-        ui.start_runner(RUN, config, paused=True).step()
+        session.start_run(RUN, config, paused=True).step()
     else:
-        ui.start_runner(RUN, config, initial_state=loaded_weights_for(config))
+        session.start_run(RUN, config, initial_state=loaded_weights_for(config))
 
 
 def loaded_weights_for(config: TrainConfig) -> dict | None:
@@ -558,7 +559,7 @@ def loaded_weights_for(config: TrainConfig) -> dict | None:
 
 def set_paused(paused: bool) -> None:
     """Pause or resume: an absolute intent, so a repeated callback cannot undo it."""
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     if run is None:
         return
     if paused:  # a statement, not a conditional expression: Streamlit's magic would st.write its None
@@ -568,7 +569,7 @@ def set_paused(paused: bool) -> None:
 
 
 def controls(config: TrainConfig | None) -> None:
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     active = run is not None and run.active
     cols = st.columns(5)
     cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=request,
@@ -578,15 +579,15 @@ def controls(config: TrainConfig | None) -> None:
                    disabled=not active, on_click=set_paused, args=(not paused,), width="stretch", key="pg_pause")
     cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=request,
                    args=("step",), width="stretch", key="pg_step", help="train one epoch, then pause")
-    cols[3].button("Stop", icon=":material/stop:", disabled=not active, on_click=lambda: ui.runner(RUN).stop(),
+    cols[3].button("Stop", icon=":material/stop:", disabled=not active, on_click=lambda: session.run_handle(RUN).stop(),
                    width="stretch", key="pg_stop")
-    cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=ui.discard_runner, args=(RUN,),
+    cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=session.discard_run, args=(RUN,),
                    width="stretch", key="pg_reset", help="discard the run and its charts")
 
 
 def follow_learning_rate(lr: float) -> None:
     """Changing the learning rate takes effect in the running run, as in TF Playground."""
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     if run is not None and run.requested_lr != lr and run.active:
         run.set_learning_rate(lr)
 
@@ -599,16 +600,16 @@ BADGE_COLOUR = {"queued": "violet", "running": "blue", "paused": "orange", COMPL
 
 def queued() -> bool:
     """Whether this session's run is waiting in the queue for a training worker."""
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     return run is not None and run.snapshot().status == QUEUED
 
 
 def render_live(preview: TrainConfig | None) -> bool:
     """Status, metrics, the boundary (or fitted curve) and the curves of the current run."""
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     if run is None:
         if preview is not None:
-            figure = plots.data_figure(ui.cached_dataset(preview.dataset))
+            figure = plots.data_figure(server.cached_dataset(preview.dataset))
             if figure is not None:
                 st.plotly_chart(figure, key="pg_boundary", width="stretch")
         if st.session_state.get("pg_blocked"):  # the Model column's reason, where the disabled Train button is
@@ -618,7 +619,7 @@ def render_live(preview: TrainConfig | None) -> bool:
             st.info("Press **Train** to start, or **Step** to train one epoch at a time.", icon=":material/touch_app:")
         return False
     snap = run.snapshot()
-    dataset = ui.cached_dataset(run.config.dataset)
+    dataset = server.cached_dataset(run.config.dataset)
     status_line(snap, dataset.task, dataset.is_image)
     if snap.status == QUEUED:  # nothing to chart yet: keep a queued page's polls cheap
         st.caption("The charts appear when your run starts.")
@@ -675,7 +676,7 @@ INSPECT_SECONDS = 2.0  # the inspection refreshes less often than the curves
 
 def render_inspection() -> bool:
     """Confusion matrix, per-class scores, test images and filters of the current image run."""
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     if run is None or not DATASETS[run.config.dataset.name].is_image:
         return False
     snap = run.snapshot()
@@ -684,7 +685,7 @@ def render_inspection() -> bool:
     if not isinstance(frame, ImageFrame):
         st.caption("The confusion matrix and the test images appear after the first epoch.")
         return snap.active
-    dataset = ui.cached_dataset(run.config.dataset)
+    dataset = server.cached_dataset(run.config.dataset)
     matrix = inspection.confusion_matrix(dataset.y_test, frame.predicted, dataset.n_classes)
     accuracy = float(matrix.trace() / max(matrix.sum(), 1))
     st.caption(f"On the {len(dataset.y_test):,} test images after epoch {frame.epoch}: accuracy {accuracy:.2%}.")
@@ -724,7 +725,7 @@ def confusion_tab(matrix, dataset, frame: ImageFrame) -> None:
 def select_cell() -> None:
     """A click on a confusion-matrix cell picks that (true, predicted) pair."""
     points = st.session_state["pg_confusion"].selection.get("points", [])
-    names = list(DATASETS[ui.runner(RUN).config.dataset.name].class_names) if ui.runner(RUN) else []
+    names = list(DATASETS[session.run_handle(RUN).config.dataset.name].class_names) if session.run_handle(RUN) else []
     if points and names and points[0].get("y") in names and points[0].get("x") in names:
         st.session_state["pg_cm_true"] = names.index(points[0]["y"])
         st.session_state["pg_cm_pred"] = names.index(points[0]["x"])
@@ -770,7 +771,7 @@ def filters_tab(frame: ImageFrame) -> None:
 
 def render_inside() -> bool:
     """The network diagram (edges = weights) and, for 2-D data, each hidden neuron's output map."""
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     if run is None:
         st.caption("The network diagram appears when training starts.")
         return False
@@ -779,7 +780,7 @@ def render_inside() -> bool:
     if model is None or not network.is_mlp(model):
         st.caption("The diagram shows small fully connected networks (up to 50,000 weights).")
         return snap.active
-    dataset = ui.cached_dataset(run.config.dataset)
+    dataset = server.cached_dataset(run.config.dataset)
     outputs = dataset.class_names if len(dataset.class_names) == plan_for(run.config).output_shape[0] else ("y",)
     st.plotly_chart(network.network_figure(network.diagram(model), plotly_literals(dataset.feature_names),
                                            plotly_literals(outputs)),
@@ -841,7 +842,7 @@ def data_download(config: TrainConfig) -> None:
                            lambda: table_download(config.dataset.table.file), "data.csv", "text/csv",
                            key="pg_download_table")
         return
-    dataset = ui.cached_dataset(config.dataset)
+    dataset = server.cached_dataset(config.dataset)
     if dataset.is_image and len(dataset.y_train) + len(dataset.y_test) > tabular.MAX_IMAGE_ROWS:
         st.caption(f"Image data downloads as CSV up to {tabular.MAX_IMAGE_ROWS:,} images: set Train images "
                    "and Test images lower to download them.")
@@ -874,7 +875,7 @@ def config_panel(config: TrainConfig | None) -> None:
         if st.session_state.get("pg_upload_error"):
             st.error(markdown_literal(st.session_state["pg_upload_error"]), icon="🚫")
     model_upload()
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     if run is not None and run.engine is not None and not run.active:
         engine, final = run.engine, run.snapshot().final
         st.download_button("Download trained model (.pt)",  # the bytes are made only when it is clicked
@@ -902,12 +903,12 @@ def model_upload() -> None:
 
 
 def load_uploaded_model() -> None:
-    loaded = ui.uploaded_checkpoint("pg_upload_model", "pg_model_error")
+    loaded = uploads.uploaded_checkpoint("pg_upload_model", "pg_model_error")
     if loaded is None:
         return
     st.session_state["pg_loaded"] = loaded
     apply_config(loaded.config)
-    ui.start_runner(RUN, loaded.config, paused=True, initial_state=loaded.model.state_dict())
+    session.start_run(RUN, loaded.config, paused=True, initial_state=loaded.model.state_dict())
 
 
 def load_uploaded_config() -> None:
@@ -923,7 +924,7 @@ def load_uploaded_config() -> None:
 
 # --- page -------------------------------------------------------------------------------------
 
-ui.warm_up()
+server.warm_up()
 setup_from_link()
 st.title("Playground")
 link_notices()
@@ -949,16 +950,16 @@ with live_col:
     start_requested(trainable)
     controls(trainable)
     follow_learning_rate(training["optimizer"]["lr"])
-    run = ui.runner(RUN)
+    run = session.run_handle(RUN)
     if run is not None and trainable is not None and run.active and \
             trainable.replace(optimizer=replace(trainable.optimizer, lr=run.config.optimizer.lr)) != run.config:
         st.caption("Settings changed since this run started: press Train to restart with them "
                    "(the learning rate applies at once).")
-    ui.live(lambda: render_live(trainable), active=run is not None and run.active, key=RUN, waiting=queued)
+    session.live(lambda: render_live(trainable), active=run is not None and run.active, key=RUN, waiting=queued)
     if spec.is_image or (run is not None and DATASETS[run.config.dataset.name].is_image):
-        ui.live(render_inspection, active=run is not None and run.active, key="pg_inspect", every=INSPECT_SECONDS)
+        session.live(render_inspection, active=run is not None and run.active, key="pg_inspect", every=INSPECT_SECONDS)
     elif st.toggle("See inside the network", value=True, key="pg_inside"):
-        ui.live(render_inside, active=run is not None and run.active, key="pg_inside_view", every=INSPECT_SECONDS)
+        session.live(render_inside, active=run is not None and run.active, key="pg_inside_view", every=INSPECT_SECONDS)
 share_panel(trainable)
 export_panel(trainable)
 config_panel(trainable)

@@ -4,7 +4,8 @@ import copy
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from playground import explain, inspection, plots, ui
+from playground import explain, inspection, plots
+from playground.ui import navigation, server, session, uploads
 from playground.budget import forward_flops
 from playground.checkpoint import LoadedModel
 from playground.datasets import DATASETS
@@ -13,7 +14,7 @@ from playground.engine import plan_for
 from playground.text import markdown_literal
 
 st.set_page_config(page_title="Draw a digit · Neural Playground", page_icon="✏️", layout="wide")
-ui.navigation()
+navigation.navigation()
 
 DIGIT_SHAPE = (1, 28, 28)
 PROGRESS_SECONDS = 0.5  # the default model's progress bar moves this often while it is prepared
@@ -26,7 +27,7 @@ CHOICE_TITLES = {SESSION: "The model trained on the Playground", UPLOADED: "An u
 
 def session_model() -> LoadedModel | None:
     """The Playground's finished run, if it is a 28x28 image classifier (copied once to the CPU)."""
-    run = ui.runner("pg_run")
+    run = session.run_handle("pg_run")
     if run is None or run.active or run.engine is None or DATASETS[run.config.dataset.name].image_shape != DIGIT_SHAPE:
         return None
     cached = st.session_state.get("dr_session_model")
@@ -40,7 +41,7 @@ def session_model() -> LoadedModel | None:
 
 def load_upload() -> None:
     st.session_state.pop("dr_uploaded", None)
-    loaded = ui.uploaded_checkpoint("dr_upload", "dr_upload_error")
+    loaded = uploads.uploaded_checkpoint("dr_upload", "dr_upload_error")
     if loaded is None:
         return
     if loaded.input_shape != DIGIT_SHAPE:
@@ -76,7 +77,7 @@ def choose_model() -> LoadedModel | None:
 
 def default_model() -> LoadedModel:
     """The server's default model; while it is still being prepared, its progress (this run waits)."""
-    preparing, bar = ui.default_digit_model(), None
+    preparing, bar = server.default_digit_model(), None
     while not preparing.wait(PROGRESS_SECONDS):  # a click elsewhere reruns the page, which waits again
         fraction, text = preparing.progress()
         bar = bar or st.progress(0.0)
@@ -118,7 +119,7 @@ def clear_canvas() -> None:
     st.session_state["dr_canvas_version"] = st.session_state.get("dr_canvas_version", 0) + 1
 
 
-ui.warm_up()  # also keeps the server's torch on one thread: a drawing must not take every core
+server.warm_up()  # also keeps the server's torch on one thread: a drawing must not take every core
 st.title("Draw a digit")
 model = choose_model()
 work = drawing_work(model)

@@ -1,13 +1,14 @@
 """Lessons: the classic examples one click away, each with its story and the outcome to expect."""
 import streamlit as st
 
-from playground import plots, share, ui
+from playground import plots, share
+from playground.ui import navigation, server, session, workspace
 from playground.lessons import LESSONS, RACE_ORDER, race_verdict
 from playground.runner import COMPLETED
 from playground.text import markdown_literal
 
 st.set_page_config(page_title="Lessons · Neural Playground", page_icon="🎓", layout="wide")
-ui.navigation()
+navigation.navigation()
 
 RACE = "ls_race"
 PER_ROW = 2
@@ -27,17 +28,17 @@ def lesson_card(lesson) -> None:
 
 
 def start_race(lesson) -> None:
-    if not ui.first_call("race"):
+    if session.repeated("race"):
         return
-    store, workspace = ui.run_store(), ui.workspace()
-    ui.start_race(RACE, lesson.race, on_end=lambda snap: save_race(store, workspace, snap))
+    store, owner = server.run_store(), workspace.current()
+    session.start_race(RACE, lesson.race, on_end=lambda snap: save_race(store, owner, snap))
 
 
-def save_race(store, workspace: str, snap) -> None:
+def save_race(store, owner: str, snap) -> None:
     """Each entrant becomes a saved run, named after the race, so the Runs page can compare them later."""
     for racer in snap.entrants:
         if racer.history.epochs:
-            store.save(workspace, racer.config, racer.history, racer.final, racer.status, name=f"Race: {racer.name}")
+            store.save(owner, racer.config, racer.history, racer.final, racer.status, name=f"Race: {racer.name}")
 
 
 def render_race() -> bool:
@@ -74,4 +75,4 @@ for start in range(0, len(lessons), PER_ROW):
         with column:
             lesson_card(lesson)
 race = st.session_state.get(RACE)
-ui.live(render_race, active=race is not None and race.active, key=RACE)
+session.live(render_race, active=race is not None and race.active, key=RACE)

@@ -1,13 +1,14 @@
 """Runs: every finished run of this browser, kept across restarts; overlay their curves, see what differs."""
 import streamlit as st
 
-from playground import compare, plots, share, ui
+from playground import compare, plots, share
+from playground.ui import navigation, server, workspace
 from playground.config import ConfigError, TrainConfig
 from playground.runstore import RunStoreError
 from playground.text import markdown_literal
 
 st.set_page_config(page_title="Runs · Neural Playground", page_icon="📈", layout="wide")
-ui.navigation()
+navigation.navigation()
 
 CURVES = {"train_loss": ("Train loss", True), "test_loss": ("Test loss", True),
           "train_score": ("Train accuracy / R²", False), "test_score": ("Test accuracy / R²", False)}
@@ -16,7 +17,7 @@ SHOWN_AT_FIRST = 3  # the newest runs are compared when nothing has been picked 
 
 def saved_runs() -> list:
     try:
-        return ui.run_store().runs(ui.workspace())
+        return server.run_store().runs(workspace.current())
     except RunStoreError as error:
         st.error(markdown_literal(f"The saved runs cannot be read right now: {error}. Runs you train stay on "
                                   "their page meanwhile; try again later."), icon="🚫")
@@ -81,12 +82,12 @@ def manage(chosen: list) -> None:
 
 
 def rename(run_id: int) -> None:
-    store_change("Renaming the run", lambda: ui.run_store().rename(ui.workspace(), run_id,
+    store_change("Renaming the run", lambda: server.run_store().rename(workspace.current(), run_id,
                                                                     st.session_state[f"rn_name_{run_id}"]))
 
 
 def delete(run_ids: list[int]) -> None:
-    removed = store_change("Deleting", lambda: ui.run_store().delete(ui.workspace(), run_ids))
+    removed = store_change("Deleting", lambda: server.run_store().delete(workspace.current(), run_ids))
     if removed is None:
         return
     st.session_state["rn_pick"] = [i for i in st.session_state.get("rn_pick", []) if i not in run_ids]

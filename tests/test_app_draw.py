@@ -15,7 +15,8 @@ import torch
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from playground import explain, ui
+from playground import explain
+from playground.ui import server
 from playground.budget import forward_flops
 from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
@@ -194,7 +195,7 @@ def test_the_server_runs_drawings_on_one_torch_thread():
     """An uploaded model must not take every core: the server's warm-up sets torch to one thread."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
-    ui.warm_up.clear()
+    server.warm_up.clear()
     try:
         app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
         app.switch_page("pages/2_Draw.py").run()

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground import share, ui
+from playground import share
+from playground.ui import server
 from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
 from playground.engine import plan_for
@@ -139,7 +140,7 @@ def test_a_run_name_is_shown_literally_on_the_runs_page(workspace):
     epochs = (1, 2, 3)
     history = History(epochs=epochs, train_loss=(1.0, 0.6, 0.4), eval_epochs=epochs, train_score=(0.5, 0.7, 0.8),
                       test_loss=(1.0, 0.7, 0.5), test_score=(0.5, 0.6, 0.75))
-    run_id = ui.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed",
+    run_id = server.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed",
                                  name=RUN_NAME)
     app = open_page("pages/4_Runs.py", workspace)
     label = f"#{run_id} · {RUN_NAME}"

@@ -20,7 +20,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from playground import share, ui
+from playground import share
+from playground.ui import server, session
 from playground.checkpoint import FORMAT, VERSION, checkpoint_bytes
 from playground.config import TrainConfig
 from playground.engine import Engine
@@ -51,7 +52,7 @@ def saved_run(workspace) -> int:
     epochs = (1, 2, 3)
     history = History(epochs=epochs, train_loss=(1.0, 0.6, 0.4), eval_epochs=epochs, train_score=(0.5, 0.7, 0.8),
                       test_loss=(1.0, 0.7, 0.5), test_score=(0.5, 0.6, 0.75))
-    return ui.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed",
+    return server.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed",
                                name="saved before the fault")
 
 
@@ -113,7 +114,7 @@ def listed_runs(workspace: str) -> dict[int, str]:
 
 def assert_kept(workspace: str, run_id: int) -> None:
     """The saved run is still in the store and on the Runs page."""
-    record = ui.run_store().get(workspace, run_id)
+    record = server.run_store().get(workspace, run_id)
     assert record is not None and record.name == "saved before the fault"
     assert run_id in listed_runs(workspace)
 
@@ -164,7 +165,7 @@ def test_a_diverging_run_stops_with_a_message_keeps_finite_weights_and_both_runs
     assert weights and all(torch.isfinite(w).all() for w in weights.values())
     assert math.isfinite(snap.final["train_loss"])
 
-    records = ui.run_store().runs(workspace)
+    records = server.run_store().runs(workspace)
     assert [r.status for r in records] == ["diverged", "completed"]
     assert math.isfinite(records[0].final["train_loss"])
     assert listed_runs(workspace) == {records[0].id: "diverged", records[1].id: "completed"}
@@ -307,7 +308,7 @@ def test_train_works_after_a_malformed_link_and_saves_beside_the_old_run(apps, w
     app.button(key="pg_train").click().run()
     finish(app)
     assert not app.exception and app.session_state["pg_run"].snapshot().status == "completed"
-    assert len(ui.run_store().runs(workspace)) == 2
+    assert len(server.run_store().runs(workspace)) == 2
     assert_kept(workspace, saved_run)
 
 

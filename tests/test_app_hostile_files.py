@@ -12,7 +12,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from playground import share, ui
+from playground import share
+from playground.ui import server
 from playground.checkpoint import FORMAT, VERSION, LoadedModel
 from playground.config import TrainConfig
 from playground.engine import Engine
@@ -100,7 +101,7 @@ def draw(monkeypatch):
     engine = Engine(DIGITS)
     stand_in = LoadedModel(DIGITS, engine.model.eval(), engine.dataset.class_names, {})
     ready = SimpleNamespace(model=stand_in, error=None, wait=lambda timeout=None: True, progress=lambda: (1.0, ""))
-    monkeypatch.setattr(ui, "default_digit_model", lambda: ready)  # a Preparation that is done
+    monkeypatch.setattr(server, "default_digit_model", lambda: ready)  # a Preparation that is done
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()

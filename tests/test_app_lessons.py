@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground import lessons, ui
+from playground import lessons
+from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.lessons import LESSONS
 
@@ -51,7 +52,7 @@ def test_the_race_runs_saves_four_runs_and_gives_its_verdict(at, monkeypatch):
     assert not at.exception
     assert any("Final train loss" in m.value for m in [*at.success, *at.warning])
     assert len(at.get("plotly_chart")) == 2
-    workspace = at.session_state[ui.WORKSPACE_KEY]
-    names = [record.name for record in ui.run_store().runs(workspace)]
+    owner = at.session_state[workspace.KEY]
+    names = [record.name for record in server.run_store().runs(owner)]
     assert sorted(names) == sorted(f"Race: {name}" for name in lessons.RACE_ORDER)
-    assert all(isinstance(TrainConfig.from_dict(r.config), TrainConfig) for r in ui.run_store().runs(workspace))
+    assert all(isinstance(TrainConfig.from_dict(r.config), TrainConfig) for r in server.run_store().runs(owner))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground import ui
+from playground.ui import session
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -313,7 +313,7 @@ def test_step_continues_a_paused_run_while_the_settings_have_a_problem(at):
     last = at.session_state["pg_layers"][-1]["id"]
     at.number_input(key=f"pg_l{last}_linear_out").set_value(5).run()  # 5 outputs for 3 classes: refused
     assert at.button(key="pg_train").disabled and not at.button(key="pg_step").disabled
-    time.sleep(ui.REPEAT_SECONDS)  # a second Step this soon would be taken as the first one's repeated callback
+    time.sleep(session.REPEAT_SECONDS)  # a second Step this soon would be taken as the first one's repeated callback
     at.button(key="pg_step").click().run()
     wait_until_epoch(run, 2)
     assert at.session_state["pg_run"] is run and not at.exception

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from playground import share, ui
+from playground import share
+from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.pool import PooledRunner
 from playground.runner import COMPLETED, REPLACED, RUNNING, STOPPED, TrainingRunner
@@ -22,12 +23,12 @@ def pooled(monkeypatch):
     """One worker process for the pages of this test; closed and forgotten afterwards."""
     monkeypatch.setenv("PLAYGROUND_WORKERS", "1")
     monkeypatch.setenv("PLAYGROUND_ABANDONED_SECONDS", "120")  # AppTest pages do not poll while queued
-    ui.training_pool.clear()
+    server.training_pool.clear()
     runs = []
     yield runs.append  # a test hands over one of its runs, whose pool is then closed
     for run in runs[:1]:
         run.pool.close()
-    ui.training_pool.clear()  # the next page test gets threads again (PLAYGROUND_WORKERS=0)
+    server.training_pool.clear()  # the next page test gets threads again (PLAYGROUND_WORKERS=0)
 
 
 def badge(app) -> str:
@@ -42,7 +43,7 @@ def wait_until(condition, what: str, timeout: float = 120.0) -> None:
 
 
 def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled, monkeypatch):
-    monkeypatch.setattr(ui, "workspace", lambda: "browser-a")  # not the same browser...
+    monkeypatch.setattr(workspace, "current", lambda: "browser-a")  # not the same browser...
     first = open_playground(share.to_query(ENDLESS))
     first.button(key="pg_train").click().run()
     run = first.session_state["pg_run"]
@@ -50,7 +51,7 @@ def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled, monkeypa
     assert isinstance(run, PooledRunner)
     wait_until(lambda: run.snapshot().status == RUNNING, "the first run to start")
 
-    monkeypatch.setattr(ui, "workspace", lambda: "browser-b")  # ... as the second student
+    monkeypatch.setattr(workspace, "current", lambda: "browser-b")  # ... as the second student
     second = open_playground(share.to_query(XOR))
     second.button(key="pg_train").click().run()
     assert ":violet-badge[Queued]" in badge(second)
@@ -90,7 +91,7 @@ def test_a_link_to_a_weeks_long_run_is_refused_before_train_with_the_estimate():
 
 
 def test_a_second_tab_of_the_same_browser_replaces_its_first_run(monkeypatch):
-    monkeypatch.setattr(ui, "workspace", lambda: "onebrowser")
+    monkeypatch.setattr(workspace, "current", lambda: "onebrowser")
     first = open_playground(share.to_query(ENDLESS))
     first.button(key="pg_train").click().run()
     run = first.session_state["pg_run"]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground import ui
+from playground.ui import server
 from playground.config import TrainConfig
 from playground.runner import History
 from playground.runstore import RunStore
@@ -36,7 +36,7 @@ def open_runs(workspace: str) -> AppTest:
 
 def save(workspace: str, lr: float, name: str = "") -> int:
     config = BASE.replace(optimizer=BASE.optimizer.__class__(name="adam", lr=lr))
-    return ui.run_store().save(workspace, config, history([1.0, 0.5 * lr * 100, 0.2]), {"epochs": 3, "test_accuracy": 0.75},
+    return server.run_store().save(workspace, config, history([1.0, 0.5 * lr * 100, 0.2]), {"epochs": 3, "test_accuracy": 0.75},
                                "completed", name=name)
 
 
@@ -74,16 +74,16 @@ def test_rename_and_delete(workspace):
     app = open_runs(workspace)
     app.multiselect(key="rn_pick").set_value([run_id]).run()
     app.text_input(key=f"rn_name_{run_id}").input("baseline").run()
-    assert ui.run_store().get(workspace, run_id).name == "baseline"
+    assert server.run_store().get(workspace, run_id).name == "baseline"
     app.button(key="rn_delete").click().run()
-    assert ui.run_store().get(workspace, run_id) is None and ui.run_store().count(workspace) == 1
+    assert server.run_store().get(workspace, run_id) is None and server.run_store().count(workspace) == 1
     assert any("Deleted 1 run" in s.value for s in app.success) and not app.exception
 
 
 def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeypatch):
     damaged = tmp_path / "runs.sqlite"
     damaged.write_bytes(b"this is not a database" * 100)
-    monkeypatch.setattr(ui, "run_store", lambda: RunStore(damaged))
+    monkeypatch.setattr(server, "run_store", lambda: RunStore(damaged))
     app = open_runs(workspace)
     assert any("saved runs cannot be read" in e.value for e in app.error) and not app.exception
 
@@ -103,7 +103,7 @@ def train_in_playground(workspace: str, epochs: int = 20) -> AppTest:
 
 def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
     train_in_playground(workspace)
-    records = ui.run_store().runs(workspace)
+    records = server.run_store().runs(workspace)
     assert len(records) == 1 and records[0].status == "completed" and records[0].history.epochs[-1] == 20
     assert TrainConfig.from_dict(records[0].config).epochs == 20
 
@@ -157,7 +157,7 @@ def test_renaming_or_deleting_on_a_full_disk_says_so_and_changes_nothing(workspa
                for e in app.error) and not app.exception
     app.button(key="rn_delete").click().run()
     assert any("Deleting did not work" in e.value for e in app.error) and not app.exception
-    assert [r.name for r in ui.run_store().runs(workspace)] == ["kept"]
+    assert [r.name for r in server.run_store().runs(workspace)] == ["kept"]
 
 
 def test_a_playground_run_that_cannot_be_saved_says_why_and_stays_on_the_page(workspace, full_disk):

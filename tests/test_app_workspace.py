@@ -8,7 +8,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from playground import share, ui
+from playground import share
+from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.runner import History
 
@@ -18,7 +19,7 @@ XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epoch
 
 def save_run(workspace: str) -> int:
     history = History(epochs=(1, 2, 3), train_loss=(0.9, 0.7, 0.5))
-    return ui.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed")
+    return server.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed")
 
 
 def open_page(page: str, params: dict | None = None) -> AppTest:
@@ -36,9 +37,9 @@ def test_a_copied_address_with_a_workspace_hands_out_none_of_its_runs():
     classmate = open_page("pages/4_Runs.py", {share.WORKSPACE: owner})
     assert any("No saved runs yet" in box.value for box in classmate.info)
     assert share.WORKSPACE not in classmate.query_params  # removed from the address, not adopted
-    mine = classmate.session_state[ui.WORKSPACE_KEY]
+    mine = classmate.session_state[workspace.KEY]
     assert mine != owner and re.fullmatch(r"[0-9a-f]{32}", mine)
-    assert len(ui.run_store().runs(owner)) == 1  # nothing of the owner's was touched
+    assert len(server.run_store().runs(owner)) == 1  # nothing of the owner's was touched
 
 
 def test_the_playground_address_holds_the_setup_but_never_the_workspace():
@@ -52,7 +53,7 @@ def test_the_playground_address_holds_the_setup_but_never_the_workspace():
 
 def test_each_new_browser_gets_a_workspace_of_its_own():
     first, second = open_page("pages/4_Runs.py"), open_page("pages/4_Runs.py")
-    assert first.session_state[ui.WORKSPACE_KEY] != second.session_state[ui.WORKSPACE_KEY]
+    assert first.session_state[workspace.KEY] != second.session_state[workspace.KEY]
 
 
 def test_the_page_stores_the_workspace_in_the_browser():

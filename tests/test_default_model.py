@@ -130,8 +130,8 @@ class FakePreparation:
 def open_draw_page(monkeypatch, preparation: FakePreparation):
     from streamlit.testing.v1 import AppTest
 
-    from playground import ui
-    monkeypatch.setattr(ui, "_default_digits", [preparation])
+    from playground.ui import server
+    monkeypatch.setattr(server, "_default_digits", [preparation])
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     return app.switch_page("pages/2_Draw.py").run()
 

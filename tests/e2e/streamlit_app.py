@@ -221,7 +221,7 @@ def save_full_page(page: Page, path: Path, last: Locator) -> None:
     assert path.stat().st_size > 50_000, f"{path} looks empty"
 
 
-WORKSPACE_COOKIE = "neural_playground_workspace"  # playground.ui.WORKSPACE_COOKIE
+WORKSPACE_COOKIE = "neural_playground_workspace"  # playground.ui.workspace.COOKIE
 
 
 def workspace_of(page: Page) -> str:

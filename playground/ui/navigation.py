@@ -1,0 +1,29 @@
+"""The page links at the top of every page's sidebar, and what every page does first.
+
+Streamlit's own page list is hidden in `.streamlit/config.toml`; these links carry proper names
+and icons. Knows nothing about any page's content.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import server, workspace
+
+PAGES = (("app.py", "Home", ":material/home:"), ("pages/3_Lessons.py", "Lessons", ":material/school:"),
+         ("pages/1_Playground.py", "Playground", ":material/tune:"), ("pages/4_Runs.py", "Runs", ":material/compare:"),
+         ("pages/2_Draw.py", "Draw a digit", ":material/draw:"))
+
+
+def navigation() -> None:
+    """Page links at the top of the sidebar, then this browser's workspace cookie.
+
+    Every page calls it first, so the training pool starts warming up on the server's first visit
+    and the Draw page's default model starts being prepared.
+    """
+    server.training_pool()
+    server.default_digit_model()
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+        workspace.remember()

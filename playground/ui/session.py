@@ -1,0 +1,120 @@
+"""This browser session's runs, its guard against repeated clicks, and the live-polling fragment.
+
+A run handle (a training run or a race, in the pool or on a thread) lives in session state under
+a page's key (`pg_run`, `ls_race`); `start_run` / `start_race` replace it, `run_handle` finds it,
+`discard_run` stops and forgets it. Runs are saved to the run store under this browser's workspace
+when they end. Knows nothing about widgets or figures: the pages' panels draw.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import streamlit as st
+
+from ..budget import budget_minutes
+from ..config import TrainConfig
+from ..pool import idle_seconds
+from ..race import Race
+from ..runner import REPLACED, Owners, TrainingRunner
+from ..runstore import RunStoreError
+from . import server, workspace
+
+POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
+QUEUED_POLL_SECONDS = 2.0  # a page whose run waits in the queue checks its place this often
+REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
+
+_THREAD_RUNS = Owners()  # without a pool: which run each browser has going on the server's threads
+
+
+def repeated(action: str) -> bool:
+    """True when `action` already ran in this session less than REPEAT_SECONDS ago (then skip it).
+
+    Streamlit 1.67 can run a button's callback twice for one click when a `run_every` fragment
+    rerun races the click (seen 9 ms apart); callbacks that cannot be repeated safely check this.
+    """
+    now = time.monotonic()
+    last = st.session_state.setdefault("ui_last_actions", {})
+    if now - last.get(action, -REPEAT_SECONDS) < REPEAT_SECONDS:
+        return True
+    last[action] = now
+    return False
+
+
+def run_handle(key: str):
+    """This session's run or race stored under `key`, if any."""
+    return st.session_state.get(key)
+
+
+def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None):
+    """Stop this session's previous run under `key` and start a new one (from `initial_state` weights).
+
+    The run goes to the training pool (queued while every worker is busy), or to a thread without one.
+    It is refused when estimated over the server's budget, and it stops this browser's other run.
+    """
+    discard_run(key)
+    pool, idle, on_end, limits = server.training_pool(), idle_seconds(), saver(config), run_limits()
+    if pool is None:
+        run = TrainingRunner(config, initial_state=initial_state, on_end=on_end, idle_pause=idle, idle_end=idle,
+                             budget_minutes=limits["budget_minutes"])
+        _THREAD_RUNS.claim(limits["owner"], run, REPLACED)
+    else:
+        run = pool.run(config, initial_state, on_end, idle_pause=idle, idle_end=idle, **limits)
+    st.session_state[key] = run.start(paused=paused)
+    return run
+
+
+def start_race(key: str, entrants, on_end: Callable) -> None:
+    """Stop this session's previous race under `key` and start `entrants` racing (in the pool if any)."""
+    discard_run(key)
+    pool, idle, limits = server.training_pool(), idle_seconds(), run_limits()
+    if pool is None:
+        race = Race(entrants, idle_end=idle, on_end=on_end, budget_minutes=limits["budget_minutes"])
+        _THREAD_RUNS.claim(limits["owner"], race, REPLACED)
+    else:
+        race = pool.race(entrants, on_end, idle_end=idle, **limits)
+    st.session_state[key] = race.start()
+
+
+def discard_run(key: str) -> None:
+    """Stop and forget this session's run or race under `key`."""
+    old = st.session_state.pop(key, None)
+    if old is not None:
+        old.stop()
+
+
+def run_limits() -> dict:
+    """What a classroom server asks of every run: its owner (this browser) and the compute budget."""
+    return {"owner": workspace.current(), "budget_minutes": budget_minutes()}
+
+
+def saver(config: TrainConfig) -> Callable:
+    """An `on_end` for a run: saves the finished run under this session's workspace."""
+    name, store = workspace.current(), server.run_store()
+
+    def save(snap) -> None:
+        try:
+            store.save(name, config, snap.history, snap.final, snap.status)
+        except RunStoreError as error:  # the runner adds the reason to the run's message
+            raise RunStoreError(f"{error}. The run itself stays on this page until you train again or "
+                                "close it") from error
+    return save
+
+
+def live(render: Callable[[], bool], active: bool, key: str, every: float = POLL_SECONDS,
+         waiting: Callable[[], bool] | None = None) -> None:
+    """Call `render` now and, if a run is `active`, again every `every` seconds.
+
+    `render` returns whether the run is still active; when it stops being active the whole page
+    reruns once, so the buttons update and the polling ends. While `waiting()` says the run is still
+    queued for a worker, it polls only every QUEUED_POLL_SECONDS (a class of queued pages must not
+    swamp the server), and the page reruns once when the run starts.
+    """
+    queued = bool(active and waiting is not None and waiting())
+
+    def body() -> None:
+        still_active = render()
+        if active and not still_active or queued and not waiting():
+            st.rerun(scope="app")
+
+    st.fragment(body, run_every=(QUEUED_POLL_SECONDS if queued else every) if active else None)()
