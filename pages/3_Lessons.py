@@ -1,69 +1,13 @@
 """Lessons: the classic examples one click away, each with its story and the outcome to expect."""
 import streamlit as st
 
-from playground import plots, share
-from playground.ui import navigation, server, session, workspace
-from playground.lessons import LESSONS, RACE_ORDER, race_verdict
-from playground.runner import COMPLETED
-from playground.text import markdown_literal
+from playground.lessons import LESSONS
+from playground.ui import navigation, race_view, session
 
 st.set_page_config(page_title="Lessons · Neural Playground", page_icon="🎓", layout="wide")
 navigation.navigation()
 
-RACE = "ls_race"
-PER_ROW = 2
-
-
-def lesson_card(lesson) -> None:
-    with st.container(border=True, key=f"ls_card_{lesson.slug}"):
-        st.subheader(lesson.title)
-        st.write(lesson.story)
-        st.caption(f"**Expected:** {lesson.outcome.promise}.")
-        if lesson.is_race:
-            st.button("Start the race", icon=":material/sports_score:", key=f"ls_start_{lesson.slug}",
-                      on_click=start_race, args=(lesson,), type="primary")
-        else:
-            st.page_link("pages/1_Playground.py", label="Open in the Playground", icon=":material/play_circle:",
-                         query_params=share.to_query(lesson.config, lesson.hide, lesson.slug))
-
-
-def start_race(lesson) -> None:
-    if session.repeated("race"):
-        return
-    store, owner = server.run_store(), workspace.current()
-    session.start_race(RACE, lesson.race, on_end=lambda snap: save_race(store, owner, snap))
-
-
-def save_race(store, owner: str, snap) -> None:
-    """Each entrant becomes a saved run, named after the race, so the Runs page can compare them later."""
-    for racer in snap.entrants:
-        if racer.history.epochs:
-            store.save(owner, racer.config, racer.history, racer.final, racer.status, name=f"Race: {racer.name}")
-
-
-def render_race() -> bool:
-    race = st.session_state.get(RACE)
-    if race is None:
-        return False
-    snap = race.snapshot()
-    st.subheader("Optimizer race")
-    st.markdown(f"**{snap.status.capitalize()}** · epoch {snap.epoch:,} / {snap.epochs:,}")
-    if snap.message and snap.status != COMPLETED:
-        st.info(markdown_literal(snap.message))
-    loss = [(r.name, r.history.epochs, r.history.train_loss) for r in snap.entrants]
-    accuracy = [(r.name, r.history.eval_epochs, r.history.test_score) for r in snap.entrants]
-    left, right = st.columns(2)
-    left.plotly_chart(plots.overlay_figure(loss, "Train loss", snap.epochs, log=True), key="ls_race_loss",
-                      width="stretch")
-    right.plotly_chart(plots.overlay_figure(accuracy, "Test accuracy", snap.epochs), key="ls_race_accuracy",
-                       width="stretch")
-    if not snap.active:
-        finals = {r.name: (r.final or {}).get("train_loss") for r in snap.entrants}
-        result = race_verdict({name: finals.get(name) for name in RACE_ORDER})
-        (st.success if result.as_promised else st.warning)(result.text, icon="🏁")
-        st.caption("The four runs are saved: compare them on the Runs page.")
-    return snap.active
-
+PER_ROW = 2  # lesson cards side by side
 
 st.title("Lessons")
 st.caption("Each lesson opens a ready-made setup in the Playground. Press Train and check the promised outcome; "
@@ -73,6 +17,5 @@ lessons = list(LESSONS.values())
 for start in range(0, len(lessons), PER_ROW):
     for column, lesson in zip(st.columns(PER_ROW), lessons[start:start + PER_ROW]):
         with column:
-            lesson_card(lesson)
-race = st.session_state.get(RACE)
-session.live(render_race, active=race is not None and race.active, key=RACE)
+            race_view.lesson_card(lesson)
+session.live(race_view.render_race, active=race_view.race_active(), key=race_view.RACE)

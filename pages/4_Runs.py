@@ -1,130 +1,32 @@
 """Runs: every finished run of this browser, kept across restarts; overlay their curves, see what differs."""
 import streamlit as st
 
-from playground import compare, plots, share
-from playground.ui import navigation, server, workspace
-from playground.config import ConfigError, TrainConfig
-from playground.runstore import RunStoreError
-from playground.text import markdown_literal
+from playground.ui import navigation, runs_panel
 
 st.set_page_config(page_title="Runs · Neural Playground", page_icon="📈", layout="wide")
 navigation.navigation()
-
-CURVES = {"train_loss": ("Train loss", True), "test_loss": ("Test loss", True),
-          "train_score": ("Train accuracy / R²", False), "test_score": ("Test accuracy / R²", False)}
-SHOWN_AT_FIRST = 3  # the newest runs are compared when nothing has been picked yet
-
-
-def saved_runs() -> list:
-    try:
-        return server.run_store().runs(workspace.current())
-    except RunStoreError as error:
-        st.error(markdown_literal(f"The saved runs cannot be read right now: {error}. Runs you train stay on "
-                                  "their page meanwhile; try again later."), icon="🚫")
-        st.stop()
-
-
-def store_change(what: str, change) -> int | None:
-    """Run `change()` on the runs file; a failure is kept as a message for the page (never raised)."""
-    try:
-        return change()
-    except RunStoreError as error:
-        st.session_state["rn_problem"] = f"{what} did not work: {error}. Nothing was changed; try again later."
-        return None
-
-
-def label(record) -> str:
-    return f"#{record.id} · {record.name or compare.summary(record)['model']}"
-
-
-def overlay(chosen: list, metric: str, key: str) -> None:
-    title, log = CURVES[metric]
-    series = [(label(r), *compare.curve(r, metric)) for r in chosen]
-    epochs = max((int(max(xs)) for _, xs, _ in series if xs), default=1)
-    st.plotly_chart(plots.overlay_figure(series, title, epochs, log=log), key=key, width="stretch")
-
-
-def differences(chosen: list) -> None:
-    if len(chosen) < 2:
-        st.caption("Pick a second run to see which settings differ.")
-        return
-    rows = compare.differences([r.config for r in chosen])
-    if not rows:
-        st.caption("These runs have the same settings, seeds included, so they trained the same way.")
-        return
-    st.dataframe([{"setting": key, **{label(r): _cell(v) for r, v in zip(chosen, values)}} for key, values in rows],
-                 hide_index=True, width="stretch", key="rn_differences")
-
-
-def _cell(value) -> str:
-    return "–" if value is None else str(value)
-
-
-def open_links(chosen: list) -> None:
-    for record in chosen:
-        try:
-            config = TrainConfig.from_dict(record.config)
-        except ConfigError as error:
-            st.caption(markdown_literal(f"{label(record)} cannot be opened here: {error}"))
-            continue
-        st.page_link("pages/1_Playground.py", label=f"Open {markdown_literal(label(record))} in the Playground",
-                     icon=":material/open_in_new:", query_params=share.to_query(config))
-
-
-def manage(chosen: list) -> None:
-    if len(chosen) == 1:
-        record = chosen[0]
-        st.text_input("Name", value=record.name, key=f"rn_name_{record.id}", max_chars=80,
-                      on_change=rename, args=(record.id,), placeholder=compare.summary(record)["name"])
-    with st.popover(f"Delete {len(chosen)} run{'s' * (len(chosen) != 1)}", icon=":material/delete:"):
-        st.write("Deleted runs cannot be brought back.")
-        st.button("Delete", type="primary", key="rn_delete", on_click=delete, args=([r.id for r in chosen],))
-
-
-def rename(run_id: int) -> None:
-    store_change("Renaming the run", lambda: server.run_store().rename(workspace.current(), run_id,
-                                                                    st.session_state[f"rn_name_{run_id}"]))
-
-
-def delete(run_ids: list[int]) -> None:
-    removed = store_change("Deleting", lambda: server.run_store().delete(workspace.current(), run_ids))
-    if removed is None:
-        return
-    st.session_state["rn_pick"] = [i for i in st.session_state.get("rn_pick", []) if i not in run_ids]
-    st.session_state["rn_notice"] = f"Deleted {removed} run{'s' * (removed != 1)}."
-
 
 st.title("Runs")
 st.caption("Every run that finished in this browser is saved here, also across server restarts "
            "(this browser keeps the key to them; a copied address does not hand them out). Pick runs to "
            "overlay their curves and see which settings differ.")
-notice = st.session_state.pop("rn_notice", None)
-if notice:
-    st.success(notice, icon="🗑️")
-if problem := st.session_state.pop("rn_problem", None):
-    st.error(problem, icon="🚫")
-records = saved_runs()
+runs_panel.messages()
+records = runs_panel.saved_runs()
 if not records:
     st.info("No saved runs yet: train a model in the Playground, or start the optimizer race on the Lessons page.",
             icon=":material/info:")
     st.stop()
-by_id = {r.id: r for r in records}
-st.session_state["rn_pick"] = [i for i in st.session_state.get("rn_pick", [r.id for r in records[:SHOWN_AT_FIRST]])
-                               if i in by_id]
-picked = st.multiselect("Runs to compare", list(by_id), format_func=lambda i: label(by_id[i]), key="rn_pick")
-chosen = [by_id[i] for i in picked]
-st.dataframe([{"compared": r.id in picked, **compare.summary(r)} for r in records], hide_index=True, width="stretch",
-             key="rn_table", column_config={"test score": st.column_config.NumberColumn(format="%.4f")})
+chosen = runs_panel.pick(records)
 if not chosen:
     st.caption("Pick one or more runs above to compare them.")
     st.stop()
 left, right = st.columns(2)
 with left:
-    overlay(chosen, "train_loss", "rn_loss")
+    runs_panel.overlay(chosen, "train_loss", "rn_loss")
 with right:
-    overlay(chosen, "test_score", "rn_score")
+    runs_panel.overlay(chosen, "test_score", "rn_score")
 st.subheader("What differs")
-differences(chosen)
+runs_panel.differences(chosen)
 with st.expander("Open, rename or delete", icon=":material/settings:", key="rn_manage"):
-    open_links(chosen)
-    manage(chosen)
+    runs_panel.open_links(chosen)
+    runs_panel.manage(chosen)

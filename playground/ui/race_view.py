@@ -1,0 +1,77 @@
+"""The Lessons page's panels: a lesson's card, and the optimizer race (start it, save its runs, draw it).
+
+Owns the race's session key (`ls_race`) and the keys of the cards and race charts (`ls_card_<slug>`,
+`ls_start_<slug>`, `ls_race_loss`, `ls_race_accuracy`). A single lesson's card only links to the
+Playground with the lesson's setup; the Playground does the rest. Knows nothing about how a race
+trains (`race`, `pool`) or what the lessons say (`lessons`).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import plots, share
+from ..lessons import RACE_ORDER, race_verdict
+from ..runner import COMPLETED
+from ..text import markdown_literal
+from . import server, session, workspace
+
+RACE = "ls_race"  # session-state key of this session's race
+
+
+def lesson_card(lesson) -> None:
+    """The lesson's title, story and promised outcome; a link to the Playground, or the race's Start."""
+    with st.container(border=True, key=f"ls_card_{lesson.slug}"):
+        st.subheader(lesson.title)
+        st.write(lesson.story)
+        st.caption(f"**Expected:** {lesson.outcome.promise}.")
+        if lesson.is_race:
+            st.button("Start the race", icon=":material/sports_score:", key=f"ls_start_{lesson.slug}",
+                      on_click=start_race, args=(lesson,), type="primary")
+        else:
+            st.page_link("pages/1_Playground.py", label="Open in the Playground", icon=":material/play_circle:",
+                         query_params=share.to_query(lesson.config, lesson.hide, lesson.slug))
+
+
+def start_race(lesson) -> None:
+    if session.repeated("race"):
+        return
+    store, owner = server.run_store(), workspace.current()
+    session.start_race(RACE, lesson.race, on_end=lambda snap: save_race(store, owner, snap))
+
+
+def save_race(store, owner: str, snap) -> None:
+    """Each entrant becomes a saved run, named after the race, so the Runs page can compare them later."""
+    for racer in snap.entrants:
+        if racer.history.epochs:
+            store.save(owner, racer.config, racer.history, racer.final, racer.status, name=f"Race: {racer.name}")
+
+
+def race_active() -> bool:
+    """Whether this session has a race in progress."""
+    race = st.session_state.get(RACE)
+    return race is not None and race.active
+
+
+def render_race() -> bool:
+    """The race's progress, loss and accuracy curves, and its verdict once it ends; returns whether it is active."""
+    race = st.session_state.get(RACE)
+    if race is None:
+        return False
+    snap = race.snapshot()
+    st.subheader("Optimizer race")
+    st.markdown(f"**{snap.status.capitalize()}** · epoch {snap.epoch:,} / {snap.epochs:,}")
+    if snap.message and snap.status != COMPLETED:
+        st.info(markdown_literal(snap.message))
+    loss = [(r.name, r.history.epochs, r.history.train_loss) for r in snap.entrants]
+    accuracy = [(r.name, r.history.eval_epochs, r.history.test_score) for r in snap.entrants]
+    left, right = st.columns(2)
+    left.plotly_chart(plots.overlay_figure(loss, "Train loss", snap.epochs, log=True), key="ls_race_loss",
+                      width="stretch")
+    right.plotly_chart(plots.overlay_figure(accuracy, "Test accuracy", snap.epochs), key="ls_race_accuracy",
+                       width="stretch")
+    if not snap.active:
+        finals = {r.name: (r.final or {}).get("train_loss") for r in snap.entrants}
+        result = race_verdict({name: finals.get(name) for name in RACE_ORDER})
+        (st.success if result.as_promised else st.warning)(result.text, icon="🏁")
+        st.caption("The four runs are saved: compare them on the Runs page.")
+    return snap.active
