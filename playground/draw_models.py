@@ -9,12 +9,13 @@ or the default model).
 """
 from __future__ import annotations
 
+from . import explain
 from .budget import forward_flops
 from .checkpoint import LoadedModel
 from .config import TrainConfig
 from .datasets import DATASETS
 from .engine import plan_for
-from .explain import DrawingWork, drawing_work as work_for_flops
+from .explain import DrawingWork
 
 DIGIT_SHAPE = (1, 28, 28)  # (C, H, W) of a drawing as the model sees it
 
@@ -29,7 +30,7 @@ def input_problem(input_shape: tuple[int, ...]) -> str | None:
 
 def drawing_work(config: TrainConfig) -> DrawingWork:
     """What explaining one drawing costs the model of `config` on this server (counted, not run)."""
-    return work_for_flops(forward_flops(plan_for(config)), *DIGIT_SHAPE[1:])
+    return explain.drawing_work(forward_flops(plan_for(config)), *DIGIT_SHAPE[1:])
 
 
 def billions(flops: int) -> str:
