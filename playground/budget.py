@@ -182,3 +182,24 @@ def race_problem(entrants, minutes: float | None) -> str | None:
         return None
     return (f"This race would take {duration(seconds)} on this server, but a run may take at most "
             f"{minutes:g} minutes here. Race fewer epochs, smaller models or less data.")
+
+
+LAYERS, BATCH, BUDGET = "layers", "batch", "budget"  # what a training problem is about
+
+
+def training_problem(config: TrainConfig, n_train: int, minutes: float | None):
+    """Whether `config` (with `n_train` training samples) can train on a server whose runs may take
+    `minutes` (None: no budget), as (plan, problem): the plan is None when the layers do not fit the
+    data; the problem is None when it can train, else (LAYERS, BATCH or BUDGET, the reason)."""
+    from .engine import batch_problem, plan_for
+    from .layers import LayerError
+
+    try:
+        plan = plan_for(config)
+    except LayerError as error:
+        return None, (LAYERS, str(error))
+    if problem := batch_problem(plan, config.batch_size, n_train):
+        return plan, (BATCH, f"Batch size: {problem}.")
+    if problem := run_problem(config, minutes):
+        return plan, (BUDGET, problem)
+    return plan, None

@@ -255,3 +255,10 @@ def model_for_state(config: TrainConfig, state: dict) -> torch.nn.Sequential:
         raise CheckpointError("weights do not match the architecture in the checkpoint's config: "
                               + _first_difference(str(error))) from None
     return model
+
+
+def weights_fit(trained: TrainConfig, config: TrainConfig) -> bool:
+    """Whether weights trained under `trained` can go on training as `config`: the same dataset, the same
+    planned layers (sizes included) and the same loss. Both configs must plan (LayerError otherwise)."""
+    return trained.dataset.name == config.dataset.name and plan_for(trained).layers == plan_for(config).layers \
+        and trained.loss == config.loss

@@ -294,3 +294,28 @@ def _number(key: str, value: Any, kind: type, low: float, high: float):
         return check_number(value, kind, low, high)
     except ValueError as error:
         raise ConfigError(key, str(error)) from None
+
+
+def dataset_task(data: Mapping) -> tuple[str, int]:
+    """The task and class count (0 for regression) of dataset settings `data` as the page edits them
+    (`DatasetConfig.to_dict()` keys), which may not be a valid config yet: a table whose classes cannot
+    be counted counts as 2 (parsing the config then names the problem)."""
+    spec = DATASETS[data["name"]]
+    if spec.is_table:
+        task = data.get("task") or CLASSIFICATION
+        return task, _table_classes_or_two(data) if task == CLASSIFICATION else 0
+    return spec.task, int(data.get("classes", len(spec.class_names) or 2)) if spec.task == CLASSIFICATION else 0
+
+
+def _table_classes_or_two(data: Mapping) -> int:
+    try:
+        return DatasetConfig(name=CSV, table=TableChoice(data["file"], data["label"], tuple(data["features"]),
+                                                        data["task"])).n_classes
+    except (ConfigError, KeyError):
+        return 2
+
+
+def needs_restart(running: TrainConfig, wanted: TrainConfig) -> bool:
+    """Whether training `wanted` takes a new run: it differs from the `running` run's config in more than
+    the learning rate (a run follows a new learning rate while it trains)."""
+    return wanted.replace(optimizer=replace(wanted.optimizer, lr=running.optimizer.lr)) != running

@@ -116,3 +116,31 @@ def test_a_table_is_counted_from_its_rows(tmp_path, monkeypatch):
     table = TableChoice(str(csv), "label", ("a", "b"), "classification")
     config = TrainConfig.from_dict({"dataset": {"name": "csv", **table.to_dict()}})
     assert budget.sample_counts(config) == (200, 50)
+
+
+# --- whether a setup can train here ------------------------------------------------------------------
+
+def test_training_problem_is_none_for_a_setup_that_fits_and_gives_its_plan():
+    plan, problem = budget.training_problem(TrainConfig.from_dict({}), 2400, budget.BUDGET_MINUTES)
+    assert problem is None and plan.parameters == 2 * 100 + 100 + 100 * 3 + 3
+
+
+def test_training_problem_names_layers_that_do_not_fit_the_data_and_gives_no_plan():
+    config = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "layers": [{"type": "conv2d"}, {"type": "linear"}]})
+    plan, (kind, reason) = budget.training_problem(config, 2400, None)
+    assert plan is None and kind == budget.LAYERS and "Conv2d" in reason
+
+
+def test_training_problem_names_a_batch_too_large_for_memory_before_the_budget():
+    cnn = [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
+           {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
+    config = TrainConfig.from_dict({"dataset": {"name": "mnist"}, "layers": cnn, "batch_size": 0})
+    plan, (kind, reason) = budget.training_problem(config, 60000, None)
+    assert plan is not None and kind == budget.BATCH
+    assert reason.startswith("Batch size: a full batch of 60,000 samples") and reason.endswith(".")
+
+
+def test_training_problem_names_a_run_over_the_budget():
+    plan, (kind, reason) = budget.training_problem(ATTACK, 40000, 30)
+    assert plan is not None and kind == budget.BUDGET and reason == budget.run_problem(ATTACK, 30)
+    assert budget.training_problem(ATTACK, 40000, None)[1] is None

@@ -424,3 +424,16 @@ def test_a_csv_regression_model_loads_after_its_table_is_gone(tmp_path, monkeypa
     save(fitted, path)
     table.unlink()
     assert load_checkpoint(path, needs_table=False).predict([[1.0]]).shape == (1, 1)
+
+
+def test_weights_fit_a_config_with_the_same_dataset_layers_and_loss():
+    original = TrainConfig.from_dict(TINY)
+    assert checkpoint.weights_fit(original, original.replace(epochs=99, seed=3))
+    wider = TrainConfig.from_dict({**TINY, "layers": [{"type": "linear", "out": 32}, {"type": "relu"},
+                                                      {"type": "linear"}]})
+    assert not checkpoint.weights_fit(original, wider)
+    log_probs = [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}, {"type": "log_softmax"}]
+    assert not checkpoint.weights_fit(TrainConfig.from_dict({**TINY, "layers": log_probs}),
+                                      TrainConfig.from_dict({**TINY, "layers": log_probs, "loss": "nll"}))
+    moons = TrainConfig.from_dict({**TINY, "dataset": {"name": "moons"}})
+    assert not checkpoint.weights_fit(TrainConfig.from_dict({**TINY, "dataset": {"name": "circles"}}), moons)

@@ -275,3 +275,29 @@ def test_a_csv_config_with_a_known_class_count_does_not_read_its_table(tmp_path)
     config = TrainConfig.from_dict(data, table_classes=4)  # ... unless a checkpoint knows them
     assert config.dataset.n_classes == 4 and config.dataset.input_shape == (2,)
     assert config == TrainConfig.from_dict(data, table_classes=3)  # the count is not part of the config
+
+
+# --- the page's dataset settings, and what a run follows live ----------------------------------
+
+from playground.config import dataset_task, needs_restart  # noqa: E402
+
+
+def test_dataset_task_counts_the_classes_the_settings_ask_for():
+    assert dataset_task({"name": "spiral", "classes": 5}) == ("classification", 5)
+    assert dataset_task({"name": "xor"}) == ("classification", 2)
+    assert dataset_task({"name": "digits"}) == ("classification", 10)
+    assert dataset_task({"name": "sine"}) == ("regression", 0)
+
+
+def test_dataset_task_of_a_table_not_chosen_yet_is_two_class_classification():
+    assert dataset_task({"name": "csv"}) == ("classification", 2)
+    assert dataset_task({"name": "csv", "task": "classification", "file": "gone", "label": "y",
+                         "features": ["x"]}) == ("classification", 2)
+    assert dataset_task({"name": "csv", "task": "regression"}) == ("regression", 0)
+
+
+def test_a_new_learning_rate_needs_no_restart_anything_else_does():
+    running = TrainConfig()
+    assert not needs_restart(running, running.replace(optimizer=OptimizerConfig(lr=0.3)))
+    assert needs_restart(running, running.replace(epochs=5))
+    assert needs_restart(running, running.replace(optimizer=OptimizerConfig(name="sgd", lr=running.optimizer.lr)))

@@ -1,0 +1,88 @@
+"""The Playground's run controls: Train, Pause/Resume, Step, Stop and Reset, and what they set going.
+
+Train and Step are requests carried out once the page has read every widget (`start_requested`), so
+a value typed just before the click counts. A new learning rate reaches the running run at once;
+any other change waits for the next Train (`restart_notice` says so). Knows the run only through
+its handle (`session`); the live view draws it.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..checkpoint import weights_fit
+from ..config import TrainConfig, needs_restart
+from . import session
+from .widget_state import RUN
+
+
+def request(action: str) -> None:
+    """Train or Step pressed: remembered here, carried out by this script run once it has read every
+    widget (`start_requested`). A callback's arguments come from the previous run, so a value typed
+    just before the click would otherwise be missed."""
+    if not session.repeated(action):
+        st.session_state["pg_requested"] = action
+
+
+def start_requested(config: TrainConfig | None) -> None:
+    """Start the run that Train or Step asked for, with the settings the widgets show now."""
+    action, run = st.session_state.pop("pg_requested", None), session.run_handle(RUN)
+    if action == "step" and run is not None and run.active:
+        run.step()  # a step of the run in progress needs no settings (they may be mid-edit)
+    elif action is None or config is None:
+        return
+    elif action == "step":
+        session.start_run(RUN, config, paused=True).step()
+    else:
+        session.start_run(RUN, config, initial_state=loaded_weights_for(config))
+
+
+def loaded_weights_for(config: TrainConfig) -> dict | None:
+    """The uploaded model's weights when the user chose to continue from them and they fit `config`."""
+    loaded = st.session_state.get("pg_loaded")
+    if loaded is None or not st.session_state.get("pg_continue", True):
+        return None
+    return loaded.model.state_dict() if weights_fit(loaded.config, config) else None
+
+
+def set_paused(paused: bool) -> None:
+    """Pause or resume: an absolute intent, so a repeated callback cannot undo it."""
+    run = session.run_handle(RUN)
+    if run is None:
+        return
+    if paused:  # a statement, not a conditional expression: Streamlit's magic would st.write its None
+        run.pause()
+    else:
+        run.resume()
+
+
+def buttons(config: TrainConfig | None) -> None:
+    """The row of run buttons; Train and Step need a `config` that can train."""
+    run = session.run_handle(RUN)
+    active = run is not None and run.active
+    cols = st.columns(5)
+    cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=request,
+                   args=("train",), width="stretch", key="pg_train", help="start a new run with these settings")
+    paused = active and run.paused
+    cols[1].button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
+                   disabled=not active, on_click=set_paused, args=(not paused,), width="stretch", key="pg_pause")
+    cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=request,
+                   args=("step",), width="stretch", key="pg_step", help="train one epoch, then pause")
+    cols[3].button("Stop", icon=":material/stop:", disabled=not active, on_click=lambda: session.run_handle(RUN).stop(),
+                   width="stretch", key="pg_stop")
+    cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=session.discard_run,
+                   args=(RUN,), width="stretch", key="pg_reset", help="discard the run and its charts")
+
+
+def follow_learning_rate(lr: float) -> None:
+    """Changing the learning rate takes effect in the running run, as in TF Playground."""
+    run = session.run_handle(RUN)
+    if run is not None and run.requested_lr != lr and run.active:
+        run.set_learning_rate(lr)
+
+
+def restart_notice(config: TrainConfig | None) -> None:
+    """Say so when the settings shown differ from the running run's in more than the learning rate."""
+    run = session.run_handle(RUN)
+    if run is not None and config is not None and run.active and needs_restart(run.config, config):
+        st.caption("Settings changed since this run started: press Train to restart with them "
+                   "(the learning rate applies at once).")

@@ -1,0 +1,115 @@
+"""The Playground's live view of its run: the status line, the metrics, the decision boundary (or fitted
+curve) and the loss and score curves, redrawn while the run is active.
+
+Before a run, it shows the data and either why the setup cannot train (`pg_blocked`, kept by
+`plan_panel`) or how to start. Reads the run's snapshots only; the figures are `plots`'. Knows
+nothing about the controls or the other panels.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import plots
+from ..config import TrainConfig
+from ..datasets import CLASSIFICATION
+from ..losses import LOSSES
+from ..runner import COMPLETED, DIVERGED, FAILED, QUEUED
+from ..text import markdown_literal
+from . import server, session
+from .widget_state import RUN
+
+INSPECT_SECONDS = 2.0  # the inspection and the network view refresh less often than the curves
+STATUS_BOX = {COMPLETED: st.success, DIVERGED: st.error, FAILED: st.error}
+BADGE_COLOUR = {"queued": "violet", "running": "blue", "paused": "orange", COMPLETED: "green", DIVERGED: "red",
+                FAILED: "red"}
+
+
+def active() -> bool:
+    """Whether this session's run is going (running, paused or queued)."""
+    run = session.run_handle(RUN)
+    return run is not None and run.active
+
+
+def queued() -> bool:
+    """Whether this session's run is waiting in the queue for a training worker."""
+    run = session.run_handle(RUN)
+    return run is not None and run.snapshot().status == QUEUED
+
+
+def live(preview: TrainConfig | None) -> None:
+    """The live view, polled while the run is active (`preview`: the setup to show before a run)."""
+    session.live(lambda: render_live(preview), active=active(), key=RUN, waiting=queued)
+
+
+def render_live(preview: TrainConfig | None) -> bool:
+    """Status, metrics, the boundary (or fitted curve) and the curves of the current run."""
+    run = session.run_handle(RUN)
+    if run is None:
+        before_a_run(preview)
+        return False
+    snap = run.snapshot()
+    dataset = server.cached_dataset(run.config.dataset)
+    status_line(snap, dataset.task, dataset.is_image)
+    if snap.status == QUEUED:  # nothing to chart yet: keep a queued page's polls cheap
+        st.caption("The charts appear when your run starts.")
+        return True
+    figure = None if dataset.is_image else plots.data_figure(dataset, snap.frame)
+    if figure is not None:
+        st.plotly_chart(figure, key="pg_boundary", width="stretch")
+        st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
+    loss_col, score_col = st.columns(2)
+    loss_col.plotly_chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
+                          key="pg_loss_chart", width="stretch")
+    score_col.plotly_chart(plots.score_figure(snap.history, run.config.epochs, dataset.task),
+                           key="pg_score_chart", width="stretch")
+    return snap.active
+
+
+def before_a_run(preview: TrainConfig | None) -> None:
+    """The data of the setup, then why it cannot train (beside the disabled Train button) or how to start."""
+    if preview is not None:
+        figure = plots.data_figure(server.cached_dataset(preview.dataset))
+        if figure is not None:
+            st.plotly_chart(figure, key="pg_boundary", width="stretch")
+    if st.session_state.get("pg_blocked"):  # the Model column's reason, where the disabled Train button is
+        message, icon = st.session_state["pg_blocked"]
+        st.error(message, icon=icon)
+    else:
+        st.info("Press **Train** to start, or **Step** to train one epoch at a time.", icon=":material/touch_app:")
+
+
+def status_line(snap, task: str, is_image: bool = False) -> None:
+    """One line of progress, then the latest (or final) loss and score."""
+    rate = snap.final.get("epochs_per_second") if snap.final else snap.epochs_per_second
+    colour = BADGE_COLOUR.get(snap.status, "gray")
+    epoch = f"**{snap.epoch:,}**"
+    if snap.active and snap.history.batch_epochs and snap.history.batch_epochs[-1] > snap.epoch:
+        epoch = f"**{snap.history.batch_epochs[-1]:.1f}**"  # mid-way through a long epoch
+    speed = (f"**{rate or 0:.2f}** epochs/s · **{snap.samples_per_second:,.0f}** images/s" if is_image
+             else f"**{rate or 0:,.0f}** epochs/s")
+    st.markdown(f":{colour}-badge[{snap.status.capitalize()}] &nbsp; epoch {epoch} / {snap.epochs:,}"
+                f" · {speed} · learning rate {snap.lr:g}")
+    score = "accuracy" if task == CLASSIFICATION else "R²"
+    for col, label, value in zip(st.columns(4), ("Train loss", "Test loss", f"Train {score}", f"Test {score}"),
+                                 latest_metrics(snap, task)):
+        col.metric(label, _fmt(value))
+    if snap.message:
+        STATUS_BOX.get(snap.status, st.info)(markdown_literal(snap.message))
+
+
+def latest_metrics(snap, task: str) -> list:
+    """[train loss, test loss, train score, test score]: the final ones, else the latest of the history."""
+    if snap.final:
+        key = "accuracy" if task == CLASSIFICATION else "r2"
+        return [snap.final.get("train_loss"), snap.final.get("test_loss"),
+                snap.final.get(f"train_{key}"), snap.final.get(f"test_{key}")]
+    h = snap.history
+    return [_last(h.train_loss), _last(h.test_loss), _last(h.train_score), _last(h.test_score)]
+
+
+def _last(values):
+    return values[-1] if values else None
+
+
+def _fmt(value) -> str:
+    return "–" if value is None else f"{value:.4f}"

@@ -1,0 +1,68 @@
+"""The Playground's widgets <-> a `TrainConfig`: which widget key holds which setting.
+
+`state_for` gives the widget values that show a config, `apply_config` puts them (and the layer
+rows) into session state, `use_preset` loads a preset's layers and the training settings it comes
+with. The Playground's run lives under `RUN`. Knows the widget keys (`pg_*`), not how the widgets
+are drawn: the panels draw them.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..config import TrainConfig
+from ..datasets import DATASETS
+from ..presets import Preset
+
+RUN = "pg_run"  # session-state key of the Playground's run
+
+
+def state_for(config: TrainConfig) -> dict:
+    """Widget values (by key) that show `config`."""
+    d, o, s = config.dataset, config.optimizer, config.schedule
+    return {"pg_dataset": d.name, "pg_ds_seed": d.seed, f"pg_ds_{d.name}_test_fraction": d.test_fraction,
+            **{f"pg_ds_{d.name}_{k}": v for k, v in d.values.items()},
+            "pg_loss": config.loss, "pg_opt": o.name, "pg_lr": o.lr, "pg_wd": o.weight_decay,
+            f"pg_{o.name}_momentum": o.momentum, "pg_nesterov": o.nesterov, "pg_batch": config.batch_size,
+            "pg_epochs": config.epochs, "pg_schedule": s.name, "pg_step_size": s.step_size, "pg_gamma": s.gamma,
+            "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table)}
+
+
+def table_state(table) -> dict:
+    """Widget values that show an uploaded table's choice of label, features and task."""
+    if table is None:
+        return {}
+    return {"pg_csv_file": table.file, "pg_csv_label": table.label, "pg_csv_features": list(table.features),
+            "pg_csv_task": table.task}
+
+
+def training_state(training: dict) -> dict:
+    """Widget values of a preset's training fragment ({"loss": ..., "optimizer": {"name", "lr", "momentum"}})."""
+    state = {"pg_loss": training["loss"]} if "loss" in training else {}
+    optimizer = training.get("optimizer", {})
+    names = {"name": "pg_opt", "lr": "pg_lr", "momentum": f"pg_{optimizer.get('name')}_momentum"}
+    return {**state, **{names[key]: value for key, value in optimizer.items()}}
+
+
+def apply_config(config: TrainConfig) -> None:
+    """Make every widget show `config`."""
+    st.session_state.update(state_for(config), pg_image_mode=DATASETS[config.dataset.name].is_image)
+    set_layers(config.layers)
+
+
+def set_layers(specs) -> None:
+    """Replace the layer rows with `specs`, each with a new id (so its widgets start afresh)."""
+    st.session_state["pg_next_id"] = st.session_state.get("pg_next_id", 0) + len(specs)
+    first = st.session_state["pg_next_id"] - len(specs)
+    st.session_state["pg_layers"] = [{**spec, "id": first + i} for i, spec in enumerate(specs)]
+
+
+def use_preset(preset: Preset) -> None:
+    """Load a preset's layers and the training settings it comes with (loss, optimizer, learning rate)."""
+    set_layers(preset.stack())
+    st.session_state.update(training_state(preset.training))
+
+
+def init() -> None:
+    """On a session's first run, the widgets show the default config."""
+    if "pg_layers" not in st.session_state:
+        apply_config(TrainConfig())
