@@ -8,7 +8,7 @@ import streamlit as st
 from playground import budget, export, frames, inspection, network, plots, share, tabular, ui
 from playground.checkpoint import CheckpointError, checkpoint_bytes, model_for_state
 from playground.config import MAX_EPOCHS, ConfigError, DatasetConfig, TrainConfig, default_batch
-from playground.datasets import CLASSIFICATION, CSV, DATASETS, TASKS, TableChoice
+from playground.datasets import CSV, DATASETS, TableChoice
 from playground.devices import available_devices
 from playground.engine import batch_problem, plan_for
 from playground.frames import ImageFrame
@@ -18,6 +18,7 @@ from playground.lessons import LESSONS, measure, verdict
 from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from playground.optim import OPTIMIZERS, SCHEDULES
 from playground.runner import COMPLETED, DIVERGED, FAILED, QUEUED
+from playground.tasks import CLASSIFICATION, TASKS
 from playground.text import markdown_literal, plotly_literals
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .checks import check_number, clip, quote, read_int
-from .datasets import CLASSIFICATION, CSV, DATASETS, TASKS, TableChoice
+from .datasets import CSV, DATASETS, TableChoice
 from .layers import MAX_LAYERS, LayerError, check_spec
 from .losses import DEFAULT_LOSS, LOSSES, task_problem
 from .optim import OPTIMIZERS, SCHEDULES
+from .tasks import CLASSIFICATION, TASKS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_EPOCHS = 100_000

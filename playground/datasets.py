@@ -15,9 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
-TASKS = (CLASSIFICATION, REGRESSION)
+from .tasks import CLASSIFICATION, REGRESSION
+
 CSV = "csv"  # the dataset read from a user's uploaded table
 
 

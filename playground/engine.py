@@ -19,13 +19,14 @@ import numpy as np
 import torch
 
 from .config import ConfigError, TrainConfig
-from .datasets import CLASSIFICATION, Dataset, make_dataset
+from .datasets import Dataset, make_dataset
 from .devices import resolve_device
 from .losses import LOSSES, class_probabilities, predicted_classes
 from .model import ModelPlan, build_model, plan_model
 
 TRAIN_MEMORY = 2 * 2**30  # bytes of layer outputs (and their gradients) one training batch may need
 from .optim import make_optimizer, scheduled_lr, set_learning_rate
+from .tasks import CLASSIFICATION
 
 _GLOBAL_RNG_LOCK = threading.Lock()  # torch's global RNG is shared by threads: use it under this lock
 RANDOM_LAYERS = {"dropout", "dropout2d"}  # layers that draw from torch's global RNG while training

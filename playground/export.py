@@ -29,12 +29,13 @@ from typing import Any, Callable
 
 from . import datasets
 from .config import TrainConfig
-from .datasets import CLASSIFICATION, CSV, DATASETS
+from .datasets import CSV, DATASETS
 from .engine import RANDOM_LAYERS, plan_for
 from .layers import LAYERS, ResidualBlock, Shape
 from .losses import LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE
 from .model import ImageNormalize, ModelPlan, Standardize
 from .optim import OPTIMIZERS
+from .tasks import CLASSIFICATION, REGRESSION
 
 # --- layers: each registered type as the constructor the script writes --------------------------
 
@@ -419,7 +420,7 @@ def evaluate(model, loss_fn, x, y):
 SCORES_BY_TASK = {  # task -> the score's name and how evaluate computes it
     CLASSIFICATION: {"score": "accuracy", "total": "correct", "doc": "Loss and accuracy on a whole split.",
                      "result": "return loss_sum / len(y), correct / len(y)"},
-    datasets.REGRESSION: {
+    REGRESSION: {
         "score": "r2", "total": "squared_error", "term": "(out - yb) ** 2",
         "doc": "Loss and R^2 on a whole split: R^2 = 1 - MSE / variance of y (1: perfect, 0: as good as the mean).",
         "result": "variance = y.var(unbiased=False).item()\n"

@@ -40,9 +40,9 @@ import numpy as np
 import pandas as pd
 
 from . import diskquota
-from .datasets import CLASSIFICATION, REGRESSION
 from .images import data_root
 from .ratelimit import RateLimit
+from .tasks import CLASSIFICATION, REGRESSION
 
 MAX_BYTES = 20 * 2**20  # upload size limit
 MAX_ROWS = 200_000

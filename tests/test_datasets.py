@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from playground import images
-from playground.datasets import (CLASSIFICATION, DATASETS, REGRESSION, Dataset, coffee_roast, make_dataset,
-                                 spiral)
+from playground.datasets import DATASETS, Dataset, coffee_roast, make_dataset, spiral
 from playground.images import ImageSet, load_images
+from playground.tasks import CLASSIFICATION, REGRESSION
 
 TOYS = [name for name, spec in DATASETS.items() if not spec.is_image and not spec.is_table]
 IMAGES = [name for name, spec in DATASETS.items() if spec.is_image]

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from playground.config import TrainConfig
-from playground.datasets import REGRESSION, Dataset
+from playground.datasets import Dataset
 from playground.engine import MAX_TEST_POINTS, Diverged, Engine, EpochEnd, Metrics, plan_for
 from playground.layers import LayerError
 from playground.model import Standardize
+from playground.tasks import REGRESSION
 
 TINY = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
         "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from playground import tabular
-from playground.datasets import CLASSIFICATION, REGRESSION, make_dataset
+from playground.datasets import make_dataset
 from playground.tabular import (MAX_BYTES, MAX_COLUMNS, MAX_ROWS, TableError, dataset_csv, default_features,
                                 guess_task, is_table_id, load_upload, prepare, read_table, save_upload)
+from playground.tasks import CLASSIFICATION, REGRESSION
 
 IRIS = (b"sepal length,sepal width,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n7.0,3.2,versicolor\n"
         b"6.4,3.2,versicolor\n6.3,3.3,virginica\n5.8,2.7,virginica\n")
