@@ -10,12 +10,12 @@ from playground.checkpoint import CheckpointError, checkpoint_bytes, model_for_s
 from playground.config import MAX_EPOCHS, ConfigError, DatasetConfig, TrainConfig, default_batch
 from playground.datasets import CSV, DATASETS, TableChoice
 from playground.devices import available_devices
-from playground.engine import batch_problem, plan_for
 from playground.frames import ImageFrame
 from playground.images import ImageDataError, load_images
 from playground.layers import LAYERS, LayerError
 from playground.lessons import LESSONS, measure, verdict
 from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
+from playground.model import batch_problem, plan_for
 from playground.optim import OPTIMIZERS, SCHEDULES
 from playground.runner import COMPLETED, DIVERGED, FAILED, QUEUED
 from playground.tasks import CLASSIFICATION, TASKS

@@ -9,7 +9,7 @@ from playground.budget import forward_flops
 from playground.checkpoint import LoadedModel
 from playground.datasets import DATASETS
 from playground.drawing import mnist_digit
-from playground.engine import plan_for
+from playground.model import plan_for
 from playground.text import markdown_literal
 
 st.set_page_config(page_title="Draw a digit · Neural Playground", page_icon="✏️", layout="wide")

@@ -29,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .config import TrainConfig
 from .datasets import DATASETS
-from .model import ModelPlan, build_model
+from .model import ModelPlan, build_model, plan_for
 
 MATMUL_FLOPS_PER_SECOND = 20e9  # Linear layers (matrix multiplies); measured ~45e9 on one thread
 CONV_FLOPS_PER_SECOND = 5e9  # convolutions, and the uncounted layers around them; measured 5-20e9
@@ -108,8 +108,6 @@ def epoch_seconds(plan: ModelPlan, batch_size: int, n_train: int, n_test: int, e
 
 def run_seconds(config: TrainConfig, plan: ModelPlan | None = None) -> float:
     """Estimated seconds to train `config` to the end on one CPU thread."""
-    from .engine import plan_for
-
     plan = plan or plan_for(config)
     n_train, n_test = sample_counts(config)
     evaluated = min(config.epochs, MAX_EVALUATIONS + 2) / config.epochs

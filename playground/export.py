@@ -30,10 +30,9 @@ from typing import Any, Callable
 from . import datasets
 from .config import TrainConfig
 from .datasets import CSV, DATASETS
-from .engine import RANDOM_LAYERS, plan_for
-from .layers import LAYERS, ResidualBlock, Shape
+from .layers import LAYERS, RANDOM_LAYERS, ResidualBlock, Shape
 from .losses import LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE
-from .model import ImageNormalize, ModelPlan, Standardize
+from .model import ImageNormalize, ModelPlan, Standardize, plan_for
 from .optim import OPTIMIZERS
 from .tasks import CLASSIFICATION, REGRESSION
 

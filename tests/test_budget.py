@@ -1,7 +1,7 @@
 """Forward FLOPs counted on the meta device agree with the arithmetic of the layers."""
 from playground.budget import forward_flops
 from playground.config import TrainConfig
-from playground.engine import plan_for
+from playground.model import plan_for
 
 
 def plan(dataset: dict, layers: list):
