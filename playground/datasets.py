@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -68,12 +68,18 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class TableChoice:
-    """Which uploaded CSV to train on and how: the table, its label and feature columns, the task."""
+    """Which uploaded CSV to train on and how: the table, its label and feature columns, the task.
 
-    file: str  # an uploaded table's id (see tabular.save_upload) or a path to a .csv file
+    `allow_path` says whether `file` may be a path to a CSV file: only whoever parses a config on their
+    own machine (the command line) sets it. It is never written out (`to_dict`), so no link, config file
+    or checkpoint can make the server read its own files.
+    """
+
+    file: str  # an uploaded table's id (see tabular.save_upload), or a path to a .csv file when allow_path
     label: str
     features: tuple[str, ...]
     task: str  # CLASSIFICATION or REGRESSION
+    allow_path: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "label": self.label, "features": list(self.features), "task": self.task}
@@ -313,7 +319,7 @@ def table_columns(table: TableChoice):
     """The prepared columns of an uploaded table (tabular.Prepared, read-only); raises tabular.TableError."""
     from . import tabular  # pandas only when a CSV is used
 
-    return _prepared(table, tabular.load_upload(table.file, allow_paths=tabular.paths_allowed()))
+    return _prepared(table, tabular.load_upload(table.file, allow_paths=table.allow_path))
 
 
 @functools.lru_cache(maxsize=16)

@@ -26,7 +26,7 @@ from .config import TrainConfig
 from .datasets import Dataset
 from .drawing import mnist_digit
 from .engine import EpochEnd, Engine, load_dataset
-from .images import data_root
+from .settings import data_root
 
 log = logging.getLogger(__name__)
 

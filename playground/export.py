@@ -529,12 +529,14 @@ IDX_CAVEAT = ("\n\nThe images come from the four IDX files in --data, or torchvi
 
 def export_script(config: TrainConfig) -> str:
     """A standalone PyTorch script reproducing `config`'s run; raises LayerError for a stack that cannot work."""
-    return _script(config.to_json(indent=None))  # the page asks on every rerun: cached by the config's JSON
+    table = config.dataset.table
+    # The page asks on every rerun: cached by the config's JSON (which leaves out a table's path permission).
+    return _script(config.to_json(indent=None), allow_paths=bool(table and table.allow_path))
 
 
 @functools.lru_cache(maxsize=64)
-def _script(config_json: str) -> str:
-    config = TrainConfig.from_json(config_json)
+def _script(config_json: str, allow_paths: bool) -> str:
+    config = TrainConfig.from_json(config_json, allow_paths=allow_paths)
     plan = plan_for(config)
     kind = _source_kind(config)
     head = "\n\n".join([_docstring(config, kind), _imports(kind), _constants(config, kind)])

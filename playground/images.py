@@ -17,12 +17,13 @@ import functools
 import gzip
 import importlib.util
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .settings import data_root, downloads_allowed
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +114,6 @@ def read_idx_folder(name: str, folder: Path, class_names: tuple[str, ...], sourc
 
 
 # --- sources ----------------------------------------------------------------------------------
-
-
-def data_root() -> Path:
-    """Where local datasets live and downloads go: $PLAYGROUND_DATA or ~/.cache/neural-playground."""
-    return Path(os.environ.get("PLAYGROUND_DATA") or Path.home() / ".cache" / "neural-playground")
-
-
-def downloads_allowed() -> bool:
-    return os.environ.get("PLAYGROUND_OFFLINE", "").lower() not in ("1", "true", "yes")
 
 
 def _download(torchvision_class: str, folder_name: str) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
 import re
 import shutil
 import sqlite3
@@ -23,8 +22,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from .config import TrainConfig
-from .images import data_root
 from .runner import History
+from .settings import data_root, runs_db
 
 DEFAULT_FILE = "runs.sqlite"
 MAX_RUNS = 200  # per workspace; saving one more deletes the oldest
@@ -87,7 +86,7 @@ class RunRecord:
 
 def default_path() -> Path:
     """$PLAYGROUND_RUNS_DB if set, else runs.sqlite in the data folder."""
-    return Path(os.environ.get("PLAYGROUND_RUNS_DB") or data_root() / DEFAULT_FILE)
+    return runs_db() or data_root() / DEFAULT_FILE
 
 
 class RunStore:

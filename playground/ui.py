@@ -17,10 +17,10 @@ import streamlit as st
 from .config import DatasetConfig, TrainConfig
 from .datasets import Dataset, make_dataset
 from .devices import describe_device, resolve_device
-from .pool import TrainingPool, default_workers, idle_seconds
-from .budget import budget_minutes
+from .pool import TrainingPool
 from .race import Race
 from .runner import REPLACED, Owners, TrainingRunner
+from .settings import budget_minutes, default_workers, idle_seconds
 
 POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
 QUEUED_POLL_SECONDS = 2.0  # a page whose run waits in the queue checks its place this often

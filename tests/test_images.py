@@ -10,7 +10,7 @@ import types
 import numpy as np
 import pytest
 
-from playground import images
+from playground import images, settings
 from playground.images import ImageDataError, find_idx_folder, parse_idx, read_idx, read_idx_folder
 
 TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
@@ -268,20 +268,9 @@ def test_a_corrupt_local_folder_falls_through_to_the_next_source(offline_root):
 def test_offline_switch_refuses_downloads_without_importing_torchvision(monkeypatch, value):
     monkeypatch.setenv("PLAYGROUND_OFFLINE", value)
     monkeypatch.setitem(sys.modules, "torchvision", None)  # importing it would raise ImportError
-    assert not images.downloads_allowed()
+    assert not settings.downloads_allowed()
     with pytest.raises(ImageDataError, match="PLAYGROUND_OFFLINE"):
         images._download("MNIST", "MNIST")
-
-
-@pytest.mark.parametrize("value", ["", "0", "false", "no"])
-def test_downloads_are_allowed_unless_switched_off(monkeypatch, value):
-    monkeypatch.setenv("PLAYGROUND_OFFLINE", value)
-    assert images.downloads_allowed()
-
-
-def test_downloads_are_allowed_when_the_switch_is_unset(monkeypatch):
-    monkeypatch.delenv("PLAYGROUND_OFFLINE", raising=False)
-    assert images.downloads_allowed()
 
 
 def fake_torchvision(fetch) -> types.ModuleType:
@@ -305,19 +294,13 @@ def test_a_failed_download_becomes_an_image_data_error_with_its_first_line(monke
 
 def test_online_mnist_without_local_files_uses_torchvisions_download(monkeypatch, offline_root):
     def download(root, folder):
-        write_mnist_folder(images.data_root() / folder / "raw", n_train=7, n_test=3)
+        write_mnist_folder(settings.data_root() / folder / "raw", n_train=7, n_test=3)
         assert root == str(offline_root)
     monkeypatch.setenv("PLAYGROUND_OFFLINE", "0")
     monkeypatch.setitem(sys.modules, "torchvision", fake_torchvision(download))
     data = images.load_images("mnist")
     assert len(data.x_train) == 7 and len(data.x_test) == 3
     assert "downloaded by torchvision" in data.source
-
-
-def test_data_root_defaults_to_a_cache_folder_in_home(monkeypatch, tmp_path):
-    monkeypatch.delenv("PLAYGROUND_DATA", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert images.data_root() == tmp_path / ".cache" / "neural-playground"
 
 
 def test_no_working_source_lists_everything_that_was_tried(monkeypatch, offline_root):
@@ -377,7 +360,7 @@ def test_fashion_mnist_is_60000_plus_10000_clothes():
     assert data.class_names[0] == "T-shirt/top" and data.class_names[9] == "Ankle boot"
     assert data.mean == pytest.approx(0.2860, abs=5e-4)
     assert data.std == pytest.approx(0.3530, abs=5e-4)
-    if find_idx_folder(images.data_root() / "FashionMNIST" / "raw") is None:
+    if find_idx_folder(settings.data_root() / "FashionMNIST" / "raw") is None:
         assert "Debian" in data.source and str(images.DEBIAN_FASHION) in data.source
 
 

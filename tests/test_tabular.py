@@ -373,19 +373,17 @@ def test_too_many_images_for_csv_are_refused():
     assert "5,001 images" in message and "at most 5,000" in message
 
 
-def test_configs_name_tables_by_path_only_when_the_command_line_allows_it(tmp_path, monkeypatch):
+def test_configs_name_tables_by_path_only_when_the_command_line_allows_it(tmp_path):
     from playground.config import ConfigError, TrainConfig
 
     path = tmp_path / "points.csv"
     path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
     data = {"dataset": {"name": "csv", "file": str(path), "label": "label", "features": ["a", "b"],
                         "task": "classification"}}
-    monkeypatch.delenv("PLAYGROUND_TABLE_PATHS", raising=False)
     with pytest.raises(ConfigError) as error:
         TrainConfig.from_dict(data)
     assert error.value.key == "dataset.file" and "not the id of an uploaded table" in error.value.message
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
-    assert TrainConfig.from_dict(data).dataset.n_classes == 2
+    assert TrainConfig.from_dict(data, allow_paths=True).dataset.n_classes == 2
 
 
 def test_table_bytes_returns_the_upload(tmp_path, monkeypatch):
