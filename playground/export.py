@@ -138,14 +138,13 @@ def _fill(template: str, **values: str) -> str:
     return "\n".join(lines)
 
 
-def _source(definition: Callable, name: str | None = None) -> str:
-    """The source of a playground function or class, renamed to `name` (e.g. without its underscore).
+def _source(definition: Callable) -> str:
+    """The source of a playground function or class, copied into the script under the same name.
 
     Found by name in its module's file, not by the line numbers of the loaded code, which go stale
     when the file is edited while the app runs.
     """
-    text = _definitions(inspect.getsource(inspect.getmodule(definition)))[definition.__name__]
-    return text.replace(f"def {definition.__name__}(", f"def {name}(", 1) if name else text
+    return _definitions(inspect.getsource(inspect.getmodule(definition)))[definition.__name__]
 
 
 @functools.lru_cache(maxsize=8)
@@ -193,7 +192,7 @@ def class_ids(labels):
         classes = np.unique(keys)
     else:
         keys = labels.map(str).str.strip().to_numpy()
-        classes = sorted(set(keys), key=natural)
+        classes = sorted(set(keys), key=natural_sort_key)
     return pd.Categorical(keys, categories=classes).codes.astype(np.int64)
 
 
@@ -299,7 +298,7 @@ def _generated_blocks(config: TrainConfig) -> list[str]:
     spec = DATASETS[config.dataset.name]
     arguments = ", ".join(f"{p.name}={p.name.upper()}" for p in spec.params)
     make = _fill(GENERATED, generate=f"{spec.generate.__name__}(rng, {arguments})", split=_split(config))
-    return [_source(spec.generate), _source(datasets._split_indices, "split_indices"), make]
+    return [_source(spec.generate), _source(datasets.split_indices), make]
 
 
 def _table_blocks(config: TrainConfig) -> list[str]:
@@ -308,15 +307,15 @@ def _table_blocks(config: TrainConfig) -> list[str]:
     labels = ("class_ids(table[LABEL])" if config.dataset.task == CLASSIFICATION
               else "pd.to_numeric(table[LABEL]).to_numpy(np.float64)")
     tables = _fill(TABLE, missing=_literal(list(tabular.MISSING)), labels=labels, split=_split(config))
-    return [_source(tabular._natural, "natural"), _source(datasets._split_indices, "split_indices"), tables]
+    return [_source(tabular.natural_sort_key), _source(datasets.split_indices), tables]
 
 
 def _image_blocks(config: TrainConfig) -> list[str]:
     name = config.dataset.name
     loading = DIGITS if name == "digits" else IDX
-    blocks = [_fill(PIXEL_STATS), _source(datasets._subsample, "subsample")]
+    blocks = [_fill(PIXEL_STATS), _source(datasets.subsample)]
     if name == "digits":  # no test set of their own: split like the toy datasets
-        blocks.append(_source(datasets._split_indices, "split_indices"))
+        blocks.append(_source(datasets.split_indices))
     return [*blocks, _fill(loading, title=DATASETS[name].title, torchvision=TORCHVISION.get(name, ""))]
 
 

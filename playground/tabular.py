@@ -415,7 +415,7 @@ def _class_labels(column: pd.Series, name: str) -> tuple[np.ndarray, tuple[str, 
         names = tuple(_number_name(v) for v in distinct)
     else:
         keys = column.map(str).to_numpy()
-        distinct = names = tuple(sorted(set(keys), key=_natural))
+        distinct = names = tuple(sorted(set(keys), key=natural_sort_key))
     _check_class_count(len(names), names, name, numeric)
     return pd.Categorical(keys, categories=distinct).codes.astype(np.int64), names
 
@@ -434,7 +434,7 @@ def _number_name(value: float) -> str:
     return str(int(value)) if value == int(value) and abs(value) < 2**53 else str(value)
 
 
-def _natural(text: str) -> tuple:
+def natural_sort_key(text: str) -> tuple:
     """Sort key putting "class 2" before "class 10"."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)), text
 
