@@ -211,7 +211,7 @@ def pixel_stats(images):
     centred = images.astype(np.float32) / 255.0 - mean
     return mean, float(np.sqrt(np.mean(np.square(centred, dtype=np.float64))))'''
 
-DIGITS = '''
+LOAD_DIGITS = '''
 def load_images():
     """scikit-learn's 1,797 8x8 digits as uint8 pixels (N, 1, 8, 8), values 0-16 scaled to 0-255."""
     digits = load_digits()
@@ -231,7 +231,7 @@ def make_data():
     x_test, y_test = subsample(rng, images[test], labels[test], TEST_IMAGES)
     return (x_train, y_train, x_test, y_test), stats'''
 
-IDX = '''
+LOAD_IDX = '''
 def read_idx(path):
     """One IDX file (MNIST's format), gzipped or not: 4 magic bytes, the sizes, then uint8 values."""
     with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as file:
@@ -312,7 +312,7 @@ def _table_blocks(config: TrainConfig) -> list[str]:
 
 def _image_blocks(config: TrainConfig) -> list[str]:
     name = config.dataset.name
-    loading = DIGITS if name == "digits" else IDX
+    loading = LOAD_DIGITS if name == "digits" else LOAD_IDX
     blocks = [_fill(PIXEL_STATS), _source(datasets.subsample)]
     if name == "digits":  # no test set of their own: split like the toy datasets
         blocks.append(_source(datasets.split_indices))
@@ -512,7 +512,7 @@ training. Run it with
 
 It needs $needs.$caveat
 """'''
-SOURCES = {  # kind of data -> (standard imports, third-party imports, packages needed, command-line option)
+DATA_SOURCE_NEEDS = {  # kind of data -> (standard imports, third-party imports, packages needed, command-line option)
     "generated": ((), (), "torch and numpy", ""),
     "digits": ((), ("from sklearn.datasets import load_digits",), "torch, numpy and scikit-learn", ""),
     "idx": (("import gzip", "from pathlib import Path"), (), "torch and numpy (and torchvision to download the images)",
@@ -581,11 +581,11 @@ def _docstring(config: TrainConfig, kind: str) -> str:
     data = _data_title(config)
     title = f"{data[0].upper()}{data[1:]} with {_model_kind(config.layers)[1]}"
     return _fill(DOCSTRING, title=title, caveat=IDX_CAVEAT if kind == "idx" else "", file=script_name(config),
-                 option=SOURCES[kind][3], needs=SOURCES[kind][2])
+                 option=DATA_SOURCE_NEEDS[kind][3], needs=DATA_SOURCE_NEEDS[kind][2])
 
 
 def _imports(kind: str) -> str:
-    standard, extra, _, _ = SOURCES[kind]
+    standard, extra, _, _ = DATA_SOURCE_NEEDS[kind]
     plain, froms = ["import argparse", "import math"], []
     for line in standard:
         (froms if line.startswith("from") else plain).append(line)

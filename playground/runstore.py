@@ -34,7 +34,7 @@ TIMEOUT = 10  # seconds to wait for another writer
 FULL_BELOW = 16 * 2**20  # bytes free under which an I/O error is put down to a full disk
 
 # Each x axis of a History and the curves that share it (the store keeps them aligned).
-CURVES: dict[str, tuple[str, ...]] = {
+CURVES_BY_AXIS: dict[str, tuple[str, ...]] = {
     "epochs": ("train_loss",),
     "batch_epochs": ("batch_loss",),
     "eval_epochs": ("train_score", "test_loss", "test_score"),
@@ -236,7 +236,7 @@ def downsample(history: History) -> History:
     if not isinstance(history, History):
         raise TypeError(f"history must be a playground.runner.History, got {type(history).__name__}")
     changes = {}
-    for x_name, y_names in CURVES.items():
+    for x_name, y_names in CURVES_BY_AXIS.items():
         x = getattr(history, x_name)
         for y_name in y_names:
             if len(getattr(history, y_name)) not in (0, len(x)):
