@@ -26,15 +26,13 @@ from .config import TrainConfig
 from .datasets import Dataset
 from .drawing import mnist_digit
 from .engine import EpochEnd, Engine, load_dataset
+from .presets import ONE_CONV_CNN
 from .settings import data_root
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = TrainConfig.from_dict({
-    "dataset": {"name": "mnist"},
-    "layers": [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
-               {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}],
-    "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.001},
+DEFAULT_CONFIG = TrainConfig.from_dict({  # the one-conv CNN with its cross-entropy and Adam 1e-3
+    "dataset": {"name": "mnist"}, "layers": ONE_CONV_CNN.stack(), **ONE_CONV_CNN.training,
     "epochs": 8, "batch_size": 64, "seed": 0, "device": "cpu",
 })
 

@@ -30,7 +30,7 @@ def test_counting_allocates_nothing_for_a_large_model():
 
 import pytest  # noqa: E402
 
-from playground import budget, lessons, settings  # noqa: E402
+from playground import budget, lessons, presets, settings  # noqa: E402
 
 # The review's attack: a link that fits every cap and holds two workers for weeks.
 ATTACK = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 10, "n_per_class": 5000},
@@ -61,9 +61,7 @@ def test_the_default_spiral_and_every_lesson_fit_the_default_budget():
         assert budget.race_problem(lesson.race, minutes) is None, lesson.slug
 
 
-@pytest.mark.parametrize("layers", [lessons.ONE_CONV, lessons.TWO_CONV_DROPOUT, lessons.RESIDUAL,
-                                    [{"type": "flatten"}, {"type": "linear", "out": 128}, {"type": "relu"},
-                                     {"type": "linear"}]])
+@pytest.mark.parametrize("layers", [preset.stack() for preset in presets.IMAGE_PRESETS.values()])
 def test_the_image_presets_fit_on_full_mnist(layers):
     """The Playground's image presets (3 epochs, batch 64) on all 60,000 + 10,000 downloaded digits."""
     mnist = plan({"name": "mnist"}, layers)
