@@ -51,6 +51,7 @@ import torch
 
 from playground.config import TrainConfig
 from playground.engine import Diverged, Engine
+from playground.presets import ONE_CONV_CNN
 
 DEBIAN_GZ = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -66,8 +67,7 @@ def classic_model() -> torch.nn.Sequential:
 def engine_config(device: str, train_images: int, test_images: int = 0) -> TrainConfig:
     return TrainConfig.from_dict({
         "dataset": {"name": "fashion_mnist", "train_images": train_images, "test_images": test_images},
-        "layers": [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
-                   {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}],
+        "layers": ONE_CONV_CNN.stack(),  # the layers of classic_model()
         "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": LR}, "batch_size": BATCH, "epochs": 1,
         "seed": SEED, "device": device})
 

@@ -22,20 +22,19 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .config import TrainConfig
 from .datasets import DATASETS
-from .model import ModelPlan, build_model
+from .layers import LayerError
+from .model import ModelPlan, batch_problem, build_model, plan_for
 
 MATMUL_FLOPS_PER_SECOND = 20e9  # Linear layers (matrix multiplies); measured ~45e9 on one thread
 CONV_FLOPS_PER_SECOND = 5e9  # convolutions, and the uncounted layers around them; measured 5-20e9
 SECONDS_PER_BATCH = 0.5e-3  # a training step's fixed cost (optimizer, Python); measured ~0.6 ms
 TRAIN_PASSES = 3  # a training sample's forward and backward cost about three forward passes
-BUDGET_MINUTES = 30.0  # the longest a run may be estimated to take on a server ($PLAYGROUND_RUN_BUDGET_MINUTES)
 MAX_EVALUATIONS = 250  # the engine evaluates on the test split at most about this often (engine.MAX_TEST_POINTS)
 
 
@@ -108,29 +107,10 @@ def epoch_seconds(plan: ModelPlan, batch_size: int, n_train: int, n_test: int, e
 
 def run_seconds(config: TrainConfig, plan: ModelPlan | None = None) -> float:
     """Estimated seconds to train `config` to the end on one CPU thread."""
-    from .engine import plan_for
-
     plan = plan or plan_for(config)
     n_train, n_test = sample_counts(config)
     evaluated = min(config.epochs, MAX_EVALUATIONS + 2) / config.epochs
     return config.epochs * epoch_seconds(plan, config.batch_size, n_train, n_test, evaluated)
-
-
-def budget_minutes() -> float:
-    """The longest a run may take on this server, in minutes (`$PLAYGROUND_RUN_BUDGET_MINUTES`, default 30)."""
-    return positive_setting("PLAYGROUND_RUN_BUDGET_MINUTES", BUDGET_MINUTES, "minutes")
-
-
-def positive_setting(name: str, default: float, unit: str) -> float:
-    """A server limit from the environment variable `name` (a positive number), else `default`."""
-    value = os.environ.get(name, "").strip()
-    try:
-        number = float(value) if value else default
-    except ValueError:
-        number = -1.0
-    if not number > 0:
-        raise ValueError(f"{name} must be a positive number of {unit}, not {value!r}")
-    return number
 
 
 def duration(seconds: float) -> str:
@@ -191,9 +171,6 @@ def training_problem(config: TrainConfig, n_train: int, minutes: float | None):
     """Whether `config` (with `n_train` training samples) can train on a server whose runs may take
     `minutes` (None: no budget), as (plan, problem): the plan is None when the layers do not fit the
     data; the problem is None when it can train, else (LAYERS, BATCH or BUDGET, the reason)."""
-    from .engine import batch_problem, plan_for
-    from .layers import LayerError
-
     try:
         plan = plan_for(config)
     except LayerError as error:

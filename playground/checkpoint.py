@@ -25,12 +25,11 @@ import numpy as np
 import torch
 
 from .config import ConfigError, TrainConfig
-from .datasets import CLASSIFICATION
-from .engine import plan_for
 from .checks import clip
 from .layers import MAX_FEATURES, MAX_LAYERS, LayerError
 from .losses import LOSSES, class_probabilities
-from .model import MAX_PARAMETERS, build_model
+from .model import MAX_PARAMETERS, build_model, plan_for
+from .tasks import CLASSIFICATION
 
 FORMAT = "neural-playground-checkpoint"
 VERSION = 1

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
+from .engine import Diverged, Engine
+from .export import export_script
 from .layers import LayerError
 
 BAD_INPUT = 2
@@ -50,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("-o", "--output", type=Path, help="write the script to this file instead of printing it")
     args = parser.parse_args(_negative_numbers_as_inputs(sys.argv[1:] if argv is None else argv))
     try:
-        with _table_paths_allowed():
-            return {"train": _train, "predict": _predict, "export": _export}[args.command](args)
+        return {"train": _train, "predict": _predict, "export": _export}[args.command](args)
     except (ConfigError, LayerError, CheckpointError, ValueError) as error:
         print("error: " + " ".join(str(error).split()), file=sys.stderr)  # one line, whatever the message
         return BAD_INPUT
@@ -77,8 +78,6 @@ def _is_number(text: str) -> bool:
 
 
 def _train(args) -> int:
-    from .engine import Diverged, Engine  # torch import is slow: only when needed
-
     config = _read_config(args.config)
     if args.save:
         _check_writable(args.save)
@@ -109,8 +108,6 @@ def _train(args) -> int:
 
 
 def _export(args) -> int:
-    from .export import export_script  # torch import is slow: only when needed
-
     script = export_script(_read_config(args.config))
     if args.output is None:
         print(script, end="")
@@ -121,20 +118,6 @@ def _export(args) -> int:
         raise ValueError(f"cannot write {args.output}: {error.strerror}") from None
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
-
-
-@contextlib.contextmanager
-def _table_paths_allowed():
-    """Here, unlike in the app, a CSV dataset may name its table by path (see tabular.paths_allowed)."""
-    before = os.environ.get("PLAYGROUND_TABLE_PATHS")
-    os.environ["PLAYGROUND_TABLE_PATHS"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PLAYGROUND_TABLE_PATHS", None)
-        else:
-            os.environ["PLAYGROUND_TABLE_PATHS"] = before
 
 
 def _check_writable(path: Path) -> None:
@@ -182,11 +165,12 @@ def _replacing(path: Path, keep: bool = True):
 
 
 def _read_config(source: str) -> TrainConfig:
-    """The config in a JSON file, or in a Playground link's address."""
+    """The config in a JSON file, or in a Playground link's address. Here, unlike in the app, a CSV
+    dataset may name its table by path (`allow_paths`)."""
     if "?" in source and not _is_file(source):
         return _link_config(source)
     try:
-        return TrainConfig.from_json(Path(source).read_text(encoding="utf-8"))
+        return TrainConfig.from_json(Path(source).read_text(encoding="utf-8"), allow_paths=True)
     except OSError as error:
         raise ValueError(f"cannot read {source}: {error.strerror}") from None
     except UnicodeDecodeError:
@@ -217,7 +201,7 @@ def _link_config(address: str) -> TrainConfig:
     if not has_config(params):
         raise ConfigError("link", "holds no setup (no dataset.name=..., layers=... parameters): copy the link "
                                   "from the Playground's Share panel")
-    return from_query(params).config
+    return from_query(params, allow_paths=True).config
 
 
 def _predict(args) -> int:

@@ -13,12 +13,12 @@ from typing import Any, Mapping, Sequence
 from .datasets import DATASETS
 from .layers import LAYERS
 from .optim import OPTIMIZERS
-from .runstore import CURVES, RunRecord
+from .runstore import CURVES_BY_AXIS, RunRecord
 
 # Top-level config sections in the order a comparison table lists them; others come after.
 ORDER = ("dataset", "layers", "loss", "optimizer", "schedule", "epochs", "batch_size", "seed", "device")
 # The x axis each curve is plotted against, e.g. "test_loss" -> "eval_epochs".
-X_AXIS = {y_name: x_name for x_name, y_names in CURVES.items() for y_name in y_names}
+X_AXIS = {y_name: x_name for x_name, y_names in CURVES_BY_AXIS.items() for y_name in y_names}
 _SHORT = {"stride": "s", "padding": "p"}  # parameters shown only when not default, e.g. " s2"
 
 

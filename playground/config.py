@@ -12,10 +12,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .checks import check_number, clip, quote, read_int
-from .datasets import CLASSIFICATION, CSV, DATASETS, TASKS, TableChoice
+from .datasets import CSV, DATASETS, TableChoice
 from .layers import MAX_LAYERS, LayerError, check_spec
 from .losses import DEFAULT_LOSS, LOSSES, task_problem
 from .optim import OPTIMIZERS, SCHEDULES
+from .tasks import CLASSIFICATION, TASKS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_EPOCHS = 100_000
@@ -118,20 +119,22 @@ class TrainConfig:
         return replace(self, **changes)
 
     @classmethod
-    def from_json(cls, text: str, table_classes: int | None = None) -> "TrainConfig":
+    def from_json(cls, text: str, table_classes: int | None = None, *, allow_paths: bool = False) -> "TrainConfig":
         """The config in JSON `text` (a leading BOM is ignored); ConfigError when it is not one.
 
         `table_classes`: a csv dataset's class count known from elsewhere (a checkpoint), so its
-        table is not read.
+        table is not read. `allow_paths`: a csv dataset may name its table by a file's path (the
+        command line's choice; the app never allows it).
         """
-        return cls.from_dict(_parse_json(text), table_classes)
+        return cls.from_dict(_parse_json(text), table_classes, allow_paths=allow_paths)
 
     @classmethod
-    def from_dict(cls, data: Any, table_classes: int | None = None) -> "TrainConfig":
+    def from_dict(cls, data: Any, table_classes: int | None = None, *, allow_paths: bool = False) -> "TrainConfig":
+        """The config in JSON-like `data`; ConfigError naming the key when it is not one (see `from_json`)."""
         _expect_object("config", data)
         _reject_unknown("", data, {"dataset", "layers", "loss", "optimizer", "schedule", "epochs",
                                    "batch_size", "seed", "device"})
-        dataset = _dataset(data.get("dataset", {"name": "spiral"}), table_classes)
+        dataset = _dataset(data.get("dataset", {"name": "spiral"}), table_classes, allow_paths)
         default_loss = DEFAULT_LOSS[dataset.task]
         return cls(dataset=dataset,
                    layers=_layers(data.get("layers", list(cls.layers))),
@@ -164,7 +167,7 @@ def default_batch(dataset: str) -> int:
     return 64 if DATASETS[dataset].is_image else 0
 
 
-def _dataset(data: Any, table_classes: int | None) -> DatasetConfig:
+def _dataset(data: Any, table_classes: int | None, allow_paths: bool) -> DatasetConfig:
     _expect_object("dataset", data)
     name = _choice("dataset.name", data.get("name", "spiral"), tuple(DATASETS))
     spec = DATASETS[name]
@@ -177,13 +180,13 @@ def _dataset(data: Any, table_classes: int | None) -> DatasetConfig:
                          test_fraction=_number("dataset.test_fraction", data.get("test_fraction", spec.test_fraction),
                                                float, 0.0, 0.9),
                          seed=_number("dataset.seed", data.get("seed", 12345), int, 0, 2**32 - 1),
-                         table=_table(data, table_classes) if name == CSV else None,
+                         table=_table(data, table_classes, allow_paths) if name == CSV else None,
                          stored_classes=table_classes if name == CSV else None)
 
 
-def _table(data: Mapping, table_classes: int | None) -> TableChoice:
+def _table(data: Mapping, table_classes: int | None, allow_paths: bool) -> TableChoice:
     """The csv dataset's table choice; unless its class count is known (`table_classes`), the file is
-    read to check the columns and count the classes."""
+    read to check the columns and count the classes. `allow_paths`: the file may be a CSV file's path."""
     for key in ("file", "label"):
         if not isinstance(data.get(key), str) or not data.get(key):
             raise ConfigError(f"dataset.{key}", "the csv dataset needs a file (an uploaded table's id or a .csv path) "
@@ -191,7 +194,8 @@ def _table(data: Mapping, table_classes: int | None) -> TableChoice:
     features = data.get("features")
     if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
         raise ConfigError("dataset.features", "must be a non-empty list of column names")
-    choice = TableChoice(data["file"], data["label"], tuple(features), _choice("dataset.task", data.get("task"), TASKS))
+    task = _choice("dataset.task", data.get("task"), TASKS)
+    choice = TableChoice(data["file"], data["label"], tuple(features), task, allow_path=allow_paths)
     if table_classes is None:
         _table_classes(choice)
     return choice

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
-TASKS = (CLASSIFICATION, REGRESSION)
+from .tasks import CLASSIFICATION, REGRESSION
+
 CSV = "csv"  # the dataset read from a user's uploaded table
 
 
@@ -69,12 +68,18 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class TableChoice:
-    """Which uploaded CSV to train on and how: the table, its label and feature columns, the task."""
+    """Which uploaded CSV to train on and how: the table, its label and feature columns, the task.
 
-    file: str  # an uploaded table's id (see tabular.save_upload) or a path to a .csv file
+    `allow_path` says whether `file` may be a path to a CSV file: only whoever parses a config on their
+    own machine (the command line) sets it. It is never written out (`to_dict`), so no link, config file
+    or checkpoint can make the server read its own files.
+    """
+
+    file: str  # an uploaded table's id (see tabular.save_upload), or a path to a .csv file when allow_path
     label: str
     features: tuple[str, ...]
     task: str  # CLASSIFICATION or REGRESSION
+    allow_path: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "label": self.label, "features": list(self.features), "task": self.task}
@@ -282,7 +287,7 @@ def make_dataset(name: str, params: dict | None = None, test_fraction: float | N
         return _image_dataset(spec, values, fraction, rng)
     x, y = spec.generate(rng, **values)
     x = np.asarray(x, dtype=np.float32)
-    test_idx = _split_indices(rng, y if spec.task == CLASSIFICATION else None, len(x), fraction)
+    test_idx = split_indices(rng, y if spec.task == CLASSIFICATION else None, len(x), fraction)
     train_mask = np.ones(len(x), dtype=bool)
     train_mask[test_idx] = False
     y = _targets(y, spec.task)
@@ -299,12 +304,12 @@ def _image_dataset(spec: DatasetSpec, values: dict, fraction: float, rng: np.ran
     images = load_images(spec.name)
     x_train, y_train, x_test, y_test = images.x_train, images.y_train, images.x_test, images.y_test
     if x_test is None:
-        test_idx = _split_indices(rng, y_train, len(y_train), max(fraction, 0.05))
+        test_idx = split_indices(rng, y_train, len(y_train), max(fraction, 0.05))
         train_mask = np.ones(len(y_train), dtype=bool)
         train_mask[test_idx] = False
         x_train, y_train, x_test, y_test = x_train[train_mask], y_train[train_mask], x_train[test_idx], y_train[test_idx]
-    x_train, y_train = _subsample(rng, x_train, y_train, values["train_images"])
-    x_test, y_test = _subsample(rng, x_test, y_test, values["test_images"])
+    x_train, y_train = subsample(rng, x_train, y_train, values["train_images"])
+    x_test, y_test = subsample(rng, x_test, y_test, values["test_images"])
     return Dataset(name=spec.name, task=spec.task, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                    feature_names=(), class_names=images.class_names, standardize=False, source=images.source,
                    normalization=(images.mean, images.std))
@@ -314,7 +319,7 @@ def table_columns(table: TableChoice):
     """The prepared columns of an uploaded table (tabular.Prepared, read-only); raises tabular.TableError."""
     from . import tabular  # pandas only when a CSV is used
 
-    return _prepared(table, tabular.load_upload(table.file, allow_paths=tabular.paths_allowed()))
+    return _prepared(table, tabular.load_upload(table.file, allow_paths=table.allow_path))
 
 
 @functools.lru_cache(maxsize=16)
@@ -331,7 +336,7 @@ def _table_dataset(spec: DatasetSpec, table: TableChoice | None, fraction: float
     columns = table_columns(table)
     rng = np.random.default_rng(seed)
     labels = columns.y if table.task == CLASSIFICATION else None
-    test_idx = _split_indices(rng, labels, len(columns.x), fraction)
+    test_idx = split_indices(rng, labels, len(columns.x), fraction)
     train_mask = np.ones(len(columns.x), dtype=bool)
     train_mask[test_idx] = False
     x, y = columns.x.astype(np.float32), _targets(columns.y, table.task)
@@ -340,7 +345,7 @@ def _table_dataset(spec: DatasetSpec, table: TableChoice | None, fraction: float
                    standardize=True, source=f"your table {table.file}")
 
 
-def _subsample(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, size: int):
+def subsample(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, size: int):
     """A random `size` of the rows in their original order; all rows (no copy) when size is 0 or more."""
     if size <= 0 or size >= len(x):
         return x, y
@@ -362,7 +367,7 @@ def _class_names(spec: DatasetSpec, y: np.ndarray) -> tuple[str, ...]:
     return tuple(f"class {c}" for c in range(int(y.max()) + 1))
 
 
-def _split_indices(rng: np.random.Generator, labels: np.ndarray | None, n: int, fraction: float) -> np.ndarray:
+def split_indices(rng: np.random.Generator, labels: np.ndarray | None, n: int, fraction: float) -> np.ndarray:
     """Indices of the test points: `fraction` of all, per class when labels are given."""
     if fraction <= 0:
         return np.zeros(0, dtype=np.int64)

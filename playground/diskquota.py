@@ -5,7 +5,7 @@ An *entry* is the group of files in one folder sharing the part of their name be
 (`abc.csv` + `abc.json`); its size is theirs together and its last use the latest access time among
 them. Callers mark a use with `touch` (which sets the access time only, so caches keyed on the
 modification time stay valid). Entries used within `protect` seconds count as in use right now and
-are never removed. Limits may come from the environment (`env_number`).
+are never removed. The caller passes the limits (tabular.py reads them from settings.py).
 This module knows nothing about tables, CSV, Streamlit or who stores what.
 """
 from __future__ import annotations
@@ -43,19 +43,6 @@ class Entry:
     paths: tuple[Path, ...]
     size: int
     last_used: float  # unix time
-
-
-def env_number(name: str, default: float) -> float:
-    """The non-negative number in the environment variable `name`, else `default` (a bad value is logged)."""
-    text = os.environ.get(name, "").strip()
-    try:
-        value = float(text) if text else default
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**40:
-        log.warning("%s=%r is not a non-negative number; using %s", name, text, default)
-        value = default
-    return value
 
 
 def touch(path: Path) -> None:

@@ -14,7 +14,7 @@ from .budget import forward_flops
 from .checkpoint import LoadedModel
 from .config import TrainConfig
 from .datasets import DATASETS
-from .engine import plan_for
+from .model import plan_for
 from .explain import DrawingWork
 
 DIGIT_SHAPE = (1, 28, 28)  # (C, H, W) of a drawing as the model sees it

@@ -19,20 +19,18 @@ import numpy as np
 import torch
 
 from .config import ConfigError, TrainConfig
-from .datasets import CLASSIFICATION, Dataset, make_dataset
+from .datasets import Dataset, make_dataset
 from .devices import resolve_device
+from .layers import RANDOM_LAYERS
 from .losses import LOSSES, class_probabilities, predicted_classes
-from .model import ModelPlan, build_model, plan_model
-
-TRAIN_MEMORY = 2 * 2**30  # bytes of layer outputs (and their gradients) one training batch may need
+from .model import batch_problem, build_model, plan_for
 from .optim import make_optimizer, scheduled_lr, set_learning_rate
+from .tasks import CLASSIFICATION
 
 _GLOBAL_RNG_LOCK = threading.Lock()  # torch's global RNG is shared by threads: use it under this lock
-RANDOM_LAYERS = {"dropout", "dropout2d"}  # layers that draw from torch's global RNG while training
 MAX_TEST_POINTS = 250  # test metrics are evaluated on at most about this many epochs of a run
-# Bytes of layer outputs per evaluation chunk: small enough to stay in the CPU's caches (a CNN on
-# 10,000 test images evaluated 2x faster in chunks of 64 than of 1,000), while a toy MLP's whole
-# test set is still one chunk.
+# Bytes of layer outputs per evaluation chunk: small enough to stay in the CPU's caches (the README's
+# Fashion-MNIST benchmark says what that saves), while a toy MLP's whole test set is still one chunk.
 EVAL_MEMORY = 16 * 2**20
 REPORTS_PER_EPOCH = 25  # BatchProgress reports per epoch when an epoch has many batches
 _NO_CONTEXT = contextlib.nullcontext()
@@ -77,30 +75,6 @@ class Diverged:
 
 
 Event = EpochEnd | Diverged
-
-
-def plan_for(config: TrainConfig) -> ModelPlan:
-    """Check the config's layer stack against its dataset and loss without generating any data."""
-    loss = LOSSES[config.loss]
-    input_shape = config.dataset.input_shape
-    return plan_model(config.layers, input_shape, loss.n_outputs(config.dataset.n_classes), loss)
-
-
-def batch_problem(plan: ModelPlan, batch_size: int, n_train: int) -> str | None:
-    """Why this batch would not fit in memory (with the largest batch that would), or None."""
-    batch = n_train if batch_size == 0 or batch_size > n_train else batch_size
-    needed = batch * batch_memory_per_sample(plan)
-    if needed <= TRAIN_MEMORY:
-        return None
-    most = max(1, TRAIN_MEMORY // batch_memory_per_sample(plan))
-    what = f"a full batch of {batch:,} samples" if batch == n_train else f"a batch of {batch:,} samples"
-    return (f"{what} needs about {needed / 2**30:.1f} GB of memory for this model: "
-            f"set the batch size to at most {most:,} (64 is a good start)")
-
-
-def batch_memory_per_sample(plan: ModelPlan) -> int:
-    """Bytes one training sample costs: its layer outputs, their gradients and autograd's copies."""
-    return 3 * 4 * plan.activations_per_sample
 
 
 def warm_up() -> None:

@@ -29,12 +29,12 @@ from typing import Any, Callable
 
 from . import datasets
 from .config import TrainConfig
-from .datasets import CLASSIFICATION, CSV, DATASETS
-from .engine import RANDOM_LAYERS, plan_for
-from .layers import LAYERS, ResidualBlock, Shape
+from .datasets import CSV, DATASETS
+from .layers import LAYERS, RANDOM_LAYERS, ResidualBlock, Shape
 from .losses import LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE
-from .model import ImageNormalize, ModelPlan, Standardize
+from .model import ImageNormalize, ModelPlan, Standardize, plan_for
 from .optim import OPTIMIZERS
+from .tasks import CLASSIFICATION, REGRESSION
 
 # --- layers: each registered type as the constructor the script writes --------------------------
 
@@ -138,14 +138,13 @@ def _fill(template: str, **values: str) -> str:
     return "\n".join(lines)
 
 
-def _source(definition: Callable, name: str | None = None) -> str:
-    """The source of a playground function or class, renamed to `name` (e.g. without its underscore).
+def _source(definition: Callable) -> str:
+    """The source of a playground function or class, copied into the script under the same name.
 
     Found by name in its module's file, not by the line numbers of the loaded code, which go stale
     when the file is edited while the app runs.
     """
-    text = _definitions(inspect.getsource(inspect.getmodule(definition)))[definition.__name__]
-    return text.replace(f"def {definition.__name__}(", f"def {name}(", 1) if name else text
+    return _definitions(inspect.getsource(inspect.getmodule(definition)))[definition.__name__]
 
 
 @functools.lru_cache(maxsize=8)
@@ -193,7 +192,7 @@ def class_ids(labels):
         classes = np.unique(keys)
     else:
         keys = labels.map(str).str.strip().to_numpy()
-        classes = sorted(set(keys), key=natural)
+        classes = sorted(set(keys), key=natural_sort_key)
     return pd.Categorical(keys, categories=classes).codes.astype(np.int64)
 
 
@@ -212,7 +211,7 @@ def pixel_stats(images):
     centred = images.astype(np.float32) / 255.0 - mean
     return mean, float(np.sqrt(np.mean(np.square(centred, dtype=np.float64))))'''
 
-DIGITS = '''
+LOAD_DIGITS = '''
 def load_images():
     """scikit-learn's 1,797 8x8 digits as uint8 pixels (N, 1, 8, 8), values 0-16 scaled to 0-255."""
     digits = load_digits()
@@ -232,7 +231,7 @@ def make_data():
     x_test, y_test = subsample(rng, images[test], labels[test], TEST_IMAGES)
     return (x_train, y_train, x_test, y_test), stats'''
 
-IDX = '''
+LOAD_IDX = '''
 def read_idx(path):
     """One IDX file (MNIST's format), gzipped or not: 4 magic bytes, the sizes, then uint8 values."""
     with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as file:
@@ -299,7 +298,7 @@ def _generated_blocks(config: TrainConfig) -> list[str]:
     spec = DATASETS[config.dataset.name]
     arguments = ", ".join(f"{p.name}={p.name.upper()}" for p in spec.params)
     make = _fill(GENERATED, generate=f"{spec.generate.__name__}(rng, {arguments})", split=_split(config))
-    return [_source(spec.generate), _source(datasets._split_indices, "split_indices"), make]
+    return [_source(spec.generate), _source(datasets.split_indices), make]
 
 
 def _table_blocks(config: TrainConfig) -> list[str]:
@@ -308,15 +307,15 @@ def _table_blocks(config: TrainConfig) -> list[str]:
     labels = ("class_ids(table[LABEL])" if config.dataset.task == CLASSIFICATION
               else "pd.to_numeric(table[LABEL]).to_numpy(np.float64)")
     tables = _fill(TABLE, missing=_literal(list(tabular.MISSING)), labels=labels, split=_split(config))
-    return [_source(tabular._natural, "natural"), _source(datasets._split_indices, "split_indices"), tables]
+    return [_source(tabular.natural_sort_key), _source(datasets.split_indices), tables]
 
 
 def _image_blocks(config: TrainConfig) -> list[str]:
     name = config.dataset.name
-    loading = DIGITS if name == "digits" else IDX
-    blocks = [_fill(PIXEL_STATS), _source(datasets._subsample, "subsample")]
+    loading = LOAD_DIGITS if name == "digits" else LOAD_IDX
+    blocks = [_fill(PIXEL_STATS), _source(datasets.subsample)]
     if name == "digits":  # no test set of their own: split like the toy datasets
-        blocks.append(_source(datasets._split_indices, "split_indices"))
+        blocks.append(_source(datasets.split_indices))
     return [*blocks, _fill(loading, title=DATASETS[name].title, torchvision=TORCHVISION.get(name, ""))]
 
 
@@ -419,7 +418,7 @@ def evaluate(model, loss_fn, x, y):
 SCORES_BY_TASK = {  # task -> the score's name and how evaluate computes it
     CLASSIFICATION: {"score": "accuracy", "total": "correct", "doc": "Loss and accuracy on a whole split.",
                      "result": "return loss_sum / len(y), correct / len(y)"},
-    datasets.REGRESSION: {
+    REGRESSION: {
         "score": "r2", "total": "squared_error", "term": "(out - yb) ** 2",
         "doc": "Loss and R^2 on a whole split: R^2 = 1 - MSE / variance of y (1: perfect, 0: as good as the mean).",
         "result": "variance = y.var(unbiased=False).item()\n"
@@ -513,7 +512,7 @@ training. Run it with
 
 It needs $needs.$caveat
 """'''
-SOURCES = {  # kind of data -> (standard imports, third-party imports, packages needed, command-line option)
+DATA_SOURCE_NEEDS = {  # kind of data -> (standard imports, third-party imports, packages needed, command-line option)
     "generated": ((), (), "torch and numpy", ""),
     "digits": ((), ("from sklearn.datasets import load_digits",), "torch, numpy and scikit-learn", ""),
     "idx": (("import gzip", "from pathlib import Path"), (), "torch and numpy (and torchvision to download the images)",
@@ -529,12 +528,14 @@ IDX_CAVEAT = ("\n\nThe images come from the four IDX files in --data, or torchvi
 
 def export_script(config: TrainConfig) -> str:
     """A standalone PyTorch script reproducing `config`'s run; raises LayerError for a stack that cannot work."""
-    return _script(config.to_json(indent=None))  # the page asks on every rerun: cached by the config's JSON
+    table = config.dataset.table
+    # The page asks on every rerun: cached by the config's JSON (which leaves out a table's path permission).
+    return _script(config.to_json(indent=None), allow_paths=bool(table and table.allow_path))
 
 
 @functools.lru_cache(maxsize=64)
-def _script(config_json: str) -> str:
-    config = TrainConfig.from_json(config_json)
+def _script(config_json: str, allow_paths: bool) -> str:
+    config = TrainConfig.from_json(config_json, allow_paths=allow_paths)
     plan = plan_for(config)
     kind = _source_kind(config)
     head = "\n\n".join([_docstring(config, kind), _imports(kind), _constants(config, kind)])
@@ -580,11 +581,11 @@ def _docstring(config: TrainConfig, kind: str) -> str:
     data = _data_title(config)
     title = f"{data[0].upper()}{data[1:]} with {_model_kind(config.layers)[1]}"
     return _fill(DOCSTRING, title=title, caveat=IDX_CAVEAT if kind == "idx" else "", file=script_name(config),
-                 option=SOURCES[kind][3], needs=SOURCES[kind][2])
+                 option=DATA_SOURCE_NEEDS[kind][3], needs=DATA_SOURCE_NEEDS[kind][2])
 
 
 def _imports(kind: str) -> str:
-    standard, extra, _, _ = SOURCES[kind]
+    standard, extra, _, _ = DATA_SOURCE_NEEDS[kind]
     plain, froms = ["import argparse", "import math"], []
     for line in standard:
         (froms if line.startswith("from") else plain).append(line)

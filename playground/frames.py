@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from .datasets import CLASSIFICATION, Dataset
+from .datasets import Dataset
+from .tasks import CLASSIFICATION
 
 GRID_SIZE = 100  # cells per axis: TF Playground's density
 CONFIDENCE_LEVELS = 8  # shades of confidence per class colour

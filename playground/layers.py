@@ -23,6 +23,7 @@ FLAT, IMAGE, ANY = "flat", "image", "any"  # the input a layer type accepts
 MAX_FEATURES = 4096  # widest Linear a stack may ask for: keeps a typo from exhausting memory
 MAX_CHANNELS = 512  # most channels a convolution may ask for
 MAX_LAYERS = 64  # longest stack: every layer costs planning, drawing and training work on the server
+RANDOM_LAYERS = {"dropout", "dropout2d"}  # layer types that draw from torch's global RNG while training
 
 
 class LayerError(ValueError):

@@ -14,17 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .config import TrainConfig
-
-ONE_CONV = [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"},
-            {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
-TWO_CONV_DROPOUT = [{"type": "conv2d", "out": 10, "kernel": 5}, {"type": "maxpool2d", "kernel": 2}, {"type": "relu"},
-                    {"type": "conv2d", "out": 20, "kernel": 5}, {"type": "dropout2d", "p": 0.5},
-                    {"type": "maxpool2d", "kernel": 2}, {"type": "relu"}, {"type": "flatten"},
-                    {"type": "linear", "out": 50}, {"type": "relu"}, {"type": "dropout", "p": 0.5},
-                    {"type": "linear"}, {"type": "log_softmax"}]
-RESIDUAL = [{"type": "conv2d", "out": 16, "kernel": 3, "padding": 1}, {"type": "batchnorm2d"}, {"type": "relu"},
-            {"type": "residual"}, {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]
-RELU_NET = [{"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear"}]
+from .presets import ONE_CONV_CNN, RELU_NET, RESIDUAL, TWO_CONV_DROPOUT, Preset
 
 
 @dataclass(frozen=True)
@@ -108,13 +98,15 @@ def _config(data: dict) -> TrainConfig:
     return TrainConfig.from_dict({"device": "auto", **data})
 
 
-def _mnist(layers: list, epochs: int, **settings) -> TrainConfig:
-    return _config({"dataset": {"name": "mnist"}, "layers": layers, "epochs": epochs, "batch_size": 64, **settings})
+def _mnist(preset: Preset, epochs: int) -> TrainConfig:
+    """A preset on MNIST with the loss and optimizer it comes with, in mini-batches of 64."""
+    return _config({"dataset": {"name": "mnist"}, "layers": preset.stack(), **preset.training, "epochs": epochs,
+                    "batch_size": 64})
 
 
 RACE_ORDER = ("SGD", "SGD + momentum", "Adam", "RMSprop")
 RACE_LR = 0.02  # one learning rate for all: at 0.05 RMSprop's loss spikes late in the race
-_RACE_BASE = {"dataset": {"name": "spiral", "n_per_class": 300}, "layers": RELU_NET, "epochs": 300}
+_RACE_BASE = {"dataset": {"name": "spiral", "n_per_class": 300}, "layers": RELU_NET.stack(), "epochs": 300}
 _RACE = tuple((name, _config({**_RACE_BASE, "optimizer": optimizer})) for name, optimizer in zip(RACE_ORDER, (
     {"name": "sgd", "lr": RACE_LR}, {"name": "sgd", "lr": RACE_LR, "momentum": 0.9},
     {"name": "adam", "lr": RACE_LR}, {"name": "rmsprop", "lr": RACE_LR})))
@@ -130,7 +122,7 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
            "The same spiral with 100 ReLU units between input and output. Each unit bends the boundary once, "
            "together they wrap around the arms. Accuracy climbs to about 95%.",
            Outcome("test_accuracy", 0.9, 1.0, "test accuracy about 95%"),
-           _config({"layers": RELU_NET})),
+           _config({"layers": RELU_NET.stack()})),
     Lesson("line", "Linear regression: learn y = 2x",
            "Four points on y = 2x and one Linear layer (a weight and a bias), MSE loss, plain SGD with learning "
            "rate 0.01. After 1,000 epochs the weight is close to 2, so the model predicts about 10 for x = 5.",
@@ -151,13 +143,13 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
            "reads the result. Three epochs reach about 94% on the 5,000-digit offline set and about 98% on "
            "full MNIST. Open the filters tab to see what it learned.",
            Outcome("test_accuracy", 0.92, 1.0, "test accuracy above 92%"),
-           _mnist(ONE_CONV, 3)),
+           _mnist(ONE_CONV_CNN, 3)),
     Lesson("mnist-dropout", "PyTorch's MNIST example: dropout and NLL",
            "Two 5x5 convolutions, dropout on whole channels and on the hidden layer, and a LogSoftmax output "
            "trained with the NLL loss by SGD with momentum 0.5, exactly as in PyTorch's examples. Dropout makes "
            "training noisier and slower: about 90% after five epochs on the subset.",
            Outcome("test_accuracy", 0.85, 1.0, "test accuracy above 85%"),
-           _mnist(TWO_CONV_DROPOUT, 5, loss="nll", optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.5})),
+           _mnist(TWO_CONV_DROPOUT, 5)),  # NLL loss, SGD 0.01 with momentum 0.5, as in PyTorch's example
     Lesson("residual", "A residual block",
            "A convolution, then a residual block: two 3x3 convolutions whose output is added to their input. "
            "The skip connection lets gradients flow straight through, which is what lets very deep networks "

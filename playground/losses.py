@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .datasets import CLASSIFICATION, REGRESSION
+from .tasks import CLASSIFICATION, REGRESSION
 
 # What the model's output means, per loss.
 SCORES, LOG_PROBS, PROBS, LOGIT, PROB, VALUE = "scores", "log_probs", "probs", "logit", "prob", "value"

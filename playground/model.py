@@ -3,20 +3,27 @@
 `plan_model` infers the first layer's input size and the last Linear's output size, computes
 each layer's output shape and parameter count (on torch's meta device, so a huge layer costs no
 memory) and rejects stacks that cannot work, naming the layer and the fix. `build_model` makes
-the real `nn.Sequential`. Knows nothing about datasets' contents or training.
+the real `nn.Sequential`. `plan_for` plans a config's stack for its dataset and loss, and
+`batch_problem` says whether a training batch of that model fits in memory. Knows nothing about
+datasets' contents or training.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from .layers import LAYERS, MAX_LAYERS, LayerError, Shape, build_layer, check_spec
-from .losses import LossSpec
+from .losses import LOSSES, LossSpec
+
+if TYPE_CHECKING:  # only for the annotation: planning needs no config module
+    from .config import TrainConfig
 
 MAX_PARAMETERS = 5_000_000  # a stack larger than this is refused before anything is allocated
+TRAIN_MEMORY = 2 * 2**30  # bytes of layer outputs (and their gradients) one training batch may need
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,30 @@ def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: L
         raise LayerError(None, f"{plan.parameters:,} parameters is over the limit of {MAX_PARAMETERS:,}: "
                                "use fewer or narrower layers")
     return _check_loss(plan, loss) if loss else plan
+
+
+def plan_for(config: TrainConfig) -> ModelPlan:
+    """Check the config's layer stack against its dataset and loss without generating any data."""
+    loss = LOSSES[config.loss]
+    input_shape = config.dataset.input_shape
+    return plan_model(config.layers, input_shape, loss.n_outputs(config.dataset.n_classes), loss)
+
+
+def batch_problem(plan: ModelPlan, batch_size: int, n_train: int) -> str | None:
+    """Why this batch would not fit in memory (with the largest batch that would), or None."""
+    batch = n_train if batch_size == 0 or batch_size > n_train else batch_size
+    needed = batch * batch_memory_per_sample(plan)
+    if needed <= TRAIN_MEMORY:
+        return None
+    most = max(1, TRAIN_MEMORY // batch_memory_per_sample(plan))
+    what = f"a full batch of {batch:,} samples" if batch == n_train else f"a batch of {batch:,} samples"
+    return (f"{what} needs about {needed / 2**30:.1f} GB of memory for this model: "
+            f"set the batch size to at most {most:,} (64 is a good start)")
+
+
+def batch_memory_per_sample(plan: ModelPlan) -> int:
+    """Bytes one training sample costs: its layer outputs, their gradients and autograd's copies."""
+    return 3 * 4 * plan.activations_per_sample
 
 
 def build_model(plan: ModelPlan, mean: torch.Tensor | None = None, std: torch.Tensor | None = None) -> nn.Sequential:

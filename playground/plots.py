@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .datasets import CLASSIFICATION, Dataset
+from .datasets import Dataset
 from .frames import CONFIDENCE_LEVELS, BoundaryFrame, CurveFrame, axis_ranges
+from .tasks import CLASSIFICATION
 from .text import plotly_literal, plotly_literals
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",

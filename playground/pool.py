@@ -36,7 +36,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable
 
-from .budget import positive_setting, race_problem, run_problem
+from . import settings
+from .budget import race_problem, run_problem
 from .config import TrainConfig
 from .race import Entrant, RaceSnapshot
 from .runner import FAILED, PAUSED, QUEUED, STARTING, STOPPED, REPLACED, History, Owners, Snapshot, hand_over
@@ -48,9 +49,6 @@ SEEN_SECONDS = 1.0  # the UI's polling is forwarded to the worker's watchdog at 
 PAUSED_YIELD_SECONDS = 60.0  # a run paused this long while others wait for a worker is stopped
 YIELDED = ("Stopped: it stayed paused for over a minute while others were waiting for a training slot. "
            "What it trained is kept.")
-TURN_MINUTES = 10.0  # a run that has had a worker this long while others wait is stopped ($PLAYGROUND_TURN_MINUTES)
-ABANDONED_SECONDS = 30.0  # a queued run whose page has not asked about it this long is dropped (15 queued polls;
-# a background tab still polls once a second, a reconnecting one within seconds)
 HEARTBEAT_SECONDS = 1.0  # a worker says it is alive this often, busy or idle
 SILENT_SECONDS = 10.0  # a worker silent this long is taken as hung: killed, replaced, its run failed
 STOP_SILENT_SECONDS = 3.0  # ... or this long after its run was asked to stop
@@ -66,35 +64,6 @@ CRASHED = ("The training process stopped unexpectedly (was it out of memory?). "
            "Try a smaller model or batch size, then Train again.")
 COMMANDS = {"runner": {"pause", "resume", "step", "stop", "set_learning_rate", "seen"},
             "race": {"stop", "seen"}}
-
-
-def default_workers() -> int:
-    """Worker processes from `$PLAYGROUND_WORKERS` (0: train on threads in the server), else the CPU count."""
-    value = os.environ.get("PLAYGROUND_WORKERS", "").strip()
-    if value:
-        if not value.isdigit():
-            raise ValueError(f"PLAYGROUND_WORKERS must be a whole number (0: no worker processes), not {value!r}")
-        return int(value)
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
-def idle_seconds() -> float:
-    """Seconds without anyone watching after which a run stops (`$PLAYGROUND_IDLE_SECONDS`, default 90)."""
-    value = os.environ.get("PLAYGROUND_IDLE_SECONDS", "").strip()
-    try:
-        return float(value) if value else 90.0
-    except ValueError:
-        raise ValueError(f"PLAYGROUND_IDLE_SECONDS must be a number of seconds, not {value!r}") from None
-
-
-def default_turn_minutes() -> float:
-    """Minutes a run may keep a worker while others wait (`$PLAYGROUND_TURN_MINUTES`, default 10)."""
-    return positive_setting("PLAYGROUND_TURN_MINUTES", TURN_MINUTES, "minutes")
-
-
-def default_abandoned_seconds() -> float:
-    """Seconds a queued run keeps its place without its page asking (`$PLAYGROUND_ABANDONED_SECONDS`, default 30)."""
-    return positive_setting("PLAYGROUND_ABANDONED_SECONDS", ABANDONED_SECONDS, "seconds")
 
 
 def queue_message(place: int, workers: int) -> str:
@@ -268,8 +237,8 @@ class TrainingPool:
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
         self.workers, self.torch_threads = workers, torch_threads
-        self.turn_minutes = turn_minutes if turn_minutes is not None else default_turn_minutes()
-        self.abandoned_seconds = abandoned_seconds if abandoned_seconds is not None else default_abandoned_seconds()
+        self.turn_minutes = turn_minutes if turn_minutes is not None else settings.turn_minutes()
+        self.abandoned_seconds = abandoned_seconds if abandoned_seconds is not None else settings.abandoned_seconds()
         self.owners = Owners()
         self._lock = threading.Condition()
         self._queue: collections.deque[_PoolJob] = collections.deque()

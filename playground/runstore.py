@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
 import re
 import shutil
 import sqlite3
@@ -23,8 +22,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from .config import TrainConfig
-from .images import data_root
 from .runner import History
+from .settings import data_root, runs_db
 
 DEFAULT_FILE = "runs.sqlite"
 MAX_RUNS = 200  # per workspace; saving one more deletes the oldest
@@ -35,7 +34,7 @@ TIMEOUT = 10  # seconds to wait for another writer
 FULL_BELOW = 16 * 2**20  # bytes free under which an I/O error is put down to a full disk
 
 # Each x axis of a History and the curves that share it (the store keeps them aligned).
-CURVES: dict[str, tuple[str, ...]] = {
+CURVES_BY_AXIS: dict[str, tuple[str, ...]] = {
     "epochs": ("train_loss",),
     "batch_epochs": ("batch_loss",),
     "eval_epochs": ("train_score", "test_loss", "test_score"),
@@ -87,7 +86,7 @@ class RunRecord:
 
 def default_path() -> Path:
     """$PLAYGROUND_RUNS_DB if set, else runs.sqlite in the data folder."""
-    return Path(os.environ.get("PLAYGROUND_RUNS_DB") or data_root() / DEFAULT_FILE)
+    return runs_db() or data_root() / DEFAULT_FILE
 
 
 class RunStore:
@@ -237,7 +236,7 @@ def downsample(history: History) -> History:
     if not isinstance(history, History):
         raise TypeError(f"history must be a playground.runner.History, got {type(history).__name__}")
     changes = {}
-    for x_name, y_names in CURVES.items():
+    for x_name, y_names in CURVES_BY_AXIS.items():
         x = getattr(history, x_name)
         for y_name in y_names:
             if len(getattr(history, y_name)) not in (0, len(x)):

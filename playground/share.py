@@ -72,8 +72,9 @@ def has_config(params: Mapping[str, Any]) -> bool:
     return any(key not in (HIDE, WORKSPACE) for key in params)
 
 
-def from_query(params: Mapping[str, Any]) -> SharedSetup:
-    """The setup a link describes; ConfigError (naming the parameter) when it cannot be used."""
+def from_query(params: Mapping[str, Any], *, allow_paths: bool = False) -> SharedSetup:
+    """The setup a link describes; ConfigError (naming the parameter) when it cannot be used.
+    `allow_paths`: a csv dataset may name its table by path (the command line's choice, never the app's)."""
     params = {key: _single(value) for key, value in params.items() if key != WORKSPACE}
     if sum(len(k) + len(v) for k, v in params.items()) > MAX_QUERY_LENGTH:
         raise ConfigError("link", f"is longer than {MAX_QUERY_LENGTH:,} characters; share a config file instead")
@@ -83,7 +84,7 @@ def from_query(params: Mapping[str, Any]) -> SharedSetup:
     for key, text in params.items():
         value = parse_layers(text) if key == "layers" else _value(key, text)
         _insert(data, key, value)
-    return SharedSetup(TrainConfig.from_dict(data), hidden, lesson)
+    return SharedSetup(TrainConfig.from_dict(data, allow_paths=allow_paths), hidden, lesson)
 
 
 def layers_text(layers: Iterable[Mapping[str, Any]]) -> str:

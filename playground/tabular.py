@@ -39,10 +39,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import diskquota
-from .datasets import CLASSIFICATION, REGRESSION
-from .images import data_root
+from . import diskquota, settings
 from .ratelimit import RateLimit
+from .tasks import CLASSIFICATION, REGRESSION
 
 MAX_BYTES = 20 * 2**20  # upload size limit
 MAX_ROWS = 200_000
@@ -416,7 +415,7 @@ def _class_labels(column: pd.Series, name: str) -> tuple[np.ndarray, tuple[str, 
         names = tuple(_number_name(v) for v in distinct)
     else:
         keys = column.map(str).to_numpy()
-        distinct = names = tuple(sorted(set(keys), key=_natural))
+        distinct = names = tuple(sorted(set(keys), key=natural_sort_key))
     _check_class_count(len(names), names, name, numeric)
     return pd.Categorical(keys, categories=distinct).codes.astype(np.int64), names
 
@@ -435,7 +434,7 @@ def _number_name(value: float) -> str:
     return str(int(value)) if value == int(value) and abs(value) < 2**53 else str(value)
 
 
-def _natural(text: str) -> tuple:
+def natural_sort_key(text: str) -> tuple:
     """Sort key putting "class 2" before "class 10"."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)), text
 
@@ -459,7 +458,7 @@ LABELS = {CLASSIFICATION: _class_labels, REGRESSION: _regression_labels}  # task
 
 
 def tables_dir() -> Path:
-    return data_root() / "tables"
+    return settings.data_root() / "tables"
 
 
 def is_table_id(ref: str) -> bool:
@@ -494,17 +493,14 @@ def save_upload(data: bytes, name: str) -> str:
 def upload_rate() -> RateLimit:
     """Uploads one browser session may make per minute: $PLAYGROUND_UPLOADS_PER_MINUTE files (default 6)
     and $PLAYGROUND_UPLOAD_MB_PER_MINUTE megabytes (default 60)."""
-    return RateLimit(count=max(int(diskquota.env_number("PLAYGROUND_UPLOADS_PER_MINUTE", 6)), 1),
-                     size=int(diskquota.env_number("PLAYGROUND_UPLOAD_MB_PER_MINUTE", 60) * diskquota.MB))
+    return RateLimit(count=settings.uploads_per_minute(), size=int(settings.upload_mb_per_minute() * diskquota.MB))
 
 
 def storage_limits() -> diskquota.Limits:
     """$PLAYGROUND_TABLES_MB (default 500) for all stored tables together; $PLAYGROUND_MIN_FREE_MB
     (default 200) left free on the disk; a table used in the last IN_USE_SECONDS is never removed."""
-    megabytes = diskquota.env_number
-    return diskquota.Limits(quota=int(megabytes("PLAYGROUND_TABLES_MB", 500) * diskquota.MB),
-                            keep_free=int(megabytes("PLAYGROUND_MIN_FREE_MB", 200) * diskquota.MB),
-                            protect=IN_USE_SECONDS)
+    return diskquota.Limits(quota=int(settings.tables_mb() * diskquota.MB),
+                            keep_free=int(settings.min_free_mb() * diskquota.MB), protect=IN_USE_SECONDS)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -520,16 +516,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def paths_allowed() -> bool:
-    """Whether configs may name CSV files by path: the command line sets PLAYGROUND_TABLE_PATHS=1; the app
-    never does, so a shared link cannot make the server read its own files."""
-    return os.environ.get("PLAYGROUND_TABLE_PATHS", "") == "1"
-
-
 def table_bytes(ref: str) -> bytes:
-    """An uploaded table for download next to an exported script: its stored bytes, unless a cell or name
-    would run as a spreadsheet formula; then its values rewritten as UTF-8 CSV made safe (`spreadsheet_safe`)."""
-    path, name = _locate(ref, paths_allowed())
+    """An uploaded table (by id) for download next to an exported script: its stored bytes, unless a cell or
+    name would run as a spreadsheet formula; then its values rewritten as UTF-8 CSV made safe (`spreadsheet_safe`)."""
+    path, name = _locate(ref, allow_paths=False)
     try:
         data = path.read_bytes()
     except OSError as error:

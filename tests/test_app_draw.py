@@ -20,8 +20,7 @@ from playground.ui import server
 from playground.budget import forward_flops
 from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
-from playground.engine import plan_for
-from playground.model import MAX_PARAMETERS, build_model
+from playground.model import MAX_PARAMETERS, build_model, plan_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -129,17 +129,15 @@ def test_a_model_with_bad_metadata_is_refused_on_the_draw_page(draw, changes, wo
     assert not draw.exception
 
 
-def test_a_csv_model_whose_table_is_gone_is_refused_on_the_playground_saying_so(apps, workspace, tmp_path,
-                                                                                monkeypatch):
+def test_a_csv_model_whose_table_is_gone_is_refused_on_the_playground_saying_so(apps, workspace, tmp_path):
     """Training it further needs the table: a clear message, not an exception (predict needs no table)."""
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
     table = tmp_path / "t.csv"
     table.write_text("a,b,kind\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
     config = TrainConfig.from_dict({**json.loads(XOR.to_json()), "dataset": {
-        "name": "csv", "file": str(table), "label": "kind", "features": ["a", "b"], "task": "classification"}})
+        "name": "csv", "file": str(table), "label": "kind", "features": ["a", "b"], "task": "classification"}},
+        allow_paths=True)
     data = payload(config, class_names=["x", "y"])
     table.unlink()
-    monkeypatch.delenv("PLAYGROUND_TABLE_PATHS")
     app = open_playground(apps, workspace, share.to_query(XOR))
     upload_model(app, data)
     assert "That model was not loaded: checkpoint config is invalid: dataset.file" in texts(app.error)

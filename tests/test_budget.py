@@ -1,7 +1,7 @@
 """Forward FLOPs counted on the meta device agree with the arithmetic of the layers."""
 from playground.budget import forward_flops
 from playground.config import TrainConfig
-from playground.engine import plan_for
+from playground.model import plan_for
 
 
 def plan(dataset: dict, layers: list):
@@ -30,7 +30,7 @@ def test_counting_allocates_nothing_for_a_large_model():
 
 import pytest  # noqa: E402
 
-from playground import budget, lessons  # noqa: E402
+from playground import budget, lessons, presets, settings  # noqa: E402
 
 # The review's attack: a link that fits every cap and holds two workers for weeks.
 ATTACK = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 10, "n_per_class": 5000},
@@ -54,20 +54,18 @@ def test_no_budget_refuses_nothing():
 
 
 def test_the_default_spiral_and_every_lesson_fit_the_default_budget():
-    minutes = budget.BUDGET_MINUTES
+    minutes = settings.BUDGET_MINUTES
     assert budget.run_problem(TrainConfig.from_dict({}), minutes) is None  # 1,000 epochs of the default spiral
     for lesson in lessons.LESSONS.values():
         assert budget.run_problem(lesson.config, minutes) is None, lesson.slug
         assert budget.race_problem(lesson.race, minutes) is None, lesson.slug
 
 
-@pytest.mark.parametrize("layers", [lessons.ONE_CONV, lessons.TWO_CONV_DROPOUT, lessons.RESIDUAL,
-                                    [{"type": "flatten"}, {"type": "linear", "out": 128}, {"type": "relu"},
-                                     {"type": "linear"}]])
+@pytest.mark.parametrize("layers", [preset.stack() for preset in presets.IMAGE_PRESETS.values()])
 def test_the_image_presets_fit_on_full_mnist(layers):
     """The Playground's image presets (3 epochs, batch 64) on all 60,000 + 10,000 downloaded digits."""
     mnist = plan({"name": "mnist"}, layers)
-    assert 3 * budget.epoch_seconds(mnist, 64, 60_000, 10_000) < 60 * budget.BUDGET_MINUTES
+    assert 3 * budget.epoch_seconds(mnist, 64, 60_000, 10_000) < 60 * settings.BUDGET_MINUTES
 
 
 def test_many_tiny_batches_count_and_suggest_a_larger_batch():
@@ -92,29 +90,18 @@ def test_sample_counts_follow_the_dataset_settings():
     assert budget.sample_counts(digits) == (500, 100)
 
 
-def test_the_budget_comes_from_the_environment(monkeypatch):
-    assert budget.budget_minutes() == budget.BUDGET_MINUTES
-    monkeypatch.setenv("PLAYGROUND_RUN_BUDGET_MINUTES", "2.5")
-    assert budget.budget_minutes() == 2.5
-    for bad in ("soon", "0", "-3"):
-        monkeypatch.setenv("PLAYGROUND_RUN_BUDGET_MINUTES", bad)
-        with pytest.raises(ValueError, match="PLAYGROUND_RUN_BUDGET_MINUTES must be a positive number of minutes"):
-            budget.budget_minutes()
-
-
 def test_durations_read_as_words():
     assert [budget.duration(s) for s in (0.2, 40, 600, 3 * 3600, 22 * 86400)] == [
         "about 1 second", "about 40 seconds", "about 10 minutes", "about 3 hours", "about 22 days"]
 
 
-def test_a_table_is_counted_from_its_rows(tmp_path, monkeypatch):
+def test_a_table_is_counted_from_its_rows(tmp_path):
     from playground.datasets import TableChoice
 
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
     csv = tmp_path / "rows.csv"
     csv.write_text("a,b,label\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(250)))
     table = TableChoice(str(csv), "label", ("a", "b"), "classification")
-    config = TrainConfig.from_dict({"dataset": {"name": "csv", **table.to_dict()}})
+    config = TrainConfig.from_dict({"dataset": {"name": "csv", **table.to_dict()}}, allow_paths=True)
     assert budget.sample_counts(config) == (200, 50)
 
 

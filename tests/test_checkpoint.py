@@ -25,8 +25,8 @@ LINE_DATA = {"layers": [{"type": "linear"}], "loss": "mse", "optimizer": {"name"
              "device": "cpu"}
 
 
-def trained(data: dict = TINY) -> Engine:
-    engine = Engine(TrainConfig.from_dict(data))
+def trained(data: dict = TINY, allow_paths: bool = False) -> Engine:
+    engine = Engine(TrainConfig.from_dict(data, allow_paths=allow_paths))
     list(engine.run())
     return engine
 
@@ -397,13 +397,12 @@ def test_a_checkpoint_with_too_many_layers_is_refused_naming_the_cap(engine):
         load_checkpoint(_payload(engine, config=json.dumps(config)))
 
 
-def test_a_csv_model_loads_and_predicts_after_its_table_is_gone(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+def test_a_csv_model_loads_and_predicts_after_its_table_is_gone(tmp_path):
     table = tmp_path / "fruit.csv"
     table.write_text("weight,colour,kind\n" + "".join(f"{i},{i % 3},{'abc'[i % 3]}\n" for i in range(30)))
     csv = {**TINY, "dataset": {"name": "csv", "file": str(table), "label": "kind", "features": ["weight", "colour"],
                                "task": "classification"}, "epochs": 3}
-    fitted = trained(csv)
+    fitted = trained(csv, allow_paths=True)  # as the command line may
     path = tmp_path / "fruit.pt"
     save(fitted, path)
     table.unlink()
@@ -414,12 +413,11 @@ def test_a_csv_model_loads_and_predicts_after_its_table_is_gone(tmp_path, monkey
     np.testing.assert_allclose(loaded.predict([[3.0, 0.0]]), fitted.predict(np.array([[3.0, 0.0]])), rtol=1e-6)
 
 
-def test_a_csv_regression_model_loads_after_its_table_is_gone(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+def test_a_csv_regression_model_loads_after_its_table_is_gone(tmp_path):
     table = tmp_path / "line.csv"
     table.write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(30)))
     fitted = trained({**LINE_DATA, "dataset": {"name": "csv", "file": str(table), "label": "y", "features": ["x"],
-                                               "task": "regression"}})
+                                               "task": "regression"}}, allow_paths=True)
     path = tmp_path / "line.pt"
     save(fitted, path)
     table.unlink()

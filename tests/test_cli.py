@@ -384,8 +384,7 @@ def test_a_bad_link_exits_2_naming_the_parameter(capsys):
     assert "dataset.name" in capsys.readouterr().err
 
 
-def test_train_a_csv_named_by_path(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("PLAYGROUND_TABLE_PATHS", raising=False)
+def test_train_a_csv_named_by_path(tmp_path, capsys):
     table = tmp_path / "points.csv"
     table.write_text("a,b,label\n" + "".join(f"{i / 10},{(i * 7) % 5},{i % 2}\n" for i in range(30)))
     config = tmp_path / "config.json"

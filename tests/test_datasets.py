@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from playground import images
-from playground.datasets import (CLASSIFICATION, DATASETS, REGRESSION, Dataset, coffee_roast, make_dataset,
-                                 spiral)
+from playground import images, settings
+from playground.datasets import DATASETS, Dataset, coffee_roast, make_dataset, spiral
 from playground.images import ImageSet, load_images
+from playground.tasks import CLASSIFICATION, REGRESSION
 
 TOYS = [name for name, spec in DATASETS.items() if not spec.is_image and not spec.is_table]
 IMAGES = [name for name, spec in DATASETS.items() if spec.is_image]
@@ -213,7 +213,7 @@ def test_dataset_is_frozen():
 def require_images(name: str) -> None:
     """Fashion-MNIST needs Debian's dataset-fashion-mnist (or a local copy): skip without it, except on CI."""
     if name != "fashion_mnist" or images.find_idx_folder(images.DEBIAN_FASHION) is not None \
-            or images.find_idx_folder(images.data_root() / "FashionMNIST" / "raw") is not None:
+            or images.find_idx_folder(settings.data_root() / "FashionMNIST" / "raw") is not None:
         return
     if os.environ.get("CI"):
         pytest.fail(f"CI must install dataset-fashion-mnist ({images.DEBIAN_FASHION} is missing)")

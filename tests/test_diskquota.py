@@ -69,9 +69,3 @@ def test_a_full_disk_is_refused_and_nothing_is_removed_in_vain(tmp_path, monkeyp
     assert keys(tmp_path) == {"old"}  # removing it would not have made room
 
 
-def test_env_numbers_fall_back_to_the_default(monkeypatch):
-    monkeypatch.setenv("QUOTA_TEST", "12.5")
-    assert diskquota.env_number("QUOTA_TEST", 3) == 12.5
-    for bad in ("lots", "-1", "nan"):
-        monkeypatch.setenv("QUOTA_TEST", bad)
-        assert diskquota.env_number("QUOTA_TEST", 3) == 3

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from playground.config import TrainConfig
-from playground.datasets import REGRESSION, Dataset
-from playground.engine import MAX_TEST_POINTS, Diverged, Engine, EpochEnd, Metrics, plan_for
+from playground.datasets import Dataset
+from playground.engine import MAX_TEST_POINTS, Diverged, Engine, EpochEnd, Metrics
 from playground.layers import LayerError
-from playground.model import Standardize
+from playground.model import Standardize, plan_for
+from playground.tasks import REGRESSION
 
 TINY = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
         "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
@@ -314,9 +315,8 @@ def test_seed_fact_linear_regression_predicts_about_10_for_5():
 # --- image datasets: uint8 pixels, mini-batch progress, chunked evaluation, batch memory ------------
 
 from playground.config import ConfigError, default_batch  # noqa: E402
-from playground.engine import (REPORTS_PER_EPOCH, TRAIN_MEMORY, BatchProgress, batch_memory_per_sample,  # noqa: E402
-                               batch_problem)
-from playground.model import ImageNormalize  # noqa: E402
+from playground.engine import REPORTS_PER_EPOCH, BatchProgress  # noqa: E402
+from playground.model import TRAIN_MEMORY, ImageNormalize, batch_memory_per_sample, batch_problem  # noqa: E402
 
 SMALL_CNN = [{"type": "conv2d", "out": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
              {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]

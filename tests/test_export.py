@@ -37,8 +37,9 @@ EMOJI_CSV = "temp \U0001f600,width,kind \U0001f338\n" + "".join(  # emoji names 
 
 
 def config(**data) -> TrainConfig:
-    """A CPU config from these keys (None: the default)."""
-    return TrainConfig.from_dict({"device": "cpu", **{k: v for k, v in data.items() if v is not None}})
+    """A CPU config from these keys (None: the default); a CSV may be named by its path, as on the command line."""
+    return TrainConfig.from_dict({"device": "cpu", **{k: v for k, v in data.items() if v is not None}},
+                                 allow_paths=True)
 
 
 def imports(script: str) -> set[str]:
@@ -96,9 +97,8 @@ def test_every_registered_choice_has_its_code():
 
 
 @pytest.fixture
-def table(tmp_path, monkeypatch) -> Path:
+def table(tmp_path) -> Path:
     """A small CSV of three flower species that configs may name by its path (as the command line may)."""
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
     path = tmp_path / "flowers.csv"
     path.write_text(CSV_TEXT)
     return path
@@ -125,8 +125,7 @@ def test_every_dataset_writes_a_standalone_script(name, table):
         same_initial_weights(cfg, build(names, cfg))
 
 
-def test_odd_file_and_column_names_stay_valid_python(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+def test_odd_file_and_column_names_stay_valid_python(tmp_path):
     path = tmp_path / 'my "best" data\\.csv'
     path.write_text('temp (°C),"it\'s ""quoted""",kind\n' + "".join(f"{i},{i % 4},{'ab'[i % 2]}\n" for i in range(12)))
     features = ["temp (°C)", 'it\'s "quoted"']
@@ -313,17 +312,15 @@ def runs(tmp_path_factory):
     """Every script of RUNS started at once (they spend most of their time importing torch)."""
     folder = tmp_path_factory.mktemp("scripts")
     write_data(folder)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PLAYGROUND_TABLE_PATHS", "1")  # configs may name a CSV by its path, as on the command line
-        started = {}
-        for name, (data, options) in RUNS.items():
-            text = json.dumps(data).replace("$dir", str(folder))
-            options = [option.replace("$dir", str(folder)) for option in options]
-            started[name] = Run(folder, config(**json.loads(text)), options)
-        yield started
-        for run in started.values():
-            run.process.kill()
-            run.process.communicate()
+    started = {}
+    for name, (data, options) in RUNS.items():  # `config` lets a CSV be named by its path, as on the command line
+        text = json.dumps(data).replace("$dir", str(folder))
+        options = [option.replace("$dir", str(folder)) for option in options]
+        started[name] = Run(folder, config(**json.loads(text)), options)
+    yield started
+    for run in started.values():
+        run.process.kill()
+        run.process.communicate()
 
 
 def engine_metrics(cfg: TrainConfig) -> dict:
@@ -399,8 +396,7 @@ def test_emoji_column_names_and_labels_write_a_script_that_reproduces_the_engine
     assert_same_numbers(runs["emoji"])
 
 
-def test_emoji_column_names_are_written_as_ascii_python_literals(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
+def test_emoji_column_names_are_written_as_ascii_python_literals(tmp_path):
     path = tmp_path / "emoji.csv"
     path.write_text(EMOJI_CSV, encoding="utf-8")
     features = ["temp \U0001f600", "width"]

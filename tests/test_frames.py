@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from playground.datasets import CLASSIFICATION, REGRESSION, Dataset, make_dataset
+from playground.datasets import Dataset, make_dataset
 from playground.frames import (CONFIDENCE_LEVELS, GRID_SIZE, BoundaryFrame, CurveFrame, axis_ranges,
                                boundary_frame, curve_frame, frame_for)
+from playground.tasks import CLASSIFICATION, REGRESSION
 
 
 @pytest.fixture

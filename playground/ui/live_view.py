@@ -11,7 +11,7 @@ import streamlit as st
 
 from .. import plots
 from ..config import TrainConfig
-from ..datasets import CLASSIFICATION
+from ..tasks import CLASSIFICATION
 from ..losses import LOSSES
 from ..runner import COMPLETED, DIVERGED, FAILED, QUEUED
 from ..text import markdown_literal

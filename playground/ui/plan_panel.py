@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from .. import budget
+from .. import budget, settings
 from ..config import ConfigError, TrainConfig
 from ..model import ModelPlan
 from ..text import markdown_literal
@@ -56,7 +56,7 @@ def assess(data: dict, layers: list[dict], training: dict) -> Assessment:
     if error:
         return Assessment(config, None, Problem(markdown_literal(error), "🚫"))
     n_train = len(server.cached_dataset(config.dataset).y_train)
-    plan, found = budget.training_problem(config, n_train, budget.budget_minutes())
+    plan, found = budget.training_problem(config, n_train, settings.budget_minutes())
     if found is None:
         return Assessment(config, plan, None)
     kind, reason = found

@@ -15,7 +15,8 @@ import streamlit as st
 from ..config import DatasetConfig
 from ..datasets import Dataset, make_dataset
 from ..devices import describe_device, resolve_device
-from ..pool import TrainingPool, default_workers
+from ..pool import TrainingPool
+from ..settings import default_workers
 
 
 @st.cache_resource(show_spinner="Starting PyTorch…")

@@ -12,9 +12,8 @@ from typing import Callable
 
 import streamlit as st
 
-from ..budget import budget_minutes
+from ..settings import budget_minutes, idle_seconds
 from ..config import TrainConfig
-from ..pool import idle_seconds
 from ..race import Race
 from ..runner import REPLACED, Owners, TrainingRunner
 from ..runstore import RunStoreError

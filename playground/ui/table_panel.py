@@ -13,7 +13,7 @@ import time
 import streamlit as st
 
 from .. import tabular
-from ..datasets import TASKS
+from ..tasks import TASKS
 from ..text import markdown_literal
 
 
