@@ -7,6 +7,7 @@ Knows nothing about runs themselves (the run store files them under the token).
 """
 from __future__ import annotations
 
+import functools
 import secrets
 
 import streamlit as st
@@ -30,7 +31,12 @@ export default function ({ data, setStateValue }) {
   if (value !== data.token) setStateValue("workspace", value);
 }
 """
-_cookie_component = st.components.v2.component("neural_playground_workspace", js=_COOKIE_JS)
+
+
+@functools.cache
+def _cookie_component():
+    """The cookie module, declared once per process on first use (nothing runs at import time)."""
+    return st.components.v2.component("neural_playground_workspace", js=_COOKIE_JS)
 
 
 def current() -> str:
@@ -48,8 +54,8 @@ def current() -> str:
 def remember() -> None:
     """Store this session's workspace in the browser's cookie; adopt the one another tab stored first."""
     name = current()
-    result = _cookie_component(key="ui_workspace_cookie", on_workspace_change=lambda: None,
-                               data={"cookie": COOKIE, "token": name, "maxAge": DAYS * 86400})
+    result = _cookie_component()(key="ui_workspace_cookie", on_workspace_change=lambda: None,
+                                 data={"cookie": COOKIE, "token": name, "maxAge": DAYS * 86400})
     adopted = valid(result.get("workspace") or "")
     if adopted and adopted != name:
         st.session_state[KEY] = adopted
