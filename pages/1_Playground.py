@@ -17,7 +17,7 @@ from playground.layers import LAYERS, LayerError
 from playground.lessons import LESSONS, measure, verdict
 from playground.losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from playground.optim import OPTIMIZERS, SCHEDULES
-from playground.runner import COMPLETED, DIVERGED, FAILED, QUEUED
+from playground.progress import COMPLETED, DIVERGED, FAILED, QUEUED
 from playground.text import markdown_literal, plotly_literals
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")

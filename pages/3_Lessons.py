@@ -3,7 +3,7 @@ import streamlit as st
 
 from playground import plots, share, ui
 from playground.lessons import LESSONS, RACE_ORDER, race_verdict
-from playground.runner import COMPLETED
+from playground.progress import COMPLETED
 from playground.text import markdown_literal
 
 st.set_page_config(page_title="Lessons · Neural Playground", page_icon="🎓", layout="wide")

@@ -38,8 +38,8 @@ from typing import Callable
 
 from .budget import positive_setting, race_problem, run_problem
 from .config import TrainConfig
-from .race import Entrant, RaceSnapshot
-from .runner import FAILED, PAUSED, QUEUED, STARTING, STOPPED, REPLACED, History, Owners, Snapshot, hand_over
+from .progress import (FAILED, PAUSED, QUEUED, REPLACED, STARTING, STOPPED, Entrant, History, Owners, RaceSnapshot,
+                       Snapshot, hand_over)
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .config import TrainConfig
 from .images import data_root
-from .runner import History
+from .progress import History
 
 DEFAULT_FILE = "runs.sqlite"
 MAX_RUNS = 200  # per workspace; saving one more deletes the oldest
@@ -235,7 +235,7 @@ def check_workspace(workspace: Any) -> str:
 def downsample(history: History) -> History:
     """At most MAX_POINTS points per curve: evenly spaced, first and last kept, pairs kept aligned."""
     if not isinstance(history, History):
-        raise TypeError(f"history must be a playground.runner.History, got {type(history).__name__}")
+        raise TypeError(f"history must be a playground.progress.History, got {type(history).__name__}")
     changes = {}
     for x_name, y_names in CURVES.items():
         x = getattr(history, x_name)

@@ -20,7 +20,8 @@ from .devices import describe_device, resolve_device
 from .pool import TrainingPool, default_workers, idle_seconds
 from .budget import budget_minutes
 from .race import Race
-from .runner import REPLACED, Owners, TrainingRunner
+from .progress import REPLACED, Owners
+from .runner import TrainingRunner
 
 POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
 QUEUED_POLL_SECONDS = 2.0  # a page whose run waits in the queue checks its place this often
