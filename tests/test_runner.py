@@ -345,6 +345,30 @@ def test_pause_from_a_progress_report_stops_before_the_next_batch(prepare):
     assert runner.snapshot().epoch == 0
 
 
+def test_pause_between_two_batches_trains_no_further_batch(prepare, monkeypatch):
+    """A pause asked for while a batch without a progress report trains takes effect before the next batch."""
+    runners: list[TrainingRunner] = []
+
+    class PausingDuringTheThirdBatch(Engine):
+        def run(self):
+            for number, event in enumerate(super().run(), 1):
+                if number == 3:  # the third batch has trained: Pause is pressed before the runner sees it
+                    assert type(event).__name__ == "BatchEnd"
+                    runners[0].pause()
+                yield event
+
+    monkeypatch.setattr(runner_module, "Engine", PausingDuringTheThirdBatch)
+    runner = prepare(IMAGES)  # 8 images per batch, a progress report every second batch
+    runners.append(runner)
+    runner.start()
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    time.sleep(0.2)
+    assert runner.engine.samples == 3 * 8
+    assert runner.snapshot().history.batch_epochs == (2 / 50,)  # the one report before the pause
+    runner.resume()
+    assert wait_until(lambda: runner.snapshot().epoch >= 1)
+
+
 def test_stop_while_paused_mid_epoch_ends_quickly(launch):
     runner = launch(SLOW_IMAGES)
     assert wait_until(lambda: batches_seen(runner) >= 1)
