@@ -204,10 +204,15 @@ class Engine:
 
     @contextlib.contextmanager
     def _with_own_rng_state(self) -> Iterator[None]:
-        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+        """Swap this run's RNG state in and out (as fork_rng does, a little faster: it runs every batch)."""
+        with _GLOBAL_RNG_LOCK:
+            global_state = torch.get_rng_state()
             torch.set_rng_state(self._rng_state)
-            yield
-            self._rng_state = torch.get_rng_state()
+            try:
+                yield
+                self._rng_state = torch.get_rng_state()
+            finally:
+                torch.set_rng_state(global_state)
 
     def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         targets = self.loss_spec.targets(torch.from_numpy(y))

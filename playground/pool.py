@@ -690,7 +690,8 @@ def _on_disk(state: dict) -> dict:
 
 
 class PooledRunner(_PoolJob):
-    """A `TrainingRunner` in a worker process, seen from the server (same methods and properties)."""
+    """A `TrainingRunner` in a worker process, seen from the server (same methods and properties: a
+    `progress.TrainingHandle`)."""
 
     kind = "runner"
 
@@ -755,7 +756,7 @@ class PooledRunner(_PoolJob):
 
 
 class PooledRace(_PoolJob):
-    """A `Race` in a worker process, seen from the server."""
+    """A `Race` in a worker process, seen from the server (a `progress.RunHandle`, as the race is)."""
 
     kind = "race"
 

@@ -30,8 +30,8 @@ from .progress import (ACTIVE, COMPLETED, DIVERGED, FAILED, PAUSED, RUNNING, STA
 class ThreadedRun:
     """What the handles that train on a thread of this process (`TrainingRunner`, `Race`) share: the
     daemon worker thread, a lock (a Condition) over the status and message, the watchdog's clock, the
-    worker's frame that turns every error into a FAILED status, and the end of a run, whose final
-    snapshot goes to `on_end` before the status says it ended. A subclass says how to train
+    worker's outer function that turns every error into a FAILED status, and the end of a run, whose
+    final snapshot goes to `on_end` before the status says it ended. A subclass says how to train
     (`_train`), what the budget allows (`_budget_problem`) and how its failures read."""
 
     thread_name = "run"
