@@ -16,7 +16,8 @@ def handles(config) -> dict[str, object]:
     """One handle of each kind, none started (the pooled ones need no pool until they start)."""
     entrants = (("a", config), ("b", config))
     return {"TrainingRunner": TrainingRunner(config), "Race": Race(entrants),
-            "PooledRunner": PooledRunner(None, config, None, None, {}), "PooledRace": PooledRace(None, entrants, None, {})}
+            "PooledRunner": PooledRunner(None, config, None, None, {}),
+            "PooledRace": PooledRace(None, entrants, None, {})}
 
 
 def test_every_kind_of_handle_is_a_run_handle(tiny_spiral):
