@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
-from .engine import Diverged, Engine
+from .engine import BatchProgress, Diverged, Engine, EpochEnd
 from .export import export_script
 from .layers import LayerError
 
@@ -89,13 +89,12 @@ def _train(args) -> int:
             print(text, file=sys.stderr)
             last_log[0] = time.monotonic()
 
-    def progress(event) -> None:
-        log(f"epoch {event.epoch:.2f}/{config.epochs}  train loss {event.loss:.4g}")
-
-    for event in engine.run(progress=progress):
-        if isinstance(event, Diverged):
+    for event in engine.run():
+        if isinstance(event, BatchProgress):
+            log(f"epoch {event.epoch:.2f}/{config.epochs}  train loss {event.loss:.4g}")
+        elif isinstance(event, Diverged):
             print(f"warning: {event.message}", file=sys.stderr)
-        else:
+        elif isinstance(event, EpochEnd):
             test = f"  test score {event.test.score:.4g}" if event.test and event.test.score is not None else ""
             log(f"epoch {event.epoch}/{config.epochs}  train loss {event.train.loss:.4g}{test}",
                 force=event.epoch == config.epochs or engine.dataset.is_image)

@@ -25,7 +25,7 @@ from .checkpoint import CheckpointError, LoadedModel, load_checkpoint, save_chec
 from .config import TrainConfig
 from .datasets import Dataset
 from .drawing import mnist_digit
-from .engine import EpochEnd, Engine, load_dataset
+from .engine import BatchProgress, Engine, EpochEnd, load_dataset
 from .presets import ONE_CONV_CNN
 from .settings import data_root
 
@@ -76,8 +76,8 @@ def _train(config: TrainConfig, dataset: Dataset, report: Progress) -> LoadedMod
     def trained(epoch: float) -> None:  # preparing is the first 5%, training the rest
         report(0.05 + 0.95 * epoch / config.epochs, _training(epoch, config))
 
-    for event in engine.run(progress=lambda p: trained(p.epoch)):
-        if isinstance(event, EpochEnd):
+    for event in engine.run():
+        if isinstance(event, (BatchProgress, EpochEnd)):
             trained(event.epoch)
     metrics = {**engine.final_metrics(), "source": dataset.source}
     return LoadedModel(config, engine.model.cpu().eval(), dataset.class_names, metrics)

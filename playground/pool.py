@@ -39,8 +39,8 @@ from typing import Callable
 from . import settings
 from .budget import race_problem, run_problem
 from .config import TrainConfig
-from .race import Entrant, RaceSnapshot
-from .runner import FAILED, PAUSED, QUEUED, STARTING, STOPPED, REPLACED, History, Owners, Snapshot, hand_over
+from .progress import (FAILED, PAUSED, QUEUED, REPLACED, STARTING, STOPPED, Entrant, History, Owners, RaceSnapshot,
+                       Snapshot, hand_over)
 
 log = logging.getLogger(__name__)
 
@@ -659,7 +659,8 @@ def _on_disk(state: dict) -> dict:
 
 
 class PooledRunner(_PoolJob):
-    """A `TrainingRunner` in a worker process, seen from the server (same methods and properties)."""
+    """A `TrainingRunner` in a worker process, seen from the server (same methods and properties: a
+    `progress.TrainingHandle`)."""
 
     kind = "runner"
 
@@ -724,7 +725,7 @@ class PooledRunner(_PoolJob):
 
 
 class PooledRace(_PoolJob):
-    """A `Race` in a worker process, seen from the server."""
+    """A `Race` in a worker process, seen from the server (a `progress.RunHandle`, as the race is)."""
 
     kind = "race"
 

@@ -1,11 +1,12 @@
 """Runs one training off the caller's thread and exposes immutable snapshots of its progress.
 
-A `TrainingRunner` owns a worker thread that pulls epochs from an `Engine`, obeys commands
-(pause, resume, step, stop, set the learning rate) between epochs and records history and a
-prediction frame a few times a second. The UI only calls commands and `snapshot()`; everything it
-receives is frozen and picklable, so the worker can later move to a process pool. A watchdog
-pauses a run nobody has looked at for `idle_pause` seconds and ends it after `idle_end`.
-Knows nothing about Streamlit or Plotly.
+A `TrainingRunner` owns a worker thread that pulls events from `Engine.run()` and obeys commands
+(pause, resume, step, stop, set the learning rate) between them: between batches and between
+epochs, in one place (`_wait_for_turn`). It records history and a prediction frame a few times a
+second. The UI only calls commands and `snapshot()`; everything it receives is frozen and picklable
+(see `progress`), so the worker can run in a process pool too. A watchdog pauses a run nobody has
+looked at for `idle_pause` seconds and ends it after `idle_end`. `ThreadedRun` is what it shares
+with `race.Race`. Knows nothing about Streamlit or Plotly.
 """
 from __future__ import annotations
 
@@ -13,87 +14,107 @@ import collections
 import logging
 import threading
 import time
-import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable
 
 import torch
 
 from .budget import run_problem
 from .config import ConfigError, TrainConfig
-from .engine import BatchProgress, Diverged, Engine, EpochEnd
-from .frames import Frame, frame_for, image_frame
-
-log = logging.getLogger(__name__)
-
-# Statuses a run passes through.
-QUEUED, STARTING, RUNNING, PAUSED = "queued", "starting", "running", "paused"  # queued: waiting for a worker
-COMPLETED, STOPPED, DIVERGED, FAILED = "completed", "stopped", "diverged", "failed"
-ACTIVE = (QUEUED, STARTING, RUNNING, PAUSED)
-REPLACED = ("Stopped: a newer run from this browser replaced it (one run at a time per browser). "
-            "What it trained is kept.")
+from .engine import BatchEnd, BatchProgress, Diverged, Engine, EpochEnd
+from .frames import frame_for, image_frame
+from .progress import (ACTIVE, COMPLETED, DIVERGED, FAILED, PAUSED, RUNNING, STARTING, STOPPED, CurveLists, Snapshot,
+                       hand_over)
 
 
-@dataclass(frozen=True)
-class History:
-    """Curves. Train loss every epoch; scores and test loss on evaluated epochs (`eval_epochs`)."""
+class ThreadedRun:
+    """What the handles that train on a thread of this process (`TrainingRunner`, `Race`) share: the
+    daemon worker thread, a lock (a Condition) over the status and message, the watchdog's clock, the
+    worker's outer function that turns every error into a FAILED status, and the end of a run, whose
+    final snapshot goes to `on_end` before the status says it ended. A subclass says how to train
+    (`_train`), what the budget allows (`_budget_problem`) and how its failures read."""
 
-    epochs: tuple[int, ...] = ()
-    train_loss: tuple[float, ...] = ()
-    batch_epochs: tuple[float, ...] = ()  # fractional epochs of the in-epoch reports of long epochs
-    batch_loss: tuple[float, ...] = ()  # train loss over the batches since the previous report
-    eval_epochs: tuple[int, ...] = ()
-    train_score: tuple[float, ...] = ()  # accuracy or R^2
-    test_loss: tuple[float, ...] = ()  # empty when the dataset has no test split
-    test_score: tuple[float, ...] = ()
+    thread_name = "run"
+    refusals: tuple[type[Exception], ...] = (ConfigError,)  # errors saying the config cannot be trained
+    refusal_prefix = "Cannot train"  # begins the message of a refusal (its reason follows)
+    failure_prefix = "Training failed"  # begins the message of any other error (also logged, with its traceback)
 
+    def __init__(self, on_end: Callable | None, budget_minutes: float | None, torch_threads: int | None):
+        self.on_end, self.budget_minutes = on_end, budget_minutes
+        self.torch_threads = torch_threads  # small models train fastest on one thread; None leaves torch's setting
+        self._lock = threading.Condition()
+        self._status, self._message, self._stop = STARTING, "", False
+        self._last_seen = time.monotonic()
+        self._thread = threading.Thread(target=self._work, name=self.thread_name, daemon=True)
 
-@dataclass(frozen=True)
-class Snapshot:
-    status: str
-    epoch: int
-    epochs: int
-    lr: float  # learning rate of the latest epoch (schedule applied)
-    epochs_per_second: float
-    samples_per_second: float = 0.0  # training samples (images) per second
-    history: History = field(default_factory=History)
-    frame: Frame | None = None
-    final: dict | None = None  # final metrics once the run has ended
-    message: str = ""
-    weights: dict | None = None  # a copy of a small flat model's state_dict (CPU), taken with the frame
-    place: int = 0  # place in the queue for a worker while queued (1 = next), else 0
+    def start(self) -> "ThreadedRun":
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
 
     @property
     def active(self) -> bool:
-        return self.status in ACTIVE
+        """Whether the run is starting, running or paused (cheaper than a snapshot)."""
+        with self._lock:
+            return self._status in ACTIVE
+
+    def seen(self) -> None:
+        """Tell the watchdog someone is watching (every command and `snapshot()` does too)."""
+        self._command()
+
+    def snapshot(self, touch: bool = True):
+        raise NotImplementedError
+
+    def _command(self, **changes) -> None:
+        """Set `_<name>` attributes under the lock, note that someone is watching and wake the worker."""
+        with self._lock:
+            for name, value in changes.items():
+                setattr(self, f"_{name}", value)
+            self._last_seen = time.monotonic()
+            self._lock.notify_all()
+
+    def _work(self) -> None:
+        if self.torch_threads:
+            torch.set_num_threads(self.torch_threads)
+        try:
+            problem = self._budget_problem()
+            if problem:
+                return self._set_status(FAILED, problem)
+            self._train()
+        except self.refusals as error:  # e.g. a batch too large for memory: the message names the fix
+            self._set_status(FAILED, f"{self.refusal_prefix}: {getattr(error, 'message', error)}")
+        except Exception as error:  # a bug or a torch error: report it, never crash the app
+            logging.getLogger(type(self).__module__).exception(self.failure_prefix.lower())
+            self._set_status(FAILED, f"{self.failure_prefix}: {type(error).__name__}: {error}")
+
+    def _budget_problem(self) -> str | None:
+        raise NotImplementedError
+
+    def _train(self) -> None:
+        raise NotImplementedError
+
+    def _worth_saving(self) -> bool:
+        return True
+
+    def _end(self, status: str, message: str) -> None:
+        """End the run: first hand its final snapshot to `on_end` (a failure to save is added to the
+        message), then set the status that says it ended."""
+        if self.on_end is not None and self._worth_saving():
+            message = hand_over(self.on_end, replace(self.snapshot(touch=False), status=status, message=message))
+        self._set_status(status, message)
+
+    def _set_status(self, status: str, message: str) -> None:
+        with self._lock:
+            self._status, self._message = status, message
+            self._lock.notify_all()
 
 
-class _Curves:
-    """Mutable lists behind History; only touched under the runner's lock."""
-
-    def __init__(self):
-        self.lists = {name: [] for name in History.__dataclass_fields__}
-
-    def add(self, event: EpochEnd) -> None:
-        self.lists["epochs"].append(event.epoch)
-        self.lists["train_loss"].append(event.train.loss)
-        if event.train.score is not None:
-            self.lists["eval_epochs"].append(event.epoch)
-            self.lists["train_score"].append(event.train.score)
-            if event.test is not None:
-                self.lists["test_loss"].append(event.test.loss)
-                self.lists["test_score"].append(event.test.score)
-
-    def add_progress(self, event: BatchProgress) -> None:
-        self.lists["batch_epochs"].append(event.epoch)
-        self.lists["batch_loss"].append(event.loss)
-
-    def freeze(self) -> History:
-        return History(**{name: tuple(values) for name, values in self.lists.items()})
-
-
-class TrainingRunner:
+class TrainingRunner(ThreadedRun):
     """One training run on a worker thread. All public methods are safe to call from any thread."""
+
+    thread_name = "training"
 
     def __init__(self, config: TrainConfig, frame_interval: float = 0.4,
                  idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1,
@@ -102,32 +123,25 @@ class TrainingRunner:
         """`initial_state`: a checkpoint's state_dict to continue training from. `on_end` receives the
         final snapshot of a run that trained at least one epoch, on the worker thread (e.g. to save it).
         `budget_minutes`: a run estimated to take longer fails at once, saying why (None: no limit)."""
+        super().__init__(on_end, budget_minutes, torch_threads)
         self.config = config
-        self.budget_minutes = budget_minutes
-        self.on_end = on_end
         self.initial_state = initial_state
-        self.torch_threads = torch_threads  # small models train fastest on one thread; None leaves torch's setting
         self.frame_interval, self.idle_pause, self.idle_end = frame_interval, idle_pause, idle_end
-        self._lock = threading.Condition()
-        self._status, self._message = STARTING, ""
-        self._paused, self._steps, self._stop = False, 0, False
+        self._paused, self._steps = False, 0
         self._in_step = False  # the current epoch runs because of a Step: it does not pause mid-way
         self._lr = config.optimizer.lr  # requested base learning rate
         self._lr_in_use = config.optimizer.lr
         self._epoch, self._final, self._frame, self._weights = 0, None, None, None
-        self._curves = _Curves()
+        self._curves = CurveLists()
         self._rate, self._sample_rate = _Rate(), _Rate()
-        self._last_seen = time.monotonic()
         self._engine: Engine | None = None
-        self._thread = threading.Thread(target=self._work, name="training", daemon=True)
 
     # --- commands -----------------------------------------------------------------------------
 
     def start(self, paused: bool = False) -> "TrainingRunner":
         with self._lock:
             self._paused = paused
-        self._thread.start()
-        return self
+        return super().start()
 
     def pause(self) -> None:
         self._command(paused=True)
@@ -136,7 +150,7 @@ class TrainingRunner:
         self._command(paused=False)
 
     def step(self, epochs: int = 1) -> None:
-        """Train `epochs` more epochs, then stay paused."""
+        """Train `epochs` more epochs (the one in progress counts as the first), then stay paused."""
         with self._lock:
             self._paused, self._steps = True, self._steps + epochs
             self._lock.notify_all()
@@ -147,12 +161,6 @@ class TrainingRunner:
 
     def set_learning_rate(self, lr: float) -> None:
         self._command(lr=float(lr))
-
-    @property
-    def active(self) -> bool:
-        """Whether the run is starting, running or paused (cheaper than a snapshot)."""
-        with self._lock:
-            return self._status in ACTIVE
 
     @property
     def requested_lr(self) -> float:
@@ -169,21 +177,7 @@ class TrainingRunner:
         """The engine, once built. Read its model only after the run has ended."""
         return self._engine
 
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    def _command(self, **changes) -> None:
-        with self._lock:
-            for name, value in changes.items():
-                setattr(self, f"_{name}", value)
-            self._last_seen = time.monotonic()
-            self._lock.notify_all()
-
     # --- what the UI reads --------------------------------------------------------------------
-
-    def seen(self) -> None:
-        """Tell the watchdog someone is watching (every command and `snapshot()` does too)."""
-        self._command()
 
     def snapshot(self, touch: bool = True) -> Snapshot:
         """An immutable copy of the run's state; with `touch`, also tells the watchdog someone is watching."""
@@ -196,77 +190,73 @@ class TrainingRunner:
 
     # --- the worker ---------------------------------------------------------------------------
 
-    def _work(self) -> None:
-        if self.torch_threads:
-            torch.set_num_threads(self.torch_threads)
-        try:
-            problem = run_problem(self.config, self.budget_minutes)
-            if problem:
-                return self._finish(FAILED, problem)
-            engine = self._engine = Engine(self.config, initial_state=self.initial_state)
-            if self.initial_state is not None:  # a loaded model: show how it does before any training
-                engine.evaluate("test")
-            self._set_frame(engine)
-            self._train(engine)
-        except ConfigError as error:  # e.g. a batch too large for memory: the message names the fix
-            self._finish(FAILED, f"Cannot train: {error.message}")
-        except Exception as error:  # a bug or a torch error: report it, never crash the app
-            log.exception("training failed")
-            self._finish(FAILED, f"Training failed: {type(error).__name__}: {error}")
+    def _budget_problem(self) -> str | None:
+        return run_problem(self.config, self.budget_minutes)
 
-    def _report_end(self, status: str, message: str) -> str:
-        """Hand the finished run to `on_end` before its status says it ended; returns the final message."""
-        if self.on_end is None or self._epoch == 0:
-            return message
-        return hand_over(self.on_end, replace(self.snapshot(), status=status, message=message))
+    def _worth_saving(self) -> bool:
+        return self._epoch > 0
 
-    def _train(self, engine: Engine) -> None:
-        last_frame = time.monotonic()
+    def _train(self) -> None:
+        engine = self._engine = Engine(self.config, initial_state=self.initial_state)
+        if self.initial_state is not None:  # a loaded model: show how it does before any training
+            engine.evaluate("test")
+        self._set_frame(engine)
+        events, event, last_frame = engine.run(), None, time.monotonic()
         while engine.epoch < self.config.epochs:
-            if not self._wait_for_turn(engine):
-                return self._end(engine, STOPPED, self._message or "Stopped.")
-            event = engine.train_epoch(interrupted=self._between_batches, progress=self._progress)
+            mid_epoch = isinstance(event, BatchEnd)
+            if not self._wait_for_turn(engine, mid_epoch):
+                if not mid_epoch:
+                    return self._end_training(engine, STOPPED, self._message or "Stopped.")
+                engine.cut_epoch_short()  # the batch just trained ends its epoch, recorded before the run ends
+            event = next(events)
             if isinstance(event, Diverged):
                 self._set_frame(engine)
-                return self._end(engine, DIVERGED, event.message)
-            self._record(event)
-            if time.monotonic() - last_frame >= self.frame_interval or self._paused:
-                self._set_frame(engine)
-                last_frame = time.monotonic()
+                return self._end_training(engine, DIVERGED, event.message)
+            if isinstance(event, BatchProgress):
+                self._record_batch_progress(event)
+            elif isinstance(event, EpochEnd):
+                self._record_epoch(event)
+                if time.monotonic() - last_frame >= self.frame_interval or self._paused:
+                    self._set_frame(engine)
+                    last_frame = time.monotonic()
         self._set_frame(engine)
-        self._end(engine, COMPLETED, f"Completed {engine.epoch} epochs.")
+        self._end_training(engine, COMPLETED, f"Completed {engine.epoch} epochs.")
 
-    def _wait_for_turn(self, engine: Engine) -> bool:
-        """Block while paused; False when the run should end. Applies a changed learning rate."""
+    def _wait_for_turn(self, engine: Engine, mid_epoch: bool) -> bool:
+        """Before each batch: block while paused; False once the run should end. A Step lets one epoch
+        through (finishing the one in progress), then pauses again. A changed learning rate is handed
+        to the engine between epochs."""
+        if mid_epoch and not (self._paused or self._stop) and time.monotonic() - self._last_seen <= self.idle_pause:
+            return True  # the common case between batches, without the lock
         with self._lock:
+            if not mid_epoch:
+                self._in_step = False  # a Step's epoch is over
             while not self._stop:
                 self._check_idle()
-                if not self._paused or self._steps:
-                    self._in_step = self._paused
-                    self._steps = max(0, self._steps - 1) if self._paused else 0
-                    self._status = RUNNING if not self._paused else PAUSED
-                    engine.set_learning_rate(self._lr)
+                if self._may_train(mid_epoch):
+                    if not mid_epoch:
+                        engine.set_learning_rate(self._lr)
                     return True
                 self._status = PAUSED
                 self._lock.wait(timeout=1.0)
             return False
 
-    def _between_batches(self) -> bool:
-        """Called by the engine after each batch: blocks while paused mid-epoch; True ends the epoch."""
-        if not (self._paused or self._stop) and time.monotonic() - self._last_seen <= self.idle_pause:
-            return False  # the common case, without the lock
-        with self._lock:
-            while not self._stop:
-                self._check_idle()
-                if not self._paused or self._in_step:
-                    self._status = RUNNING if not self._paused else PAUSED
-                    return False
-                if self._steps:  # Step while paused mid-epoch: finish this epoch, then pause
-                    self._steps, self._in_step = self._steps - 1, True
-                    return False
-                self._status = PAUSED
-                self._lock.wait(timeout=1.0)
+    def _may_train(self, mid_epoch: bool) -> bool:
+        """(Under the lock) whether the next batch may train now, taking a waiting Step if needed."""
+        if not self._paused:
+            self._status = RUNNING
+            if not mid_epoch:
+                self._steps = 0
             return True
+        if self._in_step:
+            self._status = PAUSED
+            return True
+        if self._steps:
+            self._steps, self._in_step = self._steps - 1, True
+            if not mid_epoch:  # mid-epoch the status stays as it was until the Step's epoch ends
+                self._status = PAUSED
+            return True
+        return False
 
     def _check_idle(self) -> None:
         """The watchdog (call under the lock): pause a run nobody watches, later stop it."""
@@ -276,16 +266,16 @@ class TrainingRunner:
         elif idle > self.idle_pause and not self._paused:
             self._paused, self._message = True, "Paused: nobody was watching. Press Resume to go on."
 
-    def _progress(self, event: BatchProgress) -> None:
+    def _record_batch_progress(self, event: BatchProgress) -> None:
         with self._lock:
-            self._curves.add_progress(event)
+            self._curves.add_batch_progress(event)
             self._rate.add(event.epoch)
             self._sample_rate.add(event.samples)
 
-    def _record(self, event: EpochEnd) -> None:
+    def _record_epoch(self, event: EpochEnd) -> None:
         with self._lock:
             self._epoch, self._lr_in_use = event.epoch, event.lr
-            self._curves.add(event)
+            self._curves.add_epoch(event)
             self._rate.add(event.epoch)
             self._sample_rate.add(self._engine.samples)
             if not (self._paused or self._stop):  # a pause's or the watchdog's message stays
@@ -300,48 +290,13 @@ class TrainingRunner:
         with self._lock:
             self._frame, self._weights = frame, weights
 
-    def _end(self, engine: Engine, status: str, message: str) -> None:
+    def _end_training(self, engine: Engine, status: str, message: str) -> None:
         final = engine.final_metrics()
         final["epochs_per_second"] = engine.epoch / engine.seconds if engine.seconds else None
         engine.release_training()  # a finished run keeps one copy of its weights
         with self._lock:
             self._epoch, self._final = engine.epoch, final
-        self._finish(status, self._report_end(status, message))
-
-    def _finish(self, status: str, message: str) -> None:
-        with self._lock:
-            self._status, self._message = status, message
-            self._lock.notify_all()
-
-
-class Owners:
-    """Which run each owner (a browser) has going: claiming a new one stops the owner's previous run.
-
-    Holds runs weakly, so a forgotten run is not kept alive. Thread-safe."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._runs: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-
-    def claim(self, owner: str | None, run, reason: str) -> None:
-        """Make `run` `owner`'s run; the previous one, if still active, is stopped with `reason`."""
-        if owner is None:
-            return
-        with self._lock:
-            previous = self._runs.get(owner)
-            self._runs[owner] = run
-        if previous is not None and previous is not run and previous.active:
-            previous.stop(reason)
-
-
-def hand_over(on_end: Callable, snapshot) -> str:
-    """Call `on_end(snapshot)`; the snapshot's message, plus the reason when that failed (never raises)."""
-    try:
-        on_end(snapshot)
-    except Exception as error:  # e.g. the runs file is unwritable: the run itself still counts
-        log.exception("on_end failed")
-        return f"{snapshot.message} It could not be saved for the Runs page: {error}"
-    return snapshot.message
+        self._end(status, message)
 
 
 MAX_LIVE_WEIGHTS = 50_000  # flat models up to this many parameters share their weights with the UI

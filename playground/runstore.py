@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from .config import TrainConfig
-from .runner import History
+from .progress import History
 from .settings import data_root, runs_db
 
 DEFAULT_FILE = "runs.sqlite"
@@ -234,7 +234,7 @@ def check_workspace(workspace: Any) -> str:
 def downsample(history: History) -> History:
     """At most MAX_POINTS points per curve: evenly spaced, first and last kept, pairs kept aligned."""
     if not isinstance(history, History):
-        raise TypeError(f"history must be a playground.runner.History, got {type(history).__name__}")
+        raise TypeError(f"history must be a playground.progress.History, got {type(history).__name__}")
     changes = {}
     for x_name, y_names in CURVES_BY_AXIS.items():
         x = getattr(history, x_name)

@@ -20,7 +20,7 @@ from playground.ui import server
 from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
 from playground.model import build_model, plan_for
-from playground.runner import History
+from playground.progress import History
 from playground.text import markdown_literal, plotly_literal
 from test_app_draw import blank, inject  # drawings injected as the canvas component's state
 

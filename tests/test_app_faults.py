@@ -27,7 +27,7 @@ from playground.config import TrainConfig
 from playground.engine import Engine
 from playground.layers import MAX_CHANNELS, MAX_FEATURES
 from playground.model import MAX_PARAMETERS
-from playground.runner import History
+from playground.progress import History
 
 ROOT = Path(__file__).resolve().parents[1]
 GB = 2**30

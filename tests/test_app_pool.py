@@ -12,7 +12,8 @@ from playground import share
 from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.pool import PooledRunner
-from playground.runner import COMPLETED, REPLACED, RUNNING, STOPPED, TrainingRunner
+from playground.progress import COMPLETED, REPLACED, RUNNING, STOPPED
+from playground.runner import TrainingRunner
 from test_app_playground_share import XOR, open_playground  # tests/ is on sys.path
 
 ENDLESS = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "epochs": 100_000})

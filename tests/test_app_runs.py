@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from playground.ui import server
 from playground.config import TrainConfig
-from playground.runner import History
+from playground.progress import History
 from playground.runstore import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]

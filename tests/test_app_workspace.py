@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from playground import share
 from playground.ui import server, workspace
 from playground.config import TrainConfig
-from playground.runner import History
+from playground.progress import History
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 3})

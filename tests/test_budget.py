@@ -108,7 +108,7 @@ def test_a_table_is_counted_from_its_rows(tmp_path):
 # --- whether a setup can train here ------------------------------------------------------------------
 
 def test_training_problem_is_none_for_a_setup_that_fits_and_gives_its_plan():
-    plan, problem = budget.training_problem(TrainConfig.from_dict({}), 2400, budget.BUDGET_MINUTES)
+    plan, problem = budget.training_problem(TrainConfig.from_dict({}), 2400, settings.BUDGET_MINUTES)
     assert problem is None and plan.parameters == 2 * 100 + 100 + 100 * 3 + 3
 
 

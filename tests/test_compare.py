@@ -7,7 +7,7 @@ import pytest
 
 from playground.compare import curve, describe_layers, differences, flatten, summary
 from playground.config import TrainConfig
-from playground.runner import History
+from playground.progress import History
 from playground.runstore import RunRecord
 
 BASE = TrainConfig().to_dict()

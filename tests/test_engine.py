@@ -140,7 +140,7 @@ def test_final_batch_of_one_is_merged_so_batchnorm_trains():
     engine = Engine(config)
     assert len(engine.dataset.x_train) == 51
     sizes = batch_sizes(engine)
-    events = list(engine.run())
+    events = [event for event in engine.run() if isinstance(event, EpochEnd)]
     assert [event.epoch for event in events] == [1, 2, 3]
     assert sizes[:5] == [10, 10, 10, 10, 11] and len(sizes) == 15
     assert all(math.isfinite(event.train.loss) for event in events)
@@ -156,7 +156,10 @@ def test_batch_size_larger_than_the_data_is_full_batch():
 def test_interrupted_epoch_stops_between_batches():
     engine = Engine(tiny(batch_size=8))
     sizes = batch_sizes(engine)
-    event = engine.train_epoch(interrupted=lambda: True)
+    events = engine.run()
+    next(events)  # the first batch's BatchEnd
+    engine.cut_epoch_short()
+    event = next(events)
     assert sizes == [8]
     assert isinstance(event, EpochEnd) and event.epoch == 1
 
@@ -449,8 +452,9 @@ def test_batch_progress_reports_about_reports_per_epoch_times_per_epoch():
     engine = Engine(digits(batch_size=8, epochs=2))
     n_train = len(engine.dataset.y_train)
     n_batches = math.ceil(n_train / 8)
-    reports: list[BatchProgress] = []
-    events = list(engine.run(progress=reports.append))
+    everything = list(engine.run())
+    reports: list[BatchProgress] = [event for event in everything if isinstance(event, BatchProgress)]
+    events = [event for event in everything if isinstance(event, EpochEnd)]
     assert [event.epoch for event in events] == [1, 2]
     assert all(isinstance(report, BatchProgress) for report in reports)
     for epoch in (0, 1):
@@ -470,13 +474,12 @@ def test_batch_progress_reports_about_reports_per_epoch_times_per_epoch():
     assert engine.samples == 2 * n_train
 
 
-def test_train_epoch_reports_progress_too():
+def test_epoch_events_report_progress_too():
     engine = Engine(digits(batch_size=16))
-    reports: list[BatchProgress] = []
-    engine.train_epoch(progress=reports.append)
+    reports: list[BatchProgress] = [event for event in engine.epoch_events() if isinstance(event, BatchProgress)]
     assert len(reports) >= REPORTS_PER_EPOCH - 1
     assert all(0 < r.epoch < 1 for r in reports)
-    engine.train_epoch()  # no callback: nothing to report to, and no error
+    engine.train_epoch()  # the same epoch's work, its batch events passed over
     assert engine.samples == 2 * len(engine.dataset.y_train)
 
 
@@ -484,8 +487,7 @@ def test_train_epoch_reports_progress_too():
 def test_no_batch_progress_for_epochs_of_fewer_than_ten_batches(batch_size):
     engine = Engine(digits(batch_size=batch_size, epochs=1))
     assert engine._batch_count() < 10
-    reports: list[BatchProgress] = []
-    list(engine.run(progress=reports.append))
+    reports: list[BatchProgress] = [event for event in engine.run() if isinstance(event, BatchProgress)]
     assert reports == []
     assert engine.samples == len(engine.dataset.y_train)
 
@@ -553,3 +555,69 @@ def test_batch_count_matches_the_batches_actually_trained(batch_size):
     sizes = [len(yb) for _, yb in engine._batches()]
     assert sum(sizes) == 100 and sizes[-1] > 1  # never a last batch of one
     assert engine._batch_count() == len(sizes)
+
+
+# --- events between batches: their order, cutting an epoch short, nothing held while paused ---------
+
+from playground import engine as engine_module  # noqa: E402
+from playground.engine import BATCH_END, BatchEnd  # noqa: E402
+
+
+def test_run_yields_a_batch_end_after_every_batch_but_the_last_then_the_epoch_end():
+    engine = Engine(digits(dataset={"train_images": 200, "test_images": 20}, batch_size=8, epochs=2))
+    n_batches = engine._batch_count()
+    report_every = max(1, n_batches // REPORTS_PER_EPOCH)
+    events = list(engine.run())
+    assert len(events) == 2 * n_batches
+    for epoch in (0, 1):
+        one_epoch = events[epoch * n_batches:(epoch + 1) * n_batches]
+        assert isinstance(one_epoch[-1], EpochEnd) and one_epoch[-1].epoch == epoch + 1
+        batch_events = one_epoch[:-1]
+        assert all(isinstance(event, BatchEnd) for event in batch_events)
+        reported = [number for number, event in enumerate(batch_events, 1) if isinstance(event, BatchProgress)]
+        assert reported == [n for n in range(1, n_batches) if n % report_every == 0]
+        assert all(event is BATCH_END for event in batch_events if not isinstance(event, BatchProgress))
+    progress_epochs = [event.epoch for event in events if isinstance(event, BatchProgress)]
+    assert progress_epochs == sorted(progress_epochs)
+
+
+def test_a_full_batch_epoch_yields_only_its_epoch_end(tiny_spiral):
+    assert [type(event) for event in Engine(tiny_spiral).epoch_events()] == [EpochEnd]
+
+
+def test_cutting_an_epoch_short_counts_it_and_the_next_one_is_whole():
+    engine = Engine(tiny(batch_size=8))  # 48 samples: 6 batches
+    sizes = batch_sizes(engine)
+    events = engine.run()
+    assert next(events) is BATCH_END and next(events) is BATCH_END
+    engine.cut_epoch_short()
+    cut = next(events)
+    assert isinstance(cut, EpochEnd) and cut.epoch == 1 and engine.samples == 16
+    rest = [next(events) for _ in range(6)]
+    assert isinstance(rest[-1], EpochEnd) and rest[-1].epoch == 2
+    assert sizes == [8, 8] + [8] * 6 and engine.samples == 16 + 48
+
+
+def test_pulling_events_slowly_trains_the_same_weights_as_pulling_them_at_once():
+    layers = [{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}, {"type": "dropout2d", "p": 0.5},
+              {"type": "relu"}, {"type": "flatten"}, {"type": "dropout", "p": 0.3}, {"type": "linear"}]
+    config = digits(layers=layers, dataset={"train_images": 200, "test_images": 20}, batch_size=16, epochs=2)
+    at_once, one_by_one = Engine(config), Engine(config)
+    list(at_once.run())
+    for event in one_by_one.run():
+        torch.rand(3)  # someone else draws from the global generator between batches
+    wa, wb = weights(at_once), weights(one_by_one)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_an_engine_paused_between_batches_holds_no_lock():
+    """A run paused mid-epoch must not keep other runs of this process from building or training."""
+    layers = [{"type": "flatten"}, {"type": "dropout", "p": 0.5}, {"type": "linear"}]
+    engine = Engine(digits(layers=layers, dataset={"train_images": 100, "test_images": 20}, batch_size=8))
+    assert engine._rng_state is not None  # the engine has its own RNG for dropout
+    events = engine.run()
+    assert isinstance(next(events), BatchEnd)  # paused here: the caller holds the event
+    assert engine_module._GLOBAL_RNG_LOCK.acquire(timeout=5)
+    engine_module._GLOBAL_RNG_LOCK.release()
+    engine.cut_epoch_short()
+    assert isinstance(next(events), EpochEnd)  # and the engine itself goes on

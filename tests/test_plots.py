@@ -9,7 +9,7 @@ from playground.datasets import Dataset, make_dataset
 from playground.frames import CONFIDENCE_LEVELS, axis_ranges, boundary_frame, curve_frame
 from playground.plots import (MAX_CURVE_POINTS, TRAIN_COLOUR, boundary_figure, confusion_figure, curve_figure,
                               data_figure, loss_figure, score_figure)
-from playground.runner import History
+from playground.progress import History
 from playground.tasks import CLASSIFICATION, REGRESSION
 
 

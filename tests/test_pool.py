@@ -13,8 +13,9 @@ from playground.config import TrainConfig
 from playground.engine import Engine
 from playground import pool as pool_module
 from playground.pool import ABANDONED, CRASHED, HUNG, YIELDED, TrainingPool, queue_message
+from playground.progress import COMPLETED, FAILED, PAUSED, QUEUED, REPLACED, RUNNING, STOPPED
 from playground.race import Race
-from playground.runner import COMPLETED, FAILED, PAUSED, QUEUED, REPLACED, RUNNING, STOPPED, TrainingRunner
+from playground.runner import TrainingRunner
 
 HANG_S = 120  # only to turn a hang into a failure
 

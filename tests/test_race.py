@@ -4,7 +4,7 @@ import time
 
 from playground.config import TrainConfig
 from playground.race import Race
-from playground.runner import COMPLETED, DIVERGED, FAILED, STOPPED
+from playground.progress import COMPLETED, DIVERGED, FAILED, STOPPED
 
 
 def entrant(lr: float, epochs: int = 15, optimizer: str = "adam") -> TrainConfig:

@@ -8,11 +8,13 @@ import time
 import pytest
 import torch
 
+from playground import progress
 from playground import runner as runner_module
 from playground.config import TrainConfig
-from playground.engine import Engine
+from playground.engine import Engine, EpochEnd
 from playground.frames import BoundaryFrame, CurveFrame
-from playground.runner import History, Snapshot, TrainingRunner
+from playground.progress import History, Snapshot
+from playground.runner import TrainingRunner
 
 TINY = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
         "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
@@ -156,10 +158,11 @@ def test_set_learning_rate_takes_effect_in_the_engine(launch, monkeypatch):
     used: list[float] = []
 
     class Recording(Engine):
-        def train_epoch(self, interrupted=None, progress=None):
-            event = super().train_epoch(interrupted, progress)
-            used.append(event.lr)
-            return event
+        def run(self):
+            for event in super().run():
+                if isinstance(event, EpochEnd):
+                    used.append(event.lr)
+                yield event
 
     monkeypatch.setattr(runner_module, "Engine", Recording)
     runner = launch(LONG, paused=True)
@@ -326,7 +329,7 @@ def test_pause_takes_effect_mid_epoch_and_resume_continues(launch):
 def test_pause_from_a_progress_report_stops_before_the_next_batch(prepare):
     runner = prepare(SLOW_IMAGES)
     reported: list[int] = []
-    original = runner._progress
+    original = runner._record_batch_progress
 
     def progress_then_pause(event):
         original(event)
@@ -334,12 +337,36 @@ def test_pause_from_a_progress_report_stops_before_the_next_batch(prepare):
             reported.append(event.samples)
             runner.pause()
 
-    runner._progress = progress_then_pause
+    runner._record_batch_progress = progress_then_pause
     runner.start()
     assert wait_until(lambda: runner.snapshot().status == "paused")
     time.sleep(0.2)
     assert runner.engine.samples == reported[0]  # not one more batch was trained
     assert runner.snapshot().epoch == 0
+
+
+def test_pause_between_two_batches_trains_no_further_batch(prepare, monkeypatch):
+    """A pause asked for while a batch without a progress report trains takes effect before the next batch."""
+    runners: list[TrainingRunner] = []
+
+    class PausingDuringTheThirdBatch(Engine):
+        def run(self):
+            for number, event in enumerate(super().run(), 1):
+                if number == 3:  # the third batch has trained: Pause is pressed before the runner sees it
+                    assert type(event).__name__ == "BatchEnd"
+                    runners[0].pause()
+                yield event
+
+    monkeypatch.setattr(runner_module, "Engine", PausingDuringTheThirdBatch)
+    runner = prepare(IMAGES)  # 8 images per batch, a progress report every second batch
+    runners.append(runner)
+    runner.start()
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    time.sleep(0.2)
+    assert runner.engine.samples == 3 * 8
+    assert runner.snapshot().history.batch_epochs == (2 / 50,)  # the one report before the pause
+    runner.resume()
+    assert wait_until(lambda: runner.snapshot().epoch >= 1)
 
 
 def test_stop_while_paused_mid_epoch_ends_quickly(launch):
@@ -488,16 +515,16 @@ def test_a_finished_run_keeps_no_training_copies_of_its_weights(launch):
 
 
 def test_one_run_per_owner_a_newer_run_stops_the_previous_one(launch):
-    owners = runner_module.Owners()
+    owners = progress.Owners()
     first, other = launch(LONG), launch(LONG)
-    owners.claim("browser-a", first, runner_module.REPLACED)
-    owners.claim("browser-b", other, runner_module.REPLACED)
+    owners.claim("browser-a", first, progress.REPLACED)
+    owners.claim("browser-b", other, progress.REPLACED)
     second = launch(LONG)
-    owners.claim("browser-a", second, runner_module.REPLACED)
+    owners.claim("browser-a", second, progress.REPLACED)
     assert wait_until(lambda: not first.active)
-    assert first.snapshot().message == runner_module.REPLACED and "one run at a time per browser" in first.snapshot().message
+    assert first.snapshot().message == progress.REPLACED and "one run at a time per browser" in first.snapshot().message
     assert second.active and other.active
-    owners.claim(None, launch(TINY), runner_module.REPLACED)  # no owner: nothing is stopped
+    owners.claim(None, launch(TINY), progress.REPLACED)  # no owner: nothing is stopped
     assert second.active
 
 
@@ -505,7 +532,7 @@ def test_owners_do_not_keep_forgotten_runs_alive():
     import gc
     import weakref
 
-    owners, run = runner_module.Owners(), TrainingRunner(TrainConfig.from_dict(TINY))
+    owners, run = progress.Owners(), TrainingRunner(TrainConfig.from_dict(TINY))
     owners.claim("browser", run, "replaced")
     gone = weakref.ref(run)
     del run

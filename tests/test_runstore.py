@@ -10,7 +10,7 @@ import pytest
 
 from playground import runstore
 from playground.config import TrainConfig
-from playground.runner import History
+from playground.progress import History
 from playground.runstore import RunStore, RunStoreError, default_path
 
 ROOT = Path(__file__).resolve().parents[1]

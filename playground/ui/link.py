@@ -12,7 +12,7 @@ import streamlit as st
 from .. import share
 from ..config import ConfigError, TrainConfig
 from ..lessons import LESSONS, measure, verdict
-from ..runner import COMPLETED
+from ..progress import COMPLETED
 from ..text import markdown_literal
 from . import session
 from .widget_state import RUN, apply_config, init

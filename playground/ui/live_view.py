@@ -13,7 +13,7 @@ from .. import plots
 from ..config import TrainConfig
 from ..tasks import CLASSIFICATION
 from ..losses import LOSSES
-from ..runner import COMPLETED, DIVERGED, FAILED, QUEUED
+from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED
 from ..text import markdown_literal
 from . import server, session
 from .widget_state import RUN

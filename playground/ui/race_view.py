@@ -11,7 +11,7 @@ import streamlit as st
 
 from .. import plots, share
 from ..lessons import RACE_ORDER, race_verdict
-from ..runner import COMPLETED
+from ..progress import COMPLETED
 from ..text import markdown_literal
 from . import server, session, workspace
 

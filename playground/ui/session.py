@@ -15,7 +15,8 @@ import streamlit as st
 from ..settings import budget_minutes, idle_seconds
 from ..config import TrainConfig
 from ..race import Race
-from ..runner import REPLACED, Owners, TrainingRunner
+from ..progress import REPLACED, Owners
+from ..runner import TrainingRunner
 from ..runstore import RunStoreError
 from . import server, workspace
 
