@@ -19,7 +19,7 @@ if "PLAYGROUND_DATA" not in os.environ:
     os.environ["PLAYGROUND_DATA"] = tempfile.mkdtemp(prefix="playground-test-data-")
     atexit.register(shutil.rmtree, os.environ["PLAYGROUND_DATA"], ignore_errors=True)
 # AppTest runs train on threads in the test process; the pool has its own tests, and the browser
-# tests' servers use it (tests/e2e/streamlit_app.py sets PLAYGROUND_WORKERS for them).
+# tests' servers use it (tests/e2e/harness.py sets PLAYGROUND_WORKERS for them).
 os.environ.setdefault("PLAYGROUND_WORKERS", "0")
 
 from playground.config import TrainConfig  # noqa: E402
