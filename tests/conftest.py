@@ -1,10 +1,12 @@
-"""Shared fixtures: tiny configs that train in well under a second on one CPU core, and the draw
-page's default model, trained once per test session for every test that opens the app."""
+"""Shared fixtures: tiny configs that train in well under a second on one CPU core, the draw page's
+default model, trained once per test session for every test that opens the app, and `open_page`, which
+opens a page of the app in AppTest and stops the runs it leaves behind."""
 import atexit
+import functools
 import os
 import shutil
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,10 +21,14 @@ if "PLAYGROUND_DATA" not in os.environ:
     os.environ["PLAYGROUND_DATA"] = tempfile.mkdtemp(prefix="playground-test-data-")
     atexit.register(shutil.rmtree, os.environ["PLAYGROUND_DATA"], ignore_errors=True)
 # AppTest runs train on threads in the test process; the pool has its own tests, and the browser
-# tests' servers use it (tests/e2e/streamlit_app.py sets PLAYGROUND_WORKERS for them).
+# tests' servers use it (tests/e2e/harness.py sets PLAYGROUND_WORKERS for them).
 os.environ.setdefault("PLAYGROUND_WORKERS", "0")
 
 from playground.config import TrainConfig  # noqa: E402
+
+# The session-state keys where a page keeps a run or race that trains on after the script run.
+RUN_KEYS = ("pg_run", "ls_race")
+PLAYGROUND = "pages/1_Playground.py"
 
 # Test files that open the app (every page prepares the default digit model) or test that model;
 # browser tests (marked "browser") open it too.
@@ -55,3 +61,40 @@ def tiny_spiral() -> TrainConfig:
         "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
         "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 20, "seed": 1,
     })
+
+
+@pytest.fixture
+def open_page():
+    """Opens the app as a new browser session would: `open_page(page, params, workspace=...)` runs app.py
+    with `params` in the address and `workspace` as the browser's workspace cookie, switches to `page`
+    (e.g. "pages/2_Draw.py"; None stays on the home page), asserts that nothing raised and returns the
+    AppTest. After the test, every run or race the opened sessions left in session state is stopped."""
+    from streamlit.testing.v1 import AppTest
+
+    opened = []
+
+    def open_app(page: str | None = None, params: dict | None = None, *, workspace: str | None = None) -> AppTest:
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        opened.append(app)
+        if workspace is not None:
+            app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
+        app.query_params.update(params or {})
+        app.run()
+        if page is not None:
+            app.switch_page(page).run()
+        assert not app.exception
+        return app
+
+    yield open_app
+    runs = [app.session_state[key] for app in opened for key in RUN_KEYS if key in app.session_state]
+    runs = [run for run in runs if run is not None]
+    for run in runs:
+        run.stop()
+    for run in runs:
+        run.join(10)
+
+
+@pytest.fixture
+def open_playground(open_page):
+    """`open_page` on the Playground: `open_playground(params, workspace=...)`."""
+    return functools.partial(open_page, PLAYGROUND)

@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,15 +21,10 @@ from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
 from playground.model import MAX_PARAMETERS, build_model, plan_for
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture
-def draw():
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    app.switch_page("pages/2_Draw.py").run()
-    assert not app.exception
-    return app
+def draw(open_page):
+    return open_page("pages/2_Draw.py")
 
 
 def test_empty_canvas_shows_a_hint_and_the_default_model(draw):
@@ -190,14 +184,13 @@ def test_a_model_over_the_occlusion_cap_still_guesses_without_the_occlusion_map(
     assert len(draw.get("image")) == 2  # the preview and the feature maps, no occlusion overlay
 
 
-def test_the_server_runs_drawings_on_one_torch_thread():
+def test_the_server_runs_drawings_on_one_torch_thread(open_page):
     """An uploaded model must not take every core: the server's warm-up sets torch to one thread."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     server.warm_up.clear()
     try:
-        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-        app.switch_page("pages/2_Draw.py").run()
+        app = open_page("pages/2_Draw.py")
         assert not app.exception
         seen = []  # torch's thread count is per thread: a new one (as each page run is) takes the server's
         reader = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))

@@ -10,7 +10,6 @@ import io
 import json
 import re
 import secrets
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -24,7 +23,6 @@ from playground.progress import History
 from playground.text import markdown_literal, plotly_literal
 from test_app_draw import blank, inject  # drawings injected as the canvas component's state
 
-ROOT = Path(__file__).resolve().parents[1]
 LINK, IMAGE, TAG = "[Click here](http://evil/)", "![x](http://x/y.png)", "<a href=x>b</a>"
 XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 3})
 
@@ -32,16 +30,6 @@ XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epoch
 @pytest.fixture
 def workspace() -> str:
     return "escaping-" + secrets.token_hex(6)
-
-
-def open_page(page: str, workspace: str, params: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
-    app.query_params.update(params or {})
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception
-    return app
 
 
 def live_markup(markdown: str) -> list[str]:
@@ -77,14 +65,14 @@ def chart_strings(figure: dict) -> list[str]:
 
 # --- the Playground's links ---------------------------------------------------------------------
 
-def test_a_lesson_link_holding_a_markdown_link_is_warned_about_literally(workspace):
+def test_a_lesson_link_holding_a_markdown_link_is_warned_about_literally(workspace, open_page):
     params = {**share.to_query(XOR), "lesson": LINK}
-    app = open_page("pages/1_Playground.py", workspace, params)
+    app = open_page("pages/1_Playground.py", params, workspace=workspace)
     assert_shown_literally(app.warning, LINK)
 
 
-def test_a_dataset_name_holding_an_image_is_warned_about_literally(workspace):
-    app = open_page("pages/1_Playground.py", workspace, {"dataset.name": IMAGE})
+def test_a_dataset_name_holding_an_image_is_warned_about_literally(workspace, open_page):
+    app = open_page("pages/1_Playground.py", {"dataset.name": IMAGE}, workspace=workspace)
     assert_shown_literally(app.warning, IMAGE)
 
 
@@ -96,8 +84,8 @@ HOSTILE_CSV = (f'"{LINK}","{TAG}",label\n'.encode()
 
 
 @pytest.fixture
-def hostile_csv(workspace) -> AppTest:
-    app = open_page("pages/1_Playground.py", workspace)
+def hostile_csv(workspace, open_page) -> AppTest:
+    app = open_page("pages/1_Playground.py", workspace=workspace)
     app.selectbox(key="pg_dataset").set_value("csv").run()
     app.file_uploader(key="pg_csv_upload").set_value((CSV_NAME, HOSTILE_CSV, "text/csv")).run()
     assert not app.exception and not app.error
@@ -135,13 +123,13 @@ def test_csv_labels_and_columns_are_plain_text_in_the_network_diagram(hostile_cs
 RUN_NAME = "**bold** [x](http://e)"
 
 
-def test_a_run_name_is_shown_literally_on_the_runs_page(workspace):
+def test_a_run_name_is_shown_literally_on_the_runs_page(workspace, open_page):
     epochs = (1, 2, 3)
     history = History(epochs=epochs, train_loss=(1.0, 0.6, 0.4), eval_epochs=epochs, train_score=(0.5, 0.7, 0.8),
                       test_loss=(1.0, 0.7, 0.5), test_score=(0.5, 0.6, 0.75))
     run_id = server.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed",
                                  name=RUN_NAME)
-    app = open_page("pages/4_Runs.py", workspace)
+    app = open_page("pages/4_Runs.py", workspace=workspace)
     label = f"#{run_id} · {RUN_NAME}"
     links = [e for e in app.get("page_link") if "Open" in e.proto.label]
     assert [e.proto.label for e in links] == [f"Open {markdown_literal(label)} in the Playground"]
@@ -164,8 +152,8 @@ def checkpoint(config: TrainConfig, class_names: tuple = ()) -> bytes:
     return buffer.getvalue()
 
 
-def test_checkpoint_class_names_are_shown_literally_on_the_draw_page(workspace):
-    app = open_page("pages/2_Draw.py", workspace)
+def test_checkpoint_class_names_are_shown_literally_on_the_draw_page(workspace, open_page):
+    app = open_page("pages/2_Draw.py", workspace=workspace)
     app.file_uploader(key="dr_upload").set_value(("links.pt", checkpoint(SMALL_CNN, CLASS_NAMES),
                                                    "application/octet-stream")).run()
     assert app.radio(key="dr_choice").value == "uploaded" and not app.error

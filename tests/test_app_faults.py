@@ -29,7 +29,7 @@ from playground.layers import MAX_CHANNELS, MAX_FEATURES
 from playground.model import MAX_PARAMETERS
 from playground.progress import History
 
-ROOT = Path(__file__).resolve().parents[1]
+PLAYGROUND = "pages/1_Playground.py"
 GB = 2**30
 XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40, "seed": 3},
                              "layers": [{"type": "linear", "out": 8}, {"type": "tanh"}, {"type": "linear"}],
@@ -56,29 +56,6 @@ def saved_run(workspace) -> int:
                                name="saved before the fault")
 
 
-@pytest.fixture
-def apps():
-    """Collects the test's apps and stops their runs afterwards."""
-    opened = []
-    yield opened
-    for app in opened:
-        run = app.session_state["pg_run"] if "pg_run" in app.session_state else None
-        if run is not None:
-            run.stop()
-            run.join(10)
-
-
-def open_playground(apps: list, workspace: str, params: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
-    app.query_params.update(params or {})
-    app.run()
-    app.switch_page("pages/1_Playground.py").run()
-    apps.append(app)
-    assert not app.exception
-    return app
-
-
 def link_params(query: str) -> dict:
     """What Streamlit makes of a raw query string (percent-decoding included), as AppTest takes it."""
     return {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
@@ -101,22 +78,18 @@ def has_run(app: AppTest) -> bool:
     return "pg_run" in app.session_state and app.session_state["pg_run"] is not None
 
 
-def listed_runs(workspace: str) -> dict[int, str]:
+def listed_runs(open_page, workspace: str) -> dict[int, str]:
     """The runs the Runs page lists for the workspace: id -> status."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
-    app.run()
-    app.switch_page("pages/4_Runs.py").run()
-    assert not app.exception
+    app = open_page("pages/4_Runs.py", workspace=workspace)
     table = next(d.value for d in app.dataframe if "run" in d.value.columns)
     return {int(row["run"]): row["status"] for row in table.to_dict("records")}
 
 
-def assert_kept(workspace: str, run_id: int) -> None:
+def assert_kept(open_page, workspace: str, run_id: int) -> None:
     """The saved run is still in the store and on the Runs page."""
     record = server.run_store().get(workspace, run_id)
     assert record is not None and record.name == "saved before the fault"
-    assert run_id in listed_runs(workspace)
+    assert run_id in listed_runs(open_page, workspace)
 
 
 def peak_memory() -> int:
@@ -132,8 +105,8 @@ def assert_refused_without_training(app: AppTest, peak_before: int) -> None:
 
 # --- 1. learning rates that make the loss NaN -----------------------------------------------------
 
-def test_a_diverging_run_stops_with_a_message_keeps_finite_weights_and_both_runs_are_saved(apps, workspace):
-    app = open_playground(apps, workspace)
+def test_a_diverging_run_stops_with_a_message_keeps_finite_weights_and_both_runs_are_saved(open_page, workspace):
+    app = open_page(PLAYGROUND, workspace=workspace)
     app.selectbox(key="pg_dataset").set_value("linear_regression").run()
     app.button(key="pg_preset_Linear").click().run()
     app.selectbox(key="pg_opt").set_value("sgd").run()
@@ -168,28 +141,28 @@ def test_a_diverging_run_stops_with_a_message_keeps_finite_weights_and_both_runs
     records = server.run_store().runs(workspace)
     assert [r.status for r in records] == ["diverged", "completed"]
     assert math.isfinite(records[0].final["train_loss"])
-    assert listed_runs(workspace) == {records[0].id: "diverged", records[1].id: "completed"}
+    assert listed_runs(open_page, workspace) == {records[0].id: "diverged", records[1].id: "completed"}
 
 
 @pytest.mark.parametrize("value, words", [
     ("nan", "must be a finite number"), ("inf", "must be a finite number"), ("1e999", "must be a finite number"),
     ("-1", "must be between 0 and 10"), ("1e3", "must be between 0 and 10"), ("0", "must be greater than 0"),
 ], ids=["nan", "inf", "1e999", "negative", "1e3", "zero"])
-def test_a_link_with_an_unusable_learning_rate_is_refused_naming_it(apps, workspace, saved_run, value, words):
-    app = open_playground(apps, workspace, {"optimizer.lr": value})
+def test_a_link_with_an_unusable_learning_rate_is_refused_naming_it(open_page, workspace, saved_run, value, words):
+    app = open_page(PLAYGROUND, {"optimizer.lr": value}, workspace=workspace)
     warning = texts(app.warning)
     assert f"optimizer.lr: {words}" in warning and "default setup" in warning
     assert app.select_slider(key="pg_lr").value == TrainConfig().optimizer.lr
     assert page_config(app) == TrainConfig()
     assert share.from_query(app.query_params).config == TrainConfig()  # the address bar shows the setup in use
     assert not app.exception
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
 # --- 2. layers and batches too large for memory ------------------------------------------------
 
-def test_the_layer_editor_stops_at_the_layer_size_limits(apps, workspace):
-    app = open_playground(apps, workspace)
+def test_the_layer_editor_stops_at_the_layer_size_limits(open_page, workspace):
+    app = open_page(PLAYGROUND, workspace=workspace)
     linear = app.session_state["pg_layers"][0]["id"]
     assert app.number_input(key=f"pg_l{linear}_linear_out").max == MAX_FEATURES
     app.selectbox(key="pg_dataset").set_value("digits").run()
@@ -197,9 +170,9 @@ def test_the_layer_editor_stops_at_the_layer_size_limits(apps, workspace):
     assert app.number_input(key=f"pg_l{conv}_conv2d_out").max == MAX_CHANNELS
 
 
-def test_wide_layers_from_the_editor_over_the_parameter_limit_are_refused(apps, workspace, saved_run):
+def test_wide_layers_from_the_editor_over_the_parameter_limit_are_refused(open_page, workspace, saved_run):
     peak = peak_memory()
-    app = open_playground(apps, workspace)
+    app = open_page(PLAYGROUND, workspace=workspace)
     first, last = app.session_state["pg_layers"][0]["id"], app.session_state["pg_layers"][-1]["id"]
     app.number_input(key=f"pg_l{first}_linear_out").set_value(MAX_FEATURES).run()
     app.number_input(key=f"pg_l{last}_linear_out").set_value(MAX_FEATURES).run()
@@ -210,7 +183,7 @@ def test_wide_layers_from_the_editor_over_the_parameter_limit_are_refused(apps, 
     assert "use fewer or narrower layers" in message
     assert not app.exception
     assert_refused_without_training(app, peak)
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
 @pytest.mark.parametrize("params, words", [
@@ -218,28 +191,28 @@ def test_wide_layers_from_the_editor_over_the_parameter_limit_are_refused(apps, 
     ({"dataset.name": "digits", "layers": "conv2d(out=1000000,kernel=3),relu,flatten,linear"},
      ["layers[0].out", f"between 1 and {MAX_CHANNELS}"]),
 ], ids=["linear-1e8", "conv-1e6-channels"])
-def test_a_link_with_a_huge_layer_is_refused_naming_the_layer_limit(apps, workspace, saved_run, params, words):
+def test_a_link_with_a_huge_layer_is_refused_naming_the_layer_limit(open_page, workspace, saved_run, params, words):
     peak = peak_memory()
-    app = open_playground(apps, workspace, params)
+    app = open_page(PLAYGROUND, params, workspace=workspace)
     warning = texts(app.warning)
     assert all(word in warning for word in words) and "default setup" in warning
     assert page_config(app) == TrainConfig() and not app.exception
     assert not has_run(app) and peak_memory() - peak < GB
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
-def test_a_link_with_many_wide_layers_shows_the_parameter_limit(apps, workspace, saved_run):
+def test_a_link_with_many_wide_layers_shows_the_parameter_limit(open_page, workspace, saved_run):
     peak = peak_memory()
-    app = open_playground(apps, workspace, {"layers": "linear(out=4096),relu,linear(out=4096),relu,linear"})
+    app = open_page(PLAYGROUND, {"layers": "linear(out=4096),relu,linear(out=4096),relu,linear"}, workspace=workspace)
     assert f"is over the limit of {MAX_PARAMETERS:,}: use fewer or narrower layers" in texts(app.error)
     assert not app.exception
     assert_refused_without_training(app, peak)
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
-def test_a_full_batch_too_large_for_memory_is_refused_with_the_batch_that_fits(apps, workspace, saved_run):
+def test_a_full_batch_too_large_for_memory_is_refused_with_the_batch_that_fits(open_page, workspace, saved_run):
     peak = peak_memory()
-    app = open_playground(apps, workspace)
+    app = open_page(PLAYGROUND, workspace=workspace)
     app.selectbox(key="pg_dataset").set_value("digits").run()
     conv = app.session_state["pg_layers"][0]["id"]
     app.number_input(key=f"pg_l{conv}_conv2d_out").set_value(MAX_CHANNELS).run()
@@ -253,7 +226,7 @@ def test_a_full_batch_too_large_for_memory_is_refused_with_the_batch_that_fits(a
     app.selectbox(key="pg_batch").set_value(64).run()  # the fix the message suggests
     assert not any(e.value.startswith("Batch size:") for e in app.error)
     assert not app.button(key="pg_train").disabled
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
 # --- 3. malformed links ---------------------------------------------------------------------------
@@ -289,27 +262,27 @@ LINKS = {  # id: (the parameters as Streamlit reads them, the parameter the warn
 
 
 @pytest.mark.parametrize("params, key, words", LINKS.values(), ids=LINKS.keys())
-def test_a_malformed_link_warns_naming_the_parameter_and_keeps_the_default_setup(apps, workspace, saved_run,
+def test_a_malformed_link_warns_naming_the_parameter_and_keeps_the_default_setup(open_page, workspace, saved_run,
                                                                                  params, key, words):
-    app = open_playground(apps, workspace, params)
+    app = open_page(PLAYGROUND, params, workspace=workspace)
     assert not app.exception
     warning = texts(app.warning)
     assert f"{key}: " in warning and words in warning and "default setup" in warning, warning
     assert page_config(app) == TrainConfig() and not app.button(key="pg_train").disabled
     assert share.from_query(app.query_params).config == TrainConfig()
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
-def test_train_works_after_a_malformed_link_and_saves_beside_the_old_run(apps, workspace, saved_run):
+def test_train_works_after_a_malformed_link_and_saves_beside_the_old_run(open_page, workspace, saved_run):
     junk = link_params("dataset.name=spiral&optimizer.lr=%ZZ&layers=" + "relu," * 25_000 + "linear")
-    app = open_playground(apps, workspace, junk)
+    app = open_page(PLAYGROUND, junk, workspace=workspace)
     assert "could not be used" in texts(app.warning)
     app.number_input(key="pg_epochs").set_value(20).run()
     app.button(key="pg_train").click().run()
     finish(app)
     assert not app.exception and app.session_state["pg_run"].snapshot().status == "completed"
     assert len(server.run_store().runs(workspace)) == 2
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
 @pytest.mark.parametrize("params, key", [
@@ -317,24 +290,24 @@ def test_train_works_after_a_malformed_link_and_saves_beside_the_old_run(apps, w
     ({**share.to_query(XOR, hidden=["model"]), "optimizer.lr": "nan"}, "optimizer.lr"),
     ({"lesson": "line", "optimizer.lr": "nan"}, "optimizer.lr"),
 ], ids=["unknown-hidden-control", "teacher-link-with-nan-lr", "lesson-link-with-nan-lr"])
-def test_a_malformed_teacher_or_lesson_link_names_the_parameter(apps, workspace, params, key):
-    app = open_playground(apps, workspace, params)
+def test_a_malformed_teacher_or_lesson_link_names_the_parameter(open_page, workspace, params, key):
+    app = open_page(PLAYGROUND, params, workspace=workspace)
     assert f"{key}: " in texts(app.warning)
 
 
-def test_a_malformed_link_in_a_session_keeps_the_setup_it_had(apps, workspace, saved_run):
-    app = open_playground(apps, workspace, share.to_query(XOR))
+def test_a_malformed_link_in_a_session_keeps_the_setup_it_had(open_page, workspace, saved_run):
+    app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
     assert page_config(app) == XOR
     app.query_params.update({"epochs": "abc"})  # the address edited by hand
     app.run()
     warning = texts(app.warning)
     assert "epochs: must be a number" in warning and "the setup it had" in warning
     assert page_config(app) == XOR and not app.exception
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
-def test_a_lesson_link_adjusted_by_hand_keeps_the_lesson(apps, workspace):
-    app = open_playground(apps, workspace, {"lesson": "line", "epochs": "5"})
+def test_a_lesson_link_adjusted_by_hand_keeps_the_lesson(open_page, workspace):
+    app = open_page(PLAYGROUND, {"lesson": "line", "epochs": "5"}, workspace=workspace)
     assert not app.warning and not app.exception
     config = page_config(app)
     assert config.dataset.name == "linear_regression" and config.epochs == 5
@@ -354,9 +327,9 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(50)
 
 
 @pytest.fixture
-def csv_page(apps, workspace):
+def csv_page(open_page, workspace):
     """The Playground on 'Your CSV file' with a good table uploaded through the page."""
-    app = open_playground(apps, workspace)
+    app = open_page(PLAYGROUND, workspace=workspace)
     app.selectbox(key="pg_dataset").set_value("csv").run()
     app.file_uploader(key="pg_csv_upload").set_value(("good.csv", GOOD_CSV, "text/csv")).run()
     assert app.session_state["pg_csv_file"] and not app.error
@@ -371,14 +344,15 @@ def csv_page(apps, workspace):
     ("empty.csv", b"", "the file is empty"),
     ("header.csv", b"x1,x2,label\n", "no rows of data"),
 ], ids=["png", "xlsx", "pdf", "nul-byte", "empty", "header-only"])
-def test_an_upload_that_is_not_a_csv_is_refused_and_the_table_kept(csv_page, workspace, saved_run, name, data, words):
+def test_an_upload_that_is_not_a_csv_is_refused_and_the_table_kept(csv_page, workspace, saved_run, name, data, words,
+                                                                   open_page):
     app, table = csv_page, csv_page.session_state["pg_csv_file"]
     app.file_uploader(key="pg_csv_upload").set_value((name, data, "text/csv")).run()
     message = texts(app.error)
     assert f"{name} was not loaded: " in message and words in message and "still uses good.csv" in message
     assert app.session_state["pg_csv_file"] == table and not app.button(key="pg_train").disabled
     assert not app.exception
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"],
@@ -442,11 +416,11 @@ CHECKPOINT_CASES = ["empty", "csv-renamed", "zip-renamed", "truncated", "not-our
 
 
 @pytest.mark.parametrize("case", CHECKPOINT_CASES)
-def test_a_pt_file_that_is_not_a_loadable_model_is_refused_with_the_reason(apps, workspace, saved_run, tmp_path,
+def test_a_pt_file_that_is_not_a_loadable_model_is_refused_with_the_reason(open_page, workspace, saved_run, tmp_path,
                                                                           case):
     marker = tmp_path / "code-ran"
     data, words = checkpoints(marker)[case]
-    app = open_playground(apps, workspace, share.to_query(XOR))
+    app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
     peak = peak_memory()
     app.file_uploader(key="pg_upload_model").set_value((f"{case}.pt", data, "application/octet-stream")).run()
     message = texts(app.error)
@@ -455,12 +429,12 @@ def test_a_pt_file_that_is_not_a_loadable_model_is_refused_with_the_reason(apps,
     assert not has_run(app) and not ("pg_loaded" in app.session_state and app.session_state["pg_loaded"])
     assert page_config(app) == XOR and not app.exception
     assert peak_memory() - peak < GB
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)
 
 
-def test_weights_that_do_not_fit_name_the_layer_that_differs(apps, workspace, tmp_path):
+def test_weights_that_do_not_fit_name_the_layer_that_differs(open_page, workspace, tmp_path):
     data, _ = checkpoints(tmp_path / "unused")["weights-of-another-model"]
-    app = open_playground(apps, workspace)
+    app = open_page(PLAYGROUND, workspace=workspace)
     app.file_uploader(key="pg_upload_model").set_value(("other.pt", data, "application/octet-stream")).run()
     assert "size mismatch for 0.weight: copying a param with shape torch.Size([8, 2])" in texts(app.error)
 
@@ -475,9 +449,10 @@ def test_weights_that_do_not_fit_name_the_layer_that_differs(apps, workspace, tm
     (b'{"layers": [{"type": "linear", "out": 100000000}]}', f"layers[0].out: Linear: 'out' must be between 1 and "
                                                            f"{MAX_FEATURES}"),
 ], ids=["not-json", "empty", "png", "list", "unknown-key", "nan-lr", "huge-layer"])
-def test_a_config_upload_that_is_not_a_config_is_refused_and_the_setup_kept(apps, workspace, saved_run, data, words):
-    app = open_playground(apps, workspace, share.to_query(XOR))
+def test_a_config_upload_that_is_not_a_config_is_refused_and_the_setup_kept(open_page, workspace, saved_run, data,
+                                                                             words):
+    app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
     app.file_uploader(key="pg_upload_config").set_value(("config.json", data, "application/json")).run()
     assert f"That config was not loaded: {words}" in texts(app.error)
     assert page_config(app) == XOR and not app.exception
-    assert_kept(workspace, saved_run)
+    assert_kept(open_page, workspace, saved_run)

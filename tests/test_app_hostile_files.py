@@ -6,7 +6,6 @@ exception and without the memory the file would expand into.
 """
 import io
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,10 +16,9 @@ from playground.ui import server
 from playground.checkpoint import FORMAT, VERSION, LoadedModel
 from playground.config import TrainConfig
 from playground.engine import Engine
-from test_app_faults import XOR, apps, open_playground, page_config, texts, workspace  # noqa: F401 (fixtures)
+from test_app_faults import PLAYGROUND, XOR, page_config, texts, workspace  # noqa: F401 (fixtures)
 from test_checkpoint import bomb_bytes, peak_rss_growth_mib
 
-ROOT = Path(__file__).resolve().parents[1]
 DIGITS = TrainConfig.from_dict({"dataset": {"name": "digits", "train_images": 50, "test_images": 20},
                                 "layers": [{"type": "flatten"}, {"type": "linear"}], "epochs": 1, "device": "cpu"})
 
@@ -47,8 +45,8 @@ def upload_model(app, data: bytes, key: str = "pg_upload_model") -> float:
 
 # --- the Playground -------------------------------------------------------------------------------
 
-def test_a_zip_bomb_model_is_refused_on_the_playground_without_the_memory(apps, workspace, bomb):
-    app = open_playground(apps, workspace, share.to_query(XOR))
+def test_a_zip_bomb_model_is_refused_on_the_playground_without_the_memory(open_page, workspace, bomb):
+    app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
     growth = upload_model(app, bomb)
     assert "That model was not loaded: refused: the entry" in texts(app.error) and "is compressed" in texts(app.error)
     assert growth < 100, f"the upload raised peak memory by {growth:.0f} MiB"
@@ -60,8 +58,8 @@ def test_a_zip_bomb_model_is_refused_on_the_playground_without_the_memory(apps, 
     ({"class_names": [0, 1]}, "class_names must be a list of text labels"),
     ({"class_names": ["only one"]}, "class_names has 1 names but the model has 2 classes"),
 ], ids=["text-metric", "int-names", "too-few-names"])
-def test_a_model_with_bad_metadata_is_refused_naming_the_field(apps, workspace, changes, words):
-    app = open_playground(apps, workspace, share.to_query(XOR))
+def test_a_model_with_bad_metadata_is_refused_naming_the_field(open_page, workspace, changes, words):
+    app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
     upload_model(app, payload(XOR, **changes))
     assert f"That model was not loaded: checkpoint field {words}" in texts(app.error)
     app.run()  # a rerun shows the same message, no "Unknown format code"
@@ -72,23 +70,23 @@ def test_a_model_with_bad_metadata_is_refused_naming_the_field(apps, workspace, 
     ('{"epochs": ' + "[" * 2000 + "]" * 2000 + "}", "config: is nested too deeply"),
     ('{"epochs": ' + "9" * 5000 + "}", "epochs: must be between 1 and 100000, got a 5,000-digit number"),
 ], ids=["nested-2000", "5000-digits"])
-def test_a_hostile_config_upload_is_refused_naming_the_problem(apps, workspace, text, words):
-    app = open_playground(apps, workspace, share.to_query(XOR))
+def test_a_hostile_config_upload_is_refused_naming_the_problem(open_page, workspace, text, words):
+    app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
     app.file_uploader(key="pg_upload_config").set_value(("config.json", text.encode(), "application/json")).run()
     assert f"That config was not loaded: {words}" in texts(app.error)
     assert page_config(app) == XOR and not app.exception
 
 
-def test_a_config_saved_with_a_byte_order_mark_is_loaded(apps, workspace):
-    app = open_playground(apps, workspace)
+def test_a_config_saved_with_a_byte_order_mark_is_loaded(open_page, workspace):
+    app = open_page(PLAYGROUND, workspace=workspace)
     data = XOR.to_json().encode("utf-8-sig")
     app.file_uploader(key="pg_upload_config").set_value(("config.json", data, "application/json")).run()
     assert not app.error and not app.exception
     assert page_config(app) == XOR
 
 
-def test_a_link_of_1596_layers_is_refused_naming_the_cap(apps, workspace):
-    app = open_playground(apps, workspace, {"layers": ",".join(["relu"] * 1595 + ["linear"])})
+def test_a_link_of_1596_layers_is_refused_naming_the_cap(open_page, workspace):
+    app = open_page(PLAYGROUND, {"layers": ",".join(["relu"] * 1595 + ["linear"])}, workspace=workspace)
     assert "more than 64 layers" in texts(app.warning) and not app.exception
     assert page_config(app) == TrainConfig()
 
@@ -96,18 +94,13 @@ def test_a_link_of_1596_layers_is_refused_naming_the_cap(apps, workspace):
 # --- the Draw page --------------------------------------------------------------------------------
 
 @pytest.fixture
-def draw(monkeypatch):
+def draw(monkeypatch, open_page):
     """The Draw page with a small stand-in for the default MNIST model (no training for these tests)."""
     engine = Engine(DIGITS)
     stand_in = LoadedModel(DIGITS, engine.model.eval(), engine.dataset.class_names, {})
     ready = SimpleNamespace(model=stand_in, error=None, wait=lambda timeout=None: True, progress=lambda: (1.0, ""))
     monkeypatch.setattr(server, "default_digit_model", lambda: ready)  # a Preparation that is done
-    from streamlit.testing.v1 import AppTest
-
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    app.switch_page("pages/2_Draw.py").run()
-    assert not app.exception
-    return app
+    return open_page("pages/2_Draw.py")
 
 
 def test_a_zip_bomb_model_is_refused_on_the_draw_page_without_the_memory(draw, bomb):
@@ -129,7 +122,7 @@ def test_a_model_with_bad_metadata_is_refused_on_the_draw_page(draw, changes, wo
     assert not draw.exception
 
 
-def test_a_csv_model_whose_table_is_gone_is_refused_on_the_playground_saying_so(apps, workspace, tmp_path):
+def test_a_csv_model_whose_table_is_gone_is_refused_on_the_playground_saying_so(open_page, workspace, tmp_path):
     """Training it further needs the table: a clear message, not an exception (predict needs no table)."""
     table = tmp_path / "t.csv"
     table.write_text("a,b,kind\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
@@ -138,7 +131,7 @@ def test_a_csv_model_whose_table_is_gone_is_refused_on_the_playground_saying_so(
         allow_paths=True)
     data = payload(config, class_names=["x", "y"])
     table.unlink()
-    app = open_playground(apps, workspace, share.to_query(XOR))
+    app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
     upload_model(app, data)
     assert "That model was not loaded: checkpoint config is invalid: dataset.file" in texts(app.error)
     assert not app.exception and page_config(app) == XOR

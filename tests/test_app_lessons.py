@@ -1,26 +1,15 @@
 """AppTest of the Lessons page: every lesson card, its Playground link, and the optimizer race."""
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from playground import lessons
 from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.lessons import LESSONS
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture
-def at():
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    app.switch_page("pages/3_Lessons.py").run()
-    assert not app.exception
-    yield app
-    race = app.session_state["ls_race"] if "ls_race" in app.session_state else None
-    if race is not None:
-        race.stop()
+def at(open_page):
+    return open_page("pages/3_Lessons.py")
 
 
 def test_every_lesson_has_a_card_with_its_story_and_promise(at):

@@ -12,15 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def at():
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    app.switch_page("pages/1_Playground.py").run()
-    assert not app.exception
-    yield app
-    run = app.session_state["pg_run"] if "pg_run" in app.session_state else None
-    if run is not None:
-        run.stop()
-        run.join(10)
+def at(open_playground):
+    return open_playground()
 
 
 def finish(app: AppTest, timeout: float = 120.0) -> None:

@@ -1,6 +1,4 @@
 """AppTest of the Playground's link features: setup in the URL, teacher links, lessons, CSV data, export."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -9,20 +7,10 @@ from playground import share, tabular
 from playground.config import TrainConfig
 from playground.lessons import LESSONS
 
-ROOT = Path(__file__).resolve().parents[1]
 XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 60, "noise": 0.1, "seed": 3},
                              "layers": [{"type": "linear", "out": 8}, {"type": "tanh"}, {"type": "linear"}],
                              "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9}, "epochs": 40, "seed": 7,
                              "device": "cpu"})
-
-
-def open_playground(params: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.query_params.update(params or {})
-    app.run()
-    app.switch_page("pages/1_Playground.py").run()
-    assert not app.exception
-    return app
 
 
 def finish(app: AppTest) -> None:
@@ -30,32 +18,21 @@ def finish(app: AppTest) -> None:
     app.run()
 
 
-@pytest.fixture
-def stopper():
-    apps = []
-    yield apps.append
-    for app in apps:
-        if "pg_run" in app.session_state and app.session_state["pg_run"] is not None:
-            app.session_state["pg_run"].stop()
-
-
 def page_config(app: AppTest) -> TrainConfig:
     code = next(c.value for c in app.code if c.language == "json")
     return TrainConfig.from_json(code)
 
 
-def test_a_link_fills_every_widget_and_the_config(stopper):
+def test_a_link_fills_every_widget_and_the_config(open_playground):
     app = open_playground(share.to_query(XOR))
-    stopper(app)
     assert app.selectbox(key="pg_dataset").value == "xor"
     assert app.number_input(key="pg_epochs").value == 40 and app.number_input(key="pg_seed").value == 7
     assert app.selectbox(key="pg_opt").value == "sgd" and app.select_slider(key="pg_lr").value == 0.1
     assert page_config(app) == XOR
 
 
-def test_the_url_follows_the_widgets_and_never_holds_the_workspace(stopper):
+def test_the_url_follows_the_widgets_and_never_holds_the_workspace(open_playground):
     app = open_playground()
-    stopper(app)
     workspace = app.session_state["ui_workspace"]
     app.number_input(key="pg_epochs").set_value(77).run()
     assert app.query_params["epochs"] == "77" and "ws" not in app.query_params
@@ -63,11 +40,10 @@ def test_the_url_follows_the_widgets_and_never_holds_the_workspace(stopper):
     assert share.from_query(app.query_params).config == page_config(app)
 
 
-def test_the_same_link_trains_the_same_run_twice(stopper):
+def test_the_same_link_trains_the_same_run_twice(open_playground):
     scores = []
     for _ in range(2):
         app = open_playground(share.to_query(XOR))
-        stopper(app)
         app.button(key="pg_train").click().run()
         finish(app)
         scores.append(app.session_state["pg_run"].snapshot().final["test_accuracy"])
@@ -75,18 +51,16 @@ def test_the_same_link_trains_the_same_run_twice(stopper):
     assert scores[0] == scores[1]
 
 
-def test_a_bad_link_warns_and_keeps_the_default_setup(stopper):
+def test_a_bad_link_warns_and_keeps_the_default_setup(open_playground):
     app = open_playground({"dataset.name": "cifar", "epochs": "5"})
-    stopper(app)
     assert any("could not be used" in w.value and "cifar" in w.value for w in app.warning)
     assert app.selectbox(key="pg_dataset").value == "spiral"
     assert app.query_params["dataset.name"] == "spiral"  # the address bar shows the setup in use
     assert not app.exception
 
 
-def test_a_teacher_link_hides_the_chosen_controls_and_keeps_their_values(stopper):
+def test_a_teacher_link_hides_the_chosen_controls_and_keeps_their_values(open_playground):
     app = open_playground(share.to_query(XOR, hidden=["model", "learning_rate", "data"]))
-    stopper(app)
     keys = {w.key for w in app.get("selectbox")} | {w.key for w in app.get("select_slider")} | \
         {w.key for w in app.get("button")}
     assert "pg_lr" not in keys and "pg_add_layer" not in keys and "pg_dataset" not in keys
@@ -98,9 +72,8 @@ def test_a_teacher_link_hides_the_chosen_controls_and_keeps_their_values(stopper
     assert page_config(app) == XOR.replace(epochs=41)
 
 
-def test_teacher_mode_puts_the_hidden_controls_into_the_shared_link_only(stopper):
+def test_teacher_mode_puts_the_hidden_controls_into_the_shared_link_only(open_playground):
     app = open_playground(share.to_query(XOR))
-    stopper(app)
     app.toggle(key="pg_teacher").set_value(True).run()
     app.multiselect(key="pg_share_hide").set_value(["model", "optimizer"]).run()
     link = next(c.value for c in app.code if "hide=" in c.value)
@@ -108,10 +81,9 @@ def test_teacher_mode_puts_the_hidden_controls_into_the_shared_link_only(stopper
     assert "hide" not in app.query_params and "ws=" not in link  # the teacher's own page hides nothing
 
 
-def test_a_lesson_link_shows_the_story_then_the_verdict(stopper):
+def test_a_lesson_link_shows_the_story_then_the_verdict(open_playground):
     lesson = LESSONS["line"]
     app = open_playground(share.to_query(lesson.config.replace(device="cpu"), lesson.hide, lesson.slug))
-    stopper(app)
     text = " ".join(m.value for m in app.markdown)
     assert lesson.title in text and "Expected: a prediction of about 10.0" in " ".join(c.value for c in app.caption)
     app.button(key="pg_train").click().run()
@@ -121,19 +93,17 @@ def test_a_lesson_link_shows_the_story_then_the_verdict(stopper):
     assert "lesson" not in app.query_params and lesson.title not in " ".join(m.value for m in app.markdown)
 
 
-def test_a_changed_lesson_setup_gets_no_verdict(stopper):
+def test_a_changed_lesson_setup_gets_no_verdict(open_playground):
     lesson = LESSONS["line"]
     app = open_playground(share.to_query(lesson.config, lesson.hide, lesson.slug))
-    stopper(app)
     app.number_input(key="pg_epochs").set_value(5).run()
     app.button(key="pg_train").click().run()
     finish(app)
     assert not any("lesson" in s.value for s in app.success)
 
 
-def test_an_unknown_lesson_is_reported(stopper):
+def test_an_unknown_lesson_is_reported(open_playground):
     app = open_playground({**share.to_query(XOR), "lesson": "alchemy"})
-    stopper(app)
     assert any("lesson that does not exist" in w.value for w in app.warning)
 
 
@@ -145,9 +115,8 @@ def blobs_csv() -> str:
     return tabular.save_upload(("x1,x2,species\n" + "\n".join(rows) + "\n").encode(), "flowers.csv")
 
 
-def test_an_uploaded_table_trains_with_a_decision_boundary(stopper, blobs_csv):
+def test_an_uploaded_table_trains_with_a_decision_boundary(blobs_csv, open_playground):
     app = open_playground()
-    stopper(app)
     app.session_state["pg_csv_file"] = blobs_csv
     app.selectbox(key="pg_dataset").set_value("csv").run()
     assert app.selectbox(key="pg_csv_label").value == "species"
@@ -163,9 +132,8 @@ def test_an_uploaded_table_trains_with_a_decision_boundary(stopper, blobs_csv):
     assert share.from_query(app.query_params).config.dataset.table.file == blobs_csv
 
 
-def test_a_table_without_features_explains_itself(stopper, blobs_csv):
+def test_a_table_without_features_explains_itself(blobs_csv, open_playground):
     app = open_playground()
-    stopper(app)
     app.session_state["pg_csv_file"] = blobs_csv
     app.selectbox(key="pg_dataset").set_value("csv").run()
     app.multiselect(key="pg_csv_features").set_value([]).run()
@@ -173,31 +141,27 @@ def test_a_table_without_features_explains_itself(stopper, blobs_csv):
     assert app.button(key="pg_train").disabled and not app.exception
 
 
-def test_choosing_csv_before_uploading_asks_for_a_file(stopper):
+def test_choosing_csv_before_uploading_asks_for_a_file(open_playground):
     app = open_playground()
-    stopper(app)
     app.selectbox(key="pg_dataset").set_value("csv").run()
     assert any("Upload a CSV file" in i.value for i in app.info) and not app.error
     assert app.button(key="pg_train").disabled and not app.exception
 
 
-def test_the_export_panel_shows_a_script_for_the_setup(stopper):
+def test_the_export_panel_shows_a_script_for_the_setup(open_playground):
     app = open_playground(share.to_query(XOR))
-    stopper(app)
     script = next(c.value for c in app.code if c.language == "python")
     compile(script, "exported.py", "exec")
     assert "nn.Linear(2, 8)" in script and "nn.Tanh()" in script and "import playground" not in script
 
 
-def test_a_lesson_name_alone_opens_the_lesson(stopper):
+def test_a_lesson_name_alone_opens_the_lesson(open_playground):
     app = open_playground({"lesson": "spiral-linear"})
-    stopper(app)
     assert page_config(app) == LESSONS["spiral-linear"].config
     assert app.query_params["lesson"] == "spiral-linear" and app.query_params["layers"] == "linear"
 
 
-def test_hidden_controls_without_a_setup_are_reported(stopper):
+def test_hidden_controls_without_a_setup_are_reported(open_playground):
     app = open_playground({"hide": "model"})
-    stopper(app)
     assert any("holds no setup" in w.value and "default setup" in w.value for w in app.warning)
     assert "pg_add_layer" in {b.key for b in app.get("button")}

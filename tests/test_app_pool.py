@@ -14,7 +14,7 @@ from playground.config import TrainConfig
 from playground.pool import PooledRunner
 from playground.progress import COMPLETED, REPLACED, RUNNING, STOPPED
 from playground.runner import TrainingRunner
-from test_app_playground_share import XOR, open_playground  # tests/ is on sys.path
+from test_app_playground_share import XOR  # tests/ is on sys.path
 
 ENDLESS = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "epochs": 100_000})
 
@@ -43,7 +43,7 @@ def wait_until(condition, what: str, timeout: float = 120.0) -> None:
         time.sleep(0.1)
 
 
-def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled, monkeypatch):
+def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled, monkeypatch, open_playground):
     monkeypatch.setattr(workspace, "current", lambda: "browser-a")  # not the same browser...
     first = open_playground(share.to_query(ENDLESS))
     first.button(key="pg_train").click().run()
@@ -80,7 +80,7 @@ ATTACK = TrainConfig.from_dict({"dataset": {"name": "spiral", "classes": 10, "n_
                                 "batch_size": 1024, "epochs": 100_000})
 
 
-def test_a_link_to_a_weeks_long_run_is_refused_before_train_with_the_estimate():
+def test_a_link_to_a_weeks_long_run_is_refused_before_train_with_the_estimate(open_playground):
     app = open_playground(share.to_query(ATTACK))
     errors = [e.value for e in app.error]  # under Model, and again beside the disabled Train button
     assert len(errors) == 2 and errors[0] == errors[1]
@@ -91,7 +91,7 @@ def test_a_link_to_a_weeks_long_run_is_refused_before_train_with_the_estimate():
     assert not app.exception
 
 
-def test_a_second_tab_of_the_same_browser_replaces_its_first_run(monkeypatch):
+def test_a_second_tab_of_the_same_browser_replaces_its_first_run(monkeypatch, open_playground):
     monkeypatch.setattr(workspace, "current", lambda: "onebrowser")
     first = open_playground(share.to_query(ENDLESS))
     first.button(key="pg_train").click().run()
@@ -108,7 +108,7 @@ def test_a_second_tab_of_the_same_browser_replaces_its_first_run(monkeypatch):
     assert second.session_state["pg_run"].snapshot().status == COMPLETED
 
 
-def test_the_model_download_is_made_only_when_clicked(monkeypatch):
+def test_the_model_download_is_made_only_when_clicked(monkeypatch, open_playground):
     made = []
     monkeypatch.setattr("playground.checkpoint.checkpoint_bytes", lambda *args: made.append(args) or b"model")
     app = open_playground(share.to_query(XOR))

@@ -1,6 +1,5 @@
 """AppTest of the Runs page: saved runs listed per workspace, overlaid, compared, renamed and deleted."""
 import sqlite3
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -10,7 +9,6 @@ from playground.config import TrainConfig
 from playground.progress import History
 from playground.runstore import RunStore
 
-ROOT = Path(__file__).resolve().parents[1]
 BASE = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 3})
 
 
@@ -25,13 +23,10 @@ def workspace(request) -> str:
     return "test-" + request.node.name[-40:].replace("[", "-").replace("]", "")
 
 
-def open_runs(workspace: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
-    app.run()
-    app.switch_page("pages/4_Runs.py").run()
-    assert not app.exception
-    return app
+@pytest.fixture
+def open_runs(open_page):
+    """`open_runs(workspace)`: the Runs page of a new session in that workspace."""
+    return lambda workspace: open_page("pages/4_Runs.py", workspace=workspace)
 
 
 def save(workspace: str, lr: float, name: str = "") -> int:
@@ -40,12 +35,12 @@ def save(workspace: str, lr: float, name: str = "") -> int:
                                "completed", name=name)
 
 
-def test_an_empty_workspace_says_how_to_get_runs(workspace):
+def test_an_empty_workspace_says_how_to_get_runs(workspace, open_runs):
     app = open_runs(workspace)
     assert any("No saved runs yet" in i.value for i in app.info)
 
 
-def test_runs_are_listed_overlaid_and_their_differences_shown(workspace):
+def test_runs_are_listed_overlaid_and_their_differences_shown(workspace, open_runs):
     first, second = save(workspace, 0.001), save(workspace, 0.01, name="faster")
     app = open_runs(workspace)
     assert app.multiselect(key="rn_pick").value == [second, first]  # newest first
@@ -56,19 +51,19 @@ def test_runs_are_listed_overlaid_and_their_differences_shown(workspace):
     assert [row["setting"] for row in differences] == ["optimizer.lr"]
 
 
-def test_another_workspace_sees_none_of_them(workspace):
+def test_another_workspace_sees_none_of_them(workspace, open_runs):
     save(workspace, 0.001)
     app = open_runs(workspace + "-other")
     assert any("No saved runs yet" in i.value for i in app.info)
 
 
-def test_identical_settings_say_so(workspace):
+def test_identical_settings_say_so(workspace, open_runs):
     save(workspace, 0.001), save(workspace, 0.001)
     app = open_runs(workspace)
     assert any("same settings" in c.value for c in app.caption)
 
 
-def test_rename_and_delete(workspace):
+def test_rename_and_delete(workspace, open_runs):
     run_id = save(workspace, 0.001)
     save(workspace, 0.01)
     app = open_runs(workspace)
@@ -80,7 +75,7 @@ def test_rename_and_delete(workspace):
     assert any("Deleted 1 run" in s.value for s in app.success) and not app.exception
 
 
-def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeypatch):
+def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeypatch, open_runs):
     damaged = tmp_path / "runs.sqlite"
     damaged.write_bytes(b"this is not a database" * 100)
     monkeypatch.setattr(server, "run_store", lambda: RunStore(damaged))
@@ -88,20 +83,20 @@ def test_a_damaged_runs_file_is_reported_not_raised(workspace, tmp_path, monkeyp
     assert any("saved runs cannot be read" in e.value for e in app.error) and not app.exception
 
 
-def train_in_playground(workspace: str, epochs: int = 20) -> AppTest:
-    """The Playground after a run of `epochs` epochs finished in it."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["ui_workspace"] = workspace  # the browser's workspace cookie, as a new session reads it
-    app.run()
-    app.switch_page("pages/1_Playground.py").run()
-    app.number_input(key="pg_epochs").set_value(epochs).run()
-    app.button(key="pg_train").click().run()
-    app.session_state["pg_run"].join(120)
-    app.run()
-    return app
+@pytest.fixture
+def train_in_playground(open_playground):
+    """`train_in_playground(workspace, epochs=20)`: the Playground after a run of `epochs` epochs finished in it."""
+    def train(workspace: str, epochs: int = 20) -> AppTest:
+        app = open_playground(workspace=workspace)
+        app.number_input(key="pg_epochs").set_value(epochs).run()
+        app.button(key="pg_train").click().run()
+        app.session_state["pg_run"].join(120)
+        app.run()
+        return app
+    return train
 
 
-def test_a_finished_playground_run_is_saved_to_the_workspace(workspace):
+def test_a_finished_playground_run_is_saved_to_the_workspace(workspace, train_in_playground):
     train_in_playground(workspace)
     records = server.run_store().runs(workspace)
     assert len(records) == 1 and records[0].status == "completed" and records[0].history.epochs[-1] == 20
@@ -138,7 +133,7 @@ def full_disk(monkeypatch):
     return fill
 
 
-def test_a_runs_file_on_a_failing_disk_is_reported_on_the_runs_page(workspace, full_disk):
+def test_a_runs_file_on_a_failing_disk_is_reported_on_the_runs_page(workspace, full_disk, open_runs):
     save(workspace, 0.001)
     full_disk("disk I/O error", reads_too=True)
     app = open_runs(workspace)
@@ -147,7 +142,7 @@ def test_a_runs_file_on_a_failing_disk_is_reported_on_the_runs_page(workspace, f
     assert "try again later" in message and not app.exception
 
 
-def test_renaming_or_deleting_on_a_full_disk_says_so_and_changes_nothing(workspace, full_disk):
+def test_renaming_or_deleting_on_a_full_disk_says_so_and_changes_nothing(workspace, full_disk, open_runs):
     run_id = save(workspace, 0.001, name="kept")
     app = open_runs(workspace)
     app.multiselect(key="rn_pick").set_value([run_id]).run()
@@ -160,7 +155,8 @@ def test_renaming_or_deleting_on_a_full_disk_says_so_and_changes_nothing(workspa
     assert [r.name for r in server.run_store().runs(workspace)] == ["kept"]
 
 
-def test_a_playground_run_that_cannot_be_saved_says_why_and_stays_on_the_page(workspace, full_disk):
+def test_a_playground_run_that_cannot_be_saved_says_why_and_stays_on_the_page(workspace, full_disk,
+                                                                              train_in_playground):
     full_disk()
     app = train_in_playground(workspace)
     snap = app.session_state["pg_run"].snapshot()

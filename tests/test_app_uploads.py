@@ -3,28 +3,27 @@ upload of the same file under another name, and a table removed from the server 
 import hashlib
 import shutil
 from collections import namedtuple
-from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground import tabular
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def table(seed: int) -> bytes:
     return b"x1,x2,label\n" + b"".join(f"{seed},{i},{i % 2}\n".encode() for i in range(30))
 
 
-def csv_page(name: str = "first.csv", data: bytes = table(0)) -> AppTest:
-    """A fresh session on 'Your CSV file' with `data` uploaded as `name`."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.run()
-    app.switch_page("pages/1_Playground.py").run()
-    app.selectbox(key="pg_dataset").set_value("csv").run()
-    upload(app, name, data)
-    assert not app.error and not app.exception
-    return app
+@pytest.fixture
+def csv_page(open_playground):
+    """`csv_page(name, data)`: a fresh session on 'Your CSV file' with `data` uploaded as `name`."""
+    def open_csv(name: str = "first.csv", data: bytes = table(0)) -> AppTest:
+        app = open_playground()
+        app.selectbox(key="pg_dataset").set_value("csv").run()
+        upload(app, name, data)
+        assert not app.error and not app.exception
+        return app
+    return open_csv
 
 
 def upload(app: AppTest, name: str, data: bytes) -> None:
@@ -39,7 +38,7 @@ def shown_name(app: AppTest) -> str:
     return next(c.value for c in app.caption if " rows, " in c.value)
 
 
-def test_uploading_many_files_quickly_is_refused_saying_when_to_try_again(monkeypatch):
+def test_uploading_many_files_quickly_is_refused_saying_when_to_try_again(monkeypatch, csv_page):
     monkeypatch.setenv("PLAYGROUND_UPLOADS_PER_MINUTE", "3")
     app = csv_page("t0.csv", table(0))
     upload(app, "t1.csv", table(1))
@@ -53,7 +52,7 @@ def test_uploading_many_files_quickly_is_refused_saying_when_to_try_again(monkey
     assert not (tabular.tables_dir() / f"{hashlib.sha256(table(3)).hexdigest()[:16]}.csv").exists()
 
 
-def test_a_full_disk_refuses_an_upload_and_keeps_the_table(monkeypatch):
+def test_a_full_disk_refuses_an_upload_and_keeps_the_table(monkeypatch, csv_page):
     app = csv_page()
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**11, 10**11 - 2**20, 2**20))
@@ -63,7 +62,7 @@ def test_a_full_disk_refuses_an_upload_and_keeps_the_table(monkeypatch):
     assert not app.exception
 
 
-def test_a_classmate_uploading_the_same_file_under_another_name_renames_nothing():
+def test_a_classmate_uploading_the_same_file_under_another_name_renames_nothing(csv_page):
     data = table(11)
     student_a = csv_page("mine.csv", data)
     student_b = csv_page("other.csv", data)
@@ -73,7 +72,7 @@ def test_a_classmate_uploading_the_same_file_under_another_name_renames_nothing(
     assert "**other.csv**" in shown_name(student_b)
 
 
-def test_a_table_removed_to_make_room_asks_to_upload_it_again():
+def test_a_table_removed_to_make_room_asks_to_upload_it_again(csv_page):
     app = csv_page("gone.csv", table(21))
     for path in tabular.tables_dir().glob(f"{app.session_state['pg_csv_file']}.*"):
         path.unlink()  # what the quota does to a table nobody used for a while

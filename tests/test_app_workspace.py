@@ -4,16 +4,12 @@ Issue 13, item 6: student B opened the address student A copied (then `…?ws=A'
 rename and delete A's runs. A workspace in the address is now ignored and removed.
 """
 import re
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
 
 from playground import share
 from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.progress import History
 
-ROOT = Path(__file__).resolve().parents[1]
 XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 3})
 
 
@@ -22,16 +18,7 @@ def save_run(workspace: str) -> int:
     return server.run_store().save(workspace, XOR, history, {"epochs": 3, "test_accuracy": 0.75}, "completed")
 
 
-def open_page(page: str, params: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.query_params.update(params or {})
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception
-    return app
-
-
-def test_a_copied_address_with_a_workspace_hands_out_none_of_its_runs():
+def test_a_copied_address_with_a_workspace_hands_out_none_of_its_runs(open_page):
     owner = "a1b2c3d4e5f6"  # the 12-hex-digit tokens the address used to carry
     save_run(owner)
     classmate = open_page("pages/4_Runs.py", {share.WORKSPACE: owner})
@@ -42,7 +29,7 @@ def test_a_copied_address_with_a_workspace_hands_out_none_of_its_runs():
     assert len(server.run_store().runs(owner)) == 1  # nothing of the owner's was touched
 
 
-def test_the_playground_address_holds_the_setup_but_never_the_workspace():
+def test_the_playground_address_holds_the_setup_but_never_the_workspace(open_page):
     app = open_page("pages/1_Playground.py")
     assert share.from_query(app.query_params).config == TrainConfig()
     assert share.WORKSPACE not in app.query_params
@@ -51,12 +38,12 @@ def test_the_playground_address_holds_the_setup_but_never_the_workspace():
     assert share.WORKSPACE not in app.query_params
 
 
-def test_each_new_browser_gets_a_workspace_of_its_own():
+def test_each_new_browser_gets_a_workspace_of_its_own(open_page):
     first, second = open_page("pages/4_Runs.py"), open_page("pages/4_Runs.py")
     assert first.session_state[workspace.KEY] != second.session_state[workspace.KEY]
 
 
-def test_the_page_stores_the_workspace_in_the_browser():
+def test_the_page_stores_the_workspace_in_the_browser(open_page):
     app = open_page("pages/4_Runs.py")
     cookie_keeper = app.get("bidi_component")  # the Components v2 module that writes the cookie
     assert cookie_keeper, "no cookie component on the page"

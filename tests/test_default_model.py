@@ -1,15 +1,11 @@
 """The draw page's default model: trained once on the shipped MNIST, saved, then loaded; prepared in
 the background by the server while the draw page shows its progress."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from playground import default_model as dm
 from playground.checkpoint import LoadedModel
 from playground.engine import load_dataset
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # 2 epochs on 600 digits: seconds, for what does not need the real model's accuracy.
 QUICK = dm.DEFAULT_CONFIG.replace(epochs=2, dataset=dm.DEFAULT_CONFIG.dataset.__class__(
@@ -127,25 +123,22 @@ class FakePreparation:
         return 0.5, "Training the default model: epoch 4 of 8…"
 
 
-def open_draw_page(monkeypatch, preparation: FakePreparation):
-    from streamlit.testing.v1 import AppTest
-
+def open_draw_page(open_page, monkeypatch, preparation: FakePreparation):
     from playground.ui import server
     monkeypatch.setattr(server, "_default_digits", [preparation])
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    return app.switch_page("pages/2_Draw.py").run()
+    return open_page("pages/2_Draw.py")
 
 
-def test_the_draw_page_shows_progress_until_the_model_is_ready(monkeypatch, trained):
+def test_the_draw_page_shows_progress_until_the_model_is_ready(monkeypatch, trained, open_page):
     preparation = FakePreparation(polls=4, model=trained)
-    app = open_draw_page(monkeypatch, preparation)
+    app = open_draw_page(open_page, monkeypatch, preparation)
     assert not app.exception and preparation.shown == 3  # the bar moved while it waited
     assert "test accuracy" in app.caption[0].value
 
 
-def test_the_draw_page_says_when_the_model_could_not_be_prepared(monkeypatch):
+def test_the_draw_page_says_when_the_model_could_not_be_prepared(monkeypatch, open_page):
     preparation = FakePreparation(polls=1, error="OSError: no space left on device")
-    app = open_draw_page(monkeypatch, preparation)
+    app = open_draw_page(open_page, monkeypatch, preparation)
     assert not app.exception
     assert [e.value for e in app.error] == ["The default model could not be prepared (OSError: no space left on "
                                             "device). Upload a model (.pt) trained on 28x28 digits in the sidebar "

@@ -3,7 +3,7 @@
 The server is started once per session from the repository root, exactly as a user would
 (`streamlit run app.py`); Chromium is Debian's (/usr/bin/chromium), because Playwright's own
 browser download does not work on these machines (shared/NOTES.md, "Installing").
-Every Playwright wait defaults to WAIT_S (streamlit_app.py), not Playwright's 5 s. Screenshots go
+Every Playwright wait defaults to WAIT_S (harness.py), not Playwright's 5 s. Screenshots go
 to a temporary folder, or to $PLAYGROUND_SCREENSHOTS (`python -m tests.e2e.refresh_docs` sets it to
 docs/ to refresh the README's pictures): the tests never write into the repository.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from streamlit_app import WAIT_S, Server, free_port, new_person  # this folder is on sys.path
+from harness import WAIT_S, Server, free_port, new_person  # this folder is on sys.path
 
 expect.set_options(timeout=WAIT_S * 1000)
 

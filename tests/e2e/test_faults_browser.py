@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from streamlit_app import (TEST_S, TRAIN_S, Server, alert, assert_no_exception, badge, button, column, connect,
-                           free_port, fresh_page, keyed, metric, new_person, open_playground, open_popover, runs_table_of,
-                           train_to_completion, wait_for_saved_runs, workspace_of)
+from harness import (TEST_S, TRAIN_S, Server, alert, assert_no_exception, badge, button, column, connect,
+                     free_port, fresh_page, keyed, metric, new_person, open_playground, open_popover, runs_table_of,
+                     train_to_completion, wait_for_saved_runs, workspace_of)
 
 from playground.runstore import RunStore
 
