@@ -5,7 +5,8 @@
 For the default spiral with the default 2-100-3 ReLU net (trained briefly), a frame is what the
 runner computes (`frames.frame_for`: the model on the 100x100 grid, class and confidence as uint8)
 plus what the page does with it (`plots.data_figure` with the train and test points, then the
-figure's JSON as `st.plotly_chart` makes it, with Streamlit's Plotly template). Medians and 95th percentiles in ms, and the JSON
+figure's JSON as `st.plotly_chart` makes it, with Streamlit's Plotly template). Medians and 95th
+percentiles in ms, and the JSON
 size in KB, printed and written to benchmarks/results/boundary_frame.json. Issue 7's target: under
 10 ms and 60 KB per frame.
 """

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from benchmarks.local_server import ROOT, free_port, healthy, launch
 from benchmarks.local_server import stop as stop_server
+
 RESULTS = ROOT / "benchmarks" / "results" / "cold_start.json"
 CHROMIUM = "/usr/bin/chromium"  # as tests/e2e/conftest.py: Playwright's own download fails here
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

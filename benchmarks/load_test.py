@@ -59,6 +59,7 @@ import streamlit
 from benchmarks.local_server import ROOT, free_port, healthy, launch
 from benchmarks.local_server import stop as stop_server
 from benchmarks.st_client import Session
+
 RESULTS = ROOT / "benchmarks" / "results" / "load_test.json"
 PAGE = "Playground"  # the page's URL path; its script hash comes from the server's new_session
 TRAIN, TOGGLE, ACCURACY = "pg_train", "pg_teacher", "Test accuracy"
@@ -291,7 +292,7 @@ async def student(number: int, url: str, board: Board, args, deadline: float) ->
             result.update(statuses=session.view.statuses, fragment_runs=session.runs.fragment_runs,
                           poll_intervals=sorted(session.intervals),
                           received_mb=round(session.received_bytes / 2**20, 1), exceptions=session.view.exceptions)
-    except Exception as error:  # a failed session is reported, the others go on
+    except Exception as error:  # noqa: BLE001 - a failed session is reported, the others go on
         result["error"] = f"{type(error).__name__}: {error}"
     finally:
         board.open.pop(number, None)

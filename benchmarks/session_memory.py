@@ -70,13 +70,15 @@ def measure(sessions: int) -> dict:
     stages = {"finished handles": after_runs, "+ engines built (page rerun)": after_engines,
               "+ one download clicked each": after_downloads}
     return {"sessions": sessions, "parameters": parameters, "weights_mb": parameters * 4 / 2**20, "base_mb": base,
-            "growth_mb": {stage: {name: value - base[name] for name, value in mb.items()} for stage, mb in stages.items()}}
+            "growth_mb": {stage: {name: value - base[name] for name, value in mb.items()}
+                          for stage, mb in stages.items()}}
 
 
 def table(result: dict) -> str:
     n = result["sessions"]
     lines = [f"{n} finished sessions of a {result['parameters']:,}-parameter model "
-             f"({result['weights_mb']:.1f} MB of weights each); server growth over {result['base_mb']['VmRSS']:.0f} MB:",
+             f"({result['weights_mb']:.1f} MB of weights each); "
+             f"server growth over {result['base_mb']['VmRSS']:.0f} MB:",
              f"{'stage':32s} {'VmRSS MB':>10s} {'per session':>12s} {'RssAnon MB':>11s} {'per session':>12s}"]
     for stage, growth in result["growth_mb"].items():
         lines.append(f"{stage:32s} {growth['VmRSS']:10.0f} {growth['VmRSS'] / n:12.1f} "

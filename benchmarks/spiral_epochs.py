@@ -37,9 +37,8 @@ from playground.config import TrainConfig
 from playground.datasets import Dataset
 from playground.engine import Engine, load_dataset
 from playground.pool import TrainingPool
+from playground.progress import POLL_SECONDS
 from playground.runner import TrainingRunner
-from playground.ui.session import POLL_SECONDS
-
 
 Seconds = tuple[float, float]  # (wall-clock, process CPU)
 

@@ -6,8 +6,21 @@ then sharing, export and files. The address bar keeps the setup (`link`).
 """
 import streamlit as st
 
-from playground.ui import (controls, data_panel, files_panel, inside_panel, inspect_panel, layer_editor, link,
-                           live_view, navigation, plan_panel, server, share_panel, training_panel)
+from playground.ui import (
+    controls,
+    data_panel,
+    files_panel,
+    inside_panel,
+    inspect_panel,
+    layer_editor,
+    link,
+    live_view,
+    navigation,
+    plan_panel,
+    server,
+    share_panel,
+    training_panel,
+)
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")
 navigation.navigation()

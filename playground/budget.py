@@ -91,7 +91,8 @@ def _image_counts(config: TrainConfig) -> tuple[int, int]:
 
     images, values = load_images(config.dataset.name), config.dataset.values
     n_train = len(images.y_train)
-    n_test = len(images.y_test) if images.y_test is not None else round(n_train * max(config.dataset.test_fraction, 0.05))
+    share = max(config.dataset.test_fraction, 0.05)
+    n_test = len(images.y_test) if images.y_test is not None else round(n_train * share)
     n_train -= 0 if images.y_test is not None else n_test
     wanted_train, wanted_test = int(values.get("train_images", 0)), int(values.get("test_images", 0))
     return (min(wanted_train, n_train) if wanted_train > 0 else n_train,

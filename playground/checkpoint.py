@@ -24,8 +24,8 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from .config import ConfigError, TrainConfig
 from .checks import clip
+from .config import ConfigError, TrainConfig
 from .layers import MAX_FEATURES, MAX_LAYERS, LayerError
 from .losses import LOSSES, class_probabilities
 from .model import MAX_PARAMETERS, build_model, plan_for
@@ -230,7 +230,7 @@ def _read(source: BinaryIO) -> object:
             raise CheckpointError("refused: the file holds Python objects other than tensors and plain data, "
                                   "which could run code; it was not loaded") from None
         raise CheckpointError(DAMAGED) from None
-    except Exception:  # torch raises KeyError, EOFError, RuntimeError, ... for damaged or foreign files
+    except Exception:  # noqa: BLE001 - torch raises KeyError, EOFError, RuntimeError, ... for damaged or foreign files
         raise CheckpointError(DAMAGED) from None
 
 

@@ -252,7 +252,7 @@ def _image_input(inputs: list[str], shape: tuple[int, int, int]):
 
             with Image.open(path) as picture:
                 image = np.asarray(picture.convert("L").resize((shape[2], shape[1])))
-    except Exception as error:  # missing, unreadable or not an image: one clear line
+    except Exception as error:  # noqa: BLE001 - missing, unreadable or not an image: one clear line
         raise ValueError(f"cannot read image {path}: {error}") from None
     image = np.asarray(image, dtype=np.float32)
     if image.size != shape[0] * shape[1] * shape[2]:

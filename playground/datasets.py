@@ -307,7 +307,8 @@ def _image_dataset(spec: DatasetSpec, values: dict, fraction: float, rng: np.ran
         test_idx = split_indices(rng, y_train, len(y_train), max(fraction, 0.05))
         train_mask = np.ones(len(y_train), dtype=bool)
         train_mask[test_idx] = False
-        x_train, y_train, x_test, y_test = x_train[train_mask], y_train[train_mask], x_train[test_idx], y_train[test_idx]
+        x_test, y_test = x_train[test_idx], y_train[test_idx]
+        x_train, y_train = x_train[train_mask], y_train[train_mask]
     x_train, y_train = subsample(rng, x_train, y_train, values["train_images"])
     x_test, y_test = subsample(rng, x_test, y_test, values["test_images"])
     return Dataset(name=spec.name, task=spec.task, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,

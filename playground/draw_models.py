@@ -14,8 +14,8 @@ from .budget import forward_flops
 from .checkpoint import LoadedModel
 from .config import TrainConfig
 from .datasets import DATASETS
-from .model import plan_for
 from .explain import DrawingWork
+from .model import plan_for
 
 DIGIT_SHAPE = (1, 28, 28)  # (C, H, W) of a drawing as the model sees it
 

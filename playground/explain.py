@@ -62,12 +62,12 @@ def occlusion_map(predict: Predict, image: np.ndarray, target: int, patch: int =
     tops = range(0, height - patch + 1, stride)
     lefts = range(0, width - patch + 1, stride)
     batch = np.repeat(image[None].astype(np.float32), len(tops) * len(lefts), axis=0)
-    for i, (top, left) in enumerate((t, l) for t in tops for l in lefts):
+    for i, (top, left) in enumerate((t, lf) for t in tops for lf in lefts):
         batch[i, top:top + patch, left:left + patch] = 0.0
     base = predict(image[None, None].astype(np.float32))[0, target]
     drops = base - predict(batch[:, None])[:, target]
     heat, counts = np.zeros((height, width), np.float32), np.zeros((height, width), np.float32)
-    for i, (top, left) in enumerate((t, l) for t in tops for l in lefts):
+    for i, (top, left) in enumerate((t, lf) for t in tops for lf in lefts):
         heat[top:top + patch, left:left + patch] += max(float(drops[i]), 0.0)
         counts[top:top + patch, left:left + patch] += 1
     heat /= np.maximum(counts, 1)

@@ -124,7 +124,7 @@ def _download(torchvision_class: str, folder_name: str) -> Path:
 
     try:
         getattr(torchvision.datasets, torchvision_class)(str(data_root()), download=True)
-    except Exception as error:  # no network, a mirror down, disk full: fall back to the next source
+    except Exception as error:  # noqa: BLE001 - no network, a mirror down, disk full: fall back to the next source
         raise ImageDataError(f"download failed: {str(error).splitlines()[0][:120]}") from None
     return data_root() / folder_name / "raw"
 

@@ -215,7 +215,8 @@ def probability_figure(probabilities: np.ndarray, class_names: tuple[str, ...]) 
     best = int(np.argmax(probabilities))
     colours = [PALETTE[0] if i == best else "#b8c7d9" for i in range(len(class_names))]
     data = [dict(type="bar", x=plotly_literals(class_names), y=np.asarray(probabilities, np.float32),
-                 marker=dict(color=colours), text=[f"{p:.0%}" for p in probabilities], textposition="outside", hoverinfo="skip")]
+                 marker=dict(color=colours), text=[f"{p:.0%}" for p in probabilities], textposition="outside",
+                 hoverinfo="skip")]
     return figure(data, _layout("What the model thinks", height=300, xaxis=dict(type="category"),
                                 yaxis=dict(range=[0, 1.15], tickformat=".0%")))
 

@@ -2,19 +2,20 @@
 
 `TrainingPool(workers)` starts `workers` fresh interpreters (`python -m playground.pool`, spawned
 like multiprocessing's "spawn" but without re-running `__main__`, which under Streamlit is a page
-script; one torch thread each; torch warmed up before a worker takes its first job). Each worker runs one job at a time: a `TrainingRunner` or a
-`Race`, built from picklable arguments, obeying the same commands as in-process and sending frozen
-snapshots back a few times a second. `pool.run(...)` / `pool.race(...)` return handles with the
-runner's / race's interface, so the UI cannot tell them apart. Jobs beyond the pool's size wait in a
-first-come queue; their snapshots say "queued" and their place. A queued job whose page stopped
-asking about it (a closed tab) is dropped before it reaches a worker; a job that has held its worker
-for the pool's turn while others wait is stopped (and saved); a new job from the same owner (a
-browser) stops that owner's previous one; a job over the compute budget is refused before it queues.
-Workers send a heartbeat every second: a worker found dead or silent while idle is replaced (its
-next job goes to the fresh one), and one that dies or falls silent during a job fails only that job,
-with a message, and is replaced. Saving a finished run (`on_end`) happens in this process, which
-keeps a finished run's weights on disk, mapped, rather than in its own memory. Knows nothing about Streamlit or Plotly; the pool's size is the cap on concurrent
-trainings.
+script; one torch thread each; torch warmed up before a worker takes its first job). Each worker
+runs one job at a time: a `TrainingRunner` or a `Race`, built from picklable arguments, obeying the
+same commands as in-process and sending frozen snapshots back a few times a second. `pool.run(...)`
+/ `pool.race(...)` return handles with the runner's / race's interface, so the UI cannot tell them
+apart. Jobs beyond the pool's size wait in a first-come queue; their snapshots say "queued" and
+their place. A queued job whose page stopped asking about it (a closed tab) is dropped before it
+reaches a worker; a job that has held its worker for the pool's turn while others wait is stopped
+(and saved); a new job from the same owner (a browser) stops that owner's previous one; a job over
+the compute budget is refused before it queues. Workers send a heartbeat every second: a worker
+found dead or silent while idle is replaced (its next job goes to the fresh one), and one that dies
+or falls silent during a job fails only that job, with a message, and is replaced. Saving a finished
+run (`on_end`) happens in this process, which keeps a finished run's weights on disk, mapped, rather
+than in its own memory. Knows nothing about Streamlit or Plotly; the pool's size is the cap on
+concurrent trainings.
 """
 from __future__ import annotations
 
@@ -39,8 +40,20 @@ from typing import Callable
 from . import settings
 from .budget import race_problem, run_problem
 from .config import TrainConfig
-from .progress import (FAILED, PAUSED, QUEUED, REPLACED, STARTING, STOPPED, Entrant, History, Owners, RaceSnapshot,
-                       Snapshot, hand_over)
+from .progress import (
+    FAILED,
+    PAUSED,
+    QUEUED,
+    REPLACED,
+    STARTING,
+    STOPPED,
+    Entrant,
+    History,
+    Owners,
+    RaceSnapshot,
+    Snapshot,
+    hand_over,
+)
 
 log = logging.getLogger(__name__)
 

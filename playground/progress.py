@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # the engine imports torch: only for the annotations
 
 log = logging.getLogger(__name__)
 
+# How often a watcher (a page) asks an active run for a snapshot.
+POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second
+QUEUED_POLL_SECONDS = 2.0  # a run waiting in the queue for a worker: a class of queued pages must not swamp the server
+
 # Statuses a run passes through.
 QUEUED, STARTING, RUNNING, PAUSED = "queued", "starting", "running", "paused"  # queued: waiting for a worker
 COMPLETED, STOPPED, DIVERGED, FAILED = "completed", "stopped", "diverged", "failed"

@@ -23,8 +23,19 @@ from .budget import run_problem
 from .config import ConfigError, TrainConfig
 from .engine import BatchEnd, BatchProgress, Diverged, Engine, EpochEnd
 from .frames import frame_for, image_frame
-from .progress import (ACTIVE, COMPLETED, DIVERGED, FAILED, PAUSED, RUNNING, STARTING, STOPPED, CurveLists, Snapshot,
-                       hand_over)
+from .progress import (
+    ACTIVE,
+    COMPLETED,
+    DIVERGED,
+    FAILED,
+    PAUSED,
+    RUNNING,
+    STARTING,
+    STOPPED,
+    CurveLists,
+    Snapshot,
+    hand_over,
+)
 
 
 class ThreadedRun:

@@ -4,6 +4,7 @@ opens a page of the app in AppTest and stops the runs it leaves behind."""
 import atexit
 import functools
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -98,3 +99,9 @@ def open_page():
 def open_playground(open_page):
     """`open_page` on the Playground: `open_playground(params, workspace=...)`."""
     return functools.partial(open_page, PLAYGROUND)
+
+
+@pytest.fixture
+def workspace(request) -> str:
+    """A workspace of the test's own, also when the runs file outlives the test session."""
+    return "faults-" + secrets.token_hex(4) + "".join(c if c.isalnum() else "-" for c in request.node.name)[-40:]

@@ -15,11 +15,11 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from playground import explain
-from playground.ui import server
 from playground.budget import forward_flops
 from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
 from playground.model import MAX_PARAMETERS, build_model, plan_for
+from playground.ui import server
 
 
 @pytest.fixture

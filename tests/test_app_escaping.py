@@ -15,12 +15,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground import share
-from playground.ui import server
 from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
 from playground.model import build_model, plan_for
 from playground.progress import History
 from playground.text import markdown_literal, plotly_literal
+from playground.ui import server
 from test_app_draw import blank, inject  # drawings injected as the canvas component's state
 
 LINK, IMAGE, TAG = "[Click here](http://evil/)", "![x](http://x/y.png)", "<a href=x>b</a>"

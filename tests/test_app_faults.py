@@ -11,7 +11,6 @@ import json
 import math
 import pickle
 import resource
-import secrets
 import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -21,13 +20,13 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from playground import share
-from playground.ui import server, session
 from playground.checkpoint import FORMAT, VERSION, checkpoint_bytes
 from playground.config import TrainConfig
 from playground.engine import Engine
 from playground.layers import MAX_CHANNELS, MAX_FEATURES
 from playground.model import MAX_PARAMETERS
 from playground.progress import History
+from playground.ui import server
 
 PLAYGROUND = "pages/1_Playground.py"
 GB = 2**30
@@ -39,12 +38,6 @@ GOOD_CSV = b"x1,x2,label\n" + b"".join(f"{i / 10},{(i * 7) % 5},{i % 2}\n".encod
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-@pytest.fixture
-def workspace(request) -> str:
-    """A workspace of the test's own, also when the runs file outlives the test session."""
-    return "faults-" + secrets.token_hex(4) + "".join(c if c.isalnum() else "-" for c in request.node.name)[-40:]
-
 
 @pytest.fixture
 def saved_run(workspace) -> int:

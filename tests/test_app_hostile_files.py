@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from playground import share
-from playground.ui import server
 from playground.checkpoint import FORMAT, VERSION, LoadedModel
 from playground.config import TrainConfig
 from playground.engine import Engine
-from test_app_faults import PLAYGROUND, XOR, page_config, texts, workspace  # noqa: F401 (fixtures)
+from playground.ui import server
+from test_app_faults import PLAYGROUND, XOR, page_config, texts
 from test_checkpoint import bomb_bytes, peak_rss_growth_mib
 
 DIGITS = TrainConfig.from_dict({"dataset": {"name": "digits", "train_images": 50, "test_images": 20},

@@ -2,9 +2,9 @@
 import pytest
 
 from playground import lessons
-from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.lessons import LESSONS
+from playground.ui import server, workspace
 
 
 @pytest.fixture

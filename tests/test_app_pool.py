@@ -9,11 +9,11 @@ import time
 import pytest
 
 from playground import share
-from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.pool import PooledRunner
 from playground.progress import COMPLETED, REPLACED, RUNNING, STOPPED
 from playground.runner import TrainingRunner
+from playground.ui import server, workspace
 from test_app_playground_share import XOR  # tests/ is on sys.path
 
 ENDLESS = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "epochs": 100_000})

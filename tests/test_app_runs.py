@@ -4,10 +4,10 @@ import sqlite3
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground.ui import server
 from playground.config import TrainConfig
 from playground.progress import History
 from playground.runstore import RunStore
+from playground.ui import server
 
 BASE = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 3})
 
@@ -31,8 +31,8 @@ def open_runs(open_page):
 
 def save(workspace: str, lr: float, name: str = "") -> int:
     config = BASE.replace(optimizer=BASE.optimizer.__class__(name="adam", lr=lr))
-    return server.run_store().save(workspace, config, history([1.0, 0.5 * lr * 100, 0.2]), {"epochs": 3, "test_accuracy": 0.75},
-                               "completed", name=name)
+    return server.run_store().save(workspace, config, history([1.0, 0.5 * lr * 100, 0.2]),
+                                   {"epochs": 3, "test_accuracy": 0.75}, "completed", name=name)
 
 
 def test_an_empty_workspace_says_how_to_get_runs(workspace, open_runs):

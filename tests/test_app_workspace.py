@@ -6,9 +6,9 @@ rename and delete A's runs. A workspace in the address is now ignored and remove
 import re
 
 from playground import share
-from playground.ui import server, workspace
 from playground.config import TrainConfig
 from playground.progress import History
+from playground.ui import server, workspace
 
 XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 3})
 

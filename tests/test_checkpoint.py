@@ -13,8 +13,15 @@ import pytest
 import torch
 
 from playground import checkpoint
-from playground.checkpoint import (FORMAT, VERSION, CheckpointError, LoadedModel, checkpoint_bytes, load_checkpoint,
-                                   save_checkpoint)
+from playground.checkpoint import (
+    FORMAT,
+    VERSION,
+    CheckpointError,
+    LoadedModel,
+    checkpoint_bytes,
+    load_checkpoint,
+    save_checkpoint,
+)
 from playground.config import TrainConfig
 from playground.engine import Engine
 

@@ -532,9 +532,8 @@ def run_cli(*args: str, cwd: Path = ROOT) -> tuple[int, str, str, float]:
 
 
 def test_predict_refuses_a_zip_bomb_with_one_line_and_no_memory_spike(tmp_path, saved_model):
-    from test_checkpoint import bomb_bytes  # tests/ is on sys.path
-
     from playground.engine import Engine
+    from test_checkpoint import bomb_bytes  # tests/ is on sys.path
 
     engine = Engine(TrainConfig.from_dict(TINY))
     (tmp_path / "bomb.pt").write_bytes(bomb_bytes(engine))

@@ -5,8 +5,8 @@ from playground.budget import forward_flops
 from playground.checkpoint import LoadedModel
 from playground.config import TrainConfig
 from playground.draw_models import DIGIT_SHAPE, billions, describe, drawing_work, input_problem, no_occlusion, too_large
-from playground.model import plan_for
 from playground.explain import DRAWING_FLOPS, DrawingWork
+from playground.model import plan_for
 
 MNIST_MLP = TrainConfig.from_dict({"dataset": {"name": "mnist"}, "layers": [
     {"type": "flatten"}, {"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}]})

@@ -4,8 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from playground.explain import (DRAWING_FLOPS, activation_pictures, conv_activations, drawing_work, occlusion_images,
-                                occlusion_map, overlay)
+from playground.explain import (
+    DRAWING_FLOPS,
+    activation_pictures,
+    conv_activations,
+    drawing_work,
+    occlusion_images,
+    occlusion_map,
+    overlay,
+)
 
 
 def left_half_detector(batch: np.ndarray) -> np.ndarray:

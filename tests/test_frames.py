@@ -3,8 +3,16 @@ import numpy as np
 import pytest
 
 from playground.datasets import Dataset, make_dataset
-from playground.frames import (CONFIDENCE_LEVELS, GRID_SIZE, BoundaryFrame, CurveFrame, axis_ranges,
-                               boundary_frame, curve_frame, frame_for)
+from playground.frames import (
+    CONFIDENCE_LEVELS,
+    GRID_SIZE,
+    BoundaryFrame,
+    CurveFrame,
+    axis_ranges,
+    boundary_frame,
+    curve_frame,
+    frame_for,
+)
 from playground.tasks import CLASSIFICATION, REGRESSION
 
 

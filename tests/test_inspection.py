@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
-from playground.inspection import (ClassScores, cell_examples, class_scores, confusion_matrix, filter_images,
-                                   macro_average, most_confused, upscale)
+from playground.inspection import (
+    ClassScores,
+    cell_examples,
+    class_scores,
+    confusion_matrix,
+    filter_images,
+    macro_average,
+    most_confused,
+    upscale,
+)
 
 # Four 0s, two 1s, three 2s. Matrix rows = true, columns = predicted:
 #   [[3, 1, 0],

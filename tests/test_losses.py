@@ -3,9 +3,22 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from playground.losses import (DEFAULT_LOSS, LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE,
-                               class_probabilities, compatible_losses, predicted_classes, task_problem)
+from playground.losses import (
+    DEFAULT_LOSS,
+    LOG_PROBS,
+    LOGIT,
+    LOSSES,
+    PROB,
+    PROBS,
+    SCORES,
+    VALUE,
+    class_probabilities,
+    compatible_losses,
+    predicted_classes,
+    task_problem,
+)
 from playground.tasks import CLASSIFICATION, REGRESSION
+
 
 def test_three_classes_get_only_the_multi_class_losses():
     assert compatible_losses(CLASSIFICATION, 3) == ["cross_entropy", "nll"]

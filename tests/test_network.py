@@ -7,8 +7,21 @@ from torch import nn
 
 from playground.layers import ResidualBlock
 from playground.model import ImageNormalize, Standardize
-from playground.network import (GAP, MAX_UNITS, NEGATIVE, POSITIVE, TOP, WIDTH_LEVELS, ZERO, NeuronMaps, diagram,
-                                is_mlp, network_figure, neuron_figure, neuron_maps)
+from playground.network import (
+    GAP,
+    MAX_UNITS,
+    NEGATIVE,
+    POSITIVE,
+    TOP,
+    WIDTH_LEVELS,
+    ZERO,
+    NeuronMaps,
+    diagram,
+    is_mlp,
+    network_figure,
+    neuron_figure,
+    neuron_maps,
+)
 
 RANGES = [(-1.0, 2.0), (-3.0, 1.0)]
 

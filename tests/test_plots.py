@@ -7,8 +7,16 @@ import pytest
 
 from playground.datasets import Dataset, make_dataset
 from playground.frames import CONFIDENCE_LEVELS, axis_ranges, boundary_frame, curve_frame
-from playground.plots import (MAX_CURVE_POINTS, TRAIN_COLOUR, boundary_figure, confusion_figure, curve_figure,
-                              data_figure, loss_figure, score_figure)
+from playground.plots import (
+    MAX_CURVE_POINTS,
+    TRAIN_COLOUR,
+    boundary_figure,
+    confusion_figure,
+    curve_figure,
+    data_figure,
+    loss_figure,
+    score_figure,
+)
 from playground.progress import History
 from playground.tasks import CLASSIFICATION, REGRESSION
 
@@ -294,8 +302,8 @@ def test_long_batch_lines_are_thinned():
 def test_overlay_figure_draws_one_coloured_line_per_run_and_skips_empty_ones():
     from playground.plots import PALETTE, overlay_figure
 
-    fig = overlay_figure([("SGD", (1, 2, 3), (1.0, 0.8, 0.7)), ("empty", (), ()), ("Adam", (1, 2, 3), (1.0, 0.1, 0.01))],
-                         "Train loss", 3, log=True, y_title="loss")
+    series = [("SGD", (1, 2, 3), (1.0, 0.8, 0.7)), ("empty", (), ()), ("Adam", (1, 2, 3), (1.0, 0.1, 0.01))]
+    fig = overlay_figure(series, "Train loss", 3, log=True, y_title="loss")
     assert [trace.name for trace in fig.data] == ["SGD", "Adam"]
     assert fig.data[0].line.color == PALETTE[0] and fig.data[1].line.color == PALETTE[2]
     assert fig.layout.yaxis.type == "log" and fig.layout.xaxis.range == (0, 3)

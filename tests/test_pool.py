@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from playground import pool as pool_module
 from playground.config import TrainConfig
 from playground.engine import Engine
-from playground import pool as pool_module
 from playground.pool import ABANDONED, CRASHED, HUNG, YIELDED, TrainingPool, queue_message
 from playground.progress import COMPLETED, FAILED, PAUSED, QUEUED, REPLACED, RUNNING, STOPPED
 from playground.race import Race
@@ -171,7 +171,8 @@ def test_a_failed_save_is_told_in_the_message(pool):
 
     run = pool.run(spiral(epochs=2), on_end=broken).start()
     finish(run)
-    assert run.snapshot().status == COMPLETED and "could not be saved for the Runs page: disk full" in run.snapshot().message
+    assert run.snapshot().status == COMPLETED
+    assert "could not be saved for the Runs page: disk full" in run.snapshot().message
 
 
 def test_closing_the_pool_stops_its_jobs():

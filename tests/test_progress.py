@@ -6,8 +6,17 @@ import pytest
 
 from playground.engine import BatchProgress, EpochEnd, Metrics
 from playground.pool import PooledRace, PooledRunner
-from playground.progress import (ACTIVE, COMPLETED, QUEUED, CurveLists, History, RaceSnapshot, RunHandle, Snapshot,
-                                 TrainingHandle)
+from playground.progress import (
+    ACTIVE,
+    COMPLETED,
+    QUEUED,
+    CurveLists,
+    History,
+    RaceSnapshot,
+    RunHandle,
+    Snapshot,
+    TrainingHandle,
+)
 from playground.race import Race
 from playground.runner import TrainingRunner
 

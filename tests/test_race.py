@@ -3,8 +3,8 @@ import math
 import time
 
 from playground.config import TrainConfig
-from playground.race import Race
 from playground.progress import COMPLETED, DIVERGED, FAILED, STOPPED
+from playground.race import Race
 
 
 def entrant(lr: float, epochs: int = 15, optimizer: str = "adam") -> TrainConfig:
@@ -43,7 +43,8 @@ def test_entrants_with_fewer_epochs_finish_first():
 
 def test_a_diverging_entrant_drops_out_and_the_others_go_on():
     wild = TrainConfig.from_dict({"dataset": {"name": "linear_regression"}, "layers": [{"type": "linear"}],
-                                  "loss": "mse", "optimizer": {"name": "sgd", "lr": 5.0}, "epochs": 40, "device": "cpu"})
+                                  "loss": "mse", "optimizer": {"name": "sgd", "lr": 5.0}, "epochs": 40,
+                                  "device": "cpu"})
     snap = finish(Race((("wild", wild), ("calm", entrant(0.01, epochs=40)))))
     wild, calm = snap.entrants
     assert wild.status == DIVERGED and len(wild.history.epochs) < 40
@@ -82,7 +83,8 @@ def test_a_config_the_engine_refuses_fails_with_its_reason():
 
 def test_on_end_sees_the_final_race_before_its_status_changes_and_failures_are_reported():
     seen = []
-    race = Race((("a", entrant(0.01, epochs=3)),), on_end=lambda snap: seen.append((snap.status, race.snapshot().status)))
+    race = Race((("a", entrant(0.01, epochs=3)),),
+                on_end=lambda snap: seen.append((snap.status, race.snapshot().status)))
     snap = finish(race)
     assert seen == [(COMPLETED, "running")] and snap.status == COMPLETED
 

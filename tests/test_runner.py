@@ -62,7 +62,8 @@ def test_runner_completes_a_tiny_config(launch):
     assert snap.status == "completed" and not snap.active
     assert snap.epoch == snap.epochs == 20
     assert snap.message == "Completed 20 epochs."
-    assert {"epochs", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "epochs_per_second"} <= set(snap.final)
+    expected = {"epochs", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "epochs_per_second"}
+    assert expected <= set(snap.final)
     assert snap.final["epochs"] == 20
     history = snap.history
     assert history.epochs == tuple(range(1, 21)) and len(history.train_loss) == 20

@@ -172,7 +172,7 @@ def test_concurrent_saves_from_eight_threads_all_land(store):
         try:
             for _ in range(3):
                 save(RunStore(store.path))
-        except Exception as error:  # surfaced by the assert below
+        except Exception as error:  # noqa: BLE001 - surfaced by the assert below
             errors.append(error)
 
     threads = [threading.Thread(target=work) for _ in range(8)]

@@ -9,8 +9,20 @@ import pytest
 
 from playground import tabular
 from playground.datasets import make_dataset
-from playground.tabular import (MAX_BYTES, MAX_COLUMNS, MAX_ROWS, TableError, dataset_csv, default_features,
-                                guess_task, is_table_id, load_upload, prepare, read_table, save_upload)
+from playground.tabular import (
+    MAX_BYTES,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    TableError,
+    dataset_csv,
+    default_features,
+    guess_task,
+    is_table_id,
+    load_upload,
+    prepare,
+    read_table,
+    save_upload,
+)
 from playground.tasks import CLASSIFICATION, REGRESSION
 
 IRIS = (b"sepal length,sepal width,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n7.0,3.2,versicolor\n"

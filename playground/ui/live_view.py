@@ -11,9 +11,9 @@ import streamlit as st
 
 from .. import plots
 from ..config import TrainConfig
-from ..tasks import CLASSIFICATION
 from ..losses import LOSSES
 from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED
+from ..tasks import CLASSIFICATION
 from ..text import markdown_literal
 from . import server, session
 from .widget_state import RUN

@@ -12,16 +12,14 @@ from typing import Callable
 
 import streamlit as st
 
-from ..settings import budget_minutes, idle_seconds
 from ..config import TrainConfig
+from ..progress import POLL_SECONDS, QUEUED_POLL_SECONDS, REPLACED, Owners
 from ..race import Race
-from ..progress import REPLACED, Owners
 from ..runner import TrainingRunner
 from ..runstore import RunStoreError
+from ..settings import budget_minutes, idle_seconds
 from . import server, workspace
 
-POLL_SECONDS = 0.4  # live charts refresh 2.5 times a second while a run is active
-QUEUED_POLL_SECONDS = 2.0  # a page whose run waits in the queue checks its place this often
 REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
 
 _THREAD_RUNS = Owners()  # without a pool: which run each browser has going on the server's threads

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
 from harness import WAIT_S, Server, free_port, new_person  # this folder is on sys.path
 
 expect.set_options(timeout=WAIT_S * 1000)

@@ -26,7 +26,8 @@ PICTURES = {
 def main() -> int:
     started = time.time()
     env = {**os.environ, "PLAYGROUND_SCREENSHOTS": str(DOCS)}
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *PICTURES], cwd=ROOT, env=env)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *PICTURES]
+    done = subprocess.run(command, cwd=ROOT, env=env)
     stale = [name for names in PICTURES.values() for name in names
              if not (DOCS / name).is_file() or (DOCS / name).stat().st_mtime < started]
     if done.returncode or stale:

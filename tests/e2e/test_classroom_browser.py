@@ -21,10 +21,27 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from harness import (CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, alert, assert_no_exception, button, click_option,
-                     connect, fresh_page, keyed, metric, open_playground, query, save_full_page, train_to_completion,
-                     wait_for_saved_runs, workspace_of)
-
+from harness import (
+    CONNECTED,
+    FRESH,
+    START_S,
+    TEST_S,
+    TRAIN_S,
+    alert,
+    assert_no_exception,
+    button,
+    click_option,
+    connect,
+    fresh_page,
+    keyed,
+    metric,
+    open_playground,
+    query,
+    save_full_page,
+    train_to_completion,
+    wait_for_saved_runs,
+    workspace_of,
+)
 from playground import share
 from playground.config import TrainConfig
 from playground.runstore import RunStore, default_path

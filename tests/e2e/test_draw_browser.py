@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+
 from harness import CONNECTED, FRESH, START_S, TEST_S, TRAIN_S
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]

@@ -1,8 +1,8 @@
 """Faults a classroom server must survive, in a real browser: a student closing the tab while their
-run trains, and the server restarting mid-training (its saved runs listed, and deleted, afterwards). Each test starts its own server (one training
-worker, so the queue shows; a short watchdog) on its own runs file, which is read directly to check
-that nothing saved is lost. Waits are Playwright `expect`s or bounded polls of the runs file.
-"""
+run trains, and the server restarting mid-training (its saved runs listed, and deleted, afterwards).
+Each test starts its own server (one training worker, so the queue shows; a short watchdog) on its
+own runs file, which is read directly to check that nothing saved is lost. Waits are Playwright
+`expect`s or bounded polls of the runs file."""
 from __future__ import annotations
 
 import os
@@ -12,10 +12,28 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from harness import (TEST_S, TRAIN_S, Server, alert, assert_no_exception, badge, button, column, connect,
-                     free_port, fresh_page, keyed, metric, new_person, open_playground, open_popover, runs_table_of,
-                     train_to_completion, wait_for_saved_runs, workspace_of)
-
+from harness import (
+    TEST_S,
+    TRAIN_S,
+    Server,
+    alert,
+    assert_no_exception,
+    badge,
+    button,
+    column,
+    connect,
+    free_port,
+    fresh_page,
+    keyed,
+    metric,
+    new_person,
+    open_playground,
+    open_popover,
+    runs_table_of,
+    train_to_completion,
+    wait_for_saved_runs,
+    workspace_of,
+)
 from playground.runstore import RunStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]

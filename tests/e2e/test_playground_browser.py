@@ -15,8 +15,20 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from harness import (FRESH, TEST_S, TRAIN_S, assert_no_exception, badge, button, click_option, keyed, metric,
-                     open_playground, save_full_page)
+
+from harness import (
+    FRESH,
+    TEST_S,
+    TRAIN_S,
+    assert_no_exception,
+    badge,
+    button,
+    click_option,
+    keyed,
+    metric,
+    open_playground,
+    save_full_page,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
