@@ -18,4 +18,4 @@ for start in range(0, len(lessons), PER_ROW):
     for column, lesson in zip(st.columns(PER_ROW), lessons[start:start + PER_ROW]):
         with column:
             race_view.lesson_card(lesson)
-session.live(race_view.render_race, active=race_view.race_active(), key=race_view.RACE)
+session.live(race_view.render_race, active=race_view.race_active())

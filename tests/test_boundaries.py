@@ -7,6 +7,8 @@ imported or run. Imports inside functions count like those at the top.
 - No import circle among the `playground` modules.
 - Nothing below the engine imports it: the modules the engine imports (directly or through others) reach
   none of the engine, runner, race or pool; checkpoint, export and budget do not reach the engine.
+- playground/ui/ modules call no Streamlit function when imported; pages stay under 100 lines and ui
+  modules under 200.
 """
 from __future__ import annotations
 
@@ -216,3 +218,42 @@ def test_the_checker_finds_circles_and_imports_of_the_engine_from_below():
     assert reaches(graph, "playground.layers", ABOVE_THE_FLOOR).startswith("playground.layers -> playground.runner\n")
     assert "playground/layers.py:2 `from playground.runner import R`" in reaches(graph, "playground.config", {ENGINE})
     assert reaches(graph, "playground.budget", {ENGINE}) is None
+
+
+def streamlit_calls_at_import(source: str) -> list[int]:
+    """Lines of module-level statements that call `st.*` when the module is imported (decorators such as
+    `@st.cache_resource` and the bodies of functions and classes do not count)."""
+    lines = []
+    for statement in ast.parse(source).body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                root = node.func
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Name) and root.id == "st":
+                    lines.append(node.lineno)
+    return lines
+
+
+def test_ui_modules_run_no_streamlit_call_when_imported():
+    found = [f"{path}:{line}" for path, source in read_sources().items() if path.startswith("playground/ui/")
+             for line in streamlit_calls_at_import(source)]
+    assert not found, "playground/ui/ modules define functions; these call Streamlit at import:\n" + "\n".join(found)
+
+
+def test_the_import_time_check_sees_a_module_level_call_but_not_a_decorator():
+    source = "import streamlit as st\n\n@st.cache_resource\ndef f():\n    st.write(1)\n\nst.title('x')\n"
+    assert streamlit_calls_at_import(source) == [7]
+
+
+PAGE_LINES, UI_MODULE_LINES = 100, 200  # a page is a layout of panels; a panel is one concern
+
+
+def test_pages_are_short_layouts_and_ui_modules_stay_small():
+    limits = {"app.py": PAGE_LINES, "pages/": PAGE_LINES, "playground/ui/": UI_MODULE_LINES}
+    too_long = [f"{path}: {len(source.splitlines())} lines (at most {limit})"
+                for path, source in read_sources().items()
+                for room, limit in limits.items() if path.startswith(room) and len(source.splitlines()) > limit]
+    assert not too_long, "split these into panels:\n" + "\n".join(too_long)

@@ -21,7 +21,7 @@ from .widget_state import RUN
 def live() -> None:
     """A switch to see inside the network, and the view, refreshed while the run is active."""
     if st.toggle("See inside the network", value=True, key="pg_inside"):
-        session.live(render_inside, active=active(), key="pg_inside_view", every=INSPECT_SECONDS)
+        session.live(render_inside, active=active(), every=INSPECT_SECONDS)
 
 
 def render_inside() -> bool:

@@ -25,7 +25,7 @@ def applies(is_image: bool) -> bool:
 
 def live() -> None:
     """The inspection, refreshed while the run is active."""
-    session.live(render_inspection, active=active(), key="pg_inspect", every=INSPECT_SECONDS)
+    session.live(render_inspection, active=active(), every=INSPECT_SECONDS)
 
 
 def render_inspection() -> bool:

@@ -38,7 +38,7 @@ def queued() -> bool:
 
 def live(preview: TrainConfig | None) -> None:
     """The live view, polled while the run is active (`preview`: the setup to show before a run)."""
-    session.live(lambda: render_live(preview), active=active(), key=RUN, waiting=queued)
+    session.live(lambda: render_live(preview), active=active(), waiting=queued)
 
 
 def render_live(preview: TrainConfig | None) -> bool:

@@ -99,7 +99,7 @@ def saver(config: TrainConfig) -> Callable:
     return save
 
 
-def live(render: Callable[[], bool], active: bool, key: str, every: float = POLL_SECONDS,
+def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
          waiting: Callable[[], bool] | None = None) -> None:
     """Call `render` now and, if a run is `active`, again every `every` seconds.
 
