@@ -9,7 +9,7 @@ driving Debian's /usr/bin/chromium, a new browser context, so a new Streamlit se
 - health ok: seconds from starting the server process until GET /_stcore/health answers "ok";
 - home rendered: seconds from starting the process until the Home page, opened as soon as the
   server is healthy, is fully rendered: connected, the script finished (no running indicator),
-  the heading and the page's last element (the "Training runs on" box, after `ui.warm_up`) shown;
+  the heading and the page's last element (the "Training runs on" box, after `server.warm_up`) shown;
 - Playground, fresh server: a second fresh server whose first page is /Playground: seconds from
   starting the process until the page's Train button shows (this pays torch's import);
 - Playground, second visit: on that now-warm server, a new session opening /Playground: seconds
