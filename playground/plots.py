@@ -21,7 +21,14 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#ff7f0e"
 MAX_CURVE_POINTS = 2000
-_LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)
+MAX_LOG_TICKS = 8
+# The top margin holds two bands: the title at the very top, then up to two rows of a horizontal legend
+# sitting on the plot area, so a legend that wraps in a narrow column still stays under the title.
+TITLE_SIZE, TITLE_BAND, LEGEND_ROW = 16, 34, 22
+_TITLE = dict(font=dict(size=TITLE_SIZE), x=0.0, xanchor="left", xref="paper",
+              y=1.0, yanchor="top", yref="container", pad=dict(t=8))
+_LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, yref="paper", xanchor="left", x=0.0)
+_TOP_MARGIN = TITLE_BAND + 2 * LEGEND_ROW
 
 
 def figure(data: list[dict], layout: dict) -> go.Figure:
@@ -30,7 +37,8 @@ def figure(data: list[dict], layout: dict) -> go.Figure:
 
 
 def _layout(title: str, height: int = 320, **axes) -> dict:
-    return dict(title=dict(text=title), height=height, margin=dict(l=50, r=10, t=50, b=40), legend=_LEGEND, **axes)
+    return dict(title=dict(_TITLE, text=title), height=height, margin=dict(l=50, r=10, t=_TOP_MARGIN, b=40),
+                legend=_LEGEND, **axes)
 
 
 def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figure:
@@ -47,7 +55,7 @@ def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figu
         data.insert(0, dict(type="scatter", x=xs, y=ys, mode="lines", name="batches",
                             line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45))
     return figure(data, _layout(f"Loss ({loss_title})", xaxis=_epoch_axis(total_epochs),
-                                yaxis=_log_axis(values)))
+                                yaxis=_log_axis(values, "loss")))
 
 
 def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], selected: tuple | None = None) -> go.Figure:
@@ -191,14 +199,55 @@ def _finite(values) -> list[float]:
     return [v for v in values if v is not None and np.isfinite(v)]
 
 
-def _log_axis(values) -> dict:
-    """A log y axis over `values`; minor ticks (2, 5) are labelled only when the range spans decades,
-    else Plotly's own ticks, so a curve from 0.65 to 0.60 still has numbers on its axis."""
+def _log_axis(values, name: str = "") -> dict:
+    """A log y axis over `values`, its title saying so, its ticks 1-2-5 numbers written in full (`log_ticks`)."""
+    axis = dict(type="log", title=dict(text=f"{name} (log scale)" if name else "log scale"))
     span = _log_range(values)
-    axis = dict(type="log", range=span)
-    if span is not None and span[1] - span[0] > 1.2:
-        axis["dtick"] = "D2"
+    if span is not None:
+        ticks = log_ticks(10 ** span[0], 10 ** span[1])
+        axis.update(range=span, tickmode="array", tickvals=list(ticks), ticktext=[tick_label(t) for t in ticks])
     return axis
+
+
+def log_ticks(low: float, high: float, most: int = MAX_LOG_TICKS) -> tuple[float, ...]:
+    """Readable tick values in [low, high] for a log axis: 1, 2, 5 per decade, at most `most` of them.
+
+    Wide ranges keep only the powers of ten (every few decades if need be); ranges holding fewer than
+    three 1-2-5 values get evenly spaced round numbers (0.55, 0.6, 0.65) instead. Empty, non-positive,
+    NaN or infinite bounds give no ticks; a zero-width range gives its one value.
+    """
+    if not (np.isfinite(low) and np.isfinite(high) and 0 < low <= high):
+        return ()
+    if low == high:
+        return (float(f"{low:.3g}"),)
+    ticks = _decade_ticks(low, high, (1, 2, 5))
+    if len(ticks) > most:
+        ticks = _decade_ticks(low, high, (1,))
+        ticks = ticks[::-(-len(ticks) // most)]
+    return ticks if len(ticks) >= 3 else _round_ticks(low, high, min(most, 5))
+
+
+def _decade_ticks(low: float, high: float, mantissas: tuple[int, ...]) -> tuple[float, ...]:
+    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    values = (float(f"{m}e{e}") for e in range(first, last + 1) for m in mantissas)
+    return tuple(v for v in values if low <= v <= high)
+
+
+def _round_ticks(low: float, high: float, most: int) -> tuple[float, ...]:
+    """Multiples of the finest 1-2-5 step that puts at most `most` ticks in [low, high]."""
+    exponent = int(np.floor(np.log10(high - low))) - 1
+    for step in (float(f"{m}e{e}") for e in range(exponent, exponent + 3) for m in (1, 2, 5)):
+        first, last = int(np.ceil(low / step - 1e-9)), int(np.floor(high / step + 1e-9))
+        if last - first + 1 <= most:
+            return tuple(float(f"{k * step:.12g}") for k in range(first, last + 1))
+    return ()
+
+
+def tick_label(value: float) -> str:
+    """A tick value written in full ("0.05", "200"), scientific only beyond a millionth or a million."""
+    if 1e-6 <= abs(value) < 1e7:
+        return np.format_float_positional(value, precision=6, trim="-")
+    return f"{value:.0e}"
 
 
 def _log_range(values) -> list[float] | None:
@@ -235,6 +284,5 @@ def overlay_figure(series: list[tuple[str, tuple, tuple]], title: str, total_epo
         values += _finite(ys.tolist())
         data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=plotly_literal(name),
                          line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
-    yaxis = _log_axis(values) if log else dict()
-    yaxis["title"] = dict(text=plotly_literal(y_title))
+    yaxis = _log_axis(values, plotly_literal(y_title)) if log else dict(title=dict(text=plotly_literal(y_title)))
     return figure(data, _layout(title, xaxis=_epoch_axis(total_epochs), yaxis=yaxis))

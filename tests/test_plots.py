@@ -319,12 +319,71 @@ def test_overlay_figure_thins_long_runs():
     assert len(fig.data[0].x) <= MAX_CURVE_POINTS + 1 and fig.data[0].x[-1] == 100_000
 
 
-def test_log_axes_label_minor_ticks_only_across_decades():
+def test_log_axes_label_1_2_5_ticks_written_in_full_and_say_log_scale():
     from playground.plots import overlay_figure
 
-    narrow = overlay_figure([("a", (1, 2, 3), (0.65, 0.62, 0.60))], "Loss", 3, log=True)
-    wide = overlay_figure([("a", (1, 2, 3), (1.0, 0.1, 0.001))], "Loss", 3, log=True)
-    assert narrow.layout.yaxis.dtick is None and wide.layout.yaxis.dtick == "D2"
+    wide = overlay_figure([("a", (1, 2, 3), (1.0, 0.1, 0.001))], "Loss", 3, log=True, y_title="loss")
+    narrow = loss_figure(History(epochs=(1, 2, 3), train_loss=(0.65, 0.62, 0.60)), 3)
+    for fig in (wide, narrow):
+        axis = fig.layout.yaxis
+        assert axis.tickmode == "array" and len(axis.tickvals) == len(axis.ticktext) >= 3
+        assert len(set(axis.ticktext)) == len(axis.ticktext) and not any("e" in text for text in axis.ticktext)
+        assert all(10 ** axis.range[0] <= v <= 10 ** axis.range[1] for v in axis.tickvals)
+        assert axis.title.text == "loss (log scale)"
+    assert {"1", "0.1", "0.01", "0.001"} <= set(wide.layout.yaxis.ticktext)
+    assert narrow.layout.yaxis.ticktext == ("0.55", "0.6", "0.65", "0.7")
+
+
+def test_log_axes_without_positive_data_have_no_ticks_or_range():
+    from playground.plots import overlay_figure
+
+    for values in ((), (float("nan"), float("inf")), (0.0, -1.0)):
+        axis = overlay_figure([("a", tuple(range(len(values))), values)], "Loss", 3, log=True).layout.yaxis
+        assert axis.type == "log" and axis.range is None and axis.tickvals is None
+        assert axis.title.text == "log scale"
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (0.03, 2.5, ["0.05", "0.1", "0.2", "0.5", "1", "2"]),
+    (1e-4, 1, ["0.0001", "0.001", "0.01", "0.1", "1"]),  # 13 values of 1-2-5: only the decades
+    (3, 4000, ["10", "100", "1000"]),
+    (0.4, 1.2, ["0.4", "0.6", "0.8", "1", "1.2"]),  # two 1-2-5 values only: round numbers instead
+    (0.5, 0.5, ["0.5"]),
+])
+def test_log_ticks_are_1_2_5_numbers_in_the_range_written_in_full(low, high, expected):
+    from playground.plots import log_ticks, tick_label
+
+    assert [tick_label(v) for v in log_ticks(low, high)] == expected
+
+
+def test_log_ticks_stay_few_across_many_decades_and_are_empty_for_bad_ranges():
+    from playground.plots import MAX_LOG_TICKS, log_ticks
+
+    ticks = log_ticks(1e-12, 1e5)
+    assert 3 <= len(ticks) <= MAX_LOG_TICKS and ticks == tuple(sorted(set(ticks)))
+    for low, high in ((0.0, 1.0), (-1.0, 1.0), (float("nan"), 1.0), (1.0, float("inf")), (2.0, 1.0)):
+        assert log_ticks(low, high) == ()
+
+
+def test_the_legend_sits_under_the_title_with_room_for_two_rows():
+    """Title at the top of the figure, legend rows on the plot area: in pixels, the bands cannot meet."""
+    from playground.plots import LEGEND_ROW, overlay_figure
+
+    for fig in (loss_figure(with_batches(epochs=3, per_epoch=4), 3), score_figure(history(3), 3, CLASSIFICATION),
+                overlay_figure([("a", (1, 2), (1.0, 0.5))], "Train loss", 2, log=True)):
+        title, legend, top = fig.layout.title, fig.layout.legend, fig.layout.margin.t
+        assert (title.yref, title.y, title.yanchor) == ("container", 1.0, "top")
+        title_bottom = title.pad.t + 1.5 * title.font.size  # pixels from the figure's top edge
+        assert (legend.yref, legend.y, legend.yanchor, legend.orientation) == ("paper", 1.0, "bottom", "h")
+        assert title_bottom <= top - 2 * LEGEND_ROW  # the legend grows up from the plot area's top edge
+        go_figure_validates(fig)
+
+
+def go_figure_validates(fig) -> None:
+    """The builders skip Plotly's validation; a misspelt layout key would otherwise pass silently."""
+    import plotly.graph_objects as go
+
+    go.Figure(fig.to_dict())
 
 
 # --- user text is plain text in every figure ------------------------------------------------------
