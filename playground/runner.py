@@ -302,7 +302,9 @@ class TrainingRunner(ThreadedRun):
             self._frame, self._weights = frame, weights
 
     def _end_training(self, engine: Engine, status: str, message: str) -> None:
-        final = engine.final_metrics()
+        final = engine.final_metrics()  # evaluates the test split: an image frame made after it is current
+        if engine.epoch and (self._frame is None or self._frame.epoch != engine.epoch):
+            self._set_frame(engine)  # e.g. stopped between frames: the final frame shows the final epoch
         final["epochs_per_second"] = engine.epoch / engine.seconds if engine.seconds else None
         engine.release_training()  # a finished run keeps one copy of its weights
         with self._lock:

@@ -317,3 +317,56 @@ def wait_until_epoch(run, epoch: int, timeout: float = 120.0) -> None:
     while run.snapshot().epoch < epoch:
         assert time.monotonic() < deadline, f"the run did not reach epoch {epoch}"
         time.sleep(0.05)
+
+
+# --- the status line: no stale speed, no box that repeats the badge; no invitation Train cannot keep --
+
+
+def status(app: AppTest) -> str:
+    return next(m.value for m in app.markdown if "-badge[" in m.value)
+
+
+def boxes(app: AppTest) -> list[str]:
+    return [box.value for box in [*app.success, *app.info, *app.warning, *app.error]]
+
+
+def test_paused_shows_no_speed_and_a_plain_stop_adds_no_box(at):
+    at.number_input(key="pg_epochs").set_value(100000).run()
+    at.button(key="pg_train").click().run()
+    run = at.session_state["pg_run"]
+    wait_until_epoch(run, 3)
+    at.button(key="pg_pause").click().run()
+    wait_until(lambda: run.snapshot().status == "paused", "the pause")
+    at.run()
+    assert "[Paused]" in status(at) and "epochs/s" not in status(at)
+    at.button(key="pg_stop").click().run()
+    finish(at)
+    assert run.snapshot().message == "Stopped."
+    assert "[Stopped]" in status(at) and "epochs/s on average" in status(at)
+    assert not any("Stopped" in box for box in boxes(at))  # the badge says it; a box would push the chart down
+
+
+def test_a_completed_run_shows_no_box_repeating_the_badge(at):
+    at.number_input(key="pg_epochs").set_value(20).run()
+    at.button(key="pg_train").click().run()
+    finish(at)
+    assert at.session_state["pg_run"].snapshot().message == "Completed 20 epochs."
+    assert ":green-badge[Completed]" in status(at) and not at.success
+
+
+def test_a_table_still_to_upload_does_not_invite_pressing_train(at):
+    at.selectbox(key="pg_dataset").set_value("csv").run()
+    assert at.button(key="pg_train").disabled
+    assert not any("Press **Train**" in box for box in boxes(at))
+    assert any("once the setup is ready" in c.value for c in at.caption)
+
+
+def test_the_default_setup_invites_pressing_train(at):
+    assert any("Press **Train**" in box for box in boxes(at))
+
+
+def test_the_per_class_table_is_tall_enough_for_ten_classes_and_the_macro_row():
+    from playground.ui.inspect_panel import ROW_PX, table_height
+
+    assert table_height(11) >= 12 * ROW_PX  # header + 10 classes + macro average: no scrolling
+    assert table_height(3) < table_height(11) and table_height(50) == table_height(12)

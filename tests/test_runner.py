@@ -146,6 +146,14 @@ def test_stop_ends_with_status_stopped(launch):
     assert snap.final is not None and snap.final["epochs"] == snap.epoch > 2
 
 
+def test_after_stop_the_final_frame_shows_the_final_epoch(launch):
+    runner = launch(LONG, frame_interval=3600)  # no frame after the first: a stop always falls between frames
+    assert wait_until(lambda: runner.snapshot().epoch > 2)
+    runner.stop()
+    snap = finished(runner)
+    assert snap.status == "stopped" and snap.frame.epoch == snap.epoch > 2
+
+
 def test_stop_while_paused_ends_the_run(launch):
     runner = launch(LONG, paused=True)
     assert wait_until(lambda: runner.snapshot().status == "paused")

@@ -16,6 +16,8 @@ from . import server, session
 from .live_view import INSPECT_SECONDS, active
 from .widget_state import RUN
 
+ROW_PX, MAX_TABLE_ROWS = 35, 12  # Streamlit's row height; the rows shown before the table scrolls (10 classes + macro)
+
 
 def applies(is_image: bool) -> bool:
     """Whether to inspect: the setup shown, or the run on the page, is of image data."""
@@ -104,11 +106,16 @@ def scores_tab(matrix, class_names) -> None:
     rows = inspection.class_scores(matrix, class_names)
     table = [{"class": r.name, "precision": r.precision, "recall": r.recall, "F1": r.f1, "test images": r.support}
              for r in [*rows, inspection.macro_average(rows)]]
-    st.dataframe(table, hide_index=True, width="stretch", key="pg_class_scores",
+    st.dataframe(table, hide_index=True, width="stretch", key="pg_class_scores", height=table_height(len(table)),
                  column_config={name: st.column_config.NumberColumn(format="%.3f")
                                 for name in ("precision", "recall", "F1")})
     st.caption("Precision: of the images predicted as the class, how many are. Recall: of the class's images, "
                "how many were found. F1: their harmonic mean. Empty: undefined (never predicted).")
+
+
+def table_height(rows: int) -> int:
+    """Pixels that show the header and every row (up to `MAX_TABLE_ROWS`, then the table scrolls)."""
+    return (min(rows, MAX_TABLE_ROWS) + 1) * ROW_PX + 3  # + the border
 
 
 def filters_tab(frame: ImageFrame) -> None:

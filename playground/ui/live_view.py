@@ -12,7 +12,7 @@ import streamlit as st
 from .. import plots
 from ..config import TrainConfig
 from ..losses import LOSSES
-from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED
+from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED, RUNNING
 from ..tasks import CLASSIFICATION
 from ..text import markdown_literal
 from . import server, session
@@ -20,6 +20,7 @@ from .widget_state import RUN
 
 INSPECT_SECONDS = 2.0  # the inspection and the network view refresh less often than the curves
 STATUS_BOX = {COMPLETED: st.success, DIVERGED: st.error, FAILED: st.error}
+ROUTINE_MESSAGES = ("Stopped.",)  # end messages that only repeat the badge (besides "Completed N epochs.")
 BADGE_COLOUR = {"queued": "violet", "running": "blue", "paused": "orange", COMPLETED: "green", DIVERGED: "red",
                 FAILED: "red"}
 
@@ -74,27 +75,46 @@ def before_a_run(preview: TrainConfig | None) -> None:
     if st.session_state.get("pg_blocked"):  # the Model column's reason, where the disabled Train button is
         message, icon = st.session_state["pg_blocked"]
         st.error(message, icon=icon)
+    elif preview is None:  # e.g. a table still to upload: the Model column says what to do first
+        st.caption("Train becomes available once the setup is ready: see the Model column.")
     else:
         st.info("Press **Train** to start, or **Step** to train one epoch at a time.", icon=":material/touch_app:")
 
 
 def status_line(snap, task: str, is_image: bool = False) -> None:
-    """One line of progress, then the latest (or final) loss and score."""
-    rate = snap.final.get("epochs_per_second") if snap.final else snap.epochs_per_second
+    """One line of progress, then the latest (or final) loss and score, then the run's message when it
+    says more than the badge."""
     colour = BADGE_COLOUR.get(snap.status, "gray")
     epoch = f"**{snap.epoch:,}**"
     if snap.active and snap.history.batch_epochs and snap.history.batch_epochs[-1] > snap.epoch:
         epoch = f"**{snap.history.batch_epochs[-1]:.1f}**"  # mid-way through a long epoch
-    speed = (f"**{rate or 0:.2f}** epochs/s · **{snap.samples_per_second:,.0f}** images/s" if is_image
-             else f"**{rate or 0:,.0f}** epochs/s")
     st.markdown(f":{colour}-badge[{snap.status.capitalize()}] &nbsp; epoch {epoch} / {snap.epochs:,}"
-                f" · {speed} · learning rate {snap.lr:g}")
+                f"{speed_text(snap, is_image)} · learning rate {snap.lr:g}")
     score = "accuracy" if task == CLASSIFICATION else "R²"
     for col, label, value in zip(st.columns(4), ("Train loss", "Test loss", f"Train {score}", f"Test {score}"),
                                  latest_metrics(snap, task)):
         col.metric(label, _fmt(value))
-    if snap.message:
+    if snap.message and not routine(snap):  # a box only for news: it would push the charts down
         STATUS_BOX.get(snap.status, st.info)(markdown_literal(snap.message))
+
+
+def speed_text(snap, is_image: bool) -> str:
+    """The line's speed: the live one while running, the average over the run once it ended; none while
+    paused or queued (the rate of the last seconds of training would read as a live speed)."""
+    if snap.final:
+        rate, label = snap.final.get("epochs_per_second"), " on average"
+    elif snap.status == RUNNING:
+        rate, label = snap.epochs_per_second, ""
+    else:
+        return ""
+    if is_image:
+        return f" · **{rate or 0:.2f}** epochs/s{label} · **{snap.samples_per_second:,.0f}** images/s"
+    return f" · **{rate or 0:,.0f}** epochs/s{label}"
+
+
+def routine(snap) -> bool:
+    """Whether the run's message only repeats what the badge says ("Completed 1000 epochs.", "Stopped.")."""
+    return snap.message in (*ROUTINE_MESSAGES, f"Completed {snap.epoch} epochs.")
 
 
 def latest_metrics(snap, task: str) -> list:
