@@ -2,7 +2,8 @@
 
 `plan_model` infers the first layer's input size and the last Linear's output size, computes
 each layer's output shape and parameter count (on torch's meta device, so a huge layer costs no
-memory) and rejects stacks that cannot work, naming the layer and the fix. `build_model` makes
+memory), rejects stacks that cannot work, naming the layer and the fix, and notes stacks that work
+but teach the wrong lesson (two Linears in a row, an activation the loss already applies). `build_model` makes
 the real `nn.Sequential`. `plan_for` plans a config's stack for its dataset and loss, and
 `batch_problem` says whether a training batch of that model fits in memory. Knows nothing about
 datasets' contents or training.
@@ -96,7 +97,7 @@ def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: L
             count = sum(p.numel() for p in module.parameters())
             rows.append(LayerRow(i, LAYERS[spec["type"]].title, _detail(spec, shape, out_shape), out_shape, count))
             shape = out_shape
-    plan = ModelPlan(tuple(specs), tuple(rows), input_shape, shape)
+    plan = ModelPlan(tuple(specs), tuple(rows), input_shape, shape, collapse_warnings(specs))
     _check_output(plan, n_outputs)
     if plan.parameters == 0:
         raise LayerError(None, "the model has no weights to learn: add a Linear layer")
@@ -183,7 +184,15 @@ def _check_loss(plan: ModelPlan, loss: LossSpec) -> ModelPlan:
         raise LayerError(last_index, f"{loss.title} needs the model to end with {need}, but it ends with "
                                      f"{LAYERS[last].title}: add a {need} layer at the end")
     warnings = tuple(f"Layer {last_index + 1} {text}" for kind, text in loss.warn_last if kind == last)
-    return ModelPlan(plan.layers, plan.rows, plan.input_shape, plan.output_shape, warnings)
+    return ModelPlan(plan.layers, plan.rows, plan.input_shape, plan.output_shape, plan.warnings + warnings)
+
+
+def collapse_warnings(specs: list[dict] | tuple[dict, ...]) -> tuple[str, ...]:
+    """A note for each two Linear layers in a row: with nothing between them they are one linear map."""
+    types = [spec["type"] for spec in specs]
+    return tuple(f"Layers {i + 1} and {i + 2} are two Linear layers in a row: they collapse into one linear map "
+                 "— put an activation (e.g. ReLU) between them."
+                 for i in range(len(types) - 1) if types[i] == types[i + 1] == "linear")
 
 
 def _detail(spec: dict, in_shape: Shape, out_shape: Shape) -> str:

@@ -102,6 +102,7 @@ def test_learning_rate_change_reaches_running_training(at):
 
 def test_layer_editor_add_move_remove_and_presets(at):
     at.selectbox(key="pg_add_type").set_value("tanh").run()
+    at.selectbox(key="pg_add_at").set_value("end").run()  # an activation's own place is before the output layer
     at.button(key="pg_add_layer").click().run()
     layers = [row["layer"] for row in at.dataframe[0].value.to_dict("records")] if at.dataframe else []
     assert not at.exception
@@ -116,6 +117,43 @@ def test_layer_editor_add_move_remove_and_presets(at):
     assert [layer["type"] for layer in at.session_state["pg_layers"]] == ["relu", "linear", "linear"]
     at.button(key="pg_preset_Linear").click().run()
     assert [row["layer"] for row in at.dataframe[0].value.to_dict("records")] == ["Linear"]
+
+
+def stack_types(app: AppTest) -> list[str]:
+    return [layer["type"] for layer in app.session_state["pg_layers"]]
+
+
+def test_a_new_activation_goes_before_the_output_layer(at):
+    at.button(key="pg_preset_Linear").click().run()
+    at.selectbox(key="pg_add_type").set_value("relu").run()
+    assert at.selectbox(key="pg_add_at").value == "output"
+    at.button(key="pg_add_layer").click().run()
+    assert stack_types(at) == ["relu", "linear"]
+    at.selectbox(key="pg_add_type").set_value("linear").run()
+    assert at.selectbox(key="pg_add_at").value == "end"  # a Linear is added at the end, as before
+    at.selectbox(key="pg_add_at").set_value(1).run()
+    at.session_state["ui_last_actions"] = {}  # a second Add this soon would be taken for a repeated click
+    at.button(key="pg_add_layer").click().run()
+    assert stack_types(at) == ["relu", "linear", "linear"]
+    assert not at.exception
+
+
+def test_removing_the_relu_between_two_linears_shows_the_collapse_note(at):
+    assert not at.warning
+    relu = at.session_state["pg_layers"][1]["id"]
+    at.button(key=f"pg_l{relu}_remove").click().run()
+    note = " ".join(w.value for w in at.warning)
+    assert "Layers 1 and 2 are two Linear layers in a row" in note and "collapse into one linear map" in note
+    assert "put an activation (e.g. ReLU) between them" in note
+    assert not at.button(key="pg_train").disabled  # a note, not an error: it still trains
+
+
+def test_an_activation_swaps_in_one_click(at):
+    relu = at.session_state["pg_layers"][1]["id"]
+    at.segmented_control(key=f"pg_l{relu}_swap").set_value("tanh").run()
+    assert at.selectbox(key=f"pg_l{relu}_type").value == "tanh"
+    assert [row["layer"] for row in at.dataframe[0].value.to_dict("records")] == ["Linear", "Tanh", "Linear"]
+    assert at.segmented_control(key=f"pg_l{relu}_swap").value == "tanh" and not at.exception
 
 
 def test_unworkable_stack_is_rejected_with_a_message_naming_the_fix(at):

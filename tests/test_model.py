@@ -159,6 +159,27 @@ def test_a_sound_stack_has_no_warnings():
     assert plan_model([{"type": "linear"}], (1,), 1, LOSSES["mse"]).warnings == ()
 
 
+def test_two_linears_in_a_row_get_a_collapse_note():
+    plan = plan_model([{"type": "linear", "out": 100}, {"type": "linear"}], (2,), 3, LOSSES["cross_entropy"])
+    assert plan.warnings == ("Layers 1 and 2 are two Linear layers in a row: they collapse into one linear map "
+                             "— put an activation (e.g. ReLU) between them.",)
+
+
+def test_the_collapse_note_names_each_pair_and_comes_before_the_loss_notes():
+    stack = [{"type": "linear", "out": 8}, {"type": "relu"}, {"type": "linear", "out": 8}, {"type": "linear"},
+             {"type": "softmax"}]
+    warnings = plan_model(stack, (2,), 3, LOSSES["cross_entropy"]).warnings
+    assert len(warnings) == 2 and warnings[0].startswith("Layers 3 and 4 are two Linear layers in a row")
+    assert warnings[1].startswith("Layer 5 ends with Softmax")
+    assert plan_model(stack[2:4], (2,), 3).warnings[0].startswith("Layers 1 and 2")  # without a loss too
+
+
+@pytest.mark.parametrize("between", ["relu", "tanh", "dropout", "batchnorm1d"])
+def test_anything_between_two_linears_takes_the_collapse_note_away(between):
+    stack = [{"type": "linear", "out": 8}, {"type": between}, {"type": "linear"}]
+    assert plan_model(stack, (2,), 3, LOSSES["cross_entropy"]).warnings == ()
+
+
 def test_built_model_matches_the_plan():
     layers = [{"type": "linear", "out": 16}, {"type": "batchnorm1d"}, {"type": "gelu"},
               {"type": "dropout", "p": 0.1}, {"type": "linear"}]
