@@ -408,3 +408,14 @@ def test_the_per_class_table_is_tall_enough_for_ten_classes_and_the_macro_row():
 
     assert table_height(11) >= 12 * ROW_PX  # header + 10 classes + macro average: no scrolling
     assert table_height(3) < table_height(11) and table_height(50) == table_height(12)
+
+
+def test_a_new_layer_goes_where_it_belongs_in_the_stack():
+    from playground.ui.layer_editor import END, OUTPUT, insert_index
+
+    toy, image = ["linear", "relu", "linear"], ["conv2d", "relu", "maxpool2d", "flatten", "linear"]
+    assert insert_index(toy, OUTPUT, "tanh") == 2  # before the output Linear
+    assert insert_index(image, OUTPUT, "dropout2d") == 3  # an image layer: before the Flatten
+    assert insert_index(image, OUTPUT, "dropout") == 4
+    assert insert_index(toy, END, "linear") == 3 and insert_index(toy, 1, "relu") == 1
+    assert insert_index(["relu"], OUTPUT, "tanh") == 1  # no Linear: at the end

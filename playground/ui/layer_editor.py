@@ -42,9 +42,11 @@ def natural_place(kind: str) -> str:
     return OUTPUT if LAYERS[kind].elementwise and kind not in GO_LAST else END
 
 
-def insert_index(types: list[str], place: str | int) -> int:
-    """The index a new layer takes: before the last Linear (the output layer; none: at the end), at the end,
-    or after layer `place` (1-based)."""
+def insert_index(types: list[str], place: str | int, new: str = "") -> int:
+    """The index a new layer of type `new` takes: before the last Linear (the output layer; none: at the end;
+    an image layer such as Dropout2d goes before the Flatten instead), at the end, or after layer `place`."""
+    if place == OUTPUT and new.endswith("2d") and "flatten" in types:
+        return types.index("flatten")
     if place == OUTPUT:
         return max((i for i, kind in enumerate(types) if kind == "linear"), default=len(types))
     return len(types) if place == END else min(place, len(types))
@@ -54,8 +56,9 @@ def add_layer() -> None:
     if session.repeated("add layer"):
         return
     specs = [{k: v for k, v in layer.items() if k != "id"} for layer in st.session_state["pg_layers"]]
-    at = insert_index([spec["type"] for spec in specs], st.session_state.get("pg_add_at", END))
-    set_layers([*specs[:at], {"type": st.session_state["pg_add_type"]}, *specs[at:]])
+    kind = st.session_state["pg_add_type"]
+    at = insert_index([spec["type"] for spec in specs], st.session_state.get("pg_add_at", END), kind)
+    set_layers([*specs[:at], {"type": kind}, *specs[at:]])
 
 
 def follow_type() -> None:
