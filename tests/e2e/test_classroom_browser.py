@@ -170,7 +170,7 @@ def open_and_train_xor(page: Page, address: str) -> dict[str, str]:
     expect(plan_layers(page)).to_have_text(["Linear", "Tanh", "Linear"])
     expect(page.get_by_text(re.compile(r"Input \[2\] → output \[2\] · 42 parameters"))).to_be_visible()
     train_to_completion(page)
-    expect(page.get_by_text("Completed 30 epochs.")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"epoch 30 / 30 ·"))).to_be_visible()
     metrics = final_metrics(page)
     assert_no_exception(page)
     return metrics
