@@ -1,5 +1,5 @@
 """What a classifier gets wrong: confusion matrix, per-class scores, which test images to look at,
-and first-layer filters as pictures.
+which training images show the classes before a run, and first-layer filters as pictures.
 
 Pure numpy on label arrays and weight arrays: knows nothing about torch, training or the UI.
 """
@@ -84,6 +84,20 @@ def cell_examples(y_true: np.ndarray, y_pred: np.ndarray, true_class: int | None
     # lexsort: last key is primary. Wrong first; wrong by decreasing, right by increasing confidence.
     order = np.lexsort((np.where(wrong, -sureness, sureness), ~wrong))
     return index[order][:limit]
+
+
+def sample_per_class(labels: np.ndarray, per_class: int = 1, limit: int | None = None) -> np.ndarray:
+    """Indices of the first `per_class` examples of each class, one round of classes at a time.
+
+    Round 1 is the first example of each class (in class order), round 2 the second, and so on, so a
+    row of the grid shows every class once. Deterministic: the same labels give the same images.
+    """
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")  # by class, first examples first
+    rank = np.arange(len(labels)) - np.searchsorted(labels[order], labels[order], side="left")  # n-th of its class
+    keep = rank < per_class
+    chosen, rounds = order[keep], rank[keep]
+    return chosen[np.lexsort((labels[chosen], rounds))][:limit]
 
 
 def filter_images(filters: np.ndarray, size: int = 48) -> list[np.ndarray]:

@@ -14,6 +14,7 @@ from playground.inspection import (
     filter_images,
     macro_average,
     most_confused,
+    sample_per_class,
     upscale,
 )
 
@@ -259,6 +260,28 @@ def test_a_constant_filter_becomes_mid_grey(filters):
 def test_filter_images_refuse_weights_that_are_not_conv_kernels(shape):
     with pytest.raises(ValueError, match="expected conv weights"):
         filter_images(np.zeros(shape))
+
+
+def test_sample_per_class_takes_the_first_of_each_class_a_round_at_a_time():
+    labels = np.array([2, 0, 2, 1, 0, 0, 1, 2])
+    assert sample_per_class(labels, 1).tolist() == [1, 3, 0]  # the first 0, the first 1, the first 2
+    assert sample_per_class(labels, 2).tolist() == [1, 3, 0, 4, 6, 2]  # then the second of each
+
+
+def test_sample_per_class_skips_a_class_that_has_run_out_and_stops_at_the_limit():
+    labels = np.array([0, 1, 0, 0])
+    assert sample_per_class(labels, 3).tolist() == [0, 1, 2, 3]  # class 1 has one example only
+    assert sample_per_class(labels, 3, limit=2).tolist() == [0, 1]
+    assert sample_per_class(np.array([], dtype=np.int64), 2).tolist() == []
+
+
+def test_sample_per_class_shows_every_class_of_ten_in_each_row():
+    labels = np.random.default_rng(0).integers(0, 10, 500)
+    chosen = sample_per_class(labels, 2, limit=20)
+    assert len(chosen) == 20 and len(set(chosen.tolist())) == 20
+    assert labels[chosen[:10]].tolist() == list(range(10)) and labels[chosen[10:]].tolist() == list(range(10))
+    assert chosen[:10].tolist() == [int(np.flatnonzero(labels == c)[0]) for c in range(10)]
+    assert np.array_equal(chosen, sample_per_class(labels.copy(), 2, limit=20))  # deterministic
 
 
 def test_upscale_repeats_each_pixel_in_a_block():

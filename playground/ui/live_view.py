@@ -1,15 +1,16 @@
 """The Playground's live view of its run: the status line, the metrics, the decision boundary (or fitted
 curve) and the loss and score curves, redrawn while the run is active.
 
-Before a run, it shows the data and either why the setup cannot train (`pg_blocked`, kept by
-`plan_panel`) or how to start. Reads the run's snapshots only; the figures are `plots`'. Knows
-nothing about the controls or the other panels.
+Before a run, it shows the data (a chart of 2-D data, sample images of image data) and either why the
+setup cannot train (`pg_blocked`, kept by `plan_panel`) or how to start. Reads the run's snapshots only;
+the figures are `plots`', the choice of sample images `inspection`'s. Knows nothing about the controls or
+the other panels.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from .. import plots
+from .. import inspection, plots
 from ..config import TrainConfig
 from ..losses import LOSSES
 from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED, RUNNING
@@ -20,6 +21,7 @@ from .widget_state import RUN
 
 INSPECT_SECONDS = 2.0  # the inspection and the network view refresh less often than the curves
 STATUS_BOX = {COMPLETED: st.success, DIVERGED: st.error, FAILED: st.error}
+SAMPLE_PX, SAMPLES_PER_CLASS, MAX_SAMPLES = 56, 2, 20  # the sample images before a run: two rows of ten classes
 ROUTINE_MESSAGES = ("Stopped.",)  # end messages that only repeat the badge (besides "Completed N epochs.")
 BADGE_COLOUR = {"queued": "violet", "running": "blue", "paused": "orange", COMPLETED: "green", DIVERGED: "red",
                 FAILED: "red"}
@@ -68,8 +70,11 @@ def render_live(preview: TrainConfig | None) -> bool:
 
 def before_a_run(preview: TrainConfig | None) -> None:
     """The data of the setup, then why it cannot train (beside the disabled Train button) or how to start."""
-    if preview is not None:
-        figure = plots.data_figure(server.cached_dataset(preview.dataset))
+    dataset = None if preview is None else server.cached_dataset(preview.dataset)
+    if dataset is not None and dataset.is_image:
+        sample_images(dataset)
+    elif dataset is not None:
+        figure = plots.data_figure(dataset)
         if figure is not None:
             st.plotly_chart(figure, key="pg_boundary", width="stretch")
     if st.session_state.get("pg_blocked"):  # the Model column's reason, where the disabled Train button is
@@ -79,6 +84,17 @@ def before_a_run(preview: TrainConfig | None) -> None:
         st.caption("Train becomes available once the setup is ready: see the Model column.")
     else:
         st.info("Press **Train** to start, or **Step** to train one epoch at a time.", icon=":material/touch_app:")
+
+
+def sample_images(dataset) -> None:
+    """The first training images of each class, captioned with their labels."""
+    chosen = inspection.sample_per_class(dataset.y_train, SAMPLES_PER_CLASS, MAX_SAMPLES)
+    height, width = dataset.x_train.shape[2:]
+    with st.container(key="pg_samples"):
+        st.image([inspection.upscale(dataset.x_train[i, 0], SAMPLE_PX) for i in chosen],
+                 caption=[dataset.class_names[dataset.y_train[i]] for i in chosen], width=SAMPLE_PX)
+    st.caption(f"Sample training images ({len(dataset.y_train):,} of them); the model sees each as "
+               f"{height}x{width} grey pixels.")
 
 
 def status_line(snap, task: str, is_image: bool = False) -> None:
