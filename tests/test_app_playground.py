@@ -404,16 +404,16 @@ def test_the_default_setup_invites_pressing_train(at):
 
 
 def test_image_data_shows_sample_training_images_before_a_run(at):
-    assert chart_count(at) == 1 and not at.get("imgs")  # the toy data: its chart, no images
+    assert chart_count(at) == 1 and not at.get("image")  # the toy data: its chart, no images
     at.selectbox(key="pg_dataset").set_value("digits").run()
     assert not at.exception
     assert chart_count(at) == 0
-    images = at.get("imgs")
+    images = at.get("image")
     assert len(images) == 1 and len(images[0].proto.imgs) == 20  # two rows: the first two of each digit
     assert [img.caption for img in images[0].proto.imgs[:10]] == [str(d) for d in range(10)]
     assert any("Sample training images" in c.value and "8x8 grey pixels" in c.value for c in at.caption)
     at.selectbox(key="pg_dataset").set_value("spiral").run()  # and back: the data preview chart
-    assert chart_count(at) == 1 and not at.get("imgs")
+    assert chart_count(at) == 1 and not at.get("image")
 
 
 def test_the_per_class_table_is_tall_enough_for_ten_classes_and_the_macro_row():
