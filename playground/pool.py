@@ -40,6 +40,7 @@ from typing import Callable
 from . import settings
 from .budget import race_problem, run_problem
 from .config import TrainConfig
+from .pace import FAST, epochs_per_second
 from .progress import (
     FAILED,
     PAUSED,
@@ -75,7 +76,7 @@ HUNG = ("The training process stopped responding, so this run was ended and the 
         "Press Train to try again.")
 CRASHED = ("The training process stopped unexpectedly (was it out of memory?). "
            "Try a smaller model or batch size, then Train again.")
-COMMANDS = {"runner": {"pause", "resume", "step", "stop", "set_learning_rate", "seen"},
+COMMANDS = {"runner": {"pause", "resume", "step", "stop", "set_learning_rate", "set_pace", "seen"},
             "race": {"stop", "seen"}}
 
 
@@ -264,7 +265,8 @@ class TrainingPool:
     def run(self, config: TrainConfig, initial_state: dict | None = None,
             on_end: Callable[[Snapshot], None] | None = None, owner: str | None = None,
             budget_minutes: float | None = None, **options) -> "PooledRunner":
-        """A handle on a training; call `.start()` to queue it. `budget_minutes`: refuse a longer run."""
+        """A handle on a training; call `.start()` to queue it. `budget_minutes`: refuse a longer run.
+        `options` go to the worker's `TrainingRunner` (idle times, `pace`)."""
         return PooledRunner(self, config, initial_state, on_end, options, owner, budget_minutes)
 
     def race(self, entrants, on_end: Callable[[RaceSnapshot], None] | None = None, owner: str | None = None,
@@ -683,6 +685,7 @@ class PooledRunner(_PoolJob):
                          budget_minutes)
         self.config, self.initial_state = config, initial_state
         self._paused, self._lr = False, config.optimizer.lr
+        self._pace = options.get("pace", FAST)  # the worker's TrainingRunner gets it with the other options
         self._final_state: dict | None = None
         self._engine = None
 
@@ -706,6 +709,11 @@ class PooledRunner(_PoolJob):
         self._lr = float(lr)
         self._call("set_learning_rate", float(lr))
 
+    def set_pace(self, pace: str) -> None:
+        epochs_per_second(pace)  # an unknown name fails here, not in the worker
+        self._pace = pace
+        self._call("set_pace", pace)
+
     @property
     def paused(self) -> bool:
         return self._paused
@@ -713,6 +721,10 @@ class PooledRunner(_PoolJob):
     @property
     def requested_lr(self) -> float:
         return self._lr
+
+    @property
+    def pace(self) -> str:
+        return self._pace
 
     @property
     def engine(self):
@@ -738,7 +750,8 @@ class PooledRunner(_PoolJob):
 
 
 class PooledRace(_PoolJob):
-    """A `Race` in a worker process, seen from the server (a `progress.RunHandle`, as the race is)."""
+    """A `Race` in a worker process, seen from the server (a `progress.RunHandle`, as the race is). Like
+    the race, it has no pace: its entrants take turns epoch by epoch, as fast as they can."""
 
     kind = "race"
 

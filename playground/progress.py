@@ -148,7 +148,8 @@ class RunHandle(Protocol):
 
 @runtime_checkable
 class TrainingHandle(RunHandle, Protocol):
-    """A single training's handle (`TrainingRunner`, `PooledRunner`): it can also be paused, stepped and steered."""
+    """A single training's handle (`TrainingRunner`, `PooledRunner`): it can also be paused, stepped and steered,
+    and kept to a pace. Races have no pace: their entrants take turns epoch by epoch, as fast as they can."""
 
     config: TrainConfig
 
@@ -167,6 +168,9 @@ class TrainingHandle(RunHandle, Protocol):
     def set_learning_rate(self, lr: float) -> None:
         """Change the base learning rate from the next epoch on."""
 
+    def set_pace(self, pace: str) -> None:
+        """Train at `pace` (a name in `pace.PACES`: "watch" waits between epochs, "fast" never) from now on."""
+
     @property
     def paused(self) -> bool:
         """Whether the run has been asked to pause."""
@@ -174,6 +178,10 @@ class TrainingHandle(RunHandle, Protocol):
     @property
     def requested_lr(self) -> float:
         """The base learning rate last asked for."""
+
+    @property
+    def pace(self) -> str:
+        """The pace last asked for."""
 
     @property
     def engine(self) -> Engine | None:

@@ -3,7 +3,8 @@
 `Race` builds one `Engine` per entrant and trains them in turn, one epoch each, so their curves
 grow together and can be overlaid live. The UI calls `snapshot()` (a frozen, picklable
 `progress.RaceSnapshot`) and `stop()`; a watchdog stops a race nobody has looked at for
-`idle_end` seconds. An entrant whose loss diverges drops out while the others go on. The thread,
+`idle_end` seconds. An entrant whose loss diverges drops out while the others go on. A race has no
+pace (`pace`): it always trains as fast as it can, its entrants taking turns epoch by epoch. The thread,
 the lock and the end of a run come from `runner.ThreadedRun`. Knows nothing about Streamlit or Plotly.
 """
 from __future__ import annotations

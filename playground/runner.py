@@ -1,12 +1,13 @@
 """Runs one training off the caller's thread and exposes immutable snapshots of its progress.
 
 A `TrainingRunner` owns a worker thread that pulls events from `Engine.run()` and obeys commands
-(pause, resume, step, stop, set the learning rate) between them: between batches and between
-epochs, in one place (`_wait_for_turn`). It records history and a prediction frame a few times a
-second. The UI only calls commands and `snapshot()`; everything it receives is frozen and picklable
-(see `progress`), so the worker can run in a process pool too. A watchdog pauses a run nobody has
-looked at for `idle_pause` seconds and ends it after `idle_end`. `ThreadedRun` is what it shares
-with `race.Race`. Knows nothing about Streamlit or Plotly.
+(pause, resume, step, stop, set the learning rate or the pace) between them: between batches and
+between epochs, in one place (`_wait_for_turn`), which also holds a watched run to its pace (`pace`).
+It records history and a prediction frame a few times a second. The UI only calls commands and
+`snapshot()`; everything it receives is frozen and picklable (see `progress`), so the worker can run
+in a process pool too. A watchdog pauses a run nobody has looked at for `idle_pause` seconds and
+ends it after `idle_end`. `ThreadedRun` is what it shares with `race.Race`. Knows nothing about
+Streamlit or Plotly.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .budget import run_problem
 from .config import ConfigError, TrainConfig
 from .engine import BatchEnd, BatchProgress, Diverged, Engine, EpochEnd
 from .frames import frame_for, image_frame
+from .pace import FAST, Pacer
 from .progress import (
     ACTIVE,
     COMPLETED,
@@ -130,10 +132,13 @@ class TrainingRunner(ThreadedRun):
     def __init__(self, config: TrainConfig, frame_interval: float = 0.4,
                  idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1,
                  initial_state: dict | None = None, on_end: Callable[[Snapshot], None] | None = None,
-                 budget_minutes: float | None = None):
+                 budget_minutes: float | None = None, pace: str = FAST,
+                 pace_clock: Callable[[], float] = time.monotonic):
         """`initial_state`: a checkpoint's state_dict to continue training from. `on_end` receives the
         final snapshot of a run that trained at least one epoch, on the worker thread (e.g. to save it).
-        `budget_minutes`: a run estimated to take longer fails at once, saying why (None: no limit)."""
+        `budget_minutes`: a run estimated to take longer fails at once, saying why (None: no limit).
+        `pace`: a name in `pace.PACES`; the default "fast" never waits (the CLI's and benchmarks' path),
+        the Playground asks for "watch". `pace_clock`: the clock the pace is kept by (tests inject one)."""
         super().__init__(on_end, budget_minutes, torch_threads)
         self.config = config
         self.initial_state = initial_state
@@ -146,6 +151,7 @@ class TrainingRunner(ThreadedRun):
         self._curves = CurveLists()
         self._rate, self._sample_rate = _Rate(), _Rate()
         self._engine: Engine | None = None
+        self._pacer = Pacer(pace, pace_clock)
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -173,10 +179,21 @@ class TrainingRunner(ThreadedRun):
     def set_learning_rate(self, lr: float) -> None:
         self._command(lr=float(lr))
 
+    def set_pace(self, pace: str) -> None:
+        """Train at `pace` (a name in `pace.PACES`) from the next epoch on; "fast" ends a wait at once."""
+        with self._lock:
+            self._pacer.set(pace)  # an unknown name raises here, in the caller's thread
+        self._command()
+
     @property
     def requested_lr(self) -> float:
         """The base learning rate last asked for (it applies from the next epoch)."""
         return self._lr
+
+    @property
+    def pace(self) -> str:
+        """The pace last asked for."""
+        return self._pacer.pace
 
     @property
     def paused(self) -> bool:
@@ -235,8 +252,9 @@ class TrainingRunner(ThreadedRun):
 
     def _wait_for_turn(self, engine: Engine, mid_epoch: bool) -> bool:
         """Before each batch: block while paused; False once the run should end. A Step lets one epoch
-        through (finishing the one in progress), then pauses again. A changed learning rate is handed
-        to the engine between epochs."""
+        through (finishing the one in progress), then pauses again. Between epochs, a run ahead of its
+        pace waits here too, and a changed learning rate is handed to the engine. Every wait is on the
+        condition, so a command takes effect at once."""
         if mid_epoch and not (self._paused or self._stop) and time.monotonic() - self._last_seen <= self.idle_pause:
             return True  # the common case between batches, without the lock
         with self._lock:
@@ -244,12 +262,17 @@ class TrainingRunner(ThreadedRun):
                 self._in_step = False  # a Step's epoch is over
             while not self._stop:
                 self._check_idle()
-                if self._may_train(mid_epoch):
+                if not self._may_train(mid_epoch):
+                    self._status = PAUSED
+                    self._lock.wait(timeout=1.0)
+                    continue
+                ahead = 0.0 if mid_epoch else self._pacer.delay()
+                if ahead <= 0:
                     if not mid_epoch:
                         engine.set_learning_rate(self._lr)
+                        self._pacer.started()
                     return True
-                self._status = PAUSED
-                self._lock.wait(timeout=1.0)
+                self._lock.wait(timeout=ahead)  # ahead of the pace
             return False
 
     def _may_train(self, mid_epoch: bool) -> bool:

@@ -100,6 +100,27 @@ def test_learning_rate_change_reaches_running_training(at):
     assert run.requested_lr == 0.01 and run.engine.base_lr == 0.01
 
 
+def test_the_speed_control_watches_by_default_and_a_change_reaches_the_running_run(at):
+    assert at.segmented_control(key="pg_pace").value == "watch"
+    at.number_input(key="pg_epochs").set_value(100000).run()
+    at.button(key="pg_train").click().run()
+    run = at.session_state["pg_run"]
+    assert run.pace == "watch"  # the page's runs are watched
+    at.segmented_control(key="pg_pace").set_value("fast").run()
+    assert at.session_state["pg_run"] is run and run.pace == "fast" and not at.exception
+    at.button(key="pg_stop").click().run()
+    finish(at)
+
+
+def test_a_run_started_at_fast_trains_at_fast(at):
+    at.segmented_control(key="pg_pace").set_value("fast").run()
+    at.number_input(key="pg_epochs").set_value(20).run()
+    at.button(key="pg_train").click().run()
+    assert at.session_state["pg_run"].pace == "fast"
+    finish(at)
+    assert at.session_state["pg_run"].snapshot().status == "completed" and not at.exception
+
+
 def test_layer_editor_add_move_remove_and_presets(at):
     at.selectbox(key="pg_add_type").set_value("tanh").run()
     at.selectbox(key="pg_add_at").set_value("end").run()  # an activation's own place is before the output layer

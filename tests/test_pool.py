@@ -4,8 +4,10 @@ One real pool (spawned processes) serves the whole module; tests wait on events 
 on the clock, except for generous upper bounds that only catch hangs.
 """
 import os
+import pickle
 import signal
 import time
+from multiprocessing import Pipe
 
 import pytest
 
@@ -200,6 +202,27 @@ def test_workers_that_cannot_start_fail_jobs_with_a_message(monkeypatch):
         assert run.snapshot().status == FAILED and "cannot start on this server" in run.snapshot().message
     finally:
         pool.close()
+
+
+def test_a_pace_goes_to_the_worker_with_the_run_and_a_change_is_relayed(pool):
+    run = pool.run(spiral(epochs=100_000), pace="watch").start(paused=True)
+    assert run.pace == "watch" and run._arguments["pace"] == "watch"  # the worker's TrainingRunner(pace=...)
+    run.set_pace("fast")
+    assert run.pace == "fast"
+    with pytest.raises(ValueError, match="unknown pace"):
+        run.set_pace("slow")  # refused here, never sent to the worker
+    run.stop()
+    finish(run)
+    assert pool.run(spiral()).pace == "fast"  # a pooled run not told otherwise trains at full speed
+
+
+def test_the_worker_applies_a_relayed_set_pace(tiny_spiral):
+    """The worker's side of the relay: a "set_pace" call on the pipe reaches its runner."""
+    job = TrainingRunner(tiny_spiral, pace="watch")
+    server_end, worker_end = Pipe()
+    server_end.send_bytes(pickle.dumps(("call", 7, "set_pace", ("fast",))))
+    assert not pool_module._apply_commands(worker_end, job, 7, "runner")
+    assert job.pace == "fast"
 
 
 def test_a_run_left_paused_gives_its_worker_to_those_waiting(pool, monkeypatch):

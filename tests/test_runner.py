@@ -185,6 +185,72 @@ def test_set_learning_rate_takes_effect_in_the_engine(launch, monkeypatch):
     assert used == [0.01, 0.05] and runner.snapshot().lr == 0.05
 
 
+class FrozenClock:
+    """A pace clock that never moves: a watched run, once ahead of its pace, waits until told otherwise.
+    Counts its reads, so a test sees the run waiting (it rereads the clock each time it wakes up)."""
+
+    def __init__(self):
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return 0.0
+
+
+def waiting_for_its_pace(launch, clock: FrozenClock) -> TrainingRunner:
+    """A watched run that trained its first epoch and now waits for the pace (forever, by this clock)."""
+    runner = launch(TINY, pace="watch", pace_clock=clock)
+    assert wait_until(lambda: clock.reads > 10), "the run never waited for its pace"
+    assert runner.snapshot().epoch == 1 and runner.pace == "watch"
+    return runner
+
+
+def test_a_watched_run_waits_for_its_pace_between_epochs(launch):
+    clock = FrozenClock()
+    runner = waiting_for_its_pace(launch, clock)
+    reads = clock.reads
+    assert wait_until(lambda: clock.reads > reads + 5)  # still waiting, still on its first epoch
+    snap = runner.snapshot()
+    assert (snap.epoch, snap.status) == (1, "running")
+
+
+def test_the_default_pace_is_fast_and_never_waits(launch):
+    clock = FrozenClock()
+    runner = launch(TINY, pace_clock=clock)
+    snap = finished(runner)
+    assert (snap.status, snap.epoch, runner.pace) == ("completed", 20, "fast")
+    assert clock.reads == 0  # the CLI's and benchmarks' path: not even a look at the clock
+
+
+def test_switching_to_fast_mid_run_ends_the_wait(launch):
+    runner = waiting_for_its_pace(launch, FrozenClock())
+    runner.set_pace("fast")
+    snap = finished(runner)
+    assert (snap.status, snap.epoch, runner.pace) == ("completed", 20, "fast")
+
+
+def test_pause_and_stop_take_effect_while_a_run_waits_for_its_pace(launch):
+    runner = waiting_for_its_pace(launch, FrozenClock())
+    runner.pause()
+    assert wait_until(lambda: runner.snapshot().status == "paused")
+    runner.set_pace("fast")  # a paused run stays paused whatever its pace
+    time.sleep(0.1)
+    assert runner.snapshot().status == "paused" and runner.snapshot().epoch == 1
+    runner.set_pace("watch")
+    runner.resume()
+    assert wait_until(lambda: runner.snapshot().status == "running")
+    runner.stop()
+    snap = finished(runner)
+    assert snap.status == "stopped" and snap.epoch == 1
+
+
+def test_an_unknown_pace_is_refused_and_the_run_keeps_its_pace(launch):
+    runner = launch(LONG, paused=True, pace="watch")
+    with pytest.raises(ValueError, match="unknown pace"):
+        runner.set_pace("slow")
+    assert runner.pace == "watch"
+
+
 def test_diverging_run_ends_diverged_with_advice_on_the_learning_rate(launch):
     snap = finished(launch(DIVERGING))
     assert snap.status == "diverged"

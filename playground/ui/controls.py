@@ -1,9 +1,9 @@
-"""The Playground's run controls: Train, Pause/Resume, Step, Stop and Reset, and what they set going.
+"""The Playground's run controls: Train, Pause/Resume, Step, Stop, Reset and Speed, and what they set going.
 
 Train and Step are requests carried out once the page has read every widget (`start_requested`), so
-a value typed just before the click counts. A new learning rate reaches the running run at once;
-any other change waits for the next Train (`restart_notice` says so). Knows the run only through
-its handle (`session`); the live view draws it.
+a value typed just before the click counts. A new learning rate or speed (pace) reaches the running
+run at once; any other change waits for the next Train (`restart_notice` says so). Knows the run
+only through its handle (`session`); the live view draws it.
 """
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import streamlit as st
 
 from ..checkpoint import weights_fit
 from ..config import TrainConfig, needs_restart
+from ..pace import LABELS, PACES, WATCH, WATCH_EPOCHS_PER_SECOND
 from . import session
 from .widget_state import RUN
+
+SPEED_HELP = (f"Watch: at most {WATCH_EPOCHS_PER_SECOND:.0f} epochs a second, slow enough to see the boundary form. "
+              "Fast: as fast as the server can.")
 
 
 def request(action: str) -> None:
@@ -31,9 +35,9 @@ def start_requested(config: TrainConfig | None) -> None:
     elif action is None or config is None:
         return
     elif action == "step":
-        session.start_run(RUN, config, paused=True).step()
+        session.start_run(RUN, config, paused=True, pace=chosen_pace()).step()
     else:
-        session.start_run(RUN, config, initial_state=loaded_weights_for(config))
+        session.start_run(RUN, config, initial_state=loaded_weights_for(config), pace=chosen_pace())
 
 
 def loaded_weights_for(config: TrainConfig) -> dict | None:
@@ -56,10 +60,10 @@ def set_paused(paused: bool) -> None:
 
 
 def buttons(config: TrainConfig | None) -> None:
-    """The row of run buttons; Train and Step need a `config` that can train."""
+    """The row of run buttons and the Speed control; Train and Step need a `config` that can train."""
     run = session.run_handle(RUN)
     active = run is not None and run.active
-    cols = st.columns(5)
+    cols = st.columns([1, 1, 1, 1, 1, 1.3], vertical_alignment="center")
     cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=request,
                    args=("train",), width="stretch", key="pg_train", help="start a new run with these settings")
     paused = active and run.paused
@@ -71,6 +75,21 @@ def buttons(config: TrainConfig | None) -> None:
                    width="stretch", key="pg_stop")
     cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=session.discard_run,
                    args=(RUN,), width="stretch", key="pg_reset", help="discard the run and its charts")
+    cols[5].segmented_control("Speed", list(PACES), format_func=LABELS.get, default=WATCH, required=True,
+                              key="pg_pace", label_visibility="collapsed", width="stretch", help=SPEED_HELP)
+    follow_pace(chosen_pace())
+
+
+def chosen_pace() -> str:
+    """The pace the Speed control shows (Watch until the user picks another)."""
+    return st.session_state.get("pg_pace") or WATCH
+
+
+def follow_pace(pace: str) -> None:
+    """Changing the speed takes effect in the running run at once, as the learning rate does."""
+    run = session.run_handle(RUN)
+    if run is not None and run.pace != pace and run.active:
+        run.set_pace(pace)
 
 
 def follow_learning_rate(lr: float) -> None:

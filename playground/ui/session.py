@@ -13,6 +13,7 @@ from typing import Callable
 import streamlit as st
 
 from ..config import TrainConfig
+from ..pace import WATCH
 from ..progress import POLL_SECONDS, QUEUED_POLL_SECONDS, REPLACED, Owners
 from ..race import Race
 from ..runner import TrainingRunner
@@ -44,8 +45,10 @@ def run_handle(key: str):
     return st.session_state.get(key)
 
 
-def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None):
-    """Stop this session's previous run under `key` and start a new one (from `initial_state` weights).
+def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None,
+              pace: str = WATCH):
+    """Stop this session's previous run under `key` and start a new one (from `initial_state` weights),
+    at `pace` (a page's run is watched unless the user chose "fast").
 
     The run goes to the training pool (queued while every worker is busy), or to a thread without one.
     It is refused when estimated over the server's budget, and it stops this browser's other run.
@@ -54,10 +57,10 @@ def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state
     pool, idle, on_end, limits = server.training_pool(), idle_seconds(), saver(config), run_limits()
     if pool is None:
         run = TrainingRunner(config, initial_state=initial_state, on_end=on_end, idle_pause=idle, idle_end=idle,
-                             budget_minutes=limits["budget_minutes"])
+                             budget_minutes=limits["budget_minutes"], pace=pace)
         _THREAD_RUNS.claim(limits["owner"], run, REPLACED)
     else:
-        run = pool.run(config, initial_state, on_end, idle_pause=idle, idle_end=idle, **limits)
+        run = pool.run(config, initial_state, on_end, idle_pause=idle, idle_end=idle, pace=pace, **limits)
     st.session_state[key] = run.start(paused=paused)
     return run
 

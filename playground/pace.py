@@ -1,0 +1,55 @@
+"""How fast a run trains: the paces a user can pick, and the clock that holds a run to one.
+
+A pace is not part of a run's `TrainConfig`: it changes no result, only how long the run takes.
+"watch" keeps a run slow enough to follow (the default spiral's 1,000 epochs take about 10 s);
+"fast" trains as fast as the machine allows, never waiting (the CLI's and the benchmarks' path).
+`Pacer` says how long to wait before the next epoch; the runner does the waiting (on its condition,
+so its commands still take effect at once). Knows nothing about torch, threads, training or Streamlit.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+WATCH, FAST = "watch", "fast"
+WATCH_EPOCHS_PER_SECOND = 100.0  # the default spiral's 1,000 epochs in about 10 s
+PACES: dict[str, float | None] = {WATCH: WATCH_EPOCHS_PER_SECOND, FAST: None}  # name -> epochs/s (None: no limit)
+LABELS = {WATCH: "Watch", FAST: "Fast"}  # what a control shows for each pace
+
+
+def epochs_per_second(pace: str) -> float | None:
+    """The most epochs a second `pace` allows (None: no limit); a readable error for an unknown name."""
+    if pace not in PACES:
+        raise ValueError(f"unknown pace {pace!r}: choose one of {', '.join(PACES)}")
+    return PACES[pace]
+
+
+class Pacer:
+    """When the next epoch may begin at a pace. `started()` as each epoch begins, `delay()` before it.
+
+    Keeps to the pace on average (a late wake-up is made up at the next epoch), but never makes up
+    more than one epoch: after a pause or a slow epoch the schedule starts again from now, with no burst.
+    Not thread-safe: its owner guards it."""
+
+    def __init__(self, pace: str = FAST, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._next = float("-inf")  # when the next epoch may begin
+        self.set(pace)
+
+    def set(self, pace: str) -> None:
+        rate = epochs_per_second(pace)
+        self.pace, self.interval = pace, (1.0 / rate if rate else None)
+
+    def delay(self) -> float:
+        """Seconds to wait before the next epoch may begin (0.0 at once; "fast" never reads the clock)."""
+        if self.interval is None:
+            return 0.0
+        return max(0.0, self._next - self.clock())
+
+    def started(self) -> None:
+        """Note that an epoch begins now."""
+        if self.interval is None:
+            return
+        now = self.clock()
+        behind = now - self._next
+        self._next = (now if behind > self.interval else self._next) + self.interval
