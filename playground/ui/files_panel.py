@@ -14,6 +14,7 @@ from ..config import ConfigError, TrainConfig
 from ..datasets import DATASETS
 from ..text import markdown_literal
 from . import session, uploads
+from .controls import chosen_pace
 from .widget_state import RUN, apply_config
 
 
@@ -63,7 +64,7 @@ def load_uploaded_model() -> None:
         return
     st.session_state["pg_loaded"] = loaded
     apply_config(loaded.config)
-    session.start_run(RUN, loaded.config, paused=True, initial_state=loaded.model.state_dict())
+    session.start_run(RUN, loaded.config, paused=True, initial_state=loaded.model.state_dict(), pace=chosen_pace())
 
 
 def load_uploaded_config() -> None:
