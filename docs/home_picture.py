@@ -55,7 +55,7 @@ def draw(engine: Engine, shots: list[BoundaryFrame], path: Path = PICTURE) -> No
         extent = (frame.xs[0], frame.xs[-1], frame.ys[0], frame.ys[-1])
         ax.imshow(shading(frame), origin="lower", extent=extent, interpolation="bilinear")
         ax.scatter(x[pick, 0], x[pick, 1], c=[PALETTE[c] for c in y[pick]], s=9, linewidths=0.4, edgecolors="white")
-        ax.set_title(f"epoch {frame.epoch}", fontsize=13, color="#31333f")
+        ax.set_title(f"epoch {frame.epoch}", fontsize=20, color="#31333f")
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_xlim(extent[:2]), ax.set_ylim(extent[2:])
     figure.tight_layout(pad=0.4)

@@ -21,16 +21,16 @@ PICTURE_CAPTION = "One network learning the spiral: its colours bend around the 
 class Entry:
     page: str  # the page's path, as st.page_link takes it
     title: str
-    icon: str
+    icon: str  # a Material icon, as the sidebar's links have (it needs no emoji font)
     line: str  # what a first-time visitor finds there, in plain words
 
 
 ENTRIES = (
-    Entry("pages/3_Lessons.py", "Lessons", "🎓",
+    Entry("pages/3_Lessons.py", "Lessons", ":material/school:",
           "Start here: classic experiments, one click each, with what to look for."),
-    Entry("pages/1_Playground.py", "Playground", "🎛️",
+    Entry("pages/1_Playground.py", "Playground", ":material/tune:",
           "Stack the layers yourself, press Train and watch the network learn."),
-    Entry("pages/2_Draw.py", "Draw a digit", "✏️",
+    Entry("pages/2_Draw.py", "Draw a digit", ":material/draw:",
           "Draw a number with your mouse and see what a trained network reads."),
 )
 
