@@ -14,11 +14,12 @@ import streamlit as st
 from .. import plots
 from ..config import TrainConfig
 from ..pinned import Pinned, pin
-from ..progress import Snapshot
+from ..progress import COMPLETED, DIVERGED, STOPPED, Snapshot
 from ..text import markdown_literal
 from . import server
 
 PINNED = "pg_pinned"  # the pinned run's record (pinned.Pinned)
+PINNABLE = (COMPLETED, STOPPED, DIVERGED)  # how a run that can be pinned ended
 SMALL_HEIGHT = 360  # the pinned picture: smaller than the live one, beside it
 
 
@@ -28,11 +29,11 @@ def pinned() -> Pinned | None:
 
 
 def pin_button(snap: Snapshot, config: TrainConfig, task: str) -> None:
-    """"Pin this run", under a finished run not already pinned; it stays beside the next run."""
+    """The "Pin this run" button under an ended run (not a failed one) not already pinned."""
     record = pinned()
-    if snap.active or snap.frame is None or record is not None and record.is_of(snap, config):
+    if snap.status not in PINNABLE or snap.frame is None or record is not None and record.is_of(snap, config):
         return
-    st.button("Pin this run", key="pg_pin", icon=":material/keep:", on_click=_pin, args=(snap, config, task),
+    st.button("Pin this run", key="pg_pin", icon=":material/push_pin:", on_click=_pin, args=(snap, config, task),
               help="keep this run's final picture and numbers beside your next run")
 
 
@@ -54,13 +55,24 @@ def beside_pinned():
 def show(record: Pinned) -> None:
     """The pinned run: what it was, its final picture, its final numbers and Unpin."""
     st.markdown(f"**Pinned:** {markdown_literal(record.model)}")
-    figure = plots.data_figure(server.cached_dataset(record.config.dataset), record.frame)
-    if figure is not None:
+    figure = _figure(record)
+    if figure is None:
+        st.caption("Its data is no longer on the server (an uploaded table since removed): numbers only.")
+    else:
         figure.update_layout(height=SMALL_HEIGHT, showlegend=False)
         st.plotly_chart(figure, key="pg_pinned_boundary", width="stretch")
     st.caption(f"{record.status.capitalize()} after {record.epoch:,} epochs · test {record.score_name} "
                f"**{_fmt(record.score)}** · test loss **{_fmt(record.loss)}**")
     st.button("Unpin", key="pg_unpin", icon=":material/close:", on_click=_unpin)
+
+
+def _figure(record: Pinned):
+    """The pinned run's final picture on its own data; None when that data cannot be read any more."""
+    try:
+        dataset = server.cached_dataset(record.config.dataset)
+    except (OSError, ValueError):  # e.g. an uploaded table removed to keep the disk quota
+        return None
+    return plots.data_figure(dataset, record.frame)
 
 
 def _pin(snap: Snapshot, config: TrainConfig, task: str) -> None:
