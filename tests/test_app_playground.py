@@ -65,6 +65,7 @@ def test_a_finished_run_pinned_stays_beside_the_next_until_unpinned(at):
     assert not [b for b in at.button if b.key == "pg_pin"]  # this run is the pinned one
     at.button(key="pg_preset_ReLU net").click().run()
     at.number_input(key="pg_epochs").set_value(50).run()
+    at.session_state["ui_last_actions"] = {}  # a second Train this soon would be taken for a repeated click
     at.button(key="pg_train").click().run()
     finish(at)
     assert not at.exception
