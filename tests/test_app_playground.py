@@ -50,6 +50,34 @@ def test_train_runs_to_completion_and_shows_charts(at):
     assert at.button(key="pg_stop").disabled
 
 
+def chart_ids(app: AppTest) -> list[str]:
+    return [chart.proto.id for chart in app.get("plotly_chart")]
+
+
+def test_a_finished_run_pinned_stays_beside_the_next_until_unpinned(at):
+    at.button(key="pg_preset_Linear").click().run()
+    at.number_input(key="pg_epochs").set_value(50).run()
+    at.segmented_control(key="pg_pace").set_value("fast").run()
+    at.button(key="pg_train").click().run()
+    finish(at)
+    at.button(key="pg_pin").click().run()
+    assert at.session_state["pg_pinned"].model == "Linear"
+    assert not [b for b in at.button if b.key == "pg_pin"]  # this run is the pinned one
+    at.button(key="pg_preset_ReLU net").click().run()
+    at.number_input(key="pg_epochs").set_value(50).run()
+    at.session_state["ui_last_actions"] = {}  # a second Train this soon would be taken for a repeated click
+    at.button(key="pg_train").click().run()
+    finish(at)
+    assert not at.exception
+    assert at.session_state["pg_run"].config.layers[1]["type"] == "relu"
+    ids = chart_ids(at)
+    assert any("pg_pinned_boundary" in i for i in ids) and any("pg_boundary" in i for i in ids)
+    assert any(m.value.startswith("**Pinned:** Linear") and "ReLU" not in m.value for m in at.markdown)
+    at.button(key="pg_unpin").click().run()
+    assert "pg_pinned" not in at.session_state and not at.exception
+    assert not any("pg_pinned_boundary" in i for i in chart_ids(at)) and any("pg_boundary" in i for i in chart_ids(at))
+
+
 def wait_until(condition, what: str, timeout: float = 120.0) -> None:
     """Wait for the training thread (slow on a busy machine, never wrong) to get somewhere."""
     deadline = time.monotonic() + timeout

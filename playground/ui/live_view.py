@@ -1,5 +1,6 @@
 """The Playground's live view of its run: the status line, the metrics, the decision boundary (or fitted
-curve) and the loss and score curves, redrawn while the run is active.
+curve) and the loss and score curves, redrawn while the run is active; beside the picture, a pinned earlier
+run (`pinned_view`).
 
 Before a run, it shows the data (a chart of 2-D data, sample images of image data) and either why the
 setup cannot train (`pg_blocked`, kept by `plan_panel`) or how to start. Reads the run's snapshots only;
@@ -16,7 +17,7 @@ from ..losses import LOSSES
 from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED, RUNNING
 from ..tasks import CLASSIFICATION
 from ..text import markdown_literal
-from . import server, session
+from . import pinned_view, server, session
 from .widget_state import RUN
 
 INSPECT_SECONDS = 2.0  # the inspection and the network view refresh less often than the curves
@@ -58,8 +59,10 @@ def render_live(preview: TrainConfig | None) -> bool:
         return True
     figure = None if dataset.is_image else plots.data_figure(dataset, snap.frame)
     if figure is not None:
-        st.plotly_chart(figure, key="pg_boundary", width="stretch")
-        st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
+        with pinned_view.beside_pinned():
+            st.plotly_chart(figure, key="pg_boundary", width="stretch")
+            st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
+            pinned_view.pin_button(snap, run.config, dataset.task)
     loss_col, score_col = st.columns(2)
     loss_col.plotly_chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
                           key="pg_loss_chart", width="stretch")
@@ -76,7 +79,8 @@ def before_a_run(preview: TrainConfig | None) -> None:
     elif dataset is not None:
         figure = plots.data_figure(dataset)
         if figure is not None:
-            st.plotly_chart(figure, key="pg_boundary", width="stretch")
+            with pinned_view.beside_pinned():
+                st.plotly_chart(figure, key="pg_boundary", width="stretch")
     if st.session_state.get("pg_blocked"):  # the Model column's reason, where the disabled Train button is
         message, icon = st.session_state["pg_blocked"]
         st.error(message, icon=icon)
