@@ -63,7 +63,7 @@ def buttons(config: TrainConfig | None) -> None:
     """The row of run buttons and the Speed control; Train and Step need a `config` that can train."""
     run = session.run_handle(RUN)
     active = run is not None and run.active
-    cols = st.columns([1, 1, 1, 1, 1, 1.3], vertical_alignment="center")
+    cols = st.columns(5, vertical_alignment="center")  # the buttons alone on their row: full labels at 1280x720
     cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=request,
                    args=("train",), width="stretch", key="pg_train", help="start a new run with these settings")
     paused = active and run.paused
@@ -75,8 +75,8 @@ def buttons(config: TrainConfig | None) -> None:
                    width="stretch", key="pg_stop")
     cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=session.discard_run,
                    args=(RUN,), width="stretch", key="pg_reset", help="discard the run and its charts")
-    cols[5].segmented_control("Speed", list(PACES), format_func=LABELS.get, default=WATCH, required=True,
-                              key="pg_pace", label_visibility="collapsed", width="stretch", help=SPEED_HELP)
+    st.segmented_control("Speed", list(PACES), format_func=LABELS.get, default=WATCH, required=True,
+                         key="pg_pace", label_visibility="collapsed", width="content", help=SPEED_HELP)
     follow_pace(chosen_pace())
 
 

@@ -117,8 +117,8 @@ def layer_row(position: int, layer: dict, count: int) -> dict:
                              key=type_key)
     layer["type"], spec = kind, {"type": kind}
     params = [p for p in LAYERS[kind].params if p.name != "in"]
-    if kind in SWAPS:  # these have no parameters: the swap control takes the parameter's place
-        swap_control(cols[1], layer["id"], kind)
+    if kind in SWAPS:  # these have no parameters: the swap control goes on the line below, where it fits
+        swap_control(st, layer["id"], kind)
     below = st.columns(len(params) - 1) if len(params) > 1 else []
     for column, param in zip([cols[1], *below], params):
         layer[param.name] = spec[param.name] = param_input(column, layer, kind, param)
