@@ -64,3 +64,8 @@ def plotly_literal(text: object) -> str:
 def plotly_literals(texts) -> list[str]:
     """`plotly_literal` of each item, e.g. class names used as legend entries or category ticks."""
     return [plotly_literal(text) for text in texts]
+
+
+def metric_value(value: float | None) -> str:
+    """A loss or score as the pages show it: four decimals, or a dash when there is none yet."""
+    return "–" if value is None else f"{value:.4f}"

@@ -16,7 +16,7 @@ from ..config import TrainConfig
 from ..losses import LOSSES
 from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED, RUNNING
 from ..tasks import CLASSIFICATION
-from ..text import markdown_literal
+from ..text import markdown_literal, metric_value
 from . import pinned_view, server, session
 from .widget_state import RUN
 
@@ -114,7 +114,7 @@ def status_line(snap, task: str, is_image: bool = False) -> None:
     score = "accuracy" if task == CLASSIFICATION else "R²"
     for col, label, value in zip(st.columns(4), ("Train loss", "Test loss", f"Train {score}", f"Test {score}"),
                                  latest_metrics(snap, task)):
-        col.metric(label, _fmt(value))
+        col.metric(label, metric_value(value))
     if snap.message and not routine(snap):  # a box only for news: it would push the charts down
         STATUS_BOX.get(snap.status, st.info)(markdown_literal(snap.message))
 
@@ -150,7 +150,3 @@ def latest_metrics(snap, task: str) -> list:
 
 def _last(values):
     return values[-1] if values else None
-
-
-def _fmt(value) -> str:
-    return "–" if value is None else f"{value:.4f}"

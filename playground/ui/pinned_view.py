@@ -15,10 +15,11 @@ from .. import plots
 from ..config import TrainConfig
 from ..pinned import Pinned, pin
 from ..progress import COMPLETED, DIVERGED, STOPPED, Snapshot
-from ..text import markdown_literal
+from ..text import markdown_literal, metric_value
 from . import server
 
 PINNED = "pg_pinned"  # the pinned run's record (pinned.Pinned)
+FIGURE = "pg_pinned_figure"  # (record, its figure), so the figure is built once per pinned run
 PINNABLE = (COMPLETED, STOPPED, DIVERGED)  # how a run that can be pinned ended
 SMALL_HEIGHT = 360  # the pinned picture: smaller than the live one, beside it
 
@@ -59,20 +60,27 @@ def show(record: Pinned) -> None:
     if figure is None:
         st.caption("Its data is no longer on the server (an uploaded table since removed): numbers only.")
     else:
-        figure.update_layout(height=SMALL_HEIGHT, showlegend=False)
         st.plotly_chart(figure, key="pg_pinned_boundary", width="stretch")
     st.caption(f"{record.status.capitalize()} after {record.epoch:,} epochs · test {record.score_name} "
-               f"**{_fmt(record.score)}** · test loss **{_fmt(record.loss)}**")
+               f"**{metric_value(record.score)}** · test loss **{metric_value(record.loss)}**")
     st.button("Unpin", key="pg_unpin", icon=":material/close:", on_click=_unpin)
 
 
 def _figure(record: Pinned):
-    """The pinned run's final picture on its own data; None when that data cannot be read any more."""
+    """The pinned run's final picture on its own data (built once per pinned run: the live view redraws it on
+    every poll); None when that data cannot be read any more."""
+    built = st.session_state.get(FIGURE)
+    if built is not None and built[0] is record:
+        return built[1]
     try:
         dataset = server.cached_dataset(record.config.dataset)
     except (OSError, ValueError):  # e.g. an uploaded table removed to keep the disk quota
         return None
-    return plots.data_figure(dataset, record.frame)
+    figure = plots.data_figure(dataset, record.frame)
+    if figure is not None:
+        figure.update_layout(height=SMALL_HEIGHT, showlegend=False)
+    st.session_state[FIGURE] = (record, figure)
+    return figure
 
 
 def _pin(snap: Snapshot, config: TrainConfig, task: str) -> None:
@@ -81,7 +89,4 @@ def _pin(snap: Snapshot, config: TrainConfig, task: str) -> None:
 
 def _unpin() -> None:
     st.session_state.pop(PINNED, None)
-
-
-def _fmt(value) -> str:
-    return "–" if value is None else f"{value:.4f}"
+    st.session_state.pop(FIGURE, None)
