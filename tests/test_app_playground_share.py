@@ -40,6 +40,32 @@ def test_the_url_follows_the_widgets_and_never_holds_the_workspace(open_playgrou
     assert share.from_query(app.query_params).config == page_config(app)
 
 
+def test_a_rerun_that_carries_an_older_address_undoes_nothing(open_playground):
+    """A click sent before the browser had the address of the last change carries the address from
+    before it: the page keeps the change, trains with it and puts the newer address back."""
+    app = open_playground(share.to_query(XOR))
+    before = dict(app.query_params)
+    app.number_input(key="pg_epochs").set_value(30).run()
+    assert app.query_params["epochs"] == "30"
+    app.query_params.clear()
+    app.query_params.update(before)  # the browser had not yet received the address with 30 epochs
+    app.button(key="pg_train").click().run()
+    assert app.number_input(key="pg_epochs").value == 30
+    assert app.session_state["pg_run"].config.epochs == 30 and app.query_params["epochs"] == "30"
+    finish(app)
+
+
+def test_a_link_from_another_page_applies_even_when_this_page_wrote_it_before(open_page, open_playground):
+    """Opening a run or lesson from another page loads its setup, though the Playground showed it earlier."""
+    app = open_playground(share.to_query(XOR))
+    app.number_input(key="pg_epochs").set_value(30).run()
+    app.switch_page("pages/4_Runs.py").run()
+    app.query_params.clear()
+    app.query_params.update(share.to_query(XOR))
+    app.switch_page("pages/1_Playground.py").run()
+    assert app.number_input(key="pg_epochs").value == 40 and page_config(app) == XOR
+
+
 def test_the_same_link_trains_the_same_run_twice(open_playground):
     scores = []
     for _ in range(2):

@@ -14,8 +14,13 @@ from ..config import ConfigError, TrainConfig
 from ..lessons import LESSONS, measure, verdict
 from ..progress import COMPLETED
 from ..text import markdown_literal
-from . import session
+from . import navigation, session
 from .widget_state import RUN, apply_config, init
+
+# A rerun carries the address the browser had when it was sent: a click just after a change can
+# carry the address from before it. An address this page applied or wrote is no new link: applying
+# it again would undo the change (a typed number of epochs, say).
+RECENT_LINKS = 8
 
 
 def setup_from_link() -> None:
@@ -24,9 +29,11 @@ def setup_from_link() -> None:
     `?lesson=line` alone opens that lesson's setup.
     """
     params = link_params()
-    if params == st.session_state.get("pg_link_written"):
-        return
-    st.session_state["pg_link_written"] = params
+    if just_entered():
+        st.session_state["pg_links_seen"] = []  # a link from another page is new, whatever it holds
+    if params in st.session_state["pg_links_seen"]:
+        return  # not new: at most a rerun sent before the browser had the address this page wrote since
+    remember_link(params)
     first_visit = "pg_layers" not in st.session_state
     init()
     lesson = LESSONS.get(params.get(share.LESSON, ""))
@@ -66,9 +73,23 @@ def write_link(config: TrainConfig | None) -> None:
     if config is None:
         return
     wanted = share.to_query(config, st.session_state.get("pg_hidden", ()), st.session_state.get("pg_lesson", ""))
-    if wanted != link_params():
+    seen = st.session_state["pg_links_seen"]
+    if wanted != link_params() or seen[-1] != wanted:
         st.query_params.from_dict(wanted)
-    st.session_state["pg_link_written"] = wanted
+    remember_link(wanted)
+
+
+def remember_link(params: dict) -> None:
+    """Remember an address this page applied or wrote, the latest last (a few: RECENT_LINKS)."""
+    seen = [p for p in st.session_state["pg_links_seen"] if p != params]
+    st.session_state["pg_links_seen"] = (seen + [params])[-RECENT_LINKS:]
+
+
+def just_entered() -> bool:
+    """Whether the previous page run of this session was not the Playground's (or there was none)."""
+    entered = st.session_state.get("pg_page_run") != navigation.page_runs() - 1
+    st.session_state["pg_page_run"] = navigation.page_runs()
+    return entered
 
 
 def shown(group: str) -> bool:

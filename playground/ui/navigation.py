@@ -20,6 +20,7 @@ def navigation() -> None:
     Every page calls it first, so the training pool starts warming up on the server's first visit
     and the Draw page's default model starts being prepared.
     """
+    st.session_state["ui_page_runs"] = page_runs() + 1
     server.training_pool()
     server.default_digit_model()
     with st.sidebar:
@@ -27,3 +28,8 @@ def navigation() -> None:
             st.page_link(path, label=label, icon=icon)
         st.divider()
         workspace.remember()
+
+
+def page_runs() -> int:
+    """How many page runs this session has had (any page), so a page can tell it was just entered."""
+    return st.session_state.get("ui_page_runs", 0)
