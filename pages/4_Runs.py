@@ -1,7 +1,8 @@
-"""Runs: every finished run of this browser, kept across restarts; overlay their curves, see what differs."""
+"""Runs: every finished run of this browser, kept across restarts; overlay their curves, see their final
+boundaries side by side and what differs."""
 import streamlit as st
 
-from playground.ui import navigation, runs_panel
+from playground.ui import navigation, runs_boundaries, runs_panel
 
 st.set_page_config(page_title="Runs · Neural Playground", page_icon="📈", layout="wide")
 navigation.navigation()
@@ -25,6 +26,7 @@ with left:
     runs_panel.overlay(chosen, "train_loss", "rn_loss")
 with right:
     runs_panel.overlay(chosen, "test_score", "rn_score")
+runs_boundaries.boundaries(chosen)
 st.subheader("What differs")
 runs_panel.differences(chosen)
 with st.expander("Open, rename or delete", icon=":material/settings:", key="rn_manage"):

@@ -55,6 +55,7 @@ from .progress import (
     Snapshot,
     hand_over,
 )
+from .timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ def _serve_job(conn, job_id: int, kind: str, arguments: dict, start: dict) -> bo
     """
     job = _build(kind, arguments).start(**start)
     ended = _end_signal(job)
-    sent_key, exiting = None, False
+    sent_key, sent_frames, exiting = None, 0, False
     while True:
         if conn in wait([conn, ended], timeout=SNAPSHOT_SECONDS):
             exiting = _apply_commands(conn, job, job_id, kind) or exiting
@@ -185,11 +186,11 @@ def _serve_job(conn, job_id: int, kind: str, arguments: dict, start: dict) -> bo
         if not snap.active:
             job.join()
             ended.close()
-            _send(conn, ("end", job_id, snap, _final_state(job)))
+            _send(conn, ("end", job_id, *_relayed(snap, sent_frames), _final_state(job)))
             return exiting
         if _change_key(snap) != sent_key:
-            _send(conn, ("snapshot", job_id, snap))
-            sent_key = _change_key(snap)
+            _send(conn, ("snapshot", job_id, *_relayed(snap, sent_frames)))
+            sent_key, sent_frames = _change_key(snap), len(getattr(snap, "timeline", ()))
 
 
 def _end_signal(job) -> Connection:
@@ -225,7 +226,16 @@ def _change_key(snap) -> tuple:
     """What tells two snapshots apart cheaply (frames are new objects when they change)."""
     history = getattr(snap, "history", None)
     return (snap.status, snap.epoch, snap.message, id(getattr(snap, "frame", None)),
-            len(history.batch_loss) if history else 0, getattr(snap, "lr", None))
+            len(history.batch_loss) if history else 0, getattr(snap, "lr", None), len(getattr(snap, "timeline", ())))
+
+
+def _relayed(snap, sent_frames: int) -> tuple:
+    """(the snapshot without its timeline, the timeline frames not sent yet): a poll carries only new frames,
+    the server puts the timeline back together (`_PoolJob._update`). A race's snapshot has no timeline."""
+    timeline = getattr(snap, "timeline", None)
+    if timeline is None:
+        return snap, ()
+    return replace(snap, timeline=Timeline()), timeline.since(sent_frames)
 
 
 def _final_state(job) -> dict | None:
@@ -451,9 +461,9 @@ class _Slot:
             while True:
                 message = self._receive(HEARTBEAT_SECONDS) or ("quiet",)
                 if message[0] == "snapshot":
-                    job._update(message[2])
+                    job._update(message[2], message[3])
                 elif message[0] == "end":
-                    return job._end(message[2], message[3])
+                    return job._end(message[2], message[4], message[3])
                 if time.monotonic() - self._heard > job._silence_allowed():
                     return self._hung(job)
                 job._yield_if_blocking(self.pool.waiting, time.monotonic() - started)
@@ -518,6 +528,7 @@ class _PoolJob:
         self._pending: list[tuple] = []  # commands given while queued, replayed when a worker takes it
         self._start: dict = {}
         self._snapshot = None
+        self._timeline = Timeline()  # the frames the worker relayed so far (`_relayed`)
         self._seen_sent = 0.0
         self._paused_since: float | None = None
         self._done = threading.Event()
@@ -615,12 +626,21 @@ class _PoolJob:
             self._pending, self._slot = [], slot
         return True
 
-    def _update(self, snap) -> None:
+    def _update(self, snap, new_frames: tuple = ()) -> None:
         with self._lock:
-            self._snapshot = snap
+            self._snapshot = self._with_timeline(snap, new_frames)
 
-    def _end(self, snap, state: dict | None) -> None:
+    def _with_timeline(self, snap, new_frames: tuple):
+        """`snap` with the run's whole timeline: the frames relayed before and `new_frames`."""
+        if not hasattr(snap, "timeline"):
+            return snap
+        self._timeline = self._timeline.extended(new_frames)
+        return replace(snap, timeline=self._timeline)
+
+    def _end(self, snap, state: dict | None, new_frames: tuple = ()) -> None:
         """The worker finished: save the run (on_end) before the snapshot says it ended."""
+        with self._lock:
+            snap = self._with_timeline(snap, new_frames)
         self._final_state = _on_disk(state) if state is not None else None
         if self.on_end is not None and self._worth_saving(snap):
             snap = replace(snap, message=hand_over(self.on_end, snap))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 
 from .config import TrainConfig
 from .frames import Frame
+from .timeline import Timeline
 
 if TYPE_CHECKING:  # the engine imports torch: only for the annotations
     from .engine import BatchProgress, Engine, EpochEnd
@@ -91,6 +92,7 @@ class Snapshot:
     message: str = ""
     weights: dict | None = None  # a copy of a small flat model's state_dict (CPU), taken with the frame
     place: int = 0  # place in the queue for a worker while queued (1 = next), else 0
+    timeline: Timeline = field(default_factory=Timeline)  # frames kept for replay (shared, never copied per poll)
 
     @property
     def active(self) -> bool:

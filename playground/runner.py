@@ -3,9 +3,10 @@
 A `TrainingRunner` owns a worker thread that pulls events from `Engine.run()` and obeys commands
 (pause, resume, step, stop, set the learning rate or the pace) between them: between batches and
 between epochs, in one place (`_wait_for_turn`), which also holds a watched run to its pace (`pace`).
-It records history and a prediction frame a few times a second. The UI only calls commands and
-`snapshot()`; everything it receives is frozen and picklable (see `progress`), so the worker can run
-in a process pool too. A watchdog pauses a run nobody has looked at for `idle_pause` seconds and
+It records history and a prediction frame a few times a second, and a frame at each epoch its
+timeline keeps (`timeline`: at most ~120, log-spaced then regular, and where the run ended). The UI
+only calls commands and `snapshot()`; everything it receives is frozen and picklable (see `progress`),
+so the worker can run in a process pool too. A watchdog pauses a run nobody has looked at for `idle_pause` seconds and
 ends it after `idle_end`. `ThreadedRun` is what it shares with `race.Race`. Knows nothing about
 Streamlit or Plotly.
 """
@@ -38,6 +39,7 @@ from .progress import (
     Snapshot,
     hand_over,
 )
+from .timeline import TimelineRecorder
 
 
 class ThreadedRun:
@@ -149,6 +151,7 @@ class TrainingRunner(ThreadedRun):
         self._lr_in_use = config.optimizer.lr
         self._epoch, self._final, self._frame, self._weights = 0, None, None, None
         self._curves = CurveLists()
+        self._timeline = TimelineRecorder(enabled=False)  # replaced once the engine knows the data
         self._rate, self._sample_rate = _Rate(), _Rate()
         self._engine: Engine | None = None
         self._pacer = Pacer(pace, pace_clock)
@@ -214,7 +217,7 @@ class TrainingRunner(ThreadedRun):
                 self._last_seen = time.monotonic()
             return Snapshot(self._status, self._epoch, self.config.epochs, self._lr_in_use, self._rate.value(),
                             self._sample_rate.value(), self._curves.freeze(), self._frame, self._final, self._message,
-                            self._weights)
+                            self._weights, timeline=self._timeline.timeline())
 
     # --- the worker ---------------------------------------------------------------------------
 
@@ -226,6 +229,8 @@ class TrainingRunner(ThreadedRun):
 
     def _train(self) -> None:
         engine = self._engine = Engine(self.config, initial_state=self.initial_state)
+        with self._lock:
+            self._timeline = TimelineRecorder(self.config.epochs, enabled=not engine.dataset.is_image)
         if self.initial_state is not None:  # a loaded model: show how it does before any training
             engine.evaluate("test")
         self._set_frame(engine)
@@ -314,20 +319,31 @@ class TrainingRunner(ThreadedRun):
             self._sample_rate.add(self._engine.samples)
             if not (self._paused or self._stop):  # a pause's or the watchdog's message stays
                 self._message = ""
+            kept = self._timeline.wants(event.epoch)
+        if kept:  # an epoch the timeline keeps: its frame is made now (and shown live too)
+            self._set_frame(self._engine)
 
     def _set_frame(self, engine: Engine) -> None:
-        if engine.dataset.is_image:
+        """Make the live frame of the engine's epoch (the timeline's, if it kept one) and keep it in the
+        timeline when its epoch is on the schedule."""
+        with self._lock:
+            frame = self._timeline.frame_at(engine.epoch)
+        if frame is None and engine.dataset.is_image:
             frame = image_frame(engine.epoch, engine.test_predictions, engine.first_conv_filters())
-        else:
+        elif frame is None:
             frame = frame_for(engine.dataset, engine.predict, engine.epoch)
         weights = _small_weights(engine)
         with self._lock:
             self._frame, self._weights = frame, weights
+            self._timeline.add(frame)
 
     def _end_training(self, engine: Engine, status: str, message: str) -> None:
         final = engine.final_metrics()  # evaluates the test split: an image frame made after it is current
         if engine.epoch and (self._frame is None or self._frame.epoch != engine.epoch):
             self._set_frame(engine)  # e.g. stopped between frames: the final frame shows the final epoch
+        if self._frame is not None:
+            with self._lock:
+                self._timeline.add(self._frame, final=True)  # the timeline ends where the run ended
         final["epochs_per_second"] = engine.epoch / engine.seconds if engine.seconds else None
         engine.release_training()  # a finished run keeps one copy of its weights
         with self._lock:

@@ -4,12 +4,16 @@ Each run (its config, curves, final metrics and status) belongs to a *workspace*
 browser session keeps in its URL, so people sharing one server never see each other's runs. Every
 operation opens its own short-lived connection in WAL mode, so threads and processes may share the
 file. Curves are stored downsampled to `MAX_POINTS` and non-finite floats survive as tagged strings
-in strict JSON. Any trouble with the file comes out as a `RunStoreError` saying why in plain words.
+in strict JSON. A run's timeline (its kept boundary frames) is a compressed blob (`timeline_codec`),
+read only for the runs that ask for it (`timeline`); files of schema 1, written before timelines,
+gain the column when first opened and their runs have none. Any trouble with the file comes out as
+a `RunStoreError` saying why in plain words.
 This module knows nothing about training, Streamlit or plotting; it never re-validates a config.
 """
 from __future__ import annotations
 
 import json
+import logging
 import math
 import numbers
 import re
@@ -24,12 +28,16 @@ from typing import Any, Iterable, Iterator, Mapping
 from .config import TrainConfig
 from .progress import History
 from .settings import data_root, runs_db
+from .timeline import Timeline
+from .timeline_codec import TimelineDecodeError, decode, encode
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FILE = "runs.sqlite"
 MAX_RUNS = 200  # per workspace; saving one more deletes the oldest
 MAX_POINTS = 2000  # most points kept of each stored curve (at least 2)
 MAX_NAME = 80  # characters of a run's name
-SCHEMA_VERSION = 1  # PRAGMA user_version of the file
+SCHEMA_VERSION = 2  # PRAGMA user_version of the file (2: runs have a timeline column)
 TIMEOUT = 10  # seconds to wait for another writer
 FULL_BELOW = 16 * 2**20  # bytes free under which an I/O error is put down to a full disk
 
@@ -51,11 +59,12 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL,
     config TEXT NOT NULL,
     history TEXT NOT NULL,
-    final TEXT NOT NULL
+    final TEXT NOT NULL,
+    timeline BLOB
 );
 CREATE INDEX IF NOT EXISTS runs_by_workspace ON runs (workspace, id);
 """
-_COLUMNS = "id, workspace, created, name, status, config, history, final"
+_COLUMNS = "id, workspace, created, name, status, config, history, final, timeline IS NOT NULL"
 # Pieces of sqlite3 error messages and what they mean for the runs file.
 _REASONS = (
     ("not a database", "is not a SQLite database"),
@@ -82,6 +91,7 @@ class RunRecord:
     config: dict  # TrainConfig.to_dict() as saved; re-parse with TrainConfig.from_dict when needed
     history: History
     final: dict  # final metrics (values may be None), {} if none
+    has_timeline: bool = False  # whether boundary frames were saved with it (read them with `RunStore.timeline`)
 
 
 def default_path() -> Path:
@@ -96,13 +106,14 @@ class RunStore:
         self.path = Path(path)  # nothing touches the file before the first operation
 
     def save(self, workspace: str, config: TrainConfig | Mapping, history: History, final: Mapping | None,
-             status: str, name: str = "") -> int:
+             status: str, name: str = "", timeline: Timeline | None = None) -> int:
         """Store a finished run and return its id; drops the workspace's oldest runs beyond MAX_RUNS."""
         row = (check_workspace(workspace), time.time(), _clean_name(name), _clean_status(status),
-               _to_json(_config_dict(config)), _to_json(asdict(downsample(history))), _to_json(dict(final or {})))
+               _to_json(_config_dict(config)), _to_json(asdict(downsample(history))), _to_json(dict(final or {})),
+               encode(timeline) if timeline is not None else None)
         with self._connection(write=True) as db:
-            run_id = db.execute("INSERT INTO runs (workspace, created, name, status, config, history, final) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?)", row).lastrowid
+            run_id = db.execute("INSERT INTO runs (workspace, created, name, status, config, history, final, "
+                                "timeline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
             db.execute("DELETE FROM runs WHERE workspace = ? AND id NOT IN "
                        "(SELECT id FROM runs WHERE workspace = ? ORDER BY id DESC LIMIT ?)",
                        (workspace, workspace, MAX_RUNS))
@@ -122,6 +133,20 @@ class RunStore:
         with self._connection() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE workspace = ? AND id = ?", key).fetchone()
         return self._record(row) if row else None
+
+    def timeline(self, workspace: str, run_id: int) -> Timeline | None:
+        """A run's kept frames; None when it has none (saved before timelines, an image run, another
+        workspace's) or they cannot be read (a damaged timeline does not make the run unreadable)."""
+        key = (check_workspace(workspace), int(run_id))
+        with self._connection() as db:
+            row = db.execute("SELECT timeline FROM runs WHERE workspace = ? AND id = ?", key).fetchone()
+        if not row or row[0] is None:
+            return None
+        try:
+            return decode(row[0])
+        except TimelineDecodeError as error:
+            log.warning("run %d: its timeline cannot be read (%s)", run_id, error)
+            return None
 
     def delete(self, workspace: str, run_ids: Iterable[int]) -> int:
         """Delete these runs of the workspace; returns how many went (others' ids are ignored)."""
@@ -175,14 +200,27 @@ class RunStore:
         return db
 
     def _check_schema(self, db: sqlite3.Connection) -> None:
-        """Create the table in a new file; refuse a file written by a newer version."""
+        """Create the table in a new file, add the timeline column to a schema-1 file; refuse a file
+        written by a newer version."""
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
         if version > SCHEMA_VERSION:
             raise RunStoreError(f"the runs file {self.path} was written by a newer version of the app "
                                 f"(schema {version}; this one reads {SCHEMA_VERSION})")
-        db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            if "timeline" not in columns:  # a file of schema 1 (another connection may have added it meanwhile)
+                db.execute("ALTER TABLE runs ADD COLUMN timeline BLOB")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _explain(self, error: Exception) -> str:
         if isinstance(error, (FileExistsError, NotADirectoryError)):
@@ -202,10 +240,10 @@ class RunStore:
         return "is full" if full else "failed"
 
     def _record(self, row: tuple) -> RunRecord:
-        run_id, workspace, created, name, status, config, history, final = row
+        run_id, workspace, created, name, status, config, history, final, has_timeline = row
         try:
             return RunRecord(run_id, workspace, created, name, status, json.loads(config),
-                             _history(_restore(json.loads(history))), _restore(json.loads(final)))
+                             _history(_restore(json.loads(history))), _restore(json.loads(final)), bool(has_timeline))
         except (ValueError, TypeError, AttributeError) as error:
             raise RunStoreError(f"run {run_id} in the runs file {self.path} is damaged ({error})") from None
 

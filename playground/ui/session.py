@@ -95,7 +95,7 @@ def saver(config: TrainConfig) -> Callable:
 
     def save(snap) -> None:
         try:
-            store.save(name, config, snap.history, snap.final, snap.status)
+            store.save(name, config, snap.history, snap.final, snap.status, timeline=snap.timeline)
         except RunStoreError as error:  # the runner adds the reason to the run's message
             raise RunStoreError(f"{error}. The run itself stays on this page until you train again or "
                                 "close it") from error
