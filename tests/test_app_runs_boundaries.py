@@ -44,7 +44,7 @@ def test_the_chosen_runs_final_boundaries_are_side_by_side(workspace, open_page)
     assert all(any(f"rn_boundary_{run_id}" in c.proto.id for c in boundary_charts(app)) for run_id in (linear, relu))
     titles = [m.value for m in app.markdown]
     assert "**add ReLU · test 0.9500**" in titles and "**linear · test 0.5000**" in titles
-    assert any("Saved before runs kept their boundaries" in c.value for c in app.caption)
+    assert any("No boundary was saved with this run" in c.value for c in app.caption)
 
 
 def test_at_most_a_row_of_boundaries_is_shown(workspace, open_page):

@@ -2,8 +2,8 @@
 
 Each chosen run whose data has a picture (2-D classes: its boundary; 1-D regression: its fitted curve)
 shows its last saved frame on its own data, titled with its name and test score, in a row of at most
-MOST_SIDE_BY_SIDE columns. Runs saved before timelines were kept say so; image and table runs without
-a picture are left out. Owns the keys `rn_boundary_<id>`. Reads frames from the run store; knows
+MOST_SIDE_BY_SIDE columns. Runs saved without frames (older runs, race entrants) say so; image and
+table runs without a picture are left out. Owns the keys `rn_boundary_<id>`. Reads frames from the run store; knows
 nothing about training.
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _one(record) -> None:
 def _figure(record):
     """The run's last frame on its data, or a sentence saying why there is none."""
     if not record.has_timeline:
-        return "Saved before runs kept their boundaries: no picture."
+        return "No boundary was saved with this run (older runs and race entrants have none)."
     try:
         timeline = server.run_store().timeline(workspace.current(), record.id)
         dataset = server.cached_dataset(TrainConfig.from_dict(record.config).dataset)
