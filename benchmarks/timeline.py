@@ -4,8 +4,8 @@
 
 On the default spiral (3 x 1000 points, 2-100-3 ReLU, Adam, full batch, one torch thread, pace
 "fast"), interleaved per repeat:
-- runner seconds with the timeline (a frame at each of ~120 kept epochs) and without it (the
-  recorder disabled), nobody polling; the difference is the timeline's price on the fast path;
+- runner seconds with the timeline (at the fast pace: the kept epochs it affords, <= 10% of its time)
+  and without it (the recorder disabled), nobody polling; the difference is its price on the fast path;
 - the finished timeline: frames, bytes in memory (uint8 grids), bytes stored (`timeline_codec`),
   encode and decode milliseconds;
 - a pool's per-poll message: the pickled snapshot with the whole timeline vs what `pool._relayed`
@@ -32,15 +32,15 @@ from playground.timeline_codec import decode, encode
 
 
 def train(config: TrainConfig, timeline: bool):
-    """(seconds, final snapshot) of a runner at the fast pace, with or without its timeline."""
+    """(wall seconds, CPU seconds, final snapshot) of a runner at the fast pace, with or without its timeline."""
     original = runner_module.TimelineRecorder
     if not timeline:
         runner_module.TimelineRecorder = lambda *args, **kwargs: TimelineRecorder(enabled=False)
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         runner = TrainingRunner(config).start()
         runner.join()
-        return time.perf_counter() - started, runner.snapshot()
+        return time.perf_counter() - started, time.process_time() - cpu, runner.snapshot()
     finally:
         runner_module.TimelineRecorder = original
 
@@ -65,15 +65,18 @@ def main() -> None:
     train(config, True)  # warm up
     with_timeline, without = [], []
     for _ in range(args.repeats):
-        seconds, snap = train(config, True)
+        *seconds, snap = train(config, True)
         with_timeline.append(seconds)
-        without.append(train(config, False)[0])
+        without.append(train(config, False)[:2])
     timeline = snap.timeline
     blob = encode(timeline)
     stripped, new = _relayed(snap, len(timeline) - 1)
     results = {
         "epochs": args.epochs, "repeats": args.repeats,
-        "runner_s_with_timeline": statistics.median(with_timeline), "runner_s_without": statistics.median(without),
+        "runner_s_with_timeline": statistics.median(s[0] for s in with_timeline),
+        "runner_s_without": statistics.median(s[0] for s in without),
+        "runner_cpu_s_with_timeline": statistics.median(s[1] for s in with_timeline),
+        "runner_cpu_s_without": statistics.median(s[1] for s in without),
         "frames": len(timeline),
         "memory_bytes": sum(f.classes.nbytes + f.confidence.nbytes + f.xs.nbytes + f.ys.nbytes
                             for f in timeline.frames),

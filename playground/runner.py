@@ -152,6 +152,7 @@ class TrainingRunner(ThreadedRun):
         self._epoch, self._final, self._frame, self._weights = 0, None, None, None
         self._curves = CurveLists()
         self._timeline = TimelineRecorder(enabled=False)  # replaced once the engine knows the data
+        self._timeline_seconds, self._started = 0.0, time.monotonic()  # time spent on timeline frames, since
         self._rate, self._sample_rate = _Rate(), _Rate()
         self._engine: Engine | None = None
         self._pacer = Pacer(pace, pace_clock)
@@ -231,6 +232,7 @@ class TrainingRunner(ThreadedRun):
         engine = self._engine = Engine(self.config, initial_state=self.initial_state)
         with self._lock:
             self._timeline = TimelineRecorder(self.config.epochs, enabled=not engine.dataset.is_image)
+            self._started = time.monotonic()
         if self.initial_state is not None:  # a loaded model: show how it does before any training
             engine.evaluate("test")
         self._set_frame(engine)
@@ -319,9 +321,19 @@ class TrainingRunner(ThreadedRun):
             self._sample_rate.add(self._engine.samples)
             if not (self._paused or self._stop):  # a pause's or the watchdog's message stays
                 self._message = ""
-            kept = self._timeline.wants(event.epoch)
+            kept = self._timeline.wants(event.epoch) and self._timeline_affordable()
         if kept:  # an epoch the timeline keeps: its frame is made now (and shown live too)
+            started = time.monotonic()
             self._set_frame(self._engine)
+            self._timeline_seconds += time.monotonic() - started
+
+    def _timeline_affordable(self) -> bool:
+        """(Under the lock) whether a scheduled timeline frame may be made now. A watched run makes every one
+        (its pace's waits absorb them); a fast run spends at most TIMELINE_SHARE of its time on them, so a
+        short fast run keeps fewer frames (the first, the last and some between)."""
+        if self._pacer.pace != FAST:
+            return True
+        return self._timeline_seconds <= TIMELINE_SHARE * (time.monotonic() - self._started)
 
     def _set_frame(self, engine: Engine) -> None:
         """Make the live frame of the engine's epoch (the timeline's, if it kept one) and keep it in the
@@ -351,6 +363,7 @@ class TrainingRunner(ThreadedRun):
         self._end(status, message)
 
 
+TIMELINE_SHARE = 0.1  # at the fast pace, timeline frames take at most this share of a run's time
 MAX_LIVE_WEIGHTS = 50_000  # flat models up to this many parameters share their weights with the UI
 
 

@@ -46,12 +46,12 @@ def test_a_pooled_run_ends_with_the_same_timeline_as_in_process():
     pool = TrainingPool(1)
     try:
         saved = []
-        run = pool.run(SPIRAL, on_end=saved.append).start()
+        run = pool.run(SPIRAL, on_end=saved.append, pace="watch").start()
         run.join(120)
         snap = run.snapshot()
     finally:
         pool.close()
-    local = TrainingRunner(SPIRAL).start()
+    local = TrainingRunner(SPIRAL, pace="watch").start()
     local.join(120)
     assert snap.status == COMPLETED and snap.timeline.epochs == keep_epochs(200)
     assert saved[0].timeline.epochs == snap.timeline.epochs  # what on_end saves has it all

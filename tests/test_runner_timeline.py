@@ -38,8 +38,8 @@ def launch():
     assert not [thread for thread in threading.enumerate() if thread.name == "training"]
 
 
-def test_a_finished_run_keeps_a_boundary_at_every_scheduled_epoch(launch):
-    runner = launch(SPIRAL)
+def test_a_watched_run_keeps_a_boundary_at_every_scheduled_epoch(launch):
+    runner = launch(SPIRAL, pace="watch")
     runner.join(timeout=120)
     snap = runner.snapshot()
     assert snap.status == COMPLETED
@@ -48,6 +48,14 @@ def test_a_finished_run_keeps_a_boundary_at_every_scheduled_epoch(launch):
     assert snap.timeline.final.epoch == snap.epoch == snap.frame.epoch == 300
     assert not np.array_equal(snap.timeline.frames[0].classes, snap.timeline.final.classes)  # it learned
     assert pickle.loads(pickle.dumps(snap)).timeline.epochs == snap.timeline.epochs
+
+
+def test_a_fast_run_keeps_its_first_and_last_boundary_and_scheduled_ones_between(launch):
+    runner = launch({**SPIRAL, "epochs": 1000})  # the fast pace: frames take at most a share of its time
+    runner.join(timeout=120)
+    epochs = runner.snapshot().timeline.epochs
+    assert epochs[0] == 0 and epochs[-1] == 1000 and len(epochs) >= 3
+    assert set(epochs) <= set(keep_epochs(1000))
 
 
 def test_snapshots_share_the_timeline_until_a_frame_is_added(launch):
@@ -70,7 +78,7 @@ def test_a_stopped_run_ends_its_timeline_where_it_stopped(launch):
 
 
 def test_a_regression_run_keeps_its_fitted_curves(launch):
-    runner = launch(SINE)
+    runner = launch(SINE, pace="watch")
     runner.join(timeout=60)
     timeline = runner.snapshot().timeline
     assert timeline.epochs == tuple(range(31)) and all(isinstance(f, CurveFrame) for f in timeline.frames)
