@@ -6,7 +6,8 @@ and confidence grids (uint8); for curves the x positions and every frame's outpu
 compressing, each frame's grids are XORed with the previous frame's (they change little from one
 kept epoch to the next, so the differences are mostly zeros). Decoding never unpickles, reads a
 header of at most MAX_HEADER bytes and decompresses at most the size the header promises (itself
-bounded), so a hostile blob costs bounded memory and time. Knows nothing about SQLite or training.
+bounded), so a hostile blob costs bounded memory and time. A timeline over MAX_BYTES is thinned
+(every other frame, the last kept) until it fits. Knows nothing about SQLite or training.
 """
 from __future__ import annotations
 
@@ -22,26 +23,35 @@ from .timeline import MAX_FRAMES, Timeline
 MAGIC = b"NPTL1"
 MAX_HEADER = 16_384  # bytes of JSON header
 MAX_GRID = 256  # cells per axis (frames.GRID_SIZE is 100; curves use 200 points): at most ~16 MB decoded
-MAX_CLASSES = 256  # class ids are uint8
+MAX_BYTES = 512 * 1024  # most bytes one run's timeline takes in the store (a typical boundary run takes ~70 kB)
 
 
 class TimelineDecodeError(ValueError):
     """The bytes are not a timeline this version wrote."""
 
 
-def encode(timeline: Timeline) -> bytes | None:
-    """The timeline as bytes; None when it has no frames."""
-    if not timeline.frames:
-        return None
-    first = timeline.frames[0]
+def encode(timeline: Timeline, most: int = MAX_BYTES) -> bytes | None:
+    """The timeline as at most `most` bytes (thinned to every other frame, the last kept, until it fits;
+    None when not even its last frame does); None when it has no frames."""
+    frames = timeline.frames
+    while frames:
+        blob = _encode(frames)
+        if len(blob) <= most:
+            return blob
+        frames = () if len(frames) == 1 else frames[::-1][::2][::-1]  # every other one, counted back from the last
+    return None
+
+
+def _encode(frames: tuple) -> bytes:
+    first = frames[0]
     kind = "boundary" if isinstance(first, BoundaryFrame) else "curve"
-    header = {"kind": kind, "epochs": [int(f.epoch) for f in timeline.frames], "size": int(first.xs.shape[0])}
+    header = {"kind": kind, "epochs": [int(f.epoch) for f in frames], "size": int(first.xs.shape[0])}
     if kind == "boundary":
-        grids = np.stack([np.stack([f.classes, f.confidence]) for f in timeline.frames]).astype(np.uint8)
+        grids = np.stack([np.stack([f.classes, f.confidence]) for f in frames]).astype(np.uint8)
         grids[1:] ^= grids[:-1].copy()  # each frame as its change from the previous one
         parts = [first.xs.astype(np.float32), first.ys.astype(np.float32), grids]
     else:
-        parts = [first.xs.astype(np.float32), np.stack([f.ys for f in timeline.frames]).astype(np.float32)]
+        parts = [first.xs.astype(np.float32), np.stack([f.ys for f in frames]).astype(np.float32)]
     payload = zlib.compress(b"".join(np.ascontiguousarray(p).tobytes() for p in parts), 6)
     head = json.dumps(header, separators=(",", ":")).encode()
     return MAGIC + struct.pack(">I", len(head)) + head + payload

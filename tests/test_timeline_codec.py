@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from playground.datasets import make_dataset
-from playground.frames import CONFIDENCE_LEVELS, boundary_frame, curve_frame
+from playground.frames import CONFIDENCE_LEVELS, BoundaryFrame, boundary_frame, curve_frame
 from playground.timeline import MAX_FRAMES, Timeline, keep_epochs
 from playground.timeline_codec import MAGIC, TimelineDecodeError, decode, encode
 
@@ -49,6 +49,18 @@ def test_a_full_timeline_is_compact():
     timeline = spiral_timeline()
     raw = sum(f.classes.nbytes + f.confidence.nbytes for f in timeline.frames)
     assert len(timeline) >= 100 and len(encode(timeline)) < raw / 5
+
+
+def test_a_timeline_over_the_byte_limit_is_thinned_to_fit_keeping_its_last_frame():
+    axis = np.linspace(-1, 1, 100, dtype=np.float32)
+    rng = np.random.default_rng(0)  # noise: incompressible, ~20 kB a frame
+    frames = tuple(BoundaryFrame(e, axis, axis, rng.integers(0, 3, (100, 100), dtype=np.uint8),
+                                 rng.integers(0, 8, (100, 100), dtype=np.uint8)) for e in range(100))
+    blob = encode(Timeline(frames), most=200_000)
+    back = decode(blob)
+    assert len(blob) <= 200_000 and back.final.epoch == 99 and 2 <= len(back) < 100
+    assert np.array_equal(back.final.classes, frames[-1].classes)
+    assert encode(Timeline(frames), most=100) is None  # not even one frame fits
 
 
 def test_an_empty_timeline_is_not_stored():
