@@ -51,7 +51,8 @@ def summary(samples: list[dict]) -> dict:
         if s["epoch"] and s["heat"]:
             first_seen.setdefault(s["epoch"], s["t"])
     times = sorted(first_seen.values())
-    drawn = next((i for i, s in enumerate(samples) if s["shown"] and s["heat"]), len(samples))
+    drawn = next((i for i, s in enumerate(samples)  # this run's first frame (a run before it ended at 1000)
+                  if s["shown"] and s["heat"] and s["epoch"] is not None and s["epoch"] < 1000), len(samples))
     span = (times[-1] - times[0]) / 1000 if len(times) > 1 else 0.0
     return {"distinct_epochs": len(first_seen), "seconds": round(span, 2),
             "frames_per_second": round((len(times) - 1) / span, 2) if span else 0.0,

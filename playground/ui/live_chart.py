@@ -23,17 +23,20 @@ JS_FILE = Path(__file__).with_name("live_chart.js")
 PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
 COMPONENT = "pg_live_chart"
 CONFIG = {"displaylogo": False, "responsive": True}  # st.plotly_chart's look: no Plotly logo in the mode bar
-# Streamlit's chart theme (light), as plain values: what st.plotly_chart's frontend puts under a figure.
-_TEXT, _MUTED, _LINES = "#31333f", "#808495", "#e6eaf1"
+# Streamlit's chart theme (light), as plain values: what st.plotly_chart's frontend puts under a figure
+# (fonts, colours and positions checked against st.plotly_chart in Chromium: the same to the pixel).
+_TITLE, _TEXT, _MUTED, _LINES = "#2f2d2b", "#262730", "#808495", "#e6eaf1"
 _FONT = '"Source Sans", "Source Sans Pro", sans-serif'
 _AXIS = dict(zerolinecolor=_LINES, gridcolor=_LINES, tickcolor=_LINES, tickfont=dict(color=_MUTED, size=12),
-             title=dict(font=dict(color=_MUTED, size=14)), automargin=True)
+             automargin=True)
 LOOK = {"layout": dict(
     font=dict(color=_MUTED, family=_FONT, size=12),
-    title=dict(font=dict(family=_FONT, size=16, color=_TEXT), x=0, xanchor="left"),
+    title=dict(font=dict(family=_FONT, size=16, color=_TITLE, weight=700), x=0, xanchor="left", pad=dict(l=4)),
+    margin=dict(pad=8, l=0, r=0),
     legend=dict(bordercolor="rgba(0,0,0,0)", borderwidth=0, font=dict(size=12, color=_TEXT)),
     paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
-    xaxis=dict(_AXIS, showgrid=False, zeroline=False), yaxis=dict(_AXIS),
+    xaxis=dict(_AXIS, showgrid=False, zeroline=False, title=dict(font=dict(color=_MUTED, size=14), standoff=20)),
+    yaxis=dict(_AXIS, ticklabelposition="outside", title=dict(font=dict(color=_MUTED, size=14), standoff=24)),
     hoverlabel=dict(bgcolor="#ffffff", bordercolor=_LINES, font=dict(color=_TEXT, family=_FONT, size=12)),
     colorway=["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a",
               "#6d3fc0", "#d5dae5"])}
