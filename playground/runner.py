@@ -25,7 +25,7 @@ from .budget import run_problem
 from .config import ConfigError, TrainConfig
 from .engine import BatchEnd, BatchProgress, Diverged, Engine, EpochEnd
 from .frames import frame_for, image_frame
-from .pace import FAST, Pacer
+from .pace import FAST, Pacer, frame_seconds
 from .progress import (
     ACTIVE,
     COMPLETED,
@@ -131,7 +131,7 @@ class TrainingRunner(ThreadedRun):
 
     thread_name = "training"
 
-    def __init__(self, config: TrainConfig, frame_interval: float = 0.4,
+    def __init__(self, config: TrainConfig, frame_interval: float | None = None,
                  idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1,
                  initial_state: dict | None = None, on_end: Callable[[Snapshot], None] | None = None,
                  budget_minutes: float | None = None, pace: str = FAST,
@@ -140,7 +140,8 @@ class TrainingRunner(ThreadedRun):
         final snapshot of a run that trained at least one epoch, on the worker thread (e.g. to save it).
         `budget_minutes`: a run estimated to take longer fails at once, saying why (None: no limit).
         `pace`: a name in `pace.PACES`; the default "fast" never waits (the CLI's and benchmarks' path),
-        the Playground asks for "watch". `pace_clock`: the clock the pace is kept by (tests inject one)."""
+        the Playground asks for "watch". `pace_clock`: the clock the pace is kept by (tests inject one).
+        `frame_interval`: seconds between boundary frames (None: the current pace's, `pace.frame_seconds`)."""
         super().__init__(on_end, budget_minutes, torch_threads)
         self.config = config
         self.initial_state = initial_state
@@ -251,11 +252,15 @@ class TrainingRunner(ThreadedRun):
                 self._record_batch_progress(event)
             elif isinstance(event, EpochEnd):
                 self._record_epoch(event)
-                if time.monotonic() - last_frame >= self.frame_interval or self._paused:
+                if time.monotonic() - last_frame >= self._frame_seconds() or self._paused:
                     self._set_frame(engine)
                     last_frame = time.monotonic()
         self._set_frame(engine)
         self._end_training(engine, COMPLETED, f"Completed {engine.epoch} epochs.")
+
+    def _frame_seconds(self) -> float:
+        """Seconds between boundary frames: the interval asked for, else the current pace's."""
+        return self.frame_interval if self.frame_interval is not None else frame_seconds(self._pacer.pace)
 
     def _wait_for_turn(self, engine: Engine, mid_epoch: bool) -> bool:
         """Before each batch: block while paused; False once the run should end. A Step lets one epoch

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground.ui import session
+from test_live_chart import charts  # st.plotly_chart's and the live charts (UnknownElement in AppTest)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,7 @@ def metric(app: AppTest, label: str) -> str:
 
 
 def chart_count(app: AppTest) -> int:
-    return len(app.get("plotly_chart"))
+    return len(charts(app))
 
 
 def test_page_renders_default_spiral_setup(at):
@@ -51,7 +52,7 @@ def test_train_runs_to_completion_and_shows_charts(at):
 
 
 def chart_ids(app: AppTest) -> list[str]:
-    return [chart.proto.id for chart in app.get("plotly_chart")]
+    return list(charts(app))
 
 
 def test_a_finished_run_pinned_stays_beside_the_next_until_unpinned(at):

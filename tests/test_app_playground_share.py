@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 from playground import share, tabular
 from playground.config import TrainConfig
 from playground.lessons import LESSONS
+from test_live_chart import charts  # the live view's charts are a component (UnknownElement in AppTest)
 
 XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 60, "noise": 0.1, "seed": 3},
                              "layers": [{"type": "linear", "out": 8}, {"type": "tanh"}, {"type": "linear"}],
@@ -154,7 +155,7 @@ def test_an_uploaded_table_trains_with_a_decision_boundary(blobs_csv, open_playg
     finish(app)
     final = app.session_state["pg_run"].snapshot().final
     assert final["test_accuracy"] > 0.9
-    assert len(app.get("plotly_chart")) == 5  # boundary, loss, accuracy, network, neuron maps
+    assert len(charts(app)) == 5  # boundary, loss, accuracy, network, neuron maps
     assert share.from_query(app.query_params).config.dataset.table.file == blobs_csv
 
 

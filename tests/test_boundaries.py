@@ -27,6 +27,10 @@ STREAMLIT_BENCHMARKS = {  # benchmarks that measure Streamlit itself, with the r
     "benchmarks/st_client.py": "a client speaking Streamlit's protocol (its protobuf messages)",
     "benchmarks/load_test.py": "records Streamlit's version with its results",
     "benchmarks/boundary_frame.py": "sets Plotly's template to Streamlit's, as the page has it",
+    "benchmarks/live_chart_frame.py": "draws live frames inside a Streamlit script run (AppTest)",
+}
+UI_BENCHMARKS = {  # benchmarks that measure a playground.ui module itself, with the reason
+    "benchmarks/live_chart_frame.py": "st.plotly_chart against the live chart component (playground.ui.live_chart)",
 }
 ENGINE = "playground.engine"
 ABOVE_THE_FLOOR = (ENGINE, "playground.runner", "playground.race", "playground.pool")  # the engine and its runners
@@ -91,7 +95,7 @@ def streamlit_problems(imports: list[Import]) -> list[str]:
 
 def ui_problems(imports: list[Import]) -> list[str]:
     return [str(i) for i in imports if (i.module == UI or i.module.startswith(UI + "."))
-            and not i.path.startswith(("tests/", *STREAMLIT_ROOMS))]
+            and not i.path.startswith(("tests/", *STREAMLIT_ROOMS)) and i.path not in UI_BENCHMARKS]
 
 
 def playground_graph(imports: list[Import]) -> dict[str, dict[str, Import]]:

@@ -17,7 +17,7 @@ from ..losses import LOSSES
 from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED, RUNNING
 from ..tasks import CLASSIFICATION
 from ..text import markdown_literal, metric_value
-from . import pinned_view, server, session
+from . import live_chart, pinned_view, server, session
 from .widget_state import RUN
 
 INSPECT_SECONDS = 2.0  # the inspection and the network view refresh less often than the curves
@@ -42,7 +42,7 @@ def queued() -> bool:
 
 def live(preview: TrainConfig | None) -> None:
     """The live view, polled while the run is active (`preview`: the setup to show before a run)."""
-    session.live(lambda: render_live(preview), active=active(), waiting=queued)
+    session.live(lambda: render_live(preview), active=active(), waiting=queued, every=session.poll_seconds(RUN))
 
 
 def render_live(preview: TrainConfig | None) -> bool:
@@ -60,14 +60,15 @@ def render_live(preview: TrainConfig | None) -> bool:
     figure = None if dataset.is_image else plots.data_figure(dataset, snap.frame)
     if figure is not None:
         with pinned_view.beside_pinned():
-            st.plotly_chart(figure, key="pg_boundary", width="stretch")
+            live_chart.chart(figure, key="pg_boundary")
             st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
             pinned_view.pin_button(snap, run.config, dataset.task)
     loss_col, score_col = st.columns(2)
-    loss_col.plotly_chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
-                          key="pg_loss_chart", width="stretch")
-    score_col.plotly_chart(plots.score_figure(snap.history, run.config.epochs, dataset.task),
-                           key="pg_score_chart", width="stretch")
+    with loss_col:
+        live_chart.chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
+                         key="pg_loss_chart")
+    with score_col:
+        live_chart.chart(plots.score_figure(snap.history, run.config.epochs, dataset.task), key="pg_score_chart")
     return snap.active
 
 
@@ -80,7 +81,7 @@ def before_a_run(preview: TrainConfig | None) -> None:
         figure = plots.data_figure(dataset)
         if figure is not None:
             with pinned_view.beside_pinned():
-                st.plotly_chart(figure, key="pg_boundary", width="stretch")
+                live_chart.chart(figure, key="pg_boundary")
     if st.session_state.get("pg_blocked"):  # the Model column's reason, where the disabled Train button is
         message, icon = st.session_state["pg_blocked"]
         st.error(message, icon=icon)

@@ -1,0 +1,103 @@
+"""Server cost of one live frame of the Playground, before and after issue 15: st.plotly_chart against the
+live chart component (playground/ui/live_chart.py), side by side in one run.
+
+    python -m benchmarks.live_chart_frame [--repeats 60] [--threads 1]
+
+A live frame is what each poll of a running spiral run sends: the decision boundary (100x100 grid under
+the 3,000 points), the loss curve and the accuracy curve, built from a snapshot of the default spiral at
+epoch 500. Each way is drawn inside a real Streamlit script run (AppTest, same process): server CPU per
+frame (figures built and turned into Streamlit elements, `time.process_time`, median and p95 in ms) and
+bytes per frame (the three elements' protobufs, what goes over the websocket before compression).
+Printed as a table and written to benchmarks/results/live_chart_frame.json. No target: a comparison.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from streamlit.testing.v1 import AppTest
+
+from benchmarks.draw_latency import timing_args
+from playground import plots
+from playground.config import TrainConfig
+from playground.runner import TrainingRunner
+
+RESULTS = Path(__file__).resolve().parent / "results" / "live_chart_frame.json"
+EPOCHS = 500
+WAYS = ("st.plotly_chart", "live_chart")
+_state: dict = {}  # what the script runs read (the snapshot) and write (CPU samples); same process
+
+
+def shared() -> dict:
+    """`_state` of the importable module (under `python -m` this file also runs as __main__, a second copy)."""
+    from benchmarks import live_chart_frame
+
+    return live_chart_frame._state
+
+
+def snapshot():
+    """The default spiral's run at epoch EPOCHS, as a page polls it (frame, curves)."""
+    run = TrainingRunner(TrainConfig().replace(epochs=EPOCHS, device="cpu")).start()
+    run.join(300)
+    return run.snapshot(touch=False), run.engine.dataset
+
+
+def draw_frames(way: str, repeats: int) -> None:
+    """Inside a script run: draw `repeats` live frames `way`, noting each one's CPU time."""
+    import streamlit as st
+
+    from playground.ui import live_chart
+
+    snap, dataset, samples = _state["snap"], _state["dataset"], []
+    draw = {"st.plotly_chart": lambda f, key: st.plotly_chart(f, key=key, width="stretch"),
+            "live_chart": lambda f, key: live_chart.chart(f, key=key)}[way]
+    for i in range(repeats + 1):  # the first one warms up
+        started = time.process_time()
+        draw(plots.data_figure(dataset, snap.frame), f"pg_boundary_{i}")
+        draw(plots.loss_figure(snap.history, EPOCHS, "Loss (Cross-entropy)"), f"pg_loss_chart_{i}")
+        draw(plots.score_figure(snap.history, EPOCHS, dataset.task), f"pg_score_chart_{i}")
+        samples.append((time.process_time() - started) * 1000)
+    _state[way] = samples[1:]
+
+
+def _script(way: str, repeats: int) -> None:  # AppTest runs this function's body as the page's script
+    from benchmarks import live_chart_frame
+
+    live_chart_frame.draw_frames(way, repeats)
+
+
+def measure(way: str, repeats: int) -> dict:
+    app = AppTest.from_function(_script, args=(way, repeats), default_timeout=600).run()
+    assert not app.exception, app.exception
+    elements = app.get("plotly_chart") if way == "st.plotly_chart" else app.get("bidi_component")
+    sizes = [len(e.proto.SerializeToString()) for e in elements]
+    per_frame = [sum(sizes[i:i + 3]) for i in range(0, len(sizes), 3)]
+    boundary = sizes[0::3]
+    samples = shared()[way]
+    return {"cpu_median_ms": float(np.median(samples)), "cpu_p95_ms": float(np.percentile(samples, 95)),
+            "frame_kb": float(np.median(per_frame)) / 1000, "boundary_kb": float(np.median(boundary)) / 1000}
+
+
+def main() -> None:
+    args = timing_args(__doc__, 60)
+    shared()["snap"], shared()["dataset"] = snapshot()
+    rows = {way: measure(way, args.repeats) for way in WAYS}
+    print(f"{'one live frame (3 charts)':<26}{'CPU median ms':>14}{'CPU p95 ms':>11}{'KB/frame':>10}"
+          f"{'boundary KB':>12}")
+    for way, row in rows.items():
+        print(f"{way:<26}{row['cpu_median_ms']:>14.2f}{row['cpu_p95_ms']:>11.2f}{row['frame_kb']:>10.1f}"
+              f"{row['boundary_kb']:>12.1f}")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"rows": rows, "repeats": args.repeats, "epoch": EPOCHS,
+                                   "torch_threads": args.threads, "cpu_count": os.cpu_count(),
+                                   "platform": platform.platform(), "torch": torch.__version__}, indent=2))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""The live chart (playground/ui/live_chart.py): what one frame sends to the browser, that the Playground's
+live view mounts it with its figures, and how often a watched run is redrawn.
+
+The component itself draws in the browser (tests/e2e/test_live_chart_browser.py); AppTest shows it as an
+UnknownElement whose `bytes` are the payload, which `charts` reads beside st.plotly_chart's specs.
+"""
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from playground import pace, plots
+from playground.config import TrainConfig
+from playground.datasets import make_dataset
+from playground.frames import CONFIDENCE_LEVELS, BoundaryFrame
+from playground.runner import TrainingRunner
+from playground.ui import live_chart, session
+
+
+def charts(app) -> dict[str, dict]:
+    """Every chart on an AppTest page, {element id: figure JSON}: st.plotly_chart's specs and the live
+    charts' payloads (ids end with the element's key)."""
+    found = {c.proto.id: json.loads(c.proto.spec) for c in app.get("plotly_chart")}
+    found.update({c.proto.id: json.loads(c.proto.bytes) for c in app.get("bidi_component")
+                  if c.proto.component_name == live_chart.COMPONENT})
+    return found
+
+
+def keyed_chart(app, key: str) -> dict:
+    return next(figure for element_id, figure in charts(app).items() if element_id.endswith(f"-{key}"))
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    return make_dataset("spiral")
+
+
+def boundary(spiral, epoch: int = 7):
+    n = 100
+    xs, ys = np.linspace(-1, 1, n, dtype=np.float32), np.linspace(-1, 1, n, dtype=np.float32)
+    classes = (np.arange(n * n, dtype=np.uint8) % spiral.n_classes).reshape(n, n)
+    return BoundaryFrame(epoch, xs, ys, classes, np.zeros((n, n), np.uint8))
+
+
+def test_a_payload_is_the_figure_with_streamlits_look_and_the_key_as_its_ui_revision(spiral):
+    figure = plots.data_figure(spiral, boundary(spiral))
+    sent = json.loads(live_chart.payload(figure, "pg_boundary"))
+    assert sent["layout"]["title"]["text"] == "Decision boundary — epoch 7"
+    assert sent["layout"]["uirevision"] == "pg_boundary"  # Plotly.react keeps a user's zoom across frames
+    assert sent["layout"]["template"] == live_chart.LOOK  # not the "streamlit" template's placeholder colours
+    assert sent["layout"]["height"] == 480 and sent["config"]["displaylogo"] is False
+    assert [t.get("name") for t in sent["data"]] == [t.name for t in figure.data]
+
+
+def test_a_payload_carries_the_grid_as_binary_that_plotly_js_decodes(spiral):
+    frame = boundary(spiral)
+    heatmap = json.loads(live_chart.payload(plots.data_figure(spiral, frame), "k"))["data"][0]
+    z = heatmap["z"]
+    assert z["dtype"] == "u1" and z["shape"] in ("100, 100", [100, 100])
+    decoded = np.frombuffer(base64.b64decode(z["bdata"]), np.uint8).reshape(100, 100)
+    assert np.array_equal(decoded, frame.classes * CONFIDENCE_LEVELS + frame.confidence)
+
+
+def test_a_height_overrides_the_figures_and_a_figure_without_one_gets_plotlys_default(spiral):
+    assert json.loads(live_chart.payload(plots.data_figure(spiral), "k", height=300))["layout"]["height"] == 300
+    bare = plots.figure([dict(type="scatter", x=[1, 2], y=[3, 4])], {})
+    assert json.loads(live_chart.payload(bare, "k"))["layout"]["height"] == 450
+
+
+def test_the_components_script_redraws_with_plotly_react_and_plotly_js_is_there_to_serve():
+    js = live_chart.JS_FILE.read_text()
+    assert "Plotly.react" in js and "__PLOTLY_URL__" in js and "export default" in js
+    assert (live_chart.PLOTLY_DIR / "plotly.min.js").is_file()
+
+
+def test_the_live_view_mounts_the_boundary_as_a_live_chart(open_playground):
+    at = open_playground()
+    figure = keyed_chart(at, "pg_boundary")
+    assert figure["layout"]["title"]["text"] == "Decision boundary"  # the data, before a run
+    assert figure["layout"]["uirevision"] == "pg_boundary"
+    at.number_input(key="pg_epochs").set_value(5).run()
+    at.button(key="pg_train").click().run()
+    at.session_state["pg_run"].join(60)
+    at.run()
+    assert not at.exception
+    assert keyed_chart(at, "pg_boundary")["layout"]["title"]["text"] == "Decision boundary — epoch 5"
+    assert keyed_chart(at, "pg_loss_chart")["data"] and keyed_chart(at, "pg_score_chart")["data"]
+
+
+def test_a_watched_run_makes_frames_five_times_a_second_and_a_fast_one_as_before():
+    assert pace.frame_seconds(pace.WATCH) <= 0.25  # >= 4 redraws a second (issue 15)
+    assert pace.frame_seconds(pace.FAST) == 0.4  # the benchmarks' path, unchanged
+    runner = TrainingRunner(TrainConfig(), pace=pace.WATCH)
+    assert runner._frame_seconds() == pace.frame_seconds(pace.WATCH)
+    runner.set_pace(pace.FAST)  # the pace changes mid-run: so does the frame rate
+    assert runner._frame_seconds() == pace.frame_seconds(pace.FAST)
+    assert TrainingRunner(TrainConfig(), frame_interval=3600)._frame_seconds() == 3600  # asked for: kept
+
+
+def test_a_page_polls_a_watched_run_as_often_as_it_makes_frames(monkeypatch):
+    handles = {"watched": TrainingRunner(TrainConfig(), pace=pace.WATCH), "race": object()}
+    monkeypatch.setattr(session, "run_handle", handles.get)
+    assert session.poll_seconds("watched") == pace.frame_seconds(pace.WATCH)
+    assert session.poll_seconds("race") == session.POLL_SECONDS
+    assert session.poll_seconds("none") == session.POLL_SECONDS
