@@ -1,7 +1,18 @@
 // The live chart's browser side (see live_chart.py): one Plotly div per chart, redrawn in place with
 // Plotly.react, so a chart that was drawn never disappears between frames and a user's zoom survives
 // (layout.uirevision). plotly.js is loaded once per page, by URL, guarded by one promise on window.
+//
+// A chart with a `replay` spec (playground/replay.py) gets a player under it: Play and a scrubber
+// over the run's kept frames, played here in the browser (no rerun). While the run trains, the frames
+// are the ones this chart drew (at most MOST_FRAMES, thinned evenly); once it has ended, the run's own
+// timeline. Scrubbing holds the chart on that frame (new live frames wait) until "Latest". The replayed
+// epoch is announced as a "pg-replay" event; a chart with `follow` = that chart's key marks it.
 const PLOTLY_URL = "__PLOTLY_URL__";
+const MOST_FRAMES = 120;
+const PLAY_MS = 6000; // a whole replay takes about this long ...
+const MIN_STEP_MS = 50; // ... and shows at most 20 frames a second
+const TYPES = { u1: Uint8Array, i1: Int8Array, u2: Uint16Array, i2: Int16Array, u4: Uint32Array,
+  i4: Int32Array, f4: Float32Array, f8: Float64Array };
 
 function loadPlotly() {
   if (!window.__pgPlotly) {
@@ -22,18 +33,203 @@ function decode(data) {
   return data;
 }
 
-export default function (component) {
-  const { parentElement, data } = component;
-  let div = parentElement.querySelector(":scope > .pg-live-chart");
+// {dtype, shape, bdata} (plotly's typed-array spec) -> {values, shape}; plain arrays pass through.
+function unpack(value) {
+  if (!value || typeof value.bdata !== "string" || !TYPES[value.dtype]) return null;
+  const bytes = Uint8Array.from(atob(value.bdata), (c) => c.charCodeAt(0));
+  const shape = typeof value.shape === "string" ? value.shape.split(",").map(Number) : (value.shape || []);
+  return { values: new TYPES[value.dtype](bytes.buffer), shape };
+}
+
+// Frame `index` of packed frames (N, G, W) as rows of views, or (N, G) as one view.
+function frameOf(values, shape, index) {
+  const size = shape.slice(1).reduce((a, b) => a * b, 1);
+  const flat = values.subarray(index * size, (index + 1) * size);
+  if (shape.length < 3) return flat;
+  return Array.from({ length: shape[1] }, (_, r) => flat.subarray(r * shape[2], (r + 1) * shape[2]));
+}
+
+// The value a live figure's replayed trace shows, as a frame (a 2-D z as rows).
+function liveFrame(value) {
+  const packed = unpack(value);
+  if (!packed) return Array.isArray(value) ? value : null;
+  return frameOf(packed.values, [1, ...packed.shape], 0);
+}
+
+function epochOf(figure) {
+  const title = figure.layout.title;
+  const match = /epoch (\d+)/.exec(typeof title === "string" ? title : (title && title.text) || "");
+  return match ? Number(match[1]) : null;
+}
+
+function chartDiv(parent) {
+  let div = parent.querySelector(":scope > .pg-live-chart");
   if (!div) {
     div = document.createElement("div");
     div.className = "pg-live-chart";
-    parentElement.appendChild(div);
+    parent.appendChild(div);
+    div.pg = { frames: [], index: null, marker: null, timer: null, latest: null, drawn: null };
   }
-  const figure = decode(data);
+  return div;
+}
+
+// --- the player's frames ----------------------------------------------------------------------
+
+function startRun(state, run) {
+  if (state.run === run) return;
+  state.run = run;
+  state.frames = [];
+  state.runFrames = null;
+  state.index = null;
+}
+
+function keepLiveFrame(state, figure) {
+  const spec = figure.replay, epoch = epochOf(figure), last = state.frames[state.frames.length - 1];
+  if (epoch === null || (last && epoch <= last.epoch)) return;
+  const value = liveFrame(figure.data[spec.trace] && figure.data[spec.trace][spec.attr]);
+  if (value === null) return;
+  state.frames.push({ epoch, value });
+  if (state.frames.length > MOST_FRAMES) { // thin evenly, keeping the first and the newest
+    state.frames = state.frames.filter((_, i, all) => i % 2 === 0 || i === all.length - 1);
+  }
+}
+
+// The run's own timeline replaces the frames drawn live; a held frame stays at (about) its epoch.
+function useRunFrames(state, spec) {
+  const packed = unpack(spec.frames);
+  if (!packed || packed.shape[0] !== spec.epochs.length || state.runFrames === spec.frames.bdata) return;
+  const held = state.index === null ? null : state.frames[state.index].epoch;
+  state.runFrames = spec.frames.bdata;
+  state.frames = spec.epochs.map((epoch, i) => ({ epoch, value: frameOf(packed.values, packed.shape, i) }));
+  state.index = held === null ? null : Math.max(0, spec.epochs.filter((epoch) => epoch <= held).length - 1);
+}
+
+// --- drawing ------------------------------------------------------------------------------------
+
+function markerShape(epoch) {
+  return { type: "line", xref: "x", yref: "paper", x0: epoch, x1: epoch, y0: 0, y1: 1,
+    line: { color: "#31333f", width: 2, dash: "dot" } };
+}
+
+function draw(Plotly, div) {
+  const state = div.pg, figure = state.latest, spec = figure.replay;
+  let data = figure.data, layout = figure.layout;
+  const shown = spec && state.index !== null ? state.frames[state.index] : null;
+  if (shown) {
+    data = data.slice();
+    data[spec.trace] = { ...data[spec.trace], [spec.attr]: shown.value };
+    layout = { ...layout, title: { ...(layout.title || {}), text: `${spec.title} — epoch ${shown.epoch}` } };
+  }
+  if (state.marker !== null) layout = { ...layout, shapes: [...(layout.shapes || []), markerShape(state.marker)] };
+  state.drawn = shown ? shown.epoch : epochOf(figure);
+  div.dataset.epoch = state.drawn === null ? "" : String(state.drawn);
+  Plotly.react(div, data, layout, figure.config);
+}
+
+function redraw(div) {
+  loadPlotly().then((Plotly) => draw(Plotly, div));
+}
+
+function announce(key, epoch) {
+  document.dispatchEvent(new CustomEvent("pg-replay", { detail: { key, epoch } }));
+}
+
+// --- the player ---------------------------------------------------------------------------------
+
+function show(div, index) {
+  const state = div.pg;
+  state.index = index;
+  const frame = index === null ? null : state.frames[index];
+  announce(state.latest.key, frame ? frame.epoch : null);
+  syncControls(div);
+  redraw(div);
+}
+
+function stop(div) {
+  clearInterval(div.pg.timer);
+  div.pg.timer = null;
+}
+
+function play(div) {
+  const state = div.pg;
+  if (state.timer !== null) { stop(div); syncControls(div); return; }
+  if (!state.frames.length) return;
+  const step = Math.max(MIN_STEP_MS, PLAY_MS / state.frames.length);
+  let index = state.index === null || state.index >= state.frames.length - 1 ? 0 : state.index;
+  show(div, index);
+  state.timer = setInterval(() => {
+    index += 1;
+    if (index >= state.frames.length) { stop(div); show(div, null); return; } // the end: the newest again
+    show(div, index);
+  }, step);
+}
+
+function controls(parent, div) {
+  let bar = parent.querySelector(":scope > .pg-player");
+  if (bar) return bar;
+  bar = document.createElement("div");
+  bar.className = "pg-player";
+  bar.style.cssText = "display:flex;align-items:center;gap:0.6rem;padding:0.25rem 0 0.25rem 0.25rem;";
+  bar.innerHTML = `<button type="button" class="pg-play" title="replay the run's frames">▶ Play</button>
+    <input type="range" class="pg-scrub" min="0" max="0" value="0" step="1" style="flex:1" aria-label="replayed epoch">
+    <span class="pg-epoch" style="min-width:7.5em;font-variant-numeric:tabular-nums"></span>
+    <button type="button" class="pg-latest" title="show the newest frame again">Latest</button>`;
+  for (const button of bar.querySelectorAll("button")) {
+    button.style.cssText = "font:inherit;padding:0.2rem 0.7rem;border:1px solid #d5dae5;border-radius:0.5rem;"
+      + "background:#fff;color:#31333f;cursor:pointer;white-space:nowrap";
+  }
+  bar.querySelector(".pg-play").onclick = () => play(div);
+  bar.querySelector(".pg-latest").onclick = () => { stop(div); show(div, null); };
+  bar.querySelector(".pg-scrub").oninput = (event) => { stop(div); show(div, Number(event.target.value)); };
+  parent.appendChild(bar);
+  return bar;
+}
+
+function syncControls(div) {
+  const state = div.pg, bar = state.bar;
+  if (!bar) return;
+  const count = state.frames.length, index = state.index === null ? count - 1 : state.index;
+  const scrub = bar.querySelector(".pg-scrub");
+  scrub.max = String(Math.max(count - 1, 0));
+  scrub.value = String(Math.max(index, 0));
+  scrub.disabled = count < 2;
+  bar.querySelector(".pg-play").textContent = state.timer !== null ? "❚❚ Pause" : "▶ Play";
+  bar.querySelector(".pg-play").disabled = count < 2;
+  bar.querySelector(".pg-latest").disabled = state.index === null;
+  const frame = count ? state.frames[Math.max(index, 0)] : null;
+  bar.querySelector(".pg-epoch").textContent = frame ? `epoch ${frame.epoch.toLocaleString()}` : "";
+  bar.dataset.frames = String(count);
+}
+
+function follow(div, key) {
+  const state = div.pg;
+  if (state.following === key) return;
+  if (state.listener) document.removeEventListener("pg-replay", state.listener);
+  state.following = key;
+  state.listener = (event) => {
+    if (event.detail.key !== key) return;
+    state.marker = event.detail.epoch;
+    redraw(div);
+  };
+  document.addEventListener("pg-replay", state.listener);
+}
+
+export default function (component) {
+  const { parentElement, data } = component;
+  const div = chartDiv(parentElement);
+  const figure = decode(data), state = div.pg;
   div.style.height = `${figure.layout.height}px`;
-  div.pgLatest = figure; // frames that arrive while plotly.js loads: only the newest is drawn
+  state.latest = figure; // frames that arrive while plotly.js loads: only the newest is drawn
+  if (figure.replay) {
+    startRun(state, figure.replay.run);
+    if (figure.replay.live) keepLiveFrame(state, figure);
+    else useRunFrames(state, figure.replay);
+    if (state.index !== null && state.index >= state.frames.length) state.index = null;
+    state.bar = controls(parentElement, div);
+    syncControls(div);
+  }
+  if (figure.follow) follow(div, figure.follow);
   loadPlotly().then((Plotly) => {
-    if (div.pgLatest === figure) Plotly.react(div, figure.data, figure.layout, figure.config);
+    if (state.latest === figure) draw(Plotly, div);
   });
 }

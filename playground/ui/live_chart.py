@@ -42,18 +42,24 @@ LOOK = {"layout": dict(
               "#6d3fc0", "#d5dae5"])}
 
 
-def payload(figure, key: str, height: int | None = None) -> bytes:
+def payload(figure, key: str, height: int | None = None, replay: dict | None = None,
+            follow: str | None = None) -> bytes:
     """What the browser gets for one frame: the figure's JSON with Streamlit's look, the key as its
-    `uirevision` (a user's zoom survives redraws) and Plotly's config; `height` overrides the figure's."""
+    `uirevision` (a user's zoom survives redraws) and Plotly's config; `height` overrides the figure's.
+    `replay` (`playground.replay.replay_spec`) adds a Play button and a scrubber under the chart;
+    `follow` names the replayed chart whose epoch this one marks with a vertical line."""
     spec = figure.to_plotly_json()
     layout = {**spec.get("layout", {}), "template": LOOK, "uirevision": key}
     layout["height"] = height or layout.get("height") or 450  # plotly.js's default height
-    return to_json_plotly({"data": spec.get("data", []), "layout": layout, "config": CONFIG}).encode()
+    extra = {"key": key, **({"replay": replay} if replay else {}), **({"follow": follow} if follow else {})}
+    return to_json_plotly({"data": spec.get("data", []), "layout": layout, "config": CONFIG, **extra}).encode()
 
 
-def chart(figure, key: str, height: int | None = None) -> None:
-    """Draw `figure` under `key`, redrawing the chart already on the page in place (full width)."""
-    _component()(key=key, data=payload(figure, key, height), width="stretch", height="content")
+def chart(figure, key: str, height: int | None = None, replay: dict | None = None, follow: str | None = None) -> None:
+    """Draw `figure` under `key`, redrawing the chart already on the page in place (full width); with
+    `replay`, a player under it; with `follow`, a marker at the epoch the chart `follow` replays."""
+    data = payload(figure, key, height, replay, follow)
+    _component()(key=key, data=data, width="stretch", height="content")
 
 
 @functools.cache

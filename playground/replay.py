@@ -1,0 +1,65 @@
+"""What an in-browser player needs to replay a run's timeline on its `plots.data_figure`.
+
+`replay_spec(figure, timeline)` names the trace the frames replace (the boundary's heatmap, or the
+fitted curve's model line), the attribute (`z` or `y`), the kept epochs, every frame's values as one
+packed array (uint8 class-and-confidence codes, ~10 kB per 100x100 boundary; float32 curve values)
+and the title to write under each epoch. `live=True` marks a run still training: the browser then
+also keeps the frames it draws, since the whole timeline is sent only once the run has ended.
+The packed form is {"dtype", "shape", "bdata": base64}, as plotly.js's own typed-array spec.
+Knows the figures' trace names and titles, nothing about Streamlit, runs or the browser's code.
+"""
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from .frames import BoundaryFrame, CurveFrame
+from .timeline import Timeline, boundary_codes
+
+DTYPES = {np.dtype(np.uint8): "u1", np.dtype(np.float32): "f4"}
+EPOCH_MARK = " — epoch "  # plots' titles: "Decision boundary — epoch 120"
+
+
+def packed(array: np.ndarray) -> dict:
+    """`array` as a typed-array spec the browser decodes without parsing numbers."""
+    array = np.ascontiguousarray(array)
+    return {"dtype": DTYPES[array.dtype], "shape": list(array.shape),
+            "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def frame_values(frames) -> tuple[str, np.ndarray] | None:
+    """("z", (N, G, G) uint8 codes) for boundary frames, ("y", (N, G) float32) for curve frames, else None."""
+    if frames and all(isinstance(f, BoundaryFrame) for f in frames):
+        return "z", boundary_codes(frames)
+    if frames and all(isinstance(f, CurveFrame) for f in frames):
+        return "y", np.stack([np.asarray(f.ys, np.float32) for f in frames])
+    return None
+
+
+def replayed_trace(figure) -> tuple[int, str] | None:
+    """(index, attribute) of the trace a frame redraws in `figure`: its heatmap, or its "model" line."""
+    for index, trace in enumerate(figure.data):
+        if trace.type == "heatmap":
+            return index, "z"
+        if trace.type == "scatter" and trace.name == "model":
+            return index, "y"
+    return None
+
+
+def replay_spec(figure, timeline: Timeline | None, run: str = "", live: bool = False) -> dict | None:
+    """The player's data for `figure` (which must already show a frame), or None when it has nothing to play.
+
+    `run` names the run (the browser starts its frames afresh when it changes)."""
+    target = None if figure is None else replayed_trace(figure)
+    if target is None:
+        return None
+    index, attribute = target
+    frames = timeline.frames if timeline is not None and not live else ()
+    values = frame_values(frames)
+    if values is not None and values[0] != attribute:
+        values = None
+    title = str(figure.layout.title.text or "").split(EPOCH_MARK)[0]
+    return {"trace": index, "attr": attribute, "title": title, "live": live, "run": run,
+            "epochs": [f.epoch for f in frames] if values is not None else [],
+            "frames": packed(values[1]) if values is not None else None}
