@@ -90,13 +90,15 @@ def test_a_playground_opened_while_torch_warms_up_waits_for_that_warm_up(monkeyp
     monkeypatch.setattr(playground.engine, "warm_up", lambda: (warm_ups.append(True), release.wait(30), real()))
     monkeypatch.setattr(server, "_warm_up_threads", [])
     monkeypatch.setattr(server, "_device", [])
+    monkeypatch.setattr(server, "WARM_UP_DELAY_SECONDS", 0.0)  # the background thread usually gets there first
     server.warm_up.clear()
     threading.Timer(1.0, release.set).start()  # the background warm-up takes a second
     try:
         app = open_page(PLAYGROUND)
     finally:
         release.set()
+        server._warm_up_threads[0].join(60)  # the pool and the default model came next
+        server.warm_up.clear()  # its device went to this test's `_device`: the next caller warms up again
     assert not app.exception and app.title[0].value == "Playground"
     assert warm_ups == [True] and server.device() is not None
     assert app.button(key="pg_train") is not None
-    server._warm_up_threads[0].join(60)  # the pool and the default model came next, without errors

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -28,6 +29,10 @@ _WARM_UP_LOCK = threading.Lock()
 _warm_up_threads: list[threading.Thread] = []  # the one background warm-up of this process
 _device: list[str] = []  # the training device's description, once torch knows it
 _problems: list[str] = []  # what went wrong in the background warm-up, if anything did
+# The background warm-up waits this long first, so the page whose visit started it reaches the browser
+# before torch's import takes the interpreter's lock for seconds. A page that needs torch meanwhile
+# warms it up itself (`warm_up`), which the warm-up thread then finds done.
+WARM_UP_DELAY_SECONDS = 1.0
 
 
 def start_warm_up() -> threading.Thread:
@@ -43,6 +48,7 @@ def start_warm_up() -> threading.Thread:
 
 def _warm_up_everything() -> None:
     """Torch first (pages wait for it), then the pool's workers, then the Draw page's default model."""
+    time.sleep(WARM_UP_DELAY_SECONDS)
     for name, step in (("PyTorch warm-up", warm_up), ("training pool", training_pool),
                        ("default digit model", default_digit_model)):
         try:
