@@ -9,7 +9,11 @@ driving Debian's /usr/bin/chromium, a new browser context, so a new Streamlit se
 - health ok: seconds from starting the server process until GET /_stcore/health answers "ok";
 - home rendered: seconds from starting the process until the Home page, opened as soon as the
   server is healthy, is fully rendered: connected, the script finished (no running indicator),
-  the heading and the page's last element (the "Training runs on" box, after `server.warm_up`) shown;
+  the heading and the page's last element (the "Training runs on" box) shown. The home page imports
+  no torch: on a fresh server that box first says PyTorch is starting in the background;
+- home names the device: on the same page, seconds from starting the process until that box names
+  the training device ("Training runs on **CPU ...**"), i.e. until the background warm-up, which the
+  first page load starts, has imported and warmed up torch (the box checks every second);
 - Playground, fresh server: a second fresh server whose first page is /Playground: seconds from
   starting the process until the page's Train button shows (this pays torch's import);
 - Playground, second visit: on that now-warm server, a new session opening /Playground: seconds
@@ -52,8 +56,11 @@ HOME_RENDERED = """() =>
   && [...document.querySelectorAll("h1")].some(h => h.textContent.includes("Neural Playground"))
   && [...document.querySelectorAll("[data-testid='stAlertContentInfo']")]
        .some(box => box.textContent.includes("Training runs on"))"""
+DEVICE_NAMED = """() => [...document.querySelectorAll("[data-testid='stAlertContentInfo']")]
+  .some(box => /Training runs on (CPU|CUDA|Apple MPS)/.test(box.textContent))"""
 TRAIN_BUTTON = ".st-key-pg_train button:visible"  # Streamlit also renders a hidden copy for tooltips
-ROWS = ("health ok (fresh server)", "home rendered (fresh server)", "Playground Train button (fresh server)",
+ROWS = ("health ok (fresh server)", "home rendered (fresh server)", "home names the device (fresh server)",
+        "Playground Train button (fresh server)",
         "Playground Train button (second visit)", "Playground Train button (third visit)")
 
 
@@ -96,17 +103,21 @@ class Server:
         stop_server(self.process)
 
 
-def visit(browser, server: Server, path: str, timeout: float) -> float:
-    """Open `path` in a new session; the perf_counter time when it is rendered (see the docstring)."""
+def visit(browser, server: Server, path: str, timeout: float) -> list[float]:
+    """Open `path` in a new session; the perf_counter times of its signals (see the docstring): on
+    the home page when it is rendered and when it names the device, elsewhere when Train shows."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
         page.goto(server.url + path, timeout=timeout * 1000)
-        if path == "/":
-            page.wait_for_function(HOME_RENDERED, timeout=timeout * 1000)
-        else:
+        if path != "/":
             page.locator(TRAIN_BUTTON).first.wait_for(state="visible", timeout=timeout * 1000)
-        return time.perf_counter()
+            return [time.perf_counter()]
+        times = []
+        for signal_js in (HOME_RENDERED, DEVICE_NAMED):
+            page.wait_for_function(signal_js, timeout=timeout * 1000)
+            times.append(time.perf_counter())
+        return times
     except Exception as error:  # Playwright's TimeoutError and friends: say what the server said
         raise SystemExit(f"{path} did not render: {error}\nserver log:\n{server.log_tail()}") from error
     finally:
@@ -117,15 +128,15 @@ def one_repeat(browser, extra_env: dict[str, str], timeout: float) -> dict[str, 
     """The figures of ROWS, from two fresh servers."""
     with Server(extra_env) as server:
         health = server.wait_healthy(timeout)
-        home = visit(browser, server, "/", timeout) - server.started
+        home = [moment - server.started for moment in visit(browser, server, "/", timeout)]
     with Server(extra_env) as server:
         server.wait_healthy(timeout)
-        cold = visit(browser, server, "/Playground", timeout) - server.started
+        cold = visit(browser, server, "/Playground", timeout)[0] - server.started
         warm = []
         for _ in range(2):  # second and third visits: did the second still pay one-off costs?
             opened = time.perf_counter()
-            warm.append(visit(browser, server, "/Playground", timeout) - opened)
-    return dict(zip(ROWS, (health, home, cold, *warm)))
+            warm.append(visit(browser, server, "/Playground", timeout)[0] - opened)
+    return dict(zip(ROWS, (health, *home, cold, *warm)))
 
 
 def measure(repeats: int, extra_env: dict[str, str], timeout: float) -> tuple[dict, list]:

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import datasets
+from .blocks import ResidualBlock
 from .config import TrainConfig
 from .datasets import CSV, DATASETS
-from .layers import LAYERS, RANDOM_LAYERS, ResidualBlock, Shape
+from .layers import LAYERS, RANDOM_LAYERS, Shape
 from .losses import LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE
 from .model import ImageNormalize, ModelPlan, Standardize, plan_for
 from .optim import OPTIMIZERS

@@ -4,7 +4,8 @@ A layer spec is a JSON-able dict such as {"type": "linear", "out": 100} or {"typ
 "out": 32, "kernel": 3, "padding": 1}. This module checks one spec's parameters, builds one torch
 module for a given per-sample input shape ((features,) or (channels, height, width)) and says the
 output shape, rejecting a layer that cannot take that shape with a message naming the fix.
-It knows nothing about datasets, losses or training; whole-stack checks live in model.py.
+It knows nothing about datasets, losses or training; whole-stack checks live in model.py. Checking
+specs needs no torch: torch is imported when a layer is first built.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from torch import nn
-
 from .checks import check_number, clip, quote
+from .lazy import lazy_module
+
+nn = lazy_module("torch.nn")  # torch is imported when a layer is first built, not by the registry
 
 Shape = tuple[int, ...]  # per-sample shape, batch dimension left out: (features,) or (C, H, W)
 
@@ -117,28 +119,20 @@ def _residual_shape(shape: Shape, p: dict) -> Shape:
     return _window_shape("Residual block", shape, 3, p["stride"], 1, channels)
 
 
-class ResidualBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm and a skip connection (the classic ResNet block).
+def _residual(shape: Shape, p: dict):
+    """A residual block for `shape` (its module, and torch, imported on first use)."""
+    from .blocks import ResidualBlock
 
-    When the block changes the channel count or strides, the skip path is a 1x1 convolution
-    with batch norm so the two paths can be added.
-    """
+    return ResidualBlock(shape[0], p.get("out") or shape[0], p["stride"])
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU()
-        self.shortcut = nn.Identity()
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                          nn.BatchNorm2d(out_channels))
 
-    def forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
-        return self.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+def __getattr__(name: str):
+    """`layers.ResidualBlock`, imported (with torch) only when asked for."""
+    if name == "ResidualBlock":
+        from .blocks import ResidualBlock
+
+        return ResidualBlock
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _P = LayerParam
@@ -188,7 +182,7 @@ LAYERS: dict[str, LayerType] = {t.name: t for t in (
               description="randomly zeroes whole channels while training", accepts=IMAGE),
     LayerType("batchnorm2d", "BatchNorm2d", lambda s, p: nn.BatchNorm2d(s[0]),
               description="normalises each channel over the batch", accepts=IMAGE),
-    LayerType("residual", "Residual block", lambda s, p: ResidualBlock(s[0], p.get("out") or s[0], p["stride"]),
+    LayerType("residual", "Residual block", _residual,
               (_P("out", int, None, 1, MAX_CHANNELS, "output channels (empty: same as its input)"),
                _P("stride", int, 1, 1, 2, "2 halves the image size")),
               _residual_shape, "two 3x3 convolutions plus a skip connection", elementwise=False,

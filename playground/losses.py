@@ -3,18 +3,19 @@
 Every loss declares the kind of output it wants from the model's last layer (raw scores,
 log-probabilities, probabilities, one logit, one probability, or a value). From that follow the
 number of outputs, the checks on the last layer, the target tensor's form and how outputs turn
-into class probabilities for accuracy and decision boundaries. Knows nothing about training loops.
+into class probabilities for accuracy and decision boundaries. Knows nothing about training loops;
+torch is imported on first use.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
-from torch import nn
-from torch.nn import functional as F
-
+from .lazy import lazy_module
 from .tasks import CLASSIFICATION, REGRESSION
+
+# Imported on first use, so the registry (and the config that checks against it) needs no torch.
+torch, nn, F = lazy_module("torch"), lazy_module("torch.nn"), lazy_module("torch.nn.functional")
 
 # What the model's output means, per loss.
 SCORES, LOG_PROBS, PROBS, LOGIT, PROB, VALUE = "scores", "log_probs", "probs", "logit", "prob", "value"
@@ -26,10 +27,15 @@ class LossSpec:
     title: str
     task: str
     output: str  # one of the kinds above
-    make: Callable[[], nn.Module]
+    module: str  # the torch.nn loss class's name, e.g. "CrossEntropyLoss"
     binary_only: bool = False
     needs_last: str | None = None  # layer type the stack must end with
     warn_last: tuple[tuple[str, str], ...] = ()  # (last layer type, warning)
+
+    @property
+    def make(self) -> Callable[[], nn.Module]:
+        """The torch.nn loss class (imports torch on first use)."""
+        return getattr(nn, self.module)
 
     def n_outputs(self, n_classes: int) -> int:
         """How many values the model must output for this loss."""
@@ -69,16 +75,16 @@ _SIGMOID_WARNING = ("ends with Sigmoid, but BCE-with-logits applies sigmoid itse
                     "layer or choose BCE.")
 
 LOSSES: dict[str, LossSpec] = {spec.name: spec for spec in (
-    LossSpec("cross_entropy", "Cross-entropy", CLASSIFICATION, SCORES, nn.CrossEntropyLoss,
+    LossSpec("cross_entropy", "Cross-entropy", CLASSIFICATION, SCORES, "CrossEntropyLoss",
              warn_last=(("softmax", _SOFTMAX_WARNING),)),
-    LossSpec("nll", "NLL", CLASSIFICATION, LOG_PROBS, nn.NLLLoss, needs_last="log_softmax"),
-    LossSpec("bce", "BCE", CLASSIFICATION, PROB, nn.BCELoss, binary_only=True,
+    LossSpec("nll", "NLL", CLASSIFICATION, LOG_PROBS, "NLLLoss", needs_last="log_softmax"),
+    LossSpec("bce", "BCE", CLASSIFICATION, PROB, "BCELoss", binary_only=True,
              needs_last="sigmoid"),
-    LossSpec("bce_with_logits", "BCE with logits", CLASSIFICATION, LOGIT, nn.BCEWithLogitsLoss,
+    LossSpec("bce_with_logits", "BCE with logits", CLASSIFICATION, LOGIT, "BCEWithLogitsLoss",
              binary_only=True, warn_last=(("sigmoid", _SIGMOID_WARNING),)),
-    LossSpec("mse", "MSE", REGRESSION, VALUE, nn.MSELoss),
-    LossSpec("l1", "L1 (MAE)", REGRESSION, VALUE, nn.L1Loss),
-    LossSpec("huber", "Huber", REGRESSION, VALUE, nn.HuberLoss),
+    LossSpec("mse", "MSE", REGRESSION, VALUE, "MSELoss"),
+    LossSpec("l1", "L1 (MAE)", REGRESSION, VALUE, "L1Loss"),
+    LossSpec("huber", "Huber", REGRESSION, VALUE, "HuberLoss"),
 )}
 
 DEFAULT_LOSS = {CLASSIFICATION: "cross_entropy", REGRESSION: "mse"}

@@ -2,7 +2,8 @@
 
 `make_optimizer` builds a torch optimizer from an `OptimizerConfig`. Schedules are pure functions
 of (epoch, epochs) giving a factor on the base learning rate, so a learning rate changed in the
-middle of training simply becomes the new base. Knows nothing about models or data.
+middle of training simply becomes the new base. Knows nothing about models or data; torch is
+imported on first use.
 """
 from __future__ import annotations
 
@@ -10,24 +11,31 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
+from .lazy import lazy_module
+
+torch = lazy_module("torch")  # imported on first use: the registry (and the config) need no torch
 
 
 @dataclass(frozen=True)
 class OptimizerType:
     name: str
     title: str
-    cls: type[torch.optim.Optimizer]
+    class_name: str  # the torch.optim class's name, e.g. "Adam"
     options: tuple[str, ...]  # config keys beyond lr and weight_decay that it accepts
+
+    @property
+    def cls(self) -> type[torch.optim.Optimizer]:
+        """The torch optimizer class (imports torch on first use)."""
+        return getattr(torch.optim, self.class_name)
 
 
 OPTIMIZERS: dict[str, OptimizerType] = {t.name: t for t in (
-    OptimizerType("sgd", "SGD", torch.optim.SGD, ("momentum", "nesterov")),
-    OptimizerType("adam", "Adam", torch.optim.Adam, ()),
-    OptimizerType("adamw", "AdamW", torch.optim.AdamW, ()),
-    OptimizerType("rmsprop", "RMSprop", torch.optim.RMSprop, ("momentum",)),
-    OptimizerType("adagrad", "Adagrad", torch.optim.Adagrad, ()),
-    OptimizerType("adadelta", "Adadelta", torch.optim.Adadelta, ()),
+    OptimizerType("sgd", "SGD", "SGD", ("momentum", "nesterov")),
+    OptimizerType("adam", "Adam", "Adam", ()),
+    OptimizerType("adamw", "AdamW", "AdamW", ()),
+    OptimizerType("rmsprop", "RMSprop", "RMSprop", ("momentum",)),
+    OptimizerType("adagrad", "Adagrad", "Adagrad", ()),
+    OptimizerType("adadelta", "Adadelta", "Adadelta", ()),
 )}
 
 

@@ -1,8 +1,12 @@
 """AppTest of the home page: renders, offers Lessons, Playground and Draw as three links, folds the feature
-list into an expander, links to the Playground, names the training device."""
+list into an expander, links to the Playground, names the training device once the server's background
+warm-up has started torch (tests/test_app_warm_up.py has the box before that)."""
+from playground.ui import server
 
 
 def test_home_page_renders_and_names_the_device(open_page):
+    server.start_warm_up()
+    server.warm_up()  # waits for the background warm-up the first page load started: torch is ready
     at = open_page()
     assert not at.exception
     assert at.title[0].value == "Neural Playground"

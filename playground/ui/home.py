@@ -2,8 +2,9 @@
 large entries (Lessons, Playground, Draw a digit), then everything the app can do, folded away.
 
 Plain words above the fold; the feature list with its jargon sits in an expander. Shows a static
-picture (docs/home.png, drawn by `python -m docs.home_picture`), so nothing here needs torch. Knows
-nothing about training or any page's content beyond its path and a one-line description.
+picture (docs/home.png, drawn by `python -m docs.home_picture`) and names the training device only
+once the server's background warm-up knows it, so nothing here needs torch (tests/test_app_home.py
+checks). Knows nothing about training or any page's content beyond its path and a one-line description.
 """
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from . import server
+
 PICTURE = Path(__file__).resolve().parents[2] / "docs" / "home.png"
 PROMISE = "Build a small neural network, press Train, and watch it learn to tell the colours apart."
+DEVICE_POLL_SECONDS = 1.0  # how often a home page shown before torch was ready checks again
 PICTURE_CAPTION = "One network learning the spiral: its colours bend around the points as training goes on."
 
 
@@ -87,3 +91,25 @@ def everything() -> None:
     with st.expander("Everything it can do"):
         st.markdown(INTRO)
         st.markdown(FEATURES)
+
+
+def training_device() -> None:
+    """Where training runs: the device, once the server's background warm-up has started torch; until
+    then a box saying PyTorch is starting, which shows the device when it is known."""
+    name, problem = server.device(), server.warm_up_problem()
+    if name is not None:
+        st.info(f"Training runs on **{name}**.", icon=":material/memory:")
+    elif problem is not None:
+        st.warning(f"PyTorch could not start on this server: {problem}. The server's log says why.",
+                   icon=":material/warning:")
+    else:
+        _device_pending()
+
+
+@st.fragment(run_every=DEVICE_POLL_SECONDS)
+def _device_pending() -> None:
+    """Checks every DEVICE_POLL_SECONDS; once torch is ready, reruns the page (which stops the checks)."""
+    if server.device() is not None or server.warm_up_problem() is not None:
+        st.rerun()
+    st.info("Training runs on this server with PyTorch, which is starting up in the background…",
+            icon=":material/hourglass_top:")

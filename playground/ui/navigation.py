@@ -17,12 +17,11 @@ PAGES = (("app.py", "Home", ":material/home:"), ("pages/3_Lessons.py", "Lessons"
 def navigation() -> None:
     """Page links at the top of the sidebar, then this browser's workspace cookie.
 
-    Every page calls it first, so the training pool starts warming up on the server's first visit
-    and the Draw page's default model starts being prepared.
+    Every page calls it first, so the server's first visit starts the background warm-up (torch, the
+    training pool's workers, the Draw page's default model) without waiting for it.
     """
     st.session_state["ui_page_runs"] = page_runs() + 1
-    server.training_pool()
-    server.default_digit_model()
+    server.start_warm_up()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)

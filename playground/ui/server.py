@@ -2,37 +2,90 @@
 the run store and the Draw page's default model.
 
 Everything here is created once per server process (`st.cache_resource` or a lock) and is
-read-only or thread-safe for sessions. Knows nothing about any one browser: per-session state is
-in `session` and `workspace`.
+read-only or thread-safe for sessions. `start_warm_up()`, which every page calls first, prepares
+torch, the pool and the default model on a background thread, so the home page never waits for
+torch; a page that needs torch calls `warm_up()`, which waits for it. Nothing here imports torch
+at import time. Knows nothing about any one browser: per-session state is in `session` and `workspace`.
 """
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
+import time
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from ..config import DatasetConfig
 from ..datasets import Dataset, make_dataset
-from ..devices import describe_device, resolve_device
-from ..pool import TrainingPool
 from ..settings import default_workers
+
+if TYPE_CHECKING:
+    from ..pool import TrainingPool
+
+log = logging.getLogger(__name__)
+_WARM_UP_LOCK = threading.Lock()
+_warm_up_threads: list[threading.Thread] = []  # the one background warm-up of this process
+_device: list[str] = []  # the training device's description, once torch knows it
+_problems: list[str] = []  # what went wrong in the background warm-up, if anything did
+# The background warm-up waits this long first, so the page whose visit started it reaches the browser
+# before torch's import takes the interpreter's lock for seconds. A page that needs torch meanwhile
+# warms it up itself (`warm_up`), which the warm-up thread then finds done.
+WARM_UP_DELAY_SECONDS = 1.0
+
+
+def start_warm_up() -> threading.Thread:
+    """Start preparing torch, the training pool and the default digit model on a background thread,
+    once per process (thread-safe); returns that thread. Never waits for it."""
+    with _WARM_UP_LOCK:
+        if not _warm_up_threads:
+            thread = threading.Thread(target=_warm_up_everything, name="playground-warm-up", daemon=True)
+            _warm_up_threads.append(thread)
+            thread.start()
+        return _warm_up_threads[0]
+
+
+def _warm_up_everything() -> None:
+    """Torch first (pages wait for it), then the pool's workers, then the Draw page's default model."""
+    time.sleep(WARM_UP_DELAY_SECONDS)
+    for name, step in (("PyTorch warm-up", warm_up), ("training pool", training_pool),
+                       ("default digit model", default_digit_model)):
+        try:
+            step()
+        except Exception as error:  # a page that needs the step calls it again and shows what went wrong
+            log.exception("background warm-up of the %s failed", name)
+            _problems.append(f"the {name} failed ({type(error).__name__})")
+
+
+def device() -> str | None:
+    """The training device's description once torch has warmed up ("CPU (1 threads)"); None before."""
+    return _device[-1] if _device else None
+
+
+def warm_up_problem() -> str | None:
+    """What went wrong while warming up in the background (details in the server log); None if nothing."""
+    return _problems[0] if _problems else None
 
 
 @st.cache_resource(show_spinner="Starting PyTorch…")
 def warm_up() -> str:
-    """Pay torch's one-off start-up costs (optimizer imports, first kernels) once per server.
+    """Pay torch's one-off start-up costs (its import, optimizer imports, first kernels) once per server;
+    the training device's description. A page calling it while the background warm-up runs waits for
+    that one (with a spinner), it does not start a second.
 
     Also keeps the server's own torch work (drawings, inspection, training without a pool) on one
     thread: one student's upload must not take every core from the class.
     """
     import torch
 
+    from ..devices import describe_device, resolve_device
     from ..engine import warm_up as warm_up_torch
 
     torch.set_num_threads(1)
     warm_up_torch()
-    return describe_device(resolve_device("auto"))
+    _device.append(describe_device(resolve_device("auto")))
+    return _device[-1]
 
 
 @st.cache_resource(max_entries=32, show_spinner="Loading the dataset…")
@@ -45,6 +98,8 @@ def cached_dataset(config: DatasetConfig) -> Dataset:
 def training_pool() -> TrainingPool | None:
     """The server's worker processes (`$PLAYGROUND_WORKERS`, default one per CPU core); None for 0,
     which trains on threads inside the server instead (the tests' default)."""
+    from ..pool import TrainingPool  # imports torch
+
     workers = default_workers()
     if not workers:
         return None
