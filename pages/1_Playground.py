@@ -39,7 +39,7 @@ run_row = st.container(horizontal=True, vertical_alignment="bottom", gap="small"
 buttons_box, speed_box, lr_box = run_row.container(width="content"), run_row.container(width="content"), \
     run_row.container(width=screen.LR_WIDTH)
 live_box = st.container(key="pg_live")
-model_col, detail_col = st.columns([2, 3], gap="large")
+model_col, detail_col = st.columns(2, gap="large")
 with st.sidebar:
     data = data_panel.dataset_section()
     training = training_panel.training_section(data, lr_place=lr_box)
