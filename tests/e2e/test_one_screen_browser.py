@@ -96,6 +96,8 @@ def test_a_training_run_fits_on_one_screen(person: Page, screenshots: Path):
         expect(element).to_be_visible()
     view = page.viewport_size
     page.mouse.move(view["width"] - 5, view["height"] - 5)  # no tooltip over the page in the picture
+    for chart in ("pg_boundary", "pg_loss_chart", "pg_score_chart"):  # a picture with the charts drawn
+        expect(shown(page, chart).locator(".main-svg").first).to_be_visible()
     page.screenshot(path=str(screenshots / f"one_screen_{view['width']}x{view['height']}.png"))
 
     assert outside_the_screen(page, elements) == {}, "must be on the first screen, without scrolling"
