@@ -1,8 +1,9 @@
 """Playground: pick a dataset, stack layers, choose how to train, and watch it learn live.
 
-A layout of panels from `playground.ui`: the sidebar's data and training settings, the Model column
-(layer editor and plan), the live column (controls, live view, inspection or the network inside),
-then sharing, export and files. The address bar keeps the setup (`link`).
+A layout of panels from `playground.ui`, one screen while training (`screen`): the run buttons, Speed and
+the learning rate, the live view; below them the Model column (layer editor and plan) beside the
+inspection or the network inside; the sidebar's data and training settings; then sharing, export and
+files. The address bar keeps the setup (`link`).
 """
 import streamlit as st
 
@@ -17,6 +18,7 @@ from playground.ui import (
     live_view,
     navigation,
     plan_panel,
+    screen,
     server,
     share_panel,
     training_panel,
@@ -27,26 +29,36 @@ navigation.navigation()
 
 server.warm_up()
 link.setup_from_link()
+screen.style()
 st.title("Playground")
 link.link_notices()
 link.lesson_banner()
+# One screen at 1280x720: a row of the run buttons, Speed and the learning rate (it wraps where narrower),
+# then the live view; the Model and the look inside the network below. On a phone Train comes first.
+run_row = st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="pg_run_row")
+buttons_box, speed_box, lr_box = run_row.container(width="content"), run_row.container(width="content"), \
+    run_row.container(width=screen.LR_WIDTH)
+live_box = st.container(key="pg_live")
+model_col, detail_col = st.columns(2, gap="large")
 with st.sidebar:
     data = data_panel.dataset_section()
-    training = training_panel.training_section(data)
+    training = training_panel.training_section(data, lr_place=lr_box)
 is_image = data_panel.is_image(data)
-
-model_col, live_col = st.columns([2, 3], gap="large")
 with model_col:
     layers = layer_editor.layer_stack(is_image)
     setup = plan_panel.assess(data, layers, training)
     plan_panel.show_plan(setup)
 trainable = setup.trainable
-with live_col:
+with buttons_box:
     controls.start_requested(trainable)
     controls.buttons(trainable)
-    controls.follow_learning_rate(training["optimizer"]["lr"])
+with speed_box:
+    controls.speed()
+controls.follow_learning_rate(training["optimizer"]["lr"])
+with live_box:
     controls.restart_notice(trainable)
     live_view.live(trainable)
+with detail_col:
     if inspect_panel.applies(is_image):
         inspect_panel.live()
     else:

@@ -154,7 +154,7 @@ def network_figure(d: Diagram, input_names: Sequence[str], output_names: Sequenc
     layout = dict(height=360, margin=dict(l=70, r=80, t=60, b=10), showlegend=False,
                   paper_bgcolor=_TRANSPARENT, plot_bgcolor=_TRANSPARENT, hovermode="closest",
                   xaxis=dict(axis, range=[-0.3, len(slots) - 0.7], side="top", tickvals=list(range(len(slots))),
-                             ticktext=titles, tickfont=dict(size=10)),
+                             ticktext=titles, tickfont=dict(size=14, color="#1f2430")),
                   yaxis=dict(axis, range=[-tall, tall], showticklabels=False))
     return figure(data, layout)
 
@@ -207,7 +207,7 @@ def _node_trace(d: Diagram, slots: list[np.ndarray], input_names: Sequence[str],
             where.append("middle left" if layer == 0 else "middle right")
     return dict(type="scatter", x=np.asarray(x, np.float32), y=np.asarray(y, np.float32), mode="markers+text",
                 text=text, textposition=where, hovertext=hover, hoverinfo="text", cliponaxis=False,
-                textfont=dict(size=11), marker=dict(symbol="square", size=11, color=NEUTRAL,
+                textfont=dict(size=14), marker=dict(symbol="square", size=11, color=NEUTRAL,
                                                     line=dict(color="#555555", width=1)))
 
 
@@ -221,7 +221,7 @@ def _more_trace(d: Diagram, max_units: int) -> dict:
     hidden = [size - len(_shown(size, max_units)) for _, size in columns]
     return dict(type="scatter", x=[layer for layer, _ in columns], y=[0.0] * len(columns), mode="text",
                 text=[f"⋮ +{n} more" for n in hidden], hoverinfo="skip", cliponaxis=False,
-                textfont=dict(size=10, color="#777777"))
+                textfont=dict(size=13, color="#555555"))
 
 
 def neuron_maps(model: nn.Module, ranges: Sequence[tuple[float, float]], grid: int = 32,
@@ -285,7 +285,7 @@ def neuron_figure(maps: NeuronMaps) -> go.Figure:
         data.append(dict(type="heatmap", z=_mosaic(_codes(values), gap), y0=top, dy=1, zmin=0, zmax=TOP,
                          colorscale=_NEURON_SCALE, showscale=False, hoverinfo="skip"))
         notes.append(dict(text=title, x=-0.5, y=top - 0.5, xanchor="left", yanchor="bottom", showarrow=False,
-                          xref="x", yref="y", font=dict(size=11)))
+                          xref="x", yref="y", font=dict(size=13)))
     columns = max((values.shape[0] for _, values in maps.layers), default=1)
     width = columns * (size + gap) - gap
     rows = len(maps.layers)

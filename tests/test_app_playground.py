@@ -95,7 +95,7 @@ def test_step_trains_one_epoch_and_pauses(at):
     snap = run.snapshot()
     assert (snap.epoch, snap.status) == (1, "paused")
     at.run()
-    assert at.button(key="pg_pause").label == "Resume"
+    assert at.button(key="pg_pause").disabled and not at.button(key="pg_resume").disabled
     at.button(key="pg_step").click().run()
     wait_until(lambda: run.snapshot().epoch >= 2 and run.snapshot().status == "paused", "a second step")
     time.sleep(0.3)
@@ -112,7 +112,8 @@ def test_pause_resume_and_stop(at):
     paused_at = run.snapshot().epoch
     time.sleep(0.3)
     assert run.snapshot().epoch == paused_at and run.snapshot().status == "paused"
-    at.button(key="pg_pause").click().run()  # now labelled Resume
+    assert at.button(key="pg_pause").disabled and at.button(key="pg_resume").label == "Resume"
+    at.button(key="pg_resume").click().run()  # its own button: Pause never changes under the pointer
     wait_until(lambda: run.snapshot().epoch > paused_at, "training to go on after Resume")
     at.button(key="pg_stop").click().run()
     finish(at)
@@ -364,7 +365,7 @@ def test_pause_and_resume_write_nothing_stray(at):
     at.button(key="pg_train").click().run()
     at.button(key="pg_pause").click().run()
     assert at.session_state["pg_run"].paused
-    at.button(key="pg_pause").click().run()
+    at.button(key="pg_resume").click().run()
     assert not at.session_state["pg_run"].paused
     assert not [m.value for m in at.markdown if m.value.strip("`") == "None"]
 

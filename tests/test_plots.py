@@ -369,13 +369,38 @@ def test_the_legend_sits_under_the_title_with_room_for_two_rows():
     """Title at the top of the figure, legend rows on the plot area: in pixels, the bands cannot meet."""
     from playground.plots import LEGEND_ROW, overlay_figure
 
-    for fig in (loss_figure(with_batches(epochs=3, per_epoch=4), 3), score_figure(history(3), 3, CLASSIFICATION),
-                overlay_figure([("a", (1, 2), (1.0, 0.5))], "Train loss", 2, log=True)):
-        title, legend, top = fig.layout.title, fig.layout.legend, fig.layout.margin.t
-        assert (title.yref, title.y, title.yanchor) == ("container", 1.0, "top")
-        title_bottom = title.pad.t + 1.5 * title.font.size  # pixels from the figure's top edge
-        assert (legend.yref, legend.y, legend.yanchor, legend.orientation) == ("paper", 1.0, "bottom", "h")
-        assert title_bottom <= top - 2 * LEGEND_ROW  # the legend grows up from the plot area's top edge
+    fig = overlay_figure([("a", (1, 2), (1.0, 0.5))], "Train loss", 2, log=True)
+    title, legend, top = fig.layout.title, fig.layout.legend, fig.layout.margin.t
+    assert (title.yref, title.y, title.yanchor) == ("container", 1.0, "top")
+    title_bottom = title.pad.t + 1.5 * title.font.size  # pixels from the figure's top edge
+    assert (legend.yref, legend.y, legend.yanchor, legend.orientation) == ("paper", 1.0, "bottom", "h")
+    assert title_bottom <= top - 2 * LEGEND_ROW  # the legend grows up from the plot area's top edge
+    go_figure_validates(fig)
+
+
+def test_the_live_curves_are_short_with_their_legend_inside_the_plot():
+    """Two curves stack beside the boundary: the title alone above the plot, the legend in the corner the
+    curve leaves empty (top right for a falling loss, bottom right for a rising score), never on the title."""
+    from playground.plots import CURVE_HEIGHT
+
+    loss, score = loss_figure(with_batches(epochs=3, per_epoch=4), 3), score_figure(history(3), 3, CLASSIFICATION)
+    for fig, anchor in ((loss, "top"), (score, "bottom")):
+        title, legend = fig.layout.title, fig.layout.legend
+        assert fig.layout.height == CURVE_HEIGHT
+        assert title.pad.t + 1.5 * title.font.size <= fig.layout.margin.t  # the title fits above the plot
+        assert legend.yanchor == anchor and 0 <= legend.y <= 1 and legend.xanchor == "right"
+        go_figure_validates(fig)
+
+
+def test_every_figure_has_dark_ticks_of_at_least_14_px(spiral):
+    from playground.plots import TEXT_COLOUR, TICK_SIZE, confusion_figure
+
+    frame = boundary_frame(spiral, confident, epoch=1, size=10)
+    for fig in (loss_figure(history(10), 10), score_figure(history(10), 10, CLASSIFICATION),
+                boundary_figure(spiral, frame), confusion_figure(SMALL, ("a", "b", "c"))):
+        for axis in (fig.layout.xaxis, fig.layout.yaxis):
+            assert axis.tickfont.size >= 14 and axis.tickfont.color == TEXT_COLOUR
+        assert fig.layout.xaxis.title.font.size == TICK_SIZE
         go_figure_validates(fig)
 
 

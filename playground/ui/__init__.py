@@ -12,5 +12,6 @@ Import the module you need (`from playground.ui import session`); this file impo
 - `uploads`: reading an uploaded checkpoint into a model, with the reason when it cannot be read.
 - The Playground's panels: `widget_state`, `link`, `data_panel`, `table_panel`, `training_panel`,
   `layer_editor`, `plan_panel`, `controls`, `live_view`, `inspect_panel`, `inside_panel`,
-  `share_panel`, `files_panel`; the other pages': `draw_model`, `draw_panel`, `race_view`, `runs_panel`.
+  `share_panel`, `files_panel`, `screen` (the page's CSS); the other pages': `draw_model`, `draw_panel`,
+  `race_view`, `runs_panel`.
 """

@@ -1,4 +1,4 @@
-"""The Playground's run controls: Train, Pause/Resume, Step, Stop, Reset and Speed, and what they set going.
+"""The Playground's run controls: Train, Pause, Resume, Step, Stop, Reset and Speed, and what they set going.
 
 Train and Step are requests carried out once the page has read every widget (`start_requested`), so
 a value typed just before the click counts. A new learning rate or speed (pace) reaches the running
@@ -60,23 +60,31 @@ def set_paused(paused: bool) -> None:
 
 
 def buttons(config: TrainConfig | None) -> None:
-    """The row of run buttons and the Speed control; Train and Step need a `config` that can train."""
+    """The row of run buttons (each as wide as its label, so none is cut short; the row wraps on a phone);
+    Train and Step need a `config` that can train. Pause and Resume are two buttons: neither changes under
+    the pointer."""
     run = session.run_handle(RUN)
     active = run is not None and run.active
-    cols = st.columns(5, vertical_alignment="center")  # the buttons alone on their row: full labels at 1280x720
-    cols[0].button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=request,
-                   args=("train",), width="stretch", key="pg_train", help="start a new run with these settings")
     paused = active and run.paused
-    cols[1].button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
-                   disabled=not active, on_click=set_paused, args=(not paused,), width="stretch", key="pg_pause")
-    cols[2].button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=request,
-                   args=("step",), width="stretch", key="pg_step", help="train one epoch, then pause")
-    cols[3].button("Stop", icon=":material/stop:", disabled=not active, on_click=lambda: session.run_handle(RUN).stop(),
-                   width="stretch", key="pg_stop")
-    cols[4].button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=session.discard_run,
-                   args=(RUN,), width="stretch", key="pg_reset", help="discard the run and its charts")
+    with st.container(horizontal=True, gap="small", key="pg_run_buttons"):
+        st.button("Train", icon=":material/play_arrow:", type="primary", disabled=config is None, on_click=request,
+                  args=("train",), key="pg_train", help="start a new run with these settings")
+        st.button("Pause", icon=":material/pause:", disabled=not active or paused, on_click=set_paused,
+                  args=(True,), key="pg_pause")
+        st.button("Resume", icon=":material/play_circle:", disabled=not paused, on_click=set_paused, args=(False,),
+                  key="pg_resume")
+        st.button("Step", icon=":material/skip_next:", disabled=config is None and not active, on_click=request,
+                  args=("step",), key="pg_step", help="train one epoch, then pause")
+        st.button("Stop", icon=":material/stop:", disabled=not active, key="pg_stop",
+                  on_click=lambda: session.run_handle(RUN).stop())
+        st.button("Reset", icon=":material/restart_alt:", disabled=run is None, on_click=session.discard_run,
+                  args=(RUN,), key="pg_reset", help="discard the run and its charts")
+
+
+def speed() -> None:
+    """The Speed control (Watch or Fast); a change reaches the running run at once."""
     st.segmented_control("Speed", list(PACES), format_func=LABELS.get, default=WATCH, required=True,
-                         key="pg_pace", label_visibility="collapsed", width="content", help=SPEED_HELP)
+                         key="pg_pace", width="content", help=SPEED_HELP)
     follow_pace(chosen_pace())
 
 

@@ -1,5 +1,5 @@
-"""The Playground's Data section (sidebar): the dataset, its settings, its test share and seed, and
-where its images come from.
+"""The Playground's Data section (sidebar, folded under the dataset's name): the dataset, its settings, its
+test share and seed, and where its images come from.
 
 Returns the dataset settings as `DatasetConfig.to_dict()` spells them; whether they make a valid
 config is decided later (`plan_panel`). A table's upload and columns are `table_panel`'s. Problems
@@ -35,12 +35,20 @@ def is_image(data: dict) -> bool:
 
 
 def dataset_section() -> dict:
-    """The Data section; returns the dataset settings it shows (a teacher's link may fix them)."""
+    """The Data section, folded under its dataset's name (open it to change the data); returns the dataset
+    settings it shows (a teacher's link may fix them)."""
     st.session_state.update(pg_data_error=None, pg_data_prompt=None)
-    st.header("Data")
     if not shown("data"):
+        st.header("Data")
         st.caption(f"🔒 {DATASETS[link_config().dataset.name].title}, set by the link.")
         return link_config().dataset.to_dict()
+    title = DATASETS[st.session_state.get("pg_dataset") or next(iter(DATASETS))].title
+    with st.expander(f"Data · {title}", icon=":material/scatter_plot:", key="pg_data_box"):
+        return data_settings()
+
+
+def data_settings() -> dict:
+    """The dataset, its own settings, its test share and seed, and where its images come from."""
     name = st.selectbox("Dataset", list(DATASETS), format_func=lambda n: DATASETS[n].title, key="pg_dataset",
                         on_change=dataset_changed)
     spec = DATASETS[name]

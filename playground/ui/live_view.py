@@ -1,6 +1,6 @@
-"""The Playground's live view of its run: the status line, the metrics, the decision boundary (or fitted
-curve) and the loss and score curves, redrawn while the run is active; beside the picture, a pinned earlier
-run (`pinned_view`).
+"""The Playground's live view of its run: the status line, then the decision boundary (or fitted curve)
+beside the metrics and the loss and score curves stacked (one screen at 1280x720), redrawn while the run is
+active; beside the picture, a pinned earlier run (`pinned_view`).
 
 Before a run, it shows the data (a chart of 2-D data, sample images of image data) and either why the
 setup cannot train (`pg_blocked`, kept by `plan_panel`) or how to start. Reads the run's snapshots only;
@@ -15,6 +15,7 @@ from .. import inspection, plots
 from ..config import TrainConfig
 from ..losses import LOSSES
 from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED, RUNNING
+from ..replay import replay_spec
 from ..tasks import CLASSIFICATION
 from ..text import markdown_literal, metric_value
 from . import live_chart, pinned_view, server, session
@@ -46,43 +47,69 @@ def live(preview: TrainConfig | None) -> None:
 
 
 def render_live(preview: TrainConfig | None) -> bool:
-    """Status, metrics, the boundary (or fitted curve) and the curves of the current run."""
+    """The status line, then the boundary (or fitted curve) beside the metrics and the two stacked curves;
+    image runs, which have no picture, get the metrics and the curves side by side."""
     run = session.run_handle(RUN)
     if run is None:
         before_a_run(preview)
         return False
     snap = run.snapshot()
     dataset = server.cached_dataset(run.config.dataset)
-    status_line(snap, dataset.task, dataset.is_image)
+    status_line(snap, dataset.is_image)
     if snap.status == QUEUED:  # nothing to chart yet: keep a queued page's polls cheap
         st.caption("The charts appear when your run starts.")
         return True
     figure = None if dataset.is_image else plots.data_figure(dataset, snap.frame)
-    if figure is not None:
-        with pinned_view.beside_pinned():
-            live_chart.chart(figure, key="pg_boundary")
-            st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
-            pinned_view.pin_button(snap, run.config, dataset.task)
-    loss_col, score_col = st.columns(2)
-    with loss_col:
-        live_chart.chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
-                         key="pg_loss_chart")
-    with score_col:
-        live_chart.chart(plots.score_figure(snap.history, run.config.epochs, dataset.task), key="pg_score_chart")
+    if figure is None:
+        metrics(snap, dataset.task)
+        curves(run, snap, dataset.task, st.columns(2))
+        return snap.active
+    picture, beside = picture_columns()
+    with picture, pinned_view.beside_pinned():
+        live_chart.chart(figure, key="pg_boundary",
+                         replay=replay_spec(figure, snap.timeline, run=str(id(run)), live=snap.active))
+        st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
+        pinned_view.pin_button(snap, run.config, dataset.task)
+    with beside:
+        metrics(snap, dataset.task)
+        curves(run, snap, dataset.task, (st.container(), st.container()))
     return snap.active
 
 
+def picture_columns():
+    """The picture's column (wider while a pinned run shares it) and the column of the metrics and curves."""
+    return st.columns([2, 1] if pinned_view.pinned() is not None else [11, 10], gap="small")
+
+
+def curves(run, snap, task: str, places) -> None:
+    """The loss and the score curves, one in each of `places`."""
+    with places[0]:
+        live_chart.chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
+                         key="pg_loss_chart", follow="pg_boundary")
+    with places[1]:
+        live_chart.chart(plots.score_figure(snap.history, run.config.epochs, task), key="pg_score_chart",
+                         follow="pg_boundary")
+
+
 def before_a_run(preview: TrainConfig | None) -> None:
-    """The data of the setup, then why it cannot train (beside the disabled Train button) or how to start."""
+    """The data of the setup beside why it cannot train (the disabled Train button is above) or how to start."""
     dataset = None if preview is None else server.cached_dataset(preview.dataset)
     if dataset is not None and dataset.is_image:
         sample_images(dataset)
-    elif dataset is not None:
-        figure = plots.data_figure(dataset)
-        if figure is not None:
-            with pinned_view.beside_pinned():
-                live_chart.chart(figure, key="pg_boundary")
-    if st.session_state.get("pg_blocked"):  # the Model column's reason, where the disabled Train button is
+    figure = None if dataset is None or dataset.is_image else plots.data_figure(dataset)
+    if figure is None:
+        how_to_start(preview)
+        return
+    picture, beside = picture_columns()
+    with picture, pinned_view.beside_pinned():
+        live_chart.chart(figure, key="pg_boundary")
+    with beside:
+        how_to_start(preview)
+
+
+def how_to_start(preview: TrainConfig | None) -> None:
+    """Why the setup cannot train (the Model column's reason), what to do first, or how to start."""
+    if st.session_state.get("pg_blocked"):
         message, icon = st.session_state["pg_blocked"]
         st.error(message, icon=icon)
     elif preview is None:  # e.g. a table still to upload: the Model column says what to do first
@@ -103,21 +130,25 @@ def sample_images(dataset) -> None:
                f"{height}x{width} grey pixels.")
 
 
-def status_line(snap, task: str, is_image: bool = False) -> None:
-    """One line of progress, then the latest (or final) loss and score, then the run's message when it
-    says more than the badge."""
+def status_line(snap, is_image: bool = False) -> None:
+    """One line of progress, then the run's message when it says more than the badge."""
     colour = BADGE_COLOUR.get(snap.status, "gray")
     epoch = f"**{snap.epoch:,}**"
     if snap.active and snap.history.batch_epochs and snap.history.batch_epochs[-1] > snap.epoch:
         epoch = f"**{snap.history.batch_epochs[-1]:.1f}**"  # mid-way through a long epoch
     st.markdown(f":{colour}-badge[{snap.status.capitalize()}] &nbsp; epoch {epoch} / {snap.epochs:,}"
                 f"{speed_text(snap, is_image)} · learning rate {snap.lr:g}")
-    score = "accuracy" if task == CLASSIFICATION else "R²"
-    for col, label, value in zip(st.columns(4), ("Train loss", "Test loss", f"Train {score}", f"Test {score}"),
-                                 latest_metrics(snap, task)):
-        col.metric(label, metric_value(value))
     if snap.message and not routine(snap):  # a box only for news: it would push the charts down
         STATUS_BOX.get(snap.status, st.info)(markdown_literal(snap.message))
+
+
+def metrics(snap, task: str) -> None:
+    """The latest (or final) train and test loss and score, in a row."""
+    score = "accuracy" if task == CLASSIFICATION else "R²"
+    for col, label, value in zip(st.columns(4, gap="small"),
+                                 ("Train loss", "Test loss", f"Train {score}", f"Test {score}"),
+                                 latest_metrics(snap, task)):
+        col.metric(label, metric_value(value))
 
 
 def speed_text(snap, is_image: bool) -> str:

@@ -1,5 +1,5 @@
-"""The Playground's Training section (sidebar): loss, optimizer, learning rate, schedule, batch size,
-epochs, model seed and device.
+"""The Playground's Training section (sidebar): loss, optimizer, learning rate (drawn where the page puts
+it: beside the run buttons), schedule, batch size, epochs, model seed and device.
 
 Returns the training part of a config (`TrainConfig.to_dict()` keys); controls a teacher's link
 hides keep the link's values. Offers only the losses that fit the dataset's task. Knows nothing
@@ -27,8 +27,9 @@ def with_choice(choices: tuple, value) -> list:
     return sorted({*choices, value})
 
 
-def training_section(data: dict) -> dict:
-    """The Training section for the dataset settings `data`; returns the settings it shows."""
+def training_section(data: dict, lr_place=None) -> dict:
+    """The Training section for the dataset settings `data`; returns the settings it shows. The learning rate
+    goes to `lr_place` (a container beside the run buttons) when given, else into the section."""
     st.header("Training")
     task, n_classes = dataset_task(data)
     losses = compatible_losses(task, n_classes)
@@ -37,14 +38,16 @@ def training_section(data: dict) -> dict:
     loss = st.selectbox("Loss", losses, format_func=lambda n: LOSSES[n].title, key="pg_loss") if shown("loss") \
         else link_config().loss
     optimizer = optimizer_inputs() if shown("optimizer") else link_config().optimizer.to_dict()
-    optimizer["lr"] = st.select_slider("Learning rate", with_choice(LR_CHOICES, st.session_state["pg_lr"]),
-                                       format_func=lambda v: f"{v:g}", key="pg_lr",
-                                       help="can be changed while training") if shown("learning_rate") \
-        else link_config().optimizer.lr
+    optimizer["lr"] = learning_rate(lr_place or st) if shown("learning_rate") else link_config().optimizer.lr
     schedule = schedule_inputs() if shown("schedule") else link_config().schedule.to_dict()
     return {"loss": loss, "optimizer": optimizer, "schedule": schedule,
             **(run_inputs(DATASETS[data["name"]].is_image) if shown("training") else
                {key: getattr(link_config(), key) for key in ("batch_size", "epochs", "seed", "device")})}
+
+
+def learning_rate(place) -> float:
+    return place.select_slider("Learning rate", with_choice(LR_CHOICES, st.session_state["pg_lr"]),
+                               format_func=lambda v: f"{v:g}", key="pg_lr", help="can be changed while training")
 
 
 def optimizer_inputs() -> dict:

@@ -145,9 +145,19 @@ def train_to_completion(page: Page, timeout_s: float = TRAIN_S) -> None:
     expect(badge(page)).to_have_text("Completed", timeout=timeout_s * 1000)
 
 
+def unfold(target: Locator) -> None:
+    """Open the folded expander that holds `target` (the Playground's Data settings), as a person would."""
+    folded = target.locator("xpath=ancestor::details[not(@open)]")
+    if folded.count():
+        folded.first.locator("summary").first.click()
+    expect(target).to_be_visible()
+
+
 def click_option(page: Page, box: Locator, option: str) -> None:
-    """Open the select box `box` and click its `option`, again if a rerun replaced the list meanwhile
-    (on a busy machine the dropdown can be redrawn under the pointer until the click times out)."""
+    """Open the select box `box` (unfolding the expander it sits in) and click its `option`, again if a rerun
+    replaced the list meanwhile (on a busy machine the dropdown can be redrawn under the pointer until the
+    click times out)."""
+    unfold(box)
     deadline = time.monotonic() + WAIT_S
     while True:
         if box.get_attribute("aria-expanded") != "true":

@@ -129,16 +129,18 @@ def test_pause_resume_and_stop(page: Page):
 
     button(page, "pg_pause").click()
     expect(badge(page), "Pause was clicked but the run did not pause").to_have_text("Paused")
-    expect(button(page, "pg_pause")).to_have_accessible_name("Resume")
+    expect(button(page, "pg_resume")).to_be_enabled()  # Resume is its own button: Pause does not flip into it
+    expect(button(page, "pg_pause")).to_be_disabled()
     paused_at = epoch(page)
     assert paused_at > 0
     page.wait_for_timeout(1500)  # several polls (every 0.4 s): the counter must not move
     expect(badge(page)).to_have_text("Paused")
     assert epoch(page) == paused_at
 
-    button(page, "pg_pause").click()  # now labelled Resume
+    button(page, "pg_resume").click()
     expect(badge(page), "Resume was clicked but the run did not go on").to_have_text("Running")
-    expect(button(page, "pg_pause")).to_have_accessible_name("Pause")
+    expect(button(page, "pg_pause")).to_be_enabled()
+    expect(button(page, "pg_resume")).to_be_disabled()
     wait_for_epoch_above(page, paused_at)
 
     button(page, "pg_stop").click()
@@ -263,7 +265,7 @@ def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path, 
     expect(page.get_by_text(re.compile(r"Loaded a 8x8 digits model"))).to_be_visible()
     expect(badge(page)).to_have_text("Paused")
     expect(page.get_by_text(re.compile(r"accuracy \d+\.\d+%")).first).to_be_visible()
-    button(page, "pg_pause").click()  # Resume
+    button(page, "pg_resume").click()
     expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
 
     # A file that is not a model is refused with a message, and the page keeps working.

@@ -1,0 +1,32 @@
+"""The Playground's one-screen style: the page's only CSS, so that at 1280x720 the run buttons, the speed and
+learning rate, the status line, the boundary and both curves fit without scrolling.
+
+It trims Streamlit's padding and gaps, shrinks the page title and the live metrics, and keeps every run
+button's label whole. It knows the keys of the containers it styles (`pg_run_row`, `pg_live`), nothing
+about what is in them; the layout itself (what goes where) is the page's and the panels'.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+LR_WIDTH = 210  # px: the learning rate's slider, on the run buttons' row at 1280 px
+CSS = """
+<style>
+[data-testid="stMainBlockContainer"] {padding-top: 4rem; padding-bottom: 2rem;
+  padding-left: 1.5rem; padding-right: 1.5rem;}
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.55rem;}
+[data-testid="stMainBlockContainer"] h1 {font-size: 1.6rem; padding: 0; line-height: 1.2;}
+[data-testid="stMainBlockContainer"] [data-testid="stHeading"]:has(h1) [data-testid="stMarkdownContainer"]
+  {margin-bottom: 0;}
+.st-key-pg_run_row button {white-space: nowrap; min-width: max-content; padding-left: 0.6rem; padding-right: 0.6rem;}
+.st-key-pg_live [data-testid="stMetric"] {padding: 0;}
+.st-key-pg_live [data-testid="stMetricValue"] {font-size: 1.35rem; line-height: 1.5rem;}
+.st-key-pg_live [data-testid="stMetricLabel"] p {font-size: 0.85rem;}
+.st-key-pg_lesson_box {padding: 0.4rem 0.8rem;}
+</style>
+"""
+
+
+def style() -> None:
+    """Put the page's CSS on the page (an invisible element)."""
+    st.html(CSS)
