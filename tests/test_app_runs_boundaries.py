@@ -1,4 +1,6 @@
 """AppTest of the Runs page's final boundaries, side by side, for the chosen runs that kept them."""
+import json
+
 import numpy as np
 import pytest
 
@@ -27,7 +29,8 @@ def save(workspace: str, name: str, accuracy: float, frames: bool = True) -> int
 
 
 def boundary_charts(app) -> list:
-    return [c for c in app.get("plotly_chart") if "rn_boundary_" in c.proto.id]
+    """The boundaries' live charts (AppTest shows them as bidi components; their bytes are the payload)."""
+    return [c for c in app.get("bidi_component") if "rn_boundary_" in c.proto.id]
 
 
 @pytest.fixture
@@ -42,6 +45,9 @@ def test_the_chosen_runs_final_boundaries_are_side_by_side(workspace, open_page)
     assert [s.value for s in app.subheader][:1] == ["Final boundaries"]
     assert len(boundary_charts(app)) == 2
     assert all(any(f"rn_boundary_{run_id}" in c.proto.id for c in boundary_charts(app)) for run_id in (linear, relu))
+    for chart in boundary_charts(app):  # each with a player over the run's saved frames
+        replay = json.loads(chart.proto.bytes)["replay"]
+        assert replay["epochs"] == [0, 3] and replay["frames"]["shape"][0] == 2 and not replay["live"]
     titles = [m.value for m in app.markdown]
     assert "**add ReLU · test 0.9500**" in titles and "**linear · test 0.5000**" in titles
     assert any("No boundary was saved with this run" in c.value for c in app.caption)

@@ -14,7 +14,10 @@ from playground import pace, plots
 from playground.config import TrainConfig
 from playground.datasets import make_dataset
 from playground.frames import CONFIDENCE_LEVELS, BoundaryFrame
+from playground.progress import History
+from playground.replay import replay_spec
 from playground.runner import TrainingRunner
+from playground.timeline import Timeline
 from playground.ui import live_chart, session
 
 
@@ -49,8 +52,19 @@ def test_a_payload_is_the_figure_with_streamlits_look_and_the_key_as_its_ui_revi
     assert sent["layout"]["title"]["text"] == "Decision boundary — epoch 7"
     assert sent["layout"]["uirevision"] == "pg_boundary"  # Plotly.react keeps a user's zoom across frames
     assert sent["layout"]["template"] == live_chart.LOOK  # not the "streamlit" template's placeholder colours
-    assert sent["layout"]["height"] == 480 and sent["config"]["displaylogo"] is False
+    assert sent["layout"]["height"] == figure.layout.height and sent["config"]["displaylogo"] is False
     assert [t.get("name") for t in sent["data"]] == [t.name for t in figure.data]
+    assert sent["key"] == "pg_boundary" and "replay" not in sent and "follow" not in sent
+
+
+def test_a_payload_carries_the_player_or_the_chart_it_follows(spiral):
+    figure = plots.data_figure(spiral, boundary(spiral))
+    spec = replay_spec(figure, Timeline((boundary(spiral, 0), boundary(spiral))), run="7")
+    sent = json.loads(live_chart.payload(figure, "pg_boundary", replay=spec))
+    assert sent["replay"]["epochs"] == [0, 7] and sent["replay"]["run"] == "7"
+    assert sent["replay"]["frames"]["shape"] == [2, 100, 100]
+    curve = json.loads(live_chart.payload(plots.loss_figure(History(), 10), "pg_loss_chart", follow="pg_boundary"))
+    assert curve["follow"] == "pg_boundary" and "replay" not in curve
 
 
 def test_a_payload_carries_the_grid_as_binary_that_plotly_js_decodes(spiral):
@@ -84,8 +98,12 @@ def test_the_live_view_mounts_the_boundary_as_a_live_chart(open_playground):
     at.session_state["pg_run"].join(60)
     at.run()
     assert not at.exception
-    assert keyed_chart(at, "pg_boundary")["layout"]["title"]["text"] == "Decision boundary — epoch 5"
-    assert keyed_chart(at, "pg_loss_chart")["data"] and keyed_chart(at, "pg_score_chart")["data"]
+    finished = keyed_chart(at, "pg_boundary")
+    assert finished["layout"]["title"]["text"] == "Decision boundary — epoch 5"
+    assert finished["replay"]["epochs"] == [0, 1, 2, 3, 4, 5] and not finished["replay"]["live"]  # the timeline
+    assert finished["replay"]["frames"]["shape"] == [6, 100, 100]
+    for key in ("pg_loss_chart", "pg_score_chart"):  # the curves mark the replayed epoch
+        assert keyed_chart(at, key)["data"] and keyed_chart(at, key)["follow"] == "pg_boundary"
 
 
 def test_a_watched_run_makes_frames_five_times_a_second_and_a_fast_one_as_before():

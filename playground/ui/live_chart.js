@@ -169,9 +169,9 @@ function controls(parent, div) {
   if (bar) return bar;
   bar = document.createElement("div");
   bar.className = "pg-player";
-  bar.style.cssText = "display:flex;align-items:center;gap:0.6rem;padding:0.25rem 0 0.25rem 0.25rem;";
+  bar.style.cssText = "display:flex;flex-wrap:wrap;align-items:center;gap:0.4rem 0.6rem;padding:0.25rem 0 0.25rem 0.25rem;";
   bar.innerHTML = `<button type="button" class="pg-play" title="replay the run's frames">▶ Play</button>
-    <input type="range" class="pg-scrub" min="0" max="0" value="0" step="1" style="flex:1" aria-label="replayed epoch">
+    <input type="range" class="pg-scrub" min="0" max="0" value="0" step="1" style="flex:1;min-width:6em" aria-label="replayed epoch">
     <span class="pg-epoch" style="min-width:7.5em;font-variant-numeric:tabular-nums"></span>
     <button type="button" class="pg-latest" title="show the newest frame again">Latest</button>`;
   for (const button of bar.querySelectorAll("button")) {

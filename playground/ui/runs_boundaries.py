@@ -1,7 +1,8 @@
 """The Runs page's final boundaries of the chosen runs, side by side ("linear ≈ 50%, add ReLU ≈ 95%").
 
 Each chosen run whose data has a picture (2-D classes: its boundary; 1-D regression: its fitted curve)
-shows its last saved frame on its own data, titled with its name and test score, in a row of at most
+shows its last saved frame on its own data, with a player over its saved frames (`live_chart`), titled
+with its name and test score, in a row of at most
 MOST_SIDE_BY_SIDE columns. Runs saved without frames (older runs, race entrants) say so; image and
 table runs without a picture are left out. Owns the keys `rn_boundary_<id>`. Reads frames from the run store; knows
 nothing about training.
@@ -13,9 +14,10 @@ import streamlit as st
 from .. import compare, plots
 from ..config import ConfigError, TrainConfig
 from ..datasets import DATASETS
+from ..replay import replay_spec
 from ..runstore import RunStoreError
 from ..text import markdown_literal, metric_value
-from . import server, workspace
+from . import live_chart, server, workspace
 
 MOST_SIDE_BY_SIDE = 4  # boundaries in the row: more would be too small to read
 HEIGHT = 340  # px of each boundary
@@ -49,16 +51,17 @@ def _has_picture(config: dict) -> bool:
 
 def _one(record) -> None:
     st.markdown(f"**{markdown_literal(title(record))}**")
-    figure = _figure(record)
-    if isinstance(figure, str):
-        st.caption(figure)
+    shown = _figure(record)
+    if isinstance(shown, str):
+        st.caption(shown)
         return
-    figure.update_layout(height=HEIGHT, showlegend=False, title=None)
-    st.plotly_chart(figure, key=f"rn_boundary_{record.id}", width="stretch")
+    figure, timeline = shown
+    figure.update_layout(height=HEIGHT, showlegend=False)
+    live_chart.chart(figure, key=f"rn_boundary_{record.id}", replay=replay_spec(figure, timeline, run=str(record.id)))
 
 
 def _figure(record):
-    """The run's last frame on its data, or a sentence saying why there is none."""
+    """(The run's last frame on its data, its timeline), or a sentence saying why there is none."""
     if not record.has_timeline:
         return "No boundary was saved with this run (older runs and race entrants have none)."
     try:
@@ -69,4 +72,4 @@ def _figure(record):
     except (ConfigError, OSError, ValueError):  # e.g. an uploaded table removed to keep the disk quota
         return "Its data is no longer on the server: no picture."
     figure = plots.data_figure(dataset, timeline.final) if timeline is not None else None
-    return figure if figure is not None else "Its saved boundary cannot be read."
+    return (figure, timeline) if figure is not None else "Its saved boundary cannot be read."

@@ -80,3 +80,65 @@ def test_the_watched_boundary_is_never_blank_and_redrawn_often(small_page: Page,
     assert len(epochs) >= MIN_DISTINCT_EPOCHS, f"only {report(samples)}"
     assert epochs[-1] == 1000
     assert_no_exception(page)
+
+
+# --- the player: Play and a scrubber under the boundary, a marker on the curves ----------------------
+
+SCRUB_TO = """(index) => {
+  const scrub = document.querySelector(".st-key-pg_boundary .pg-scrub");
+  scrub.value = String(index);
+  scrub.dispatchEvent(new Event("input", {bubbles: true}));
+}"""
+TITLE_EPOCH = """() => {
+  const title = document.querySelector(".st-key-pg_boundary .gtitle");
+  const m = title && title.textContent.match(/epoch (\\d+)/);
+  return m ? Number(m[1]) : null;
+}"""
+
+
+def player(page: Page):
+    return keyed(page, "pg_boundary").locator(".pg-player")
+
+
+def boundary_title(page: Page):
+    return keyed(page, "pg_boundary").locator(".gtitle")
+
+
+def markers(page: Page, key: str):
+    """The dotted line a curve draws at the replayed epoch (Plotly's layout shapes)."""
+    return keyed(page, key).locator(".shapelayer path")
+
+
+def test_the_player_replays_the_boundary_during_and_after_the_run(small_page: Page, tmp_path: Path):
+    page = small_page
+    open_playground(page)
+    button(page, "pg_train").click()
+    page.wait_for_function("() => Number(document.querySelector('.st-key-pg_boundary .pg-player')"
+                           "?.dataset.frames || 0) >= 5", timeout=TRAIN_S * 1000)
+
+    page.evaluate(SCRUB_TO, 1)  # mid-run: hold the second frame drawn; the run goes on
+    held = int(player(page).locator(".pg-epoch").inner_text().removeprefix("epoch ").replace(",", ""))
+    expect(boundary_title(page)).to_have_text(f"Decision boundary — epoch {held}")
+    expect(markers(page, "pg_loss_chart")).to_have_count(1)
+    expect(markers(page, "pg_score_chart")).to_have_count(1)
+    page.wait_for_timeout(1000)
+    expect(boundary_title(page)).to_have_text(f"Decision boundary — epoch {held}")  # held while frames arrive
+
+    expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
+    player(page).get_by_role("button", name="Latest").click()
+    expect(boundary_title(page)).to_have_text("Decision boundary — epoch 1000")
+    expect(markers(page, "pg_loss_chart")).to_have_count(0)
+    frames = int(player(page).get_attribute("data-frames"))
+    assert frames >= 100, f"the run's timeline has {frames} frames"  # a watched run keeps ~118
+
+    player(page).get_by_role("button", name="▶ Play").click()
+    seen = set()
+    for _ in range(40):  # the replay takes ~6 s: sample its first 2
+        seen.add(page.evaluate(TITLE_EPOCH))
+        page.wait_for_timeout(50)
+    page.screenshot(path=str(tmp_path / "replaying.png"))
+    assert len(seen - {None, 1000}) >= 5, f"epochs seen while playing: {sorted(e for e in seen if e is not None)}"
+    expect(boundary_title(page)).to_have_text("Decision boundary — epoch 1000", timeout=30_000)  # back at the end
+    expect(markers(page, "pg_loss_chart")).to_have_count(0)
+    print(f"screenshot in {tmp_path}")
+    assert_no_exception(page)

@@ -29,6 +29,7 @@ def test_two_trained_runs_show_their_final_boundaries_side_by_side(page: Page, a
     expect(charts).to_have_count(2)
     for chart in (charts.first, charts.nth(1)):
         expect(chart.locator(".main-svg").first).to_be_visible()
+        expect(chart.get_by_role("button", name="▶ Play")).to_be_enabled()  # the saved frames replay here
     titles = page.get_by_text(re.compile(r"^Run \d+ · test (0\.\d{4}|1\.0000)$"))
     expect(titles.first).to_be_visible()
     expect(titles.nth(1)).to_be_visible()
