@@ -118,7 +118,7 @@ def lesson_banner() -> None:
         return
     with st.container(border=True, key="pg_lesson_box"):
         text, close = st.columns([6, 1], vertical_alignment="top")
-        text.markdown(f"**Lesson · {lesson.title}**  \n{lesson.story}")
+        text.markdown(f"**Lesson · {lesson.title}** · {lesson.story}")  # one paragraph: the charts stay in view
         text.caption(f"Press **Train** and watch. Expected: {lesson.outcome.promise}.")
         close.button("Close", key="pg_lesson_close", on_click=lambda: st.session_state.update(pg_lesson=""),
                      help="leave the lesson and keep the setup")

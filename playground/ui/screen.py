@@ -22,7 +22,10 @@ CSS = """
 .st-key-pg_live [data-testid="stMetric"] {padding: 0;}
 .st-key-pg_live [data-testid="stMetricValue"] {font-size: 1.35rem; line-height: 1.5rem;}
 .st-key-pg_live [data-testid="stMetricLabel"] p {font-size: 0.85rem;}
-.st-key-pg_lesson_box {padding: 0.4rem 0.8rem;}
+.st-key-pg_lesson_box {padding: 0.3rem 0.8rem; gap: 0.1rem;}
+.st-key-pg_lesson_box [data-testid="stVerticalBlock"] {gap: 0.1rem;}
+.st-key-pg_lesson_box p {font-size: 0.92rem; line-height: 1.35;}
+.st-key-pg_lesson_box button {min-height: 2rem; padding-top: 0.1rem; padding-bottom: 0.1rem;}
 </style>
 """
 
