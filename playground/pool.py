@@ -59,7 +59,7 @@ from .timeline import Timeline
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_SECONDS = 0.2  # a worker sends a changed snapshot at most this often
+SNAPSHOT_SECONDS = 0.1  # a worker sends a changed snapshot at most this often (a watched run: every frame)
 SEEN_SECONDS = 1.0  # the UI's polling is forwarded to the worker's watchdog at most this often
 PAUSED_YIELD_SECONDS = 60.0  # a run paused this long while others wait for a worker is stopped
 YIELDED = ("Stopped: it stayed paused for over a minute while others were waiting for a training slot. "

@@ -13,7 +13,8 @@ from typing import Callable
 import streamlit as st
 
 from ..config import TrainConfig
-from ..pace import WATCH, frame_seconds
+from ..pace import WATCH
+from ..pace import poll_seconds as pace_poll_seconds
 from ..progress import POLL_SECONDS, QUEUED_POLL_SECONDS, REPLACED, Owners
 from ..race import Race
 from ..runner import TrainingRunner
@@ -103,10 +104,10 @@ def saver(config: TrainConfig) -> Callable:
 
 
 def poll_seconds(key: str) -> float:
-    """How often a page polls this session's run under `key`: as often as the run makes frames at its pace
-    (a watched run 5 times a second), else POLL_SECONDS (a race, no run)."""
+    """How often a page polls this session's run under `key`: as its pace says (a watched run about 6
+    times a second), else POLL_SECONDS (a race, no run)."""
     pace = getattr(run_handle(key), "pace", None)
-    return POLL_SECONDS if pace is None else frame_seconds(pace)
+    return POLL_SECONDS if pace is None else pace_poll_seconds(pace)
 
 
 def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
