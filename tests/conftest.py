@@ -8,6 +8,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,24 @@ def open_playground(open_page):
 def workspace(request) -> str:
     """A workspace of the test's own, also when the runs file outlives the test session."""
     return "faults-" + secrets.token_hex(4) + "".join(c if c.isalnum() else "-" for c in request.node.name)[-40:]
+
+
+@pytest.fixture
+def launch():
+    """Start TrainingRunners (`launch(config_dict, paused=False, **options)`); stop and join every one of them
+    after the test so no thread leaks."""
+    from playground.runner import TrainingRunner  # torch: only for the tests that train
+
+    started: list[TrainingRunner] = []
+
+    def start(data: dict, paused: bool = False, **options) -> TrainingRunner:
+        runner = TrainingRunner(TrainConfig.from_dict(data), **options).start(paused=paused)
+        started.append(runner)
+        return runner
+
+    yield start
+    for runner in started:
+        runner.stop()
+        runner.join(timeout=30)
+    leaked = [thread for thread in threading.enumerate() if thread.name == "training"]
+    assert not leaked, "a training thread outlived its test"

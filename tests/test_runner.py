@@ -33,24 +33,6 @@ def wait_until(predicate, timeout: float = 15.0) -> bool:
     return predicate()
 
 
-@pytest.fixture
-def launch():
-    """Start runners; stop and join every one of them after the test so no thread leaks."""
-    started: list[TrainingRunner] = []
-
-    def start(data: dict, paused: bool = False, **options) -> TrainingRunner:
-        runner = TrainingRunner(TrainConfig.from_dict(data), **options).start(paused=paused)
-        started.append(runner)
-        return runner
-
-    yield start
-    for runner in started:
-        runner.stop()
-        runner.join(timeout=15)
-    leaked = [thread for thread in threading.enumerate() if thread.name == "training"]
-    assert not leaked, "a training thread outlived its test"
-
-
 def finished(runner: TrainingRunner, timeout: float = 15.0) -> Snapshot:
     assert wait_until(lambda: not runner.snapshot().active, timeout), "the run did not end"
     runner.join(timeout=5)

@@ -1,15 +1,11 @@
 """A TrainingRunner keeps its timeline: a frame at every scheduled epoch and where it ended, shared by snapshots."""
 import pickle
-import threading
 import time
 
 import numpy as np
-import pytest
 
-from playground.config import TrainConfig
 from playground.frames import BoundaryFrame, CurveFrame
 from playground.progress import COMPLETED, STOPPED
-from playground.runner import TrainingRunner
 from playground.timeline import keep_epochs
 
 SPIRAL = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
@@ -20,22 +16,6 @@ SINE = {"dataset": {"name": "sine", "n_samples": 40}, "layers": [{"type": "linea
 DIGITS = {"dataset": {"name": "digits", "train_images": 64, "test_images": 32},
           "layers": [{"type": "flatten"}, {"type": "linear"}], "batch_size": 32, "epochs": 3, "seed": 1,
           "device": "cpu"}
-
-
-@pytest.fixture
-def launch():
-    started: list[TrainingRunner] = []
-
-    def start(data: dict, **options) -> TrainingRunner:
-        runner = TrainingRunner(TrainConfig.from_dict(data), **options).start()
-        started.append(runner)
-        return runner
-
-    yield start
-    for runner in started:
-        runner.stop()
-        runner.join(timeout=30)
-    assert not [thread for thread in threading.enumerate() if thread.name == "training"]
 
 
 def test_a_watched_run_keeps_a_boundary_at_every_scheduled_epoch(launch):
