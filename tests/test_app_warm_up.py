@@ -6,9 +6,12 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
-from conftest import PLAYGROUND, ROOT  # tests/ is on sys.path
 from playground.ui import server
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAYGROUND = "pages/1_Playground.py"  # as conftest's (importing conftest by name finds tests/e2e's in a full run)
 
 # Runs the home page in a fresh interpreter with the background warm-up replaced by a recorder, so
 # whatever imports torch there is the page itself.
