@@ -201,6 +201,18 @@ function syncControls(div) {
   bar.dataset.frames = String(count);
 }
 
+function dropPlayer(div) {
+  const state = div.pg;
+  stop(div);
+  state.bar.remove();
+  state.bar = null;
+  state.frames = [];
+  state.run = undefined;
+  state.runFrames = null;
+  if (state.index !== null) announce(state.latest.key, null);
+  state.index = null;
+}
+
 function follow(div, key) {
   const state = div.pg;
   if (state.following === key) return;
@@ -220,6 +232,7 @@ export default function (component) {
   const figure = decode(data), state = div.pg;
   div.style.height = `${figure.layout.height}px`;
   state.latest = figure; // frames that arrive while plotly.js loads: only the newest is drawn
+  if (!figure.replay && state.bar) dropPlayer(div); // e.g. after Reset: the data alone, nothing to replay
   if (figure.replay) {
     startRun(state, figure.replay.run);
     if (figure.replay.live) keepLiveFrame(state, figure);
