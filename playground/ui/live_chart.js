@@ -75,16 +75,21 @@ function chartDiv(parent) {
 
 // --- the player's frames ----------------------------------------------------------------------
 
-function startRun(state, run) {
-  if (state.run === run) return;
-  state.run = run;
+// A new run: another run name, or live frames after a finished run's timeline (a name can repeat).
+function startRun(state, spec, force = false) {
+  if (!force && state.run === spec.run && !(spec.live && state.runFrames)) return;
+  state.run = spec.run;
   state.frames = [];
   state.runFrames = null;
   state.index = null;
 }
 
 function keepLiveFrame(state, figure) {
-  const spec = figure.replay, epoch = epochOf(figure), last = state.frames[state.frames.length - 1];
+  const spec = figure.replay, epoch = epochOf(figure);
+  if (epoch !== null && state.frames.length && epoch < state.frames[state.frames.length - 1].epoch) {
+    startRun(state, spec, true); // the epochs went back: a new run under the same name
+  }
+  const last = state.frames[state.frames.length - 1];
   if (epoch === null || (last && epoch <= last.epoch)) return;
   const value = liveFrame(figure.data[spec.trace] && figure.data[spec.trace][spec.attr]);
   if (value === null) return;
@@ -234,7 +239,7 @@ export default function (component) {
   state.latest = figure; // frames that arrive while plotly.js loads: only the newest is drawn
   if (!figure.replay && state.bar) dropPlayer(div); // e.g. after Reset: the data alone, nothing to replay
   if (figure.replay) {
-    startRun(state, figure.replay.run);
+    startRun(state, figure.replay);
     if (figure.replay.live) keepLiveFrame(state, figure);
     else useRunFrames(state, figure.replay);
     if (state.index !== null && state.index >= state.frames.length) state.index = null;

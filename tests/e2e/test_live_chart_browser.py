@@ -149,6 +149,9 @@ def test_the_player_replays_the_boundary_during_and_after_the_run(small_page: Pa
     expect(boundary_title(page)).to_have_text("Decision boundary — epoch 1000", timeout=30_000)  # back at the end
     expect(markers(page, "pg_loss_chart")).to_have_count(0)
 
+    button(page, "pg_train").click()  # a new run: its player starts afresh, not after the last run's frames
+    page.wait_for_function("() => { const n = Number(document.querySelector('.st-key-pg_boundary .pg-player')"
+                           "?.dataset.frames || 0); return n >= 2 && n < 30; }", timeout=TRAIN_S * 1000)
     button(page, "pg_reset").click()  # no run: the data alone, and no player left over from the last run
     expect(boundary_title(page)).to_have_text("Decision boundary")
     expect(player(page)).to_have_count(0)
