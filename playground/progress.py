@@ -108,6 +108,7 @@ class Entrant:
     status: str
     history: History
     final: dict | None
+    timeline: Timeline = field(default_factory=Timeline)  # kept frames, handed out once the race is over
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,5 @@ def test_the_race_runs_saves_four_runs_and_gives_its_verdict(at, monkeypatch):
     names = [record.name for record in server.run_store().runs(owner)]
     assert sorted(names) == sorted(f"Race: {name}" for name in lessons.RACE_ORDER)
     assert all(isinstance(TrainConfig.from_dict(r.config), TrainConfig) for r in server.run_store().runs(owner))
+    for record in server.run_store().runs(owner):  # each entrant's boundary is saved: the Runs page shows it
+        assert record.has_timeline and server.run_store().timeline(owner, record.id).final.epoch == 30

@@ -3,8 +3,9 @@ import math
 import time
 
 from playground.config import TrainConfig
-from playground.progress import COMPLETED, DIVERGED, FAILED, STOPPED
-from playground.race import Race
+from playground.progress import ACTIVE, COMPLETED, DIVERGED, FAILED, STOPPED
+from playground.frames import GRID_SIZE
+from playground.race import RACE_FRAMES, Race
 
 
 def entrant(lr: float, epochs: int = 15, optimizer: str = "adam") -> TrainConfig:
@@ -103,3 +104,30 @@ def test_a_race_over_the_budget_fails_at_once_saying_why():
     assert snap.status == FAILED and snap.epoch == 0
     assert snap.message.startswith("This race would take about ") and "at most 30 minutes" in snap.message
     assert finish(Race((("small", entrant(0.01)),), budget_minutes=30)).status == COMPLETED
+
+
+def test_each_entrant_keeps_a_short_timeline_handed_out_once_the_race_is_over():
+    race = Race((("short", entrant(0.01, epochs=3)), ("long", entrant(0.01, epochs=300))))
+    race.start()
+    while race.active:
+        live = race.snapshot()
+        if any(racer.status in ACTIVE for racer in live.entrants):  # live snapshots stay small
+            assert not any(racer.timeline.frames for racer in live.entrants)
+        time.sleep(0.01)
+    race.join(5)
+    short, long = race.snapshot().entrants
+    assert short.timeline.epochs == (0, 1, 2, 3)
+    assert long.timeline.epochs[0] == 0 and long.timeline.epochs[-1] == 300
+    assert len(long.timeline.frames) <= RACE_FRAMES
+    assert long.timeline.final.classes.shape == (GRID_SIZE, GRID_SIZE)
+
+
+def test_a_stopped_entrant_keeps_the_frame_where_it_ended():
+    race = Race((("a", entrant(0.01, epochs=100_000)),)).start()
+    deadline = time.monotonic() + 10
+    while race.snapshot().epoch < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    race.stop()
+    race.join(10)
+    (racer,) = race.snapshot().entrants
+    assert racer.status == STOPPED and racer.timeline.epochs[-1] == racer.history.epochs[-1]

@@ -43,7 +43,8 @@ def save_race(store, owner: str, snap) -> None:
     """Each entrant becomes a saved run, named after the race, so the Runs page can compare them later."""
     for racer in snap.entrants:
         if racer.history.epochs:
-            store.save(owner, racer.config, racer.history, racer.final, racer.status, name=f"Race: {racer.name}")
+            store.save(owner, racer.config, racer.history, racer.final, racer.status, name=f"Race: {racer.name}",
+                       timeline=racer.timeline if racer.timeline.frames else None)
 
 
 def race_active() -> bool:
