@@ -3,8 +3,8 @@ import math
 import time
 
 from playground.config import TrainConfig
-from playground.progress import ACTIVE, COMPLETED, DIVERGED, FAILED, STOPPED
 from playground.frames import GRID_SIZE
+from playground.progress import ACTIVE, COMPLETED, DIVERGED, FAILED, STOPPED
 from playground.race import RACE_FRAMES, Race
 
 
