@@ -1,21 +1,21 @@
 """Trainings in worker processes: a fixed pool of spawned processes with a queue in front of it.
 
-`TrainingPool(workers)` starts `workers` fresh interpreters (`python -m playground.pool`, spawned
+`TrainingPool(workers)` starts `workers` fresh interpreters (`python -m playground.worker`, spawned
 like multiprocessing's "spawn" but without re-running `__main__`, which under Streamlit is a page
-script; one torch thread each; torch warmed up before a worker takes its first job). Each worker
-runs one job at a time: a `TrainingRunner` or a `Race`, built from picklable arguments, obeying the
-same commands as in-process and sending frozen snapshots back a few times a second. `pool.run(...)`
-/ `pool.race(...)` return handles with the runner's / race's interface, so the UI cannot tell them
-apart. Jobs beyond the pool's size wait in a first-come queue; their snapshots say "queued" and
-their place. A queued job whose page stopped asking about it (a closed tab) is dropped before it
-reaches a worker; a job that has held its worker for the pool's turn while others wait is stopped
-(and saved); a new job from the same owner (a browser) stops that owner's previous one; a job over
-the compute budget is refused before it queues. Workers send a heartbeat every second: a worker
-found dead or silent while idle is replaced (its next job goes to the fresh one), and one that dies
-or falls silent during a job fails only that job, with a message, and is replaced. Saving a finished
-run (`on_end`) happens in this process, which keeps a finished run's weights on disk, mapped, rather
-than in its own memory. Knows nothing about Streamlit or Plotly; the pool's size is the cap on
-concurrent trainings.
+script; one torch thread each; torch warmed up before a worker takes its first job). A worker runs
+`TrainingRunner`s and `Race`s built from picklable arguments, obeying the same commands as
+in-process and sending frozen snapshots back a few times a second (`worker`). It hosts as many as its
+measured CPU allows (`schedule`): a fast run or a race has it to itself, runs at the watch pace share
+it. `pool.run(...)` / `pool.race(...)` return handles with the runner's / race's interface, so the UI
+cannot tell them apart. Jobs that fit no worker wait in a first-come queue (a later job that fits may
+pass one that does not, for PATIENCE_SECONDS); their snapshots say "queued" and their place. A
+queued job whose page stopped asking about it (a closed tab) is dropped before it reaches a worker;
+a job that has held its worker for the pool's turn while others wait is stopped (and saved); a new
+job from the same owner (a browser) stops that owner's previous one; a job over the compute budget
+is refused before it queues. Workers send a heartbeat every second: a worker found dead or silent is
+replaced, and the jobs it was running fail with a message. Saving a finished run (`on_end`) happens
+in this process, which keeps a finished run's weights on disk, mapped, rather than in its own
+memory. Knows nothing about Streamlit or Plotly.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import itertools
 import logging
 import os
 import pickle
-import signal
 import socket
 import subprocess
 import sys
@@ -32,8 +31,7 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from multiprocessing import Pipe
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable
 
@@ -55,16 +53,18 @@ from .progress import (
     Snapshot,
     hand_over,
 )
+from .schedule import CpuMeter, Hosted, may_host
 from .timeline import Timeline
+from .worker import HEARTBEAT_SECONDS, SNAPSHOT_SECONDS  # noqa: F401
+from .worker import receive as _receive
+from .worker import send as _send
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_SECONDS = 0.1  # a worker sends a changed snapshot at most this often (a watched run: every frame)
 SEEN_SECONDS = 1.0  # the UI's polling is forwarded to the worker's watchdog at most this often
 PAUSED_YIELD_SECONDS = 60.0  # a run paused this long while others wait for a worker is stopped
 YIELDED = ("Stopped: it stayed paused for over a minute while others were waiting for a training slot. "
            "What it trained is kept.")
-HEARTBEAT_SECONDS = 1.0  # a worker says it is alive this often, busy or idle
 SILENT_SECONDS = 10.0  # a worker silent this long is taken as hung: killed, replaced, its run failed
 STOP_SILENT_SECONDS = 3.0  # ... or this long after its run was asked to stop
 START_SILENT_SECONDS = 120.0  # a starting worker (importing torch, warming up) may be silent this long
@@ -77,179 +77,22 @@ HUNG = ("The training process stopped responding, so this run was ended and the 
         "Press Train to try again.")
 CRASHED = ("The training process stopped unexpectedly (was it out of memory?). "
            "Try a smaller model or batch size, then Train again.")
-COMMANDS = {"runner": {"pause", "resume", "step", "stop", "set_learning_rate", "set_pace", "seen"},
-            "race": {"stop", "seen"}}
+LISTEN_SECONDS = 0.1  # a slot's thread waits this long for its worker's next message between its other duties
+MESSAGES_PER_TURN = 200  # ... and handles at most this many before it checks turns and admits queued jobs
+PATIENCE_SECONDS = 5.0  # a queued job waiting this long is not passed by later ones that would fit sooner
 
 
 def queue_message(place: int, workers: int) -> str:
-    runs = "one training" if workers == 1 else f"{workers} trainings"
     ahead = "you are next" if place == 1 else f"{place - 1} ahead of you"
-    return f"Waiting for a free training slot: {ahead}. This server runs {runs} at a time; yours starts by itself."
-
-
-# --- messages over a pipe (plain pickle: tensors travel as bytes, not as shared-memory handles) -----
-
-def _send(conn, message: tuple) -> None:
-    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _receive(conn) -> tuple:
-    return pickle.loads(conn.recv_bytes())
-
-
-# --- the worker process ----------------------------------------------------------------------------
-
-def worker_main(conn, torch_threads: int) -> None:
-    """A worker process: warm torch up, say "ready", then run jobs until told to exit.
-
-    A thread sends a heartbeat every HEARTBEAT_SECONDS from the start, busy or idle, so the server
-    can tell a hung (stopped) worker from a busy one. It ignores SIGINT and SIGTERM, which a
-    terminal's Ctrl-C or a service manager also sends to the server's children: the server stops
-    its jobs (and saves them) as it shuts down, and a worker whose server died exits when its pipe closes.
-    """
-    conn = _LockedConnection(conn)
-    threading.Thread(target=_heartbeat, args=(conn,), name="heartbeat", daemon=True).start()
-    import torch
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
-    from .engine import warm_up
-
-    torch.set_num_threads(torch_threads)
-    warm_up()
-    _send(conn, ("ready", os.getpid()))
-    while True:
-        try:
-            message = _receive(conn)
-        except (EOFError, OSError):
-            return  # the server went away
-        if message[0] == "exit":
-            return
-        try:
-            if message[0] == "job" and _serve_job(conn, *message[1:]):
-                return  # told to exit during the job
-        except (EOFError, OSError):
-            return  # the server went away mid-job
-        # anything else is a command for a job that already ended: dropped
-
-
-class _LockedConnection:
-    """A connection whose sends may come from two threads (the worker's loop and its heartbeat)."""
-
-    def __init__(self, conn: Connection):
-        self._conn, self._lock = conn, threading.Lock()
-
-    def send_bytes(self, data: bytes) -> None:
-        with self._lock:
-            self._conn.send_bytes(data)
-
-    def recv_bytes(self) -> bytes:
-        return self._conn.recv_bytes()
-
-    def poll(self, timeout: float = 0.0) -> bool:
-        return self._conn.poll(timeout)
-
-    def fileno(self) -> int:
-        return self._conn.fileno()
-
-
-def _heartbeat(conn: _LockedConnection) -> None:
-    while True:
-        time.sleep(HEARTBEAT_SECONDS)
-        try:
-            _send(conn, ("beat",))
-        except (OSError, ValueError):
-            return  # the server went away
-
-
-def _build(kind: str, arguments: dict):
-    from .race import Race
-    from .runner import TrainingRunner
-
-    return TrainingRunner(**arguments) if kind == "runner" else Race(**arguments)
-
-
-def _serve_job(conn, job_id: int, kind: str, arguments: dict, start: dict) -> bool:
-    """Run one job, applying commands as they arrive and sending snapshots until it ends.
-
-    Sleeps until a command arrives, the job ends or the next snapshot is due, so a Stop is applied
-    at once and the final snapshot leaves as soon as the run is over. Returns True when the server
-    asked the worker to exit meanwhile (the job is stopped first).
-    """
-    job = _build(kind, arguments).start(**start)
-    ended = _end_signal(job)
-    sent_key, sent_frames, exiting = None, 0, False
-    while True:
-        if conn in wait([conn, ended], timeout=SNAPSHOT_SECONDS):
-            exiting = _apply_commands(conn, job, job_id, kind) or exiting
-        snap = job.snapshot(touch=False)
-        if not snap.active:
-            job.join()
-            ended.close()
-            _send(conn, ("end", job_id, *_relayed(snap, sent_frames), _final_state(job)))
-            return exiting
-        if _change_key(snap) != sent_key:
-            _send(conn, ("snapshot", job_id, *_relayed(snap, sent_frames)))
-            sent_key, sent_frames = _change_key(snap), len(getattr(snap, "timeline", ()))
-
-
-def _end_signal(job) -> Connection:
-    """A connection that becomes readable when `job` has ended."""
-    readable, writable = Pipe(duplex=False)
-
-    def watch() -> None:
-        job.join()
-        with writable:
-            try:
-                writable.send_bytes(b"")
-            except OSError:  # BrokenPipeError: the worker stopped listening (its server went away)
-                pass
-
-    threading.Thread(target=watch, name="job-end", daemon=True).start()
-    return readable
-
-
-def _apply_commands(conn, job, job_id: int, kind: str) -> bool:
-    """Apply the commands waiting on `conn`; True if one was "exit"."""
-    exiting = False
-    while conn.poll():
-        message = _receive(conn)
-        if message[0] == "exit":
-            job.stop()
-            exiting = True
-        elif message[0] == "call" and message[1] == job_id and message[2] in COMMANDS[kind]:
-            getattr(job, message[2])(*message[3])
-    return exiting
-
-
-def _change_key(snap) -> tuple:
-    """What tells two snapshots apart cheaply (frames are new objects when they change)."""
-    history = getattr(snap, "history", None)
-    return (snap.status, snap.epoch, snap.message, id(getattr(snap, "frame", None)),
-            len(history.batch_loss) if history else 0, getattr(snap, "lr", None), len(getattr(snap, "timeline", ())))
-
-
-def _relayed(snap, sent_frames: int) -> tuple:
-    """(the snapshot without its timeline, the timeline frames not sent yet): a poll carries only new frames,
-    the server puts the timeline back together (`_PoolJob._update`). A race's snapshot has no timeline."""
-    timeline = getattr(snap, "timeline", None)
-    if timeline is None:
-        return snap, ()
-    return replace(snap, timeline=Timeline()), timeline.since(sent_frames)
-
-
-def _final_state(job) -> dict | None:
-    """A CPU copy of a finished runner's weights (the server rebuilds the model from it)."""
-    engine = getattr(job, "engine", None)
-    if engine is None:
-        return None
-    return {name: value.detach().to("cpu", copy=True) for name, value in engine.model.state_dict().items()}
+    busy = "training worker is" if workers == 1 else f"{workers} training workers are"
+    return (f"Waiting for a free training slot: {ahead}. The server's {busy} busy with other trainings; "
+            "yours starts by itself.")
 
 
 # --- the server's side -----------------------------------------------------------------------------
 
 class TrainingPool:
-    """`workers` spawned processes, each training one job at a time, and a first-come queue.
+    """`workers` spawned processes, each training what its CPU allows, and a first-come queue.
 
     `turn_minutes`: how long a run may keep a worker while others wait; `abandoned_seconds`: how
     long a queued run keeps its place without its page asking about it (defaults from the environment).
@@ -290,7 +133,8 @@ class TrainingPool:
 
     @property
     def busy(self) -> int:
-        return sum(slot.job is not None for slot in self._slots)
+        """How many workers have at least one job."""
+        return sum(bool(slot.jobs) for slot in self._slots)
 
     @property
     def waiting(self) -> int:
@@ -337,19 +181,35 @@ class TrainingPool:
         with self._lock:
             return self._queue.index(job) + 1 if job in self._queue else 0
 
-    def _next(self, timeout: float | None = None) -> "_PoolJob | bool":
+    def _next(self, timeout: float) -> "_PoolJob | bool":
         """The first queued job that someone still watches; False after `timeout` s without one;
         None once the pool is closed. Abandoned jobs are dropped on the way."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = time.monotonic() + timeout
         with self._lock:
             while not self._closed:
                 self._drop_abandoned()
                 if self._queue:
                     return self._queue.popleft()
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     return False
                 self._lock.wait(left)
+            return None
+
+    def _take(self, fits: Callable[["_PoolJob"], bool]) -> "_PoolJob | None":
+        """The first queued job (that someone still watches) that `fits` a worker; None if none does or
+        the pool is closed. No job passes one that has waited PATIENCE_SECONDS: that one goes next."""
+        with self._lock:
+            if self._closed:
+                return None
+            self._drop_abandoned()
+            now = time.monotonic()
+            for index, job in enumerate(self._queue):
+                if fits(job):
+                    del self._queue[index]
+                    return job
+                if now - job.queued_at > PATIENCE_SECONDS:
+                    return None
             return None
 
     def _drop_abandoned(self) -> None:
@@ -361,13 +221,15 @@ class TrainingPool:
 
 
 class _Slot:
-    """One worker process and the server thread that feeds it jobs, relays its snapshots and watches
-    its heartbeat: a dead or silent worker is replaced, and only a job it was running fails."""
+    """One worker process and the server thread that feeds it jobs (as many as its CPU allows, see
+    `schedule`), relays their snapshots and watches its heartbeat: a dead or silent worker is replaced,
+    and only the jobs it was running fail."""
 
     def __init__(self, pool: TrainingPool, number: int):
         self.pool, self.number = pool, number
         self.ready = threading.Event()
-        self.job: _PoolJob | None = None
+        self.jobs: dict[int, _PoolJob] = {}  # by job id; only this slot's thread changes it
+        self.cpu = CpuMeter()
         self.failed_starts = 0
         self._send_lock = threading.Lock()
         self._conn: Connection | None = None
@@ -382,51 +244,96 @@ class _Slot:
     def _spawn(self) -> None:
         """Start a worker process on one end of a socket pair; it warms up and says "ready"."""
         self.ready.clear()
+        self.cpu.reset()
         here, there = socket.socketpair()
         root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         with there:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "playground.pool", str(there.fileno()), str(self.pool.torch_threads)],
+                [sys.executable, "-m", "playground.worker", str(there.fileno()), str(self.pool.torch_threads)],
                 pass_fds=(there.fileno(),), cwd=root, env=env, stdin=subprocess.DEVNULL)
         self._conn = Connection(here.detach())
         self._heard = time.monotonic()
 
     def _serve(self) -> None:
-        while True:
-            if not self.ready.is_set() and self.failed_starts < START_TRIES and not self._await_ready():
+        while not (self.pool._closed and not self.jobs):
+            if not self.ready.is_set():
+                self._start_or_refuse()
                 continue
-            job = self.pool._next(timeout=HEARTBEAT_SECONDS if self.ready.is_set() else None)
+            self._listen(LISTEN_SECONDS)
+            if self._worker_lost():
+                continue
+            self._watch_turns()
+            self._admit()
+
+    def _start_or_refuse(self) -> None:
+        """Wait for a starting worker; once it has failed START_TRIES times, fail each job that comes."""
+        if self.failed_starts < START_TRIES:
+            self._await_ready()
+            return
+        job = self.pool._next(timeout=HEARTBEAT_SECONDS)
+        if job:
+            job._fail(CANNOT_START)
+
+    def _listen(self, seconds: float) -> None:
+        """Handle what the worker says, waiting up to `seconds` for its first message."""
+        try:
+            for _ in range(MESSAGES_PER_TURN):
+                message = self._receive(seconds)
+                if message is None:
+                    return
+                self._handle(message)
+                seconds = 0.0
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self._lose(CRASHED, "died")
+
+    def _handle(self, message: tuple) -> None:
+        kind = message[0]
+        if kind == "beat" and len(message) > 1:
+            self.cpu.beat(message[1], time.monotonic())
+        elif kind == "snapshot" and message[1] in self.jobs:
+            self.jobs[message[1]]._update(message[2], message[3])
+        elif kind == "end" and message[1] in self.jobs:
+            self.jobs.pop(message[1])._end(message[2], message[4], message[3])
+
+    def _worker_lost(self) -> bool:
+        """Whether the worker died or fell silent (then it was replaced and its jobs failed)."""
+        if self._process.poll() is not None:
+            self._lose(CRASHED, "died")
+            return True
+        allowed = min((job._silence_allowed() for job in self.jobs.values()), default=SILENT_SECONDS)
+        if time.monotonic() - self._heard > allowed:
+            self._lose(HUNG, "stopped responding")
+            return True
+        return False
+
+    def _lose(self, message: str, what: str) -> None:
+        """Kill and replace the worker; the jobs it ran fail with `message`."""
+        log.error("training worker %d %s %s; starting another", self.number, what,
+                  f"during {len(self.jobs)} job(s)" if self.jobs else "while idle")
+        self._process.kill()  # SIGKILL ends a stopped process too
+        jobs, self.jobs = list(self.jobs.values()), {}
+        for job in jobs:
+            job._fail(message)
+        self._restart()
+
+    def _watch_turns(self) -> None:
+        waiting, now = self.pool.waiting, time.monotonic()
+        for job in list(self.jobs.values()):
+            job._yield_if_blocking(waiting, now - job.started_at)
+
+    def _admit(self) -> None:
+        """Take queued jobs while this worker has room for them (`schedule.may_host`)."""
+        while self._process.poll() is None:  # a dead worker takes nothing: it is replaced first
+            job = self.pool._take(self._fits)
             if job is None:
                 return
-            if job is False:  # nothing to do: check that the idle worker is still there
-                if not self._alive():
-                    self._replace("was found dead or silent while idle")
-                continue
-            if not self.ready.is_set():
-                job._fail(CANNOT_START)
-            elif self._alive():
-                self._run(job)
-            else:  # it died while idle: the job goes back to the head of the queue for a fresh worker
-                self.pool._requeue(job)
-                self._replace("was found dead or silent before a job")
+            if job._dispatch(self):
+                self.jobs[job._id] = job
 
-    def _alive(self) -> bool:
-        """Whether the worker process runs and has spoken lately (reads its pending heartbeats)."""
-        if self._process.poll() is not None:
-            return False
-        try:
-            while self._conn.poll():
-                _receive(self._conn)
-                self._heard = time.monotonic()
-        except (EOFError, OSError, pickle.UnpicklingError):
-            return False
-        return time.monotonic() - self._heard <= SILENT_SECONDS
-
-    def _replace(self, what: str) -> None:
-        log.error("training worker %d %s; starting another", self.number, what)
-        self._process.kill()
-        self._restart()
+    def _fits(self, job: "_PoolJob") -> bool:
+        hosted = [Hosted(other.shares, other.started_at) for other in self.jobs.values()]
+        return may_host(job.shares, hosted, self.cpu.cores, time.monotonic())
 
     def _await_ready(self) -> bool:
         try:
@@ -453,33 +360,6 @@ class _Slot:
         self._heard = time.monotonic()
         return message
 
-    def _run(self, job: "_PoolJob") -> None:
-        if not job._dispatch(self):
-            return
-        self.job, started = job, time.monotonic()
-        try:
-            while True:
-                message = self._receive(HEARTBEAT_SECONDS) or ("quiet",)
-                if message[0] == "snapshot":
-                    job._update(message[2], message[3])
-                elif message[0] == "end":
-                    return job._end(message[2], message[4], message[3])
-                if time.monotonic() - self._heard > job._silence_allowed():
-                    return self._hung(job)
-                job._yield_if_blocking(self.pool.waiting, time.monotonic() - started)
-        except (EOFError, OSError, pickle.UnpicklingError):
-            log.error("training worker %d died during a job; starting another", self.number)
-            job._crashed()
-            self._restart()
-        finally:
-            self.job = None
-
-    def _hung(self, job: "_PoolJob") -> None:
-        log.error("training worker %d stopped responding during a job; starting another", self.number)
-        self._process.kill()  # SIGKILL ends a stopped process too
-        job._fail(HUNG)
-        self._restart()
-
     def _restart(self) -> None:
         self._reap(timeout=1.0)
         self._conn.close()
@@ -499,15 +379,14 @@ class _Slot:
             try:
                 _send(self._conn, message)
             except (OSError, ValueError):
-                pass  # the worker just died: _run notices and fails the job
+                pass  # the worker just died: the slot's thread notices and fails its jobs
 
     def close(self, timeout: float) -> None:
-        job = self.job
-        if job is not None:
+        for job in list(self.jobs.values()):
             job.stop()
         self.send(("exit",))
         self._reap(timeout)
-        self._thread.join(timeout)  # it saves the stopped job, then finds the pool closed
+        self._thread.join(timeout)  # it saves the stopped jobs, then finds the pool closed
 
 
 class _PoolJob:
@@ -520,6 +399,7 @@ class _PoolJob:
         self.pool, self.on_end, self._arguments = pool, on_end, arguments
         self.owner, self.budget_minutes = owner, budget_minutes
         self.polled = time.monotonic()  # when its page last asked for a snapshot
+        self.queued_at = self.started_at = 0.0  # when it joined the queue, when a worker took it
         self._stop_asked: float | None = None
         self._turn_over = False
         self._lock = threading.Lock()
@@ -541,12 +421,17 @@ class _PoolJob:
             self._fail(problem)
             return self
         self.pool.owners.claim(self.owner, self, REPLACED)
-        self.polled = time.monotonic()
+        self.polled = self.queued_at = time.monotonic()
         self._id = self.pool._submit(self)
         return self
 
     def _budget_problem(self) -> str | None:
         raise NotImplementedError
+
+    @property
+    def shares(self) -> bool:
+        """Whether it leaves room on its worker for others (see `schedule`): a race never does."""
+        return False
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -621,6 +506,7 @@ class _PoolJob:
             if self._done.is_set():
                 return False
             slot.send(("job", self._id, self.kind, self._arguments, self._start))
+            self.started_at = time.monotonic()
             for name, args in self._pending:
                 slot.send(("call", self._id, name, args))
             self._pending, self._slot = [], slot
@@ -739,6 +625,11 @@ class PooledRunner(_PoolJob):
         return self._paused
 
     @property
+    def shares(self) -> bool:
+        """A run at a slow pace uses part of a core: its worker may host others beside it."""
+        return self._pace != FAST
+
+    @property
     def requested_lr(self) -> float:
         return self._lr
 
@@ -794,7 +685,3 @@ class PooledRace(_PoolJob):
         message = queue_message(place, self.pool.workers) if place else ""
         entrants = tuple(Entrant(name, config, QUEUED, History(), None) for name, config in self.entrants)
         return RaceSnapshot(QUEUED, 0, self.epochs, entrants, message, place=place)
-
-
-if __name__ == "__main__":  # a worker, started by _Slot._spawn: python -m playground.pool FD THREADS
-    worker_main(Connection(int(sys.argv[1])), int(sys.argv[2]))

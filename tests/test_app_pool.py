@@ -57,8 +57,8 @@ def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled, monkeypa
     second.button(key="pg_train").click().run()
     assert ":violet-badge[Queued]" in badge(second)
     assert [i.value for i in second.info] == [
-        "Waiting for a free training slot: you are next. This server runs one training at a time; "
-        "yours starts by itself."]
+        "Waiting for a free training slot: you are next. The server's training worker is busy with other "
+        "trainings; yours starts by itself."]
 
     first.button(key="pg_stop").click().run()  # Stop frees the worker for the one waiting
     second.session_state["pg_run"].join(120)

@@ -12,6 +12,7 @@ from multiprocessing import Pipe
 import pytest
 
 from playground import pool as pool_module
+from playground import worker as worker_module
 from playground.config import TrainConfig
 from playground.engine import Engine
 from playground.pool import ABANDONED, CRASHED, HUNG, YIELDED, TrainingPool, queue_message
@@ -188,9 +189,9 @@ def test_closing_the_pool_stops_its_jobs():
 
 
 def test_the_queue_message_says_where_you_are():
-    assert queue_message(1, 2) == ("Waiting for a free training slot: you are next. "
-                                   "This server runs 2 trainings at a time; yours starts by itself.")
-    assert "3 ahead of you" in queue_message(4, 1) and "one training at a time" in queue_message(4, 1)
+    assert queue_message(1, 2) == ("Waiting for a free training slot: you are next. The server's 2 training "
+                                   "workers are busy with other trainings; yours starts by itself.")
+    assert "3 ahead of you" in queue_message(4, 1) and "training worker is busy" in queue_message(4, 1)
 
 
 def test_workers_that_cannot_start_fail_jobs_with_a_message(monkeypatch):
@@ -218,11 +219,16 @@ def test_a_pace_goes_to_the_worker_with_the_run_and_a_change_is_relayed(pool):
 
 def test_the_worker_applies_a_relayed_set_pace(tiny_spiral):
     """The worker's side of the relay: a "set_pace" call on the pipe reaches its runner."""
-    job = TrainingRunner(tiny_spiral, pace="watch")
+    job = TrainingRunner(tiny_spiral, pace="watch").start(paused=True)
     server_end, worker_end = Pipe()
+    hosted = worker_module.HostedJobs(worker_end)
+    hosted.jobs[7] = worker_module._Hosted(7, "runner", job)
     server_end.send_bytes(pickle.dumps(("call", 7, "set_pace", ("fast",))))
-    assert not pool_module._apply_commands(worker_end, job, 7, "runner")
-    assert job.pace == "fast"
+    server_end.send_bytes(pickle.dumps(("call", 7, "no_such_command", ())))  # dropped: not a command
+    hosted.read_messages()
+    assert job.pace == "fast" and not hosted.exiting
+    job.stop()
+    job.join(HANG_S)
 
 
 def test_a_run_left_paused_gives_its_worker_to_those_waiting(pool, monkeypatch):
@@ -327,19 +333,19 @@ def test_a_worker_killed_while_idle_is_replaced_and_the_next_job_completes(pool)
     assert run.snapshot().status == COMPLETED and slot._process is not process
 
 
-def test_a_dead_idle_worker_is_noticed_before_a_job_is_sent_and_the_job_is_requeued(monkeypatch):
-    """The liveness check itself: a dead process found at dispatch sends the job to a fresh worker."""
+def test_a_dead_idle_worker_is_replaced_before_any_job_comes():
+    """The slot's thread watches its idle worker all the time: a dead one is replaced at once, so a
+    job never goes to a dead process."""
     pool = TrainingPool(1, abandoned_seconds=HANG_S)
     try:
         wait_for(lambda: pool.ready, "the worker to start")
         slot = pool._slots[0]
-        monkeypatch.setattr(pool_module, "HEARTBEAT_SECONDS", HANG_S)  # no idle check: only the dispatch one
-        time.sleep(1.5)  # the slot's current idle wait ends; the next one lasts HANG_S
-        os.kill(slot._process.pid, signal.SIGKILL)
-        wait_for(lambda: slot._process.poll() is not None, "the worker to die")
+        process = slot._process
+        os.kill(process.pid, signal.SIGKILL)
+        wait_for(lambda: slot._process is not process and pool.ready, "a fresh worker")
         run = pool.run(spiral()).start()
         finish(run)
-        assert run.snapshot().status == COMPLETED
+        assert run.snapshot().status == COMPLETED and process.poll() is not None
     finally:
         pool.close()
 
@@ -395,7 +401,7 @@ def test_the_job_end_signal_survives_a_reader_that_went_away():
             release.wait()
 
     try:
-        readable = pool_module._end_signal(Job())
+        readable = worker_module.end_signal(Job())
         readable.close()
         release.set()
         wait_for(lambda: not [t for t in threading.enumerate() if t.name == "job-end"], "the job-end thread")
@@ -440,3 +446,44 @@ def test_a_finished_handle_holds_one_copy_of_the_weights(pool):
     assert run._final_state is None
     held = tensor_bytes(run, skip=(pool, *data))
     assert weights <= held < 1.2 * weights, f"{held / weights:.2f} copies of the weights"
+
+
+# --- issue 16: a worker hosts several runs at the watch pace ------------------------------------------
+
+def test_runs_at_the_watch_pace_share_a_worker_and_a_fast_run_waits_for_it(pool):
+    watched = [pool.run(spiral(epochs=100_000), pace="watch").start() for _ in range(2)]
+    for run in watched:  # one worker, both training at once
+        watch(run, lambda run=run: run.snapshot().status == RUNNING and run.snapshot().epoch > 0)
+    assert pool.busy == 1 and len(pool._slots[0].jobs) == 2
+    fast = pool.run(spiral()).start()  # a fast run takes a worker for itself: it waits
+    assert fast.snapshot().status == QUEUED and fast.snapshot().place == 1
+    for run in watched:
+        run.stop()
+        finish(run)
+        assert run.snapshot().status == STOPPED
+    finish(fast)
+    assert fast.snapshot().status == COMPLETED
+
+
+def test_a_watched_run_waits_while_a_fast_run_has_the_worker(pool):
+    fast = pool.run(endless()).start()
+    watch(fast, lambda: fast.snapshot().status == RUNNING)
+    watched = pool.run(spiral(), pace="watch").start()
+    assert watched.snapshot().status == QUEUED
+    fast.stop()
+    finish(fast)
+    finish(watched)
+    assert watched.snapshot().status == COMPLETED
+
+
+def test_a_crashed_worker_fails_every_run_it_hosted_and_the_pool_goes_on(pool):
+    watched = [pool.run(spiral(epochs=100_000), pace="watch").start() for _ in range(2)]
+    for run in watched:
+        watch(run, lambda run=run: run.snapshot().status == RUNNING)
+    os.kill(pool._slots[0]._process.pid, signal.SIGKILL)
+    for run in watched:
+        finish(run)
+        assert run.snapshot().status == FAILED and run.snapshot().message == CRASHED
+    after = pool.run(spiral()).start()
+    finish(after)
+    assert after.snapshot().status == COMPLETED

@@ -5,10 +5,11 @@ import numpy as np
 
 from playground.config import TrainConfig
 from playground.frames import BoundaryFrame
-from playground.pool import TrainingPool, _PoolJob, _relayed
+from playground.pool import TrainingPool, _PoolJob
 from playground.progress import COMPLETED, RaceSnapshot, Snapshot
 from playground.runner import TrainingRunner
 from playground.timeline import Timeline, keep_epochs
+from playground.worker import relayed as _relayed
 
 SPIRAL = TrainConfig.from_dict({
     "dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},

@@ -1,0 +1,56 @@
+"""Whether a worker process may take one more training: by the CPU its trainings use, not by a count.
+
+A run at the fast pace, or a race, takes a worker for itself: it uses all the core it is given. A run
+at a slower pace (the watch pace) waits between epochs and needs only part of a core, so one worker
+hosts several of them while its measured CPU use, plus what the runs it has just started are
+expected to add, stays within WORKER_CORES. The measure comes from the worker's heartbeats (the CPU
+seconds its process has used, `CpuMeter`). What does not fit waits in the pool's queue. Knows nothing
+about processes, pipes or runs: the pool asks it with numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WORKER_CORES = 0.85  # the CPU a worker's trainings may use together (it has one torch thread: one core)
+SHARED_CORES = 0.3  # what a new run at a slow pace is expected to use until heartbeats have measured it
+SETTLE_SECONDS = 2.5  # a run that started this recently counts by the estimate (two heartbeats measure it)
+MOST_JOBS = 12  # a worker hosts at most this many trainings, however little CPU they use (memory)
+SMOOTHING = 0.5  # weight of the newest heartbeat's measure in the running estimate
+
+
+@dataclass(frozen=True)
+class Hosted:
+    """What the scheduler needs to know of a training a worker runs."""
+
+    shares: bool  # it runs at a slow pace and leaves room for others (a fast run or a race does not)
+    started: float  # when the worker took it (time.monotonic())
+
+
+def may_host(new_shares: bool, hosted: list[Hosted], cores: float, now: float) -> bool:
+    """Whether a worker running `hosted`, measured at `cores` of CPU, may also take a new training."""
+    if not hosted:
+        return True
+    if not new_shares or not all(job.shares for job in hosted) or len(hosted) >= MOST_JOBS:
+        return False
+    settling = sum(now - job.started < SETTLE_SECONDS for job in hosted)
+    return cores + (settling + 1) * SHARED_CORES <= WORKER_CORES
+
+
+class CpuMeter:
+    """A worker's CPU use in cores, smoothed over its heartbeats (each says the CPU seconds used so far)."""
+
+    def __init__(self):
+        self.cores = 0.0
+        self._last: tuple[float, float] | None = None  # (when, CPU seconds) of the previous heartbeat
+
+    def beat(self, cpu_seconds: float, now: float) -> float:
+        """Take a heartbeat's figure received at `now`; the new estimate."""
+        if self._last is not None and now > self._last[0]:
+            used = max(0.0, cpu_seconds - self._last[1]) / (now - self._last[0])
+            self.cores = SMOOTHING * used + (1 - SMOOTHING) * self.cores
+        self._last = (now, cpu_seconds)
+        return self.cores
+
+    def reset(self) -> None:
+        """A new process: forget the old one's figures."""
+        self.cores, self._last = 0.0, None

@@ -1,0 +1,207 @@
+"""A training worker process: runs the jobs its server sends, several at once, each on its own thread.
+
+`pool._Slot` starts it as `python -m playground.worker FD THREADS` (a socket on FD, THREADS torch
+threads). It warms torch up, says "ready", then serves the server's messages: "job" starts a
+`TrainingRunner` or a `Race` on its own thread, "call" gives one job a command, "exit" stops every
+job and ends the process once they have ended. It sends each job's snapshot when it changed, at most
+every SNAPSHOT_SECONDS (with only the timeline frames not sent before), and an "end" with the final
+snapshot and weights as soon as a job ends. A heartbeat thread says every HEARTBEAT_SECONDS that the
+process is alive, with the CPU seconds it has used so far: the server measures each worker's load
+from it to decide what else it may host. Knows nothing about the queue or how jobs are scheduled.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+from dataclasses import replace
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection, wait
+
+from .timeline import Timeline
+
+SNAPSHOT_SECONDS = 0.1  # a job's changed snapshot is sent at most this often (a watched run: every frame)
+HEARTBEAT_SECONDS = 1.0  # the process says it is alive this often, busy or idle
+COMMANDS = {"runner": {"pause", "resume", "step", "stop", "set_learning_rate", "set_pace", "seen"},
+            "race": {"stop", "seen"}}
+
+
+def send(conn, message: tuple) -> None:
+    """Messages over the socket are plain pickles: tensors travel as bytes, not shared-memory handles."""
+    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def receive(conn) -> tuple:
+    return pickle.loads(conn.recv_bytes())
+
+
+def worker_main(conn, torch_threads: int) -> None:
+    """Warm torch up, say "ready", then serve jobs until told to exit or the server goes away.
+
+    It ignores SIGINT and SIGTERM, which a terminal's Ctrl-C or a service manager also sends to the
+    server's children: the server stops its jobs (and saves them) as it shuts down, and a worker whose
+    server died exits when its socket closes."""
+    conn = LockedConnection(conn)
+    threading.Thread(target=_heartbeat, args=(conn,), name="heartbeat", daemon=True).start()
+    import torch
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    from .engine import warm_up
+
+    torch.set_num_threads(torch_threads)
+    warm_up()
+    send(conn, ("ready", os.getpid()))
+    HostedJobs(conn).serve()
+
+
+class LockedConnection:
+    """A connection whose sends may come from two threads (the worker's loop and its heartbeat)."""
+
+    def __init__(self, conn: Connection):
+        self._conn, self._lock = conn, threading.Lock()
+
+    def send_bytes(self, data: bytes) -> None:
+        with self._lock:
+            self._conn.send_bytes(data)
+
+    def recv_bytes(self) -> bytes:
+        return self._conn.recv_bytes()
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        return self._conn.poll(timeout)
+
+    def fileno(self) -> int:
+        return self._conn.fileno()
+
+
+def _heartbeat(conn: LockedConnection) -> None:
+    while True:
+        time.sleep(HEARTBEAT_SECONDS)
+        try:
+            send(conn, ("beat", time.process_time()))
+        except (OSError, ValueError):
+            return  # the server went away
+
+
+def build_job(kind: str, arguments: dict):
+    from .race import Race
+    from .runner import TrainingRunner
+
+    return TrainingRunner(**arguments) if kind == "runner" else Race(**arguments)
+
+
+class _Hosted:
+    """One job this worker runs: the handle, what was last relayed, and a signal for its end."""
+
+    def __init__(self, job_id: int, kind: str, job):
+        self.id, self.kind, self.job = job_id, kind, job
+        self.ended = end_signal(job)
+        self.sent_key, self.sent_frames, self.sent_at = None, 0, 0.0
+
+
+class HostedJobs:
+    """The jobs of one worker process: starts them, routes commands, relays snapshots and ends."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.jobs: dict[int, _Hosted] = {}
+        self.exiting = False
+
+    def serve(self) -> None:
+        """Until told to exit (and every job ended) or the server goes away."""
+        try:
+            while not (self.exiting and not self.jobs):
+                ends = [hosted.ended for hosted in self.jobs.values()]
+                if self.conn in wait([self.conn, *ends], timeout=SNAPSHOT_SECONDS):
+                    self.read_messages()
+                self.relay()
+        except (EOFError, OSError):
+            return  # the server went away: the jobs' daemon threads end with the process
+
+    def read_messages(self) -> None:
+        """Apply every message waiting on the connection."""
+        while self.conn.poll():
+            message = receive(self.conn)
+            if message[0] == "exit":
+                self.exiting = True
+                for hosted in self.jobs.values():
+                    hosted.job.stop()
+            elif message[0] == "job" and not self.exiting:
+                self.start(*message[1:])
+            elif message[0] == "call":
+                self.call(*message[1:])
+
+    def start(self, job_id: int, kind: str, arguments: dict, start: dict) -> None:
+        self.jobs[job_id] = _Hosted(job_id, kind, build_job(kind, arguments).start(**start))
+
+    def call(self, job_id: int, name: str, args: tuple) -> None:
+        """A command for a job; dropped when the job already ended or the name is not a command."""
+        hosted = self.jobs.get(job_id)
+        if hosted is not None and name in COMMANDS[hosted.kind]:
+            getattr(hosted.job, name)(*args)
+
+    def relay(self) -> None:
+        """Send each ended job's end, and each changed snapshot not sent in the last SNAPSHOT_SECONDS."""
+        now = time.monotonic()
+        for hosted in list(self.jobs.values()):
+            snap = hosted.job.snapshot(touch=False)
+            if not snap.active:
+                self.finish(hosted, snap)
+            elif change_key(snap) != hosted.sent_key and now - hosted.sent_at >= SNAPSHOT_SECONDS * 0.9:
+                send(self.conn, ("snapshot", hosted.id, *relayed(snap, hosted.sent_frames)))
+                hosted.sent_key, hosted.sent_frames = change_key(snap), len(getattr(snap, "timeline", ()))
+                hosted.sent_at = now
+
+    def finish(self, hosted: _Hosted, snap) -> None:
+        hosted.job.join()
+        hosted.ended.close()
+        del self.jobs[hosted.id]
+        send(self.conn, ("end", hosted.id, *relayed(snap, hosted.sent_frames), final_state(hosted.job)))
+
+
+def end_signal(job) -> Connection:
+    """A connection that becomes readable when `job` has ended."""
+    readable, writable = Pipe(duplex=False)
+
+    def watch() -> None:
+        job.join()
+        with writable:
+            try:
+                writable.send_bytes(b"")
+            except OSError:  # BrokenPipeError: the worker stopped listening (its server went away)
+                pass
+
+    threading.Thread(target=watch, name="job-end", daemon=True).start()
+    return readable
+
+
+def change_key(snap) -> tuple:
+    """What tells two snapshots apart cheaply (frames are new objects when they change)."""
+    history = getattr(snap, "history", None)
+    return (snap.status, snap.epoch, snap.message, id(getattr(snap, "frame", None)),
+            len(history.batch_loss) if history else 0, getattr(snap, "lr", None), len(getattr(snap, "timeline", ())))
+
+
+def relayed(snap, sent_frames: int) -> tuple:
+    """(the snapshot without its timeline, the timeline frames not sent yet): a poll carries only new frames,
+    the server puts the timeline back together (`pool._PoolJob._update`). A race's snapshot has no timeline."""
+    timeline = getattr(snap, "timeline", None)
+    if timeline is None:
+        return snap, ()
+    return replace(snap, timeline=Timeline()), timeline.since(sent_frames)
+
+
+def final_state(job) -> dict | None:
+    """A CPU copy of a finished runner's weights (the server rebuilds the model from it)."""
+    engine = getattr(job, "engine", None)
+    if engine is None:
+        return None
+    return {name: value.detach().to("cpu", copy=True) for name, value in engine.model.state_dict().items()}
+
+
+if __name__ == "__main__":  # started by pool._Slot._spawn: python -m playground.worker FD THREADS
+    worker_main(Connection(int(sys.argv[1])), int(sys.argv[2]))
