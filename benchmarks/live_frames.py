@@ -8,7 +8,9 @@ times. A sampler inside the page looks at the boundary every 50 ms: whether its 
 heatmap drawn, and the epoch in its title. Per run: distinct epochs drawn, the seconds from the first to
 the last, distinct frames per second, the longest wait for a new frame, and the samples in which the
 drawn boundary was missing or empty (issue 15: none, and >= 4 frames/s), and the KB the page's websocket
-received per distinct frame drawn (every message of the run, as Playwright sees it: decompressed).
+received per distinct frame drawn (every message of the run, as Playwright sees it: decompressed), the
+messages that redraw the boundary and their mean KB, and how many of them carried the data points whole
+(the live chart sends them once, then by key).
 Printed as a table and written to benchmarks/results/live_frames.json.
 """
 from __future__ import annotations
@@ -74,8 +76,18 @@ def one_run(page, timeout: float, received: list[int]) -> dict:
     page.wait_for_function(COMPLETED, timeout=timeout * 1000)
     page.wait_for_timeout(1000)  # the rerun after the end: the boundary must stay drawn through it
     row = summary(page.evaluate("() => { clearInterval(window.__sampler); return window.__samples; }"))
-    row["ws_kb_per_frame"] = round(sum(received) / 1000 / max(row["distinct_epochs"], 1), 1)
+    row["ws_kb_per_frame"] = round(sum(size for size, _, _ in received) / 1000 / max(row["distinct_epochs"], 1), 1)
+    boundary = [size for size, is_boundary, _ in received if is_boundary]
+    row["boundary_messages"] = len(boundary)
+    row["boundary_kb"] = round(sum(boundary) / 1000 / max(len(boundary), 1), 1)
+    row["points_sent"] = sum(whole for _, _, whole in received)
     return row
+
+
+def message(payload) -> tuple[int, bool, bool]:
+    """A websocket message as (bytes, whether it redraws the boundary, whether it carries the points whole)."""
+    data = payload.encode() if isinstance(payload, str) else payload
+    return len(data), b'"key":"pg_boundary"' in data, b'"static_traces":' in data
 
 
 def measure(runs: int, timeout: float) -> list[dict]:
@@ -86,7 +98,7 @@ def measure(runs: int, timeout: float) -> list[dict]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page, received = browser.new_context(viewport=VIEWPORT).new_page(), []
-            page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(message(payload))))
             page.goto(server.url + "/Playground", timeout=timeout * 1000)
             page.locator(TRAIN_BUTTON).first.wait_for(state="visible", timeout=timeout * 1000)
             page.locator(".st-key-pg_boundary .gtitle").first.wait_for(timeout=timeout * 1000)
@@ -108,7 +120,7 @@ def main() -> None:
     print(f"load before: {load}")
     results = measure(args.runs, args.timeout)
     columns = ("distinct_epochs", "seconds", "frames_per_second", "status_per_second", "longest_gap_s",
-               "blank_samples", "samples", "ws_kb_per_frame")
+               "blank_samples", "samples", "ws_kb_per_frame", "boundary_messages", "boundary_kb", "points_sent")
     print(f"{'run':<5}" + "".join(f"{c:>18}" for c in columns))
     for i, row in enumerate(results, 1):
         print(f"{i:<5}" + "".join(f"{row[c]:>18}" for c in columns))
