@@ -5,9 +5,13 @@ live chart component (playground/ui/live_chart.py), side by side in one run.
 
 A live frame is what each poll of a running spiral run sends: the decision boundary (100x100 grid under
 the 3,000 points), the loss curve and the accuracy curve, built from a snapshot of the default spiral at
-epoch 500. Each way is drawn inside a real Streamlit script run (AppTest, same process): server CPU per
-frame (figures built and turned into Streamlit elements, `time.process_time`, median and p95 in ms) and
-bytes per frame (the three elements' protobufs, what goes over the websocket before compression).
+epoch 500. The ways: st.plotly_chart; the live chart sending the whole figure every frame (as it did
+before its static traces were split off, rebuilt here as `whole_payload`); the live chart's first frame
+(the data points whole, with their key) and a following frame (the points as their key only). Each way
+is drawn inside a real Streamlit script run (AppTest, same process): server CPU per frame (figures built
+and turned into Streamlit elements, `time.process_time`, median and p95 in ms) and bytes per frame (the
+three elements' protobufs, what goes over the websocket before compression; of which "data KB" is the
+figures' payloads, the rest the component's own script, which Streamlit puts in every element).
 Printed as a table and written to benchmarks/results/live_chart_frame.json. No target: a comparison.
 """
 from __future__ import annotations
@@ -29,7 +33,7 @@ from playground.runner import TrainingRunner
 
 RESULTS = Path(__file__).resolve().parent / "results" / "live_chart_frame.json"
 EPOCHS = 500
-WAYS = ("st.plotly_chart", "live_chart")
+WAYS = ("st.plotly_chart", "live_chart, whole figure", "live_chart, first frame", "live_chart, next frame")
 _state: dict = {}  # what the script runs read (the snapshot) and write (CPU samples); same process
 
 
@@ -47,16 +51,52 @@ def snapshot():
     return run.snapshot(touch=False), run.engine.dataset
 
 
-def draw_frames(way: str, repeats: int) -> None:
-    """Inside a script run: draw `repeats` live frames `way`, noting each one's CPU time."""
+def whole_payload(figure, key: str) -> bytes:
+    """The live chart's payload before a frame's static traces were split off: the whole figure."""
+    from plotly.io.json import to_json_plotly
+
+    from playground.ui import live_chart
+
+    spec = figure.to_plotly_json()
+    layout = {**spec.get("layout", {}), "template": live_chart.LOOK, "uirevision": key}
+    layout["height"] = layout.get("height") or 450
+    return to_json_plotly({"data": spec.get("data", []), "layout": layout, "config": live_chart.CONFIG,
+                           "key": key}).encode()
+
+
+def drawer(way: str):
+    """`draw(figure, key)` for `way`; the live chart's first and next frames differ in what the session
+    remembers having sent (`live_chart.SENT`), which `prepare(key)` sets before each timed frame."""
     import streamlit as st
 
     from playground.ui import live_chart
 
-    snap, dataset, samples = _state["snap"], _state["dataset"], []
-    draw = {"st.plotly_chart": lambda f, key: st.plotly_chart(f, key=key, width="stretch"),
-            "live_chart": lambda f, key: live_chart.chart(f, key=key)}[way]
+    def whole(figure, key):
+        live_chart._component()(key=key, data=whole_payload(figure, key), width="stretch", height="content")
+
+    return {"st.plotly_chart": lambda f, key: st.plotly_chart(f, key=key, width="stretch"),
+            "live_chart, whole figure": whole}.get(way, lambda f, key: live_chart.chart(f, key=key))
+
+
+def prepare(way: str, keys: list[str], static_key: str | None) -> None:
+    """Before a timed frame: the session has sent nothing (a first frame) or these charts' points (a next one)."""
+    import streamlit as st
+
+    from playground.ui import live_chart
+
+    sent = st.session_state.setdefault(live_chart.SENT, {})
+    for key in keys:
+        sent[key] = static_key if way == "live_chart, next frame" else None
+
+
+def draw_frames(way: str, repeats: int) -> None:
+    """Inside a script run: draw `repeats` live frames `way`, noting each one's CPU time."""
+    from playground.ui import live_chart
+
+    snap, dataset, samples, draw = _state["snap"], _state["dataset"], [], drawer(way)
+    static_key = live_chart.payload(plots.data_figure(dataset, snap.frame), "k")[1]
     for i in range(repeats + 1):  # the first one warms up
+        prepare(way, [f"pg_boundary_{i}"], static_key)
         started = time.process_time()
         draw(plots.data_figure(dataset, snap.frame), f"pg_boundary_{i}")
         draw(plots.loss_figure(snap.history, EPOCHS, "Loss (Cross-entropy)"), f"pg_loss_chart_{i}")
@@ -76,27 +116,38 @@ def measure(way: str, repeats: int) -> dict:
     assert not app.exception, app.exception
     elements = app.get("plotly_chart") if way == "st.plotly_chart" else app.get("bidi_component")
     sizes = [len(e.proto.SerializeToString()) for e in elements]
-    per_frame = [sum(sizes[i:i + 3]) for i in range(0, len(sizes), 3)]
-    boundary = sizes[0::3]
+    data = [len(e.proto.spec if way == "st.plotly_chart" else e.proto.bytes) for e in elements]
     samples = shared()[way]
     return {"cpu_median_ms": float(np.median(samples)), "cpu_p95_ms": float(np.percentile(samples, 95)),
-            "frame_kb": float(np.median(per_frame)) / 1000, "boundary_kb": float(np.median(boundary)) / 1000}
+            "frame_kb": _per_frame_kb(sizes), "data_kb": _per_frame_kb(data),
+            "boundary_kb": float(np.median(sizes[0::3])) / 1000}
+
+
+def _per_frame_kb(sizes: list[int]) -> float:
+    """The median over frames of the three charts' sizes together, in KB."""
+    return float(np.median([sum(sizes[i:i + 3]) for i in range(0, len(sizes), 3)])) / 1000
 
 
 def main() -> None:
     args = timing_args(__doc__, 60)
     shared()["snap"], shared()["dataset"] = snapshot()
+    print(f"load before: {_loadavg()}")
     rows = {way: measure(way, args.repeats) for way in WAYS}
-    print(f"{'one live frame (3 charts)':<26}{'CPU median ms':>14}{'CPU p95 ms':>11}{'KB/frame':>10}"
-          f"{'boundary KB':>12}")
+    print(f"load after: {_loadavg()}")
+    print(f"{'one live frame (3 charts)':<28}{'CPU median ms':>14}{'CPU p95 ms':>11}{'KB/frame':>10}"
+          f"{'data KB':>9}{'boundary KB':>12}")
     for way, row in rows.items():
-        print(f"{way:<26}{row['cpu_median_ms']:>14.2f}{row['cpu_p95_ms']:>11.2f}{row['frame_kb']:>10.1f}"
-              f"{row['boundary_kb']:>12.1f}")
+        print(f"{way:<28}{row['cpu_median_ms']:>14.2f}{row['cpu_p95_ms']:>11.2f}{row['frame_kb']:>10.1f}"
+              f"{row['data_kb']:>9.1f}{row['boundary_kb']:>12.1f}")
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"rows": rows, "repeats": args.repeats, "epoch": EPOCHS,
+    RESULTS.write_text(json.dumps({"rows": rows, "loadavg": _loadavg(), "repeats": args.repeats, "epoch": EPOCHS,
                                    "torch_threads": args.threads, "cpu_count": os.cpu_count(),
                                    "platform": platform.platform(), "torch": torch.__version__}, indent=2))
     print(f"wrote {RESULTS}")
+
+
+def _loadavg() -> str:
+    return Path("/proc/loadavg").read_text().strip() if Path("/proc/loadavg").exists() else ""
 
 
 if __name__ == "__main__":

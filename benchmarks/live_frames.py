@@ -7,8 +7,11 @@ A fresh `streamlit run app.py` (as benchmarks/cold_start.py starts it) and Debia
 times. A sampler inside the page looks at the boundary every 50 ms: whether its plot is there with the
 heatmap drawn, and the epoch in its title. Per run: distinct epochs drawn, the seconds from the first to
 the last, distinct frames per second, the longest wait for a new frame, and the samples in which the
-drawn boundary was missing or empty (issue 15: none, and >= 4 frames/s). Printed as a table and
-written to benchmarks/results/live_frames.json.
+drawn boundary was missing or empty (issue 15: none, and >= 4 frames/s), and the KB the page's websocket
+received per distinct frame drawn (every message of the run, as Playwright sees it: decompressed), the
+messages that redraw the boundary and their mean KB, and how many of them carried the data points whole
+(the live chart sends them once, then by key).
+Printed as a table and written to benchmarks/results/live_frames.json.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+from pathlib import Path
 
 from benchmarks.cold_start import CHROMIUM, CHROMIUM_ARGS, TRAIN_BUTTON, Server
 from benchmarks.local_server import ROOT
@@ -62,7 +66,8 @@ def summary(samples: list[dict]) -> dict:
             "samples": len(samples)}
 
 
-def one_run(page, timeout: float) -> dict:
+def one_run(page, timeout: float, received: list[int]) -> dict:
+    received.clear()
     page.evaluate(START_SAMPLING)
     page.locator(TRAIN_BUTTON).first.click()
     page.wait_for_function("() => window.__samples.some(s => s.epoch !== null && s.epoch < 1000)",
@@ -70,7 +75,19 @@ def one_run(page, timeout: float) -> dict:
     page.wait_for_function("() => window.__samples.some(s => s.epoch === 1000)", timeout=timeout * 1000)
     page.wait_for_function(COMPLETED, timeout=timeout * 1000)
     page.wait_for_timeout(1000)  # the rerun after the end: the boundary must stay drawn through it
-    return summary(page.evaluate("() => { clearInterval(window.__sampler); return window.__samples; }"))
+    row = summary(page.evaluate("() => { clearInterval(window.__sampler); return window.__samples; }"))
+    row["ws_kb_per_frame"] = round(sum(size for size, _, _ in received) / 1000 / max(row["distinct_epochs"], 1), 1)
+    boundary = [size for size, is_boundary, _ in received if is_boundary]
+    row["boundary_messages"] = len(boundary)
+    row["boundary_kb"] = round(sum(boundary) / 1000 / max(len(boundary), 1), 1)
+    row["points_sent"] = sum(whole for _, _, whole in received)
+    return row
+
+
+def message(payload) -> tuple[int, bool, bool]:
+    """A websocket message as (bytes, whether it redraws the boundary, whether it carries the points whole)."""
+    data = payload.encode() if isinstance(payload, str) else payload
+    return len(data), b'"key":"pg_boundary"' in data, b'"static_traces":' in data
 
 
 def measure(runs: int, timeout: float) -> list[dict]:
@@ -80,13 +97,14 @@ def measure(runs: int, timeout: float) -> list[dict]:
         server.wait_healthy(timeout)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_context(viewport=VIEWPORT).new_page()
+            page, received = browser.new_context(viewport=VIEWPORT).new_page(), []
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(message(payload))))
             page.goto(server.url + "/Playground", timeout=timeout * 1000)
             page.locator(TRAIN_BUTTON).first.wait_for(state="visible", timeout=timeout * 1000)
             page.locator(".st-key-pg_boundary .gtitle").first.wait_for(timeout=timeout * 1000)
             results = []
             for _ in range(runs):
-                results.append(one_run(page, timeout))
+                results.append(one_run(page, timeout, received))
                 page.wait_for_timeout(500)  # Train again only after the repeated-click guard's 0.3 s
             return results
         finally:
@@ -98,15 +116,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
+    load = Path("/proc/loadavg").read_text().strip() if Path("/proc/loadavg").exists() else ""
+    print(f"load before: {load}")
     results = measure(args.runs, args.timeout)
     columns = ("distinct_epochs", "seconds", "frames_per_second", "status_per_second", "longest_gap_s",
-               "blank_samples", "samples")
+               "blank_samples", "samples", "ws_kb_per_frame", "boundary_messages", "boundary_kb", "points_sent")
     print(f"{'run':<5}" + "".join(f"{c:>18}" for c in columns))
     for i, row in enumerate(results, 1):
         print(f"{i:<5}" + "".join(f"{row[c]:>18}" for c in columns))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"runs": results, "viewport": VIEWPORT, "cpu_count": os.cpu_count(),
-                                   "platform": platform.platform()}, indent=2))
+                                   "platform": platform.platform(), "loadavg_before": load}, indent=2))
     print(f"wrote {RESULTS}")
 
 

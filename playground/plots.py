@@ -35,6 +35,8 @@ _TOP_MARGIN = TITLE_BAND + 2 * LEGEND_ROW
 # rising score.
 TICK_SIZE, TEXT_COLOUR = 14, "#1f2430"
 _READABLE = dict(tickfont=dict(size=TICK_SIZE, color=TEXT_COLOUR))
+STATIC_TRACE = "static"  # a trace's `meta` when it stays the same while a run trains (the data points):
+# the live chart sends such traces once and then only a key to them
 BOUNDARY_HEIGHT, CURVE_HEIGHT = 400, 205  # the live boundary, and each of the two curves stacked beside it
 _CORNER = {"top right": dict(yanchor="top", y=0.98, xanchor="right", x=0.99),
            "bottom right": dict(yanchor="bottom", y=0.02, xanchor="right", x=0.99)}
@@ -189,7 +191,7 @@ def _curves(epochs, train, test_epochs, test, markers: bool = False) -> list[dic
 def _points(xy: np.ndarray, name: str, colour: str, symbol: str, edge: str, group: str | None = None,
             legend: bool = True) -> dict:
     return dict(type="scattergl", x=xy[:, 0].astype(np.float32), y=xy[:, 1].astype(np.float32), mode="markers",
-                name=name, legendgroup=group, showlegend=legend, hoverinfo="skip",
+                name=name, legendgroup=group, showlegend=legend, hoverinfo="skip", meta=STATIC_TRACE,
                 marker=dict(color=colour, symbol=symbol, size=6 if symbol == "circle" else 7,
                             line=dict(color=edge, width=0.6)))
 

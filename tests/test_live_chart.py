@@ -3,6 +3,8 @@ live view mounts it with its figures, and how often a watched run is redrawn.
 
 The component itself draws in the browser (tests/e2e/test_live_chart_browser.py); AppTest shows it as an
 UnknownElement whose `bytes` are the payload, which `charts` reads beside st.plotly_chart's specs.
+A payload's static traces (the data points) come whole only when the browser was not sent them yet:
+`whole` puts them back, as the browser does.
 """
 import base64
 import json
@@ -19,6 +21,22 @@ from playground.replay import replay_spec
 from playground.runner import TrainingRunner
 from playground.timeline import Timeline
 from playground.ui import live_chart, session
+
+
+def message_of(figure, key: str = "k", **options) -> dict:
+    return json.loads(live_chart.payload(figure, key, **options)[0])
+
+
+def whole(message: dict, kept: dict | None = None) -> dict:
+    """`message` with its static traces (sent now, or from `kept`: key -> traces) back at their places."""
+    part = message.get("static")
+    if part is None:
+        return message
+    traces = message["static_traces"] if "static_traces" in message else kept[part["key"]]
+    data, changing = [None] * (len(message["data"]) + len(part["at"])), iter(message["data"])
+    for place, trace in zip(part["at"], traces):
+        data[place] = trace
+    return {**message, "data": [trace if trace is not None else next(changing) for trace in data]}
 
 
 def charts(app) -> dict[str, dict]:
@@ -48,7 +66,7 @@ def boundary(spiral, epoch: int = 7):
 
 def test_a_payload_is_the_figure_with_streamlits_look_and_the_key_as_its_ui_revision(spiral):
     figure = plots.data_figure(spiral, boundary(spiral))
-    sent = json.loads(live_chart.payload(figure, "pg_boundary"))
+    sent = whole(json.loads(live_chart.payload(figure, "pg_boundary")[0]))
     assert sent["layout"]["title"]["text"] == "Decision boundary — epoch 7"
     assert sent["layout"]["uirevision"] == "pg_boundary"  # Plotly.react keeps a user's zoom across frames
     assert sent["layout"]["template"] == live_chart.LOOK  # not the "streamlit" template's placeholder colours
@@ -60,16 +78,16 @@ def test_a_payload_is_the_figure_with_streamlits_look_and_the_key_as_its_ui_revi
 def test_a_payload_carries_the_player_or_the_chart_it_follows(spiral):
     figure = plots.data_figure(spiral, boundary(spiral))
     spec = replay_spec(figure, Timeline((boundary(spiral, 0), boundary(spiral))), run="7")
-    sent = json.loads(live_chart.payload(figure, "pg_boundary", replay=spec))
+    sent = json.loads(live_chart.payload(figure, "pg_boundary", replay=spec)[0])
     assert sent["replay"]["epochs"] == [0, 7] and sent["replay"]["run"] == "7"
     assert sent["replay"]["frames"]["shape"] == [2, 100, 100]
-    curve = json.loads(live_chart.payload(plots.loss_figure(History(), 10), "pg_loss_chart", follow="pg_boundary"))
+    curve = message_of(plots.loss_figure(History(), 10), "pg_loss_chart", follow="pg_boundary")
     assert curve["follow"] == "pg_boundary" and "replay" not in curve
 
 
 def test_a_payload_carries_the_grid_as_binary_that_plotly_js_decodes(spiral):
     frame = boundary(spiral)
-    heatmap = json.loads(live_chart.payload(plots.data_figure(spiral, frame), "k"))["data"][0]
+    heatmap = message_of(plots.data_figure(spiral, frame))["data"][0]
     z = heatmap["z"]
     assert z["dtype"] == "u1" and z["shape"] in ("100, 100", [100, 100])
     decoded = np.frombuffer(base64.b64decode(z["bdata"]), np.uint8).reshape(100, 100)
@@ -77,21 +95,77 @@ def test_a_payload_carries_the_grid_as_binary_that_plotly_js_decodes(spiral):
 
 
 def test_a_height_overrides_the_figures_and_a_figure_without_one_gets_plotlys_default(spiral):
-    assert json.loads(live_chart.payload(plots.data_figure(spiral), "k", height=300))["layout"]["height"] == 300
+    assert message_of(plots.data_figure(spiral), height=300)["layout"]["height"] == 300
     bare = plots.figure([dict(type="scatter", x=[1, 2], y=[3, 4])], {})
-    assert json.loads(live_chart.payload(bare, "k"))["layout"]["height"] == 450
+    assert message_of(bare)["layout"]["height"] == 450
+
+
+# --- a frame carries only what changed: the static traces go once, then as a key ---------------------
+
+def test_the_data_points_go_whole_once_then_as_their_key(spiral):
+    figure = plots.data_figure(spiral, boundary(spiral))
+    first_bytes, key = live_chart.payload(figure, "pg_boundary")
+    later_bytes, same_key = live_chart.payload(figure, "pg_boundary", known=key)
+    first, later = json.loads(first_bytes), json.loads(later_bytes)
+    points = [i for i, t in enumerate(figure.data) if t.type == "scattergl"]
+    assert key == same_key and first["static"] == later["static"] == {"key": key, "at": points}
+    assert [t["type"] for t in first["data"]] == ["heatmap"] == [t["type"] for t in later["data"]]
+    assert len(first["static_traces"]) == 2 * spiral.n_classes and "static_traces" not in later
+    assert len(later_bytes) < len(first_bytes) / 3  # the 3,000 points were most of the frame
+    rebuilt = whole(later, {key: first["static_traces"]})
+    assert rebuilt["data"] == whole(first)["data"]
+    assert [t.get("name") for t in rebuilt["data"]] == [t.name for t in figure.data]
+
+
+def test_the_static_key_is_the_points_content_not_the_frame(spiral):
+    _, key = live_chart.payload(plots.data_figure(spiral), "a")
+    assert live_chart.payload(plots.data_figure(spiral, boundary(spiral, 9)), "b")[1] == key  # any frame, any chart
+    assert live_chart.payload(plots.data_figure(make_dataset("moons")), "a")[1] != key
+    assert live_chart.payload(plots.loss_figure(History(), 10), "a")[1] is None  # curves: everything changes
+    assert "static" not in message_of(plots.loss_figure(History(), 10))
+
+
+def test_a_static_part_is_serialised_once_per_content(spiral, monkeypatch):
+    live_chart.payload(plots.data_figure(spiral), "k")  # serialised here (or by an earlier test)
+    calls = []
+    real = live_chart.to_json_plotly
+    monkeypatch.setattr(live_chart, "to_json_plotly", lambda value: calls.append(value) or real(value))
+    live_chart.payload(plots.data_figure(spiral, boundary(spiral)), "k")
+    assert len(calls) == 1 and isinstance(calls[0], dict)  # the frame only; the points' JSON was kept
+
+
+def test_the_servers_cache_of_static_parts_is_bounded(spiral):
+    traces = plots.data_figure(spiral).to_plotly_json()["data"]
+    for shift in range(live_chart.MOST_STATIC + 5):
+        live_chart.split([{**t, "name": f"{t.get('name')} {shift}"} for t in traces])
+    assert len(live_chart._STATIC) == live_chart.MOST_STATIC
+
+
+def test_a_session_is_sent_the_points_once_and_again_after_the_browser_reports_a_miss(open_playground):
+    at = open_playground()
+    assert "static_traces" in keyed_chart(at, "pg_boundary")  # a new session (a reload, a new tab): whole
+    at.run()
+    again = keyed_chart(at, "pg_boundary")
+    assert "static_traces" not in again and again["static"]["key"] == at.session_state[live_chart.SENT]["pg_boundary"]
+    sent_keys = dict(at.session_state[live_chart.SENT])
+    sent_keys.pop("pg_boundary")  # what `forget` does when the browser's trigger "miss" arrives
+    at.session_state[live_chart.SENT] = sent_keys
+    at.run()
+    assert "static_traces" in keyed_chart(at, "pg_boundary") and not at.exception
 
 
 def test_the_components_script_redraws_with_plotly_react_and_plotly_js_is_there_to_serve():
     js = live_chart.JS_FILE.read_text()
     assert "Plotly.react" in js and "__PLOTLY_URL__" in js and "export default" in js
+    assert 'setTriggerValue("miss"' in js and "static_traces" in js  # the miss the server answers
     assert (live_chart.PLOTLY_DIR / "plotly.min.js").is_file()
 
 
 def test_the_live_view_mounts_the_boundary_as_a_live_chart(open_playground):
     at = open_playground()
-    figure = keyed_chart(at, "pg_boundary")
+    figure = whole(keyed_chart(at, "pg_boundary"))
     assert figure["layout"]["title"]["text"] == "Decision boundary"  # the data, before a run
+    assert [t["type"] for t in figure["data"]] == ["scattergl"] * 6  # the points, no boundary yet
     assert figure["layout"]["uirevision"] == "pg_boundary"
     at.number_input(key="pg_epochs").set_value(5).run()
     at.button(key="pg_train").click().run()

@@ -7,10 +7,18 @@
 // are the ones this chart drew (at most MOST_FRAMES, thinned evenly); once it has ended, the run's own
 // timeline. Scrubbing holds the chart on that frame (new live frames wait) until "Latest". The replayed
 // epoch is announced as a "pg-replay" event; a chart with `follow` = that chart's key marks it.
+//
+// Static traces (the data points) come once as "static_traces" and then only as "static": {key, at};
+// the window keeps them by key (STATIC_KEPT entries, least recently used out first; remounts within
+// the page keep them) and each frame is rebuilt whole before Plotly.react. A key not kept (a cleared or
+// evicted cache) is drawn with the points' places empty and reported with the trigger "miss", after
+// which the server sends the traces again.
 const PLOTLY_URL = "__PLOTLY_URL__";
 const MOST_FRAMES = 120;
 const PLAY_MS = 6000; // a whole replay takes about this long ...
 const MIN_STEP_MS = 50; // ... and shows at most 20 frames a second
+const STATIC_KEPT = 8;
+const MISS_AGAIN_MS = 1000; // a miss of the same key is reported again only after this long
 const TYPES = { u1: Uint8Array, i1: Int8Array, u2: Uint16Array, i2: Int16Array, u4: Uint32Array,
   i4: Int32Array, f4: Float32Array, f8: Float64Array };
 
@@ -31,6 +39,51 @@ function decode(data) {
   if (typeof data === "string") return JSON.parse(data);
   if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return JSON.parse(new TextDecoder().decode(data));
   return data;
+}
+
+// --- static traces, kept per window -----------------------------------------------------------
+
+function staticCache() {
+  if (!(window.__pgStatic instanceof Map)) window.__pgStatic = new Map(); // oldest first
+  return window.__pgStatic;
+}
+
+function keepStatic(key, traces) {
+  const cache = staticCache();
+  cache.delete(key);
+  cache.set(key, traces);
+  while (cache.size > STATIC_KEPT) cache.delete(cache.keys().next().value);
+}
+
+function keptStatic(key) {
+  const cache = staticCache(), traces = cache.get(key);
+  if (traces) { cache.delete(key); cache.set(key, traces); } // now the most recently used
+  return traces || null;
+}
+
+// The whole figure: the static traces (kept, or sent now) put back at their places among the others.
+// Plotly may write into the traces it is given, so each frame gets its own copy of the kept ones.
+function withStatic(figure, miss) {
+  const part = figure.static;
+  if (!part) return figure;
+  if (Array.isArray(figure.static_traces)) keepStatic(part.key, figure.static_traces);
+  const kept = keptStatic(part.key);
+  if (!kept) miss(part.key);
+  const traces = kept ? structuredClone(kept)
+    : part.at.map(() => ({ type: "scatter", x: [], y: [], showlegend: false, hoverinfo: "skip" }));
+  const data = new Array(figure.data.length + part.at.length), changing = figure.data[Symbol.iterator]();
+  part.at.forEach((place, i) => { data[place] = traces[i]; });
+  for (let i = 0; i < data.length; i += 1) if (data[i] === undefined) data[i] = changing.next().value;
+  return { ...figure, data, static_traces: undefined, staticMissing: !kept };
+}
+
+// The div's data-misses counts the misses reported (a signal for tests, as data-epoch is).
+function reportMiss(component, div, key) {
+  const state = div.pg, now = Date.now();
+  if (state.missed && state.missed.key === key && now - state.missed.at < MISS_AGAIN_MS) return;
+  state.missed = { key, at: now };
+  div.dataset.misses = String(Number(div.dataset.misses || 0) + 1);
+  if (typeof component.setTriggerValue === "function") component.setTriggerValue("miss", key);
 }
 
 // {dtype, shape, bdata} (plotly's typed-array spec) -> {values, shape}; plain arrays pass through.
@@ -128,6 +181,7 @@ function draw(Plotly, div) {
   if (state.marker !== null) layout = { ...layout, shapes: [...(layout.shapes || []), markerShape(state.marker)] };
   state.drawn = shown ? shown.epoch : epochOf(figure);
   div.dataset.epoch = state.drawn === null ? "" : String(state.drawn);
+  div.dataset.points = figure.staticMissing ? "missing" : "drawn"; // the static traces, when it has some
   Plotly.react(div, data, layout, figure.config);
 }
 
@@ -234,7 +288,8 @@ function follow(div, key) {
 export default function (component) {
   const { parentElement, data } = component;
   const div = chartDiv(parentElement);
-  const figure = decode(data), state = div.pg;
+  const state = div.pg;
+  const figure = withStatic(decode(data), (key) => reportMiss(component, div, key));
   div.style.height = `${figure.layout.height}px`;
   state.latest = figure; // frames that arrive while plotly.js loads: only the newest is drawn
   if (!figure.replay && state.bar) dropPlayer(div); // e.g. after Reset: the data alone, nothing to replay

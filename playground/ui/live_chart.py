@@ -8,20 +8,39 @@ plotly.js itself is the installed plotly package's own file, served by Streamlit
 asset folder and loaded by the browser once per page. The figure goes as its JSON (numpy arrays as
 base64 "bdata", which plotly.js decodes), with a plain template that looks like Streamlit's chart theme
 (the "streamlit" template's colours are placeholders only st.plotly_chart's frontend fills in).
+
+A frame carries only what changes: traces marked static (`meta` = `plots.STATIC_TRACE`, the data points)
+go as their JSON once and then as a content key (a hash of that JSON) that the browser looks up in its own
+cache (per window, a few entries, least recently used first out) before it rebuilds the whole figure. The
+server remembers per session which key each chart was sent (`SENT`); a new session (a reload, a new tab)
+starts with none, so its first frame is whole. When the browser lacks a key all the same (evicted, or the
+message that carried the traces was dropped by a superseded rerun), it draws what it has (the points'
+places left empty, never a blank chart) and reports the miss with the trigger `miss`; the callback forgets
+what that chart was sent, so the rerun the trigger starts sends the traces again. Serialised static parts
+are kept per content (`_STATIC`, a few entries), so a poll re-serialises only what changed.
 Knows nothing about runs or what the figures show.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import plotly
 import streamlit as st
 from plotly.io.json import to_json_plotly
 
+from ..plots import STATIC_TRACE
+
 JS_FILE = Path(__file__).with_name("live_chart.js")
 PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
 COMPONENT = "pg_live_chart"
+SENT = "_pg_live_chart_sent"  # session state: {chart key: the static part's key the browser was sent}
+MOST_STATIC = 16  # serialised static parts kept on the server (the browser keeps 8)
 CONFIG = {"displaylogo": False, "responsive": True}  # st.plotly_chart's look: no Plotly logo in the mode bar
 # Streamlit's chart theme (light), as plain values: what st.plotly_chart's frontend puts under a figure
 # (fonts, colours and positions checked against st.plotly_chart in Chromium: the same to the pixel).
@@ -42,24 +61,102 @@ LOOK = {"layout": dict(
               "#6d3fc0", "#d5dae5"])}
 
 
+@dataclass(frozen=True)
+class Static:
+    """The traces of a figure that stay the same between frames: their JSON, its content key, and the
+    indices they take in the figure's `data`."""
+    key: str
+    json: str
+    at: tuple[int, ...]
+
+
+_STATIC: OrderedDict[bytes, Static] = OrderedDict()  # fingerprint -> Static, the latest used last
+_STATIC_LOCK = threading.Lock()  # sessions run in threads
+
+
+def split(traces: list[dict]) -> tuple[list[dict], Static | None]:
+    """`traces` (a figure's `data`, as `to_plotly_json` gives it) as the traces that change and the static
+    part (None when no trace is static). A static part already serialised is not serialised again."""
+    at = tuple(i for i, trace in enumerate(traces) if trace.get("meta") == STATIC_TRACE)
+    if not at:
+        return traces, None
+    static = [traces[i] for i in at]
+    fingerprint = _fingerprint([at, static])
+    with _STATIC_LOCK:
+        part = _STATIC.get(fingerprint)
+        if part is not None:
+            _STATIC.move_to_end(fingerprint)
+    if part is None:
+        text = to_json_plotly(static)
+        part = Static(hashlib.sha256(text.encode()).hexdigest()[:20], text, at)
+        with _STATIC_LOCK:
+            _STATIC[fingerprint] = part
+            while len(_STATIC) > MOST_STATIC:
+                _STATIC.popitem(last=False)
+    return [trace for i, trace in enumerate(traces) if i not in at], part
+
+
+def _fingerprint(value) -> bytes:
+    """A digest of `value` (dicts, lists, numpy arrays, scalars) that is cheaper than its JSON."""
+    digest = hashlib.blake2b(digest_size=20)
+    _feed(digest, value)
+    return digest.digest()
+
+
+def _feed(digest, value) -> None:
+    if isinstance(value, np.ndarray):
+        digest.update(f"<{value.dtype.str}{value.shape}>".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, dict):
+        digest.update(b"{")
+        for name in sorted(value):
+            digest.update(f"{name}:".encode())
+            _feed(digest, value[name])
+        digest.update(b"}")
+    elif isinstance(value, (list, tuple)):
+        digest.update(b"[")
+        for item in value:
+            _feed(digest, item)
+        digest.update(b"]")
+    else:
+        digest.update(f"{type(value).__name__}={value!r};".encode())
+
+
 def payload(figure, key: str, height: int | None = None, replay: dict | None = None,
-            follow: str | None = None) -> bytes:
-    """What the browser gets for one frame: the figure's JSON with Streamlit's look, the key as its
-    `uirevision` (a user's zoom survives redraws) and Plotly's config; `height` overrides the figure's.
-    `replay` (`playground.replay.replay_spec`) adds a Play button and a scrubber under the chart;
-    `follow` names the replayed chart whose epoch this one marks with a vertical line."""
+            follow: str | None = None, known: str | None = None) -> tuple[bytes, str | None]:
+    """What the browser gets for one frame, and the key of its static part (None when it has none).
+
+    The figure's JSON with Streamlit's look, the key as its `uirevision` (a user's zoom survives redraws)
+    and Plotly's config; `height` overrides the figure's. `replay` (`playground.replay.replay_spec`) adds
+    a Play button and a scrubber under the chart; `follow` names the replayed chart whose epoch this one
+    marks with a vertical line. Static traces go under "static" (their key, their indices, and the traces
+    themselves unless `known` is their key: what the browser was sent already); "data" holds the rest."""
     spec = figure.to_plotly_json()
     layout = {**spec.get("layout", {}), "template": LOOK, "uirevision": key}
     layout["height"] = height or layout.get("height") or 450  # plotly.js's default height
+    changing, static = split(spec.get("data", []))
     extra = {"key": key, **({"replay": replay} if replay else {}), **({"follow": follow} if follow else {})}
-    return to_json_plotly({"data": spec.get("data", []), "layout": layout, "config": CONFIG, **extra}).encode()
+    if static is not None:
+        extra["static"] = {"key": static.key, "at": list(static.at)}
+    text = to_json_plotly({"data": changing, "layout": layout, "config": CONFIG, **extra})
+    if static is not None and static.key != known:  # the traces' JSON as it was serialised once
+        text = f'{text[:-1]},"static_traces":{static.json}}}'
+    return text.encode(), None if static is None else static.key
 
 
 def chart(figure, key: str, height: int | None = None, replay: dict | None = None, follow: str | None = None) -> None:
     """Draw `figure` under `key`, redrawing the chart already on the page in place (full width); with
     `replay`, a player under it; with `follow`, a marker at the epoch the chart `follow` replays."""
-    data = payload(figure, key, height, replay, follow)
-    _component()(key=key, data=data, width="stretch", height="content")
+    sent = st.session_state.setdefault(SENT, {})
+    data, static_key = payload(figure, key, height, replay, follow, known=sent.get(key))
+    sent[key] = static_key
+    _component()(key=key, data=data, width="stretch", height="content",
+                 on_miss_change=functools.partial(forget, key))
+
+
+def forget(key: str) -> None:
+    """The browser lacks the static part chart `key` was sent (the trigger `miss`): send it again."""
+    st.session_state.get(SENT, {}).pop(key, None)
 
 
 @functools.cache

@@ -2,8 +2,10 @@
 
 Headless Chromium at 1280x720 trains the default spiral at the default pace (Watch: 100 epochs a second),
 for 2,000 epochs, while a sampler inside the page looks at the boundary every 50 ms: whether its plot is
-there with the heatmap drawn, and the epoch in its title. Then the player: hold a frame, markers on the
-curves, Latest, Play, Reset. Screenshots go to a temporary folder.
+there with the heatmap drawn, and the epoch in its title. Midway, the page's cache of static traces (the
+data points, sent once and then by key) is cleared: the chart must report the miss, stay drawn, and get
+its points back. Then the player: hold a frame, markers on the curves, Latest, Play, Reset. Screenshots
+go to a temporary folder.
 """
 from __future__ import annotations
 
@@ -38,6 +40,13 @@ START_SAMPLING = """() => {
   }, 50);
 }"""
 STOP_SAMPLING = "() => { clearInterval(window.__sampler); return window.__samples; }"
+# The chart's own signals: data-points ("drawn" or "missing": its static traces) and data-misses (how many
+# times it reported a static key it did not have); the cache is the window's.
+BOUNDARY_DIV = "document.querySelector('.st-key-pg_boundary .pg-live-chart')"
+CLEAR_STATIC = "() => window.__pgStatic.clear()"
+POINTS_BACK = f"""(epoch) => {{ const div = {BOUNDARY_DIV};
+  return !!div && Number(div.dataset.misses || 0) >= 1 && div.dataset.points === 'drawn'
+    && Number(div.dataset.epoch) > epoch; }}"""
 
 
 @pytest.fixture
@@ -75,8 +84,13 @@ def test_the_watched_boundary_is_never_blank_and_redrawn_often(small_page: Page,
 
     page.wait_for_function("() => window.__samples.some(s => s.epoch >= 400)", timeout=TRAIN_S * 1000)
     page.screenshot(path=str(tmp_path / "mid_run.png"))
+    assert page.evaluate(f"() => {BOUNDARY_DIV}.dataset.points") == "drawn"
+    cleared_at = page.evaluate(f"() => {{ const epoch = Number({BOUNDARY_DIV}.dataset.epoch); "
+                               f"({CLEAR_STATIC})(); return epoch; }}")  # as a reload of the cache would
+    page.wait_for_function(POINTS_BACK, arg=cleared_at, timeout=TRAIN_S * 1000)  # reported, sent, drawn
     expect(badge(page)).to_have_text("Completed", timeout=TRAIN_S * 1000)
     expect(keyed(page, "pg_boundary").locator(".gtitle")).to_have_text(f"Decision boundary — epoch {WATCHED_EPOCHS}")
+    assert page.evaluate(f"() => {BOUNDARY_DIV}.dataset.points") == "drawn"
     page.wait_for_timeout(1000)  # keep sampling through the rerun that follows the end of the run
     samples = page.evaluate(STOP_SAMPLING)
     page.screenshot(path=str(tmp_path / "completed.png"))
