@@ -10,6 +10,7 @@ are plain picklable dataclasses. The engine knows nothing about threads, Streaml
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import struct
 import threading
@@ -141,6 +142,22 @@ class Engine:
         self._verified_epoch = 0
         self._rng_state = self._seeded_rng_state()
         self._cut_short = False  # cut_epoch_short() was called during the epoch in progress
+
+    def fork(self) -> "Engine":
+        """A twin of this engine between epochs: the same data (shared), weights, optimizer state, batch
+        order, RNG state, schedule position and counters, so it trains on exactly as this one would.
+        Call it from the thread that drives this engine, never in the middle of an epoch."""
+        twin = Engine(self.config, dataset=self.dataset)
+        with torch.no_grad():
+            torch._foreach_copy_(twin._state, self._state)
+        twin.optimizer.load_state_dict(copy.deepcopy(self.optimizer.state_dict()))
+        twin._batch_order.set_state(self._batch_order.get_state())
+        twin._rng_state = None if self._rng_state is None else self._rng_state.clone()
+        twin.base_lr, twin.epoch, twin.seconds, twin.samples = self.base_lr, self.epoch, self.seconds, self.samples
+        twin.test_predictions = self.test_predictions
+        twin._verified = [t.detach().clone() for t in self._verified]
+        twin._verified_epoch = self._verified_epoch
+        return twin
 
     def release_training(self) -> None:
         """Free what only training needs (the optimizer's state, the weight copies that undo a

@@ -75,6 +75,11 @@ class CurveLists:
     def freeze(self) -> History:
         return History(**{name: tuple(values) for name, values in self.lists.items()})
 
+    def copy(self) -> "CurveLists":
+        twin = CurveLists()
+        twin.lists = {name: list(values) for name, values in self.lists.items()}
+        return twin
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -13,6 +13,7 @@ Streamlit or Plotly.
 from __future__ import annotations
 
 import collections
+import copy
 import logging
 import threading
 import time
@@ -157,6 +158,7 @@ class TrainingRunner(ThreadedRun):
         self._rate, self._sample_rate = _Rate(), _Rate()
         self._engine: Engine | None = None
         self._pacer = Pacer(pace, pace_clock)
+        self._forks: list[tuple[Callable, tuple]] = []  # fork requests: (on_ready, commands to apply after)
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -189,6 +191,16 @@ class TrainingRunner(ThreadedRun):
         with self._lock:
             self._pacer.set(pace)  # an unknown name raises here, in the caller's thread
         self._command()
+
+    def fork(self, on_ready: Callable[["TrainingRunner"], None], then: tuple = ()) -> None:
+        """Ask for a twin of this run, made at its next epoch boundary (or where it ends): a new, unstarted
+        runner that goes on from this run's state (weights, optimizer, RNG, curves, timeline, frame) exactly
+        as this run would, with this run's requested learning rate, pace and pause as they are now.
+        `on_ready(twin)` gets it on this run's thread; then this run applies `then`, its own commands given
+        as (name, args) pairs (so a command meant for this run lands after the twin was taken)."""
+        with self._lock:
+            self._forks.append((on_ready, then, (self._lr, self._pacer.pace, self._paused, self._message)))
+            self._lock.notify_all()
 
     @property
     def requested_lr(self) -> float:
@@ -230,16 +242,12 @@ class TrainingRunner(ThreadedRun):
         return self._epoch > 0
 
     def _train(self) -> None:
-        engine = self._engine = Engine(self.config, initial_state=self.initial_state)
-        with self._lock:
-            self._timeline = TimelineRecorder(self.config.epochs, enabled=not engine.dataset.is_image)
-            self._started = time.monotonic()
-        if self.initial_state is not None:  # a loaded model: show how it does before any training
-            engine.evaluate("test")
-        self._set_frame(engine)
+        engine = self._engine or self._new_engine()  # a twin has its engine already
         events, event, last_frame = engine.run(), None, time.monotonic()
         while engine.epoch < self.config.epochs:
             mid_epoch = isinstance(event, BatchEnd)
+            if not mid_epoch:
+                self._make_forks(engine)
             if not self._wait_for_turn(engine, mid_epoch):
                 if not mid_epoch:
                     return self._end_training(engine, STOPPED, self._message or "Stopped.")
@@ -257,6 +265,41 @@ class TrainingRunner(ThreadedRun):
                     last_frame = time.monotonic()
         self._set_frame(engine)
         self._end_training(engine, COMPLETED, f"Completed {engine.epoch} epochs.")
+
+    def _new_engine(self) -> Engine:
+        engine = self._engine = Engine(self.config, initial_state=self.initial_state)
+        with self._lock:
+            self._timeline = TimelineRecorder(self.config.epochs, enabled=not engine.dataset.is_image)
+            self._started = time.monotonic()
+        if self.initial_state is not None:  # a loaded model: show how it does before any training
+            engine.evaluate("test")
+        self._set_frame(engine)
+        return engine
+
+    def _make_forks(self, engine: Engine) -> None:
+        """(On this run's thread, between epochs, without the lock) hand out the twins asked for, then
+        apply the commands that were to follow them."""
+        with self._lock:
+            forks, self._forks = self._forks, []
+        for on_ready, then, requested in forks:
+            on_ready(self._twin(engine, requested))
+            for name, args in then:
+                getattr(self, name)(*args)
+
+    def _twin(self, engine: Engine, requested: tuple) -> "TrainingRunner":
+        """A new runner going on from this one's state (see `fork`), with the settings `requested`."""
+        lr, pace, paused, message = requested
+        twin = TrainingRunner(self.config, self.frame_interval, self.idle_pause, self.idle_end, self.torch_threads,
+                              pace=pace, pace_clock=self._pacer.clock)
+        twin._engine = engine.fork()
+        with self._lock:
+            twin._epoch, twin._lr_in_use, twin._frame, twin._weights = (self._epoch, self._lr_in_use, self._frame,
+                                                                        self._weights)
+            twin._curves, twin._timeline = self._curves.copy(), copy.copy(self._timeline)
+            twin._timeline_seconds, twin._started, twin._last_seen = (self._timeline_seconds, self._started,
+                                                                      self._last_seen)
+        twin._lr, twin._paused, twin._message = lr, paused, message
+        return twin
 
     def _frame_seconds(self) -> float:
         """Seconds between boundary frames: the interval asked for, else the current pace's."""
@@ -276,6 +319,13 @@ class TrainingRunner(ThreadedRun):
                 self._check_idle()
                 if not self._may_train(mid_epoch):
                     self._status = PAUSED
+                    if self._forks and not mid_epoch:  # a twin asked for while paused between epochs
+                        self._lock.release()
+                        try:
+                            self._make_forks(engine)
+                        finally:
+                            self._lock.acquire()
+                        continue
                     self._lock.wait(timeout=1.0)
                     continue
                 ahead = 0.0 if mid_epoch else self._pacer.delay()
@@ -355,6 +405,7 @@ class TrainingRunner(ThreadedRun):
             self._timeline.add(frame)
 
     def _end_training(self, engine: Engine, status: str, message: str) -> None:
+        self._make_forks(engine)  # where the run ends is a boundary too: twins asked for now start from it
         final = engine.final_metrics()  # evaluates the test split: an image frame made after it is current
         if engine.epoch and (self._frame is None or self._frame.epoch != engine.epoch):
             self._set_frame(engine)  # e.g. stopped between frames: the final frame shows the final epoch

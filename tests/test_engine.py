@@ -621,3 +621,44 @@ def test_an_engine_paused_between_batches_holds_no_lock():
     engine_module._GLOBAL_RNG_LOCK.release()
     engine.cut_epoch_short()
     assert isinstance(next(events), EpochEnd)  # and the engine itself goes on
+
+
+# --- issue 16: a twin between epochs trains on exactly as the original would ----------------------------
+
+FORKABLE = {
+    "full batch, adam": {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 30, "seed": 2},
+                         "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
+                         "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 20, "seed": 3},
+    "batches, dropout, momentum, cosine": {
+        "dataset": {"name": "moons", "n_samples": 200, "seed": 2}, "batch_size": 32,
+        "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "dropout", "p": 0.3}, {"type": "linear"}],
+        "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9}, "schedule": {"name": "cosine"},
+        "epochs": 20, "seed": 4},
+}
+
+
+@pytest.mark.parametrize("setup", FORKABLE, ids=list(FORKABLE))
+def test_a_fork_between_epochs_trains_on_exactly_as_the_original(setup):
+    config = TrainConfig.from_dict({**FORKABLE[setup], "device": "cpu"})
+    solo = Engine(config)
+    solo_losses = [solo.train_epoch().train.loss for _ in range(12)]
+    original = Engine(config)
+    before = [original.train_epoch().train.loss for _ in range(5)]
+    twin = original.fork()
+    assert twin.epoch == 5 and twin.dataset is original.dataset
+    twin_losses = [twin.train_epoch().train.loss for _ in range(7)]
+    original_losses = [original.train_epoch().train.loss for _ in range(7)]
+    assert before + twin_losses == solo_losses == before + original_losses  # exactly: same numbers, same order
+    for a, b in zip(twin.model.state_dict().values(), solo.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_fork_is_independent_of_its_original():
+    config = TrainConfig.from_dict({**FORKABLE["full batch, adam"], "device": "cpu"})
+    original = Engine(config)
+    original.train_epoch()
+    twin = original.fork()
+    twin.set_learning_rate(0.5)
+    twin.train_epoch()
+    assert original.epoch == 1 and original.base_lr == 0.01
+    assert not any(torch.equal(a, b) for a, b in zip(twin.model.parameters(), original.model.parameters()))

@@ -595,3 +595,77 @@ def test_owners_do_not_keep_forgotten_runs_alive():
     del run
     gc.collect()
     assert gone() is None
+
+
+# --- issue 16: a twin taken between epochs goes on exactly as a solo run with the same commands -----------
+
+def twin_of(runner: TrainingRunner, then: tuple = ()) -> TrainingRunner:
+    twins = []
+    runner.fork(twins.append, then)
+    assert wait_until(lambda: twins, 30), "no twin was made"
+    return twins[0]
+
+
+def test_a_twin_of_a_paused_run_steered_on_its_own_equals_a_solo_run_with_the_same_commands():
+    config = TrainConfig.from_dict({**TINY, "epochs": 30})
+    solo = TrainingRunner(config).start(paused=True)
+    solo.step(5)
+    assert wait_until(lambda: solo.snapshot().epoch == 5 and solo.snapshot().status == progress.PAUSED)
+    solo.set_learning_rate(0.05)
+    solo.resume()
+    original = TrainingRunner(config).start(paused=True)
+    original.step(5)
+    assert wait_until(lambda: original.snapshot().epoch == 5 and original.snapshot().status == progress.PAUSED)
+    twin = twin_of(original)
+    assert twin.paused and twin.snapshot().epoch == 5 and twin.snapshot().history == original.snapshot().history
+    twin.set_learning_rate(0.05)  # its own command, before it starts: as the solo run's
+    twin.start(paused=twin.paused)
+    twin.resume()
+    assert finished(twin).history == finished(solo).history
+    assert original.snapshot().status == progress.PAUSED and original.snapshot().epoch == 5  # untouched
+    original.stop()
+    finished(original)
+
+
+def test_a_twin_taken_while_running_and_the_original_end_as_one_solo_run():
+    config = TrainConfig.from_dict({**TINY, "epochs": 400})
+    solo = finished(TrainingRunner(config).start(), 60)
+    original = TrainingRunner(config).start()
+    assert wait_until(lambda: original.snapshot().epoch > 0)
+    twin = twin_of(original, then=(("set_learning_rate", (0.001,)),))  # the original's own command follows it
+    fork_epoch = twin.snapshot().epoch
+    twin.start(paused=twin.paused)
+    assert finished(twin, 60).history == solo.history
+    steered = finished(original, 60).history
+    assert steered.train_loss[:fork_epoch] == solo.history.train_loss[:fork_epoch]
+    if fork_epoch < 400:
+        assert steered.train_loss[fork_epoch:] != solo.history.train_loss[fork_epoch:]
+
+
+def test_a_twin_asked_for_before_the_start_trains_as_the_run_does():
+    config = TrainConfig.from_dict({**TINY, "epochs": 3})
+    original = TrainingRunner(config)
+    twins = []
+    original.fork(twins.append)
+    original.start()
+    finished(original)
+    (twin,) = twins
+    twin.start(paused=twin.paused)
+    snap = finished(twin)
+    assert snap.status == progress.COMPLETED and snap.history == original.snapshot().history
+
+
+def test_a_twin_asked_for_mid_epoch_waits_for_the_boundary_and_a_stop_is_one():
+    config = TrainConfig.from_dict({**LONG, "batch_size": 1, "dataset": {**TINY["dataset"], "n_per_class": 400}})
+    original = TrainingRunner(config).start()
+    assert wait_until(lambda: original.snapshot().history.batch_epochs)
+    original.pause()  # paused at a batch, mid-epoch: no twin can be taken there
+    assert wait_until(lambda: original.snapshot().status == progress.PAUSED)
+    twins = []
+    original.fork(twins.append)
+    time.sleep(0.3)
+    assert twins == []
+    original.stop()  # the stop ends the epoch with the batch trained: that is where the twin starts
+    snap = finished(original)
+    (twin,) = twins
+    assert twin.snapshot().epoch == snap.epoch and twin.snapshot().history.train_loss == snap.history.train_loss
