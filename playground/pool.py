@@ -109,6 +109,7 @@ class TrainingPool:
         self.owners = Owners()
         self._lock = threading.Condition()
         self._queue: collections.deque[_PoolJob] = collections.deque()
+        self._pristine: dict[tuple, PooledRunner] = {}  # runs no command has changed: identical ones may watch
         self._ids = itertools.count(1)
         self._closed = False
         self._slots = [_Slot(self, number) for number in range(workers)]
@@ -163,6 +164,15 @@ class TrainingPool:
             self._lock.notify_all()
             return next(self._ids)
 
+    def _submit_behind(self, job: "_PoolJob", leader: "_PoolJob") -> int:
+        """Queue `job` right behind `leader` (at the end when the leader has left the queue)."""
+        with self._lock:
+            index = self._queue.index(leader) + 1 if leader in self._queue else len(self._queue)
+            self._queue.insert(index, job)
+            job.queued_at = time.monotonic()
+            self._lock.notify_all()
+            return next(self._ids)
+
     def _requeue(self, job: "_PoolJob") -> None:
         """Put a job back at the head of the queue (its worker was found dead before it started)."""
         with self._lock:
@@ -211,6 +221,11 @@ class TrainingPool:
                 if now - job.queued_at > PATIENCE_SECONDS:
                     return None
             return None
+
+    def _unmark_pristine(self, run: "PooledRunner") -> None:
+        """(Under the lock) `run` may no longer be joined."""
+        if run._key is not None and self._pristine.get(run._key) is run:
+            del self._pristine[run._key]
 
     def _drop_abandoned(self) -> None:
         """(Under the lock) cancel the queued jobs whose page has not asked about them for a while."""
@@ -295,6 +310,10 @@ class _Slot:
             self.jobs[message[1]]._update(message[2], message[3])
         elif kind == "end" and message[1] in self.jobs:
             self.jobs.pop(message[1])._end(message[2], message[4], message[3])
+        elif kind == "forked" and message[1] in self.jobs:
+            self.jobs[message[1]]._forked()
+        elif kind == "lost" and message[1] in self.jobs:
+            self.jobs.pop(message[1])._lost()
 
     def _worker_lost(self) -> bool:
         """Whether the worker died or fell silent (then it was replaced and its jobs failed)."""
@@ -312,7 +331,8 @@ class _Slot:
         log.error("training worker %d %s %s; starting another", self.number, what,
                   f"during {len(self.jobs)} job(s)" if self.jobs else "while idle")
         self._process.kill()  # SIGKILL ends a stopped process too
-        jobs, self.jobs = list(self.jobs.values()), {}
+        with self.pool._lock:
+            jobs, self.jobs = list(self.jobs.values()), {}
         for job in jobs:
             job._fail(message)
         self._restart()
@@ -581,7 +601,17 @@ def _on_disk(state: dict) -> dict:
 
 class PooledRunner(_PoolJob):
     """A `TrainingRunner` in a worker process, seen from the server (same methods and properties: a
-    `progress.TrainingHandle`)."""
+    `progress.TrainingHandle`).
+
+    Identical runs are computed once: a run started (not paused, from no checkpoint) whose whole setup
+    equals one that is queued or running and that no command has changed yet (`pristine`) does not queue:
+    it watches that computation (`_leader`), sharing its snapshots, its end and its weights, and is saved
+    as its own run. A watcher's first command makes its run its own: the worker takes a twin of the
+    computation at its next epoch boundary (`TrainingRunner.fork`) and the command applies to the twin,
+    so the numbers are those of a solo run given the same command at that epoch. When the computation's
+    own run is commanded, its watchers get the twin instead (the first becomes its run, the rest watch
+    it) and the command applies to the computation. Forks, hand-overs and the registry of pristine runs
+    change under the pool's lock."""
 
     kind = "runner"
 
@@ -594,10 +624,37 @@ class PooledRunner(_PoolJob):
         self._pace = options.get("pace", FAST)  # the worker's TrainingRunner gets it with the other options
         self._final_state: dict | None = None
         self._engine = None
+        self._key = setup_key(config, options) if initial_state is None else None
+        self._leader: PooledRunner | None = None  # the computation this run watches, until it forks
+        self._followers: list[PooledRunner] = []  # the runs watching this one's computation
+        self._forking = False  # a twin was asked for, to go on as this run (it has an id and a slot)
+        self._commanded = False  # a command has changed this run: nothing may join it
+        self._end_message: str | None = None  # the worker's message at a proper end (watchers are saved then)
 
     def start(self, paused: bool = False) -> "PooledRunner":
         self._paused = paused
-        return self._queue(paused=paused)
+        if paused or not self._watch_identical():
+            self._queue(paused=paused)
+            with self.pool._lock:
+                if not paused and self._key is not None and self.active:
+                    self.pool._pristine.setdefault(self._key, self)
+        return self
+
+    def _watch_identical(self) -> bool:
+        """Watch a pristine computation of the same setup, if there is one; False if not."""
+        if self._key is None or self._budget_problem():
+            return False
+        with self.pool._lock:
+            leader = self.pool._pristine.get(self._key)
+            if leader is None or not leader.active:
+                return False
+            self._leader = leader
+            leader._followers.append(self)
+        self.pool.owners.claim(self.owner, self, REPLACED)
+        self.polled = time.monotonic()
+        return True
+
+    # --- commands -----------------------------------------------------------------------------
 
     def pause(self) -> None:
         self._paused = True
@@ -619,6 +676,125 @@ class PooledRunner(_PoolJob):
         epochs_per_second(pace)  # an unknown name fails here, not in the worker
         self._pace = pace
         self._call("set_pace", pace)
+
+    def stop(self, reason: str = "") -> None:
+        if not self._diverge("stop", (reason,)):
+            super().stop(reason)
+
+    def _call(self, name: str, *args) -> None:
+        if name == "seen" or not self._diverge(name, args):
+            super()._call(name, *args)
+
+    def _diverge(self, name: str, args: tuple) -> bool:
+        """Before a command: a watcher forks off with it (True: done); a computation with watchers hands
+        them a twin (True when the command went with the fork, False when the caller still applies it)."""
+        with self.pool._lock:
+            self._commanded = True
+            self.pool._unmark_pristine(self)
+            if self._done.is_set():
+                return False
+            if self._leader is not None and not self._forking:
+                return self._fork_off(name, args)
+            if self._followers:
+                return self._hand_over(name, args)
+            return False
+
+    def _fork_off(self, name: str, args: tuple) -> bool:
+        """(Under the pool's lock) leave the watched computation with the command `name`."""
+        leader = self._leader
+        if leader._slot is None:  # it has not started: nothing to take a twin of
+            leader._followers.remove(self)
+            self._leader = None
+            if name == "stop":
+                self._cancel(args[0] or "Stopped before it started.")
+                return True
+            self._pending.append((name, args))
+            self._start, self._id = {"paused": False}, self.pool._submit_behind(self, leader)
+            return True
+        self._adopt_twin(leader, twin_calls=((name, args),), own_calls=())
+        return True
+
+    def _hand_over(self, name: str, args: tuple) -> bool:
+        """(Under the pool's lock) give this computation's watchers a twin of it, the first as its run."""
+        heir, rest = self._followers[0], self._followers[1:]
+        heir._followers = rest
+        for follower in rest:
+            follower._leader = heir
+        if self._slot is None:  # queued: the heir queues right behind, the command stays with this run
+            self._followers, heir._leader = [], None
+            heir._start, heir._id = {"paused": False}, self.pool._submit_behind(heir, self)
+            self.pool._pristine.setdefault(self._key, heir)
+            return False
+        self._followers = [heir]
+        heir._adopt_twin(self, twin_calls=(), own_calls=((name, args),))
+        return True
+
+    def _adopt_twin(self, leader: "PooledRunner", twin_calls: tuple, own_calls: tuple) -> None:
+        """(Under the pool's lock) ask `leader`'s worker for a twin to go on as this run."""
+        self._id, self._slot, self._forking = next(self.pool._ids), leader._slot, True
+        self.started_at = time.monotonic()
+        leader._slot.jobs[self._id] = self
+        leader._slot.send(("fork", leader._id, self._id, twin_calls, own_calls))
+
+    # --- called by the slot's thread ----------------------------------------------------------
+
+    def _forked(self) -> None:
+        """The twin runs in the worker: from now on this run shows its own snapshots."""
+        with self.pool._lock:
+            leader, self._leader, self._forking = self._leader, None, False
+            if leader is not None and self in leader._followers:
+                leader._followers.remove(self)
+            if self._snapshot is None and leader is not None:
+                self._snapshot = leader._snapshot  # until the twin's first snapshot comes
+            if not self._commanded and self.active:
+                self.pool._pristine.setdefault(self._key, self)
+
+    def _lost(self) -> None:
+        """The worker had no runner to take a twin of (it had just ended): this run watches on, and ends
+        with it (its command came too late)."""
+        with self.pool._lock:
+            self._forking, self._slot = False, None
+
+    def _end(self, snap, state: dict | None, new_frames: tuple = ()) -> None:
+        self._end_message = snap.message
+        super()._end(snap, state, new_frames)
+
+    def _finish(self, snap) -> None:
+        """End this run, then its watchers with the same snapshot (each saved as its own run)."""
+        if self._done.is_set():
+            return
+        with self.pool._lock:
+            followers, self._followers = self._followers, []
+            self.pool._unmark_pristine(self)
+        state, message = self._final_state, self._end_message
+        super()._finish(snap)
+        for follower in followers:
+            follower._end_watching(snap if message is None else replace(snap, message=message), state,
+                                   saved=message is not None)
+
+    def _end_watching(self, snap, state: dict | None, saved: bool) -> None:
+        """The computation this run watched ended with `snap`: so does this run; when the computation was
+        `saved` (a proper end, not a failure), this run is saved too, as its own."""
+        with self.pool._lock:
+            self._leader = None
+            if self._forking and self._slot is not None:
+                self._slot.jobs.pop(self._id, None)
+            self._forking = False
+        self._final_state = state
+        if saved:
+            self._end_message = snap.message
+            if self.on_end is not None and self._worth_saving(snap):
+                snap = replace(snap, message=hand_over(self.on_end, snap))
+        self._finish(snap)
+
+    # --- what the UI reads --------------------------------------------------------------------
+
+    def snapshot(self):
+        leader = self._leader
+        if leader is not None and not self._done.is_set():
+            self.polled = time.monotonic()
+            return leader.snapshot()
+        return super().snapshot()
 
     @property
     def paused(self) -> bool:
@@ -643,7 +819,8 @@ class PooledRunner(_PoolJob):
 
         The weights the worker sent were written to disk and mapped back (`_on_disk`); the engine uses
         them as they are and keeps nothing for training. So a finished session costs the server one
-        copy of its model, in file-backed pages the kernel can drop and reread, not in its own memory."""
+        copy of its model, in file-backed pages the kernel can drop and reread, not in its own memory
+        (runs that watched one computation share that copy)."""
         with self._lock:
             if self._engine is None and self._final_state is not None and self._done.is_set():
                 from .engine import Engine
@@ -658,6 +835,11 @@ class PooledRunner(_PoolJob):
     def _queued_snapshot(self, place: int) -> Snapshot:
         message = queue_message(place, self.pool.workers) if place else ""
         return Snapshot(QUEUED, 0, self.config.epochs, self._lr, 0.0, message=message, place=place)
+
+
+def setup_key(config: TrainConfig, options: dict) -> tuple:
+    """What makes two runs the same computation: the whole config and the runner's options (pace, idle times)."""
+    return config.to_json(indent=None), tuple(sorted((name, repr(value)) for name, value in options.items()))
 
 
 class PooledRace(_PoolJob):

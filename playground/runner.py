@@ -199,8 +199,16 @@ class TrainingRunner(ThreadedRun):
         `on_ready(twin)` gets it on this run's thread; then this run applies `then`, its own commands given
         as (name, args) pairs (so a command meant for this run lands after the twin was taken)."""
         with self._lock:
-            self._forks.append((on_ready, then, (self._lr, self._pacer.pace, self._paused, self._message)))
+            self._forks.append((on_ready, list(then), (self._lr, self._pacer.pace, self._paused, self._message)))
             self._lock.notify_all()
+
+    def call_after_forks(self, name: str, *args) -> None:
+        """Apply the command `name` now, or, while twins are asked for, after them (in the order given)."""
+        with self._lock:
+            if self._forks:
+                self._forks[-1][1].append((name, args))
+                return
+        getattr(self, name)(*args)
 
     @property
     def requested_lr(self) -> float:
@@ -277,13 +285,20 @@ class TrainingRunner(ThreadedRun):
         return engine
 
     def _make_forks(self, engine: Engine) -> None:
-        """(On this run's thread, between epochs, without the lock) hand out the twins asked for, then
-        apply the commands that were to follow them."""
-        with self._lock:
-            forks, self._forks = self._forks, []
-        for on_ready, then, requested in forks:
+        """(On this run's thread, between epochs, without the lock) hand out the twins asked for, each
+        followed by the commands that were to follow it (`call_after_forks` may add to them meanwhile)."""
+        while True:
+            with self._lock:
+                if not self._forks:
+                    return
+                on_ready, then, requested = self._forks[0]
             on_ready(self._twin(engine, requested))
-            for name, args in then:
+            while True:
+                with self._lock:
+                    if not then:
+                        self._forks.pop(0)
+                        break
+                    name, args = then.pop(0)
                 getattr(self, name)(*args)
 
     def _twin(self, engine: Engine, requested: tuple) -> "TrainingRunner":

@@ -110,6 +110,9 @@ class HostedJobs:
         self.conn = conn
         self.jobs: dict[int, _Hosted] = {}
         self.exiting = False
+        self.twins: list[tuple] = []  # (parent id, new id, twin, its commands): appended by runner threads
+        self.early: dict[int, list[tuple]] = {}  # messages for twins not made yet, by their id
+        self.asked: dict[int, int] = {}  # twins not made yet: their id -> the id of the runner asked
 
     def serve(self) -> None:
         """Until told to exit (and every job ended) or the server goes away."""
@@ -118,6 +121,7 @@ class HostedJobs:
                 ends = [hosted.ended for hosted in self.jobs.values()]
                 if self.conn in wait([self.conn, *ends], timeout=SNAPSHOT_SECONDS):
                     self.read_messages()
+                self.start_twins()
                 self.relay()
         except (EOFError, OSError):
             return  # the server went away: the jobs' daemon threads end with the process
@@ -132,17 +136,57 @@ class HostedJobs:
                     hosted.job.stop()
             elif message[0] == "job" and not self.exiting:
                 self.start(*message[1:])
-            elif message[0] == "call":
-                self.call(*message[1:])
+            elif message[0] in ("call", "fork"):
+                self.route(message)
 
     def start(self, job_id: int, kind: str, arguments: dict, start: dict) -> None:
         self.jobs[job_id] = _Hosted(job_id, kind, build_job(kind, arguments).start(**start))
 
-    def call(self, job_id: int, name: str, args: tuple) -> None:
-        """A command for a job; dropped when the job already ended or the name is not a command."""
+    def route(self, message: tuple) -> None:
+        """A "call" or "fork" for a job; one for a twin not made yet waits for it."""
+        job_id = message[1]
+        if job_id in self.early:
+            self.early[job_id].append(message)
+            return
         hosted = self.jobs.get(job_id)
-        if hosted is not None and name in COMMANDS[hosted.kind]:
-            getattr(hosted.job, name)(*args)
+        if hosted is not None:
+            self.apply(hosted.kind, hosted.job, message)
+        elif message[0] == "fork":
+            send(self.conn, ("lost", message[2]))  # the runner has gone
+        # a call for a job that already ended is dropped
+
+    def apply(self, kind: str, job, message: tuple) -> None:
+        """Give `job` a command (after the twins asked of it) or ask it for a twin; unknown names are dropped."""
+        if message[0] == "call" and message[2] in COMMANDS[kind]:
+            _, _, name, args = message
+            job.call_after_forks(name, *args) if kind == "runner" else getattr(job, name)(*args)
+        elif message[0] == "fork" and kind == "runner" and not self.exiting:
+            self.ask_twin(message[1], job, *message[2:])
+        elif message[0] == "fork":
+            send(self.conn, ("lost", message[2]))
+
+    def ask_twin(self, job_id: int, runner, new_id: int, twin_calls: tuple, own_calls: tuple) -> None:
+        """Ask `runner` for a twin to start as job `new_id` with `twin_calls` applied; the runner applies
+        `own_calls` itself right after."""
+        self.early[new_id], self.asked[new_id] = [], job_id
+
+        def ready(twin) -> None:  # on the runner's thread: the worker's loop starts it
+            self.twins.append((new_id, twin, twin_calls))
+
+        runner.fork(ready, own_calls)
+
+    def start_twins(self) -> None:
+        """Start the twins made since the last turn: their commands and what came for them early first."""
+        while self.twins:
+            new_id, twin, twin_calls = self.twins.pop(0)
+            parent = self.asked.pop(new_id)
+            for name, args in twin_calls:
+                getattr(twin, name)(*args)
+            for message in self.early.pop(new_id):
+                self.apply("runner", twin, message)  # calls land on the unstarted twin, forks at its first epoch
+            twin.start(paused=twin.paused)
+            self.jobs[new_id] = _Hosted(new_id, "runner", twin)
+            send(self.conn, ("forked", new_id, parent))
 
     def relay(self) -> None:
         """Send each ended job's end, and each changed snapshot not sent in the last SNAPSHOT_SECONDS."""
@@ -157,6 +201,11 @@ class HostedJobs:
                 hosted.sent_at = now
 
     def finish(self, hosted: _Hosted, snap) -> None:
+        """Send a job's end; first the twins it made, and "lost" for those it never will."""
+        self.start_twins()
+        for new_id in [new_id for new_id, parent in self.asked.items() if parent == hosted.id]:
+            del self.asked[new_id], self.early[new_id]
+            send(self.conn, ("lost", new_id))
         hosted.job.join()
         hosted.ended.close()
         del self.jobs[hosted.id]

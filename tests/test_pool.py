@@ -37,10 +37,10 @@ def spiral(**changes) -> TrainConfig:
     return TrainConfig.from_dict({**base, **changes})
 
 
-def endless() -> TrainConfig:
+def endless(seed: int = 1) -> TrainConfig:
     """Runs until stopped: long epochs of single-sample batches."""
     return spiral(dataset={"name": "spiral", "classes": 3, "n_per_class": 4000, "seed": 1}, batch_size=1,
-                  epochs=1000)
+                  epochs=1000, seed=seed)
 
 
 def wait_for(condition, what: str):
@@ -81,7 +81,7 @@ def test_the_finished_model_is_rebuilt_here(pool):
 def test_jobs_beyond_the_pool_wait_in_line_and_see_their_place(pool):
     first = pool.run(endless()).start()
     wait_for(lambda: first.snapshot().epoch or first.snapshot().history.batch_epochs, "the first run to train")
-    second, third = pool.run(spiral()).start(), pool.run(spiral()).start()
+    second, third = pool.run(spiral()).start(), pool.run(spiral(seed=2)).start()  # not identical: both queue
     assert (second.snapshot().status, second.snapshot().place) == (QUEUED, 1)
     assert third.snapshot().place == 2 and "1 ahead of you" in third.snapshot().message
     second.stop()  # leaving the queue moves everyone behind up
@@ -307,7 +307,7 @@ def test_queued_runs_of_closed_tabs_are_dropped_before_they_reach_a_worker(pool,
     monkeypatch.setattr(pool, "abandoned_seconds", 2.0)
     busy = pool.run(endless()).start()
     watch(busy, lambda: busy.snapshot().status == RUNNING)
-    abandoned = [pool.run(endless()).start() for _ in range(6)]  # nobody asks about these again
+    abandoned = [pool.run(endless(seed)).start() for seed in range(2, 8)]  # nobody asks about these again
     watched = pool.run(spiral()).start()
     assert watched.snapshot().place == 7
     watch(watched, lambda: all(not run.active for run in abandoned))
@@ -451,7 +451,7 @@ def test_a_finished_handle_holds_one_copy_of_the_weights(pool):
 # --- issue 16: a worker hosts several runs at the watch pace ------------------------------------------
 
 def test_runs_at_the_watch_pace_share_a_worker_and_a_fast_run_waits_for_it(pool):
-    watched = [pool.run(spiral(epochs=100_000), pace="watch").start() for _ in range(2)]
+    watched = [pool.run(spiral(epochs=100_000, seed=seed), pace="watch").start() for seed in (1, 2)]
     for run in watched:  # one worker, both training at once
         watch(run, lambda run=run: run.snapshot().status == RUNNING and run.snapshot().epoch > 0)
     assert pool.busy == 1 and len(pool._slots[0].jobs) == 2
@@ -477,7 +477,7 @@ def test_a_watched_run_waits_while_a_fast_run_has_the_worker(pool):
 
 
 def test_a_crashed_worker_fails_every_run_it_hosted_and_the_pool_goes_on(pool):
-    watched = [pool.run(spiral(epochs=100_000), pace="watch").start() for _ in range(2)]
+    watched = [pool.run(spiral(epochs=100_000, seed=seed), pace="watch").start() for seed in (1, 2)]
     for run in watched:
         watch(run, lambda run=run: run.snapshot().status == RUNNING)
     os.kill(pool._slots[0]._process.pid, signal.SIGKILL)
@@ -487,3 +487,92 @@ def test_a_crashed_worker_fails_every_run_it_hosted_and_the_pool_goes_on(pool):
     after = pool.run(spiral()).start()
     finish(after)
     assert after.snapshot().status == COMPLETED
+
+
+# --- issue 16: identical runs are computed once; a command forks a watcher off ------------------------------
+
+def solo_history(config: TrainConfig, pause_at: int | None = None, lr: float | None = None):
+    """The history of the same run in this process, paused at `pause_at` and given `lr` there (or untouched)."""
+    runner = TrainingRunner(config).start(paused=pause_at is not None)
+    if pause_at is not None:
+        runner.step(pause_at)
+        wait_for(lambda: runner.snapshot().epoch == pause_at and runner.snapshot().status == PAUSED, "the steps")
+        runner.set_learning_rate(lr)
+        runner.resume()
+    runner.join(HANG_S)
+    return runner.snapshot().history
+
+
+def test_identical_runs_are_computed_once_and_each_is_saved_as_its_own(pool):
+    config = spiral(epochs=150)
+    saved_a, saved_b = [], []
+    first = pool.run(config, on_end=saved_a.append, pace="watch").start()
+    watch(first, lambda: first.snapshot().status == RUNNING)
+    second = pool.run(config, on_end=saved_b.append, pace="watch").start()
+    assert second._leader is first and len(pool._slots[0].jobs) == 1  # one computation
+    assert second.snapshot().status == RUNNING and pool.waiting == 0
+    finish(first)
+    finish(second)
+    a, b = first.snapshot(), second.snapshot()
+    assert a.status == b.status == COMPLETED and a.history == b.history == solo_history(config)
+    assert len(saved_a) == len(saved_b) == 1 and saved_a[0].history == saved_b[0].history
+    assert b.timeline.epochs[0] == 0  # a late joiner has the early frames too
+    assert torch_equal_models(first.engine, second.engine)
+
+
+def torch_equal_models(a: Engine, b: Engine) -> bool:
+    import torch
+
+    return all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+
+
+def test_a_watcher_who_steers_forks_off_and_equals_a_solo_run_given_the_same_commands(pool):
+    config = spiral(epochs=400)
+    first = pool.run(config, pace="watch").start()
+    second = pool.run(config, pace="watch").start()
+    watch(second, lambda: second.snapshot().epoch >= 20)
+    second.pause()  # its own run from here: a twin of the computation at the next epoch boundary
+    watch(second, lambda: second._leader is None and second.snapshot().status == PAUSED)
+    forked_at = second.snapshot().epoch
+    second.set_learning_rate(0.05)
+    second.resume()
+    second.set_pace("fast")
+    finish(second)
+    finish(first)
+    assert second.snapshot().history == solo_history(config, pause_at=forked_at, lr=0.05)
+    assert first.snapshot().history == solo_history(config)  # the computation went on untouched
+
+
+def test_when_the_computation_is_steered_its_watchers_go_on_unchanged(pool):
+    config = spiral(epochs=300)
+    first = pool.run(config, pace="watch").start()
+    second = pool.run(config, pace="watch").start()
+    third = pool.run(config, pace="watch").start()
+    watch(first, lambda: first.snapshot().epoch >= 10)
+    first.set_learning_rate(0.001)  # the watchers get a twin: the second runs it, the third watches it
+    watch(second, lambda: second._leader is None)
+    assert third._leader is second
+    for run in (first, second):  # the third only watches: a command would make its run its own
+        run.set_pace("fast")
+    finish(first)
+    finish(second)
+    finish(third)
+    assert second.snapshot().history == third.snapshot().history == solo_history(config)
+    assert first.snapshot().history != solo_history(config)
+
+
+def test_a_watcher_who_stops_keeps_what_it_watched_and_the_others_go_on(pool):
+    config = spiral(epochs=300)
+    saved = []
+    first = pool.run(config, pace="watch").start()
+    second = pool.run(config, on_end=saved.append, pace="watch").start()
+    watch(second, lambda: second.snapshot().epoch >= 10)
+    second.stop()
+    finish(second)
+    snap = second.snapshot()
+    assert snap.status == STOPPED and snap.final is not None and len(saved) == 1 and saved[0].epoch == snap.epoch
+    assert first.active and first.snapshot().status == RUNNING
+    first.set_pace("fast")
+    finish(first)
+    assert first.snapshot().status == COMPLETED and first.snapshot().history.train_loss[:snap.epoch] == \
+        snap.history.train_loss
