@@ -66,7 +66,8 @@ def test_a_runs_state_converts_to_torch_and_back(name):
     solo = [p[1].clone().requires_grad_(True) for p in stacked]
     optimizer = make_optimizer(configs[1], solo)
     per_param = functional.torch_state(state, 1, {"momentum": configs[1].momentum})
-    optimizer.load_state_dict({"state": dict(enumerate(per_param)), "param_groups": optimizer.state_dict()["param_groups"]})
+    groups = optimizer.state_dict()["param_groups"]
+    optimizer.load_state_dict({"state": dict(enumerate(per_param)), "param_groups": groups})
     back = functional.from_torch_state([p[1] for p in stacked], per_param)
     for name_, values in back.items():
         if name_ not in per_param[0]:  # SGD keeps no step count, and no buffer without momentum
