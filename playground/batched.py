@@ -257,7 +257,8 @@ class StackedTrainer:
         sums = _StackedSums(len(self._runs), self.device)
         for xb, yb, dims in self._batches():
             grads, (loss, out) = self._steps[dims](self.params, self.buffers, xb, yb)
-            sums.add(loss, out, yb, self.loss_spec.output, self.dataset.task)
+            targets = yb if dims == 0 else yb.expand(len(out), *yb.shape)
+            sums.add(loss, out, targets, self.loss_spec.output, self.dataset.task)
             self._optimizer.step(list(self.params.values()), list(grads.values()), self._state, hyper)
         return self._end_epoch(sums, lrs, epoch_start, started)
 
@@ -360,7 +361,7 @@ class _StackedSums:
         self.count = 0
 
     def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor, output_kind: str, task: str) -> None:
-        """`loss` (k,), `out` (k, B, ...) and `y` (k, B, ...) or (B, ...) shared."""
+        """`loss` (k,), `out` (k, B, ...) and `y` (k, B, ...): each run's batch and its targets."""
         n = out.shape[1]
         self.loss += loss.detach() * n
         self.count += n
