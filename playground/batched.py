@@ -368,7 +368,7 @@ class _StackedSums:
         out = out.detach()
         if task == CLASSIFICATION:
             labels = y if y.dim() == out.dim() - 1 else y[..., 0].long()
-            predicted = vmap(lambda o: predicted_classes(output_kind, o))(out)
+            predicted = predicted_classes(output_kind, out.flatten(0, 1)).view(labels.shape)
             self.hits += (predicted == labels).sum(dim=-1)
         else:
             self.squared += ((out - y) ** 2).flatten(1).sum(dim=1)
