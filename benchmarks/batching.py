@@ -87,7 +87,7 @@ def main() -> None:
           f"{'solo ep/s total':>16} {'stacked ep/s total':>19} {'speed-up':>9}")
     for r in rows:
         print(f"{r['k']:>3} {r['solo_seconds']:8.2f} {r['stacked_seconds']:10.2f} "
-              f"{r['solo_epochs_per_s_per_run']:14.0f} {r['stacked_epochs_per_s_per_run']:17.0f} "
+              f"{r['solo_epochs_per_s_per_run']:14.1f} {r['stacked_epochs_per_s_per_run']:17.1f} "
               f"{r['solo_epochs_per_s_total']:16.0f} {r['stacked_epochs_per_s_total']:19.0f} {r['speed_up']:9.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
