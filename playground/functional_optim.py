@@ -68,18 +68,18 @@ def _adam_like(decoupled: bool) -> Callable[[Sequence[Tensor], Sequence[Tensor],
     eps = _torch_default("adam", "eps")
 
     def step_fn(params: Sequence[Tensor], grads: Sequence[Tensor], state: State, hyper: Hyper) -> None:
-        for param, grad, exp_avg, exp_avg_sq, step in zip(params, grads, state["exp_avg"], state["exp_avg_sq"],
-                                                          state["step"]):
+        for step in state["step"]:
             step += 1
+        steps = state["step"][0].double()  # every parameter of a run has taken the same steps
+        step_size = hyper["lr"] / (1 - beta1 ** steps)
+        bias_correction2_sqrt = (1 - beta2 ** steps).sqrt()
+        for param, grad, exp_avg, exp_avg_sq in zip(params, grads, state["exp_avg"], state["exp_avg_sq"]):
             if decoupled:  # AdamW: param *= 1 - lr * weight_decay
                 param.mul_(per_run(1 - hyper["lr"] * hyper["weight_decay"], param))
             else:
                 grad = _decayed(param, grad, hyper)
             exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            steps = step.double()
-            step_size = hyper["lr"] / (1 - beta1 ** steps)
-            bias_correction2_sqrt = (1 - beta2 ** steps).sqrt()
             denom = (exp_avg_sq.sqrt() / per_run(bias_correction2_sqrt, param)).add_(eps)
             param.sub_(per_run(step_size, param) * exp_avg / denom)
     return step_fn
