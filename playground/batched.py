@@ -18,6 +18,11 @@ that draw random numbers per run (Dropout: its masks come from the global RNG, w
 share between runs), and image datasets (an image epoch is long and already keeps the cores busy;
 k stacked copies would multiply its memory for little gain).
 
+Speed (benchmarks/batching.py, 2-core CPU, one torch thread): stacking pays when each run's batch
+is small (default spiral with batch size 64: 1.7x-3.2x for k = 4-32) but loses on the full-batch
+default spiral (0.35x-0.64x): k runs' activations (k x 2400 x 100 floats) outgrow the caches and
+vmap's per-call overhead is not amortised. A scheduler should stack full-batch toy runs only on a GPU.
+
 Knows nothing about threads, pacing, pools or Streamlit: the caller decides when to train an epoch.
 """
 from __future__ import annotations
