@@ -370,6 +370,7 @@ class _Slot:
         elif message[0] == "ready":
             self.ready.set()
             self.failed_starts = 0
+            self.cpu.reset()  # the warm-up's CPU says nothing about the jobs to come
         return self.ready.is_set()
 
     def _receive(self, silence: float) -> tuple | None:

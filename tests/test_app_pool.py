@@ -46,10 +46,11 @@ def wait_until(condition, what: str, timeout: float = 120.0) -> None:
 def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled, monkeypatch, open_playground):
     monkeypatch.setattr(workspace, "current", lambda: "browser-a")  # not the same browser...
     first = open_playground(share.to_query(ENDLESS))
+    first.session_state["pg_pace"] = "fast"  # a fast run has its worker to itself (a watched one would share it)
     first.button(key="pg_train").click().run()
     run = first.session_state["pg_run"]
     pooled(run)
-    assert isinstance(run, PooledRunner)
+    assert isinstance(run, PooledRunner) and run.pace == "fast"
     wait_until(lambda: run.snapshot().status == RUNNING, "the first run to start")
 
     monkeypatch.setattr(workspace, "current", lambda: "browser-b")  # ... as the second student
@@ -117,3 +118,29 @@ def test_the_model_download_is_made_only_when_clicked(monkeypatch, open_playgrou
     app.run()
     app.run()
     assert app.get("download_button") and made == []  # shown on every rerun, made on none
+
+
+def test_students_pressing_train_on_the_same_setup_watch_one_computation_until_one_steers(
+        pooled, monkeypatch, open_playground):
+    long_xor = XOR.replace(epochs=100_000)
+    monkeypatch.setattr(workspace, "current", lambda: "browser-a")
+    first = open_playground(share.to_query(long_xor))
+    first.button(key="pg_train").click().run()
+    pooled(first.session_state["pg_run"])
+    monkeypatch.setattr(workspace, "current", lambda: "browser-b")
+    second = open_playground(share.to_query(long_xor))
+    second.button(key="pg_train").click().run()
+    a, b = first.session_state["pg_run"], second.session_state["pg_run"]
+    assert b._leader is a  # one computation, two live views
+    wait_until(lambda: b.snapshot().epoch > 0, "the shared run to train")
+    second.run()
+    assert "[Running]" in badge(second)
+    second.button(key="pg_pause").click().run()  # the second student's run becomes their own, paused
+    wait_until(lambda: b._leader is None and b.snapshot().status == "paused", "the fork to pause")
+    assert a.snapshot().status == RUNNING
+    for app in (first, second):
+        app.button(key="pg_stop").click().run()
+    for run in (a, b):
+        run.join(120)
+    assert a.snapshot().status == b.snapshot().status == STOPPED
+    assert not first.exception and not second.exception
