@@ -131,7 +131,7 @@ def test_a_static_part_is_serialised_once_per_content(spiral, monkeypatch):
     real = live_chart.to_json_plotly
     monkeypatch.setattr(live_chart, "to_json_plotly", lambda value: calls.append(value) or real(value))
     live_chart.payload(plots.data_figure(spiral, boundary(spiral)), "k")
-    assert len(calls) == 1 and isinstance(calls[0], dict)  # the frame only; the points' JSON was kept
+    assert not any(isinstance(value, list) for value in calls)  # the points' JSON (a list of traces) was kept
 
 
 def test_the_servers_cache_of_static_parts_is_bounded(spiral):
@@ -156,9 +156,18 @@ def test_a_session_is_sent_the_points_once_and_again_after_the_browser_reports_a
 
 def test_the_components_script_redraws_with_plotly_react_and_plotly_js_is_there_to_serve():
     js = live_chart.JS_FILE.read_text()
-    assert "Plotly.react" in js and "__PLOTLY_URL__" in js and "export default" in js
+    assert "Plotly.react" in js and "export default function (component, plotly)" in js
     assert 'setTriggerValue("miss"' in js and "static_traces" in js  # the miss the server answers
     assert (live_chart.PLOTLY_DIR / "plotly.min.js").is_file()
+    assert sorted(p.name for p in live_chart.ASSETS.iterdir()) == ["live_chart.js"]  # the folder served: nothing else
+
+
+def test_a_frame_carries_a_tiny_loader_that_imports_the_script_served_as_a_file():
+    loader = live_chart.loader()
+    assert len(loader) < 600 and "import(" in loader and "Plotly.react" not in loader
+    script_url = loader.split('new URL("')[1].split('"')[0]
+    assert script_url.startswith("component/") and "/live_chart.js?v=" in script_url  # its content names it
+    assert 'new URL("component/' in loader.split("script.default(component, ")[1]  # and plotly.js's URL
 
 
 def test_the_live_view_mounts_the_boundary_as_a_live_chart(open_playground):
