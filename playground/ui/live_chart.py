@@ -201,11 +201,12 @@ def prepare(figure) -> Prepared:
 
 def encoded(value, name: str = ""):
     """`value` (a plain spec) with its numpy arrays as plotly's typed-array specs ("bdata"), as
-    `go.Figure.to_plotly_json` gives them, without graph_objects' cost."""
+    `go.Figure.to_plotly_json` gives them (and without the properties set to None, which a Figure drops),
+    without graph_objects' cost."""
     if isinstance(value, np.ndarray):
         return value.tolist() if name in SKIPPED_KEYS else to_typed_array_spec(value)
     if isinstance(value, dict):
-        return {key: encoded(item, key) for key, item in value.items()}
+        return {key: encoded(item, key) for key, item in value.items() if item is not None}  # None: unset
     if isinstance(value, (list, tuple)):
         return [encoded(item, name) for item in value]
     return value
