@@ -284,3 +284,13 @@ def test_a_replay_spec_reads_a_plain_spec_as_it_reads_its_figure(spiral):
     assert replay_spec(spec, timeline, run="1") == replay_spec(plots.data_figure(spiral, boundary(spiral)), timeline,
                                                                run="1")
     assert replay_spec(live_chart.prepare(plots.data_spec(spiral)).figure, timeline) is None  # no frame: no player
+
+
+@pytest.mark.parametrize("array", [np.arange(7, dtype=np.float32), np.arange(12, dtype=np.uint8).reshape(3, 4),
+                                   np.arange(5, dtype=np.int32), np.arange(5, dtype=np.int64), np.zeros(0, np.float32),
+                                   np.linspace(0, 1, 6)[::2]])
+def test_a_typed_array_is_what_plotly_writes(array):
+    from _plotly_utils.utils import to_typed_array_spec
+
+    ours, plotlys = live_chart.typed_array(array), to_typed_array_spec(array)
+    assert (ours.tolist() == plotlys.tolist()) if isinstance(ours, np.ndarray) else ours == plotlys

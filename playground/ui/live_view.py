@@ -70,7 +70,7 @@ def render_live(preview: TrainConfig | None) -> bool:
     picture, beside = picture_columns()
     with picture, pinned_view.beside_pinned():
         live_chart.chart(figure, key="pg_boundary",
-                         replay=replay_spec(figure.figure, snap.timeline, run=str(id(run)), live=snap.active))
+                         replay=replay_spec(spec_of(figure), snap.timeline, run=str(id(run)), live=snap.active))
         st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
         pinned_view.pin_button(snap, run.config, dataset.task)
     with beside:
@@ -92,6 +92,11 @@ def curves(run, snap, task: str, places) -> None:
     with places[1]:
         live_chart.chart(score_chart(snap.history, run.config.epochs, task), key="pg_score_chart",
                          follow="pg_boundary")
+
+
+def spec_of(figure):
+    """The plain figure a prepared chart was made from (what a replay spec reads); a Figure is its own."""
+    return figure.figure if isinstance(figure, live_chart.Prepared) else figure
 
 
 def data_chart(dataset, frame=None):
