@@ -91,16 +91,11 @@ def _at(snap, epoch: int):
 @contextlib.contextmanager
 def legacy():
     """The live view as it was: graph_objects figures per poll, plotly's encoder, the script in every element."""
-    import streamlit as st
     from plotly.io.json import to_json_plotly
 
     from playground.ui import live_chart, live_view
 
-    inline = st.components.v2.component(
-        "pg_live_chart_inline", isolate_styles=False,
-        js=live_chart.JS_FILE.read_text().replace("export default function (component, plotly) {",
-                                                  "export default function (component, plotly = PLOTLY) {")
-        .replace("let plotlyUrl = null;", 'const PLOTLY = "component/plotly_js/plotly.min.js"; let plotlyUrl = null;'))
+    inline = inline_component()
     patches = {(live_view, "data_chart"): plots.data_figure, (live_view, "loss_chart"): plots.loss_figure,
                (live_view, "score_chart"): plots.score_figure, (live_chart, "dumps"): to_json_plotly,
                (live_chart, "_component"): lambda: inline}
@@ -112,6 +107,18 @@ def legacy():
     finally:
         for (module, name), value in saved.items():
             setattr(module, name, value)
+
+
+def inline_component():
+    """The live chart as it was mounted before: its whole script inlined in every element."""
+    import streamlit as st
+
+    from playground.ui import live_chart
+
+    plotly = 'const PLOTLY = "component/plotly_js/plotly.min.js"; let plotlyUrl = null;'
+    js = (live_chart.JS_FILE.read_text().replace("let plotlyUrl = null;", plotly)
+          .replace("(component, plotly) {", "(component, plotly = PLOTLY) {"))
+    return st.components.v2.component("pg_live_chart_inline", js=js, isolate_styles=False)
 
 
 def poll() -> None:

@@ -14,6 +14,10 @@ training.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from typing import Callable
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -40,6 +44,7 @@ _TOP_MARGIN = TITLE_BAND + 2 * LEGEND_ROW
 # rising score.
 TICK_SIZE, TEXT_COLOUR = 14, "#1f2430"
 _READABLE = dict(tickfont=dict(size=TICK_SIZE, color=TEXT_COLOUR))
+MOST_DATASETS = 8  # datasets whose points traces are kept (`_per_dataset`)
 STATIC_TRACE = "static"  # a trace's `meta` when it stays the same while a run trains (the data points):
 # the live chart sends such traces once and then only a key to them
 BOUNDARY_HEIGHT, CURVE_HEIGHT = 400, 205  # the live boundary, and each of the two curves stacked beside it
@@ -61,8 +66,8 @@ def spec(data: list[dict], layout: dict) -> dict:
 def as_figure(figure_spec: dict | None) -> go.Figure | None:
     """The Figure of a spec (None stays None), without Plotly's validation."""
     if figure_spec is None:
-        return None
-    return go.Figure(data=figure_spec["data"], layout=figure_spec["layout"], _validate=False)
+        return None  # a Figure moves its traces' keys around: it gets copies (a spec's points are shared)
+    return go.Figure(data=[dict(trace) for trace in figure_spec["data"]], layout=figure_spec["layout"], _validate=False)
 
 
 def readable(layout: dict) -> dict:
@@ -164,18 +169,46 @@ def boundary_spec(dataset: Dataset, frame: BoundaryFrame | None = None) -> dict:
                          z=(frame.classes * CONFIDENCE_LEVELS + frame.confidence).astype(np.uint8),
                          zmin=-0.5, zmax=codes - 0.5, colorscale=_region_scale(dataset.n_classes),
                          showscale=False, hoverinfo="skip"))
-    for c, name in enumerate(plotly_literals(dataset.class_names)):
-        colour = PALETTE[c % len(PALETTE)]
-        data.append(_points(dataset.x_train[dataset.y_train == c], name, colour, "circle", "white", str(c)))
-        data.append(_points(dataset.x_test[dataset.y_test == c], f"{name} (test)", colour, "diamond", "black",
-                            str(c), legend=False))
-    (x0, x1), (y0, y1) = axis_ranges(dataset)
+    points, ((x0, x1), (y0, y1)) = _per_dataset(dataset, _class_points)
+    data += points
     epoch = "" if frame is None else f" — epoch {frame.epoch}"
     return spec(data, _layout(f"Decision boundary{epoch}", height=BOUNDARY_HEIGHT,
                                 xaxis=dict(range=[x0, x1], title=dict(text=plotly_literal(dataset.feature_names[0])),
                                            constrain="domain"),
                                 yaxis=dict(range=[y0, y1], title=dict(text=plotly_literal(dataset.feature_names[1])),
                                            scaleanchor="x", scaleratio=(x1 - x0) / (y1 - y0))))
+
+
+def _class_points(dataset: Dataset) -> tuple[list[dict], list[tuple[float, float]]]:
+    """The points' traces of a 2-D classification, train then test per class, and the axis ranges."""
+    data = []
+    for c, name in enumerate(plotly_literals(dataset.class_names)):
+        colour = PALETTE[c % len(PALETTE)]
+        data.append(_points(dataset.x_train[dataset.y_train == c], name, colour, "circle", "white", str(c)))
+        data.append(_points(dataset.x_test[dataset.y_test == c], f"{name} (test)", colour, "diamond", "black",
+                            str(c), legend=False))
+    return data, axis_ranges(dataset)
+
+
+_PER_DATASET: OrderedDict[tuple[int, Callable], tuple[Dataset, object]] = OrderedDict()
+_PER_DATASET_LOCK = threading.Lock()
+
+
+def _per_dataset(dataset: Dataset, make: Callable):
+    """`make(dataset)`, made once per dataset object (a few kept): a live page draws its points every poll.
+    What it returns is shared: read-only (the live chart recognises the very same points traces)."""
+    key = (id(dataset), make)
+    with _PER_DATASET_LOCK:
+        held = _PER_DATASET.get(key)
+        if held is not None and held[0] is dataset:
+            _PER_DATASET.move_to_end(key)
+            return held[1]
+    value = make(dataset)
+    with _PER_DATASET_LOCK:
+        _PER_DATASET[key] = (dataset, value)
+        while len(_PER_DATASET) > MOST_DATASETS:
+            _PER_DATASET.popitem(last=False)
+    return value
 
 
 def curve_figure(dataset: Dataset, frame: CurveFrame | None = None) -> go.Figure:

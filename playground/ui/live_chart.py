@@ -96,29 +96,53 @@ class Static:
 
 
 _STATIC: OrderedDict[bytes, Static] = OrderedDict()  # fingerprint -> Static, the latest used last
+_STATIC_SEEN: OrderedDict[tuple, Static] = OrderedDict()  # (places, the trace objects) -> Static
 _STATIC_LOCK = threading.Lock()  # sessions run in threads
 
 
 def split(traces: list[dict]) -> tuple[list[dict], Static | None]:
-    """`traces` (a figure's `data`, as `to_plotly_json` gives it) as the traces that change and the static
-    part (None when no trace is static). A static part already serialised is not serialised again."""
+    """`traces` (a figure's `data`: a spec's, or as `to_plotly_json` gives it) as the traces that change and
+    the static part (None when no trace is static). A static part already serialised is not serialised
+    again: found by the very trace objects (a spec's shared points), else by a fingerprint of its content."""
     at = tuple(i for i, trace in enumerate(traces) if trace.get("meta") == STATIC_TRACE)
     if not at:
         return traces, None
     static = [traces[i] for i in at]
+    seen = (at, *(Same(trace) for trace in static))
+    with _STATIC_LOCK:
+        part = _remembered(_STATIC_SEEN, seen)
+    if part is None:
+        part = _static_part(at, encoded(static))
+        with _STATIC_LOCK:
+            _remember(_STATIC_SEEN, seen, part)
+    return [trace for i, trace in enumerate(traces) if i not in at], part
+
+
+def _static_part(at: tuple[int, ...], static: list[dict]) -> Static:
+    """The static part of these (encoded) traces, serialised once per content."""
     fingerprint = _fingerprint([at, static])
     with _STATIC_LOCK:
-        part = _STATIC.get(fingerprint)
-        if part is not None:
-            _STATIC.move_to_end(fingerprint)
+        part = _remembered(_STATIC, fingerprint)
     if part is None:
         text = to_json_plotly(static)
         part = Static(hashlib.sha256(text.encode()).hexdigest()[:20], text, at)
         with _STATIC_LOCK:
-            _STATIC[fingerprint] = part
-            while len(_STATIC) > MOST_STATIC:
-                _STATIC.popitem(last=False)
-    return [trace for i, trace in enumerate(traces) if i not in at], part
+            _remember(_STATIC, fingerprint, part)
+    return part
+
+
+def _remembered(cache: OrderedDict, key):
+    """`cache[key]` (now the most recently used), or None."""
+    value = cache.get(key)
+    if value is not None:
+        cache.move_to_end(key)
+    return value
+
+
+def _remember(cache: OrderedDict, key, value) -> None:
+    cache[key] = value
+    while len(cache) > MOST_STATIC:
+        cache.popitem(last=False)
 
 
 def _fingerprint(value) -> bytes:
@@ -153,7 +177,7 @@ def _feed(digest, value) -> None:
 @dataclass(frozen=True)
 class Prepared:
     """A figure serialised once: the changing traces' JSON, its layout (without a chart's own parts), its
-    static part, and the figure as plain dicts (arrays as "bdata"), which a replay spec reads."""
+    static part, and the figure as plain dicts (the spec it was made from), which a replay spec reads."""
     data: str
     layout: dict
     static: Static | None
@@ -198,9 +222,9 @@ def prepare(figure) -> Prepared:
     """`figure` (a Figure, a plain spec, or prepared already) serialised for any number of frames."""
     if isinstance(figure, Prepared):
         return figure
-    spec = figure.to_plotly_json() if hasattr(figure, "to_plotly_json") else encoded(figure)
+    spec = figure.to_plotly_json() if hasattr(figure, "to_plotly_json") else figure
     changing, static = split(spec.get("data", []))
-    return Prepared(dumps(changing), spec.get("layout", {}), static, spec)
+    return Prepared(dumps(encoded(changing)), encoded(spec.get("layout", {})), static, spec)
 
 
 def encoded(value, name: str = ""):
