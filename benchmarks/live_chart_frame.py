@@ -7,11 +7,13 @@ A live frame is what each poll of a running spiral run sends: the decision bound
 the 3,000 points), the loss curve and the accuracy curve, built from a snapshot of the default spiral at
 epoch 500. The ways: st.plotly_chart; the live chart sending the whole figure every frame (as it did
 before its static traces were split off, rebuilt here as `whole_payload`); the live chart's first frame
-(the data points whole, with their key) and a following frame (the points as their key only). Each way
+(the data points whole, with their key) and a following frame (the points as their key only), the
+latter also with the component's whole script inlined in every element, as before issue 16 (now a tiny
+loader imports the script, served as a file). Each way
 is drawn inside a real Streamlit script run (AppTest, same process): server CPU per frame (figures built
 and turned into Streamlit elements, `time.process_time`, median and p95 in ms) and bytes per frame (the
 three elements' protobufs, what goes over the websocket before compression; of which "data KB" is the
-figures' payloads, the rest the component's own script, which Streamlit puts in every element).
+figures' payloads, the rest the component's own script or loader, which Streamlit puts in every element).
 Printed as a table and written to benchmarks/results/live_chart_frame.json. No target: a comparison.
 """
 from __future__ import annotations
@@ -27,13 +29,15 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.draw_latency import timing_args
+from benchmarks.poll_cost import inline_component
 from playground import plots
 from playground.config import TrainConfig
 from playground.runner import TrainingRunner
 
 RESULTS = Path(__file__).resolve().parent / "results" / "live_chart_frame.json"
 EPOCHS = 500
-WAYS = ("st.plotly_chart", "live_chart, whole figure", "live_chart, first frame", "live_chart, next frame")
+WAYS = ("st.plotly_chart", "live_chart, whole figure", "live_chart, first frame",
+        "live_chart, next frame, script inline", "live_chart, next frame")
 _state: dict = {}  # what the script runs read (the snapshot) and write (CPU samples); same process
 
 
@@ -74,8 +78,13 @@ def drawer(way: str):
     def whole(figure, key):
         live_chart._component()(key=key, data=whole_payload(figure, key), width="stretch", height="content")
 
+    def inline(figure, key):  # before issue 16: the component's script in every element
+        data, _ = live_chart.payload(figure, key, known=st.session_state[live_chart.SENT].get(key))
+        inline_component()(key=key, data=data, width="stretch", height="content")
+
     return {"st.plotly_chart": lambda f, key: st.plotly_chart(f, key=key, width="stretch"),
-            "live_chart, whole figure": whole}.get(way, lambda f, key: live_chart.chart(f, key=key))
+            "live_chart, whole figure": whole,
+            "live_chart, next frame, script inline": inline}.get(way, lambda f, key: live_chart.chart(f, key=key))
 
 
 def prepare(way: str, keys: list[str], static_key: str | None) -> None:
@@ -86,7 +95,7 @@ def prepare(way: str, keys: list[str], static_key: str | None) -> None:
 
     sent = st.session_state.setdefault(live_chart.SENT, {})
     for key in keys:
-        sent[key] = static_key if way == "live_chart, next frame" else None
+        sent[key] = static_key if way.startswith("live_chart, next frame") else None
 
 
 def draw_frames(way: str, repeats: int) -> None:
@@ -134,10 +143,10 @@ def main() -> None:
     print(f"load before: {_loadavg()}")
     rows = {way: measure(way, args.repeats) for way in WAYS}
     print(f"load after: {_loadavg()}")
-    print(f"{'one live frame (3 charts)':<28}{'CPU median ms':>14}{'CPU p95 ms':>11}{'KB/frame':>10}"
+    print(f"{'one live frame (3 charts)':<40}{'CPU median ms':>14}{'CPU p95 ms':>11}{'KB/frame':>10}"
           f"{'data KB':>9}{'boundary KB':>12}")
     for way, row in rows.items():
-        print(f"{way:<28}{row['cpu_median_ms']:>14.2f}{row['cpu_p95_ms']:>11.2f}{row['frame_kb']:>10.1f}"
+        print(f"{way:<40}{row['cpu_median_ms']:>14.2f}{row['cpu_p95_ms']:>11.2f}{row['frame_kb']:>10.1f}"
               f"{row['data_kb']:>9.1f}{row['boundary_kb']:>12.1f}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"rows": rows, "loadavg": _loadavg(), "repeats": args.repeats, "epoch": EPOCHS,

@@ -1,4 +1,9 @@
-"""Pure Plotly figure builders: data in, `go.Figure` out.
+"""Pure Plotly figure builders: data in, `go.Figure` out, or the same figure as a plain spec.
+
+The live figures (boundary, fitted curve, loss and score curves) are built as specs first:
+{"data": [trace dicts], "layout": dict}, what `go.Figure(...).to_plotly_json()` would hold, with numpy arrays
+left for the caller to encode (`live_chart` turns them into base64 "bdata" as plotly does). A live page
+polls several times a second, so it uses the specs directly (`*_spec`); `*_figure` wraps one in a Figure.
 
 Curves of loss and accuracy (or R^2), the decision boundary of a 2-D classifier with its points,
 the fitted curve of a 1-D regressor. Axis ranges are fixed here, on the server, because the page
@@ -8,6 +13,10 @@ Plotly shows it as typed, never as its HTML-like markup. Knows nothing about Str
 training.
 """
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Callable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -35,6 +44,7 @@ _TOP_MARGIN = TITLE_BAND + 2 * LEGEND_ROW
 # rising score.
 TICK_SIZE, TEXT_COLOUR = 14, "#1f2430"
 _READABLE = dict(tickfont=dict(size=TICK_SIZE, color=TEXT_COLOUR))
+MOST_DATASETS = 8  # datasets whose points traces are kept (`_per_dataset`)
 STATIC_TRACE = "static"  # a trace's `meta` when it stays the same while a run trains (the data points):
 # the live chart sends such traces once and then only a key to them
 BOUNDARY_HEIGHT, CURVE_HEIGHT = 400, 205  # the live boundary, and each of the two curves stacked beside it
@@ -45,7 +55,19 @@ _CORNER = {"top right": dict(yanchor="top", y=0.98, xanchor="right", x=0.99),
 def figure(data: list[dict], layout: dict) -> go.Figure:
     """A Figure from plain dicts, skipping Plotly's validation: ~50x faster, so live polling stays cheap.
     Its text is readable at a distance (`readable`)."""
-    return go.Figure(data=data, layout=readable(layout), _validate=False)
+    return as_figure(spec(data, layout))
+
+
+def spec(data: list[dict], layout: dict) -> dict:
+    """A figure as plain dicts, {"data", "layout"}, its text readable at a distance (`readable`)."""
+    return {"data": data, "layout": readable(layout)}
+
+
+def as_figure(figure_spec: dict | None) -> go.Figure | None:
+    """The Figure of a spec (None stays None), without Plotly's validation."""
+    if figure_spec is None:
+        return None  # a Figure moves its traces' keys around: it gets copies (a spec's points are shared)
+    return go.Figure(data=[dict(trace) for trace in figure_spec["data"]], layout=figure_spec["layout"], _validate=False)
 
 
 def readable(layout: dict) -> dict:
@@ -70,6 +92,11 @@ def _curve_layout(title: str, corner: str, **axes) -> dict:
 
 
 def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figure:
+    """`loss_spec` as a Figure."""
+    return as_figure(loss_spec(history, total_epochs, loss_title))
+
+
+def loss_spec(history, total_epochs: int, loss_title: str = "loss") -> dict:
     """Train and test loss per epoch on a log axis, x fixed to the run's length.
 
     Runs with long epochs also report the train loss every few batches: that line is drawn
@@ -82,7 +109,7 @@ def loss_figure(history, total_epochs: int, loss_title: str = "loss") -> go.Figu
         xs, ys = _thin(np.asarray(history.batch_epochs, np.float32), np.asarray(history.batch_loss, np.float32))
         data.insert(0, dict(type="scatter", x=xs, y=ys, mode="lines", name="batches",
                             line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45))
-    return figure(data, _curve_layout(f"Loss ({loss_title})", "top right", xaxis=_epoch_axis(total_epochs),
+    return spec(data, _curve_layout(f"Loss ({loss_title})", "top right", xaxis=_epoch_axis(total_epochs),
                                       yaxis=_log_axis(values, "loss")))
 
 
@@ -116,14 +143,24 @@ def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], selected:
 
 
 def score_figure(history, total_epochs: int, task: str) -> go.Figure:
+    """`score_spec` as a Figure."""
+    return as_figure(score_spec(history, total_epochs, task))
+
+
+def score_spec(history, total_epochs: int, task: str) -> dict:
     """Train and test accuracy (0 to 1) or R^2 (clipped below at -1) per epoch."""
     name = "Accuracy" if task == CLASSIFICATION else "R²"
     low = 0.0 if task == CLASSIFICATION else max(-1.0, min([0.0, *_finite(history.train_score)]))
-    return figure(_curves(history.eval_epochs, history.train_score, history.eval_epochs, history.test_score),
+    return spec(_curves(history.eval_epochs, history.train_score, history.eval_epochs, history.test_score),
                   _curve_layout(name, "bottom right", xaxis=_epoch_axis(total_epochs), yaxis=dict(range=[low, 1.02])))
 
 
 def boundary_figure(dataset: Dataset, frame: BoundaryFrame | None = None) -> go.Figure:
+    """`boundary_spec` as a Figure."""
+    return as_figure(boundary_spec(dataset, frame))
+
+
+def boundary_spec(dataset: Dataset, frame: BoundaryFrame | None = None) -> dict:
     """Decision regions (colour = class, shade = confidence) under the train (dots) and test (diamonds) points."""
     data = []
     if frame is not None:
@@ -132,21 +169,54 @@ def boundary_figure(dataset: Dataset, frame: BoundaryFrame | None = None) -> go.
                          z=(frame.classes * CONFIDENCE_LEVELS + frame.confidence).astype(np.uint8),
                          zmin=-0.5, zmax=codes - 0.5, colorscale=_region_scale(dataset.n_classes),
                          showscale=False, hoverinfo="skip"))
-    for c, name in enumerate(plotly_literals(dataset.class_names)):
-        colour = PALETTE[c % len(PALETTE)]
-        data.append(_points(dataset.x_train[dataset.y_train == c], name, colour, "circle", "white", str(c)))
-        data.append(_points(dataset.x_test[dataset.y_test == c], f"{name} (test)", colour, "diamond", "black",
-                            str(c), legend=False))
-    (x0, x1), (y0, y1) = axis_ranges(dataset)
+    points, ((x0, x1), (y0, y1)) = _per_dataset(dataset, _class_points)
+    data += points
     epoch = "" if frame is None else f" — epoch {frame.epoch}"
-    return figure(data, _layout(f"Decision boundary{epoch}", height=BOUNDARY_HEIGHT,
+    return spec(data, _layout(f"Decision boundary{epoch}", height=BOUNDARY_HEIGHT,
                                 xaxis=dict(range=[x0, x1], title=dict(text=plotly_literal(dataset.feature_names[0])),
                                            constrain="domain"),
                                 yaxis=dict(range=[y0, y1], title=dict(text=plotly_literal(dataset.feature_names[1])),
                                            scaleanchor="x", scaleratio=(x1 - x0) / (y1 - y0))))
 
 
+def _class_points(dataset: Dataset) -> tuple[list[dict], list[tuple[float, float]]]:
+    """The points' traces of a 2-D classification, train then test per class, and the axis ranges."""
+    data = []
+    for c, name in enumerate(plotly_literals(dataset.class_names)):
+        colour = PALETTE[c % len(PALETTE)]
+        data.append(_points(dataset.x_train[dataset.y_train == c], name, colour, "circle", "white", str(c)))
+        data.append(_points(dataset.x_test[dataset.y_test == c], f"{name} (test)", colour, "diamond", "black",
+                            str(c), legend=False))
+    return data, axis_ranges(dataset)
+
+
+_PER_DATASET: OrderedDict[tuple[int, Callable], tuple[Dataset, object]] = OrderedDict()
+_PER_DATASET_LOCK = threading.Lock()
+
+
+def _per_dataset(dataset: Dataset, make: Callable):
+    """`make(dataset)`, made once per dataset object (a few kept): a live page draws its points every poll.
+    What it returns is shared: read-only (the live chart recognises the very same points traces)."""
+    key = (id(dataset), make)
+    with _PER_DATASET_LOCK:
+        held = _PER_DATASET.get(key)
+        if held is not None and held[0] is dataset:
+            _PER_DATASET.move_to_end(key)
+            return held[1]
+    value = make(dataset)
+    with _PER_DATASET_LOCK:
+        _PER_DATASET[key] = (dataset, value)
+        while len(_PER_DATASET) > MOST_DATASETS:
+            _PER_DATASET.popitem(last=False)
+    return value
+
+
 def curve_figure(dataset: Dataset, frame: CurveFrame | None = None) -> go.Figure:
+    """`curve_spec` as a Figure."""
+    return as_figure(curve_spec(dataset, frame))
+
+
+def curve_spec(dataset: Dataset, frame: CurveFrame | None = None) -> dict:
     """Training and test points of a 1-D regression and the model's fitted curve."""
     data = [_points(np.column_stack([dataset.x_train[:, 0], dataset.y_train[:, 0]]), "train", TRAIN_COLOUR,
                     "circle", "white")]
@@ -160,17 +230,22 @@ def curve_figure(dataset: Dataset, frame: CurveFrame | None = None) -> go.Figure
     y = np.concatenate([dataset.y_train[:, 0], dataset.y_test[:, 0]])
     pad = max(float(y.max() - y.min()) * 0.15, 0.5)
     epoch = "" if frame is None else f" — epoch {frame.epoch}"
-    return figure(data, _layout(f"Fitted curve{epoch}", height=BOUNDARY_HEIGHT,
+    return spec(data, _layout(f"Fitted curve{epoch}", height=BOUNDARY_HEIGHT,
                                 xaxis=dict(range=[x0, x1], title=dict(text=plotly_literal(dataset.feature_names[0]))),
                                 yaxis=dict(range=[float(y.min()) - pad, float(y.max()) + pad], title=dict(text="y"))))
 
 
 def data_figure(dataset: Dataset, frame=None) -> go.Figure | None:
+    """`data_spec` as a Figure (or None)."""
+    return as_figure(data_spec(dataset, frame))
+
+
+def data_spec(dataset: Dataset, frame=None) -> dict | None:
     """The picture this dataset supports: boundary (2-D classes), curve (1-D regression) or None."""
     if dataset.n_features == 2 and dataset.task == CLASSIFICATION:
-        return boundary_figure(dataset, frame)
+        return boundary_spec(dataset, frame)
     if dataset.n_features == 1 and dataset.task != CLASSIFICATION:
-        return curve_figure(dataset, frame)
+        return curve_spec(dataset, frame)
     return None
 
 
@@ -279,10 +354,11 @@ def tick_label(value: float) -> str:
 
 
 def _log_range(values) -> list[float] | None:
-    positive = [v for v in _finite(values) if v > 0]
-    if not positive:
+    values = np.array(values, dtype=np.float64)  # None -> NaN; vectorised: a live poll's loss has ~1,000
+    positive = values[np.isfinite(values) & (values > 0)]
+    if not positive.size:
         return None
-    low, high = np.log10(min(positive)), np.log10(max(positive))
+    low, high = np.log10(positive.min()), np.log10(positive.max())
     pad = max((high - low) * 0.05, 0.05)
     return [float(low - pad), float(high + pad)]
 

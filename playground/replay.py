@@ -1,10 +1,10 @@
 """What an in-browser player needs to replay a run's timeline on its `plots.data_figure`.
 
-`replay_spec(figure, timeline)` names the trace the frames replace (the boundary's heatmap, or the
-fitted curve's model line), the attribute (`z` or `y`), the kept epochs, every frame's values as one
-packed array (uint8 class-and-confidence codes, ~10 kB per 100x100 boundary; float32 curve values)
-and the title to write under each epoch. `live=True` marks a run still training: the browser then
-also keeps the frames it draws, since the whole timeline is sent only once the run has ended.
+`replay_spec(figure, timeline)` (a Figure or its plain spec, `plots.*_spec`) names the trace the frames
+replace (the boundary's heatmap, or the fitted curve's model line), the attribute (`z` or `y`), the kept
+epochs, every frame's values as one packed array (uint8 class-and-confidence codes, ~10 kB per 100x100
+boundary; float32 curve values) and the title to write under each epoch. `live=True` marks a run still
+training: the browser then also keeps the frames it draws, since the whole timeline is sent only once the run has ended.
 The packed form is {"dtype", "shape", "bdata": base64}, as plotly.js's own typed-array spec.
 Knows the figures' trace names and titles, nothing about Streamlit, runs or the browser's code.
 """
@@ -39,16 +39,32 @@ def frame_values(frames) -> tuple[str, np.ndarray] | None:
 
 def replayed_trace(figure) -> tuple[int, str] | None:
     """(index, attribute) of the trace a frame redraws in `figure`: its heatmap, or its "model" line."""
-    for index, trace in enumerate(figure.data):
-        if trace.type == "heatmap":
+    for index, trace in enumerate(_traces(figure)):
+        if trace.get("type") == "heatmap":
             return index, "z"
-        if trace.type == "scatter" and trace.name == "model":
+        if trace.get("type") == "scatter" and trace.get("name") == "model":
             return index, "y"
     return None
 
 
+def _traces(figure) -> list[dict]:
+    """The traces of a Figure or of a plain spec ({"data", "layout"}), each as its type and name."""
+    if isinstance(figure, dict):
+        return figure.get("data", [])
+    return [{"type": trace.type, "name": getattr(trace, "name", None)} for trace in figure.data]
+
+
+def _title(figure) -> str:
+    """The title's text of a Figure or of a plain spec."""
+    if isinstance(figure, dict):
+        title = figure.get("layout", {}).get("title") or {}
+        return str((title.get("text") if isinstance(title, dict) else title) or "")
+    return str(figure.layout.title.text or "")
+
+
 def replay_spec(figure, timeline: Timeline | None, run: str = "", live: bool = False) -> dict | None:
-    """The player's data for `figure` (which must already show a frame), or None when it has nothing to play.
+    """The player's data for `figure` (a Figure or a plain spec, which must already show a frame), or None
+    when it has nothing to play.
 
     `run` names the run (the browser starts its frames afresh when it changes)."""
     target = None if figure is None else replayed_trace(figure)
@@ -59,7 +75,7 @@ def replay_spec(figure, timeline: Timeline | None, run: str = "", live: bool = F
     values = frame_values(frames)
     if values is not None and values[0] != attribute:
         values = None
-    title = str(figure.layout.title.text or "").split(EPOCH_MARK)[0]
+    title = _title(figure).split(EPOCH_MARK)[0]
     return {"trace": index, "attr": attribute, "title": title, "live": live, "run": run,
             "epochs": [f.epoch for f in frames] if values is not None else [],
             "frames": packed(values[1]) if values is not None else None}

@@ -22,7 +22,7 @@ from playground.progress import History
 from playground.text import markdown_literal, plotly_literal
 from playground.ui import server
 from test_app_draw import blank, inject  # drawings injected as the canvas component's state
-from test_live_chart import keyed_chart  # the live view's charts are a component (UnknownElement in AppTest)
+from test_live_chart import keyed_chart, whole  # the live view's charts are a component (UnknownElement in AppTest)
 
 LINK, IMAGE, TAG = "[Click here](http://evil/)", "![x](http://x/y.png)", "<a href=x>b</a>"
 XOR = TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 40}, "epochs": 3})
@@ -49,7 +49,7 @@ def assert_shown_literally(elements, hostile: str) -> None:
 
 def chart(app: AppTest, key: str) -> dict:
     plotly = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if key in c.proto.id]
-    return plotly[0] if plotly else keyed_chart(app, key)
+    return plotly[0] if plotly else whole(keyed_chart(app, key))  # the points put back, as the browser does
 
 
 def chart_strings(figure: dict) -> list[str]:

@@ -131,7 +131,7 @@ def test_a_static_part_is_serialised_once_per_content(spiral, monkeypatch):
     real = live_chart.to_json_plotly
     monkeypatch.setattr(live_chart, "to_json_plotly", lambda value: calls.append(value) or real(value))
     live_chart.payload(plots.data_figure(spiral, boundary(spiral)), "k")
-    assert len(calls) == 1 and isinstance(calls[0], dict)  # the frame only; the points' JSON was kept
+    assert not any(isinstance(value, list) for value in calls)  # the points' JSON (a list of traces) was kept
 
 
 def test_the_servers_cache_of_static_parts_is_bounded(spiral):
@@ -156,9 +156,18 @@ def test_a_session_is_sent_the_points_once_and_again_after_the_browser_reports_a
 
 def test_the_components_script_redraws_with_plotly_react_and_plotly_js_is_there_to_serve():
     js = live_chart.JS_FILE.read_text()
-    assert "Plotly.react" in js and "__PLOTLY_URL__" in js and "export default" in js
+    assert "Plotly.react" in js and "export default function (component, plotly)" in js
     assert 'setTriggerValue("miss"' in js and "static_traces" in js  # the miss the server answers
     assert (live_chart.PLOTLY_DIR / "plotly.min.js").is_file()
+    assert sorted(p.name for p in live_chart.ASSETS.iterdir()) == ["live_chart.js"]  # the folder served: nothing else
+
+
+def test_a_frame_carries_a_tiny_loader_that_imports_the_script_served_as_a_file():
+    loader = live_chart.loader()
+    assert len(loader) < 600 and "import(" in loader and "Plotly.react" not in loader
+    script_url = loader.split('new URL("')[1].split('"')[0]
+    assert script_url.startswith("component/") and "/live_chart.js?v=" in script_url  # its content names it
+    assert 'new URL("component/' in loader.split("script.default(component, ")[1]  # and plotly.js's URL
 
 
 def test_the_live_view_mounts_the_boundary_as_a_live_chart(open_playground):
@@ -197,3 +206,91 @@ def test_a_page_polls_a_watched_run_as_often_as_it_makes_frames(monkeypatch):
     assert session.poll_seconds("watched") == pace.poll_seconds(pace.WATCH)
     assert session.poll_seconds("race") == session.POLL_SECONDS
     assert session.poll_seconds("none") == session.POLL_SECONDS
+
+
+# --- a poll is cheap: plain specs, prepared once and shared ------------------------------------------
+
+def curve_history(epochs: int = 30, batches: bool = False) -> History:
+    steps = tuple(range(1, epochs + 1))
+    loss = tuple(1.0 / e for e in steps)
+    return History(epochs=steps, train_loss=loss, eval_epochs=steps[::2], train_score=tuple(0.5 for _ in steps[::2]),
+                   test_loss=loss[::2], test_score=tuple(0.4 for _ in steps[::2]),
+                   batch_epochs=tuple(e - 0.5 for e in steps) if batches else (),
+                   batch_loss=loss if batches else ())
+
+
+@pytest.mark.parametrize("build", ["boundary", "bare boundary", "loss", "loss with batches", "score", "curve"])
+def test_a_plain_spec_sends_exactly_what_its_figure_sends(spiral, build):
+    """The look is unchanged: the live view's specs (no graph_objects) give the Figure's very payload."""
+    sine = make_dataset("sine") if build == "curve" else None
+    spec = {"boundary": lambda: plots.data_spec(spiral, boundary(spiral)),
+            "bare boundary": lambda: plots.data_spec(spiral),
+            "loss": lambda: plots.loss_spec(curve_history(), 100, "MSE"),
+            "loss with batches": lambda: plots.loss_spec(curve_history(batches=True), 100),
+            "score": lambda: plots.score_spec(curve_history(), 100, "classification"),
+            "curve": lambda: plots.data_spec(sine)}[build]
+    for known in (None, live_chart.payload(plots.as_figure(spec()), "k")[1]):
+        assert message_of(spec(), known=known) == message_of(plots.as_figure(spec()), known=known)
+
+
+def test_a_prepared_figure_is_kept_under_its_key_and_built_again_for_another(spiral):
+    builds = []
+
+    def build(frame):
+        return lambda: builds.append(frame) or plots.data_spec(spiral, frame)
+
+    frame = boundary(spiral)
+    first = live_chart.prepared(("t", live_chart.Same(frame)), build(frame))
+    assert live_chart.prepared(("t", live_chart.Same(frame)), build(frame)) is first and len(builds) == 1
+    twin = boundary(spiral)  # equal numbers, another object: another snapshot's frame
+    assert live_chart.prepared(("t", live_chart.Same(twin)), build(twin)) is not first and len(builds) == 2
+    assert message_of(first, "a") == message_of(plots.data_figure(spiral, frame), "a")
+
+
+def test_the_prepared_figures_are_bounded_least_recently_used_out_first():
+    kept = live_chart.prepared(("bounded", -1), lambda: plots.loss_spec(History(), 10))
+    for i in range(live_chart.MOST_PREPARED + 5):
+        live_chart.prepared(("bounded", i), lambda: plots.loss_spec(History(), 10))
+        live_chart.prepared(("bounded", -1), lambda: None)  # used again: stays
+    assert len(live_chart._PREPARED) == live_chart.MOST_PREPARED
+    assert live_chart._PREPARED[("bounded", -1)] is kept and ("bounded", 0) not in live_chart._PREPARED
+
+
+def test_same_compares_by_identity_and_holds_its_value():
+    frame, twin = object(), object()
+    assert live_chart.Same(frame) == live_chart.Same(frame) and hash(live_chart.Same(frame)) == id(frame)
+    assert live_chart.Same(frame) != live_chart.Same(twin) and live_chart.Same(frame) != frame
+
+
+def test_the_live_views_charts_are_shared_per_snapshot_part_and_rebuilt_when_it_changes(spiral):
+    from playground.ui import live_view
+
+    frame, history = boundary(spiral), curve_history(10)
+    assert live_view.data_chart(spiral, frame) is live_view.data_chart(spiral, frame)  # another viewer, same frame
+    assert live_view.data_chart(spiral, boundary(spiral, 8)) is not live_view.data_chart(spiral, frame)
+    loss = live_view.loss_chart(history, 100, "MSE")
+    assert live_view.loss_chart(curve_history(10), 100, "MSE") is loss  # an equal history (a new snapshot object)
+    assert live_view.loss_chart(curve_history(11), 100, "MSE") is not loss  # a new epoch: a new chart
+    score = live_view.score_chart(history, 100, "classification")
+    unevaluated = History(**{**history.__dict__, "epochs": (*history.epochs, 11),
+                             "train_loss": (*history.train_loss, 0.1)})
+    assert live_view.score_chart(unevaluated, 100, "classification") is score  # no new score: not rebuilt
+    assert live_view.data_chart(spiral, frame).static.key == live_chart.prepare(plots.data_figure(spiral)).static.key
+
+
+def test_a_replay_spec_reads_a_plain_spec_as_it_reads_its_figure(spiral):
+    timeline = Timeline((boundary(spiral, 0), boundary(spiral)))
+    spec = live_chart.prepare(plots.data_spec(spiral, boundary(spiral))).figure  # what the live view keeps
+    assert replay_spec(spec, timeline, run="1") == replay_spec(plots.data_figure(spiral, boundary(spiral)), timeline,
+                                                               run="1")
+    assert replay_spec(live_chart.prepare(plots.data_spec(spiral)).figure, timeline) is None  # no frame: no player
+
+
+@pytest.mark.parametrize("array", [np.arange(7, dtype=np.float32), np.arange(12, dtype=np.uint8).reshape(3, 4),
+                                   np.arange(5, dtype=np.int32), np.arange(5, dtype=np.int64), np.zeros(0, np.float32),
+                                   np.linspace(0, 1, 6)[::2]])
+def test_a_typed_array_is_what_plotly_writes(array):
+    from _plotly_utils.utils import to_typed_array_spec
+
+    ours, plotlys = live_chart.typed_array(array), to_typed_array_spec(array)
+    assert (ours.tolist() == plotlys.tolist()) if isinstance(ours, np.ndarray) else ours == plotlys

@@ -4,8 +4,10 @@ active; beside the picture, a pinned earlier run (`pinned_view`).
 
 Before a run, it shows the data (a chart of 2-D data, sample images of image data) and either why the
 setup cannot train (`pg_blocked`, kept by `plan_panel`) or how to start. Reads the run's snapshots only;
-the figures are `plots`', the choice of sample images `inspection`'s. Knows nothing about the controls or
-the other panels.
+the figures are `plots`' plain specs, prepared once per snapshot part (`live_chart.prepared`): the boundary
+per frame object (shared by every viewer of that snapshot), the curves per history content (the loss chart
+is not rebuilt while no epoch arrived). The choice of sample images is `inspection`'s. Knows nothing about
+the controls or the other panels.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from ..replay import replay_spec
 from ..tasks import CLASSIFICATION
 from ..text import markdown_literal, metric_value
 from . import live_chart, pinned_view, server, session
+from .live_chart import Same
 from .widget_state import RUN
 
 INSPECT_SECONDS = 2.0  # the inspection and the network view refresh less often than the curves
@@ -59,7 +62,7 @@ def render_live(preview: TrainConfig | None) -> bool:
     if snap.status == QUEUED:  # nothing to chart yet: keep a queued page's polls cheap
         st.caption("The charts appear when your run starts.")
         return True
-    figure = None if dataset.is_image else plots.data_figure(dataset, snap.frame)
+    figure = None if dataset.is_image else data_chart(dataset, snap.frame)
     if figure is None:
         metrics(snap, dataset.task)
         curves(run, snap, dataset.task, st.columns(2))
@@ -67,7 +70,7 @@ def render_live(preview: TrainConfig | None) -> bool:
     picture, beside = picture_columns()
     with picture, pinned_view.beside_pinned():
         live_chart.chart(figure, key="pg_boundary",
-                         replay=replay_spec(figure, snap.timeline, run=str(id(run)), live=snap.active))
+                         replay=replay_spec(spec_of(figure), snap.timeline, run=str(id(run)), live=snap.active))
         st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
         pinned_view.pin_button(snap, run.config, dataset.task)
     with beside:
@@ -84,11 +87,32 @@ def picture_columns():
 def curves(run, snap, task: str, places) -> None:
     """The loss and the score curves, one in each of `places`."""
     with places[0]:
-        live_chart.chart(plots.loss_figure(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
+        live_chart.chart(loss_chart(snap.history, run.config.epochs, LOSSES[run.config.loss].title),
                          key="pg_loss_chart", follow="pg_boundary")
     with places[1]:
-        live_chart.chart(plots.score_figure(snap.history, run.config.epochs, task), key="pg_score_chart",
+        live_chart.chart(score_chart(snap.history, run.config.epochs, task), key="pg_score_chart",
                          follow="pg_boundary")
+
+
+def spec_of(figure):
+    """The plain figure a prepared chart was made from (what a replay spec reads); a Figure is its own."""
+    return figure.figure if isinstance(figure, live_chart.Prepared) else figure
+
+
+def data_chart(dataset, frame=None):
+    """The dataset's picture (with `frame`), prepared once per dataset and frame object; None if it has none."""
+    return live_chart.prepared(("data", Same(dataset), Same(frame)), lambda: plots.data_spec(dataset, frame))
+
+
+def loss_chart(history, epochs: int, title: str):
+    """The loss curves, prepared once per history (by content: a new epoch, a new chart)."""
+    return live_chart.prepared(("loss", history, epochs, title), lambda: plots.loss_spec(history, epochs, title))
+
+
+def score_chart(history, epochs: int, task: str):
+    """The score curves, prepared once per evaluated epochs and scores."""
+    scores = (history.eval_epochs, history.train_score, history.test_score)
+    return live_chart.prepared(("score", scores, epochs, task), lambda: plots.score_spec(history, epochs, task))
 
 
 def before_a_run(preview: TrainConfig | None) -> None:
@@ -96,7 +120,7 @@ def before_a_run(preview: TrainConfig | None) -> None:
     dataset = None if preview is None else server.cached_dataset(preview.dataset)
     if dataset is not None and dataset.is_image:
         sample_images(dataset)
-    figure = None if dataset is None or dataset.is_image else plots.data_figure(dataset)
+    figure = None if dataset is None or dataset.is_image else data_chart(dataset)
     if figure is None:
         how_to_start(preview)
         return

@@ -1,6 +1,8 @@
 // The live chart's browser side (see live_chart.py): one Plotly div per chart, redrawn in place with
 // Plotly.react, so a chart that was drawn never disappears between frames and a user's zoom survives
 // (layout.uirevision). plotly.js is loaded once per page, by URL, guarded by one promise on window.
+// This file is served as a file (live_chart.py) and imported by a tiny inline loader, once per page:
+// its default export takes the component and plotly.js's URL.
 //
 // A chart with a `replay` spec (playground/replay.py) gets a player under it: Play and a scrubber
 // over the run's kept frames, played here in the browser (no rerun). While the run trains, the frames
@@ -13,7 +15,6 @@
 // the page keep them) and each frame is rebuilt whole before Plotly.react. A key not kept (a cleared or
 // evicted cache) is drawn with the points' places empty and reported with the trigger "miss", after
 // which the server sends the traces again.
-const PLOTLY_URL = "__PLOTLY_URL__";
 const MOST_FRAMES = 120;
 const PLAY_MS = 6000; // a whole replay takes about this long ...
 const MIN_STEP_MS = 50; // ... and shows at most 20 frames a second
@@ -22,11 +23,13 @@ const MISS_AGAIN_MS = 1000; // a miss of the same key is reported again only aft
 const TYPES = { u1: Uint8Array, i1: Int8Array, u2: Uint16Array, i2: Int16Array, u4: Uint32Array,
   i4: Int32Array, f4: Float32Array, f8: Float64Array };
 
+let plotlyUrl = null; // given by the loader with each frame
+
 function loadPlotly() {
   if (!window.__pgPlotly) {
     window.__pgPlotly = window.Plotly ? Promise.resolve(window.Plotly) : new Promise((resolve, reject) => {
       const script = document.createElement("script");
-      script.src = new URL(PLOTLY_URL, document.baseURI).href;
+      script.src = new URL(plotlyUrl, document.baseURI).href;
       script.onload = () => resolve(window.Plotly);
       script.onerror = () => { window.__pgPlotly = null; reject(new Error("plotly.js did not load")); };
       document.head.appendChild(script);
@@ -285,7 +288,8 @@ function follow(div, key) {
   document.addEventListener("pg-replay", state.listener);
 }
 
-export default function (component) {
+export default function (component, plotly) {
+  if (plotly) plotlyUrl = plotly;
   const { parentElement, data } = component;
   const div = chartDiv(parentElement);
   const state = div.pg;
