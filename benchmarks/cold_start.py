@@ -6,6 +6,10 @@ Each repeat starts fresh servers as a user would (`python -m streamlit run app.p
 true ...` on a free loopback port, PLAYGROUND_OFFLINE=1, the data folder and the runs database in a
 new temporary folder, plus any --env KEY=VALUE) and opens them in headless Chromium (Playwright
 driving Debian's /usr/bin/chromium, a new browser context, so a new Streamlit session, per visit):
+- bare Streamlit page (reference): a fresh server running a page of one title and one `st.info`
+  (nothing of the app's), from the app's folder and so with its config: seconds from starting the
+  process until that page is rendered by the home page's signal below. Streamlit's own floor on
+  this machine, measured side by side with the home page in every repeat;
 - health ok: seconds from starting the server process until GET /_stcore/health answers "ok";
 - home rendered: seconds from starting the process until the Home page, opened as soon as the
   server is healthy, is fully rendered: connected, the script finished (no running indicator),
@@ -15,7 +19,8 @@ driving Debian's /usr/bin/chromium, a new browser context, so a new Streamlit se
   the training device ("Training runs on **CPU ...**"), i.e. until the background warm-up, which the
   first page load starts, has imported and warmed up torch (the box checks every second);
 - Playground, fresh server: a second fresh server whose first page is /Playground: seconds from
-  starting the process until the page's Train button shows (this pays torch's import);
+  starting the process until the page's Train button shows and is enabled (the page imports no torch:
+  its plan and budget are arithmetic; torch warms up in the background);
 - Playground, second visit: on that now-warm server, a new session opening /Playground: seconds
   from the navigation until the Train button shows; the third visit the same again, to show
   whether the second still paid one-off costs.
@@ -50,16 +55,20 @@ CHROMIUM = "/usr/bin/chromium"  # as tests/e2e/conftest.py: Playwright's own dow
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1500, "height": 1100}
-HOME_RENDERED = """() =>
+RENDERED = """([title, box]) =>
   document.querySelector("[data-testid='stApp'][data-test-connection-state='CONNECTED']") !== null
   && document.querySelector("[data-testid='stStatusWidgetRunningIcon']") === null
-  && [...document.querySelectorAll("h1")].some(h => h.textContent.includes("Neural Playground"))
+  && [...document.querySelectorAll("h1")].some(h => h.textContent.includes(title))
   && [...document.querySelectorAll("[data-testid='stAlertContentInfo']")]
-       .some(box => box.textContent.includes("Training runs on"))"""
+       .some(info => info.textContent.includes(box))"""
+HOME = ("Neural Playground", "Training runs on")  # the home page's heading and its last element
+BARE = ("A bare page", "Nothing else here.")
+BARE_PAGE = f"import streamlit as st\n\nst.title({BARE[0]!r})\nst.info({BARE[1]!r})\n"
 DEVICE_NAMED = """() => [...document.querySelectorAll("[data-testid='stAlertContentInfo']")]
   .some(box => /Training runs on (CPU|CUDA|Apple MPS)/.test(box.textContent))"""
-TRAIN_BUTTON = ".st-key-pg_train button:visible"  # Streamlit also renders a hidden copy for tooltips
-ROWS = ("health ok (fresh server)", "home rendered (fresh server)", "home names the device (fresh server)",
+TRAIN_BUTTON = ".st-key-pg_train button:visible:enabled"  # Streamlit also renders a hidden copy for tooltips
+ROWS = ("bare Streamlit page (fresh server, reference)", "health ok (fresh server)", "home rendered (fresh server)",
+        "home names the device (fresh server)",
         "Playground Train button (fresh server)",
         "Playground Train button (second visit)", "Playground Train button (third visit)")
 
@@ -67,17 +76,21 @@ ROWS = ("health ok (fresh server)", "home rendered (fresh server)", "home names 
 class Server:
     """A fresh `streamlit run app.py` in its own process group and temporary data folder (a context manager)."""
 
-    def __init__(self, extra_env: dict[str, str]):
+    def __init__(self, extra_env: dict[str, str], script: str | None = None):
         self.folder = tempfile.TemporaryDirectory(prefix="cold-start-")
         base = Path(self.folder.name)
         self.env = {**os.environ, "PLAYGROUND_OFFLINE": "1", "PLAYGROUND_DATA": str(base / "data"),
                     "PLAYGROUND_RUNS_DB": str(base / "runs.sqlite"), **extra_env}
         self.log, self.port = base / "server.log", free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.script = "app.py"
+        if script is not None:  # a page of its own, outside the app (so without its pages)
+            self.script = str(base / "bare.py")
+            Path(self.script).write_text(script)
 
     def __enter__(self) -> "Server":
         self.started = time.perf_counter()
-        self.process = launch(self.port, self.env, self.log)
+        self.process = launch(self.port, self.env, self.log, script=self.script)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -103,9 +116,11 @@ class Server:
         stop_server(self.process)
 
 
-def visit(browser, server: Server, path: str, timeout: float) -> list[float]:
+def visit(browser, server: Server, path: str, timeout: float, signals: tuple = ((RENDERED, HOME), (DEVICE_NAMED, None))
+          ) -> list[float]:
     """Open `path` in a new session; the perf_counter times of its signals (see the docstring): on
-    the home page when it is rendered and when it names the device, elsewhere when Train shows."""
+    a page at "/" each of `signals` ((script, argument) pairs: the home page's by default, rendered and
+    naming the device), elsewhere when Train shows."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
@@ -114,8 +129,8 @@ def visit(browser, server: Server, path: str, timeout: float) -> list[float]:
             page.locator(TRAIN_BUTTON).first.wait_for(state="visible", timeout=timeout * 1000)
             return [time.perf_counter()]
         times = []
-        for signal_js in (HOME_RENDERED, DEVICE_NAMED):
-            page.wait_for_function(signal_js, timeout=timeout * 1000)
+        for signal_js, argument in signals:
+            page.wait_for_function(signal_js, arg=argument, timeout=timeout * 1000)
             times.append(time.perf_counter())
         return times
     except Exception as error:  # Playwright's TimeoutError and friends: say what the server said
@@ -125,7 +140,10 @@ def visit(browser, server: Server, path: str, timeout: float) -> list[float]:
 
 
 def one_repeat(browser, extra_env: dict[str, str], timeout: float) -> dict[str, float]:
-    """The figures of ROWS, from two fresh servers."""
+    """The figures of ROWS, from three fresh servers."""
+    with Server(extra_env, BARE_PAGE) as server:
+        server.wait_healthy(timeout)
+        bare = visit(browser, server, "/", timeout, ((RENDERED, BARE),))[0] - server.started
     with Server(extra_env) as server:
         health = server.wait_healthy(timeout)
         home = [moment - server.started for moment in visit(browser, server, "/", timeout)]
@@ -136,7 +154,7 @@ def one_repeat(browser, extra_env: dict[str, str], timeout: float) -> dict[str, 
         for _ in range(2):  # second and third visits: did the second still pay one-off costs?
             opened = time.perf_counter()
             warm.append(visit(browser, server, "/Playground", timeout)[0] - opened)
-    return dict(zip(ROWS, (health, *home, cold, *warm)))
+    return dict(zip(ROWS, (bare, health, *home, cold, *warm)))
 
 
 def measure(repeats: int, extra_env: dict[str, str], timeout: float) -> tuple[dict, list]:
@@ -181,9 +199,9 @@ def main() -> None:
     seconds, loads = measure(args.repeats, extra_env, args.timeout)
     rows = {row: {"median_seconds": statistics.median(values), "min_seconds": min(values),
                   "max_seconds": max(values), "all_seconds": values} for row, values in seconds.items()}
-    print(f"{'step':<42}{'median s':>10}{'min s':>8}{'max s':>8}")
+    print(f"{'step':<48}{'median s':>10}{'min s':>8}{'max s':>8}")
     for name, row in rows.items():
-        print(f"{name:<42}{row['median_seconds']:>10.2f}{row['min_seconds']:>8.2f}{row['max_seconds']:>8.2f}")
+        print(f"{name:<48}{row['median_seconds']:>10.2f}{row['min_seconds']:>8.2f}{row['max_seconds']:>8.2f}")
     print(f"{args.repeats} repeat(s) on {os.cpu_count()} CPUs; 1-minute load average "
           + ", ".join(f"{load:.1f}" for load in loads) + (f"; server env {extra_env}" if extra_env else ""))
     RESULTS.parent.mkdir(exist_ok=True)

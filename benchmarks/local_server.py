@@ -23,10 +23,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(port: int, env: dict[str, str], log: Path, *options: str) -> subprocess.Popen:
-    """Start the app on 127.0.0.1:`port` with `env`, appending its output to `log`; extra `options`
-    are Streamlit flags such as "--server.disconnectedSessionTTL", "5"."""
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+def launch(port: int, env: dict[str, str], log: Path, *options: str, script: str = "app.py") -> subprocess.Popen:
+    """Start the app (or another Streamlit `script`, run from the app's folder and so with its config) on
+    127.0.0.1:`port` with `env`, appending its output to `log`; extra `options` are Streamlit flags such
+    as "--server.disconnectedSessionTTL", "5"."""
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *options]
     with log.open("ab") as out:

@@ -19,15 +19,13 @@ from playground.ui import (
     navigation,
     plan_panel,
     screen,
-    server,
     share_panel,
     training_panel,
 )
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")
-navigation.navigation()
+navigation.navigation()  # starts torch's warm-up in the background: nothing here waits for torch
 
-server.warm_up()
 link.setup_from_link()
 screen.style()
 st.title("Playground")

@@ -1,10 +1,12 @@
-"""Layer modules the registry builds that torch does not ship: the residual block.
+"""Modules torch does not ship: the residual block the registry builds, and the input normalisations
+a model starts with (`ImageNormalize`, `Standardize`).
 
-Lives apart from `layers` so that checking a layer spec never imports torch; `export` copies the
-block's source into exported scripts. Knows nothing about specs or shapes.
+Lives apart from `layers` and `model` so that checking a layer spec or planning a model never imports
+torch; `export` copies these classes' source into exported scripts. Knows nothing about specs or shapes.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -30,3 +32,27 @@ class ResidualBlock(nn.Module):
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         return self.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ImageNormalize(nn.Module):
+    """uint8 (or 0-255 float) pixels to (x / 255 - mean) / std, with the training set's mean and std."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).clone())
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() * (1.0 / 255.0) - self.mean) / self.std
+
+
+class Standardize(nn.Module):
+    """(x - mean) / std with the training set's statistics, stored in the state dict."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", mean.clone())
+        self.register_buffer("std", std.clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std

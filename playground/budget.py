@@ -1,10 +1,10 @@
 """What a run costs, and whether a classroom server should accept it.
 
-Forward FLOPs: the model a plan describes is built on PyTorch's "meta" device (shapes only, no
-memory, no arithmetic) and one sample is passed through it under
-`torch.utils.flop_counter.FlopCounterMode`, which adds up the FLOPs of every matrix multiply and
-convolution. Elementwise layers (ReLU, pooling, normalisation) are not counted; they are small next
-to the layers that are.
+Forward FLOPs: counted from each layer's input and output shape, as PyTorch's
+`torch.utils.flop_counter.FlopCounterMode` counts them (2 per multiply-add of every matrix multiply and
+convolution; a test checks the two agree for every layer type, preset and lesson). Elementwise layers
+(ReLU, pooling, normalisation) and biases are not counted; they are small next to the layers that are.
+Arithmetic, not torch: a page checks a run's budget before torch has even started.
 
 Time: a training sample costs about 3 forward passes (forward, and backward's two products), every
 evaluated epoch one forward pass per test sample, and every batch a fixed overhead (optimizer step,
@@ -20,16 +20,13 @@ Knows nothing about workers or pages: the server's runners and pages ask `run_pr
 """
 from __future__ import annotations
 
-import functools
 import math
-
-import torch
-from torch.utils.flop_counter import FlopCounterMode
+from typing import Callable
 
 from .config import TrainConfig
 from .datasets import DATASETS
-from .layers import LayerError
-from .model import ModelPlan, batch_problem, build_model, plan_for
+from .layers import LayerError, Shape
+from .model import ModelPlan, batch_problem, plan_for
 
 MATMUL_FLOPS_PER_SECOND = 20e9  # Linear layers (matrix multiplies); measured ~45e9 on one thread
 CONV_FLOPS_PER_SECOND = 5e9  # convolutions, and the uncounted layers around them; measured 5-20e9
@@ -38,22 +35,35 @@ TRAIN_PASSES = 3  # a training sample's forward and backward cost about three fo
 MAX_EVALUATIONS = 250  # the engine evaluates on the test split at most about this often (engine.MAX_TEST_POINTS)
 
 
-@functools.lru_cache(maxsize=256)
-def _flops(layers: tuple, input_shape: tuple[int, ...]) -> tuple[int, int]:
-    """(matrix-multiply FLOPs, convolution FLOPs) of one sample's forward pass."""
-    plan = ModelPlan(tuple(dict(spec) for spec in layers), (), input_shape, ())
-    with torch.device("meta"):
-        model = build_model(plan)
-        with FlopCounterMode(display=False) as counter:
-            model(torch.empty((1, *input_shape)))
-    by_op = counter.get_flop_counts().get("Global", {})
-    conv = sum(int(count) for op, count in by_op.items() if "conv" in str(op))
-    return int(counter.get_total_flops()) - conv, conv
+def _conv_flops(in_channels: int, kernel: int, out_shape: Shape) -> int:
+    """Every output value of a convolution is `in_channels * kernel * kernel` multiply-adds."""
+    return 2 * math.prod(out_shape) * in_channels * kernel * kernel
+
+
+def _residual_flops(in_shape: Shape, spec: dict, out_shape: Shape) -> tuple[int, int]:
+    """Two 3x3 convolutions, and a 1x1 one on the skip path when the block changes shape."""
+    conv = _conv_flops(in_shape[0], 3, out_shape) + _conv_flops(out_shape[0], 3, out_shape)
+    reshaped = spec["stride"] != 1 or in_shape[0] != out_shape[0]
+    return 0, conv + (_conv_flops(in_shape[0], 1, out_shape) if reshaped else 0)
+
+
+# (matrix-multiply FLOPs, convolution FLOPs) of one sample through a layer, from its spec, input and
+# output shapes; a layer type not named here counts none (elementwise, pooling, normalisation, flatten).
+LAYER_FLOPS: dict[str, Callable[[Shape, dict, Shape], tuple[int, int]]] = {
+    "linear": lambda shape, spec, out: (2 * shape[0] * out[0], 0),
+    "conv2d": lambda shape, spec, out: (0, _conv_flops(shape[0], spec["kernel"], out)),
+    "residual": _residual_flops,
+}
 
 
 def _counts(plan: ModelPlan) -> tuple[int, int]:
-    layers = tuple(tuple(sorted(spec.items())) for spec in plan.layers)
-    return _flops(layers, tuple(plan.input_shape))
+    """(matrix-multiply FLOPs, convolution FLOPs) of one sample's forward pass."""
+    matmul = conv = 0
+    shapes = (tuple(plan.input_shape), *(row.output_shape for row in plan.rows))
+    for spec, shape, out in zip(plan.layers, shapes, shapes[1:]):
+        flops = LAYER_FLOPS.get(spec["type"], lambda *_: (0, 0))(shape, spec, out)
+        matmul, conv = matmul + flops[0], conv + flops[1]
+    return matmul, conv
 
 
 def forward_flops(plan: ModelPlan) -> int:

@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import datasets
-from .blocks import ResidualBlock
 from .config import TrainConfig
 from .datasets import CSV, DATASETS
 from .layers import LAYERS, RANDOM_LAYERS, Shape
 from .losses import LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE
-from .model import ImageNormalize, ModelPlan, Standardize, plan_for
+from .model import ModelPlan, plan_for
 from .optim import OPTIMIZERS
 from .tasks import CLASSIFICATION, REGRESSION
 
@@ -149,6 +148,13 @@ def _source(definition: Callable) -> str:
 
 
 @functools.lru_cache(maxsize=8)
+def _block_source(name: str) -> str:
+    """The source of a class in `blocks` (the residual block, the normalisations), read from its file
+    without importing it: blocks imports torch, and a page shows the script before torch has started."""
+    path = Path(__file__).with_name("blocks.py")
+    return _definitions(path.read_text(encoding="utf-8"))[name]
+
+
 def _definitions(module: str) -> dict[str, str]:
     """The source of each top-level function and class in a module's text, by name."""
     return {node.name: ast.get_source_segment(module, node) for node in ast.parse(module).body
@@ -336,9 +342,9 @@ def build_model($parameters):
 NORMALIZE = {  # how inputs are normalised: (build_model's parameters, its first layer, that layer's class)
     "none": ("", "", None),
     "standardize": ("x_train", "Standardize(x_train.mean(0), x_train.std(0).clamp_min(1e-6)),  # features to "
-                               "mean 0, std 1", Standardize),
+                               "mean 0, std 1", "Standardize"),
     "pixels": ("pixel_mean, pixel_std", "ImageNormalize(pixel_mean, pixel_std),  # 0-255 pixels to mean 0, std 1",
-               ImageNormalize),
+               "ImageNormalize"),
 }
 
 
@@ -358,8 +364,8 @@ def _model_blocks(config: TrainConfig, plan: ModelPlan) -> list[str]:
         layers.append(line)
     classes = [module] if module else []
     if any(spec["type"] == "residual" for spec in plan.layers):
-        classes.append(ResidualBlock)
-    return [*map(_source, classes), _fill(BUILD_MODEL, parameters=parameters, layers="\n".join(layers))]
+        classes.append("ResidualBlock")
+    return [*map(_block_source, classes), _fill(BUILD_MODEL, parameters=parameters, layers="\n".join(layers))]
 
 
 def _size(shape: Shape) -> str:
@@ -654,7 +660,7 @@ def _main(config: TrainConfig, kind: str) -> str:
     model_arguments = {"none": "", "standardize": "x_train", "pixels": "*pixel_stats"}[normalization]
     one_input = config.dataset.task != CLASSIFICATION and config.dataset.input_shape == (1,)
     return _fill(MAIN, argument=DATA_ARGUMENTS.get(kind, ""), load=load, model_arguments=model_arguments,
-                 loss=f"nn.{LOSSES[config.loss].make.__name__}()", loss_note=LOSS_NOTES[config.loss],
+                 loss=f"nn.{LOSSES[config.loss].module}()", loss_note=LOSS_NOTES[config.loss],
                  optimizer=_optimizer(config), predict=PREDICT if one_input else "")
 
 
@@ -667,4 +673,4 @@ def _optimizer(config: TrainConfig) -> str:
         options.append("nesterov=True")
     if settings.weight_decay:
         options.append("weight_decay=WEIGHT_DECAY")
-    return f"torch.optim.{kind.cls.__name__}(model.parameters(), {', '.join(options)})"
+    return f"torch.optim.{kind.class_name}(model.parameters(), {', '.join(options)})"

@@ -3,9 +3,9 @@
 A layer spec is a JSON-able dict such as {"type": "linear", "out": 100} or {"type": "conv2d",
 "out": 32, "kernel": 3, "padding": 1}. This module checks one spec's parameters, builds one torch
 module for a given per-sample input shape ((features,) or (channels, height, width)) and says the
-output shape, rejecting a layer that cannot take that shape with a message naming the fix.
+output shape and parameter count, rejecting a layer that cannot take that shape with a message naming the fix.
 It knows nothing about datasets, losses or training; whole-stack checks live in model.py. Checking
-specs needs no torch: torch is imported when a layer is first built.
+specs, shapes and parameter counts needs no torch: torch is imported when a layer is first built.
 """
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ class LayerType:
     description: str = ""
     elementwise: bool = True  # output shape equals input shape
     accepts: str = ANY  # FLAT: (features,) only; IMAGE: (C, H, W) only
+    weights: Callable[[Shape, dict], int] = field(default=lambda shape, params: 0)  # parameters the module has
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
@@ -119,6 +120,18 @@ def _residual_shape(shape: Shape, p: dict) -> Shape:
     return _window_shape("Residual block", shape, 3, p["stride"], 1, channels)
 
 
+def _conv_weights(in_channels: int, out_channels: int, kernel: int, bias: bool) -> int:
+    return in_channels * out_channels * kernel * kernel + (out_channels if bias else 0)
+
+
+def _residual_weights(shape: Shape, p: dict) -> int:
+    """Two bias-free 3x3 convolutions with batch norm, plus a 1x1 one when the skip must change shape."""
+    channels = p.get("out") or shape[0]
+    weights = _conv_weights(shape[0], channels, 3, False) + _conv_weights(channels, channels, 3, False) + 4 * channels
+    reshaped = p["stride"] != 1 or shape[0] != channels
+    return weights + (_conv_weights(shape[0], channels, 1, False) + 2 * channels if reshaped else 0)
+
+
 def _residual(shape: Shape, p: dict):
     """A residual block for `shape` (its module, and torch, imported on first use)."""
     from .blocks import ResidualBlock
@@ -145,7 +158,8 @@ LAYERS: dict[str, LayerType] = {t.name: t for t in (
               (_P("out", int, None, 1, MAX_FEATURES, "output features (empty on the last Linear: "
                                                      "inferred from the dataset)"),
                _P("in", int, None, 1, MAX_FEATURES, "input features (empty: inferred)")),
-              _linear_shape, "Fully connected: y = xW^T + b.", elementwise=False, accepts=FLAT),
+              _linear_shape, "Fully connected: y = xW^T + b.", elementwise=False, accepts=FLAT,
+              weights=lambda s, p: s[0] * p["out"] + p["out"]),
     LayerType("relu", "ReLU", lambda s, p: nn.ReLU(), description="max(0, x)"),
     LayerType("leaky_relu", "LeakyReLU", lambda s, p: nn.LeakyReLU(p["negative_slope"]),
               (_P("negative_slope", float, 0.01, 0.0, 1.0, "slope for x < 0"),),
@@ -162,13 +176,14 @@ LAYERS: dict[str, LayerType] = {t.name: t for t in (
     LayerType("dropout", "Dropout", lambda s, p: nn.Dropout(p["p"]), (_DROPOUT_P,),
               description="randomly zeroes values while training"),
     LayerType("batchnorm1d", "BatchNorm1d", lambda s, p: nn.BatchNorm1d(s[0]),
-              description="normalises each feature over the batch", accepts=FLAT),
+              description="normalises each feature over the batch", accepts=FLAT, weights=lambda s, p: 2 * s[0]),
     LayerType("conv2d", "Conv2d", lambda s, p: nn.Conv2d(s[0], p["out"], p["kernel"], p["stride"], p["padding"]),
               (_P("out", int, 16, 1, MAX_CHANNELS, "output channels (filters)"),
                _P("kernel", int, 3, 1, 15, "filter size (kernel x kernel)"),
                _P("stride", int, 1, 1, 8, "step between filter positions"),
                _P("padding", int, 0, 0, 7, "zeros added around each side")),
-              _conv_shape, "Slides learned filters over the image.", elementwise=False, accepts=IMAGE),
+              _conv_shape, "Slides learned filters over the image.", elementwise=False, accepts=IMAGE,
+              weights=lambda s, p: _conv_weights(s[0], p["out"], p["kernel"], True)),
     LayerType("maxpool2d", "MaxPool2d", lambda s, p: nn.MaxPool2d(p["kernel"], p.get("stride")), _POOL,
               _pool_shape("MaxPool2d"), "keeps the largest value of each window", elementwise=False,
               accepts=IMAGE),
@@ -181,12 +196,12 @@ LAYERS: dict[str, LayerType] = {t.name: t for t in (
               (_P("p", float, 0.25, 0.0, 0.95, "probability of zeroing each whole channel in training"),),
               description="randomly zeroes whole channels while training", accepts=IMAGE),
     LayerType("batchnorm2d", "BatchNorm2d", lambda s, p: nn.BatchNorm2d(s[0]),
-              description="normalises each channel over the batch", accepts=IMAGE),
+              description="normalises each channel over the batch", accepts=IMAGE, weights=lambda s, p: 2 * s[0]),
     LayerType("residual", "Residual block", _residual,
               (_P("out", int, None, 1, MAX_CHANNELS, "output channels (empty: same as its input)"),
                _P("stride", int, 1, 1, 2, "2 halves the image size")),
               _residual_shape, "two 3x3 convolutions plus a skip connection", elementwise=False,
-              accepts=IMAGE),
+              accepts=IMAGE, weights=_residual_weights),
 )}
 
 
@@ -214,18 +229,31 @@ def check_spec(index: int, spec: Any) -> dict:
     return clean
 
 
-def build_layer(index: int, spec: dict, in_shape: Shape) -> tuple[nn.Module, Shape]:
-    """Build one layer for `in_shape`; returns the module and its output shape."""
+def layer_shape(index: int, spec: dict, in_shape: Shape) -> Shape:
+    """The output shape of one layer for `in_shape`, without building it (no torch); LayerError naming
+    the fix when the layer cannot take that input."""
     layer = LAYERS[spec["type"]]
     try:
         _check_input(layer, in_shape)
         out_shape = layer.out_shape(in_shape, spec)
-        if spec.get("in") is not None and (spec["in"],) != tuple(in_shape):
-            source = f"the data has {in_shape[0]} features" if index == 0 else f"it receives {in_shape[0]}"
-            raise LayerError(index, f"{layer.title} declares {spec['in']} inputs but {source}: "
-                                    "leave 'in' empty to infer it", param="in")
-        return layer.make(in_shape, spec), out_shape
-    except LayerError:
-        raise
+    except ValueError as error:
+        raise LayerError(index, str(error)) from None
+    if spec.get("in") is not None and (spec["in"],) != tuple(in_shape):
+        source = f"the data has {in_shape[0]} features" if index == 0 else f"it receives {in_shape[0]}"
+        raise LayerError(index, f"{layer.title} declares {spec['in']} inputs but {source}: "
+                                "leave 'in' empty to infer it", param="in")
+    return out_shape
+
+
+def layer_weights(spec: dict, in_shape: Shape) -> int:
+    """How many parameters the layer has for `in_shape` (arithmetic: no torch; a test checks it against torch)."""
+    return LAYERS[spec["type"]].weights(in_shape, spec)
+
+
+def build_layer(index: int, spec: dict, in_shape: Shape) -> tuple[nn.Module, Shape]:
+    """Build one layer for `in_shape`; returns the module and its output shape."""
+    out_shape = layer_shape(index, spec, in_shape)
+    try:
+        return LAYERS[spec["type"]].make(in_shape, spec), out_shape
     except ValueError as error:
         raise LayerError(index, str(error)) from None

@@ -1,12 +1,12 @@
 """Model builder: turns a JSON-able layer stack into a checked plan and a torch model.
 
 `plan_model` infers the first layer's input size and the last Linear's output size, computes
-each layer's output shape and parameter count (on torch's meta device, so a huge layer costs no
-memory), rejects stacks that cannot work, naming the layer and the fix, and notes stacks that work
-but teach the wrong lesson (two Linears in a row, an activation the loss already applies). `build_model` makes
-the real `nn.Sequential`. `plan_for` plans a config's stack for its dataset and loss, and
-`batch_problem` says whether a training batch of that model fits in memory. Knows nothing about
-datasets' contents or training.
+each layer's output shape and parameter count (arithmetic from the layer registry: planning imports no
+torch and a huge layer costs no memory), rejects stacks that cannot work, naming the layer and the fix,
+and notes stacks that work but teach the wrong lesson (two Linears in a row, an activation the loss
+already applies). `build_model` makes the real `nn.Sequential` (and imports torch). `plan_for` plans a
+config's stack for its dataset and loss, and `batch_problem` says whether a training batch of that model
+fits in memory. Knows nothing about datasets' contents or training.
 """
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
-from .layers import LAYERS, MAX_LAYERS, LayerError, Shape, build_layer, check_spec
+from .layers import LAYERS, MAX_LAYERS, LayerError, Shape, build_layer, check_spec, layer_shape, layer_weights
+from .lazy import lazy_module
 from .losses import LOSSES, LossSpec
 
-if TYPE_CHECKING:  # only for the annotation: planning needs no config module
+if TYPE_CHECKING:  # only for the annotations: planning needs no config module and no torch
+    import torch
+
     from .config import TrainConfig
+
+nn = lazy_module("torch.nn")  # torch is imported when a model is built, never by planning
 
 MAX_PARAMETERS = 5_000_000  # a stack larger than this is refused before anything is allocated
 TRAIN_MEMORY = 2 * 2**30  # bytes of layer outputs (and their gradients) one training batch may need
@@ -58,30 +60,6 @@ class ModelPlan:
         return math.prod(self.input_shape) + sum(math.prod(row.output_shape) for row in self.rows)
 
 
-class ImageNormalize(nn.Module):
-    """uint8 (or 0-255 float) pixels to (x / 255 - mean) / std, with the training set's mean and std."""
-
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
-        super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).clone())
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).clone())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.float() * (1.0 / 255.0) - self.mean) / self.std
-
-
-class Standardize(nn.Module):
-    """(x - mean) / std with the training set's statistics, stored in the state dict."""
-
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
-        super().__init__()
-        self.register_buffer("mean", mean.clone())
-        self.register_buffer("std", std.clone())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
-
-
 def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: LossSpec | None = None) -> ModelPlan:
     """Check `layers` for this input and output size (and loss); raise LayerError naming the fix."""
     if not layers:
@@ -91,12 +69,11 @@ def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: L
     specs = [check_spec(i, spec) for i, spec in enumerate(layers)]
     specs = _infer_sizes(specs, input_shape, n_outputs)
     rows, shape = [], input_shape
-    with torch.device("meta"):
-        for i, spec in enumerate(specs):
-            module, out_shape = build_layer(i, spec, shape)
-            count = sum(p.numel() for p in module.parameters())
-            rows.append(LayerRow(i, LAYERS[spec["type"]].title, _detail(spec, shape, out_shape), out_shape, count))
-            shape = out_shape
+    for i, spec in enumerate(specs):
+        out_shape = layer_shape(i, spec, shape)
+        count = layer_weights(spec, shape)
+        rows.append(LayerRow(i, LAYERS[spec["type"]].title, _detail(spec, shape, out_shape), out_shape, count))
+        shape = out_shape
     plan = ModelPlan(tuple(specs), tuple(rows), input_shape, shape, collapse_warnings(specs))
     _check_output(plan, n_outputs)
     if plan.parameters == 0:
@@ -142,9 +119,20 @@ def build_model(plan: ModelPlan, mean: torch.Tensor | None = None, std: torch.Te
         module, shape = build_layer(i, spec, shape)
         modules.append(module)
     if mean is not None:
+        from .blocks import ImageNormalize, Standardize
+
         normalize = ImageNormalize if len(plan.input_shape) == 3 else Standardize
         modules.insert(0, normalize(mean, std))
     return nn.Sequential(*modules)
+
+
+def __getattr__(name: str):
+    """`model.ImageNormalize` and `model.Standardize` (in `blocks`), imported with torch only when asked for."""
+    if name in ("ImageNormalize", "Standardize"):
+        from . import blocks
+
+        return getattr(blocks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _infer_sizes(specs: list[dict], input_shape: Shape, n_outputs: int) -> list[dict]:

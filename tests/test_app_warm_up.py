@@ -1,12 +1,15 @@
-"""The server's background warm-up (torch, the training pool, the default digit model): the home page's
-path imports no torch, the warm-up starts once per process however many sessions ask at once, and pages
-work while it is still running (the home page says PyTorch is starting; the Playground waits for it)."""
+"""The server's background warm-up (torch, the training pool, the default digit model): neither the home
+page's path nor the Playground's imports torch (the Playground's plan and budget are arithmetic, so Train
+is ready before torch is), the warm-up starts once per process however many sessions ask at once, and
+pages work while it is still running (the home page says PyTorch is starting; a run waits for it)."""
 import json
 import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+import pytest
 
 from playground.ui import server
 
@@ -26,12 +29,55 @@ print(json.dumps({"exception": [e.value for e in at.exception], "started": start
                   "title": at.title[0].value, "boxes": [box.value for box in at.info]}))
 """
 
+# Opens the Playground (after the home page, as a browser session does) in a fresh interpreter with both
+# warm-ups replaced by recorders: whatever imports torch there is the page itself.
+PLAYGROUND_WITHOUT_WARM_UP = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+from playground.ui import server
+started, waited = [], []
+server.start_warm_up = lambda: started.append(True)
+server.warm_up = lambda: waited.append(True)
+at = AppTest.from_file("app.py", default_timeout=120)
+at.query_params.update(json.loads(sys.argv[1]))
+at.run()
+at.switch_page("pages/1_Playground.py").run()
+print(json.dumps({"exception": [e.value for e in at.exception], "started": started, "waited": waited,
+                  "torch": "torch" in sys.modules, "title": at.title[0].value,
+                  "train_disabled": at.button(key="pg_train").disabled, "errors": [e.value for e in at.error],
+                  "devices": at.selectbox(key="pg_device").options}))
+"""
+
+
+def run_without_warm_up(code: str, *args: str) -> dict:
+    # Offline, as the cold-start benchmark: an online server downloads MNIST with torchvision (and torch).
+    env = {**os.environ, "PLAYGROUND_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("params", [{}, {"lesson": "residual"}, {"lesson": "coffee"}])
+def test_the_playground_shows_train_without_importing_torch(params):
+    seen = run_without_warm_up(PLAYGROUND_WITHOUT_WARM_UP, json.dumps(params))
+    assert seen["exception"] == [] and seen["errors"] == [] and seen["title"] == "Playground"
+    assert seen["started"] and seen["waited"] == []  # the warm-up started in the background; nothing waited
+    assert seen["train_disabled"] is False  # the plan and the budget check were ready ...
+    assert seen["torch"] is False  # ... without torch
+    assert seen["devices"] == ["auto", "cpu"]  # torch has not listed the devices yet
+
+
+def test_the_device_choices_keep_a_links_device_until_torch_lists_them(monkeypatch):
+    monkeypatch.setattr(server, "_devices", [])
+    assert server.device_choices("cuda") == ["auto", "cpu", "cuda"]
+    assert server.device_choices("auto") == ["auto", "cpu"]
+    monkeypatch.setattr(server, "_devices", [["cpu"]])
+    assert server.device_choices("cuda") == ["auto", "cpu"]
+
 
 def test_the_home_page_imports_no_torch():
-    result = subprocess.run([sys.executable, "-c", HOME_WITHOUT_WARM_UP], cwd=ROOT, env=dict(os.environ),
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = run_without_warm_up(HOME_WITHOUT_WARM_UP)
     assert seen["exception"] == [] and seen["title"] == "Neural Playground"
     assert seen["started"] == [True]  # the page started the warm-up (here: the recorder) ...
     assert seen["torch"] is False  # ... and imported no torch itself
@@ -84,24 +130,28 @@ def test_the_home_page_says_so_when_pytorch_could_not_start(monkeypatch, open_pa
         "PyTorch could not start on this server: the PyTorch warm-up failed (ImportError). The server's log says why."]
 
 
-def test_a_playground_opened_while_torch_warms_up_waits_for_that_warm_up(monkeypatch, open_page):
-    """The page's `server.warm_up()` waits for the background thread's (one warm-up, no second), then renders."""
+def test_a_playground_opened_while_torch_warms_up_shows_train_and_a_run_waits_for_the_warm_up(monkeypatch, open_page):
+    """The page renders Train without waiting for torch; pressing it waits for the background thread's
+    warm-up (one warm-up, no second), then the run starts."""
     import playground.engine
 
     warm_ups, release = [], threading.Event()
     real = playground.engine.warm_up
-    monkeypatch.setattr(playground.engine, "warm_up", lambda: (warm_ups.append(True), release.wait(30), real()))
+    monkeypatch.setattr(playground.engine, "warm_up", lambda: (warm_ups.append(True), release.wait(60), real()))
     monkeypatch.setattr(server, "_warm_up_threads", [])
     monkeypatch.setattr(server, "_device", [])
+    monkeypatch.setattr(server, "_devices", [])
     monkeypatch.setattr(server, "WARM_UP_DELAY_SECONDS", 0.0)  # the background thread usually gets there first
     server.warm_up.clear()
-    threading.Timer(1.0, release.set).start()  # the background warm-up takes a second
     try:
         app = open_page(PLAYGROUND)
+        assert not app.exception and app.title[0].value == "Playground"
+        assert not app.button(key="pg_train").disabled and server.device() is None  # Train before torch
+        threading.Timer(1.0, release.set).start()  # the background warm-up finishes a second later
+        app.button(key="pg_train").click().run()
     finally:
         release.set()
         server._warm_up_threads[0].join(60)  # the pool and the default model came next
         server.warm_up.clear()  # its device went to this test's `_device`: the next caller warms up again
-    assert not app.exception and app.title[0].value == "Playground"
-    assert warm_ups == [True] and server.device() is not None
-    assert app.button(key="pg_train") is not None
+    assert not app.exception and warm_ups == [True] and server.device() is not None
+    assert app.session_state["pg_run"] is not None  # the run started once torch was ready

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..checkpoint import weights_fit
 from ..config import TrainConfig, needs_restart
 from ..pace import LABELS, PACES, WATCH, WATCH_EPOCHS_PER_SECOND
 from . import session
@@ -45,6 +44,8 @@ def loaded_weights_for(config: TrainConfig) -> dict | None:
     loaded = st.session_state.get("pg_loaded")
     if loaded is None or not st.session_state.get("pg_continue", True):
         return None
+    from ..checkpoint import weights_fit  # imports torch, as the uploaded model did
+
     return loaded.model.state_dict() if weights_fit(loaded.config, config) else None
 
 

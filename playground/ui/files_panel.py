@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import checkpoint
 from ..config import ConfigError, TrainConfig
 from ..datasets import DATASETS
+from ..lazy import lazy_module
 from ..text import markdown_literal
 from . import session, uploads
 from .controls import chosen_pace
 from .widget_state import RUN, apply_config
+
+checkpoint = lazy_module("playground.checkpoint")  # imports torch: only when a model is saved
 
 
 def config_panel(config: TrainConfig | None) -> None:

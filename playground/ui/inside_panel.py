@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import frames, network
-from ..checkpoint import CheckpointError, model_for_state
+from .. import frames
 from ..config import TrainConfig
+from ..lazy import lazy_module
 from ..model import plan_for
 from ..text import plotly_literals
 from . import server, session
 from .live_view import INSPECT_SECONDS, active
 from .widget_state import RUN
+
+# Both import torch: only when there is a run's model to look inside.
+checkpoint, network = lazy_module("playground.checkpoint"), lazy_module("playground.network")
 
 
 def live() -> None:
@@ -54,6 +57,6 @@ def inside_model(config: TrainConfig, weights: dict | None):
     if weights is None:
         return None
     try:
-        return model_for_state(config, weights)
-    except CheckpointError:
+        return checkpoint.model_for_state(config, weights)
+    except checkpoint.CheckpointError:
         return None

@@ -3,9 +3,10 @@ the run store and the Draw page's default model.
 
 Everything here is created once per server process (`st.cache_resource` or a lock) and is
 read-only or thread-safe for sessions. `start_warm_up()`, which every page calls first, prepares
-torch, the pool and the default model on a background thread, so the home page never waits for
-torch; a page that needs torch calls `warm_up()`, which waits for it. Nothing here imports torch
-at import time. Knows nothing about any one browser: per-session state is in `session` and `workspace`.
+torch, the pool and the default model on a background thread, so neither the home page nor the
+Playground waits for torch to show; what needs torch calls `warm_up()` first, which waits for it
+(a run's start, the Draw page). Nothing here imports torch at import time. Knows nothing about any
+one browser: per-session state is in `session` and `workspace`.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 _WARM_UP_LOCK = threading.Lock()
 _warm_up_threads: list[threading.Thread] = []  # the one background warm-up of this process
 _device: list[str] = []  # the training device's description, once torch knows it
+_devices: list[list[str]] = []  # the device names usable here ("cuda", "cpu"), once torch knows them
 _problems: list[str] = []  # what went wrong in the background warm-up, if anything did
 # The background warm-up waits this long first, so the page whose visit started it reaches the browser
 # before torch's import takes the interpreter's lock for seconds. A page that needs torch meanwhile
@@ -63,6 +65,15 @@ def device() -> str | None:
     return _device[-1] if _device else None
 
 
+def device_choices(current: str) -> list[str]:
+    """The Device box's choices: "auto" and the devices torch found here once it has warmed up; before
+    that "auto", "cpu" and the `current` choice (a link's "cuda" stays until torch can say whether it is
+    here), so the box shows without waiting for torch. A run on a missing device says so when it starts."""
+    if _devices:
+        return ["auto", *_devices[-1]]
+    return list(dict.fromkeys(["auto", "cpu", current]))
+
+
 def warm_up_problem() -> str | None:
     """What went wrong while warming up in the background (details in the server log); None if nothing."""
     return _problems[0] if _problems else None
@@ -79,11 +90,12 @@ def warm_up() -> str:
     """
     import torch
 
-    from ..devices import describe_device, resolve_device
+    from ..devices import available_devices, describe_device, resolve_device
     from ..engine import warm_up as warm_up_torch
 
     torch.set_num_threads(1)
     warm_up_torch()
+    _devices.append(available_devices())
     _device.append(describe_device(resolve_device("auto")))
     return _device[-1]
 

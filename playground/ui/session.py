@@ -16,8 +16,6 @@ from ..config import TrainConfig
 from ..pace import WATCH
 from ..pace import poll_seconds as pace_poll_seconds
 from ..progress import POLL_SECONDS, QUEUED_POLL_SECONDS, REPLACED, Owners
-from ..race import Race
-from ..runner import TrainingRunner
 from ..runstore import RunStoreError
 from ..settings import budget_minutes, idle_seconds
 from . import server, workspace
@@ -55,8 +53,11 @@ def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state
     It is refused when estimated over the server's budget, and it stops this browser's other run.
     """
     discard_run(key)
+    server.warm_up()  # torch ready and on one thread (waits for the background warm-up if it is not yet)
     pool, idle, on_end, limits = server.training_pool(), idle_seconds(), saver(config), run_limits()
     if pool is None:
+        from ..runner import TrainingRunner  # imports torch: only when a run starts
+
         run = TrainingRunner(config, initial_state=initial_state, on_end=on_end, idle_pause=idle, idle_end=idle,
                              budget_minutes=limits["budget_minutes"], pace=pace)
         _THREAD_RUNS.claim(limits["owner"], run, REPLACED)
@@ -69,8 +70,11 @@ def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state
 def start_race(key: str, entrants, on_end: Callable) -> None:
     """Stop this session's previous race under `key` and start `entrants` racing (in the pool if any)."""
     discard_run(key)
+    server.warm_up()
     pool, idle, limits = server.training_pool(), idle_seconds(), run_limits()
     if pool is None:
+        from ..race import Race  # imports torch: only when a race starts
+
         race = Race(entrants, idle_end=idle, on_end=on_end, budget_minutes=limits["budget_minutes"])
         _THREAD_RUNS.claim(limits["owner"], race, REPLACED)
     else:

@@ -11,9 +11,9 @@ import streamlit as st
 
 from ..config import MAX_EPOCHS, dataset_task
 from ..datasets import DATASETS
-from ..devices import available_devices
 from ..losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from ..optim import OPTIMIZERS, SCHEDULES
+from . import server
 from .link import link_config, shown
 
 LR_CHOICES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -78,4 +78,5 @@ def run_inputs(is_image: bool) -> dict:
                                        format_func=lambda b: "full batch" if b == 0 else str(b), key="pg_batch"),
             "epochs": st.number_input("Epochs", 1, MAX_EPOCHS, step=1 if is_image else 100, key="pg_epochs"),
             "seed": st.number_input("Model seed", 0, 2**32 - 1, step=1, key="pg_seed"),
-            "device": st.selectbox("Device", ["auto", *available_devices()], key="pg_device")}
+            "device": st.selectbox("Device", server.device_choices(st.session_state.get("pg_device", "auto")),
+                                   key="pg_device")}

@@ -4,9 +4,16 @@ Knows the uploader's session-state keys it is given, not which page it is on.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from ..checkpoint import CheckpointError, LoadedModel, load_checkpoint
+from ..lazy import lazy_module
+
+if TYPE_CHECKING:
+    from ..checkpoint import LoadedModel
+
+checkpoint = lazy_module("playground.checkpoint")  # imports torch: only when a file was uploaded
 
 
 def uploaded_checkpoint(upload_key: str, error_key: str) -> LoadedModel | None:
@@ -20,7 +27,7 @@ def uploaded_checkpoint(upload_key: str, error_key: str) -> LoadedModel | None:
     if upload is None:
         return None
     try:
-        return load_checkpoint(upload.getvalue())
-    except CheckpointError as error:
+        return checkpoint.load_checkpoint(upload.getvalue())
+    except checkpoint.CheckpointError as error:
         st.session_state[error_key] = f"That model was not loaded: {error}"
         return None
