@@ -15,6 +15,7 @@ from playground.progress import COMPLETED, REPLACED, RUNNING, STOPPED
 from playground.runner import TrainingRunner
 from playground.ui import server, workspace
 from test_app_playground_share import XOR  # tests/ is on sys.path
+from test_live_chart import charts
 
 ENDLESS = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "epochs": 100_000})
 
@@ -60,6 +61,8 @@ def test_a_second_student_waits_in_line_then_trains_in_the_pool(pooled, monkeypa
     assert [i.value for i in second.info] == [
         "Waiting for a free training slot: you are next. The server's training worker is busy with other "
         "trainings; yours starts by itself."]
+    assert any("pg_boundary" in key for key in charts(second))  # the data while it waits, not a blank area
+    assert any("starts by itself as soon as the server has room" in c.value for c in second.caption)
 
     first.button(key="pg_stop").click().run()  # Stop frees the worker for the one waiting
     second.session_state["pg_run"].join(120)

@@ -59,8 +59,8 @@ def render_live(preview: TrainConfig | None) -> bool:
     snap = run.snapshot()
     dataset = server.cached_dataset(run.config.dataset)
     status_line(snap, dataset.is_image)
-    if snap.status == QUEUED:  # nothing to chart yet: keep a queued page's polls cheap
-        st.caption("The charts appear when your run starts.")
+    if snap.status == QUEUED:  # no curves yet: the data it will train on, never a blank area
+        while_queued(dataset)
         return True
     figure = None if dataset.is_image else data_chart(dataset, snap.frame)
     if figure is None:
@@ -129,6 +129,21 @@ def before_a_run(preview: TrainConfig | None) -> None:
         live_chart.chart(figure, key="pg_boundary")
     with beside:
         how_to_start(preview)
+
+
+def while_queued(dataset) -> None:
+    """A queued run's page: its data (the boundary forms in place once it starts), prepared once per dataset."""
+    if dataset.is_image:
+        sample_images(dataset)
+        return
+    figure = data_chart(dataset)
+    if figure is None:
+        return
+    picture, beside = picture_columns()
+    with picture, pinned_view.beside_pinned():
+        live_chart.chart(figure, key="pg_boundary")
+    with beside:
+        st.caption("Your run starts by itself as soon as the server has room for it; its boundary forms here.")
 
 
 def how_to_start(preview: TrainConfig | None) -> None:
