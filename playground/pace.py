@@ -40,6 +40,9 @@ def epochs_per_second(pace: str) -> float | None:
     return PACES[pace]
 
 
+LATE_WEIGHT = 0.05  # how much each epoch moves `Pacer.on_time` (about the last 20 epochs count)
+
+
 class Pacer:
     """When the next epoch may begin at a pace. `started()` as each epoch begins, `delay()` before it.
 
@@ -50,6 +53,7 @@ class Pacer:
     def __init__(self, pace: str = FAST, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self._next = float("-inf")  # when the next epoch may begin
+        self.on_time = 1.0  # a running share of epochs that began on time (not over an epoch late)
         self.set(pace)
 
     def set(self, pace: str) -> None:
@@ -68,4 +72,11 @@ class Pacer:
             return
         now = self.clock()
         behind = now - self._next
+        if self._next != float("-inf"):
+            self.on_time = (1 - LATE_WEIGHT) * self.on_time + LATE_WEIGHT * (behind <= self.interval)
         self._next = (now if behind > self.interval else self._next) + self.interval
+
+    @property
+    def behind(self) -> bool:
+        """Whether most recent epochs began over an epoch late: the run gets less CPU than its pace needs."""
+        return self.interval is not None and self.on_time < 0.5

@@ -245,6 +245,7 @@ class _Slot:
         self.ready = threading.Event()
         self.jobs: dict[int, _PoolJob] = {}  # by job id; only this slot's thread changes it
         self.cpu = CpuMeter()
+        self.behind = False  # a run here trains slower than its pace asks (the worker's last heartbeat)
         self.failed_starts = 0
         self._send_lock = threading.Lock()
         self._conn: Connection | None = None
@@ -304,8 +305,9 @@ class _Slot:
 
     def _handle(self, message: tuple) -> None:
         kind = message[0]
-        if kind == "beat" and len(message) > 1:
+        if kind == "beat" and len(message) > 2:
             self.cpu.beat(message[1], time.monotonic())
+            self.behind = message[2]
         elif kind == "snapshot" and message[1] in self.jobs:
             self.jobs[message[1]]._update(message[2], message[3])
         elif kind == "end" and message[1] in self.jobs:
@@ -353,7 +355,7 @@ class _Slot:
 
     def _fits(self, job: "_PoolJob") -> bool:
         hosted = [Hosted(other.shares, other.started_at) for other in self.jobs.values()]
-        return may_host(job.shares, hosted, self.cpu.cores, time.monotonic())
+        return may_host(job.shares, hosted, self.cpu.cores, time.monotonic(), behind=self.behind)
 
     def _await_ready(self) -> bool:
         try:
@@ -371,6 +373,7 @@ class _Slot:
             self.ready.set()
             self.failed_starts = 0
             self.cpu.reset()  # the warm-up's CPU says nothing about the jobs to come
+            self.behind = False
         return self.ready.is_set()
 
     def _receive(self, silence: float) -> tuple | None:

@@ -226,6 +226,12 @@ class TrainingRunner(ThreadedRun):
         return self._paused
 
     @property
+    def behind_pace(self) -> bool:
+        """Whether it trains, unpaused, slower than its pace asks (it gets less CPU than it needs)."""
+        with self._lock:
+            return self._status == RUNNING and not self._paused and self._pacer.behind
+
+    @property
     def engine(self) -> Engine | None:
         """The engine, once built. Read its model only after the run has ended."""
         return self._engine

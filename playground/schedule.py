@@ -4,7 +4,9 @@ A run at the fast pace, or a race, takes a worker for itself: it uses all the co
 at a slower pace (the watch pace) waits between epochs and needs only part of a core, so one worker
 hosts several of them while its measured CPU use, plus what the runs it has just started are
 expected to add, stays within WORKER_CORES. The measure comes from the worker's heartbeats (the CPU
-seconds its process has used, `CpuMeter`). What does not fit waits in the pool's queue. Knows nothing
+seconds its process has used, `CpuMeter`). A worker whose paced runs fall behind their pace takes no
+more: its own CPU figure looks low when the machine's other processes starve it. What does not fit
+waits in the pool's queue. Knows nothing
 about processes, pipes or runs: the pool asks it with numbers.
 """
 from __future__ import annotations
@@ -26,11 +28,12 @@ class Hosted:
     started: float  # when the worker took it (time.monotonic())
 
 
-def may_host(new_shares: bool, hosted: list[Hosted], cores: float, now: float) -> bool:
-    """Whether a worker running `hosted`, measured at `cores` of CPU, may also take a new training."""
+def may_host(new_shares: bool, hosted: list[Hosted], cores: float, now: float, behind: bool = False) -> bool:
+    """Whether a worker running `hosted`, measured at `cores` of CPU, may also take a new training;
+    never while one of its runs is `behind` its pace (the machine gives it less CPU than it measures)."""
     if not hosted:
         return True
-    if not new_shares or not all(job.shares for job in hosted) or len(hosted) >= MOST_JOBS:
+    if behind or not new_shares or not all(job.shares for job in hosted) or len(hosted) >= MOST_JOBS:
         return False
     settling = sum(now - job.started < SETTLE_SECONDS for job in hosted)
     return cores + (settling + 1) * SHARED_CORES <= WORKER_CORES

@@ -2,12 +2,15 @@
 
 `pool._Slot` starts it as `python -m playground.worker FD THREADS` (a socket on FD, THREADS torch
 threads). It warms torch up, says "ready", then serves the server's messages: "job" starts a
-`TrainingRunner` or a `Race` on its own thread, "call" gives one job a command, "exit" stops every
-job and ends the process once they have ended. It sends each job's snapshot when it changed, at most
-every SNAPSHOT_SECONDS (with only the timeline frames not sent before), and an "end" with the final
-snapshot and weights as soon as a job ends. A heartbeat thread says every HEARTBEAT_SECONDS that the
-process is alive, with the CPU seconds it has used so far: the server measures each worker's load
-from it to decide what else it may host. Knows nothing about the queue or how jobs are scheduled.
+`TrainingRunner` or a `Race` on its own thread; "call" gives one job a command; "fork" asks a runner
+for a twin at its next epoch boundary (`TrainingRunner.fork`), started as a new job with its own
+commands ("forked" tells the server, "lost" when the runner had already gone; messages for a twin not
+made yet wait for it); "exit" stops every job and ends the process once they have ended. It sends
+each job's snapshot when it changed, at most every SNAPSHOT_SECONDS (with only the timeline frames
+not sent before), and an "end" with the final snapshot and weights as soon as a job ends. A heartbeat
+thread says every HEARTBEAT_SECONDS that the process is alive, with the CPU seconds it has used so
+far and whether a run falls behind its pace: the server decides from them what else it may host.
+Knows nothing about the queue or how jobs are scheduled.
 """
 from __future__ import annotations
 
@@ -45,7 +48,8 @@ def worker_main(conn, torch_threads: int) -> None:
     server's children: the server stops its jobs (and saves them) as it shuts down, and a worker whose
     server died exits when its socket closes."""
     conn = LockedConnection(conn)
-    threading.Thread(target=_heartbeat, args=(conn,), name="heartbeat", daemon=True).start()
+    hosted = HostedJobs(conn)
+    threading.Thread(target=_heartbeat, args=(conn, hosted), name="heartbeat", daemon=True).start()
     import torch
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -55,7 +59,7 @@ def worker_main(conn, torch_threads: int) -> None:
     torch.set_num_threads(torch_threads)
     warm_up()
     send(conn, ("ready", os.getpid()))
-    HostedJobs(conn).serve()
+    hosted.serve()
 
 
 class LockedConnection:
@@ -78,11 +82,11 @@ class LockedConnection:
         return self._conn.fileno()
 
 
-def _heartbeat(conn: LockedConnection) -> None:
+def _heartbeat(conn: LockedConnection, hosted: "HostedJobs") -> None:
     while True:
         time.sleep(HEARTBEAT_SECONDS)
         try:
-            send(conn, ("beat", time.process_time()))
+            send(conn, ("beat", time.process_time(), hosted.behind()))
         except (OSError, ValueError):
             return  # the server went away
 
@@ -113,6 +117,10 @@ class HostedJobs:
         self.twins: list[tuple] = []  # (parent id, new id, twin, its commands): appended by runner threads
         self.early: dict[int, list[tuple]] = {}  # messages for twins not made yet, by their id
         self.asked: dict[int, int] = {}  # twins not made yet: their id -> the id of the runner asked
+
+    def behind(self) -> bool:
+        """Whether a run here trains slower than its pace asks (any thread may ask)."""
+        return any(getattr(hosted.job, "behind_pace", False) for hosted in list(self.jobs.values()))
 
     def serve(self) -> None:
         """Until told to exit (and every job ended) or the server goes away."""
@@ -159,7 +167,10 @@ class HostedJobs:
         """Give `job` a command (after the twins asked of it) or ask it for a twin; unknown names are dropped."""
         if message[0] == "call" and message[2] in COMMANDS[kind]:
             _, _, name, args = message
-            job.call_after_forks(name, *args) if kind == "runner" else getattr(job, name)(*args)
+            if kind == "runner":
+                job.call_after_forks(name, *args)
+            else:
+                getattr(job, name)(*args)
         elif message[0] == "fork" and kind == "runner" and not self.exiting:
             self.ask_twin(message[1], job, *message[2:])
         elif message[0] == "fork":

@@ -70,3 +70,17 @@ def test_switching_to_fast_ends_a_wait_and_back_to_watch_resumes_it():
     assert pacer.delay() == 0.0 and pacer.pace == FAST
     pacer.set(WATCH)
     assert pacer.delay() == pytest.approx(0.01)
+
+
+def test_a_pacer_tells_when_its_epochs_begin_over_an_epoch_late():
+    clock = [0.0]
+    pacer = Pacer(WATCH, clock=lambda: clock[0])
+    for _ in range(50):  # on time: each epoch begins when it may
+        clock[0] += pacer.delay()
+        pacer.started()
+    assert not pacer.behind
+    for _ in range(50):  # starved: every epoch begins three intervals after the previous one
+        clock[0] += 3 * pacer.interval
+        pacer.started()
+    assert pacer.behind
+    assert not Pacer(FAST).behind
