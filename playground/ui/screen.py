@@ -32,7 +32,7 @@ CSS = """
 .st-key-pg_chips [data-testid="stPopoverButton"] div[aria-hidden="true"] {display: none;}
 .st-key-pg_chips [data-testid="stPopoverButton"][kind="tertiary"] {padding: 0.1rem 0.15rem; color: #6b6b6b;}
 .st-key-pg_chips [data-testid="stPopoverButton"][kind="primary"] {padding: 0.1rem 0.35rem;}
-.st-key-pg_chips [data-testid="stMarkdownContainer"] p {margin: 0;}
+.st-key-pg_chips [data-testid="stMarkdownContainer"] p {margin: 0; line-height: 2.1rem;}
 .st-key-pg_model_actions {gap: 0.4rem;}
 .st-key-pg_model_actions button {min-height: 2.1rem; padding: 0.1rem 0.6rem;}
 </style>
