@@ -125,12 +125,12 @@ def chip_row(layers: list[dict]) -> list[dict]:
     types = [spec["type"] for spec in shown_specs]
     specs = []
     with st.container(horizontal=True, gap="small", vertical_alignment="center", key="pg_chips"):
-        st.markdown(":gray-badge[Input]")
+        st.markdown(":gray[**Input**]")
         for position, layer in enumerate(layers):
             insert_slot(position, collapses=0 < position and types[position - 1] == types[position] == "linear")
             specs.append(chip(position, layer, shown_specs[position], len(layers)))
         insert_slot(len(layers), collapses=False)
-        st.markdown(":gray-badge[Output]")
+        st.markdown(":gray[**Output**]")
     return specs
 
 
