@@ -207,6 +207,58 @@ def test_an_activation_swaps_in_one_click(at):
     assert at.segmented_control(key=f"pg_l{relu}_swap").value == "tanh" and not at.exception
 
 
+def popovers(app: AppTest) -> dict[str, object]:
+    """Every keyed popover on the page (its button's label and type), by key: the layer chips and their "+"."""
+    def walk(node):
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+    return {block.proto.id.split("-")[-1]: block.proto.popover
+            for block in walk(app.main) if getattr(block, "type", None) == "popover"}
+
+
+def chips(app: AppTest) -> list[str]:
+    """The layer chips' labels, input to output."""
+    return [p.label for key, p in popovers(app).items() if key.startswith("pg_chip_")]
+
+
+def test_the_model_is_a_row_of_chips_with_a_key_parameter_each(at):
+    assert chips(at) == ["Linear 100", "ReLU", "Linear auto"]
+    first = at.session_state["pg_layers"][0]["id"]
+    at.number_input(key=f"pg_l{first}_linear_out").set_value(16).run()
+    assert chips(at)[0] == "Linear 16"
+    at.selectbox(key="pg_dataset").set_value("digits").run()  # image layers: every one editable from its chip
+    assert chips(at) == ["Conv 32·3x3", "ReLU", "MaxPool 2x2", "Flatten", "Linear auto"]
+    assert not at.exception
+
+
+def test_every_layer_type_is_editable_from_its_chip(at):
+    from playground.layers import LAYERS
+    from playground.ui.layer_editor import chip_label, editable_params
+
+    at.selectbox(key="pg_dataset").set_value("digits").run()
+    first = at.session_state["pg_layers"][0]["id"]
+    for kind, layer in LAYERS.items():
+        at.selectbox(key=f"pg_l{first}_type").set_value(kind).run()
+        for param in editable_params(kind):
+            assert at.number_input(key=f"pg_l{first}_{kind}_{param.name}") is not None
+        name = chip_label({"type": kind, **layer.defaults()}).split()[0]  # sizes may carry over from the last type
+        assert chips(at)[0].split()[0] == name and not at.exception
+
+
+def test_a_plus_between_chips_inserts_there_and_takes_the_collapse_mark_away(at):
+    relu = at.session_state["pg_layers"][1]["id"]
+    at.button(key=f"pg_l{relu}_remove").click().run()
+    assert popovers(at)["pg_insert_1"].type == "primary"  # the "+" between the two Linears is marked
+    assert popovers(at)["pg_insert_0"].type == "tertiary"
+    at.pills(key="pg_ins_1").set_value("relu").run()
+    assert stack_types(at) == ["linear", "relu", "linear"] and chips(at) == ["Linear 100", "ReLU", "Linear auto"]
+    assert all(p.type == "tertiary" for k, p in popovers(at).items() if k.startswith("pg_insert_"))
+    assert not at.warning and at.pills(key="pg_ins_1").value is None
+    at.pills(key="pg_ins_3").set_value("tanh").run()  # the last place: after the output layer
+    assert stack_types(at) == ["linear", "relu", "linear", "tanh"] and not at.exception
+
+
 def test_unworkable_stack_is_rejected_with_a_message_naming_the_fix(at):
     for layer in list(at.session_state["pg_layers"]):
         at.button(key=f"pg_l{layer['id']}_remove").click().run()

@@ -1,7 +1,12 @@
-"""The Playground's Model column: the layer rows (type, parameters, move up/down, remove, a one-click
-swap between the common activations), adding a layer where it belongs, and the preset buttons.
+"""The Playground's Model column: the model as a row of layer chips, like TF Playground's row of layers.
 
-The rows live in session state (`pg_layers`, each with an id its widgets are keyed by); callbacks
+Input → one chip per layer ("Linear 100", "ReLU", "Conv 8·3x3") → Output, with a "+" between chips that
+inserts a layer at that place (the "+" between two Linear layers is marked: they collapse into one linear
+map). One click on a chip opens its editor: type, parameters, a one-click swap between the common
+activations, move and remove. "Add layer" puts a new layer where it belongs (an activation before the
+output layer); the presets load whole stacks.
+
+The layers live in session state (`pg_layers`, each with an id its widgets are keyed by); callbacks
 name layers by id and skip repeated callbacks of what cannot be repeated safely (see
 `session.repeated`). Returns the layer specs as a config holds them. Knows the layer registry, not
 whether the stack fits the data: that is `plan_panel`'s.
@@ -18,10 +23,25 @@ from .widget_state import set_layers, use_preset
 
 PARAM_LABELS = {("linear", "out"): "Output size", ("conv2d", "out"): "Out channels",
                 ("residual", "out"): "Out channels"}
-SWAPS = ("relu", "tanh", "sigmoid", "gelu")  # an activation row of one of these swaps to another in one click
+SWAPS = ("relu", "tanh", "sigmoid", "gelu")  # an activation of one of these swaps to another in one click
 OUTPUT, END = "output", "end"  # where "Add layer" puts a layer (besides after layer k, a 1-based int)
 PLACE_NAMES = {OUTPUT: "before the output layer", END: "at the end"}
 GO_LAST = ("softmax", "log_softmax")  # turn the output into probabilities: their place is after it
+SHORT_NAMES = {"conv2d": "Conv", "maxpool2d": "MaxPool", "avgpool2d": "AvgPool", "residual": "ResBlock",
+               "batchnorm1d": "BatchNorm", "leaky_relu": "LeakyReLU"}  # a chip's name, where shorter than the title
+# A chip's key parameter, by layer type, from the layer's spec (types not named here show none)
+KEY_PARAMS = {
+    "linear": lambda s: str(s.get("out") or "auto"),
+    "conv2d": lambda s: f"{s['out']}·{s['kernel']}x{s['kernel']}",
+    "maxpool2d": lambda s: f"{s['kernel']}x{s['kernel']}",
+    "avgpool2d": lambda s: f"{s['kernel']}x{s['kernel']}",
+    "residual": lambda s: str(s.get("out") or "same") + ("/2" if s.get("stride") == 2 else ""),
+    "dropout": lambda s: f"{s['p']:g}",
+    "dropout2d": lambda s: f"{s['p']:g}",
+    "leaky_relu": lambda s: f"{s['negative_slope']:g}",
+    "elu": lambda s: f"{s['alpha']:g}",
+}
+COLLAPSE_TIP = "Two Linear layers in a row collapse into one linear map: insert an activation (e.g. ReLU) here."
 
 
 def move_layer(layer_id: int, offset: int) -> None:
@@ -52,13 +72,26 @@ def insert_index(types: list[str], place: str | int, new: str = "") -> int:
     return len(types) if place == END else min(place, len(types))
 
 
+def stack_specs() -> list[dict]:
+    return [{k: v for k, v in layer.items() if k != "id"} for layer in st.session_state["pg_layers"]]
+
+
 def add_layer() -> None:
     if session.repeated("add layer"):
         return
-    specs = [{k: v for k, v in layer.items() if k != "id"} for layer in st.session_state["pg_layers"]]
-    kind = st.session_state["pg_add_type"]
+    specs, kind = stack_specs(), st.session_state["pg_add_type"]
     at = insert_index([spec["type"] for spec in specs], st.session_state.get("pg_add_at", END), kind)
     set_layers([*specs[:at], {"type": kind}, *specs[at:]])
+
+
+def insert_at(slot: int) -> None:
+    """A "+" between chips: the chosen layer type goes in at that place (0: first)."""
+    kind = st.session_state.get(f"pg_ins_{slot}")
+    if kind is None or session.repeated(f"insert {slot}"):
+        return
+    st.session_state[f"pg_ins_{slot}"] = None  # the "+" shows no choice afterwards
+    specs = stack_specs()
+    set_layers([*specs[:slot], {"type": kind}, *specs[slot:]])
 
 
 def follow_type() -> None:
@@ -67,7 +100,7 @@ def follow_type() -> None:
 
 
 def swap_activation(layer_id: int) -> None:
-    """One click on an activation row's swap control makes the row that activation."""
+    """One click on an activation's swap control makes the layer that activation."""
     chosen = st.session_state.get(f"pg_l{layer_id}_swap")
     if chosen is not None:  # clicking the shown one again deselects it: nothing to swap
         st.session_state[f"pg_l{layer_id}_type"] = chosen
@@ -79,64 +112,116 @@ def layer_stack(is_image: bool) -> list[dict]:
     if not shown("model"):
         st.caption("🔒 The layers are set by the link; the table below shows them.")
         return [dict(spec) for spec in link_config().layers]
-    layers = st.session_state["pg_layers"]
-    specs = [layer_row(i, layer, len(layers)) for i, layer in enumerate(layers)]
-    add_controls(len(layers))
-    preset_buttons(is_image)
+    specs = chip_row(st.session_state["pg_layers"])
+    with st.container(horizontal=True, gap="small", key="pg_model_actions"):
+        add_controls(len(specs))
+        preset_buttons(is_image)
     return specs
 
 
+def chip_row(layers: list[dict]) -> list[dict]:
+    """Input → a chip per layer, a "+" before each and at the end → Output; returns the layers' specs."""
+    shown_specs = [current_spec(layer) for layer in layers]
+    types = [spec["type"] for spec in shown_specs]
+    specs = []
+    with st.container(horizontal=True, gap="small", vertical_alignment="center", key="pg_chips"):
+        st.markdown(":gray[**Input**]")
+        for position, layer in enumerate(layers):
+            insert_slot(position, collapses=0 < position and types[position - 1] == types[position] == "linear")
+            specs.append(chip(position, layer, shown_specs[position], len(layers)))
+        insert_slot(len(layers), collapses=False)
+        st.markdown(":gray[**Output**]")
+    return specs
+
+
+def current_spec(layer: dict) -> dict:
+    """The layer as its widgets hold it now (their session state, set to the layer's values on first show)."""
+    type_key = f"pg_l{layer['id']}_type"
+    kind = st.session_state.setdefault(type_key, layer["type"])
+    spec = {"type": kind}
+    for param in editable_params(kind):
+        key = f"pg_l{layer['id']}_{kind}_{param.name}"
+        spec[param.name] = st.session_state.setdefault(key, layer.get(param.name, param.default))
+    return spec
+
+
+def editable_params(kind: str) -> list:
+    return [p for p in LAYERS[kind].params if p.name != "in"]
+
+
+def chip_label(spec: dict) -> str:
+    """A chip's text: the layer's name and its key parameter, e.g. "Linear 100", "Conv 8·3x3", "ReLU"."""
+    kind = spec["type"]
+    name = SHORT_NAMES.get(kind, LAYERS[kind].title)
+    return f"{name} {KEY_PARAMS[kind](spec)}" if kind in KEY_PARAMS else name
+
+
+def insert_slot(slot: int, collapses: bool) -> None:
+    """A "+" that inserts a layer at `slot`; marked where the layers either side collapse into one map."""
+    tip = COLLAPSE_TIP if collapses else "insert a layer here"
+    with st.popover("", icon=":material/warning:" if collapses else ":material/add:", help=tip,
+                    type="primary" if collapses else "tertiary", key=f"pg_insert_{slot}"):
+        if collapses:
+            st.caption(COLLAPSE_TIP)
+        st.pills(f"Insert a layer at place {slot + 1}", list(LAYERS), format_func=lambda n: LAYERS[n].title,
+                 key=f"pg_ins_{slot}", on_change=insert_at, args=(slot,))
+
+
+def chip(position: int, layer: dict, spec: dict, count: int) -> dict:
+    """One layer's chip; a click opens its editor (type, parameters, swap, move, remove)."""
+    tip = f"Layer {position + 1}: {LAYERS[spec['type']].description} Click to edit, move or remove."
+    with st.popover(chip_label(spec), help=tip, key=f"pg_chip_{layer['id']}"):
+        return layer_editor(position, layer, count)
+
+
 def add_controls(count: int) -> None:
-    """The new layer's type, where it goes (its natural place unless chosen) and the Add button."""
-    add_type, add_at, add_button = st.columns([3, 3, 2], vertical_alignment="bottom")
-    add_type.selectbox("New layer", list(LAYERS), format_func=lambda n: LAYERS[n].title, key="pg_add_type",
-                       on_change=follow_type)
-    places = [OUTPUT, END, *range(1, count + 1)]
-    if st.session_state.get("pg_add_at") not in places:
-        st.session_state["pg_add_at"] = natural_place(st.session_state.get("pg_add_type", next(iter(LAYERS))))
-    add_at.selectbox("Insert", places, key="pg_add_at", format_func=lambda p: PLACE_NAMES.get(p, f"after layer {p}"),
+    """The new layer's type, where it goes (its natural place unless chosen) and the Add button, folded away."""
+    with st.popover("Add layer", icon=":material/add:", key="pg_add_popover"):
+        st.selectbox("New layer", list(LAYERS), format_func=lambda n: LAYERS[n].title, key="pg_add_type",
+                     on_change=follow_type)
+        places = [OUTPUT, END, *range(1, count + 1)]
+        if st.session_state.get("pg_add_at") not in places:
+            st.session_state["pg_add_at"] = natural_place(st.session_state.get("pg_add_type", next(iter(LAYERS))))
+        st.selectbox("Insert", places, key="pg_add_at", format_func=lambda p: PLACE_NAMES.get(p, f"after layer {p}"),
                      help="where the new layer goes; an activation belongs between two Linear layers")
-    add_button.button("Add layer", icon=":material/add:", on_click=add_layer, width="stretch", key="pg_add_layer")
+        st.button("Add layer", icon=":material/add:", on_click=add_layer, width="stretch", key="pg_add_layer")
 
 
 def preset_buttons(is_image: bool) -> None:
-    presets = list(presets_for(is_image).values())
-    per_row = 2 if is_image else 3  # image preset names are longer
-    for start in range(0, len(presets), per_row):
-        for col, preset in zip(st.columns(per_row), presets[start:start + per_row]):
-            col.button(preset.title, on_click=use_preset, args=(preset,), width="stretch",
-                       key=f"pg_preset_{preset.title}", help=preset.tip)
+    for preset in presets_for(is_image).values():
+        st.button(preset.title, on_click=use_preset, args=(preset,), key=f"pg_preset_{preset.title}",
+                  help=preset.tip)
 
 
-def layer_row(position: int, layer: dict, count: int) -> dict:
-    """Widgets for one layer: type, first parameter and buttons; further parameters on a line below."""
-    cols = st.columns([3, 3, 1, 1, 1], vertical_alignment="bottom")
-    type_key = f"pg_l{layer['id']}_type"
-    st.session_state.setdefault(type_key, layer["type"])
-    kind = cols[0].selectbox(f"Layer {position + 1}", list(LAYERS), format_func=lambda n: LAYERS[n].title,
-                             key=type_key)
+def layer_editor(position: int, layer: dict, count: int) -> dict:
+    """Widgets for one layer: its type (and the swap between activations), its parameters, move and remove."""
+    kind = st.selectbox(f"Layer {position + 1}", list(LAYERS), format_func=lambda n: LAYERS[n].title,
+                        key=f"pg_l{layer['id']}_type")
     layer["type"], spec = kind, {"type": kind}
-    params = [p for p in LAYERS[kind].params if p.name != "in"]
-    if kind in SWAPS:  # these have no parameters: the swap control goes on the line below, where it fits
-        swap_control(st, layer["id"], kind)
-    below = st.columns(len(params) - 1) if len(params) > 1 else []
-    for column, param in zip([cols[1], *below], params):
+    if kind in SWAPS:
+        swap_control(layer["id"], kind)
+    params = editable_params(kind)
+    for column, param in zip(st.columns(len(params)) if params else [], params):
         layer[param.name] = spec[param.name] = param_input(column, layer, kind, param)
-    key = f"pg_l{layer['id']}"
-    cols[2].button("", icon=":material/arrow_upward:", key=f"{key}_up", on_click=move_layer,
-                   args=(layer["id"], -1), disabled=position == 0, help="move up")
-    cols[3].button("", icon=":material/arrow_downward:", key=f"{key}_down", on_click=move_layer,
-                   args=(layer["id"], 1), disabled=position == count - 1, help="move down")
-    cols[4].button("", icon=":material/close:", key=f"{key}_remove", on_click=remove_layer, args=(layer["id"],),
-                   help="remove")
+    move_buttons(position, layer["id"], count)
     return {k: v for k, v in spec.items() if v is not None}
 
 
-def swap_control(column, layer_id: int, kind: str) -> None:
+def move_buttons(position: int, layer_id: int, count: int) -> None:
+    key = f"pg_l{layer_id}"
+    with st.container(horizontal=True, gap="small"):
+        st.button("Earlier", icon=":material/arrow_back:", key=f"{key}_up", on_click=move_layer,
+                  args=(layer_id, -1), disabled=position == 0, help="move one place towards the input")
+        st.button("Later", icon=":material/arrow_forward:", key=f"{key}_down", on_click=move_layer,
+                  args=(layer_id, 1), disabled=position == count - 1, help="move one place towards the output")
+        st.button("Remove", icon=":material/close:", key=f"{key}_remove", on_click=remove_layer, args=(layer_id,))
+
+
+def swap_control(layer_id: int, kind: str) -> None:
     st.session_state[f"pg_l{layer_id}_swap"] = kind
-    column.segmented_control("Swap to", SWAPS, format_func=lambda n: LAYERS[n].title, key=f"pg_l{layer_id}_swap",
-                             on_change=swap_activation, args=(layer_id,), label_visibility="collapsed",
-                             help="swap this activation for another in one click")
+    st.segmented_control("Swap to", SWAPS, format_func=lambda n: LAYERS[n].title, key=f"pg_l{layer_id}_swap",
+                         on_change=swap_activation, args=(layer_id,), label_visibility="collapsed",
+                         help="swap this activation for another in one click")
 
 
 def param_input(column, layer: dict, kind: str, param):

@@ -68,15 +68,15 @@ def plan_layers(page: Page) -> Locator:
 
 
 def layer_types(page: Page) -> Locator:
-    """The type selectboxes of the layer editor, top to bottom."""
-    return page.locator(f"{FRESH}[class*='st-key-pg_l'][class*='_type'] input")
+    """The layer chips of the Model's row, input to output ("Linear 8", "Tanh", ...)."""
+    return page.locator("[data-testid='stLayoutWrapper'][class*='st-key-pg_chip_'] button:visible p")
 
 
 def expect_layer_types(page: Page, names: list[str]) -> None:
-    """The layer editor lists exactly these layer types, in this order."""
+    """The row of layer chips shows exactly these layer types, in this order (each chip: type, then its size)."""
     expect(layer_types(page)).to_have_count(len(names))
     for row, name in enumerate(names):
-        expect(layer_types(page).nth(row)).to_have_value(name)
+        expect(layer_types(page).nth(row)).to_have_text(re.compile(rf"^{name}( |$)"))
 
 
 def wait_for_query(page: Page, **wanted: str) -> dict[str, str]:

@@ -123,7 +123,7 @@ def test_on_a_phone_train_comes_before_the_layer_table(person: Page, screenshots
     page = person
     open_playground(page)
     table = page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").first
-    first_layer = page.locator("[data-testid='stMain'] [class*='st-key-pg_l'][class*='_type']").first
+    first_layer = page.locator("[data-testid='stMain'] .st-key-pg_chips").first  # the row of layer chips
     expect(table).to_be_attached(timeout=START_S * 1000)
     page.screenshot(path=str(screenshots / "one_screen_phone.png"))
     train = button(page, "pg_train").bounding_box()

@@ -165,8 +165,9 @@ def test_regression_dataset_and_a_bad_layer_stack(page: Page):
     expect(button(page, "pg_train")).to_be_enabled()
     expect(page.get_by_text(re.compile(r"Input \[1\] → output \[1\]"))).to_be_visible()
 
-    # The last Linear must output 1 value for MSE: 5 is refused with an explanation.
-    last_size = page.locator(f"{FRESH}[class*='st-key-pg_l'][class*='_linear_out'] input").last
+    # The last Linear must output 1 value for MSE: 5 is refused with an explanation (in its chip's editor).
+    page.locator("[data-testid='stLayoutWrapper'][class*='st-key-pg_chip_'] button:visible").last.click()
+    last_size = page.locator("[data-testid='stPopoverBody'] [class*='st-key-pg_l'][class*='_linear_out'] input")
     type_number(page, last_size, "5")
     # under Model, and again beside the disabled Train button
     error = page.locator("[data-testid='stAlertContentError']").filter(has_text="outputs 5 values")

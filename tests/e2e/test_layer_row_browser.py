@@ -1,0 +1,92 @@
+"""The model as a row of layer chips, in a real browser at 1280x720 (a projector) and 1440x900.
+
+A person removes the ReLU between the two Linear layers: the "+" between them is marked and the collapse
+note shows; they click that "+", pick ReLU, and the ReLU chip appears between the two Linear chips and the
+note goes. Screenshots of the Model column go to the `screenshots` folder (conftest.py) to look at.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from harness import TEST_S, WAIT_S, alert, assert_no_exception, open_playground
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
+
+COLLAPSE = "collapse into one linear map"
+
+
+@pytest.fixture
+def person(browser: Browser, app_url: str, request) -> Page:
+    """A person with their own session, looking through a viewport of `request.param` (width, height)."""
+    width, height = request.param
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=app_url)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_S * 1000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def chips(page: Page) -> Locator:
+    """The layer chips' labels, input to output."""
+    return page.locator("[data-testid='stLayoutWrapper'][class*='st-key-pg_chip_'] button:visible p")
+
+
+def plus(page: Page, slot: int) -> Locator:
+    """The "+" that inserts a layer at place `slot` (0: before the first layer)."""
+    return page.locator(f".st-key-pg_insert_{slot} button:visible")
+
+
+def click_until(page: Page, target: Locator, shows: Locator) -> None:
+    """Click a chip or a "+" until its popover shows `shows` (a click can land on a button a rerun replaces)."""
+    for _ in range(5):
+        target.click()
+        try:
+            expect(shows).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            page.keyboard.press("Escape")
+    expect(shows).to_be_visible()
+
+
+def in_popover(page: Page) -> Locator:
+    """The open popover's content."""
+    return page.locator("[data-testid='stPopoverBody']")
+
+
+def model_column(page: Page) -> Locator:
+    return page.locator(".st-key-pg_chips").locator("xpath=ancestor::*[@data-testid='stColumn'][1]")
+
+
+@pytest.mark.parametrize("person", [(1280, 720), (1440, 900)], indirect=True, ids=["1280x720", "1440x900"])
+def test_insert_a_relu_between_two_linears_from_the_row(person: Page, screenshots: Path):
+    page = person
+    size = f"{page.viewport_size['width']}x{page.viewport_size['height']}"
+    open_playground(page)
+    expect(chips(page)).to_have_text(["Linear 100", "ReLU", "Linear auto"])
+    model_column(page).scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / f"layer_row_{size}.png"))
+    column = model_column(page).bounding_box()
+    for chip in chips(page).all():  # the row fits the Model column
+        box = chip.bounding_box()
+        assert column["x"] <= box["x"] and box["x"] + box["width"] <= column["x"] + column["width"] + 1
+
+    remove = in_popover(page).get_by_role("button", name="Remove")
+    click_until(page, chips(page).filter(has_text="ReLU"), remove)
+    remove.click()
+    expect(chips(page)).to_have_text(["Linear 100", "Linear auto"])
+    expect(alert(page, "Warning", COLLAPSE)).to_be_visible()
+    page.keyboard.press("Escape")
+
+    relu = in_popover(page).get_by_role("radio", name="ReLU", exact=True)
+    click_until(page, plus(page, 1), relu)  # the marked "+" between the two Linears
+    relu.click()
+    expect(chips(page)).to_have_text(["Linear 100", "ReLU", "Linear auto"])
+    expect(page.locator("[data-testid='stAlertContentWarning']").filter(has_text=COLLAPSE)).to_have_count(0)
+    page.keyboard.press("Escape")
+    page.screenshot(path=str(screenshots / f"layer_row_inserted_{size}.png"))
+    assert_no_exception(page)
