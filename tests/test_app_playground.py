@@ -234,7 +234,8 @@ def test_the_model_is_a_row_of_chips_with_a_key_parameter_each(at):
 
 def test_every_layer_type_is_editable_from_its_chip(at):
     from playground.layers import LAYERS
-    from playground.ui.layer_editor import chip_label, editable_params
+    from playground.ui.layer_editor import chip_label
+    from playground.ui.layer_form import editable_params
 
     at.selectbox(key="pg_dataset").set_value("digits").run()
     first = at.session_state["pg_layers"][0]["id"]

@@ -28,9 +28,11 @@ STREAMLIT_BENCHMARKS = {  # benchmarks that measure Streamlit itself, with the r
     "benchmarks/load_test.py": "records Streamlit's version with its results",
     "benchmarks/boundary_frame.py": "sets Plotly's template to Streamlit's, as the page has it",
     "benchmarks/live_chart_frame.py": "draws live frames inside a Streamlit script run (AppTest)",
+    "benchmarks/poll_cost.py": "times the live view's poll inside a Streamlit script run (AppTest)",
 }
 UI_BENCHMARKS = {  # benchmarks that measure a playground.ui module itself, with the reason
     "benchmarks/live_chart_frame.py": "st.plotly_chart against the live chart component (playground.ui.live_chart)",
+    "benchmarks/poll_cost.py": "one poll of the live view (playground.ui.live_view), before and after its cheap path",
 }
 ENGINE = "playground.engine"
 ABOVE_THE_FLOOR = (ENGINE, "playground.runner", "playground.race", "playground.pool")  # the engine and its runners

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from playground import pace, plots
+from playground import chart_payload, pace, plots
 from playground.config import TrainConfig
 from playground.datasets import make_dataset
 from playground.frames import CONFIDENCE_LEVELS, BoundaryFrame
@@ -128,17 +128,17 @@ def test_the_static_key_is_the_points_content_not_the_frame(spiral):
 def test_a_static_part_is_serialised_once_per_content(spiral, monkeypatch):
     live_chart.payload(plots.data_figure(spiral), "k")  # serialised here (or by an earlier test)
     calls = []
-    real = live_chart.to_json_plotly
-    monkeypatch.setattr(live_chart, "to_json_plotly", lambda value: calls.append(value) or real(value))
+    real = chart_payload.to_json_plotly
+    monkeypatch.setattr(chart_payload, "to_json_plotly", lambda value: calls.append(value) or real(value))
     live_chart.payload(plots.data_figure(spiral, boundary(spiral)), "k")
     assert not any(isinstance(value, list) for value in calls)  # the points' JSON (a list of traces) was kept
 
 
 def test_the_servers_cache_of_static_parts_is_bounded(spiral):
     traces = plots.data_figure(spiral).to_plotly_json()["data"]
-    for shift in range(live_chart.MOST_STATIC + 5):
+    for shift in range(chart_payload.MOST_STATIC + 5):
         live_chart.split([{**t, "name": f"{t.get('name')} {shift}"} for t in traces])
-    assert len(live_chart._STATIC) == live_chart.MOST_STATIC
+    assert len(chart_payload._STATIC) == chart_payload.MOST_STATIC
 
 
 def test_a_session_is_sent_the_points_once_and_again_after_the_browser_reports_a_miss(open_playground):
@@ -249,11 +249,11 @@ def test_a_prepared_figure_is_kept_under_its_key_and_built_again_for_another(spi
 
 def test_the_prepared_figures_are_bounded_least_recently_used_out_first():
     kept = live_chart.prepared(("bounded", -1), lambda: plots.loss_spec(History(), 10))
-    for i in range(live_chart.MOST_PREPARED + 5):
+    for i in range(chart_payload.MOST_PREPARED + 5):
         live_chart.prepared(("bounded", i), lambda: plots.loss_spec(History(), 10))
         live_chart.prepared(("bounded", -1), lambda: None)  # used again: stays
-    assert len(live_chart._PREPARED) == live_chart.MOST_PREPARED
-    assert live_chart._PREPARED[("bounded", -1)] is kept and ("bounded", 0) not in live_chart._PREPARED
+    assert len(chart_payload._PREPARED) == chart_payload.MOST_PREPARED
+    assert chart_payload._PREPARED[("bounded", -1)] is kept and ("bounded", 0) not in chart_payload._PREPARED
 
 
 def test_same_compares_by_identity_and_holds_its_value():
@@ -292,5 +292,5 @@ def test_a_replay_spec_reads_a_plain_spec_as_it_reads_its_figure(spiral):
 def test_a_typed_array_is_what_plotly_writes(array):
     from _plotly_utils.utils import to_typed_array_spec
 
-    ours, plotlys = live_chart.typed_array(array), to_typed_array_spec(array)
+    ours, plotlys = chart_payload.typed_array(array), to_typed_array_spec(array)
     assert (ours.tolist() == plotlys.tolist()) if isinstance(ours, np.ndarray) else ours == plotlys

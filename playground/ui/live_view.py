@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import inspection, plots
+from .. import plots
 from ..config import TrainConfig
 from ..losses import LOSSES
 from ..progress import COMPLETED, DIVERGED, FAILED, QUEUED, RUNNING
@@ -21,12 +21,11 @@ from ..replay import replay_spec
 from ..tasks import CLASSIFICATION
 from ..text import markdown_literal, metric_value
 from . import live_chart, pinned_view, server, session
-from .live_chart import Same
+from .data_view import before_a_run, data_chart, picture_columns, while_queued  # noqa: F401 (data_chart: tests)
 from .widget_state import RUN
 
 INSPECT_SECONDS = 2.0  # the inspection and the network view refresh less often than the curves
 STATUS_BOX = {COMPLETED: st.success, DIVERGED: st.error, FAILED: st.error}
-SAMPLE_PX, SAMPLES_PER_CLASS, MAX_SAMPLES = 48, 2, 20  # sample images before a run: 2 rows of 10 (no gaps: 480 px)
 ROUTINE_MESSAGES = ("Stopped.",)  # end messages that only repeat the badge (besides "Completed N epochs.")
 BADGE_COLOUR = {"queued": "violet", "running": "blue", "paused": "orange", COMPLETED: "green", DIVERGED: "red",
                 FAILED: "red"}
@@ -79,11 +78,6 @@ def render_live(preview: TrainConfig | None) -> bool:
     return snap.active
 
 
-def picture_columns():
-    """The picture's column (wider while a pinned run shares it) and the column of the metrics and curves."""
-    return st.columns([2, 1] if pinned_view.pinned() is not None else [11, 10], gap="small")
-
-
 def curves(run, snap, task: str, places) -> None:
     """The loss and the score curves, one in each of `places`."""
     with places[0]:
@@ -99,11 +93,6 @@ def spec_of(figure):
     return figure.figure if isinstance(figure, live_chart.Prepared) else figure
 
 
-def data_chart(dataset, frame=None):
-    """The dataset's picture (with `frame`), prepared once per dataset and frame object; None if it has none."""
-    return live_chart.prepared(("data", Same(dataset), Same(frame)), lambda: plots.data_spec(dataset, frame))
-
-
 def loss_chart(history, epochs: int, title: str):
     """The loss curves, prepared once per history (by content: a new epoch, a new chart)."""
     return live_chart.prepared(("loss", history, epochs, title), lambda: plots.loss_spec(history, epochs, title))
@@ -113,60 +102,6 @@ def score_chart(history, epochs: int, task: str):
     """The score curves, prepared once per evaluated epochs and scores."""
     scores = (history.eval_epochs, history.train_score, history.test_score)
     return live_chart.prepared(("score", scores, epochs, task), lambda: plots.score_spec(history, epochs, task))
-
-
-def before_a_run(preview: TrainConfig | None) -> None:
-    """The data of the setup beside why it cannot train (the disabled Train button is above) or how to start."""
-    dataset = None if preview is None else server.cached_dataset(preview.dataset)
-    if dataset is not None and dataset.is_image:
-        sample_images(dataset)
-    figure = None if dataset is None or dataset.is_image else data_chart(dataset)
-    if figure is None:
-        how_to_start(preview)
-        return
-    picture, beside = picture_columns()
-    with picture, pinned_view.beside_pinned():
-        live_chart.chart(figure, key="pg_boundary")
-    with beside:
-        how_to_start(preview)
-
-
-def while_queued(dataset) -> None:
-    """A queued run's page: its data (the boundary forms in place once it starts), prepared once per dataset."""
-    if dataset.is_image:
-        sample_images(dataset)
-        return
-    figure = data_chart(dataset)
-    if figure is None:
-        return
-    picture, beside = picture_columns()
-    with picture, pinned_view.beside_pinned():
-        live_chart.chart(figure, key="pg_boundary")
-    with beside:
-        st.caption("Your run starts by itself as soon as the server has room for it; its boundary forms here.")
-
-
-def how_to_start(preview: TrainConfig | None) -> None:
-    """Why the setup cannot train (the Model column's reason), what to do first, or how to start."""
-    if st.session_state.get("pg_blocked"):
-        message, icon = st.session_state["pg_blocked"]
-        st.error(message, icon=icon)
-    elif preview is None:  # e.g. a table still to upload: the Model column says what to do first
-        st.caption("Train becomes available once the setup is ready: see the Model column.")
-    else:
-        st.info("Press **Train** to start, or **Step** to train one epoch at a time.", icon=":material/touch_app:")
-
-
-def sample_images(dataset) -> None:
-    """The first training images of each class, captioned with their labels (drawn at twice the size shown,
-    so the browser's scaling keeps the pixels sharp)."""
-    chosen = inspection.sample_per_class(dataset.y_train, SAMPLES_PER_CLASS, MAX_SAMPLES)
-    height, width = dataset.x_train.shape[2:]
-    with st.container(key="pg_samples"):
-        st.image([inspection.upscale(dataset.x_train[i, 0], 2 * SAMPLE_PX) for i in chosen],
-                 caption=[dataset.class_names[dataset.y_train[i]] for i in chosen], width=SAMPLE_PX)
-    st.caption(f"Sample training images ({len(dataset.y_train):,} of them); the model sees each as "
-               f"{height}x{width} grey pixels.")
 
 
 def status_line(snap, is_image: bool = False) -> None:

@@ -121,6 +121,14 @@ def training_pool() -> TrainingPool | None:
 
 
 @st.cache_resource
+def poll_meter():
+    """How long live pages' polls take and how many there are (`pollrate`): one for the server process."""
+    from ..pollrate import PollMeter
+
+    return PollMeter()
+
+
+@st.cache_resource
 def run_store():
     """The runs file every session saves finished runs to (each under its own workspace)."""
     from ..runstore import RunStore, default_path

@@ -8,6 +8,7 @@ when they end. Knows nothing about widgets or figures: the pages' panels draw.
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Callable
 
 import streamlit as st
@@ -15,6 +16,7 @@ import streamlit as st
 from ..config import TrainConfig
 from ..pace import WATCH
 from ..pace import poll_seconds as pace_poll_seconds
+from ..pollrate import drifted
 from ..progress import POLL_SECONDS, QUEUED_POLL_SECONDS, REPLACED, Owners
 from ..runstore import RunStoreError
 from ..settings import budget_minutes, idle_seconds
@@ -116,18 +118,32 @@ def poll_seconds(key: str) -> float:
 
 def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
          waiting: Callable[[], bool] | None = None) -> None:
-    """Call `render` now and, if a run is `active`, again every `every` seconds.
+    """Call `render` now and, if a run is `active`, again about every `every` seconds.
 
     `render` returns whether the run is still active; when it stops being active the whole page
     reruns once, so the buttons update and the polling ends. While `waiting()` says the run is still
     queued for a worker, it polls only every QUEUED_POLL_SECONDS (a class of queued pages must not
-    swamp the server), and the page reruns once when the run starts.
+    swamp the server), and the page reruns once when the run starts. Each poll's time is recorded in
+    the server's `PollMeter`: when the live pages together would take more than its share of the
+    server, every page polls less often (re-registering its poll once the wanted interval drifted).
     """
     queued = bool(active and waiting is not None and waiting())
+    meter, page = server.poll_meter(), _page_id()
+    interval = QUEUED_POLL_SECONDS if queued else meter.interval(every)
 
     def body() -> None:
+        started = time.perf_counter()
         still_active = render()
+        if active:
+            meter.record(page, time.perf_counter() - started)
         if active and not still_active or queued and not waiting():
             st.rerun(scope="app")
+        if active and not queued and drifted(interval, meter.interval(every)):
+            st.rerun(scope="app")  # registers the poll again at the wanted interval
 
-    st.fragment(body, run_every=(QUEUED_POLL_SECONDS if queued else every) if active else None)()
+    st.fragment(body, run_every=interval if active else None)()
+
+
+def _page_id() -> str:
+    """This browser session's name in the poll meter."""
+    return st.session_state.setdefault("ui_poll_page", uuid.uuid4().hex)

@@ -77,6 +77,18 @@ def page(browser, app_url):
         page.context.close()
 
 
+@pytest.fixture
+def person(browser, app_url, request):
+    """A person with their own session, looking through a viewport of `request.param` (width, height):
+    parametrize it indirectly with the sizes a test checks."""
+    width, height = request.param
+    page = new_person(browser, app_url, {"width": width, "height": height})
+    try:
+        yield page
+    finally:
+        page.context.close()
+
+
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory) -> Path:
     """Where the tests save their pictures: $PLAYGROUND_SCREENSHOTS, else a temporary folder."""

@@ -195,10 +195,10 @@ def assert_no_exception(page: Page) -> None:
     assert not seen, "the app showed an exception:\n" + "\n---\n".join(seen)
 
 
-def new_person(browser: Browser, base_url: str) -> Page:
-    """A page in a new browser context (a person with their own Streamlit session); close its
-    `.context` when done. Its actions wait up to WAIT_S."""
-    page = browser.new_context(viewport=VIEWPORT, base_url=base_url).new_page()
+def new_person(browser: Browser, base_url: str, viewport: dict | None = None) -> Page:
+    """A page in a new browser context (a person with their own Streamlit session), through `viewport`
+    (VIEWPORT unless given); close its `.context` when done. Its actions wait up to WAIT_S."""
+    page = browser.new_context(viewport=viewport or VIEWPORT, base_url=base_url).new_page()
     page.set_default_timeout(WAIT_S * 1000)
     return page
 

@@ -9,26 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from harness import TEST_S, WAIT_S, alert, assert_no_exception, open_playground
+from harness import TEST_S, alert, assert_no_exception, open_playground
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
 COLLAPSE = "collapse into one linear map"
-
-
-@pytest.fixture
-def person(browser: Browser, app_url: str, request) -> Page:
-    """A person with their own session, looking through a viewport of `request.param` (width, height)."""
-    width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=app_url)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_S * 1000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def chips(page: Page) -> Locator:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from harness import (
     FRESH,
     START_S,
     TEST_S,
     TRAIN_S,
-    WAIT_S,
     assert_no_exception,
     badge,
     button,
@@ -37,19 +36,6 @@ CUT_SHORT = "e => [e, ...e.querySelectorAll('*')].some(n => n.scrollWidth > n.cl
 # The font size (px) and colour of every tick label of a chart.
 TICKS = """e => [...e.querySelectorAll('.xtick text, .ytick text')].map(t => {
   const style = getComputedStyle(t); return [parseFloat(style.fontSize), style.fill]; })"""
-
-
-@pytest.fixture
-def person(browser: Browser, app_url: str, request) -> Page:
-    """A person with their own session, looking through a viewport of `request.param` (width, height)."""
-    width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=app_url)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_S * 1000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def shown(page: Page, key: str) -> Locator:
