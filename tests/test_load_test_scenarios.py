@@ -123,3 +123,27 @@ def test_seeds_check_only_the_ratio_and_memory():
 
 def test_unmeasured_memory_is_no_check():
     assert not any("memory" in name for name in scenario_checks(SCENARIOS["default"], summary(rss_growth_mb=None)))
+
+
+def test_live_figures_count_from_the_first_click_to_the_last_end():
+    from benchmarks.load_test import live_figures
+    results = [{"train_s": 10, "clicked_s": 4.0, "ended_s": 14.0, "live_after_s": 0.5, "queued": False},
+               {"train_s": 12, "clicked_s": 5.5, "ended_s": 17.5, "live_after_s": None, "queued": True},
+               {"error": "TimeoutError: the page never loaded"}]
+    figures = live_figures(results, warm_up_s=10.0)
+    assert figures["done_after_clicks_s"] == 13.5 and figures["done_ratio"] == 1.35
+    assert figures["clicks_spread_s"] == 1.5
+    assert figures["pages_live"] == 1 and figures["live_after"]["max_ms"] == 500 and figures["pages_queued"] == 1
+
+
+def test_accuracy_checks_hold_runs_of_the_warm_ups_setup_to_its_accuracy():
+    from benchmarks.load_test import accuracy_checks
+    warm = {"query": "seed=1", "accuracy": 0.95}
+    sessions = [{"status": "Completed", "query": "seed=1", "accuracy": 0.95},
+                {"status": "Completed", "query": "seed=2", "accuracy": 0.99}]
+    assert all(accuracy_checks({"warm_up": warm, "sessions": sessions}, SCENARIOS["seeds"]).values())
+    sessions[0]["accuracy"] = 0.94
+    assert accuracy_checks({"warm_up": warm, "sessions": sessions}, SCENARIOS["seeds"]) == {
+        "runs with the warm-up's setup equal its accuracy": False}
+    checks = accuracy_checks({"warm_up": warm, "sessions": sessions}, SCENARIOS["same"])
+    assert checks["accuracy in 0.93-0.97"] is False  # 0.99 is out of the default setup's range
