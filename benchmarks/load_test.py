@@ -1,8 +1,15 @@
-"""Classroom load test: N students on one server, each training the default spiral at once.
+"""Classroom load test: N students on one server, each training at once (the default spiral, or a scenario).
 
-    python -m benchmarks.load_test [--sessions 30] [--port auto] [--workers N] [--timeout 600]
-                                   [--interactions 5] [--gap 2] [--out benchmarks/results/load_test.json]
+    python -m benchmarks.load_test [--scenario default|same|seeds|mixed] [--sessions 30] [--port auto]
+                                   [--workers N] [--timeout 600] [--interactions 5] [--gap 2]
+                                   [--out benchmarks/results/load_test[_SCENARIO].json]
     python -m benchmarks.load_test --url http://127.0.0.1:8501 [--pid SERVER_PID] ...
+
+`--scenario` picks the classroom (benchmarks/load_scenarios.py: what each student opens, through a shared
+link's query string, at which pace, when they press Train, and the scenario's own checks); `default` is
+the test described here, unchanged, so earlier figures stay comparable. In the others every student
+presses Train within 2 s of the last page load, and each page's first live boundary is timed from its
+click (see load_scenarios for how a live boundary is read).
 
 Starts `streamlit run app.py` on 127.0.0.1 (a free port; PLAYGROUND_OFFLINE=1, PLAYGROUND_DATA and
 PLAYGROUND_RUNS_DB in a temp folder; PLAYGROUND_WORKERS=N with --workers, else the app's default;
@@ -10,7 +17,8 @@ PLAYGROUND_RUNS_DB in a temp folder; PLAYGROUND_WORKERS=N with --workers, else t
 its process group at the end; or uses the server at --url (memory and CPU only with --pid). Only
 loopback is touched. Each session is a websocket client speaking Streamlit's protocol
 (benchmarks/st_client.py; far lighter than 30 Chromium tabs on 2 cores). It opens the
-Playground, presses Train, reruns the live fragments at the interval the server asks for (as the
+Playground (with the scenario's query string, and its pace chosen with the Speed control when it is not
+Watch), presses Train, reruns the live fragments at the interval the server asks for (as the
 browser's run_every timer does) until its run has ended, whether it ran at once or waited in the
 queue, and meanwhile toggles "Teacher mode" on and off a few times: a real widget change, timed
 from the BackMsg to the `script_finished` of the full-page run it causes. A page that stops
@@ -19,8 +27,11 @@ would touch it. When the run has ended the page is rerun once more and its "Test
 metric is read.
 
 Reported (printed as a table, all details in the JSON): trainings completed and their final
-test accuracy (all must lie in 0.93-0.97 and equal the warm-up run's: same setup and seeds on the
-CPU); interaction p50/p95/max, overall, while every session had a run going (running or
+test accuracy (the warm-up trains the first student's setup alone twice, the second is "one run alone", at
+the same pace, after the first paid the workers' start-up; runs
+with its setup must equal its accuracy, same setup and seeds on the CPU; where every student trains the
+default setup all must lie in 0.93-0.97); pages that showed a live boundary, how soon after the click,
+and pages that said "Queued"; interaction p50/p95/max, overall, while every session had a run going (running or
 queued) and while at least half had (with a pool the queue drains one by one, so "all" is a
 short window); interactions whose end never came; page load times; frozen pages and pages that
 showed stale numbers when their run ended; live fragment runs per second; time until all were
@@ -56,15 +67,15 @@ from pathlib import Path
 
 import streamlit
 
+from benchmarks.load_scenarios import BOUNDARY, SCENARIOS, Scenario, Student, boundary_epoch, scenario_checks
 from benchmarks.local_server import ROOT, free_port, healthy, launch
 from benchmarks.local_server import stop as stop_server
 from benchmarks.st_client import Session
 
-RESULTS = ROOT / "benchmarks" / "results" / "load_test.json"
+RESULTS = ROOT / "benchmarks" / "results"  # load_test.json for the default scenario, else load_test_NAME.json
 PAGE = "Playground"  # the page's URL path; its script hash comes from the server's new_session
-TRAIN, TOGGLE, ACCURACY = "pg_train", "pg_teacher", "Test accuracy"
+TRAIN, TOGGLE, SPEED, ACCURACY = "pg_train", "pg_teacher", "pg_pace", "Test accuracy"
 ENDED = {"Completed", "Stopped", "Diverged", "Failed"}  # badges of a run that has ended
-ACCURACY_RANGE = (0.93, 0.97)  # the default spiral, 2-100-3 ReLU, Adam 1e-3, 1000 epochs: ~0.95
 SESSION_TTL = 5  # server.disconnectedSessionTTL (default 120 s) so closed sessions go soon
 STALL_S = 15.0  # this long without a message, no polling and no finished full run: a frozen page
 REFRESH_S, INTERACTION_S = 60.0, 60.0  # the longest wait for the final rerun, for one interaction
@@ -74,6 +85,8 @@ REFRESH_S, INTERACTION_S = 60.0, 60.0  # the longest wait for the final rerun, f
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=list(SCENARIOS), default="default",
+                        help="the classroom (benchmarks/load_scenarios.py); default: today's test")
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--port", default="auto", help="port for the server started here, or 'auto'")
     parser.add_argument("--url", help="use this running server instead of starting one")
@@ -82,8 +95,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--interactions", type=int, default=5, help="page interactions per session")
     parser.add_argument("--gap", type=float, default=2.0, help="seconds between a session's interactions")
     parser.add_argument("--timeout", type=float, default=600, help="seconds for the whole test")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    return parser.parse_args()
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/load_test[_SCENARIO].json")
+    args = parser.parse_args()
+    args.out = args.out or RESULTS / ("load_test.json" if args.scenario == "default" else
+                                      f"load_test_{args.scenario}.json")
+    return args
 
 
 def start_server(args, tmp: Path) -> subprocess.Popen:
@@ -192,6 +208,13 @@ class Board:
     sessions: int
     training: int = 0
     open: dict[int, Session] = field(default_factory=dict)
+    ready: int = 0  # sessions whose page has loaded (or that failed before)
+    all_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def loaded(self) -> None:
+        self.ready += 1
+        if self.ready >= self.sessions:
+            self.all_ready.set()
 
     @property
     def all_training(self) -> bool:
@@ -217,6 +240,37 @@ async def open_page(session: Session, timeout: float) -> float:
     return took
 
 
+async def choose_pace(session: Session, setup: Student, timeout: float) -> None:
+    """Pick the setup's pace with the Speed control, as a student would, unless it is the default."""
+    if setup.speed_label == "Watch":
+        return
+    if await session.full_run(await session.set_strings(SPEED, [setup.speed_label]), timeout) is None:
+        raise TimeoutError("the page's run after choosing the pace did not report its end")
+
+
+async def press_when_told(board: Board, spread_s: float | None, deadline: float) -> None:
+    """Wait until every page has loaded, then a moment within `spread_s` (None: press at once)."""
+    board.loaded()
+    if spread_s is None:
+        return
+    await asyncio.wait_for(board.all_ready.wait(), max(deadline - time.monotonic(), 0.001))
+    await asyncio.sleep(random.uniform(0, spread_s))
+
+
+def watch_live(session: Session) -> dict:
+    """Notes (under "at") when the first boundary the model drew (an epoch above 0) arrives."""
+    seen = {"data": None}
+
+    def check() -> None:
+        data = session.view.components.get(BOUNDARY)
+        if "at" not in seen and data is not seen["data"]:
+            seen["data"] = data
+            if boundary_epoch(data) > 0:
+                seen["at"] = time.monotonic()
+    session.on_message.append(check)
+    return seen
+
+
 def ended(session: Session) -> bool:
     """The run has ended and the page settled: no polling left, the last full run finished, no
     run half way through sending its elements."""
@@ -237,6 +291,7 @@ async def train(session: Session, deadline: float) -> dict:
     """Press Train and follow the run until it has ended; a frozen page is rerun, as a student
     would touch it. Then one more full rerun, and the final accuracy is read from the page
     (`shown_at_end`: what it showed before that rerun)."""
+    live = watch_live(session)
     clicked = poked = await session.click(TRAIN)
     stalls, first_stall = 0, None
     while await session.until(lambda: ended(session) or frozen(session, poked), deadline - time.monotonic()):
@@ -251,7 +306,9 @@ async def train(session: Session, deadline: float) -> dict:
     return {"status": session.view.status if done else f"timed out ({session.view.status or 'no status'})",
             "accuracy": float(accuracy) if accuracy.replace(".", "", 1).isdigit() else None,
             "shown_at_end": shown, "stalls": stalls, **({"trace_at_first_stall": first_stall} if stalls else {}),
-            "train_s": round(ended_at - clicked, 2), "ended_at": ended_at}
+            "train_s": round(ended_at - clicked, 2), "ended_at": ended_at, "clicked_at": clicked,
+            "live_after_s": round(live["at"] - clicked, 3) if "at" in live else None,
+            "queued": "Queued" in session.view.statuses}
 
 
 async def interact(session: Session, board: Board, args, deadline: float) -> list[dict]:
@@ -271,13 +328,18 @@ async def interact(session: Session, board: Board, args, deadline: float) -> lis
     return timings
 
 
-async def student(number: int, url: str, board: Board, args, deadline: float) -> dict:
-    """One session: open the page, train, interact meanwhile; returns what it saw."""
-    result = {"session": number}
+async def student(number: int, url: str, board: Board, args, deadline: float, setup: Student = Student(),
+                  spread_s: float | None = None) -> dict:
+    """One session: open the page with `setup`, choose its pace, press Train when told (`spread_s`), train,
+    interact meanwhile; returns what it saw."""
+    result, counted = {"session": number, "query": setup.query, "pace": setup.pace}, False
     try:
-        async with Session(url, PAGE) as session:
+        async with Session(url, PAGE, setup.query) as session:
             board.open[number] = session
             result["page_load_s"] = round(await open_page(session, deadline - time.monotonic()), 3)
+            await choose_pace(session, setup, deadline - time.monotonic())
+            counted = True
+            await press_when_told(board, spread_s, deadline)
             board.training += 1
             try:
                 clicks = asyncio.create_task(interact(session, board, args, deadline))
@@ -296,6 +358,8 @@ async def student(number: int, url: str, board: Board, args, deadline: float) ->
         result["error"] = f"{type(error).__name__}: {error}"
     finally:
         board.open.pop(number, None)
+        if not counted:  # the others do not wait for a page that never loaded
+            board.loaded()
     return result
 
 
@@ -312,27 +376,38 @@ async def settled_memory(url: str, pid: int | None, deadline: float) -> dict:
             "server_process_rss_mb": round(rss_mb(pid, tree=False), 1) if pid else None}
 
 
-async def warm_up(url: str, deadline: float) -> dict:
-    """One session trains once alone: imports and first-run costs are paid before "before"."""
+async def warm_up(url: str, setup: Student, deadline: float) -> dict:
+    """One session trains `setup` alone, then a second one: the first pays imports, worker start-up and
+    first-run costs before "before"; the second's time is "one run alone" at the scenario's pace
+    (`train_s`; the first's is kept as `first_train_s`)."""
+    first = await solo(url, setup, deadline, "warm-up")
+    result = await solo(url, setup, deadline, "one run alone")
+    return {**result, "first_train_s": first["train_s"], "first_accuracy": first["accuracy"]}
+
+
+async def solo(url: str, setup: Student, deadline: float, label: str) -> dict:
+    """One session trains `setup` with nobody else on the server."""
     board, started = Board(sessions=1), time.monotonic()
-    progress = asyncio.create_task(board.report(started, label="warm-up"))
-    result = await student(0, url, board, argparse.Namespace(interactions=0, gap=0), deadline)
+    progress = asyncio.create_task(board.report(started, label=label))
+    result = await student(0, url, board, argparse.Namespace(interactions=0, gap=0), deadline, setup)
     progress.cancel()
     if "error" in result or result.get("status") != "Completed":
-        raise RuntimeError(f"the warm-up session failed: {result}")
+        raise RuntimeError(f"the {label} session failed: {result}")
     return result
 
 
 async def load(url: str, pid: int | None, args, deadline: float) -> dict:
     """Warm up, measure, run all sessions at once while sampling memory, measure again."""
-    warm = await warm_up(url, deadline)
+    scenario = SCENARIOS[args.scenario]
+    setups = scenario.students(args.sessions)
+    warm = await warm_up(url, setups[0], deadline)
     before = await settled_memory(url, pid, deadline)
     sampler, board, started = Sampler(pid), Board(args.sessions), time.monotonic()
     sampling, progress = asyncio.create_task(sampler.run(started)), asyncio.create_task(board.report(started))
     load_before, client_cpu, cpu_before = os.getloadavg(), time.process_time(), server_cpu(pid)
     sessions_deadline = deadline - SESSION_TTL - 20  # time left to measure after the sessions
-    results = await asyncio.gather(*(student(i + 1, url, board, args, sessions_deadline)
-                                     for i in range(args.sessions)))
+    results = await asyncio.gather(*(student(i + 1, url, board, args, sessions_deadline, setup, scenario.spread_s)
+                                     for i, setup in enumerate(setups)))
     client_cpu, load_after = time.process_time() - client_cpu, os.getloadavg()
     cpu = [round(after - before, 1) for before, after in zip(cpu_before, server_cpu(pid))] if pid else [None, None]
     sampling.cancel()
@@ -341,6 +416,7 @@ async def load(url: str, pid: int | None, args, deadline: float) -> dict:
     after = await settled_memory(url, pid, deadline)
     for result in results:
         result["ended_s"] = round(result.pop("ended_at", started) - started, 2)
+        result["clicked_s"] = round(result.pop("clicked_at", started) - started, 2)
     return {"warm_up": warm, "before": before, "after": after, "peak_rss_mb": sampler.peak,
             "rss_samples": sampler.samples, "sessions": results, "load_s": round(busy_s, 2),
             "client_cpu_s": round(client_cpu, 1), "server_cpu_s": cpu[0], "server_and_workers_cpu_s": cpu[1],
@@ -356,45 +432,72 @@ def percentiles(values: list[float]) -> dict:
             "max_ms": ordered[-1]}
 
 
-def summarize(run: dict, sessions: int) -> dict:
-    """The table's numbers and the checks: every run completed, accuracies in range and equal."""
+def accuracy_checks(run: dict, scenario: Scenario) -> dict[str, bool]:
+    """Runs with the warm-up's setup end with its accuracy; with the scenario's range, every run lies in it."""
+    warm, results = run["warm_up"], run["sessions"]
+    done = [r for r in results if r.get("status") == "Completed" and r.get("accuracy") is not None]
+    same = [r["accuracy"] for r in done if r.get("query") == warm.get("query")]
+    checks = {"runs with the warm-up's setup equal its accuracy": bool(same) and set(same) == {warm["accuracy"]}}
+    if scenario.accuracy_range is not None:
+        low, high = scenario.accuracy_range
+        checks[f"accuracy in {low}-{high}"] = bool(done) and all(low <= r["accuracy"] <= high for r in done)
+    return checks
+
+
+def live_figures(results: list[dict], warm_up_s: float) -> dict:
+    """Pages that showed a live boundary and how soon after the click; pages that said Queued; the time
+    from the first click to the last end, and its ratio to one run alone."""
+    clicked = [r["clicked_s"] for r in results if "train_s" in r]
+    ended = [r["ended_s"] for r in results if "train_s" in r]
+    done = round(max(ended) - min(clicked), 2) if clicked else None
+    live = [r["live_after_s"] * 1000 for r in results if r.get("live_after_s") is not None]
+    return {"pages_live": len(live), "live_after": percentiles(live),
+            "pages_queued": sum(bool(r.get("queued")) for r in results),
+            "done_after_clicks_s": done, "clicks_spread_s": round(max(clicked) - min(clicked), 2) if clicked else None,
+            "done_ratio": round(done / warm_up_s, 2) if done is not None and warm_up_s else None}
+
+
+def summarize(run: dict, sessions: int, scenario: Scenario = SCENARIOS["default"]) -> dict:
+    """The table's numbers and the checks: every run completed, accuracies right, the scenario's own."""
     results = run["sessions"]
     accuracies = [r["accuracy"] for r in results if r.get("status") == "Completed" and r.get("accuracy") is not None]
     clicks = [i for r in results for i in r.get("interactions", []) if i["ms"] is not None]
     stale = sum(r.get("shown_at_end") != f"{r['accuracy']:.4f}" for r in results if r.get("accuracy") is not None)
-    low, high = ACCURACY_RANGE
     checks = {
         "all completed": sum(r.get("status") == "Completed" for r in results) == sessions,
-        f"accuracy in {low}-{high}": bool(accuracies) and all(low <= a <= high for a in accuracies),
-        "accuracies equal (and equal to the warm-up run)": len({*accuracies, run["warm_up"]["accuracy"]}) == 1,
+        **accuracy_checks(run, scenario),
         "no exceptions on the pages": not any(r.get("exceptions") or r.get("error") for r in results),
         "no page froze mid-run": not any(r.get("stalls") for r in results),
         "every page showed its final accuracy when the run ended": stale == 0,
     }
     before, after = run["before"]["rss_mb"], run["after"]["rss_mb"]
-    return {"sessions": sessions, "completed": sum(r.get("status") == "Completed" for r in results),
-            "accuracy_min": min(accuracies, default=None), "accuracy_max": max(accuracies, default=None),
-            "warm_up_accuracy": run["warm_up"]["accuracy"], "warm_up_train_s": run["warm_up"]["train_s"],
-            "interaction": percentiles([i["ms"] for i in clicks]),
-            "interactions_lost": sum(i["ms"] is None for r in results for i in r.get("interactions", [])),
-            "stalls": sum(r.get("stalls", 0) for r in results), "stale_at_end": stale,
-            "interaction_all_training": percentiles([i["ms"] for i in clicks if i["all_training"]]),
-            "interaction_half_training": percentiles([i["ms"] for i in clicks if 2 * i["training"] >= sessions]),
-            "page_load": percentiles([r["page_load_s"] * 1000 for r in results if "page_load_s" in r]),
-            "all_done_s": max((r["ended_s"] for r in results if "status" in r), default=None),
-            "train_s_median": statistics.median([r["train_s"] for r in results if "train_s" in r] or [0]),
-            "rss_before_mb": before, "rss_peak_mb": run["peak_rss_mb"], "rss_after_mb": after,
-            "rss_growth_mb": round(after - before, 1) if before and after else None,
-            "server_process_growth_mb": round(run["after"]["server_process_rss_mb"] -
-                                              run["before"]["server_process_rss_mb"], 1) if before else None,
-            "cpu": {"load_s": run["load_s"], "server_s": run["server_cpu_s"],
-                    "server_and_workers_s": run["server_and_workers_cpu_s"], "clients_s": run["client_cpu_s"],
-                    "polls": sum(r.get("fragment_runs", 0) for r in results),
-                    "loadavg_start": run["loadavg_start"], "loadavg_end": run["loadavg_end"]},
-            "polls_per_s": round(sum(r.get("fragment_runs", 0) for r in results) /
-                                 max(sum(r.get("train_s", 0) for r in results), 1e-9), 2),
-            "poll_intervals": sorted({i for r in results for i in r.get("poll_intervals", [])}),
-            "checks": checks}
+    summary = {"scenario": scenario.name, "sessions": sessions,
+               "completed": sum(r.get("status") == "Completed" for r in results),
+               "accuracy_min": min(accuracies, default=None), "accuracy_max": max(accuracies, default=None),
+               "warm_up_accuracy": run["warm_up"]["accuracy"], "warm_up_train_s": run["warm_up"]["train_s"],
+               "warm_up_first_train_s": run["warm_up"].get("first_train_s"),
+               "interaction": percentiles([i["ms"] for i in clicks]),
+               "interactions_lost": sum(i["ms"] is None for r in results for i in r.get("interactions", [])),
+               "stalls": sum(r.get("stalls", 0) for r in results), "stale_at_end": stale,
+               "interaction_all_training": percentiles([i["ms"] for i in clicks if i["all_training"]]),
+               "interaction_half_training": percentiles([i["ms"] for i in clicks if 2 * i["training"] >= sessions]),
+               "page_load": percentiles([r["page_load_s"] * 1000 for r in results if "page_load_s" in r]),
+               "all_done_s": max((r["ended_s"] for r in results if "status" in r), default=None),
+               "train_s_median": statistics.median([r["train_s"] for r in results if "train_s" in r] or [0]),
+               "rss_before_mb": before, "rss_peak_mb": run["peak_rss_mb"], "rss_after_mb": after,
+               "rss_growth_mb": round(after - before, 1) if before and after else None,
+               "server_process_growth_mb": round(run["after"]["server_process_rss_mb"] -
+                                                 run["before"]["server_process_rss_mb"], 1) if before else None,
+               "cpu": {"load_s": run["load_s"], "server_s": run["server_cpu_s"],
+                       "server_and_workers_s": run["server_and_workers_cpu_s"], "clients_s": run["client_cpu_s"],
+                       "polls": sum(r.get("fragment_runs", 0) for r in results),
+                       "loadavg_start": run["loadavg_start"], "loadavg_end": run["loadavg_end"]},
+               "polls_per_s": round(sum(r.get("fragment_runs", 0) for r in results) /
+                                    max(sum(r.get("train_s", 0) for r in results), 1e-9), 2),
+               "poll_intervals": sorted({i for r in results for i in r.get("poll_intervals", [])}),
+               **live_figures(results, run["warm_up"]["train_s"])}
+    summary["checks"] = {**checks, **scenario_checks(scenario, summary)}
+    return summary
 
 
 def table(summary: dict) -> str:
@@ -407,7 +510,8 @@ def table(summary: dict) -> str:
         return "not measured" if value is None else f"{value:,.0f} MB"
 
     cpu = summary["cpu"]
-    rows = [("sessions", summary["sessions"]), ("trainings completed", summary["completed"]),
+    rows = [("scenario", summary["scenario"]), ("sessions", summary["sessions"]),
+            ("trainings completed", summary["completed"]),
             ("final test accuracy min / max", f"{summary['accuracy_min']} / {summary['accuracy_max']}"
              f" (alone: {summary['warm_up_accuracy']})"),
             ("interaction p50 / p95 / max ms", ms(summary["interaction"])),
@@ -417,8 +521,14 @@ def table(summary: dict) -> str:
             ("page load p50 / p95 / max ms", ms(summary["page_load"])),
             ("pages frozen mid-run (then rerun)", summary["stalls"]),
             ("pages showing stale numbers at end", summary["stale_at_end"]),
-            ("time until all done", f"{summary['all_done_s']} s (one run alone: {summary['warm_up_train_s']} s;"
+            ("time until all done", f"{summary['all_done_s']} s (one run alone: {summary['warm_up_train_s']} s,"
+             f" the very first: {summary['warm_up_first_train_s']} s;"
              f" median here {summary['train_s_median']:.1f} s)"),
+            ("  first click to last end", f"{summary['done_after_clicks_s']} s = {summary['done_ratio']}x one run"
+             f" alone (clicks within {summary['clicks_spread_s']} s)"),
+            ("pages showing a live boundary", f"{summary['pages_live']}; after the click p50 / p95 / max ms: "
+             f"{ms(summary['live_after'])}"),
+            ('pages that showed "Queued"', summary["pages_queued"]),
             ("server RSS before / peak / after", f"{mb(summary['rss_before_mb'])} / {mb(summary['rss_peak_mb'])}"
              f" / {mb(summary['rss_after_mb'])}"),
             ("growth after - before", f"{mb(summary['rss_growth_mb'])} (server process alone: "
@@ -440,7 +550,7 @@ def machine() -> dict:
 
 async def run_test(args, url: str, pid: int | None, deadline: float) -> dict:
     run = await load(url, pid, args, deadline)
-    return {"summary": summarize(run, args.sessions), **run}
+    return {"summary": summarize(run, args.sessions, SCENARIOS[args.scenario]), **run}
 
 
 def server_log(tmp: str) -> str:

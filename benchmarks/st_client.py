@@ -2,14 +2,17 @@
 
 It does what the browser's `App` does for a page, nothing more: opens `ws://HOST/_stcore/stream`
 (subprotocol "streamlit"), sends `BackMsg.rerun_script` (page name on the first run, then the page
-script hash and the query string the server last wrote), keeps the widget states it has sent,
-clicks buttons (a `trigger_value` that is sent once), and reruns every `run_every` fragment at the
-interval the server asked for in `ForwardMsg.auto_rerun` (timers end with the next full-app
-`new_session`, or a `stop_auto_rerun`). From the deltas it keeps only what a test reads: widget
-ids by key, the last status badge, `st.metric` values and exception texts; it also logs when
-full-app runs start and end, and keeps a short trace of recent traffic for diagnosis. It renders
-nothing, sends no cached-message hashes (so the server sends every message whole), no browser
-context (timezone, URL) and no pings, and knows nothing about the Playground.
+script hash; the query string of the address it was opened with, e.g. a shared link's, then the one the
+server last wrote), keeps the widget states it has sent (booleans; string lists, as pills and segmented
+controls send their chosen labels), clicks buttons (a `trigger_value` that is sent once), and reruns
+every `run_every` fragment at the interval the server asked for in `ForwardMsg.auto_rerun` (timers end
+with the next full-app `new_session`, or a `stop_auto_rerun`). From the deltas it keeps only what a test
+reads: widget ids by key, the last status badge, `st.metric` values, exception texts and the latest data
+of each keyed custom component (v2; e.g. a chart's JSON); it also calls the functions in `on_message`
+after every message (to time what arrives), logs when full-app runs start and end, and keeps a short
+trace of recent traffic for diagnosis. It renders nothing, sends no cached-message hashes (so the server
+sends every message whole), no browser context (timezone, URL) and no pings, and knows nothing about the
+Playground.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Common_pb2 import StringArray
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
@@ -39,6 +43,7 @@ class PageView:
     statuses: list[str] = field(default_factory=list)  # every badge text seen, in order, once each
     metrics: dict[str, str] = field(default_factory=dict)  # st.metric label -> value text
     exceptions: list[str] = field(default_factory=list)
+    components: dict[str, bytes] = field(default_factory=dict)  # custom component (v2) key -> its latest data
 
     def read(self, element) -> str:
         """Note what `element` shows; returns a line for the trace when it is a status or a metric."""
@@ -59,6 +64,8 @@ class PageView:
             return f"{body.label} {body.body}"
         if kind == "exception":
             self.exceptions.append(f"{body.type}: {body.message}")
+        if kind == "bidi_component" and key:
+            self.components[key.group(1)] = body.bytes or body.json.encode()
         return ""
 
 
@@ -104,9 +111,11 @@ class RunLog:
 class Session:
     """One browser tab on one page. Use `async with Session(url, page) as s:`."""
 
-    def __init__(self, url: str, page_name: str):
+    def __init__(self, url: str, page_name: str, query: str = ""):
+        """`query`: the query string of the address the tab opens (without "?"), e.g. a shared link's."""
         self.ws_url = url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
-        self.page_name, self.page_hash, self.query = page_name, "", ""
+        self.page_name, self.page_hash, self.query = page_name, "", query
+        self.on_message: list = []  # functions called with no arguments after every message
         self.view, self.runs = PageView(), RunLog()
         self.widgets: dict[str, WidgetState] = {}  # element id -> the state this "browser" holds
         self.timers: dict[str, tuple[float, asyncio.Task]] = {}  # fragment id -> (interval, timer)
@@ -160,6 +169,12 @@ class Session:
         self.widgets[wid] = WidgetState(id=wid, bool_value=value)
         return await self.rerun()
 
+    async def set_strings(self, key: str, values: list[str]) -> float:
+        """Choose options of a pills or segmented control by their labels (kept in the states sent from now on)."""
+        wid = self.view.widget_ids[key]
+        self.widgets[wid] = WidgetState(id=wid, string_array_value=StringArray(data=values))
+        return await self.rerun()
+
     # --- receiving ----------------------------------------------------------------------------
 
     async def _read(self) -> None:
@@ -169,6 +184,8 @@ class Session:
                 msg = ForwardMsg()
                 msg.ParseFromString(data)
                 self._handle(msg)
+                for listener in self.on_message:
+                    listener()
                 self.changed.set()
         except ConnectionClosed:
             pass
