@@ -2,11 +2,12 @@
 process: with a class of 30 pages watching runs, a fixed 0.15 s would ask for more than the server has,
 and Streamlit cancels a fragment's poll still running when the next comes, so no page would update.
 
-`PollMeter` records each poll's wall time per page (wall, not CPU: waiting for the interpreter is
-what a busy server costs a page) and counts the pages that polled lately; `interval(base)` is the
-pace's own interval, stretched so that live pages x mean poll time stays within SHARE of a second
-per second. `drifted` says when a page's interval is far enough from the wanted one to re-register
-its poll. Knows nothing about Streamlit: the UI's live fragment asks it.
+`PollMeter` records each poll's CPU time per page (its script thread's: a poll's wall time under load
+counts the other pages' turns too, so stretching by it would count them twice and run away) and counts
+the pages that polled lately; `interval(base)` is the pace's own interval, stretched so that live
+pages x mean poll time stays within SHARE of a second per second. `drifted` says when a page's
+interval is far enough from the wanted one to register its poll again. Knows nothing about Streamlit:
+the UI's live fragment asks it.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class PollMeter:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
-        self.seconds = FIRST_GUESS  # running mean wall time of a poll
+        self.seconds = FIRST_GUESS  # running mean CPU time of a poll
         self._lock = threading.Lock()
         self._last_poll: dict[str, float] = {}  # page -> when it last polled
 

@@ -164,6 +164,11 @@ class TrainingPool:
             self._lock.notify_all()
             return next(self._ids)
 
+    def _admit_now(self) -> None:
+        """Hand queued jobs to the workers that have room now, without waiting for their threads' turn."""
+        for slot in self._slots:
+            slot._admit()
+
     def _submit_behind(self, job: "_PoolJob", leader: "_PoolJob") -> int:
         """Queue `job` right behind `leader` (at the end when the leader has left the queue)."""
         with self._lock:
@@ -345,13 +350,15 @@ class _Slot:
             job._yield_if_blocking(waiting, now - job.started_at)
 
     def _admit(self) -> None:
-        """Take queued jobs while this worker has room for them (`schedule.may_host`)."""
-        while self._process.poll() is None:  # a dead worker takes nothing: it is replaced first
-            job = self.pool._take(self._fits)
-            if job is None:
-                return
-            if job._dispatch(self):
-                self.jobs[job._id] = job
+        """Take queued jobs while this worker has room for them (`schedule.may_host`). The slot's thread
+        calls it every turn, and a new job's thread at once (so a job that fits never shows as queued)."""
+        with self.pool._lock:
+            while self.ready.is_set() and self._process.poll() is None:  # a dead worker is replaced first
+                job = self.pool._take(self._fits)
+                if job is None:
+                    return
+                if job._dispatch(self):
+                    self.jobs[job._id] = job
 
     def _fits(self, job: "_PoolJob") -> bool:
         hosted = [Hosted(other.shares, other.started_at) for other in self.jobs.values()]
@@ -447,6 +454,7 @@ class _PoolJob:
         self.pool.owners.claim(self.owner, self, REPLACED)
         self.polled = self.queued_at = time.monotonic()
         self._id = self.pool._submit(self)
+        self.pool._admit_now()
         return self
 
     def _budget_problem(self) -> str | None:

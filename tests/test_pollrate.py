@@ -21,7 +21,7 @@ def test_a_few_cheap_pages_poll_at_their_pace():
 
 def test_a_class_of_pages_is_stretched_so_polls_take_at_most_the_share():
     meter = PollMeter(Clock())
-    for _ in range(100):  # a busy server: each poll takes 10 ms of wall time
+    for _ in range(100):  # a heavy page: each poll takes 10 ms of CPU
         for page in range(30):
             meter.record(str(page), 0.010)
     assert meter.seconds == pytest.approx(0.010, rel=1e-3)
