@@ -132,10 +132,9 @@ def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
     interval = QUEUED_POLL_SECONDS if queued else meter.interval(every)
 
     def body() -> None:
-        started = time.thread_time()  # CPU, not wall: under load a poll waits for the others' turns
         still_active = render()
         if active:
-            meter.record(page, time.thread_time() - started)
+            meter.record(page)
         if active and not still_active or queued and not waiting():
             st.rerun(scope="app")
         if active and not queued and drifted(interval, meter.interval(every)):
