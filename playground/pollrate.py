@@ -2,13 +2,14 @@
 process: with a class of 30 pages watching runs, a fixed 0.15 s would ask for more than the server has,
 and Streamlit cancels a fragment's poll still running when the next comes, so no page would update.
 
-`PollMeter` counts polls per page and measures what they cost the whole server process: its CPU
-seconds (all threads: the script runs, Streamlit's serialising and sending, the relays) per poll over
-the last second or so. A poll's own CPU misses most of what Streamlit does for it, and its wall time
-under load counts the other pages' turns too (stretching by it would count them twice and run away).
-`interval(base)` is the pace's own interval, stretched so that live pages x cost per poll stays
-within SHARE of a second per second. `drifted` says when a page's interval is far enough from the
-wanted one to register its poll again. Knows nothing about Streamlit:
+`PollMeter` counts the pages that polled lately and keeps a stretch factor by feedback: every
+MEASURE_SECONDS it reads the server process's CPU use (all its threads: the script runs, Streamlit's
+serialising and sending, the relays) and, above SHARE of a core, stretches every page's interval by
+STEP; well below it, shrinks the stretch back towards 1 (each page's pace interval). Estimating a
+poll's cost instead runs away both ways: a poll's own CPU misses most of Streamlit's work for it, its
+wall time under load counts the other pages' turns, and the process's CPU per poll grows as polls
+get rarer. `drifted` says when a page's interval is far enough from the wanted one to register its
+poll again. Knows nothing about Streamlit:
 the UI's live fragment asks it.
 """
 from __future__ import annotations
@@ -17,38 +18,43 @@ import threading
 import time
 from typing import Callable
 
-SHARE = 0.5  # of the server's process, at most this much goes to live pages' polls together
+SHARE = 0.6  # above this much of a core for the server process, polls are stretched
 WINDOW_SECONDS = 3.0  # a page that polled this recently counts as live
-SMOOTHING = 0.5  # weight of each new measure in the running mean of the cost per poll
-MEASURE_SECONDS = 1.0  # the cost per poll is measured over windows of at least this long
-FIRST_GUESS = 0.005  # seconds per poll before any was measured (the default spiral's, issue 16)
-DRIFT = 1.5  # re-register a page's poll when the wanted interval differs from its own by this factor
+MEASURE_SECONDS = 1.0  # the process's CPU use is measured over windows of at least this long
+STEP = 1.3  # each window over SHARE stretches the intervals by this factor; each calm one shrinks them by it
+CALM = 0.6  # below SHARE x this, the stretch shrinks back
+MOST_STRETCH = 8.0  # a watched run's page still polls at least every 1.2 s
+DRIFT = 2.0  # re-register a page's poll when the wanted interval differs from its own by this factor
 
 
 class PollMeter:
-    """Polls and live pages of one server process, and what a poll costs it. Thread-safe."""
+    """Live pages of one server process and how far their polls are stretched. Thread-safe."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, cpu: Callable[[], float] = time.process_time):
         self.clock, self.cpu = clock, cpu
-        self.seconds = FIRST_GUESS  # running mean of the process's CPU seconds per poll
+        self.stretch = 1.0  # every page's interval is its pace's times this
         self._lock = threading.Lock()
         self._last_poll: dict[str, float] = {}  # page -> when it last polled
-        self._window = (self.clock(), self.cpu(), 0)  # (since, CPU seconds then, polls since)
+        self._window = (self.clock(), self.cpu())  # (since, the process's CPU seconds then)
 
     def record(self, page: str) -> None:
-        """`page` polled; every MEASURE_SECONDS the cost per poll is measured again."""
+        """`page` polled; every MEASURE_SECONDS the stretch follows the process's CPU use."""
         with self._lock:
             now = self.clock()
             self._last_poll[page] = now
-            since, cpu_then, polls = self._window
-            polls += 1
+            since, cpu_then = self._window
             if now - since < MEASURE_SECONDS:
-                self._window = (since, cpu_then, polls)
                 return
             cpu_now = self.cpu()
-            per_poll = max(0.0, cpu_now - cpu_then) / polls
-            self.seconds = (1 - SMOOTHING) * self.seconds + SMOOTHING * per_poll
-            self._window = (now, cpu_now, 0)
+            self.adjust((cpu_now - cpu_then) / (now - since))
+            self._window = (now, cpu_now)
+
+    def adjust(self, busy: float) -> None:
+        """(Under the lock) follow a measured CPU use of `busy` cores."""
+        if busy > SHARE:
+            self.stretch = min(MOST_STRETCH, self.stretch * STEP)
+        elif busy < SHARE * CALM:
+            self.stretch = max(1.0, self.stretch / STEP)
 
     def live_pages(self) -> int:
         with self._lock:
@@ -58,10 +64,8 @@ class PollMeter:
             return len(self._last_poll)
 
     def interval(self, base: float) -> float:
-        """Seconds between a page's polls: `base`, or longer when the live pages together would take more
-        than SHARE of the server (the page asking counts itself even before its first poll)."""
-        pages = max(1, self.live_pages())
-        return max(base, pages * self.seconds / SHARE)
+        """Seconds between a page's polls: `base` stretched while the server is too busy."""
+        return base * self.stretch
 
 
 def drifted(current: float, wanted: float) -> bool:
