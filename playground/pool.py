@@ -95,17 +95,20 @@ class TrainingPool:
     """`workers` spawned processes, each training what its CPU allows, and a first-come queue.
 
     `turn_minutes`: how long a run may keep a worker while others wait; `abandoned_seconds`: how
-    long a queued run keeps its place without its page asking about it (defaults from the environment).
+    long a queued run keeps its place without its page asking about it; `live_limit`: how many runs may
+    be live at once, watchers of a shared computation included (each live page polls several times a
+    second; beyond it runs queue, and a queued page polls every 2 s) (defaults from the environment).
     Runs started with an `owner` (a browser) stop that owner's previous run: one run at a time each.
     """
 
     def __init__(self, workers: int, torch_threads: int = 1, turn_minutes: float | None = None,
-                 abandoned_seconds: float | None = None):
+                 abandoned_seconds: float | None = None, live_limit: float | None = None):
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
         self.workers, self.torch_threads = workers, torch_threads
         self.turn_minutes = turn_minutes if turn_minutes is not None else settings.turn_minutes()
         self.abandoned_seconds = abandoned_seconds if abandoned_seconds is not None else settings.abandoned_seconds()
+        self.live_limit = live_limit if live_limit is not None else settings.live_runs(workers)
         self.owners = Owners()
         self._lock = threading.Condition()
         self._queue: collections.deque[_PoolJob] = collections.deque()
@@ -164,6 +167,11 @@ class TrainingPool:
             self._lock.notify_all()
             return next(self._ids)
 
+    def _live(self) -> int:
+        """(Under the lock) the runs live now: those the workers run and those watching one."""
+        running = [job for slot in self._slots for job in list(slot.jobs.values())]
+        return len(running) + sum(len(getattr(job, "_followers", ())) for job in running)
+
     def _admit_now(self) -> None:
         """Hand queued jobs to the workers that have room now, without waiting for their threads' turn."""
         for slot in self._slots:
@@ -215,7 +223,7 @@ class TrainingPool:
         """The first queued job (that someone still watches) that `fits` a worker; None if none does or
         the pool is closed. No job passes one that has waited PATIENCE_SECONDS: that one goes next."""
         with self._lock:
-            if self._closed:
+            if self._closed or self._live() >= self.live_limit:
                 return None
             self._drop_abandoned()
             now = time.monotonic()
@@ -337,9 +345,10 @@ class _Slot:
         """Kill and replace the worker; the jobs it ran fail with `message`."""
         log.error("training worker %d %s %s; starting another", self.number, what,
                   f"during {len(self.jobs)} job(s)" if self.jobs else "while idle")
-        self._process.kill()  # SIGKILL ends a stopped process too
-        with self.pool._lock:
+        with self.pool._lock:  # no job goes to it any more (a new job's thread admits too)
+            self.ready.clear()
             jobs, self.jobs = list(self.jobs.values()), {}
+        self._process.kill()  # SIGKILL ends a stopped process too
         for job in jobs:
             job._fail(message)
         self._restart()
@@ -658,7 +667,7 @@ class PooledRunner(_PoolJob):
             return False
         with self.pool._lock:
             leader = self.pool._pristine.get(self._key)
-            if leader is None or not leader.active:
+            if leader is None or not leader.active or self.pool._live() >= self.pool.live_limit:
                 return False
             self._leader = leader
             leader._followers.append(self)

@@ -11,6 +11,7 @@ caller wants to pass down (the command line letting configs name CSV files by pa
 | `PLAYGROUND_RUN_BUDGET_MINUTES`   | `budget_minutes()`       | 30                           | ValueError          |
 | `PLAYGROUND_TURN_MINUTES`         | `turn_minutes()`         | 10                           | ValueError          |
 | `PLAYGROUND_ABANDONED_SECONDS`    | `abandoned_seconds()`    | 30                           | ValueError          |
+| `PLAYGROUND_LIVE_RUNS`            | `live_runs()`            | 4 per training worker        | ValueError          |
 | `PLAYGROUND_TABLES_MB`            | `tables_mb()`            | 500                          | logged, default     |
 | `PLAYGROUND_MIN_FREE_MB`          | `min_free_mb()`          | 200                          | logged, default     |
 | `PLAYGROUND_UPLOADS_PER_MINUTE`   | `uploads_per_minute()`   | 6 (at least 1)               | logged, default     |
@@ -34,6 +35,7 @@ IDLE_SECONDS = 90.0  # an unwatched run stops after this long
 BUDGET_MINUTES = 30.0  # the longest a run may be estimated to take on a server
 TURN_MINUTES = 10.0  # a run that has had a worker this long while others wait is stopped
 ABANDONED_SECONDS = 30.0  # a queued run whose page has not asked about it this long is dropped (a background
+LIVE_RUNS_PER_WORKER = 4  # live pages per training worker: what a 2-core server's Python can keep polled
 # tab still polls once a second, a reconnecting one within seconds)
 TABLES_MB = 500.0  # all stored CSV uploads together
 MIN_FREE_MB = 200.0  # disk space that must stay free after storing an upload
@@ -68,6 +70,13 @@ def budget_minutes() -> float:
 def turn_minutes() -> float:
     """Minutes a run may keep a worker while others wait (`$PLAYGROUND_TURN_MINUTES`, default 10)."""
     return positive_number("PLAYGROUND_TURN_MINUTES", TURN_MINUTES, "minutes")
+
+
+def live_runs(workers: int) -> float:
+    """Runs whose pages may watch them live at once, shared ones included (`$PLAYGROUND_LIVE_RUNS`, default
+    LIVE_RUNS_PER_WORKER per worker): each live page polls several times a second, and the server's one
+    Python process serves them all."""
+    return positive_number("PLAYGROUND_LIVE_RUNS", LIVE_RUNS_PER_WORKER * max(workers, 1), "runs")
 
 
 def abandoned_seconds() -> float:
