@@ -132,13 +132,14 @@ def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
     interval = QUEUED_POLL_SECONDS if queued else meter.interval(every)
 
     def body() -> None:
+        if active and not queued and drifted(interval, meter.interval(every)):
+            st.rerun(scope="app")  # registers the poll again at the wanted interval, before any work (under
+            # load a poll may be cut short by the next one, and never reach a check at its end)
         still_active = render()
         if active:
             meter.record(page)
         if active and not still_active or queued and not waiting():
             st.rerun(scope="app")
-        if active and not queued and drifted(interval, meter.interval(every)):
-            st.rerun(scope="app")  # registers the poll again at the wanted interval
 
     st.fragment(body, run_every=interval if active else None)()
 
