@@ -82,8 +82,11 @@ MESSAGES_PER_TURN = 200  # ... and handles at most this many before it checks tu
 PATIENCE_SECONDS = 5.0  # a queued job waiting this long is not passed by later ones that would fit sooner
 
 
-def queue_message(place: int, workers: int) -> str:
+def queue_message(place: int, workers: int, starting: bool = False) -> str:
     ahead = "you are next" if place == 1 else f"{place - 1} ahead of you"
+    if starting:  # a fresh server: no worker has finished loading PyTorch yet
+        return (f"Waiting for a free training slot: {ahead}. The server's training workers are starting "
+                "(PyTorch loads once per server); yours starts by itself.")
     busy = "training worker is" if workers == 1 else f"{workers} training workers are"
     return (f"Waiting for a free training slot: {ahead}. The server's {busy} busy with other trainings; "
             "yours starts by itself.")
@@ -854,7 +857,7 @@ class PooledRunner(_PoolJob):
         return run_problem(self.config, self.budget_minutes)
 
     def _queued_snapshot(self, place: int) -> Snapshot:
-        message = queue_message(place, self.pool.workers) if place else ""
+        message = queue_message(place, self.pool.workers, starting=not self.pool.ready) if place else ""
         return Snapshot(QUEUED, 0, self.config.epochs, self._lr, 0.0, message=message, place=place)
 
 
@@ -885,6 +888,6 @@ class PooledRace(_PoolJob):
         return True  # the race saves only entrants that trained
 
     def _queued_snapshot(self, place: int) -> RaceSnapshot:
-        message = queue_message(place, self.pool.workers) if place else ""
+        message = queue_message(place, self.pool.workers, starting=not self.pool.ready) if place else ""
         entrants = tuple(Entrant(name, config, QUEUED, History(), None) for name, config in self.entrants)
         return RaceSnapshot(QUEUED, 0, self.epochs, entrants, message, place=place)

@@ -192,6 +192,7 @@ def test_the_queue_message_says_where_you_are():
     assert queue_message(1, 2) == ("Waiting for a free training slot: you are next. The server's 2 training "
                                    "workers are busy with other trainings; yours starts by itself.")
     assert "3 ahead of you" in queue_message(4, 1) and "training worker is busy" in queue_message(4, 1)
+    assert "workers are starting" in queue_message(1, 2, starting=True)  # a fresh server says why, not "busy"
 
 
 def test_workers_that_cannot_start_fail_jobs_with_a_message(monkeypatch):
