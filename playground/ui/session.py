@@ -22,6 +22,7 @@ from ..runstore import RunStoreError
 from ..settings import budget_minutes, idle_seconds
 from . import server, workspace
 
+STRETCH_BELOW = 1.0  # polls this frequent are stretched while the server is busy (`pollrate`)
 REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
 
 _THREAD_RUNS = Owners()  # without a pool: which run each browser has going on the server's threads
@@ -129,10 +130,11 @@ def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
     """
     queued = bool(active and waiting is not None and waiting())
     meter, page = server.poll_meter(), _page_id()
-    interval = QUEUED_POLL_SECONDS if queued else meter.interval(every)
+    stretched = every < STRETCH_BELOW  # the run's own fast polls; the slower panels keep their interval
+    interval = QUEUED_POLL_SECONDS if queued else meter.interval(every) if stretched else every
 
     def body() -> None:
-        if active and not queued and drifted(interval, meter.interval(every)):
+        if active and stretched and not queued and drifted(interval, meter.interval(every)):
             st.rerun(scope="app")  # registers the poll again at the wanted interval, before any work (under
             # load a poll may be cut short by the next one, and never reach a check at its end)
         still_active = render()

@@ -57,6 +57,8 @@ def test_a_closed_tab_stops_its_training_and_frees_the_worker(browser: Browser, 
     try:
         first = new_person(browser, server.url)
         open_playground(first, ENDLESS)
+        keyed(first, "pg_pace").get_by_text("Fast").click()  # a fast run has the worker to itself
+        expect(first.locator("[data-testid='stStatusWidget']")).to_have_count(0)
         button(first, "pg_train").click()
         expect(badge(first)).to_have_text("Running")
         workspace = workspace_of(first)
