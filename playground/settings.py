@@ -11,7 +11,7 @@ caller wants to pass down (the command line letting configs name CSV files by pa
 | `PLAYGROUND_RUN_BUDGET_MINUTES`   | `budget_minutes()`       | 30                           | ValueError          |
 | `PLAYGROUND_TURN_MINUTES`         | `turn_minutes()`         | 10                           | ValueError          |
 | `PLAYGROUND_ABANDONED_SECONDS`    | `abandoned_seconds()`    | 30                           | ValueError          |
-| `PLAYGROUND_LIVE_RUNS`            | `live_runs()`            | 4 per training worker        | ValueError          |
+| `PLAYGROUND_LIVE_RUNS`            | `live_runs()`            | 1 per training worker        | ValueError          |
 | `PLAYGROUND_TABLES_MB`            | `tables_mb()`            | 500                          | logged, default     |
 | `PLAYGROUND_MIN_FREE_MB`          | `min_free_mb()`          | 200                          | logged, default     |
 | `PLAYGROUND_UPLOADS_PER_MINUTE`   | `uploads_per_minute()`   | 6 (at least 1)               | logged, default     |
@@ -35,7 +35,7 @@ IDLE_SECONDS = 90.0  # an unwatched run stops after this long
 BUDGET_MINUTES = 30.0  # the longest a run may be estimated to take on a server
 TURN_MINUTES = 10.0  # a run that has had a worker this long while others wait is stopped
 ABANDONED_SECONDS = 30.0  # a queued run whose page has not asked about it this long is dropped (a background
-LIVE_RUNS_PER_WORKER = 4  # live pages per training worker: what a 2-core server's Python can keep polled
+LIVE_RUNS_PER_WORKER = 1  # live runs per training worker: more saturate a 2-core server's Python (issue 16)
 # tab still polls once a second, a reconnecting one within seconds)
 TABLES_MB = 500.0  # all stored CSV uploads together
 MIN_FREE_MB = 200.0  # disk space that must stay free after storing an upload

@@ -25,6 +25,7 @@ def pooled(monkeypatch):
     """One worker process for the pages of this test; closed and forgotten afterwards."""
     monkeypatch.setenv("PLAYGROUND_WORKERS", "1")
     monkeypatch.setenv("PLAYGROUND_ABANDONED_SECONDS", "120")  # AppTest pages do not poll while queued
+    monkeypatch.setenv("PLAYGROUND_LIVE_RUNS", "4")  # room for students to watch one computation
     server.training_pool.clear()
     runs = []
     yield runs.append  # a test hands over one of its runs, whose pool is then closed

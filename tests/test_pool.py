@@ -25,7 +25,8 @@ HANG_S = 120  # only to turn a hang into a failure
 
 @pytest.fixture(scope="module")
 def pool():
-    pool = TrainingPool(1, abandoned_seconds=HANG_S)  # tests that do not poll their queued runs keep them
+    pool = TrainingPool(1, abandoned_seconds=HANG_S, live_limit=8)  # tests that do not poll their queued runs keep
+    # them; several live runs, so that sharing a worker and watching one computation are tested
     yield pool
     pool.close()
 
@@ -464,6 +465,21 @@ def test_runs_at_the_watch_pace_share_a_worker_and_a_fast_run_waits_for_it(pool)
         assert run.snapshot().status == STOPPED
     finish(fast)
     assert fast.snapshot().status == COMPLETED
+
+
+def test_beyond_the_live_limit_runs_queue_even_where_a_worker_has_room():
+    pool = TrainingPool(1, abandoned_seconds=HANG_S, live_limit=1)
+    try:
+        first = pool.run(spiral(epochs=100_000), pace="watch").start()
+        watch(first, lambda: first.snapshot().status == RUNNING)
+        second = pool.run(spiral(epochs=100_000, seed=2), pace="watch").start()
+        same = pool.run(spiral(epochs=100_000), pace="watch").start()  # identical, but no room to watch either
+        assert second.snapshot().status == QUEUED and same._leader is None and same.snapshot().status == QUEUED
+        for run in (first, second, same):
+            run.stop()
+            finish(run)
+    finally:
+        pool.close()
 
 
 def test_a_watched_run_waits_while_a_fast_run_has_the_worker(pool):
