@@ -45,13 +45,14 @@ is_image = data_panel.is_image(data)
 with model_col:
     layers = layer_editor.layer_stack(is_image)
     setup = plan_panel.assess(data, layers, training)
-    plan_panel.show_plan(setup)
 trainable = setup.trainable
 with buttons_box:
     controls.start_requested(trainable)
     controls.buttons(trainable)
 with speed_box:
     controls.speed()
+with model_col:  # after the buttons: its table is the page's first use of pandas, so Train shows sooner
+    plan_panel.show_plan(setup)
 controls.follow_learning_rate(training["optimizer"]["lr"])
 with live_box:
     controls.restart_notice(trainable)

@@ -155,8 +155,10 @@ def _block_source(name: str) -> str:
     return _definitions(path.read_text(encoding="utf-8"))[name]
 
 
+@functools.lru_cache(maxsize=16)
 def _definitions(module: str) -> dict[str, str]:
-    """The source of each top-level function and class in a module's text, by name."""
+    """The source of each top-level function and class in a module's text, by name (parsed once per
+    text: a changed file is a new text). Read-only for callers."""
     return {node.name: ast.get_source_segment(module, node) for node in ast.parse(module).body
             if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
 
