@@ -5,12 +5,18 @@ replace (the boundary's heatmap, or the fitted curve's model line), the attribut
 epochs, every frame's values as one packed array (uint8 class-and-confidence codes, ~10 kB per 100x100
 boundary; float32 curve values) and the title to write under each epoch. `live=True` marks a run still
 training: the browser then also keeps the frames it draws, since the whole timeline is sent only once the run has ended.
-The packed form is {"dtype", "shape", "bdata": base64}, as plotly.js's own typed-array spec.
+The packed form is {"dtype", "shape", "bdata": base64}, as plotly.js's own typed-array spec, with
+"frames_key" naming its content: a chart sends a finished run's frames once and then only that key
+(`playground.ui.live_chart`). A timeline's frames are packed once (`_PACKED`, a few timelines kept): every
+rerun of a finished run's page, and every viewer of one computation, reuse them.
 Knows the figures' trace names and titles, nothing about Streamlit, runs or the browser's code.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -19,6 +25,9 @@ from .timeline import Timeline, boundary_codes
 
 DTYPES = {np.dtype(np.uint8): "u1", np.dtype(np.float32): "f4"}
 EPOCH_MARK = " — epoch "  # plots' titles: "Decision boundary — epoch 120"
+MOST_PACKED = 64  # timelines whose packed frames are kept: a class's finished runs and their saved copies
+_PACKED: OrderedDict[int, tuple] = OrderedDict()  # id(frames) -> (frames, packed part), latest used last
+_PACKED_LOCK = threading.Lock()  # sessions run in threads
 
 
 def packed(array: np.ndarray) -> dict:
@@ -72,10 +81,28 @@ def replay_spec(figure, timeline: Timeline | None, run: str = "", live: bool = F
         return None
     index, attribute = target
     frames = timeline.frames if timeline is not None and not live else ()
-    values = frame_values(frames)
-    if values is not None and values[0] != attribute:
-        values = None
+    part = packed_frames(frames, attribute)
     title = _title(figure).split(EPOCH_MARK)[0]
-    return {"trace": index, "attr": attribute, "title": title, "live": live, "run": run,
-            "epochs": [f.epoch for f in frames] if values is not None else [],
-            "frames": packed(values[1]) if values is not None else None}
+    return {"trace": index, "attr": attribute, "title": title, "live": live, "run": run, **part}
+
+
+def packed_frames(frames: tuple, attribute: str) -> dict:
+    """{"epochs", "frames", "frames_key"} of a timeline's `frames` for the trace attribute `attribute`
+    (no frames when they are not of its kind), packed once per frames tuple (a timeline is frozen)."""
+    with _PACKED_LOCK:
+        kept = _PACKED.get(id(frames))
+        if kept is not None and kept[0] is frames and kept[1] == attribute:
+            _PACKED.move_to_end(id(frames))
+            return kept[2]
+    values = frame_values(frames)
+    if values is None or values[0] != attribute:
+        part = {"epochs": [], "frames": None, "frames_key": None}
+    else:
+        array = packed(values[1])
+        key = hashlib.blake2b(array["bdata"].encode("ascii"), digest_size=10).hexdigest()
+        part = {"epochs": [f.epoch for f in frames], "frames": array, "frames_key": key}
+    with _PACKED_LOCK:
+        _PACKED[id(frames)] = (frames, attribute, part)  # holds `frames`, so its id is not reused meanwhile
+        while len(_PACKED) > MOST_PACKED:
+            _PACKED.popitem(last=False)
+    return part

@@ -1,4 +1,6 @@
 """AppTest of the Playground's link features: setup in the URL, teacher links, lessons, CSV data, export."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -192,3 +194,16 @@ def test_hidden_controls_without_a_setup_are_reported(open_playground):
     app = open_playground({"hide": "model"})
     assert any("holds no setup" in w.value and "default setup" in w.value for w in app.warning)
     assert "pg_add_layer" in {b.key for b in app.get("button")}
+
+
+def test_back_from_another_page_the_widgets_show_the_setup_they_had(open_playground):
+    """Streamlit drops the values of widgets another page did not draw; the Playground gets them back."""
+    app = open_playground(share.to_query(XOR))
+    app.number_input(key="pg_epochs").set_value(30).run()
+    app.select_slider(key="pg_wd").set_value(0.001).run()
+    app.switch_page("pages/4_Runs.py").run()
+    app.query_params.clear()
+    app.switch_page("pages/1_Playground.py").run()
+    assert not app.exception
+    assert app.number_input(key="pg_epochs").value == 30 and app.select_slider(key="pg_wd").value == 0.001
+    assert page_config(app) == XOR.replace(epochs=30, optimizer=replace(XOR.optimizer, weight_decay=0.001))

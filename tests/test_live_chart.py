@@ -294,3 +294,17 @@ def test_a_typed_array_is_what_plotly_writes(array):
 
     ours, plotlys = chart_payload.typed_array(array), to_typed_array_spec(array)
     assert (ours.tolist() == plotlys.tolist()) if isinstance(ours, np.ndarray) else ours == plotlys
+
+
+def test_a_finished_runs_frames_go_to_a_chart_once_until_it_reports_them_missing(spiral):
+    figure = plots.data_figure(spiral, boundary(spiral))
+    spec = replay_spec(figure, Timeline((boundary(spiral, 0), boundary(spiral))), run="7")
+    sent = {}
+    assert live_chart.unsent_frames(spec, sent, "pg_boundary") is spec  # the first time: whole
+    again = live_chart.unsent_frames(spec, sent, "pg_boundary")
+    assert again["frames"] is None and again["frames_key"] == spec["frames_key"] and again["epochs"] == [0, 7]
+    assert spec["frames"] is not None  # the shared spec is not changed
+    assert live_chart.unsent_frames(spec, sent, "rn_boundary_3") is spec  # another chart has not had them
+    assert live_chart.unsent_frames(None, sent, "pg_boundary") is None
+    live = replay_spec(figure, Timeline(()), run="8", live=True)
+    assert live_chart.unsent_frames(live, sent, "pg_boundary") is live

@@ -6,6 +6,7 @@ import numpy as np
 from playground import plots
 from playground.datasets import make_dataset
 from playground.frames import CONFIDENCE_LEVELS, BoundaryFrame, CurveFrame
+from playground import replay
 from playground.replay import packed, replay_spec
 from playground.timeline import Timeline
 
@@ -72,3 +73,19 @@ def test_packed_arrays_round_trip():
     spec = packed(array)
     assert spec["shape"] == [2, 3, 4] and spec["dtype"] == "f4"
     np.testing.assert_array_equal(unpacked(spec), array)
+
+
+def test_a_timelines_frames_are_packed_once_and_named_by_their_content(monkeypatch):
+    dataset, frames = spiral(), (boundary(0, 1), boundary(5, 2))
+    figure = plots.data_figure(dataset, frames[-1])
+    first = replay_spec(figure, Timeline(frames), run="a")
+    calls = []
+    monkeypatch.setattr(replay, "frame_values", lambda *a: calls.append(a))
+    again = replay_spec(figure, Timeline(frames), run="b")  # the same frames tuple: packed already
+    assert calls == [] and again["frames"] is first["frames"] and again["run"] == "b"
+    monkeypatch.undo()
+    copy = replay_spec(figure, Timeline(tuple(frames)[:1] + tuple(frames)[1:]), run="c")  # equal content, new tuple
+    assert copy["frames_key"] == first["frames_key"] and copy["frames"] is not first["frames"]
+    other = replay_spec(figure, Timeline((boundary(0, 1), boundary(5, 3))))
+    assert other["frames_key"] != first["frames_key"]
+    assert replay_spec(figure, Timeline(frames), live=True)["frames_key"] is None  # live: nothing to name

@@ -15,7 +15,7 @@ from ..lessons import LESSONS, measure, verdict
 from ..progress import COMPLETED
 from ..text import markdown_literal
 from . import navigation, session
-from .widget_state import RUN, apply_config, init
+from .widget_state import RUN, SHOWN, apply_config, init
 
 # A rerun carries the address the browser had when it was sent: a click just after a change can
 # carry the address from before it. An address this page applied or wrote is no new link: applying
@@ -72,6 +72,7 @@ def write_link(config: TrainConfig | None) -> None:
     """Keep the address bar's link equal to the page's setup, so copying it shares the setup."""
     if config is None:
         return
+    st.session_state[SHOWN] = config
     wanted = share.to_query(config, st.session_state.get("pg_hidden", ()), st.session_state.get("pg_lesson", ""))
     seen = st.session_state["pg_links_seen"]
     if wanted != link_params() or seen[-1] != wanted:

@@ -20,7 +20,9 @@ starts with none, so its first frame is whole. When the browser lacks a key all 
 message that carried the traces was dropped by a superseded rerun), it draws what it has (the points'
 places left empty, never a blank chart) and reports the miss with the trigger `miss`; the callback forgets
 what that chart was sent, so the rerun the trigger starts sends the traces again. Serialised static parts
-are kept per content (`_STATIC`, a few entries), so a poll re-serialises only what changed.
+are kept per content (`_STATIC`, a few entries), so a poll re-serialises only what changed. A finished
+run's replayed frames go the same way: once per chart, then their `frames_key` only (`unsent_frames`); a
+chart without them (a remounted div) reports a miss of that key, which forgets both.
 Knows nothing about runs or what the figures show.
 """
 from __future__ import annotations
@@ -48,6 +50,7 @@ JS_FILE = ASSETS / "live_chart.js"
 PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
 COMPONENT = "pg_live_chart"
 SENT = "_pg_live_chart_sent"  # session state: {chart key: the static part's key the browser was sent}
+REPLAY = "/replay"  # SENT[chart key + REPLAY]: the frames_key of the replayed frames it was sent
 # What each frame carries instead of the script: import it (once per page) and hand it the frame.
 LOADER = """export default function (component) {
   const base = document.baseURI;
@@ -61,15 +64,31 @@ def chart(figure, key: str, height: int | None = None, replay: dict | None = Non
     """Draw `figure` under `key`, redrawing the chart already on the page in place (full width); with
     `replay`, a player under it; with `follow`, a marker at the epoch the chart `follow` replays."""
     sent = st.session_state.setdefault(SENT, {})
+    replay = unsent_frames(replay, sent, key)
     data, static_key = payload(figure, key, height, replay, follow, known=sent.get(key))
     sent[key] = static_key
     _component()(key=key, data=data, width="stretch", height="content",
                  on_miss_change=functools.partial(forget, key))
 
 
+def unsent_frames(replay: dict | None, sent: dict, key: str) -> dict | None:
+    """`replay` without its packed frames when chart `key` was sent them already (their `frames_key`
+    names them): a finished run's timeline (~1 MB) goes once, not with every rerun of its page."""
+    frames_key = replay.get("frames_key") if replay else None
+    if frames_key is None:
+        return replay
+    if sent.get(key + REPLAY) == frames_key:
+        return {**replay, "frames": None}
+    sent[key + REPLAY] = frames_key
+    return replay
+
+
 def forget(key: str) -> None:
-    """The browser lacks the static part chart `key` was sent (the trigger `miss`): send it again."""
-    st.session_state.get(SENT, {}).pop(key, None)
+    """The browser lacks what chart `key` was sent (the trigger `miss`: its static part, or the replayed
+    frames): send both again."""
+    sent = st.session_state.get(SENT, {})
+    sent.pop(key, None)
+    sent.pop(key + REPLAY, None)
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from ..datasets import DATASETS
 from ..presets import Preset
 
 RUN = "pg_run"  # session-state key of the Playground's run
+SHOWN = "pg_shown_config"  # the setup the Playground showed last (plain state: it outlives the widgets)
 
 
 def state_for(config: TrainConfig) -> dict:
@@ -63,6 +64,19 @@ def use_preset(preset: Preset) -> None:
 
 
 def init() -> None:
-    """On a session's first run, the widgets show the default config."""
+    """On a session's first run, the widgets show the default config; back from another page, the
+    setup they showed last (`restore_widgets`)."""
     if "pg_layers" not in st.session_state:
         apply_config(TrainConfig())
+    else:
+        restore_widgets()
+
+
+def restore_widgets() -> None:
+    """Streamlit drops the values of widgets a page run did not draw, so after a visit to another page
+    the Playground's widgets would start from their defaults (or fail where a widget reads its own
+    value). The layer rows are plain state and stay; the other widgets get back the values of the
+    setup the page showed last (`SHOWN`, kept by `link.write_link`), where they lost them."""
+    shown = st.session_state.get(SHOWN)
+    if shown is not None:
+        st.session_state.update({key: value for key, value in state_for(shown).items() if key not in st.session_state})

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from harness import TEST_S, TRAIN_S, assert_no_exception, badge, button, keyed, open_playground
+from harness import TEST_S, TRAIN_S, WAIT_S, assert_no_exception, badge, button, keyed, open_playground
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
@@ -162,6 +162,18 @@ def test_the_player_replays_the_boundary_during_and_after_the_run(small_page: Pa
     assert len(seen - {None, 1000}) >= 5, f"epochs seen while playing: {sorted(e for e in seen if e is not None)}"
     expect(boundary_title(page)).to_have_text("Decision boundary — epoch 1000", timeout=30_000)  # back at the end
     expect(markers(page, "pg_loss_chart")).to_have_count(0)
+
+    # The finished run's frames went once: a rerun of the whole page sends their key only, and the
+    # player keeps them; a chart drawn anew (the page left and entered again) asks for them and gets them.
+    misses = int(keyed(page, "pg_boundary").locator(".pg-live-chart").get_attribute("data-misses") or 0)
+    page.get_by_text("See inside the network").click()  # a rerun of the whole page
+    expect(keyed(page, "pg_network")).to_have_count(0)
+    expect(player(page)).to_have_attribute("data-frames", str(frames))
+    assert int(keyed(page, "pg_boundary").locator(".pg-live-chart").get_attribute("data-misses") or 0) == misses
+    page.locator("[data-testid='stSidebar']").get_by_role("link", name="Runs").click()
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=WAIT_S * 1000)
+    page.locator("[data-testid='stSidebar']").get_by_role("link", name="Playground").click()
+    expect(player(page)).to_have_attribute("data-frames", str(frames), timeout=WAIT_S * 1000)
 
     button(page, "pg_train").click()  # a new run: its player starts afresh, not after the last run's frames
     page.wait_for_function("() => { const n = Number(document.querySelector('.st-key-pg_boundary .pg-player')"

@@ -155,12 +155,17 @@ function keepLiveFrame(state, figure) {
   }
 }
 
-// The run's own timeline replaces the frames drawn live; a held frame stays at (about) its epoch.
-function useRunFrames(state, spec) {
+// The run's own timeline replaces the frames drawn live; a held frame stays at (about) its epoch. The
+// frames come once per chart; after that the spec names them (frames_key) without them: a chart that
+// lacks them (its div was remounted) reports the key as missing, and the rerun that starts sends them.
+function useRunFrames(state, spec, miss) {
+  const name = spec.frames_key || (spec.frames && spec.frames.bdata);
+  if (!name || state.runFrames === name) return;
   const packed = unpack(spec.frames);
-  if (!packed || packed.shape[0] !== spec.epochs.length || state.runFrames === spec.frames.bdata) return;
+  if (!packed) { if (!spec.frames && spec.frames_key) miss(spec.frames_key); return; }
+  if (packed.shape[0] !== spec.epochs.length) return;
   const held = state.index === null ? null : state.frames[state.index].epoch;
-  state.runFrames = spec.frames.bdata;
+  state.runFrames = name;
   state.frames = spec.epochs.map((epoch, i) => ({ epoch, value: frameOf(packed.values, packed.shape, i) }));
   state.index = held === null ? null : Math.max(0, spec.epochs.filter((epoch) => epoch <= held).length - 1);
 }
@@ -293,14 +298,15 @@ export default function (component, plotly) {
   const { parentElement, data } = component;
   const div = chartDiv(parentElement);
   const state = div.pg;
-  const figure = withStatic(decode(data), (key) => reportMiss(component, div, key));
+  const miss = (key) => reportMiss(component, div, key);
+  const figure = withStatic(decode(data), miss);
   div.style.height = `${figure.layout.height}px`;
   state.latest = figure; // frames that arrive while plotly.js loads: only the newest is drawn
   if (!figure.replay && state.bar) dropPlayer(div); // e.g. after Reset: the data alone, nothing to replay
   if (figure.replay) {
     startRun(state, figure.replay);
     if (figure.replay.live) keepLiveFrame(state, figure);
-    else useRunFrames(state, figure.replay);
+    else useRunFrames(state, figure.replay, miss);
     if (state.index !== null && state.index >= state.frames.length) state.index = null;
     state.bar = controls(parentElement, div);
     syncControls(div);
