@@ -1,14 +1,19 @@
 """Inside the Playground's small fully connected network: the network diagram (edges = weights) and,
 for 2-D data, what each hidden neuron outputs over the input plane.
 
-Rebuilds the model from the run's latest weights; the diagrams are `network`'s. Knows nothing about
+Rebuilds the model from the run's latest weights, once per weights (`inside_figures`); the diagrams are
+`network`'s. Knows nothing about
 image models (`inspect_panel` inspects those) or about the controls.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import streamlit as st
 
 from .. import frames
+from ..chart_payload import Same
 from ..config import TrainConfig
 from ..lazy import lazy_module
 from ..model import plan_for
@@ -19,6 +24,9 @@ from .widget_state import RUN
 
 # Both import torch: only when there is a run's model to look inside.
 checkpoint, network = lazy_module("playground.checkpoint"), lazy_module("playground.network")
+MOST_INSIDE = 32  # figures kept, by the weights they show: a class's live runs, once each
+_INSIDE: OrderedDict[tuple, tuple | None] = OrderedDict()  # (Same(weights), config JSON) -> figures, latest last
+_INSIDE_LOCK = threading.Lock()  # sessions run in threads
 
 
 def live() -> None:
@@ -34,22 +42,46 @@ def render_inside() -> bool:
         st.caption("The network diagram appears when training starts.")
         return False
     snap = run.snapshot()
-    model = inside_model(run.config, snap.weights)
-    if model is None or not network.is_mlp(model):
+    figures = inside_figures(run.config, snap.weights)
+    if figures is None:
         st.caption("The diagram shows small fully connected networks (up to 50,000 weights).")
         return snap.active
-    dataset = server.cached_dataset(run.config.dataset)
-    outputs = dataset.class_names if len(dataset.class_names) == plan_for(run.config).output_shape[0] else ("y",)
-    st.plotly_chart(network.network_figure(network.diagram(model), plotly_literals(dataset.feature_names),
-                                           plotly_literals(outputs)),
-                    key="pg_network", width="stretch", config={"displayModeBar": False})
+    diagram, neurons = figures
+    st.plotly_chart(diagram, key="pg_network", width="stretch", config={"displayModeBar": False})
     st.caption("Blue edges: positive weights, orange: negative; thicker means larger.")
-    maps = network.neuron_maps(model, frames.axis_ranges(dataset)) if dataset.n_features == 2 else None
-    if maps is not None and maps.layers:
-        st.plotly_chart(network.neuron_figure(maps), key="pg_neurons", width="stretch",
-                        config={"displayModeBar": False})
+    if neurons is not None:
+        st.plotly_chart(neurons, key="pg_neurons", width="stretch", config={"displayModeBar": False})
         st.caption("What each hidden neuron outputs over the input plane (blue: positive, orange: negative).")
     return snap.active
+
+
+def inside_figures(config: TrainConfig, weights: dict | None):
+    """(the network diagram, the neuron maps or None) of the run's model with `weights`, or None when
+    there is no small fully connected model to show. Made once per weights (a snapshot's copy, shared by
+    every viewer of one computation and by a page re-polling an unchanged snapshot): a few are kept."""
+    key = (Same(weights), config.to_json(indent=None))
+    with _INSIDE_LOCK:
+        if key in _INSIDE:
+            _INSIDE.move_to_end(key)
+            return _INSIDE[key]
+    figures = _make_figures(config, weights)
+    with _INSIDE_LOCK:
+        _INSIDE[key] = figures
+        while len(_INSIDE) > MOST_INSIDE:
+            _INSIDE.popitem(last=False)
+    return figures
+
+
+def _make_figures(config: TrainConfig, weights: dict | None):
+    model = inside_model(config, weights)
+    if model is None or not network.is_mlp(model):
+        return None
+    dataset = server.cached_dataset(config.dataset)
+    outputs = dataset.class_names if len(dataset.class_names) == plan_for(config).output_shape[0] else ("y",)
+    diagram = network.network_figure(network.diagram(model), plotly_literals(dataset.feature_names),
+                                     plotly_literals(outputs))
+    maps = network.neuron_maps(model, frames.axis_ranges(dataset)) if dataset.n_features == 2 else None
+    return diagram, network.neuron_figure(maps) if maps is not None and maps.layers else None
 
 
 def inside_model(config: TrainConfig, weights: dict | None):
