@@ -20,7 +20,7 @@ from ..pollrate import drifted
 from ..progress import POLL_SECONDS, QUEUED_POLL_SECONDS, REPLACED, Owners
 from ..runstore import RunStoreError
 from ..settings import budget_minutes, idle_seconds
-from . import server, workspace
+from . import poll_timer, server, workspace
 
 STRETCH_BELOW = 1.0  # polls this frequent are stretched while the server is busy (`pollrate`)
 REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
@@ -132,11 +132,11 @@ def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
     meter, page = server.poll_meter(), _page_id()
     stretched = every < STRETCH_BELOW  # the run's own fast polls; the slower panels keep their interval
     interval = QUEUED_POLL_SECONDS if queued else meter.interval(every) if stretched else every
+    armed = [interval]  # the browser timer's interval now: the fragment's later runs share this closure
 
     def body() -> None:
-        if active and stretched and not queued and drifted(interval, meter.interval(every)):
-            st.rerun(scope="app")  # registers the poll again at the wanted interval, before any work (under
-            # load a poll may be cut short by the next one, and never reach a check at its end)
+        if active and stretched and not queued:
+            follow_the_meter(armed, meter.interval(every))  # first: under load a poll may be cut short
         still_active = render()
         if active:
             meter.record(page)
@@ -144,6 +144,15 @@ def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
             st.rerun(scope="app")
 
     st.fragment(body, run_every=interval if active else None)()
+
+
+def follow_the_meter(armed: list[float], wanted: float) -> None:
+    """Re-arm this poll's browser timer at `wanted` seconds once it drifted from `armed[0]`, in place
+    (`poll_timer`); where that cannot be done, rerun the page, which registers the poll anew."""
+    if drifted(armed[0], wanted):
+        if not poll_timer.rearm(wanted):
+            st.rerun(scope="app")
+        armed[0] = wanted
 
 
 def _page_id() -> str:
