@@ -5,7 +5,9 @@ and Streamlit cancels a fragment's poll still running when the next comes, so no
 `PollMeter` counts the pages that polled lately and keeps a stretch factor by feedback: every
 MEASURE_SECONDS it reads the server process's CPU use (all its threads: the script runs, Streamlit's
 serialising and sending, the relays) and, above SHARE of a core, stretches every page's interval by
-STEP; well below it, shrinks the stretch back towards 1 (each page's pace interval). Estimating a
+STEP (also when a page's poll was cut short by its next one: the server could not keep up); well
+below it, shrinks the stretch back towards 1 (each page's pace interval). Polls are counted as they
+begin, since under overload none ends. Estimating a
 poll's cost instead runs away both ways: a poll's own CPU misses most of Streamlit's work for it, its
 wall time under load counts the other pages' turns, and the process's CPU per poll grows as polls
 get rarer. `drifted` says when a page's interval is far enough from the wanted one to register its
@@ -36,22 +38,28 @@ class PollMeter:
         self._lock = threading.Lock()
         self._last_poll: dict[str, float] = {}  # page -> when it last polled
         self._window = (self.clock(), self.cpu())  # (since, the process's CPU seconds then)
+        self._cuts = 0  # polls cut short by the page's next poll in this window
 
-    def record(self, page: str) -> None:
-        """`page` polled; every MEASURE_SECONDS the stretch follows the process's CPU use."""
+    def record(self, page: str, cut: bool = False) -> None:
+        """`page` began a poll (`cut`: its previous one was cut short by this one, so it never ended);
+        every MEASURE_SECONDS the stretch follows the process's CPU use and the cut polls.
+
+        Polls are counted as they begin: when the server is overloaded, each page's poll is cut short
+        by its next one and none ends, so a count at the end would never see the load."""
         with self._lock:
             now = self.clock()
             self._last_poll[page] = now
+            self._cuts += cut
             since, cpu_then = self._window
             if now - since < MEASURE_SECONDS:
                 return
             cpu_now = self.cpu()
-            self.adjust((cpu_now - cpu_then) / (now - since))
-            self._window = (now, cpu_now)
+            self.adjust((cpu_now - cpu_then) / (now - since), self._cuts)
+            self._window, self._cuts = (now, cpu_now), 0
 
-    def adjust(self, busy: float) -> None:
-        """(Under the lock) follow a measured CPU use of `busy` cores."""
-        if busy > SHARE:
+    def adjust(self, busy: float, cuts: int = 0) -> None:
+        """(Under the lock) follow a measured CPU use of `busy` cores and `cuts` polls cut short."""
+        if busy > SHARE or cuts:
             self.stretch = min(MOST_STRETCH, self.stretch * STEP)
         elif busy < SHARE * CALM:
             self.stretch = max(1.0, self.stretch / STEP)

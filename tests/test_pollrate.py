@@ -69,3 +69,16 @@ def test_pages_that_stopped_polling_no_longer_count():
 def test_a_page_re_registers_only_when_the_wanted_interval_is_far_from_its_own():
     assert not drifted(0.15, 0.15 * DRIFT * 0.99) and drifted(0.15, 0.15 * DRIFT * 1.01)
     assert drifted(0.6, 0.15) and not drifted(0.2, 0.15)
+
+
+def test_polls_cut_short_stretch_the_intervals_even_where_the_cpu_reads_calm():
+    """Overloaded, each page's poll is cut short by its next one: none ends, each is counted as it begins."""
+    machine = Machine()
+    meter = machine.meter()
+    machine.now += MEASURE_SECONDS
+    meter.record("a", cut=True)  # the window closes with a cut poll in it
+    assert meter.stretch == STEP
+    machine.now += MEASURE_SECONDS
+    machine.cpu_seconds += SHARE * CALM * 0.5 * MEASURE_SECONDS
+    meter.record("a")  # a calm window without cuts shrinks it back
+    assert meter.stretch == 1.0

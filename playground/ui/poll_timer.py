@@ -7,6 +7,9 @@ own run, as `st.fragment` itself does, so a busy server can slow every live page
 of one small message instead of a full page run per page (which, for a class, was the load that made
 the server busy). Uses Streamlit internals that `st.fragment` uses (`ForwardMsg.auto_rerun`, the
 thread's fragment id): where they are missing it says so, and the caller reruns the page instead.
+`fragment_only_run()` tells a fragment's run of its own from its run inside a full page run: a page
+whose full run ended its polling but never got that run's messages (Streamlit drops a replaced
+run's messages under load) keeps its old timer, and its next poll is such a run.
 Knows nothing about what the fragment shows or why its pace changes.
 """
 from __future__ import annotations
@@ -31,3 +34,13 @@ def rearm(seconds: float) -> bool:
     message.auto_rerun.fragment_id = fragment_id
     ctx.enqueue(message)
     return True
+
+
+def fragment_only_run() -> bool:
+    """Whether this script run reruns fragments only (a poll, a widget inside a fragment), not the page."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:  # pragma: no cover - another Streamlit
+        return False
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))

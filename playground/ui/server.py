@@ -128,6 +128,17 @@ def poll_meter():
     return PollMeter()
 
 
+RENDER_TURNS = 2  # live polls that build their view at once; the others wait without taking the interpreter
+
+
+@st.cache_resource
+def render_turns() -> threading.BoundedSemaphore:
+    """Turns for building a live poll's view, server-wide. Thirty pages' polls at once in thirty script
+    threads starve the one thread that sends every page its messages (the event loop gets ~1/31 of the
+    interpreter): the views are built, and nobody receives them. A poll waiting for its turn sleeps."""
+    return threading.BoundedSemaphore(RENDER_TURNS)
+
+
 @st.cache_resource
 def run_store():
     """The runs file every session saves finished runs to (each under its own workspace)."""

@@ -133,13 +133,19 @@ def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
     stretched = every < STRETCH_BELOW  # the run's own fast polls; the slower panels keep their interval
     interval = QUEUED_POLL_SECONDS if queued else meter.interval(every) if stretched else every
     armed = [interval]  # the browser timer's interval now: the fragment's later runs share this closure
+    unfinished = [False]  # a poll began and has not ended (a poll cut short by the next never ends)
 
     def body() -> None:
+        if not active and every < STRETCH_BELOW and poll_timer.fragment_only_run():
+            st.rerun(scope="app")  # polled though its page stopped polling: the page missed that full run
+        if active:  # first: under load a poll may be cut short by the next one
+            meter.record(page, cut=unfinished[0])
+            unfinished[0] = True
         if active and stretched and not queued:
-            follow_the_meter(armed, meter.interval(every))  # first: under load a poll may be cut short
-        still_active = render()
-        if active:
-            meter.record(page)
+            follow_the_meter(armed, meter.interval(every))
+        with server.render_turns():
+            still_active = render()
+        unfinished[0] = False
         if active and not still_active or queued and not waiting():
             st.rerun(scope="app")
 

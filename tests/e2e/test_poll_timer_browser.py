@@ -28,7 +28,7 @@ def poll():
     if st.session_state["runs"] == 4:
         st.session_state["rearmed"] = poll_timer.rearm(2.0)
     st.markdown(f"runs {st.session_state['runs']} · rearmed {st.session_state.get('rearmed')} · "
-                f"full runs {st.session_state['full_runs']}")
+                f"full runs {st.session_state['full_runs']} · own run {poll_timer.fragment_only_run()}")
 
 poll()
 '''
@@ -61,10 +61,10 @@ def page_url(tmp_path):
         server.stop()
 
 
-def runs(page) -> tuple[int, str, int]:
+def runs(page) -> tuple[int, str, int, str]:
     text = page.get_by_text(re.compile(r"^runs \d+")).inner_text()
-    found = re.match(r"runs (\d+) · rearmed (\w+) · full runs (\d+)", text)
-    return int(found[1]), found[2], int(found[3])
+    found = re.match(r"runs (\d+) · rearmed (\w+) · full runs (\d+) · own run (\w+)", text)
+    return int(found[1]), found[2], int(found[3]), found[4]
 
 
 def test_a_fragment_slows_its_own_polling_without_a_full_rerun(browser, page_url):
@@ -72,9 +72,10 @@ def test_a_fragment_slows_its_own_polling_without_a_full_rerun(browser, page_url
     try:
         page.goto(page_url)
         expect(page.get_by_text(re.compile(r"^runs 4 · rearmed True"))).to_be_visible(timeout=WAIT_S * 1000)
-        start, _, _ = runs(page)
+        start, _, _, own = runs(page)
+        assert own == "True"  # the timer's runs are the fragment's own
         page.wait_for_timeout(4000)  # at 0.25 s that would be ~16 more runs; at 2 s about 2
-        later, rearmed, full_runs = runs(page)
+        later, rearmed, full_runs, _ = runs(page)
         assert later - start <= 5, f"{later - start} runs in 4 s after re-arming at 2 s"
         assert rearmed == "True" and full_runs == 1  # no full rerun was needed
         expect(page.get_by_text(re.compile(rf"^runs (?!{later} )\d+"))).to_be_visible(timeout=WAIT_S * 1000)
