@@ -18,20 +18,28 @@ from __future__ import annotations
 def rearm(seconds: float) -> bool:
     """Make the browser rerun the fragment now running every `seconds`; False when that cannot be done
     here (not inside a fragment's run, or a Streamlit without these internals)."""
+    return _send_for_fragment(lambda message, fragment_id: (
+        setattr(message.auto_rerun, "interval", seconds), setattr(message.auto_rerun, "fragment_id", fragment_id)))
+
+
+def stop() -> bool:
+    """Stop the browser timer of the fragment now running; False when that cannot be done here."""
+    return _send_for_fragment(lambda message, fragment_id: message.stop_auto_rerun.fragment_ids.append(fragment_id))
+
+
+def _send_for_fragment(fill) -> bool:
+    """Send the browser a ForwardMsg that `fill(message, fragment_id)` writes for the fragment now running."""
     try:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
         from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
     except ImportError:  # pragma: no cover - another Streamlit
         return False
     ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is None:  # not a script run's thread
-        return False
-    fragment_id = getattr(ThreadState.get(), "fragment_id", None)
-    if not fragment_id:
+    fragment_id = getattr(ThreadState.get(), "fragment_id", None) if ctx is not None else None
+    if not fragment_id:  # not a script run's thread, or not inside a fragment
         return False
     message = ForwardMsg()
-    message.auto_rerun.interval = seconds
-    message.auto_rerun.fragment_id = fragment_id
+    fill(message, fragment_id)
     ctx.enqueue(message)
     return True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import contextlib
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -132,11 +133,29 @@ RENDER_TURNS = 2  # live polls that build their view at once; the others wait wi
 
 
 @st.cache_resource
-def render_turns() -> threading.BoundedSemaphore:
-    """Turns for building a live poll's view, server-wide. Thirty pages' polls at once in thirty script
-    threads starve the one thread that sends every page its messages (the event loop gets ~1/31 of the
-    interpreter): the views are built, and nobody receives them. A poll waiting for its turn sleeps."""
+def _render_turns() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(RENDER_TURNS)
+
+
+_holding = threading.local()  # whether this script thread holds a turn (a page run's fragments run inside it)
+
+
+@contextlib.contextmanager
+def render_turn():
+    """A turn for building a page or a live poll's view, server-wide (RENDER_TURNS at once; re-entrant on
+    one thread). Thirty pages built at once in thirty script threads starve the one thread that sends
+    every page its messages (the event loop gets ~1/31 of the interpreter): the views are built, and
+    nobody receives them, and Streamlit drops a finished run's messages that a new request overtook.
+    A run waiting for its turn sleeps."""
+    if getattr(_holding, "turn", False):
+        yield
+        return
+    with _render_turns():
+        _holding.turn = True
+        try:
+            yield
+        finally:
+            _holding.turn = False
 
 
 @st.cache_resource

@@ -23,6 +23,7 @@ from ..settings import budget_minutes, idle_seconds
 from . import poll_timer, server, workspace
 
 STRETCH_BELOW = 1.0  # polls this frequent are stretched while the server is busy (`pollrate`)
+MISSED_RERUN_SECONDS = 10.0  # a page that missed the full run ending its polling reruns at most this often
 REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
 
 _THREAD_RUNS = Owners()  # without a pool: which run each browser has going on the server's threads
@@ -137,19 +138,30 @@ def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
 
     def body() -> None:
         if not active and every < STRETCH_BELOW and poll_timer.fragment_only_run():
-            st.rerun(scope="app")  # polled though its page stopped polling: the page missed that full run
+            missed_full_run()
         if active:  # first: under load a poll may be cut short by the next one
             meter.record(page, cut=unfinished[0])
             unfinished[0] = True
         if active and stretched and not queued:
             follow_the_meter(armed, meter.interval(every))
-        with server.render_turns():
+        with server.render_turn():
             still_active = render()
         unfinished[0] = False
         if active and not still_active or queued and not waiting():
             st.rerun(scope="app")
 
     st.fragment(body, run_every=interval if active else None)()
+
+
+def missed_full_run() -> None:
+    """This poll came from a timer its page's full run had ended (Streamlit drops a finished run's
+    messages that a new request overtook, under load): stop that timer, and rerun the page, at most once
+    every MISSED_RERUN_SECONDS (a rerun's messages may be overtaken as well)."""
+    poll_timer.stop()
+    now, last = time.monotonic(), st.session_state.get("ui_missed_rerun", -MISSED_RERUN_SECONDS)
+    if now - last >= MISSED_RERUN_SECONDS:
+        st.session_state["ui_missed_rerun"] = now
+        st.rerun(scope="app")
 
 
 def follow_the_meter(armed: list[float], wanted: float) -> None:
