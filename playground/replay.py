@@ -8,14 +8,16 @@ training: the browser then also keeps the frames it draws, since the whole timel
 The packed form is {"dtype", "shape", "bdata": base64}, as plotly.js's own typed-array spec, with
 "frames_key" naming its content: a chart sends a finished run's frames once and then only that key
 (`playground.ui.live_chart`). A timeline's frames are packed once (`_PACKED`, a few timelines kept): every
-rerun of a finished run's page, and every viewer of one computation, reuse them.
+rerun of a finished run's page, and every viewer of one computation, reuse them, while the timeline lives.
 Knows the figures' trace names and titles, nothing about Streamlit, runs or the browser's code.
 """
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -25,8 +27,8 @@ from .timeline import Timeline, boundary_codes
 
 DTYPES = {np.dtype(np.uint8): "u1", np.dtype(np.float32): "f4"}
 EPOCH_MARK = " — epoch "  # plots' titles: "Decision boundary — epoch 120"
-MOST_PACKED = 64  # timelines whose packed frames are kept: a class's finished runs and their saved copies
-_PACKED: OrderedDict[int, tuple] = OrderedDict()  # id(frames) -> (frames, packed part), latest used last
+MOST_PACKED = 64  # timelines whose packed frames are kept (while the timeline lives): a class's finished runs
+_PACKED: OrderedDict[int, tuple] = OrderedDict()  # id(timeline) -> (weak ref, attribute, part), latest used last
 _PACKED_LOCK = threading.Lock()  # sessions run in threads
 
 
@@ -80,20 +82,23 @@ def replay_spec(figure, timeline: Timeline | None, run: str = "", live: bool = F
     if target is None:
         return None
     index, attribute = target
-    frames = timeline.frames if timeline is not None and not live else ()
-    part = packed_frames(frames, attribute)
+    part = packed_frames(timeline if not live else None, attribute)
     title = _title(figure).split(EPOCH_MARK)[0]
     return {"trace": index, "attr": attribute, "title": title, "live": live, "run": run, **part}
 
 
-def packed_frames(frames: tuple, attribute: str) -> dict:
-    """{"epochs", "frames", "frames_key"} of a timeline's `frames` for the trace attribute `attribute`
-    (no frames when they are not of its kind), packed once per frames tuple (a timeline is frozen)."""
+def packed_frames(timeline: Timeline | None, attribute: str) -> dict:
+    """{"epochs", "frames", "frames_key"} of `timeline`'s frames for the trace attribute `attribute` (no
+    frames when there are none or they are not of its kind), packed once per timeline (it is frozen).
+    An entry lives only as long as its timeline (a weak reference): the cache never keeps a run's frames."""
+    if timeline is None or not timeline.frames:
+        return {"epochs": [], "frames": None, "frames_key": None}
     with _PACKED_LOCK:
-        kept = _PACKED.get(id(frames))
-        if kept is not None and kept[0] is frames and kept[1] == attribute:
-            _PACKED.move_to_end(id(frames))
+        kept = _PACKED.get(id(timeline))
+        if kept is not None and kept[0]() is timeline and kept[1] == attribute:
+            _PACKED.move_to_end(id(timeline))
             return kept[2]
+    frames = timeline.frames
     values = frame_values(frames)
     if values is None or values[0] != attribute:
         part = {"epochs": [], "frames": None, "frames_key": None}
@@ -102,7 +107,15 @@ def packed_frames(frames: tuple, attribute: str) -> dict:
         key = hashlib.blake2b(array["bdata"].encode("ascii"), digest_size=10).hexdigest()
         part = {"epochs": [f.epoch for f in frames], "frames": array, "frames_key": key}
     with _PACKED_LOCK:
-        _PACKED[id(frames)] = (frames, attribute, part)  # holds `frames`, so its id is not reused meanwhile
+        _PACKED[id(timeline)] = (weakref.ref(timeline, functools.partial(_forget, id(timeline))), attribute, part)
         while len(_PACKED) > MOST_PACKED:
             _PACKED.popitem(last=False)
     return part
+
+
+def _forget(key: int, gone) -> None:
+    """A timeline was freed: drop its packed frames (unless its id is already another's)."""
+    with _PACKED_LOCK:
+        kept = _PACKED.get(key)
+        if kept is not None and kept[0] is gone:
+            del _PACKED[key]

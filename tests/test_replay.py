@@ -77,15 +77,27 @@ def test_packed_arrays_round_trip():
 
 def test_a_timelines_frames_are_packed_once_and_named_by_their_content(monkeypatch):
     dataset, frames = spiral(), (boundary(0, 1), boundary(5, 2))
-    figure = plots.data_figure(dataset, frames[-1])
-    first = replay_spec(figure, Timeline(frames), run="a")
+    figure, timeline = plots.data_figure(dataset, frames[-1]), Timeline(frames)
+    first = replay_spec(figure, timeline, run="a")
     calls = []
     monkeypatch.setattr(replay, "frame_values", lambda *a: calls.append(a))
-    again = replay_spec(figure, Timeline(frames), run="b")  # the same frames tuple: packed already
+    again = replay_spec(figure, timeline, run="b")  # the same timeline: packed already
     assert calls == [] and again["frames"] is first["frames"] and again["run"] == "b"
     monkeypatch.undo()
-    copy = replay_spec(figure, Timeline(tuple(frames)[:1] + tuple(frames)[1:]), run="c")  # equal content, new tuple
+    copy = replay_spec(figure, Timeline(frames), run="c")  # equal content, another timeline
     assert copy["frames_key"] == first["frames_key"] and copy["frames"] is not first["frames"]
     other = replay_spec(figure, Timeline((boundary(0, 1), boundary(5, 3))))
     assert other["frames_key"] != first["frames_key"]
-    assert replay_spec(figure, Timeline(frames), live=True)["frames_key"] is None  # live: nothing to name
+    assert replay_spec(figure, timeline, live=True)["frames_key"] is None  # live: nothing to name
+
+
+def test_the_cache_keeps_no_timeline_alive():
+    import gc
+    dataset, frames = spiral(), (boundary(0, 1), boundary(5, 2))
+    timeline = Timeline(frames)
+    replay_spec(plots.data_figure(dataset, frames[-1]), timeline)
+    key = id(timeline)
+    assert key in replay._PACKED
+    del timeline
+    gc.collect()
+    assert key not in replay._PACKED

@@ -24,7 +24,7 @@ from .widget_state import RUN
 
 # Both import torch: only when there is a run's model to look inside.
 checkpoint, network = lazy_module("playground.checkpoint"), lazy_module("playground.network")
-MOST_INSIDE = 32  # figures kept, by the weights they show: a class's live runs, once each
+MOST_INSIDE = 8  # figures kept, by the weights they show (they hold those weights): shared computations, once each
 _INSIDE: OrderedDict[tuple, tuple | None] = OrderedDict()  # (Same(weights), config JSON) -> figures, latest last
 _INSIDE_LOCK = threading.Lock()  # sessions run in threads
 
