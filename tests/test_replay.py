@@ -3,10 +3,9 @@ import base64
 
 import numpy as np
 
-from playground import plots
+from playground import plots, replay
 from playground.datasets import make_dataset
 from playground.frames import CONFIDENCE_LEVELS, BoundaryFrame, CurveFrame
-from playground import replay
 from playground.replay import packed, replay_spec
 from playground.timeline import Timeline
 

@@ -11,8 +11,8 @@ one browser: per-session state is in `session` and `workspace`.
 from __future__ import annotations
 
 import atexit
-import logging
 import contextlib
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING
