@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -23,6 +21,7 @@ import numpy as np
 from _plotly_utils.utils import plotlyjsShortTypes, to_typed_array_spec
 from plotly.io.json import to_json_plotly
 
+from .kept import Kept
 from .plots import STATIC_TRACE
 
 try:  # plotly's own fast engine when installed; else plotly's encoder
@@ -62,9 +61,8 @@ class Static:
     at: tuple[int, ...]
 
 
-_STATIC: OrderedDict[bytes, Static] = OrderedDict()  # fingerprint -> Static, the latest used last
-_STATIC_SEEN: OrderedDict[tuple, Static] = OrderedDict()  # (places, the trace objects) -> Static
-_STATIC_LOCK = threading.Lock()  # sessions run in threads
+_STATIC = Kept(MOST_STATIC)  # fingerprint -> Static
+_STATIC_SEEN = Kept(MOST_STATIC)  # (places, the trace objects) -> Static
 
 
 def split(traces: list[dict]) -> tuple[list[dict], Static | None]:
@@ -76,39 +74,15 @@ def split(traces: list[dict]) -> tuple[list[dict], Static | None]:
         return traces, None
     static = [traces[i] for i in at]
     seen = (at, *(Same(trace) for trace in static))
-    with _STATIC_LOCK:
-        part = _remembered(_STATIC_SEEN, seen)
-    if part is None:
-        part = _static_part(at, encoded(static))
-        with _STATIC_LOCK:
-            _remember(_STATIC_SEEN, seen, part)
+    part = _STATIC_SEEN.get_or_make(seen, lambda: _static_part(at, encoded(static)))
     return [trace for i, trace in enumerate(traces) if i not in at], part
 
 
 def _static_part(at: tuple[int, ...], static: list[dict]) -> Static:
     """The static part of these (encoded) traces, serialised once per content."""
-    fingerprint = _fingerprint([at, static])
-    with _STATIC_LOCK:
-        part = _remembered(_STATIC, fingerprint)
-    if part is None:  # its key is its content's, whatever the order of its dicts' keys (a spec's or a Figure's)
-        part = Static(_fingerprint(static).hex()[:20], to_json_plotly(static), at)
-        with _STATIC_LOCK:
-            _remember(_STATIC, fingerprint, part)
-    return part
-
-
-def _remembered(cache: OrderedDict, key):
-    """`cache[key]` (now the most recently used), or None."""
-    value = cache.get(key)
-    if value is not None:
-        cache.move_to_end(key)
-    return value
-
-
-def _remember(cache: OrderedDict, key, value) -> None:
-    cache[key] = value
-    while len(cache) > MOST_STATIC:
-        cache.popitem(last=False)
+    # its key is its content's, whatever the order of its dicts' keys (a spec's or a Figure's)
+    return _STATIC.get_or_make(_fingerprint([at, static]),
+                               lambda: Static(_fingerprint(static).hex()[:20], to_json_plotly(static), at))
 
 
 def _fingerprint(value) -> bytes:
@@ -165,23 +139,15 @@ class Same:
         return isinstance(other, Same) and other.value is self.value
 
 
-_PREPARED: OrderedDict[tuple, Prepared | None] = OrderedDict()  # key -> prepared figure, latest used last
-_PREPARED_LOCK = threading.Lock()
+_PREPARED = Kept(MOST_PREPARED)  # key -> prepared figure (or None)
 
 
 def prepared(key: tuple, build: Callable[[], Any]) -> Prepared | None:
     """The figure `build()` makes (a spec, a Figure or None), prepared, kept under `key` (a few kept)."""
-    with _PREPARED_LOCK:
-        if key in _PREPARED:
-            _PREPARED.move_to_end(key)
-            return _PREPARED[key]
-    figure = build()
-    ready = None if figure is None else prepare(figure)
-    with _PREPARED_LOCK:
-        _PREPARED[key] = ready
-        while len(_PREPARED) > MOST_PREPARED:
-            _PREPARED.popitem(last=False)
-    return ready
+    def make() -> Prepared | None:
+        figure = build()
+        return None if figure is None else prepare(figure)
+    return _PREPARED.get_or_make(key, make)
 
 
 def prepare(figure) -> Prepared:

@@ -1,6 +1,6 @@
 """How often live pages may poll so that together they take at most a share of the server's one Python
 process: with a class of 30 pages watching runs, a fixed 0.15 s would ask for more than the server has,
-and Streamlit cancels a fragment's poll still running when the next comes, so no page would update.
+and pages would wait ever longer for their polls.
 
 `PollMeter` counts the pages that polled lately and keeps a stretch factor by feedback: every
 MEASURE_SECONDS it reads the server process's CPU use (all its threads: the script runs, Streamlit's
@@ -10,8 +10,8 @@ below it, shrinks the stretch back towards 1 (each page's pace interval). Polls 
 begin, since under overload none ends. Estimating a
 poll's cost instead runs away both ways: a poll's own CPU misses most of Streamlit's work for it, its
 wall time under load counts the other pages' turns, and the process's CPU per poll grows as polls
-get rarer. `drifted` says when a page's interval is far enough from the wanted one to register its
-poll again. Knows nothing about Streamlit:
+get rarer. `drifted` says when a page's interval is far enough from the wanted one to re-arm its
+poll. Knows nothing about Streamlit:
 the UI's live fragment asks it.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ MEASURE_SECONDS = 1.0  # the process's CPU use is measured over windows of at le
 STEP = 1.3  # each window over SHARE stretches the intervals by this factor; each calm one shrinks them by it
 CALM = 0.6  # below SHARE x this, the stretch shrinks back
 MOST_STRETCH = 8.0  # a watched run's page still polls at least every 1.2 s
-DRIFT = 2.0  # re-register a page's poll when the wanted interval differs from its own by this factor
+DRIFT = 2.0  # re-arm a page's poll when the wanted interval differs from its own by this factor
 
 
 class PollMeter:

@@ -34,16 +34,16 @@ import threading
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from . import diskquota, settings
+from .lazy import lazy_module
 from .ratelimit import RateLimit
 from .tasks import CLASSIFICATION, REGRESSION
 
-if TYPE_CHECKING:
-    import pandas as pd
+pd = lazy_module("pandas")  # imported when a table is first read or written: pages start without it
 
 MAX_BYTES = 20 * 2**20  # upload size limit
 MAX_ROWS = 200_000
@@ -224,7 +224,6 @@ def _header(text: str, sep: str) -> list[str]:
 
 def _parse(text: str, sep: str, width: int) -> pd.DataFrame:
     """pandas' parse of the whole text (one row past MAX_ROWS at most); ragged rows name their line."""
-    import pandas as pd  # only when a table is read or written: pages start without it
     decimal = "," if sep != "," and _decimal_commas(text[:SNIFF_CHARS]) else "."
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)  # extra values in the first data row
@@ -270,7 +269,6 @@ def _numbered_rows(text: str, sep: str):
 
 def _clean(raw: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Stripped names and cells, missing markers as NaN, empty rows and unnamed empty columns dropped."""
-    import pandas as pd  # only when a table is read or written: pages start without it
     if len(raw) > MAX_ROWS:
         raise TableError(f"the file has more than {MAX_ROWS:,} rows; keep at most {MAX_ROWS:,}")
     raw.columns = range(len(names))  # positions while cleaning: unnamed columns share the name ""
@@ -309,7 +307,6 @@ def _drop_unnamed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(float64 values, NaN where missing or not a number; mask of present values that are not numbers)."""
-    import pandas as pd  # only when a table is read or written: pages start without it
     if pd.api.types.is_numeric_dtype(column.dtype):  # includes bool: 0/1
         return column.to_numpy(dtype=np.float64), np.zeros(len(column), dtype=bool)
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -322,7 +319,6 @@ def _is_numeric(column: pd.Series) -> bool:
 
 
 def _is_bool(column: pd.Series) -> bool:
-    import pandas as pd  # only when a table is read or written: pages start without it
     return pd.api.types.infer_dtype(column, skipna=True) == "boolean"
 
 
@@ -413,7 +409,6 @@ def _finite32(values: np.ndarray, column: pd.Series, name: str) -> np.ndarray:
 
 def _class_labels(column: pd.Series, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Class ids 0..C-1 in the order of the sorted distinct labels (numbers by value)."""
-    import pandas as pd  # only when a table is read or written: pages start without it
     _check_missing(column, name, "choose another label")
     numeric = _is_numeric(column) and not _is_bool(column)
     if numeric:
@@ -598,7 +593,6 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with every text cell and column name that a spreadsheet would run as a formula (it starts with
     =, +, -, @, a tab or a carriage return and is not a number, such as -1.5) prefixed with a single quote,
     as OWASP's advice on CSV injection says; `frame` itself when nothing needs it."""
-    import pandas as pd  # only when a table is read or written: pages start without it
     columns = [_quoted(str(name)) for name in frame.columns]
     changed = {name: frame[name].map(_quoted) for name in frame.columns
                if not pd.api.types.is_numeric_dtype(frame[name].dtype) and frame[name].map(_is_formula).any()}
@@ -625,7 +619,6 @@ def _quoted(cell):
 
 def _feature_frame(dataset) -> pd.DataFrame:
     """Features as the shortest text that reads back as the same float32; images as integer pixels."""
-    import pandas as pd  # only when a table is read or written: pages start without it
     if not dataset.is_image:
         return pd.DataFrame(dataset.x_all.astype(np.float32).astype(str), columns=list(dataset.feature_names))
     if (count := len(dataset.x_train) + len(dataset.x_test)) > MAX_IMAGE_ROWS:

@@ -7,14 +7,12 @@ image models (`inspect_panel` inspects those) or about the controls.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import streamlit as st
 
 from .. import frames
 from ..chart_payload import Same
 from ..config import TrainConfig
+from ..kept import Kept
 from ..lazy import lazy_module
 from ..model import plan_for
 from ..text import plotly_literals
@@ -25,8 +23,7 @@ from .widget_state import RUN
 # Both import torch: only when there is a run's model to look inside.
 checkpoint, network = lazy_module("playground.checkpoint"), lazy_module("playground.network")
 MOST_INSIDE = 8  # figures kept, by the weights they show (they hold those weights): shared computations, once each
-_INSIDE: OrderedDict[tuple, tuple | None] = OrderedDict()  # (Same(weights), config JSON) -> figures, latest last
-_INSIDE_LOCK = threading.Lock()  # sessions run in threads
+_INSIDE = Kept(MOST_INSIDE)  # (Same(weights), config JSON) -> figures or None
 
 
 def live() -> None:
@@ -59,17 +56,7 @@ def inside_figures(config: TrainConfig, weights: dict | None):
     """(the network diagram, the neuron maps or None) of the run's model with `weights`, or None when
     there is no small fully connected model to show. Made once per weights (a snapshot's copy, shared by
     every viewer of one computation and by a page re-polling an unchanged snapshot): a few are kept."""
-    key = (Same(weights), config.to_json(indent=None))
-    with _INSIDE_LOCK:
-        if key in _INSIDE:
-            _INSIDE.move_to_end(key)
-            return _INSIDE[key]
-    figures = _make_figures(config, weights)
-    with _INSIDE_LOCK:
-        _INSIDE[key] = figures
-        while len(_INSIDE) > MOST_INSIDE:
-            _INSIDE.popitem(last=False)
-    return figures
+    return _INSIDE.get_or_make((Same(weights), config.to_json(indent=None)), lambda: _make_figures(config, weights))
 
 
 def _make_figures(config: TrainConfig, weights: dict | None):

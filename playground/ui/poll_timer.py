@@ -18,13 +18,17 @@ from __future__ import annotations
 def rearm(seconds: float) -> bool:
     """Make the browser rerun the fragment now running every `seconds`; False when that cannot be done
     here (not inside a fragment's run, or a Streamlit without these internals)."""
-    return _send_for_fragment(lambda message, fragment_id: (
-        setattr(message.auto_rerun, "interval", seconds), setattr(message.auto_rerun, "fragment_id", fragment_id)))
+    def fill(message, fragment_id: str) -> None:
+        message.auto_rerun.interval = seconds
+        message.auto_rerun.fragment_id = fragment_id
+    return _send_for_fragment(fill)
 
 
 def stop() -> bool:
     """Stop the browser timer of the fragment now running; False when that cannot be done here."""
-    return _send_for_fragment(lambda message, fragment_id: message.stop_auto_rerun.fragment_ids.append(fragment_id))
+    def fill(message, fragment_id: str) -> None:
+        message.stop_auto_rerun.fragment_ids.append(fragment_id)
+    return _send_for_fragment(fill)
 
 
 def _send_for_fragment(fill) -> bool:

@@ -142,8 +142,8 @@ _holding = threading.local()  # whether this script thread holds a turn (a page 
 
 @contextlib.contextmanager
 def render_turn():
-    """A turn for building a page or a live poll's view, server-wide (RENDER_TURNS at once; re-entrant on
-    one thread). Thirty pages built at once in thirty script threads starve the one thread that sends
+    """A turn for building a live poll's view, server-wide (RENDER_TURNS at once; re-entrant on one
+    thread). Thirty views built at once in thirty script threads starve the one thread that sends
     every page its messages (the event loop gets ~1/31 of the interpreter): the views are built, and
     nobody receives them, and Streamlit drops a finished run's messages that a new request overtook.
     A run waiting for its turn sleeps."""

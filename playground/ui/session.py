@@ -137,7 +137,7 @@ def live(render: Callable[[], bool], active: bool, every: float = POLL_SECONDS,
     unfinished = [False]  # a poll began and has not ended (a poll cut short by the next never ends)
 
     def body() -> None:
-        if not active and every < STRETCH_BELOW and poll_timer.fragment_only_run():
+        if not active and stretched and poll_timer.fragment_only_run():
             missed_full_run()
         if active:  # first: under load a poll may be cut short by the next one
             meter.record(page, cut=unfinished[0])
