@@ -19,6 +19,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from app_popovers import open_add, open_chip
 from playground import share
 from playground.checkpoint import FORMAT, VERSION, checkpoint_bytes
 from playground.config import TrainConfig
@@ -157,19 +158,19 @@ def test_a_link_with_an_unusable_learning_rate_is_refused_naming_it(open_page, w
 def test_the_layer_editor_stops_at_the_layer_size_limits(open_page, workspace):
     app = open_page(PLAYGROUND, workspace=workspace)
     linear = app.session_state["pg_layers"][0]["id"]
-    assert app.number_input(key=f"pg_l{linear}_linear_out").max == MAX_FEATURES
+    assert open_chip(app, linear).number_input(key=f"pg_l{linear}_linear_out").max == MAX_FEATURES
     app.selectbox(key="pg_dataset").set_value("digits").run()
     conv = app.session_state["pg_layers"][0]["id"]
-    assert app.number_input(key=f"pg_l{conv}_conv2d_out").max == MAX_CHANNELS
+    assert open_chip(app, conv).number_input(key=f"pg_l{conv}_conv2d_out").max == MAX_CHANNELS
 
 
 def test_wide_layers_from_the_editor_over_the_parameter_limit_are_refused(open_page, workspace, saved_run):
     peak = peak_memory()
     app = open_page(PLAYGROUND, workspace=workspace)
     first, last = app.session_state["pg_layers"][0]["id"], app.session_state["pg_layers"][-1]["id"]
-    app.number_input(key=f"pg_l{first}_linear_out").set_value(MAX_FEATURES).run()
-    app.number_input(key=f"pg_l{last}_linear_out").set_value(MAX_FEATURES).run()
-    app.selectbox(key="pg_add_type").set_value("linear").run()
+    open_chip(app, first).number_input(key=f"pg_l{first}_linear_out").set_value(MAX_FEATURES).run()
+    open_chip(app, last).number_input(key=f"pg_l{last}_linear_out").set_value(MAX_FEATURES).run()
+    open_add(app).selectbox(key="pg_add_type").set_value("linear").run()
     app.button(key="pg_add_layer").click().run()  # 2-4096-4096-3: 16.8 million weights
     message = texts(app.error)
     assert "16,805,891 parameters" in message and f"limit of {MAX_PARAMETERS:,}" in message
@@ -208,7 +209,7 @@ def test_a_full_batch_too_large_for_memory_is_refused_with_the_batch_that_fits(o
     app = open_page(PLAYGROUND, workspace=workspace)
     app.selectbox(key="pg_dataset").set_value("digits").run()
     conv = app.session_state["pg_layers"][0]["id"]
-    app.number_input(key=f"pg_l{conv}_conv2d_out").set_value(MAX_CHANNELS).run()
+    open_chip(app, conv).number_input(key=f"pg_l{conv}_conv2d_out").set_value(MAX_CHANNELS).run()
     app.number_input(key=f"pg_l{conv}_conv2d_padding").set_value(7).run()
     app.selectbox(key="pg_batch").set_value(0).run()  # every training image in one batch
     problem = next(e.value for e in app.error if e.value.startswith("Batch size:"))

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_popovers import open_add, open_chip, open_insert
 from playground.ui import session
 from test_live_chart import charts  # st.plotly_chart's and the live charts (UnknownElement in AppTest)
 
@@ -152,7 +153,8 @@ def test_a_run_started_at_fast_trains_at_fast(at):
 
 
 def test_layer_editor_add_move_remove_and_presets(at):
-    at.selectbox(key="pg_add_type").set_value("tanh").run()
+    assert not at.get("selectbox") or "pg_add_type" not in {s.key for s in at.selectbox}  # closed: not drawn
+    open_add(at).selectbox(key="pg_add_type").set_value("tanh").run()
     at.selectbox(key="pg_add_at").set_value("end").run()  # an activation's own place is before the output layer
     at.button(key="pg_add_layer").click().run()
     layers = [row["layer"] for row in at.dataframe[0].value.to_dict("records")] if at.dataframe else []
@@ -161,10 +163,10 @@ def test_layer_editor_add_move_remove_and_presets(at):
     assert len(at.session_state["pg_layers"]) == 4 and at.session_state["pg_layers"][-1]["type"] == "tanh"
     assert layers[-1] == "Tanh"
     first_id = at.session_state["pg_layers"][0]["id"]
-    at.button(key=f"pg_l{first_id}_down").click().run()
+    open_chip(at, first_id).button(key=f"pg_l{first_id}_down").click().run()
     assert [layer["type"] for layer in at.session_state["pg_layers"]] == ["relu", "linear", "linear", "tanh"]
     last_id = at.session_state["pg_layers"][-1]["id"]
-    at.button(key=f"pg_l{last_id}_remove").click().run()
+    open_chip(at, last_id).button(key=f"pg_l{last_id}_remove").click().run()
     assert [layer["type"] for layer in at.session_state["pg_layers"]] == ["relu", "linear", "linear"]
     at.button(key="pg_preset_Linear").click().run()
     assert [row["layer"] for row in at.dataframe[0].value.to_dict("records")] == ["Linear"]
@@ -176,7 +178,7 @@ def stack_types(app: AppTest) -> list[str]:
 
 def test_a_new_activation_goes_before_the_output_layer(at):
     at.button(key="pg_preset_Linear").click().run()
-    at.selectbox(key="pg_add_type").set_value("relu").run()
+    open_add(at).selectbox(key="pg_add_type").set_value("relu").run()
     assert at.selectbox(key="pg_add_at").value == "output"
     at.button(key="pg_add_layer").click().run()
     assert stack_types(at) == ["relu", "linear"]
@@ -192,7 +194,7 @@ def test_a_new_activation_goes_before_the_output_layer(at):
 def test_removing_the_relu_between_two_linears_shows_the_collapse_note(at):
     assert not at.warning
     relu = at.session_state["pg_layers"][1]["id"]
-    at.button(key=f"pg_l{relu}_remove").click().run()
+    open_chip(at, relu).button(key=f"pg_l{relu}_remove").click().run()
     note = " ".join(w.value for w in at.warning)
     assert "Layers 1 and 2 are two Linear layers in a row" in note and "collapse into one linear map" in note
     assert "put an activation (e.g. ReLU) between them" in note
@@ -201,7 +203,7 @@ def test_removing_the_relu_between_two_linears_shows_the_collapse_note(at):
 
 def test_an_activation_swaps_in_one_click(at):
     relu = at.session_state["pg_layers"][1]["id"]
-    at.segmented_control(key=f"pg_l{relu}_swap").set_value("tanh").run()
+    open_chip(at, relu).segmented_control(key=f"pg_l{relu}_swap").set_value("tanh").run()
     assert at.selectbox(key=f"pg_l{relu}_type").value == "tanh"
     assert [row["layer"] for row in at.dataframe[0].value.to_dict("records")] == ["Linear", "Tanh", "Linear"]
     assert at.segmented_control(key=f"pg_l{relu}_swap").value == "tanh" and not at.exception
@@ -225,7 +227,7 @@ def chips(app: AppTest) -> list[str]:
 def test_the_model_is_a_row_of_chips_with_a_key_parameter_each(at):
     assert chips(at) == ["Linear 100", "ReLU", "Linear auto"]
     first = at.session_state["pg_layers"][0]["id"]
-    at.number_input(key=f"pg_l{first}_linear_out").set_value(16).run()
+    open_chip(at, first).number_input(key=f"pg_l{first}_linear_out").set_value(16).run()
     assert chips(at)[0] == "Linear 16"
     at.selectbox(key="pg_dataset").set_value("digits").run()  # image layers: every one editable from its chip
     assert chips(at) == ["Conv 32·3x3", "ReLU", "MaxPool 2x2", "Flatten", "Linear auto"]
@@ -239,6 +241,7 @@ def test_every_layer_type_is_editable_from_its_chip(at):
 
     at.selectbox(key="pg_dataset").set_value("digits").run()
     first = at.session_state["pg_layers"][0]["id"]
+    open_chip(at, first)
     for kind, layer in LAYERS.items():
         at.selectbox(key=f"pg_l{first}_type").set_value(kind).run()
         for param in editable_params(kind):
@@ -249,25 +252,25 @@ def test_every_layer_type_is_editable_from_its_chip(at):
 
 def test_a_plus_between_chips_inserts_there_and_takes_the_collapse_mark_away(at):
     relu = at.session_state["pg_layers"][1]["id"]
-    at.button(key=f"pg_l{relu}_remove").click().run()
+    open_chip(at, relu).button(key=f"pg_l{relu}_remove").click().run()
     assert popovers(at)["pg_insert_1"].type == "primary"  # the "+" between the two Linears is marked
     assert popovers(at)["pg_insert_0"].type == "tertiary"
-    at.pills(key="pg_ins_1").set_value("relu").run()
+    open_insert(at, 1).pills(key="pg_ins_1").set_value("relu").run()
     assert stack_types(at) == ["linear", "relu", "linear"] and chips(at) == ["Linear 100", "ReLU", "Linear auto"]
     assert all(p.type == "tertiary" for k, p in popovers(at).items() if k.startswith("pg_insert_"))
     assert not at.warning and at.pills(key="pg_ins_1").value is None
-    at.pills(key="pg_ins_3").set_value("tanh").run()  # the last place: after the output layer
+    open_insert(at, 3).pills(key="pg_ins_3").set_value("tanh").run()  # the last place: after the output layer
     assert stack_types(at) == ["linear", "relu", "linear", "tanh"] and not at.exception
 
 
 def test_unworkable_stack_is_rejected_with_a_message_naming_the_fix(at):
     for layer in list(at.session_state["pg_layers"]):
-        at.button(key=f"pg_l{layer['id']}_remove").click().run()
+        open_chip(at, layer["id"]).button(key=f"pg_l{layer['id']}_remove").click().run()
     assert any("empty" in e.value for e in at.error)
     assert at.button(key="pg_train").disabled
     at.button(key="pg_preset_Linear").click().run()
     layer_id = at.session_state["pg_layers"][0]["id"]
-    at.number_input(key=f"pg_l{layer_id}_linear_out").set_value(2).run()
+    open_chip(at, layer_id).number_input(key=f"pg_l{layer_id}_linear_out").set_value(2).run()
     message = " ".join(e.value for e in at.error)
     assert "Layer 1" in message and "set its output size to 3" in message
     assert at.button(key="pg_train").disabled
@@ -354,6 +357,7 @@ def test_switching_to_images_swaps_in_a_cnn_and_mini_batches(at):
 def test_conv_layers_show_every_parameter(at):
     at.selectbox(key="pg_dataset").set_value("digits").run()
     conv_id = at.session_state["pg_layers"][0]["id"]
+    open_chip(at, conv_id)
     for name in ("out", "kernel", "stride", "padding"):
         assert at.number_input(key=f"pg_l{conv_id}_conv2d_{name}") is not None
     at.number_input(key=f"pg_l{conv_id}_conv2d_kernel").set_value(11).run()
@@ -446,7 +450,7 @@ def test_step_continues_a_paused_run_while_the_settings_have_a_problem(at):
     run = at.session_state["pg_run"]
     wait_until_epoch(run, 1)
     last = at.session_state["pg_layers"][-1]["id"]
-    at.number_input(key=f"pg_l{last}_linear_out").set_value(5).run()  # 5 outputs for 3 classes: refused
+    open_chip(at, last).number_input(key=f"pg_l{last}_linear_out").set_value(5).run()  # 5 outputs, 3 classes: refused
     assert at.button(key="pg_train").disabled and not at.button(key="pg_step").disabled
     time.sleep(session.REPEAT_SECONDS)  # a second Step this soon would be taken as the first one's repeated callback
     at.button(key="pg_step").click().run()

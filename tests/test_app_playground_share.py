@@ -92,7 +92,7 @@ def test_a_teacher_link_hides_the_chosen_controls_and_keeps_their_values(open_pl
     app = open_playground(share.to_query(XOR, hidden=["model", "learning_rate", "data"]))
     keys = {w.key for w in app.get("selectbox")} | {w.key for w in app.get("select_slider")} | \
         {w.key for w in app.get("button")}
-    assert "pg_lr" not in keys and "pg_add_layer" not in keys and "pg_dataset" not in keys
+    assert "pg_lr" not in keys and "pg_preset_Linear" not in keys and "pg_dataset" not in keys
     assert "pg_opt" in keys  # not hidden
     assert any("Set by your teacher's link" in c.value for c in app.caption)
     assert [row["layer"] for row in app.dataframe[0].value.to_dict("records")] == ["Linear", "Tanh", "Linear"]
@@ -193,7 +193,7 @@ def test_a_lesson_name_alone_opens_the_lesson(open_playground):
 def test_hidden_controls_without_a_setup_are_reported(open_playground):
     app = open_playground({"hide": "model"})
     assert any("holds no setup" in w.value and "default setup" in w.value for w in app.warning)
-    assert "pg_add_layer" in {b.key for b in app.get("button")}
+    assert "pg_preset_Linear" in {b.key for b in app.get("button")}  # the layer editor is there
 
 
 def test_back_from_another_page_the_widgets_show_the_setup_they_had(open_playground):

@@ -1,9 +1,11 @@
 """Inside the Playground's small fully connected network: the network diagram (edges = weights) and,
 for 2-D data, what each hidden neuron outputs over the input plane.
 
-Rebuilds the model from the run's latest weights, once per weights (`inside_figures`); the diagrams are
-`network`'s. Knows nothing about
-image models (`inspect_panel` inspects those) or about the controls.
+Rebuilds the model from the run's latest weights, once per weights (`inside_figures`), and serialises the
+diagrams (`network`'s) once: they are drawn as live charts (`live_chart`), redrawn in place. A full page
+run while the run trains (a widget changed elsewhere) shows the figures this page showed last; the
+panel's own poll brings the newest. Knows nothing about image models (`inspect_panel` inspects those) or
+about the controls.
 """
 from __future__ import annotations
 
@@ -16,14 +18,15 @@ from ..kept import Kept
 from ..lazy import lazy_module
 from ..model import plan_for
 from ..text import plotly_literals
-from . import server, session
+from . import live_chart, poll_timer, server, session
 from .live_view import INSPECT_SECONDS, active
 from .widget_state import RUN
 
 # Both import torch: only when there is a run's model to look inside.
 checkpoint, network = lazy_module("playground.checkpoint"), lazy_module("playground.network")
 MOST_INSIDE = 8  # figures kept, by the weights they show (they hold those weights): shared computations, once each
-_INSIDE = Kept(MOST_INSIDE)  # (Same(weights), config JSON) -> figures or None
+_INSIDE = Kept(MOST_INSIDE)  # (Same(weights), config JSON) -> prepared figures or None
+SHOWN = "pg_inside_shown"  # session state: (the run handle, the figures this page showed last)
 
 
 def live() -> None:
@@ -39,23 +42,36 @@ def render_inside() -> bool:
         st.caption("The network diagram appears when training starts.")
         return False
     snap = run.snapshot()
-    figures = inside_figures(run.config, snap.weights)
+    figures = shown_figures(run, snap)
     if figures is None:
         st.caption("The diagram shows small fully connected networks (up to 50,000 weights).")
         return snap.active
     diagram, neurons = figures
-    st.plotly_chart(diagram, key="pg_network", width="stretch", config={"displayModeBar": False})
+    live_chart.chart(diagram, key="pg_network")
     st.caption("Blue edges: positive weights, orange: negative; thicker means larger.")
     if neurons is not None:
-        st.plotly_chart(neurons, key="pg_neurons", width="stretch", config={"displayModeBar": False})
+        live_chart.chart(neurons, key="pg_neurons")
         st.caption("What each hidden neuron outputs over the input plane (blue: positive, orange: negative).")
     return snap.active
+
+
+def shown_figures(run, snap):
+    """The figures for `snap`'s weights; in a full page run while the run trains, the ones this page
+    showed last (the panel's poll, every INSPECT_SECONDS, brings the newest: a widget changed elsewhere
+    need not rebuild them)."""
+    last = st.session_state.get(SHOWN)
+    if snap.active and last is not None and last[0] is run and not poll_timer.fragment_only_run():
+        return last[1]
+    figures = inside_figures(run.config, snap.weights)
+    st.session_state[SHOWN] = (run, figures)
+    return figures
 
 
 def inside_figures(config: TrainConfig, weights: dict | None):
     """(the network diagram, the neuron maps or None) of the run's model with `weights`, or None when
     there is no small fully connected model to show. Made once per weights (a snapshot's copy, shared by
-    every viewer of one computation and by a page re-polling an unchanged snapshot): a few are kept."""
+    every viewer of one computation and by a page re-polling an unchanged snapshot) and serialised once
+    (`live_chart.prepare`): a few are kept."""
     return _INSIDE.get_or_make((Same(weights), config.to_json(indent=None)), lambda: _make_figures(config, weights))
 
 
@@ -68,7 +84,8 @@ def _make_figures(config: TrainConfig, weights: dict | None):
     diagram = network.network_figure(network.diagram(model), plotly_literals(dataset.feature_names),
                                      plotly_literals(outputs))
     maps = network.neuron_maps(model, frames.axis_ranges(dataset)) if dataset.n_features == 2 else None
-    return diagram, network.neuron_figure(maps) if maps is not None and maps.layers else None
+    neurons = network.neuron_figure(maps) if maps is not None and maps.layers else None
+    return live_chart.prepare(diagram), None if neurons is None else live_chart.prepare(neurons)
 
 
 def inside_model(config: TrainConfig, weights: dict | None):

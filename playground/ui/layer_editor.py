@@ -4,7 +4,9 @@ Input → one chip per layer ("Linear 100", "ReLU", "Conv 8·3x3") → Output, w
 inserts a layer at that place (the "+" between two Linear layers is marked: they collapse into one linear
 map). One click on a chip opens its editor: type, parameters, a one-click swap between the common
 activations, move and remove. "Add layer" puts a new layer where it belongs (an activation before the
-output layer); the presets load whole stacks.
+output layer); the presets load whole stacks. A popover's widgets are drawn only while it is open (a
+stateful popover, `on_change="rerun"`): a page run while a class trains draws a row of buttons, not every
+layer's editor (closed, a layer reads its values from session state: `current_spec`).
 
 The layers live in session state (`pg_layers`, each with an id its widgets are keyed by); callbacks
 name layers by id and skip repeated callbacks of what cannot be repeated safely (see
@@ -123,8 +125,11 @@ def chip_label(spec: dict) -> str:
 def insert_slot(slot: int, collapses: bool) -> None:
     """A "+" that inserts a layer at `slot`; marked where the layers either side collapse into one map."""
     tip = COLLAPSE_TIP if collapses else "insert a layer here"
-    with st.popover("", icon=":material/warning:" if collapses else ":material/add:", help=tip,
-                    type="primary" if collapses else "tertiary", key=f"pg_insert_{slot}"):
+    box = lazy_popover("", f"pg_insert_{slot}", icon=":material/warning:" if collapses else ":material/add:",
+                       help=tip, type="primary" if collapses else "tertiary")
+    if not box.open:
+        return
+    with box:
         if collapses:
             st.caption(COLLAPSE_TIP)
         st.pills(f"Insert a layer at place {slot + 1}", list(LAYERS), format_func=lambda n: LAYERS[n].title,
@@ -134,13 +139,28 @@ def insert_slot(slot: int, collapses: bool) -> None:
 def chip(position: int, layer: dict, spec: dict, count: int) -> dict:
     """One layer's chip; a click opens its editor (type, parameters, swap, move, remove)."""
     tip = f"Layer {position + 1}: {LAYERS[spec['type']].description} Click to edit, move or remove."
-    with st.popover(chip_label(spec), help=tip, key=f"pg_chip_{layer['id']}"):
+    box = lazy_popover(chip_label(spec), f"pg_chip_{layer['id']}", help=tip)
+    if not box.open:
+        return {k: v for k, v in spec.items() if v is not None}
+    with box:
         return layer_editor(position, layer, count)
+
+
+def lazy_popover(label: str, key: str, **options):
+    """A popover whose `.open` says whether to draw its widgets. Streamlit names a stateful popover by its
+    label, help and type too, so a chip whose label changes (an edit inside it: "Linear 100" becomes
+    "Linear 16") would be a new, closed popover: its open state is carried over under its key."""
+    if st.session_state.get(key):
+        st.session_state[key] = True
+    return st.popover(label, key=key, on_change="rerun", **options)
 
 
 def add_controls(count: int) -> None:
     """The new layer's type, where it goes (its natural place unless chosen) and the Add button, folded away."""
-    with st.popover("Add layer", icon=":material/add:", key="pg_add_popover"):
+    box = lazy_popover("Add layer", "pg_add_popover", icon=":material/add:")
+    if not box.open:
+        return
+    with box:
         st.selectbox("New layer", list(LAYERS), format_func=lambda n: LAYERS[n].title, key="pg_add_type",
                      on_change=follow_type)
         places = [OUTPUT, END, *range(1, count + 1)]

@@ -2,7 +2,9 @@
 
 A person removes the ReLU between the two Linear layers: the "+" between them is marked and the collapse
 note shows; they click that "+", pick ReLU, and the ReLU chip appears between the two Linear chips and the
-note goes. Screenshots of the Model column go to the `screenshots` folder (conftest.py) to look at.
+note goes. Then they change the first Linear's output size in its chip: the chip's label follows and
+its editor stays open (the popover draws its widgets only while open, and keeps open across the
+label's change). Screenshots of the Model column go to the `screenshots` folder (conftest.py) to look at.
 """
 from __future__ import annotations
 
@@ -76,4 +78,12 @@ def test_insert_a_relu_between_two_linears_from_the_row(person: Page, screenshot
     expect(page.locator("[data-testid='stAlertContentWarning']").filter(has_text=COLLAPSE)).to_have_count(0)
     page.keyboard.press("Escape")
     page.screenshot(path=str(screenshots / f"layer_row_inserted_{size}.png"))
+
+    size_input = in_popover(page).get_by_role("spinbutton", name="Output size")
+    click_until(page, chips(page).first, size_input)
+    size_input.fill("16")
+    size_input.press("Enter")
+    expect(chips(page)).to_have_text(["Linear 16", "ReLU", "Linear auto"], timeout=30_000)
+    expect(size_input).to_have_value("16")  # still open, showing the edit
+    page.screenshot(path=str(screenshots / f"layer_row_edited_{size}.png"))
     assert_no_exception(page)

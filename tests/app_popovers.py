@@ -1,0 +1,24 @@
+"""AppTest helpers for the Playground's popovers, which draw their widgets only while open (stateful
+popovers): a test opens one as a person's click would, then finds its widgets."""
+from streamlit.testing.v1 import AppTest
+
+
+def open_popover(app: AppTest, key: str) -> AppTest:
+    """Open the popover under `key` (its open state is a widget value) and rerun the page."""
+    app.session_state[key] = True
+    return app.run()
+
+
+def open_chip(app: AppTest, layer_id: int) -> AppTest:
+    """Open the editor of the layer with this id (its chip in the Model row)."""
+    return open_popover(app, f"pg_chip_{layer_id}")
+
+
+def open_add(app: AppTest) -> AppTest:
+    """Open the "Add layer" popover."""
+    return open_popover(app, "pg_add_popover")
+
+
+def open_insert(app: AppTest, slot: int) -> AppTest:
+    """Open the "+" before place `slot` (0: the first) of the Model row."""
+    return open_popover(app, f"pg_insert_{slot}")
