@@ -1,10 +1,16 @@
-"""AppTest helpers for the Playground's popovers, which draw their widgets only while open (stateful
-popovers): a test opens one as a person's click would, then finds its widgets."""
+"""AppTest helpers for the Playground's popovers and the Data section, which draw their widgets only while
+open (`playground.ui.lazy_blocks`): a test opens one as a person's click would, then finds its widgets."""
 from streamlit.testing.v1 import AppTest
 
 
 def open_popover(app: AppTest, key: str) -> AppTest:
-    """Open the popover under `key` (its open state is a widget value) and rerun the page."""
+    """Open the popover or expander under `key` (its open state is a widget value) and rerun the page;
+    one open already stays as it is."""
+    try:
+        if app.session_state[key]:
+            return app
+    except KeyError:
+        pass
     app.session_state[key] = True
     return app.run()
 
@@ -22,3 +28,8 @@ def open_add(app: AppTest) -> AppTest:
 def open_insert(app: AppTest, slot: int) -> AppTest:
     """Open the "+" before place `slot` (0: the first) of the Model row."""
     return open_popover(app, f"pg_insert_{slot}")
+
+
+def open_data(app: AppTest) -> AppTest:
+    """Open the sidebar's Data section (folded, a toy dataset's widgets are not drawn)."""
+    return open_popover(app, "pg_data_box")

@@ -14,6 +14,7 @@ import torch
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from app_popovers import open_data
 from playground import explain
 from playground.budget import forward_flops
 from playground.checkpoint import save_checkpoint
@@ -37,8 +38,8 @@ def test_empty_canvas_shows_a_hint_and_the_default_model(draw):
 
 def test_a_finished_mnist_run_on_the_playground_becomes_the_model(draw):
     draw.switch_page("pages/1_Playground.py").run()
-    draw.selectbox(key="pg_dataset").set_value("mnist").run()
-    draw.number_input(key="pg_ds_mnist_train_images").set_value(300).run()
+    open_data(draw).selectbox(key="pg_dataset").set_value("mnist").run()
+    open_data(draw).number_input(key="pg_ds_mnist_train_images").set_value(300).run()
     draw.number_input(key="pg_epochs").set_value(1).run()
     draw.button(key="pg_train").click().run()
     draw.session_state["pg_run"].join(120)

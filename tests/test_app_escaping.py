@@ -14,6 +14,7 @@ import secrets
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_popovers import open_data
 from playground import share
 from playground.checkpoint import save_checkpoint
 from playground.config import TrainConfig
@@ -88,7 +89,7 @@ HOSTILE_CSV = (f'"{LINK}","{TAG}",label\n'.encode()
 @pytest.fixture
 def hostile_csv(workspace, open_page) -> AppTest:
     app = open_page("pages/1_Playground.py", workspace=workspace)
-    app.selectbox(key="pg_dataset").set_value("csv").run()
+    open_data(app).selectbox(key="pg_dataset").set_value("csv").run()
     app.file_uploader(key="pg_csv_upload").set_value((CSV_NAME, HOSTILE_CSV, "text/csv")).run()
     assert not app.exception and not app.error
     return app

@@ -19,7 +19,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app_popovers import open_add, open_chip
+from app_popovers import open_add, open_chip, open_data
 from playground import share
 from playground.checkpoint import FORMAT, VERSION, checkpoint_bytes
 from playground.config import TrainConfig
@@ -101,7 +101,7 @@ def assert_refused_without_training(app: AppTest, peak_before: int) -> None:
 
 def test_a_diverging_run_stops_with_a_message_keeps_finite_weights_and_both_runs_are_saved(open_page, workspace):
     app = open_page(PLAYGROUND, workspace=workspace)
-    app.selectbox(key="pg_dataset").set_value("linear_regression").run()
+    open_data(app).selectbox(key="pg_dataset").set_value("linear_regression").run()
     app.button(key="pg_preset_Linear").click().run()
     app.selectbox(key="pg_opt").set_value("sgd").run()
     app.slider(key="pg_sgd_momentum").set_value(0.0).run()
@@ -159,7 +159,7 @@ def test_the_layer_editor_stops_at_the_layer_size_limits(open_page, workspace):
     app = open_page(PLAYGROUND, workspace=workspace)
     linear = app.session_state["pg_layers"][0]["id"]
     assert open_chip(app, linear).number_input(key=f"pg_l{linear}_linear_out").max == MAX_FEATURES
-    app.selectbox(key="pg_dataset").set_value("digits").run()
+    open_data(app).selectbox(key="pg_dataset").set_value("digits").run()
     conv = app.session_state["pg_layers"][0]["id"]
     assert open_chip(app, conv).number_input(key=f"pg_l{conv}_conv2d_out").max == MAX_CHANNELS
 
@@ -207,7 +207,7 @@ def test_a_link_with_many_wide_layers_shows_the_parameter_limit(open_page, works
 def test_a_full_batch_too_large_for_memory_is_refused_with_the_batch_that_fits(open_page, workspace, saved_run):
     peak = peak_memory()
     app = open_page(PLAYGROUND, workspace=workspace)
-    app.selectbox(key="pg_dataset").set_value("digits").run()
+    open_data(app).selectbox(key="pg_dataset").set_value("digits").run()
     conv = app.session_state["pg_layers"][0]["id"]
     open_chip(app, conv).number_input(key=f"pg_l{conv}_conv2d_out").set_value(MAX_CHANNELS).run()
     app.number_input(key=f"pg_l{conv}_conv2d_padding").set_value(7).run()
@@ -324,7 +324,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(50)
 def csv_page(open_page, workspace):
     """The Playground on 'Your CSV file' with a good table uploaded through the page."""
     app = open_page(PLAYGROUND, workspace=workspace)
-    app.selectbox(key="pg_dataset").set_value("csv").run()
+    open_data(app).selectbox(key="pg_dataset").set_value("csv").run()
     app.file_uploader(key="pg_csv_upload").set_value(("good.csv", GOOD_CSV, "text/csv")).run()
     assert app.session_state["pg_csv_file"] and not app.error
     return app

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_popovers import open_add, open_chip, open_insert
+from app_popovers import open_add, open_chip, open_data, open_insert
 from playground.ui import session
 from test_live_chart import charts  # st.plotly_chart's and the live charts (UnknownElement in AppTest)
 
@@ -33,7 +33,7 @@ def chart_count(app: AppTest) -> int:
 
 
 def test_page_renders_default_spiral_setup(at):
-    assert at.selectbox(key="pg_dataset").value == "spiral"
+    assert open_data(at).selectbox(key="pg_dataset").value == "spiral"
     assert [row["layer"] for row in at.dataframe[0].value.to_dict("records")] == ["Linear", "ReLU", "Linear"]
     assert any("603 parameters" in c.value for c in at.caption)
     assert chart_count(at) == 1  # the data preview
@@ -229,7 +229,7 @@ def test_the_model_is_a_row_of_chips_with_a_key_parameter_each(at):
     first = at.session_state["pg_layers"][0]["id"]
     open_chip(at, first).number_input(key=f"pg_l{first}_linear_out").set_value(16).run()
     assert chips(at)[0] == "Linear 16"
-    at.selectbox(key="pg_dataset").set_value("digits").run()  # image layers: every one editable from its chip
+    open_data(at).selectbox(key="pg_dataset").set_value("digits").run()  # image layers: each editable from its chip
     assert chips(at) == ["Conv 32·3x3", "ReLU", "MaxPool 2x2", "Flatten", "Linear auto"]
     assert not at.exception
 
@@ -239,7 +239,7 @@ def test_every_layer_type_is_editable_from_its_chip(at):
     from playground.ui.layer_editor import chip_label
     from playground.ui.layer_form import editable_params
 
-    at.selectbox(key="pg_dataset").set_value("digits").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("digits").run()
     first = at.session_state["pg_layers"][0]["id"]
     open_chip(at, first)
     for kind, layer in LAYERS.items():
@@ -279,9 +279,9 @@ def test_unworkable_stack_is_rejected_with_a_message_naming_the_fix(at):
 
 def test_only_compatible_losses_are_offered(at):
     assert set(at.selectbox(key="pg_loss").options) == {"Cross-entropy", "NLL"}
-    at.selectbox(key="pg_dataset").set_value("moons").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("moons").run()
     assert {"BCE", "BCE with logits"} <= set(at.selectbox(key="pg_loss").options)
-    at.selectbox(key="pg_dataset").set_value("sine").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("sine").run()
     assert at.selectbox(key="pg_loss").value == "mse"
     assert set(at.selectbox(key="pg_loss").options) == {"MSE", "L1 (MAE)", "Huber"}
 
@@ -293,7 +293,7 @@ def test_nll_without_log_softmax_names_the_missing_layer(at):
 
 
 def test_regression_trains_and_draws_the_fitted_curve(at):
-    at.selectbox(key="pg_dataset").set_value("linear_regression").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("linear_regression").run()
     at.button(key="pg_preset_Linear").click().run()
     at.selectbox(key="pg_opt").set_value("sgd").run()
     at.slider(key="pg_sgd_momentum").set_value(0.0).run()
@@ -306,7 +306,7 @@ def test_regression_trains_and_draws_the_fitted_curve(at):
 
 
 def test_divergence_shows_a_message_not_a_traceback(at):
-    at.selectbox(key="pg_dataset").set_value("linear_regression").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("linear_regression").run()
     at.button(key="pg_preset_Linear").click().run()
     at.selectbox(key="pg_opt").set_value("sgd").run()
     at.select_slider(key="pg_lr").set_value(3.0).run()
@@ -344,18 +344,18 @@ def errors(app: AppTest) -> list[str]:
 
 
 def test_switching_to_images_swaps_in_a_cnn_and_mini_batches(at):
-    at.selectbox(key="pg_dataset").set_value("digits").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("digits").run()
     assert not at.exception
     assert layer_types(at) == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
     assert at.selectbox(key="pg_batch").value == 64 and at.number_input(key="pg_epochs").value == 3
     assert any("Source:" in c.value and "scikit-learn" in c.value for c in at.caption)
     assert any("Input [1, 8, 8] → output [10]" in c.value for c in at.caption)
-    at.selectbox(key="pg_dataset").set_value("spiral").run()  # and back: an MLP for 2-D points
+    open_data(at).selectbox(key="pg_dataset").set_value("spiral").run()  # and back: an MLP for 2-D points
     assert layer_types(at) == ["Linear", "ReLU", "Linear"] and at.selectbox(key="pg_batch").value == 0
 
 
 def test_conv_layers_show_every_parameter(at):
-    at.selectbox(key="pg_dataset").set_value("digits").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("digits").run()
     conv_id = at.session_state["pg_layers"][0]["id"]
     open_chip(at, conv_id)
     for name in ("out", "kernel", "stride", "padding"):
@@ -366,18 +366,18 @@ def test_conv_layers_show_every_parameter(at):
 
 
 def test_two_conv_preset_sets_nll_and_sgd_and_is_refused_on_8x8_images(at):
-    at.selectbox(key="pg_dataset").set_value("digits").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("digits").run()
     at.button(key="pg_preset_Two-conv + dropout").click().run()
     assert at.selectbox(key="pg_loss").value == "nll" and at.selectbox(key="pg_opt").value == "sgd"
     assert at.slider(key="pg_sgd_momentum").value == 0.5 and at.select_slider(key="pg_lr").value == 0.01
     assert any("Layer 4: Conv2d kernel 5 is larger than its 2x2 input" in e for e in errors(at))
-    at.selectbox(key="pg_dataset").set_value("mnist").run()  # 28x28: the classic net fits
+    open_data(at).selectbox(key="pg_dataset").set_value("mnist").run()  # 28x28: the classic net fits
     assert not errors(at)
     assert "21,840 parameters" in " ".join(c.value for c in at.caption)
 
 
 def test_full_batch_of_full_size_images_is_refused_with_the_largest_batch(at):
-    at.selectbox(key="pg_dataset").set_value("fashion_mnist").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("fashion_mnist").run()
     if errors(at) and "not available" in errors(at)[0]:
         pytest.skip("Fashion-MNIST is not installed here")
     at.selectbox(key="pg_batch").set_value(0).run()
@@ -387,8 +387,8 @@ def test_full_batch_of_full_size_images_is_refused_with_the_largest_batch(at):
 
 
 def test_train_a_cnn_then_inspect_confusion_scores_images_and_filters(at):
-    at.selectbox(key="pg_dataset").set_value("digits").run()
-    at.number_input(key="pg_ds_digits_train_images").set_value(500).run()
+    open_data(at).selectbox(key="pg_dataset").set_value("digits").run()
+    open_data(at).number_input(key="pg_ds_digits_train_images").set_value(500).run()
     at.button(key="pg_train").click().run()
     finish(at)
     assert not at.exception
@@ -501,7 +501,7 @@ def test_a_completed_run_shows_no_box_repeating_the_badge(at):
 
 
 def test_a_table_still_to_upload_does_not_invite_pressing_train(at):
-    at.selectbox(key="pg_dataset").set_value("csv").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("csv").run()
     assert at.button(key="pg_train").disabled
     assert not any("Press **Train**" in box for box in boxes(at))
     assert any("once the setup is ready" in c.value for c in at.caption)
@@ -513,14 +513,14 @@ def test_the_default_setup_invites_pressing_train(at):
 
 def test_image_data_shows_sample_training_images_before_a_run(at):
     assert chart_count(at) == 1 and not at.get("image")  # the toy data: its chart, no images
-    at.selectbox(key="pg_dataset").set_value("digits").run()
+    open_data(at).selectbox(key="pg_dataset").set_value("digits").run()
     assert not at.exception
     assert chart_count(at) == 0
     images = at.get("image")
     assert len(images) == 1 and len(images[0].proto.imgs) == 20  # two rows: the first two of each digit
     assert [img.caption for img in images[0].proto.imgs[:10]] == [str(d) for d in range(10)]
     assert any("Sample training images" in c.value and "8x8 grey pixels" in c.value for c in at.caption)
-    at.selectbox(key="pg_dataset").set_value("spiral").run()  # and back: the data preview chart
+    open_data(at).selectbox(key="pg_dataset").set_value("spiral").run()  # and back: the data preview chart
     assert chart_count(at) == 1 and not at.get("image")
 
 

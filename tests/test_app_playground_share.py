@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_popovers import open_data
 from playground import share, tabular
 from playground.config import TrainConfig
 from playground.lessons import LESSONS
@@ -28,7 +29,7 @@ def page_config(app: AppTest) -> TrainConfig:
 
 def test_a_link_fills_every_widget_and_the_config(open_playground):
     app = open_playground(share.to_query(XOR))
-    assert app.selectbox(key="pg_dataset").value == "xor"
+    assert open_data(app).selectbox(key="pg_dataset").value == "xor"
     assert app.number_input(key="pg_epochs").value == 40 and app.number_input(key="pg_seed").value == 7
     assert app.selectbox(key="pg_opt").value == "sgd" and app.select_slider(key="pg_lr").value == 0.1
     assert page_config(app) == XOR
@@ -83,7 +84,7 @@ def test_the_same_link_trains_the_same_run_twice(open_playground):
 def test_a_bad_link_warns_and_keeps_the_default_setup(open_playground):
     app = open_playground({"dataset.name": "cifar", "epochs": "5"})
     assert any("could not be used" in w.value and "cifar" in w.value for w in app.warning)
-    assert app.selectbox(key="pg_dataset").value == "spiral"
+    assert open_data(app).selectbox(key="pg_dataset").value == "spiral"
     assert app.query_params["dataset.name"] == "spiral"  # the address bar shows the setup in use
     assert not app.exception
 
@@ -147,7 +148,7 @@ def blobs_csv() -> str:
 def test_an_uploaded_table_trains_with_a_decision_boundary(blobs_csv, open_playground):
     app = open_playground()
     app.session_state["pg_csv_file"] = blobs_csv
-    app.selectbox(key="pg_dataset").set_value("csv").run()
+    open_data(app).selectbox(key="pg_dataset").set_value("csv").run()
     assert app.selectbox(key="pg_csv_label").value == "species"
     assert app.multiselect(key="pg_csv_features").value == ["x1", "x2"]
     assert app.radio(key="pg_csv_task").value == "classification"
@@ -164,7 +165,7 @@ def test_an_uploaded_table_trains_with_a_decision_boundary(blobs_csv, open_playg
 def test_a_table_without_features_explains_itself(blobs_csv, open_playground):
     app = open_playground()
     app.session_state["pg_csv_file"] = blobs_csv
-    app.selectbox(key="pg_dataset").set_value("csv").run()
+    open_data(app).selectbox(key="pg_dataset").set_value("csv").run()
     app.multiselect(key="pg_csv_features").set_value([]).run()
     assert any("dataset.features" in e.value for e in app.error)
     assert app.button(key="pg_train").disabled and not app.exception
@@ -172,7 +173,7 @@ def test_a_table_without_features_explains_itself(blobs_csv, open_playground):
 
 def test_choosing_csv_before_uploading_asks_for_a_file(open_playground):
     app = open_playground()
-    app.selectbox(key="pg_dataset").set_value("csv").run()
+    open_data(app).selectbox(key="pg_dataset").set_value("csv").run()
     assert any("Upload a CSV file" in i.value for i in app.info) and not app.error
     assert app.button(key="pg_train").disabled and not app.exception
 

@@ -7,6 +7,7 @@ from collections import namedtuple
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_popovers import open_data
 from playground import tabular
 
 
@@ -19,7 +20,7 @@ def csv_page(open_playground):
     """`csv_page(name, data)`: a fresh session on 'Your CSV file' with `data` uploaded as `name`."""
     def open_csv(name: str = "first.csv", data: bytes = table(0)) -> AppTest:
         app = open_playground()
-        app.selectbox(key="pg_dataset").set_value("csv").run()
+        open_data(app).selectbox(key="pg_dataset").set_value("csv").run()
         upload(app, name, data)
         assert not app.error and not app.exception
         return app

@@ -1,6 +1,10 @@
 """The Playground's Data section (sidebar, folded under the dataset's name): the dataset, its settings, its
 test share and seed, and where its images come from.
 
+Folded, the section of a toy dataset draws no widgets (`lazy_blocks`): its settings are read from session
+state, where the widgets keep them while hidden (`persist_state="page"`). Images and tables are drawn
+folded or not (loading them may report a problem the page must show).
+
 Returns the dataset settings as `DatasetConfig.to_dict()` spells them; whether they make a valid
 config is decided later (`plan_panel`). A table's upload and columns are `table_panel`'s. Problems
 with the data go to session state (`pg_data_error`, `pg_data_prompt`) for the plan to show.
@@ -14,6 +18,7 @@ from ..datasets import DATASETS
 from ..images import ImageDataError, load_images
 from ..presets import starting_preset, suggested_epochs
 from . import table_panel
+from .lazy_blocks import lazy_expander
 from .link import link_config, shown
 from .widget_state import use_preset
 
@@ -42,15 +47,30 @@ def dataset_section() -> dict:
         st.header("Data")
         st.caption(f"🔒 {DATASETS[link_config().dataset.name].title}, set by the link.")
         return link_config().dataset.to_dict()
-    title = DATASETS[st.session_state.get("pg_dataset") or next(iter(DATASETS))].title
-    with st.expander(f"Data · {title}", icon=":material/scatter_plot:", key="pg_data_box"):
+    name = st.session_state.get("pg_dataset") or next(iter(DATASETS))
+    box = lazy_expander(f"Data · {DATASETS[name].title}", "pg_data_box", icon=":material/scatter_plot:")
+    if not box.open and not (DATASETS[name].is_image or DATASETS[name].is_table):
+        return toy_settings(name)
+    with box:
         return data_settings()
+
+
+def toy_settings(name: str) -> dict:
+    """What `data_settings` returns for a toy dataset, read from session state (its widgets not drawn)."""
+    spec, state = DATASETS[name], st.session_state
+    values = {"name": name, **{p.name: state.get(f"pg_ds_{name}_{p.name}", default_value(p)) for p in spec.params}}
+    return {**values, "test_fraction": state.get(f"pg_ds_{name}_test_fraction", spec.test_fraction),
+            "seed": state.get("pg_ds_seed", 0)}
+
+
+def default_value(p):
+    return int(p.default) if p.integer else float(p.default)
 
 
 def data_settings() -> dict:
     """The dataset, its own settings, its test share and seed, and where its images come from."""
     name = st.selectbox("Dataset", list(DATASETS), format_func=lambda n: DATASETS[n].title, key="pg_dataset",
-                        on_change=dataset_changed)
+                        on_change=dataset_changed, persist_state="page")
     spec = DATASETS[name]
     st.caption(spec.description)
     values = {"name": name, **(table_panel.table_section() if spec.is_table else {})}
@@ -61,8 +81,9 @@ def data_settings() -> dict:
         key = f"pg_ds_{name}_test_fraction"
         st.session_state.setdefault(key, spec.test_fraction)
         values["test_fraction"] = st.slider("Test share", 0.05 if spec.is_image else 0.0, 0.9, step=0.05, key=key,
-                                            help="fraction of points held out to measure generalisation")
-    values["seed"] = st.number_input("Data seed", 0, 2**32 - 1, step=1, key="pg_ds_seed")
+                                            help="fraction of points held out to measure generalisation",
+                                            persist_state="page")
+    values["seed"] = st.number_input("Data seed", 0, 2**32 - 1, step=1, key="pg_ds_seed", persist_state="page")
     if images is not None:
         st.caption(f"**Source:** {images.source}. Pixels are scaled to 0–1, then normalised as "
                    f"(x − {images.mean:.4f}) / {images.std:.4f}, the training images' mean and std.")
@@ -73,12 +94,12 @@ def param_input(name: str, p):
     """One of the dataset's own settings: a whole number (image counts) or a slider (noise, factor)."""
     spec = DATASETS[name]
     key = f"pg_ds_{name}_{p.name}"
-    st.session_state.setdefault(key, int(p.default) if p.integer else float(p.default))
+    st.session_state.setdefault(key, default_value(p))
     label = p.name.replace("_", " ").capitalize() if spec.is_image else p.help.capitalize()
     if p.integer:
         return st.number_input(label, int(p.low), int(p.high), step=1 if not spec.is_image else 1000,
-                               key=key, help=p.help if spec.is_image else None)
-    return st.slider(label, float(p.low), float(p.high), step=0.01, key=key)
+                               key=key, help=p.help if spec.is_image else None, persist_state="page")
+    return st.slider(label, float(p.low), float(p.high), step=0.01, key=key, persist_state="page")
 
 
 def image_source(name: str):

@@ -4,9 +4,9 @@ Input → one chip per layer ("Linear 100", "ReLU", "Conv 8·3x3") → Output, w
 inserts a layer at that place (the "+" between two Linear layers is marked: they collapse into one linear
 map). One click on a chip opens its editor: type, parameters, a one-click swap between the common
 activations, move and remove. "Add layer" puts a new layer where it belongs (an activation before the
-output layer); the presets load whole stacks. A popover's widgets are drawn only while it is open (a
-stateful popover, `on_change="rerun"`): a page run while a class trains draws a row of buttons, not every
-layer's editor (closed, a layer reads its values from session state: `current_spec`).
+output layer); the presets load whole stacks. A popover's widgets are drawn only while it is open
+(`lazy_blocks`): a page run while a class trains draws a row of buttons, not every layer's editor
+(closed, a layer reads its values from session state: `current_spec`).
 
 The layers live in session state (`pg_layers`, each with an id its widgets are keyed by); callbacks
 name layers by id and skip repeated callbacks of what cannot be repeated safely (see
@@ -21,6 +21,7 @@ from ..layers import LAYERS
 from ..presets import presets_for
 from . import session
 from .layer_form import current_spec, layer_editor
+from .lazy_blocks import lazy_popover
 from .link import link_config, shown
 from .widget_state import set_layers, use_preset
 
@@ -144,15 +145,6 @@ def chip(position: int, layer: dict, spec: dict, count: int) -> dict:
         return {k: v for k, v in spec.items() if v is not None}
     with box:
         return layer_editor(position, layer, count)
-
-
-def lazy_popover(label: str, key: str, **options):
-    """A popover whose `.open` says whether to draw its widgets. Streamlit names a stateful popover by its
-    label, help and type too, so a chip whose label changes (an edit inside it: "Linear 100" becomes
-    "Linear 16") would be a new, closed popover: its open state is carried over under its key."""
-    if st.session_state.get(key):
-        st.session_state[key] = True
-    return st.popover(label, key=key, on_change="rerun", **options)
 
 
 def add_controls(count: int) -> None:
