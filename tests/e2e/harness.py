@@ -82,6 +82,14 @@ def keyed(page: Page, key: str) -> Locator:
     return page.locator(f"{FRESH}.st-key-{key}")
 
 
+def open_data(page: Page) -> None:
+    """Unfold the sidebar's Data section unless it is open (folded, a toy dataset's settings are not drawn)."""
+    expect(page.locator(".st-key-pg_data_box details")).to_be_attached(timeout=START_S * 1000)
+    if page.locator(".st-key-pg_data_box details").get_attribute("open") is None:
+        page.locator(".st-key-pg_data_box summary").click()
+    expect(keyed(page, "pg_dataset")).to_be_visible(timeout=START_S * 1000)
+
+
 def button(page: Page, key: str) -> Locator:
     """The visible button of the keyed st.button (Streamlit also renders a hidden copy for tooltips)."""
     return keyed(page, key).get_by_role("button")

@@ -35,6 +35,7 @@ from harness import (
     fresh_page,
     keyed,
     metric,
+    open_data,
     open_playground,
     query,
     save_full_page,
@@ -126,6 +127,7 @@ def test_lesson_opens_in_the_playground_and_keeps_its_promise(page: Page):
     expect(banner).to_contain_text("Four points on y = 2x and one Linear layer")
     expect(banner).to_contain_text("Expected: a prediction of about 10.0 for x = 5.0")
     # The lesson's setup is on the page: y = 2x, one Linear layer, MSE, SGD 0.01, 1000 epochs.
+    open_data(page)
     expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Linear regression y = 2x")
     expect(keyed(page, "pg_loss").locator("input")).to_have_value("MSE")
     expect(keyed(page, "pg_opt").locator("input")).to_have_value("SGD")
@@ -160,6 +162,7 @@ def test_a_shared_link_reproduces_the_setup_and_the_run(page: Page, browser: Bro
 def open_and_train_xor(page: Page, address: str) -> dict[str, str]:
     """Open a link to the XOR setup, check every widget shows it, train it; the final metrics."""
     open_playground(page, address)
+    open_data(page)
     expect(keyed(page, "pg_dataset").locator("input")).to_have_value("XOR")
     expect(keyed(page, "pg_ds_xor_n_samples").locator("input")).to_have_value("80")
     expect(keyed(page, "pg_epochs").locator("input")).to_have_value("30")
@@ -200,6 +203,7 @@ def test_teacher_link_hides_controls_from_students(page: Page, browser: Browser,
         expect(student.locator(".st-key-pg_lr")).to_have_count(0)
         expect(layer_types(student)).to_have_count(0)
         expect(plan_layers(student)).to_have_text(["Linear", "Tanh", "Linear"])
+        open_data(student)
         expect(keyed(student, "pg_dataset").locator("input")).to_have_value("XOR")  # not hidden, still there
         train_to_completion(student)
         expect(student.get_by_text(re.compile(r"learning rate 0\.03\b"))).to_be_visible()  # the link's, kept
@@ -225,6 +229,7 @@ def test_a_malformed_link_warns_and_shows_the_default_setup(page: Page, address:
     warning = alert(page, "Warning", "This link's setup could not be used")
     expect(warning).to_be_visible()
     expect(warning).to_contain_text(named)
+    open_data(page)
     expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Spiral")
     expect(keyed(page, "pg_epochs").locator("input")).to_have_value("1000")
     expect_layer_types(page, ["Linear", "ReLU", "Linear"])
@@ -250,6 +255,7 @@ def _blobs_csv(path: Path, extra_text_column: bool = False) -> Path:
 def test_train_on_an_uploaded_csv_and_refuse_bad_files(page: Page, tmp_path: Path):
     """Upload a 2-feature CSV: label, features and task are guessed, it trains to a boundary; bad files are refused."""
     open_playground(page)
+    open_data(page)
     choose(page, "pg_dataset", "Your CSV file")
     expect(alert(page, "Info", "Upload a CSV file to train on it")).to_be_visible()
     expect(button(page, "pg_train")).to_be_disabled()

@@ -26,6 +26,7 @@ from harness import (
     click_option,
     keyed,
     metric,
+    open_data,
     open_playground,
     save_full_page,
 )
@@ -82,6 +83,7 @@ def wait_for_epoch_above(page: Page, n: int, timeout_s: float = TRAIN_S) -> int:
 def test_train_the_default_spiral(page: Page, screenshots: Path):
     """Train with the defaults: the boundary appears and sharpens, test accuracy passes 0.9."""
     open_playground(page)
+    open_data(page)
     expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Spiral")
     expect(keyed(page, "pg_opt").locator("input")).to_have_value("Adam")
     expect(keyed(page, "pg_epochs").locator("input")).to_have_value("1000")
@@ -159,6 +161,7 @@ def test_pause_resume_and_stop(page: Page):
 def test_regression_dataset_and_a_bad_layer_stack(page: Page):
     """Switching to a regression dataset picks MSE; a wrong output size is explained, not a traceback."""
     open_playground(page)
+    open_data(page)
     choose(page, "pg_dataset", "Linear regression y = 2x")
     expect(keyed(page, "pg_loss").locator("input")).to_have_value("MSE")  # cross-entropy cannot fit y
     expect(boundary_title(page)).to_have_text("Fitted curve")
@@ -206,6 +209,7 @@ def test_loading_a_config_file_sets_every_widget(page: Page, tmp_path: Path):
     upload.set_input_files(str(bad))
     error = page.locator("[data-testid='stAlertContentError']").filter(has_text="optimizer.lr").first
     expect(error).to_be_visible()
+    open_data(page)
     expect(keyed(page, "pg_dataset").locator("input")).to_have_value("Spiral")  # nothing changed
 
     upload.set_input_files(str(good))
@@ -222,6 +226,7 @@ def test_train_a_small_cnn_and_inspect_its_mistakes(page: Page, tmp_path: Path, 
     """8x8 digits: the CNN preset trains on a subsample, the confusion matrix appears, a click on a
     cell shows those test images; the model downloads and loads back in, paused, to continue."""
     open_playground(page)
+    open_data(page)
     choose(page, "pg_dataset", "8x8 digits")
     # Switching to images swaps in the one-conv CNN and mini-batches of 64.
     expect(page.get_by_text(re.compile(r"Input \[1, 8, 8\] → output \[10\]"))).to_be_visible()
