@@ -21,6 +21,7 @@ import streamlit as st
 
 from ..config import DatasetConfig
 from ..datasets import Dataset, make_dataset
+from ..kept import Kept
 from ..settings import default_workers
 
 if TYPE_CHECKING:
@@ -101,9 +102,17 @@ def warm_up() -> str:
     return _device[-1]
 
 
-@st.cache_resource(max_entries=32, show_spinner="Loading the dataset…")
+_RECENT_DATASETS = Kept(8)  # config -> dataset, in front of Streamlit's cache, which hashes its argument per call
+
+
 def cached_dataset(config: DatasetConfig) -> Dataset:
-    """The data of a dataset config, shared read-only by every session (images are not copied)."""
+    """The data of a dataset config, shared read-only by every session (images are not copied). The few
+    used last are looked up by the (frozen, hashable) config itself: every live poll asks."""
+    return _RECENT_DATASETS.get_or_make(config, lambda: _shared_dataset(config))
+
+
+@st.cache_resource(max_entries=32, show_spinner="Loading the dataset…")
+def _shared_dataset(config: DatasetConfig) -> Dataset:
     return make_dataset(config.name, config.values, config.test_fraction, config.seed, config.table)
 
 
