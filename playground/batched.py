@@ -92,6 +92,15 @@ class Snapshot:
     seconds: float
     base_lr: float
     batch_order: torch.Tensor  # the state of the run's batch-order generator
+    verified_state: dict[str, torch.Tensor] | None = None  # the weights last seen to give a finite loss
+    verified_epoch: int | None = None  # ... and their epoch (None: the snapshot's own weights and epoch)
+
+    def engine(self, dataset: Dataset | None = None, samples: int = 0) -> Engine:
+        """A solo `Engine` that goes on from this state exactly as the run would have in its stack."""
+        engine = Engine(self.config, dataset, initial_state=self.model_state)
+        engine.set_learning_rate(self.base_lr)
+        return engine.continue_from(self.optimizer_state, self.batch_order, self.epoch, self.seconds, samples,
+                                    self.verified_state, self.verified_epoch)
 
 
 @dataclass(frozen=True)
@@ -201,7 +210,8 @@ class StackedTrainer:
         i, run = self._find(run_id)
         options = {"momentum": run.config.optimizer.momentum}
         return Snapshot(run.config, self.state_dict(run_id), self._optimizer.torch_state(self._state, i, options),
-                        run.epoch, run.seconds, run.base_lr, run.batch_order.get_state())
+                        run.epoch, run.seconds, run.base_lr, run.batch_order.get_state(), self._verified_state(i),
+                        run.verified_epoch)
 
     def state_dict(self, run_id: int) -> dict[str, torch.Tensor]:
         """Run `run_id`'s model state_dict (copies), as its solo Engine's model would have it."""
@@ -306,13 +316,16 @@ class StackedTrainer:
         run = self._runs[i]
         bad_epoch = run.epoch
         run.epoch = run.verified_epoch
-        weights = {name: v[i].clone() for name, v in zip(self.params, self._verified)}
-        model_state = {name: weights[name] if name in weights else self.buffers[name][i].clone()
-                       for name in self._names}
+        model_state = self._verified_state(i)
         left = Snapshot(run.config, model_state, None, run.epoch, run.seconds, run.base_lr, run.batch_order.get_state())
         message = (f"The loss became NaN or infinite in epoch {bad_epoch}, so training stopped and the model was "
                    f"restored to epoch {run.epoch}. Try a smaller learning rate (it was {lr:g}).")
         return RunEvent(run.id, Diverged(bad_epoch, message), left)
+
+    def _verified_state(self, i: int) -> dict[str, torch.Tensor]:
+        """The state_dict of run i's weights last seen to give a finite loss (copies)."""
+        weights = {name: v[i].clone() for name, v in zip(self.params, self._verified)}
+        return {name: weights[name] if name in weights else self.buffers[name][i].clone() for name in self._names}
 
     def _finish(self, events: list[RunEvent]) -> list[RunEvent]:
         """Runs that diverged or finished their epochs leave the stack (finished ones with a Snapshot)."""
