@@ -54,6 +54,7 @@ from .progress import (
     hand_over,
 )
 from .schedule import CpuMeter, Hosted, may_host
+from .stacking import stack_key
 from .timeline import Timeline
 from .worker import HEARTBEAT_SECONDS, SNAPSHOT_SECONDS  # noqa: F401
 from .worker import receive as _receive
@@ -100,18 +101,20 @@ class TrainingPool:
     `turn_minutes`: how long a run may keep a worker while others wait; `abandoned_seconds`: how
     long a queued run keeps its place without its page asking about it; `live_limit`: how many runs may
     be live at once, watchers of a shared computation included (each live page polls several times a
-    second; beyond it runs queue, and a queued page polls every 2 s) (defaults from the environment).
+    second; beyond it runs queue, and a queued page polls every 2 s); `stack`: whether same-shaped fast
+    runs train stacked in one worker (`stacking`) (defaults from the environment).
     Runs started with an `owner` (a browser) stop that owner's previous run: one run at a time each.
     """
 
     def __init__(self, workers: int, torch_threads: int = 1, turn_minutes: float | None = None,
-                 abandoned_seconds: float | None = None, live_limit: float | None = None):
+                 abandoned_seconds: float | None = None, live_limit: float | None = None, stack: bool | None = None):
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
         self.workers, self.torch_threads = workers, torch_threads
         self.turn_minutes = turn_minutes if turn_minutes is not None else settings.turn_minutes()
         self.abandoned_seconds = abandoned_seconds if abandoned_seconds is not None else settings.abandoned_seconds()
         self.live_limit = live_limit if live_limit is not None else settings.live_runs(workers)
+        self.stack = stack if stack is not None else settings.stacking()
         self.owners = Owners()
         self._lock = threading.Condition()
         self._queue: collections.deque[_PoolJob] = collections.deque()
@@ -373,8 +376,8 @@ class _Slot:
                     self.jobs[job._id] = job
 
     def _fits(self, job: "_PoolJob") -> bool:
-        hosted = [Hosted(other.shares, other.started_at) for other in self.jobs.values()]
-        return may_host(job.shares, hosted, self.cpu.cores, time.monotonic(), behind=self.behind)
+        hosted = [Hosted(other.shares, other.started_at, other.stack) for other in self.jobs.values()]
+        return may_host(job.shares, hosted, self.cpu.cores, time.monotonic(), behind=self.behind, new_stack=job.stack)
 
     def _await_ready(self) -> bool:
         try:
@@ -477,6 +480,11 @@ class _PoolJob:
         """Whether it leaves room on its worker for others (see `schedule`): a race never does."""
         return False
 
+    @property
+    def stack(self) -> tuple | None:
+        """The stack it trains in, or may join (`stacking.stack_key`); a race never stacks."""
+        return None
+
     # --- commands -----------------------------------------------------------------------------
 
     def stop(self, reason: str = "") -> None:
@@ -549,7 +557,8 @@ class _PoolJob:
         with self._lock:
             if self._done.is_set():
                 return False
-            slot.send(("job", self._id, self.kind, self._arguments, self._start))
+            start = {**self._start, "stack": True} if self.stack is not None else self._start
+            slot.send(("job", self._id, self.kind, self._arguments, start))
             self.started_at = time.monotonic()
             for name, args in self._pending:
                 slot.send(("call", self._id, name, args))
@@ -649,6 +658,7 @@ class PooledRunner(_PoolJob):
         self._final_state: dict | None = None
         self._engine = None
         self._key = setup_key(config, options) if initial_state is None else None
+        self._stack: tuple | None = None  # set at start when it may stack (`stacking.stack_key`)
         self._leader: PooledRunner | None = None  # the computation this run watches, until it forks
         self._followers: list[PooledRunner] = []  # the runs watching this one's computation
         self._forking = False  # a twin was asked for, to go on as this run (it has an id and a slot)
@@ -657,6 +667,8 @@ class PooledRunner(_PoolJob):
 
     def start(self, paused: bool = False) -> "PooledRunner":
         self._paused = paused
+        if self.pool.stack:
+            self._stack = stack_key(self.config, self._arguments, self.initial_state, paused)
         if paused or not self._watch_identical():
             self._queue(paused=paused)
             with self.pool._lock:
@@ -828,6 +840,10 @@ class PooledRunner(_PoolJob):
     def shares(self) -> bool:
         """A run at a slow pace uses part of a core: its worker may host others beside it."""
         return self._pace != FAST
+
+    @property
+    def stack(self) -> tuple | None:
+        return self._stack
 
     @property
     def requested_lr(self) -> float:
