@@ -117,7 +117,7 @@ class StackGroup:
                 self.trainer.set_learning_rate(member.id, member.requested_lr)
         try:
             events = self.trainer.train_epoch()
-        except Exception as error:  # a torch error: every member's run fails with it, none hangs
+        except Exception as error:  # noqa: BLE001 - a torch error: every member fails with it, none hangs
             self._error = error
             self.lock.notify_all()
             return

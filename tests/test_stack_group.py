@@ -185,3 +185,20 @@ def test_a_run_from_a_checkpoint_trains_alone():
     state = Engine(spiral()).model.state_dict()
     runner = TrainingRunner(spiral(), initial_state=state, engine_factory=StackGroup().join).start()
     assert finished(runner).status == COMPLETED and isinstance(runner.engine, Engine)
+
+
+def test_a_failing_stacked_epoch_fails_its_members_and_later_runs_train_alone(monkeypatch):
+    from playground.batched import StackedTrainer
+
+    def broken(self):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(StackedTrainer, "train_epoch", broken)
+    group = StackGroup()
+    runners = stacked(group, [spiral(seed, lr) for seed, lr in RUNS[:2]])
+    ends = [finished(runner) for runner in runners]
+    assert any(snap.status == "failed" and "out of memory" in snap.message for snap in ends)
+    for runner, snap in zip(runners, ends):  # each failed with the stack, or came after and trained alone
+        assert snap.status == "failed" or (snap.status == COMPLETED and not isinstance(runner.engine, StackMember))
+    later = stacked(group, [spiral()])[0]
+    assert finished(later).status == COMPLETED and isinstance(later.engine, Engine)
