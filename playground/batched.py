@@ -95,6 +95,11 @@ class Snapshot:
     verified_state: dict[str, torch.Tensor] | None = None  # the weights last seen to give a finite loss
     verified_epoch: int | None = None  # ... and their epoch (None: the snapshot's own weights and epoch)
 
+    @classmethod
+    def of(cls, engine: Engine) -> "Snapshot":
+        """A solo Engine's state between epochs, to let it join a stack (`StackedTrainer.add`)."""
+        return cls(engine.config, **engine.training_state())
+
     def engine(self, dataset: Dataset | None = None, samples: int = 0) -> Engine:
         """A solo `Engine` that goes on from this state exactly as the run would have in its stack."""
         engine = Engine(self.config, dataset, initial_state=self.model_state)
@@ -138,7 +143,9 @@ class _Run:
 class StackedTrainer:
     """Trains k batchable runs (see `can_batch`) as one stacked model. Drive it from one thread."""
 
-    def __init__(self, configs: Sequence[TrainConfig], dataset: Dataset | None = None):
+    def __init__(self, configs: Sequence[TrainConfig], dataset: Dataset | None = None,
+                 snapshots: Sequence[Snapshot | None] | None = None):
+        """`snapshots`: where each run goes on from (None, or none given: its epoch 0)."""
         if not configs or not can_batch(configs):
             raise ValueError("these runs cannot train in one stack: " + _reasons(configs))
         self.key = batch_key(configs[0])
@@ -163,8 +170,8 @@ class StackedTrainer:
         self.buffers: dict[str, torch.Tensor] = {}
         self._state: dict[str, list[torch.Tensor]] = {}
         self._verified: list[torch.Tensor] = []
-        for config in configs:
-            self.add(config)
+        for config, snapshot in zip(configs, snapshots or [None] * len(configs)):
+            self.add(config, snapshot)
 
     # --- membership -----------------------------------------------------------------------------
 
@@ -188,13 +195,17 @@ class StackedTrainer:
                  if snapshot and snapshot.optimizer_state else self._optimizer.init_state(list(params.values())))
         run = _Run(self._next_id, config, snapshot.base_lr if snapshot else config.optimizer.lr)
         run.batch_order.manual_seed(config.seed)
+        verified = params
         if snapshot:
             run.epoch = run.verified_epoch = snapshot.epoch
             run.seconds = snapshot.seconds
             run.batch_order.set_state(snapshot.batch_order)
+            if snapshot.verified_state is not None:
+                verified = {k: snapshot.verified_state[k].detach().to(self.device).unsqueeze(0) for k in params}
+                run.verified_epoch = snapshot.verified_epoch
         if self._skeleton is None:
             self._skeleton = copy.deepcopy(model).to("meta")
-        self._append(params, buffers, state)
+        self._append(params, buffers, state, verified)
         self._runs.append(run)
         self._next_id += 1
         return run.id
@@ -231,16 +242,16 @@ class StackedTrainer:
     def _stacked(self, name: str) -> torch.Tensor:
         return self.params[name] if name in self.params else self.buffers[name]
 
-    def _append(self, params: dict, buffers: dict, state: dict) -> None:
+    def _append(self, params: dict, buffers: dict, state: dict, verified: dict) -> None:
         if not self._runs:
             self._names = list(self._skeleton.state_dict().keys())
             self.params, self.buffers, self._state = params, dict(buffers), state
-            self._verified = [p.clone() for p in params.values()]
+            self._verified = [verified[k].clone() for k in params]
             return
         self.params = {k: torch.cat([v, params[k]]) for k, v in self.params.items()}
         self.buffers = {k: torch.cat([v, buffers[k].to(self.device)]) for k, v in self.buffers.items()}
         self._state = {k: [torch.cat([a, b]) for a, b in zip(v, state[k])] for k, v in self._state.items()}
-        self._verified = [torch.cat([a, b]) for a, b in zip(self._verified, params.values())]
+        self._verified = [torch.cat([a, verified[k]]) for a, k in zip(self._verified, params)]
 
     def _keep(self, indices: list[int]) -> None:
         """Keep only the runs at these positions."""

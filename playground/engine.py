@@ -159,6 +159,19 @@ class Engine:
         twin._verified_epoch = self._verified_epoch
         return twin
 
+    def training_state(self) -> dict:
+        """Copies of what training goes on from, between epochs (the inverse of `continue_from`, whose
+        weights come as `initial_state`): model_state, optimizer_state (torch.optim's state of each
+        parameter, in order), epoch, seconds, base_lr, batch_order, verified_state, verified_epoch."""
+        names = list(self.model.state_dict())
+        per_param, n_params = self.optimizer.state_dict()["state"], len(self.optimizer.param_groups[0]["params"])
+        return {"model_state": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+                "optimizer_state": [copy.deepcopy(per_param.get(i, {})) for i in range(n_params)],
+                "epoch": self.epoch, "seconds": self.seconds, "base_lr": self.base_lr,
+                "batch_order": self._batch_order.get_state(),
+                "verified_state": dict(zip(names, (t.clone() for t in self._verified))),
+                "verified_epoch": self._verified_epoch}
+
     def continue_from(self, optimizer_state: list[dict] | None, batch_order: torch.Tensor, epoch: int,
                       seconds: float, samples: int = 0, verified: dict | None = None,
                       verified_epoch: int | None = None) -> "Engine":

@@ -167,8 +167,11 @@ class HostedJobs:
         key = stack_key(kind, arguments, start)
         if key is not None:
             from .stack_group import StackGroup
+            from .stacking import min_stack
 
-            arguments = {**arguments, "engine_factory": self.groups.setdefault(key, StackGroup()).join}
+            if key not in self.groups:
+                self.groups[key] = StackGroup(min_stack(key))
+            arguments = {**arguments, "engine_factory": self.groups[key].join}
         start = {name: value for name, value in start.items() if name != "stack"}
         self.jobs[job_id] = _Hosted(job_id, kind, build_job(kind, arguments).start(**start), key)
 

@@ -61,16 +61,16 @@ def assert_same_history(a, b) -> None:
 
 def test_stackable_fast_runs_share_one_worker_at_once_and_each_is_saved_as_its_solo_run(pool):
     saved = []
-    configs = [spiral(seed, lr) for seed, lr in ((1, 0.01), (2, 0.003), (3, 0.02))]
+    configs = [spiral(seed, lr, epochs=12) for seed, lr in ((1, 0.01), (2, 0.003), (3, 0.02), (4, 0.03))]
     runs = [pool.run(config, on_end=saved.append).start() for config in configs]
-    assert [run.snapshot().status != QUEUED for run in runs] == [True] * 3  # one worker, all three at once
+    assert [run.snapshot().status != QUEUED for run in runs] == [True] * 4  # one worker, all four at once
     assert len({run.stack for run in runs}) == 1 and runs[0].stack is not None
     for run, config in zip(runs, configs):
         snap = finish(run)
         assert snap.status == COMPLETED and snap.epoch == config.epochs
         assert_same_history(snap.history, solo_history(config))
         assert run.engine.evaluate("test").loss == pytest.approx(snap.final["test_loss"], rel=1e-6)
-    assert len(saved) == 3 and {s.history.train_loss[0] for s in saved} == {r.snapshot().history.train_loss[0]
+    assert len(saved) == 4 and {s.history.train_loss[0] for s in saved} == {r.snapshot().history.train_loss[0]
                                                                             for r in runs}
 
 
@@ -107,6 +107,27 @@ def test_a_pool_without_stacking_trains_every_run_alone():
         run.stop()
     finally:
         pool.close()
+
+
+def test_the_worker_routes_runs_asked_to_stack_into_one_group_per_key():
+    from playground.stacking import MIN_STACK
+    from playground.worker import HostedJobs
+
+    class Connection:
+        def send_bytes(self, data: bytes) -> None:
+            pass
+
+    hosted = HostedJobs(Connection())
+    for job_id, seed in ((1, 1), (2, 2)):
+        hosted.start(job_id, "runner", {"config": spiral(seed, epochs=2)}, {"paused": False, "stack": True})
+    hosted.start(3, "runner", {"config": spiral(epochs=2)}, {"paused": False})
+    (group,) = hosted.groups.values()
+    assert group.min_runs == MIN_STACK["cpu"]
+    assert [hosted.jobs[i].job.engine_factory for i in (1, 2, 3)] == [group.join, group.join, None]
+    for job in list(hosted.jobs.values()):
+        job.job.join(HANG_S)
+        hosted.finish(job, job.job.snapshot(touch=False))
+    assert hosted.groups == {} and hosted.jobs == {}
 
 
 # --- the rule ---------------------------------------------------------------------------------------

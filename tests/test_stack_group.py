@@ -202,3 +202,31 @@ def test_a_failing_stacked_epoch_fails_its_members_and_later_runs_train_alone(mo
         assert snap.status == "failed" or (snap.status == COMPLETED and not isinstance(runner.engine, StackMember))
     later = stacked(group, [spiral()])[0]
     assert finished(later).status == COMPLETED and isinstance(later.engine, Engine)
+
+
+def test_runs_train_alone_until_enough_train_on_then_enter_the_stack_and_leave_it_when_too_few():
+    group = StackGroup(min_runs=2)
+    first = stacked(group, [spiral(*RUNS[0], epochs=60)])[0]
+    wait_until(lambda: first.snapshot().epoch >= 2, "two epochs alone")
+    assert first.engine.solo is not None and len(group) == 0  # one run trains alone
+    second = stacked(group, [spiral(*RUNS[1], epochs=10)])[0]
+    wait_until(lambda: len(group) == 2, "both runs in the stack")  # the first entered mid-run, from its state
+    finished(second)
+    wait_until(lambda: first.engine.solo is not None, "the first to go on alone")  # one left: too few to stack
+    assert_same_history(finished(first).history, finished(solo(spiral(*RUNS[0], epochs=60))).history)
+    assert_same_history(second.snapshot().history, finished(solo(spiral(*RUNS[1], epochs=10))).history)
+
+
+def test_a_member_that_resumes_enters_the_stack_again():
+    group = StackGroup(min_runs=1)
+    runner, other = stacked(group, [spiral(seed, lr, epochs=400) for seed, lr in RUNS[:2]])
+    wait_until(lambda: runner.snapshot().epoch >= 2, "two epochs")
+    runner.pause()
+    wait_until(lambda: runner.snapshot().status == PAUSED and runner.engine.solo is not None, "the pause")
+    runner.resume()
+    wait_until(lambda: runner.engine.solo is None, "it to enter again")
+    for each in (runner, other):
+        each.stop()
+    snap = finished(runner)
+    assert snap.history.train_loss == pytest.approx(engine_losses(spiral(*RUNS[0], epochs=400), snap.epoch), rel=1e-4)
+    finished(other)
