@@ -145,7 +145,8 @@ class StackGroup:
         """Whether every stacked member is waiting. Members that will not come soon leave first, and all
         of them when fewer than `min_runs` train on."""
         waited = time.monotonic() - (self._first_arrival or time.monotonic())
-        too_few = self._training_on() < self.min_runs
+        asking = sum(member.runner.trains_on or member in self._arrived for member in self._members)
+        too_few = asking < self.min_runs  # (a member waiting here has asked for its epoch: it counts)
         for member in list(self._stacked):
             if too_few or (member not in self._arrived and (not member.runner.trains_on or waited > STRAGGLER_SECONDS)):
                 self.leave(member)
