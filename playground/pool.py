@@ -6,7 +6,8 @@ script; one torch thread each; torch warmed up before a worker takes its first j
 `TrainingRunner`s and `Race`s built from picklable arguments, obeying the same commands as
 in-process and sending frozen snapshots back a few times a second (`worker`). It hosts as many as its
 measured CPU allows (`schedule`): a fast run or a race has it to itself, runs at the watch pace share
-it. `pool.run(...)` / `pool.race(...)` return handles with the runner's / race's interface, so the UI
+it, and same-shaped fast runs share it as one stack (`stacking`, `stack_group`; `stack=False` or
+`PLAYGROUND_STACK=0`: never). `pool.run(...)` / `pool.race(...)` return handles with the runner's / race's interface, so the UI
 cannot tell them apart. Jobs that fit no worker wait in a first-come queue (a later job that fits may
 pass one that does not, for PATIENCE_SECONDS); their snapshots say "queued" and their place. A
 queued job whose page stopped asking about it (a closed tab) is dropped before it reaches a worker;
