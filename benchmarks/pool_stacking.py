@@ -6,10 +6,11 @@
 Each of the k runs is the default spiral with the ReLU-net preset and mini-batches (`--batch-size`), its
 own seed and learning rate, at the fast pace. "alone" is a pool with stacking off (`stack=False`, as
 `PLAYGROUND_STACK=0`): the fast runs take the worker one after another. "stacked" is the same pool with
-stacking on: they train together in the worker's stack group. Both pools are warmed up (the worker has
-loaded torch and trained a short run) before the clock starts, and every run is polled every 0.2 s as its page would. Rows give
-the wall seconds from the first start until every run ended and the ratio (alone / stacked). Prints a
-table and writes JSON with the load average before and after. A benchmark, not a test.
+stacking on: they train together in the worker's stack group. Both pools are warmed up (the worker
+has loaded torch and trained a short run) before the clock starts, and every run is polled every 0.2 s
+as its page would. Rows give the wall seconds from the first start until every run ended and the ratio
+(alone / stacked). Prints a table and writes JSON with the load average before and after. A benchmark,
+not a test.
 """
 from __future__ import annotations
 

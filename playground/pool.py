@@ -3,20 +3,20 @@
 `TrainingPool(workers)` starts `workers` fresh interpreters (`python -m playground.worker`, spawned
 like multiprocessing's "spawn" but without re-running `__main__`, which under Streamlit is a page
 script; one torch thread each; torch warmed up before a worker takes its first job). A worker runs
-`TrainingRunner`s and `Race`s built from picklable arguments, obeying the same commands as
-in-process and sending frozen snapshots back a few times a second (`worker`). It hosts as many as its
-measured CPU allows (`schedule`): a fast run or a race has it to itself, runs at the watch pace share
-it, and same-shaped fast runs share it as one stack (`stacking`, `stack_group`; `stack=False` or
-`PLAYGROUND_STACK=0`: never). `pool.run(...)` / `pool.race(...)` return handles with the runner's / race's interface, so the UI
-cannot tell them apart. Jobs that fit no worker wait in a first-come queue (a later job that fits may
-pass one that does not, for PATIENCE_SECONDS); their snapshots say "queued" and their place. A
-queued job whose page stopped asking about it (a closed tab) is dropped before it reaches a worker;
-a job that has held its worker for the pool's turn while others wait is stopped (and saved); a new
-job from the same owner (a browser) stops that owner's previous one; a job over the compute budget
-is refused before it queues. Workers send a heartbeat every second: a worker found dead or silent is
-replaced, and the jobs it was running fail with a message. Saving a finished run (`on_end`) happens
-in this process, which keeps a finished run's weights on disk, mapped, rather than in its own
-memory. Knows nothing about Streamlit or Plotly.
+`TrainingRunner`s and `Race`s built from picklable arguments, obeying the same commands as in-process
+and sending frozen snapshots back a few times a second (`worker`). It hosts as many as its measured
+CPU allows (`schedule`): a fast run or a race has it to itself, runs at the watch pace share it, and
+same-shaped fast runs share it as one stack (`stacking`, `stack_group`; `stack=False` or
+`PLAYGROUND_STACK=0`: never). `pool.run(...)` / `pool.race(...)` return handles with the runner's /
+race's interface, so the UI cannot tell them apart. Jobs that fit no worker wait in a first-come queue
+(a later job that fits may pass one that does not, for PATIENCE_SECONDS); their snapshots say "queued"
+and their place. A queued job whose page stopped asking about it (a closed tab) is dropped before it
+reaches a worker; a job that has held its worker for the pool's turn while others wait is stopped (and
+saved); a new job from the same owner (a browser) stops that owner's previous one; a job over the
+compute budget is refused before it queues. Workers send a heartbeat every second: a worker found dead
+or silent is replaced, and the jobs it was running fail with a message. Saving a finished run
+(`on_end`) happens in this process, which keeps a finished run's weights on disk, mapped, rather than
+in its own memory. Knows nothing about Streamlit or Plotly.
 """
 from __future__ import annotations
 

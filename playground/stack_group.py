@@ -179,6 +179,8 @@ class StackGroup:
         member.solo = engine
         self._stacked.remove(member)
         self._arrived.discard(member)
+        if not self._arrived:
+            self._first_arrival = None  # nobody waits: the next epoch's wait starts with its first arrival
         self.lock.notify_all()
 
 
