@@ -75,7 +75,9 @@ def test_stackable_fast_runs_share_one_worker_at_once_and_each_is_saved_as_its_s
 
 
 def test_a_member_paused_in_the_pool_goes_on_alone_and_equals_its_solo_run(pool):
-    configs = [spiral(seed, 0.01, epochs=60) for seed in (1, 2)]
+    """Four stacked runs; one pauses (the stack, now too small, trains each alone) and resumes (all four
+    stack again): every run still equals its solo run."""
+    configs = [spiral(seed, 0.01, epochs=40) for seed in (1, 2, 3, 4)]
     runs = [pool.run(config).start() for config in configs]
     deadline = time.monotonic() + HANG_S
     while runs[0].snapshot().epoch < 2:
