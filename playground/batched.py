@@ -92,6 +92,20 @@ class Snapshot:
     seconds: float
     base_lr: float
     batch_order: torch.Tensor  # the state of the run's batch-order generator
+    verified_state: dict[str, torch.Tensor] | None = None  # the weights last seen to give a finite loss
+    verified_epoch: int | None = None  # ... and their epoch (None: the snapshot's own weights and epoch)
+
+    @classmethod
+    def of(cls, engine: Engine) -> "Snapshot":
+        """A solo Engine's state between epochs, to let it join a stack (`StackedTrainer.add`)."""
+        return cls(engine.config, **engine.training_state())
+
+    def engine(self, dataset: Dataset | None = None, samples: int = 0) -> Engine:
+        """A solo `Engine` that goes on from this state exactly as the run would have in its stack."""
+        engine = Engine(self.config, dataset, initial_state=self.model_state)
+        engine.set_learning_rate(self.base_lr)
+        return engine.continue_from(self.optimizer_state, self.batch_order, self.epoch, self.seconds, samples,
+                                    self.verified_state, self.verified_epoch)
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,9 @@ class _Run:
 class StackedTrainer:
     """Trains k batchable runs (see `can_batch`) as one stacked model. Drive it from one thread."""
 
-    def __init__(self, configs: Sequence[TrainConfig], dataset: Dataset | None = None):
+    def __init__(self, configs: Sequence[TrainConfig], dataset: Dataset | None = None,
+                 snapshots: Sequence[Snapshot | None] | None = None):
+        """`snapshots`: where each run goes on from (None, or none given: its epoch 0)."""
         if not configs or not can_batch(configs):
             raise ValueError("these runs cannot train in one stack: " + _reasons(configs))
         self.key = batch_key(configs[0])
@@ -154,8 +170,8 @@ class StackedTrainer:
         self.buffers: dict[str, torch.Tensor] = {}
         self._state: dict[str, list[torch.Tensor]] = {}
         self._verified: list[torch.Tensor] = []
-        for config in configs:
-            self.add(config)
+        for config, snapshot in zip(configs, snapshots or [None] * len(configs)):
+            self.add(config, snapshot)
 
     # --- membership -----------------------------------------------------------------------------
 
@@ -179,13 +195,17 @@ class StackedTrainer:
                  if snapshot and snapshot.optimizer_state else self._optimizer.init_state(list(params.values())))
         run = _Run(self._next_id, config, snapshot.base_lr if snapshot else config.optimizer.lr)
         run.batch_order.manual_seed(config.seed)
+        verified = params
         if snapshot:
             run.epoch = run.verified_epoch = snapshot.epoch
             run.seconds = snapshot.seconds
             run.batch_order.set_state(snapshot.batch_order)
+            if snapshot.verified_state is not None:
+                verified = {k: snapshot.verified_state[k].detach().to(self.device).unsqueeze(0) for k in params}
+                run.verified_epoch = snapshot.verified_epoch
         if self._skeleton is None:
             self._skeleton = copy.deepcopy(model).to("meta")
-        self._append(params, buffers, state)
+        self._append(params, buffers, state, verified)
         self._runs.append(run)
         self._next_id += 1
         return run.id
@@ -201,7 +221,8 @@ class StackedTrainer:
         i, run = self._find(run_id)
         options = {"momentum": run.config.optimizer.momentum}
         return Snapshot(run.config, self.state_dict(run_id), self._optimizer.torch_state(self._state, i, options),
-                        run.epoch, run.seconds, run.base_lr, run.batch_order.get_state())
+                        run.epoch, run.seconds, run.base_lr, run.batch_order.get_state(), self._verified_state(i),
+                        run.verified_epoch)
 
     def state_dict(self, run_id: int) -> dict[str, torch.Tensor]:
         """Run `run_id`'s model state_dict (copies), as its solo Engine's model would have it."""
@@ -221,16 +242,16 @@ class StackedTrainer:
     def _stacked(self, name: str) -> torch.Tensor:
         return self.params[name] if name in self.params else self.buffers[name]
 
-    def _append(self, params: dict, buffers: dict, state: dict) -> None:
+    def _append(self, params: dict, buffers: dict, state: dict, verified: dict) -> None:
         if not self._runs:
             self._names = list(self._skeleton.state_dict().keys())
             self.params, self.buffers, self._state = params, dict(buffers), state
-            self._verified = [p.clone() for p in params.values()]
+            self._verified = [verified[k].clone() for k in params]
             return
         self.params = {k: torch.cat([v, params[k]]) for k, v in self.params.items()}
         self.buffers = {k: torch.cat([v, buffers[k].to(self.device)]) for k, v in self.buffers.items()}
         self._state = {k: [torch.cat([a, b]) for a, b in zip(v, state[k])] for k, v in self._state.items()}
-        self._verified = [torch.cat([a, b]) for a, b in zip(self._verified, params.values())]
+        self._verified = [torch.cat([a, verified[k]]) for a, k in zip(self._verified, params)]
 
     def _keep(self, indices: list[int]) -> None:
         """Keep only the runs at these positions."""
@@ -306,13 +327,16 @@ class StackedTrainer:
         run = self._runs[i]
         bad_epoch = run.epoch
         run.epoch = run.verified_epoch
-        weights = {name: v[i].clone() for name, v in zip(self.params, self._verified)}
-        model_state = {name: weights[name] if name in weights else self.buffers[name][i].clone()
-                       for name in self._names}
+        model_state = self._verified_state(i)
         left = Snapshot(run.config, model_state, None, run.epoch, run.seconds, run.base_lr, run.batch_order.get_state())
         message = (f"The loss became NaN or infinite in epoch {bad_epoch}, so training stopped and the model was "
                    f"restored to epoch {run.epoch}. Try a smaller learning rate (it was {lr:g}).")
         return RunEvent(run.id, Diverged(bad_epoch, message), left)
+
+    def _verified_state(self, i: int) -> dict[str, torch.Tensor]:
+        """The state_dict of run i's weights last seen to give a finite loss (copies)."""
+        weights = {name: v[i].clone() for name, v in zip(self.params, self._verified)}
+        return {name: weights[name] if name in weights else self.buffers[name][i].clone() for name in self._names}
 
     def _finish(self, events: list[RunEvent]) -> list[RunEvent]:
         """Runs that diverged or finished their epochs leave the stack (finished ones with a Snapshot)."""
@@ -325,14 +349,10 @@ class StackedTrainer:
     # --- evaluation -----------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def _outputs(self, x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
-        """Model outputs (k, N, ...) of every run (or of the runs at `index`) for shared inputs x."""
-        params, buffers = self.params, self.buffers
-        if index is not None:
-            params = {k: v.index_select(0, index) for k, v in params.items()}
-            buffers = {k: v.index_select(0, index) for k, v in buffers.items()}
+    def _outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Model outputs (k, N, ...) of every run for shared inputs x."""
         forward = vmap(lambda p, b: functional_call(self._skeleton, (p, b), (x,)))
-        return forward(params, buffers)
+        return forward(self.params, self.buffers)
 
     @torch.inference_mode()
     def _evaluate_all(self) -> list[Metrics]:
@@ -350,7 +370,8 @@ class StackedTrainer:
         """Run `run_id`'s (N, C) class probabilities for classification, (N, 1) values for regression."""
         i, _ = self._find(run_id)
         x = torch.as_tensor(x, device=self.device).float()
-        out = self._outputs(x, torch.tensor([i], device=self.device))[0]
+        weights = ({k: v[i] for k, v in self.params.items()}, {k: v[i] for k, v in self.buffers.items()})
+        out = functional_call(self._skeleton, weights, (x,))  # one run: no vmap (half the time for a frame)
         if self.dataset.task == CLASSIFICATION:
             out = class_probabilities(self.loss_spec.output, out)
         return out.float().cpu().numpy()

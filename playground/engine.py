@@ -159,6 +159,38 @@ class Engine:
         twin._verified_epoch = self._verified_epoch
         return twin
 
+    def training_state(self) -> dict:
+        """Copies of what training goes on from, between epochs (the inverse of `continue_from`, whose
+        weights come as `initial_state`): model_state, optimizer_state (torch.optim's state of each
+        parameter, in order), epoch, seconds, base_lr, batch_order, verified_state, verified_epoch."""
+        names = list(self.model.state_dict())
+        per_param, n_params = self.optimizer.state_dict()["state"], len(self.optimizer.param_groups[0]["params"])
+        return {"model_state": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+                "optimizer_state": [copy.deepcopy(per_param.get(i, {})) for i in range(n_params)],
+                "epoch": self.epoch, "seconds": self.seconds, "base_lr": self.base_lr,
+                "batch_order": self._batch_order.get_state(),
+                "verified_state": dict(zip(names, (t.clone() for t in self._verified))),
+                "verified_epoch": self._verified_epoch}
+
+    def continue_from(self, optimizer_state: list[dict] | None, batch_order: torch.Tensor, epoch: int,
+                      seconds: float, samples: int = 0, verified: dict | None = None,
+                      verified_epoch: int | None = None) -> "Engine":
+        """Go on from a training state kept elsewhere (a stacked run's `batched.Snapshot`, whose weights
+        came as `initial_state`): torch.optim's per-parameter state (None or empty dicts: fresh), the
+        batch-order generator's state, the epochs, seconds and samples trained so far, and the weights last
+        seen to give a finite loss with their epoch (restored if the next epoch diverges; default: the
+        current weights at `epoch`). Call it before training; returns self."""
+        if optimizer_state and any(optimizer_state):
+            saved = self.optimizer.state_dict()
+            saved["state"] = {i: state for i, state in enumerate(optimizer_state) if state}
+            self.optimizer.load_state_dict(saved)
+        self._batch_order.set_state(batch_order)
+        self.epoch, self.seconds, self.samples = epoch, seconds, samples
+        if verified is not None:
+            self._verified = [verified[name].detach().to(self.device, copy=True) for name in self.model.state_dict()]
+        self._verified_epoch = epoch if verified_epoch is None else verified_epoch
+        return self
+
     def release_training(self) -> None:
         """Free what only training needs (the optimizer's state, the weight copies that undo a
         diverged epoch) once training is over: the engine can still evaluate and predict, not train."""

@@ -3,19 +3,20 @@
 `TrainingPool(workers)` starts `workers` fresh interpreters (`python -m playground.worker`, spawned
 like multiprocessing's "spawn" but without re-running `__main__`, which under Streamlit is a page
 script; one torch thread each; torch warmed up before a worker takes its first job). A worker runs
-`TrainingRunner`s and `Race`s built from picklable arguments, obeying the same commands as
-in-process and sending frozen snapshots back a few times a second (`worker`). It hosts as many as its
-measured CPU allows (`schedule`): a fast run or a race has it to itself, runs at the watch pace share
-it. `pool.run(...)` / `pool.race(...)` return handles with the runner's / race's interface, so the UI
-cannot tell them apart. Jobs that fit no worker wait in a first-come queue (a later job that fits may
-pass one that does not, for PATIENCE_SECONDS); their snapshots say "queued" and their place. A
-queued job whose page stopped asking about it (a closed tab) is dropped before it reaches a worker;
-a job that has held its worker for the pool's turn while others wait is stopped (and saved); a new
-job from the same owner (a browser) stops that owner's previous one; a job over the compute budget
-is refused before it queues. Workers send a heartbeat every second: a worker found dead or silent is
-replaced, and the jobs it was running fail with a message. Saving a finished run (`on_end`) happens
-in this process, which keeps a finished run's weights on disk, mapped, rather than in its own
-memory. Knows nothing about Streamlit or Plotly.
+`TrainingRunner`s and `Race`s built from picklable arguments, obeying the same commands as in-process
+and sending frozen snapshots back a few times a second (`worker`). It hosts as many as its measured
+CPU allows (`schedule`): a fast run or a race has it to itself, runs at the watch pace share it, and
+same-shaped fast runs share it as one stack (`stacking`, `stack_group`; `stack=False` or
+`PLAYGROUND_STACK=0`: never). `pool.run(...)` / `pool.race(...)` return handles with the runner's /
+race's interface, so the UI cannot tell them apart. Jobs that fit no worker wait in a first-come queue
+(a later job that fits may pass one that does not, for PATIENCE_SECONDS); their snapshots say "queued"
+and their place. A queued job whose page stopped asking about it (a closed tab) is dropped before it
+reaches a worker; a job that has held its worker for the pool's turn while others wait is stopped (and
+saved); a new job from the same owner (a browser) stops that owner's previous one; a job over the
+compute budget is refused before it queues. Workers send a heartbeat every second: a worker found dead
+or silent is replaced, and the jobs it was running fail with a message. Saving a finished run
+(`on_end`) happens in this process, which keeps a finished run's weights on disk, mapped, rather than
+in its own memory. Knows nothing about Streamlit or Plotly.
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ from .progress import (
     hand_over,
 )
 from .schedule import CpuMeter, Hosted, may_host
+from .stacking import stack_key
 from .timeline import Timeline
 from .worker import HEARTBEAT_SECONDS, SNAPSHOT_SECONDS  # noqa: F401
 from .worker import receive as _receive
@@ -100,18 +102,20 @@ class TrainingPool:
     `turn_minutes`: how long a run may keep a worker while others wait; `abandoned_seconds`: how
     long a queued run keeps its place without its page asking about it; `live_limit`: how many runs may
     be live at once, watchers of a shared computation included (each live page polls several times a
-    second; beyond it runs queue, and a queued page polls every 2 s) (defaults from the environment).
+    second; beyond it runs queue, and a queued page polls every 2 s); `stack`: whether same-shaped fast
+    runs train stacked in one worker (`stacking`) (defaults from the environment).
     Runs started with an `owner` (a browser) stop that owner's previous run: one run at a time each.
     """
 
     def __init__(self, workers: int, torch_threads: int = 1, turn_minutes: float | None = None,
-                 abandoned_seconds: float | None = None, live_limit: float | None = None):
+                 abandoned_seconds: float | None = None, live_limit: float | None = None, stack: bool | None = None):
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
         self.workers, self.torch_threads = workers, torch_threads
         self.turn_minutes = turn_minutes if turn_minutes is not None else settings.turn_minutes()
         self.abandoned_seconds = abandoned_seconds if abandoned_seconds is not None else settings.abandoned_seconds()
         self.live_limit = live_limit if live_limit is not None else settings.live_runs(workers)
+        self.stack = stack if stack is not None else settings.stacking()
         self.owners = Owners()
         self._lock = threading.Condition()
         self._queue: collections.deque[_PoolJob] = collections.deque()
@@ -373,8 +377,8 @@ class _Slot:
                     self.jobs[job._id] = job
 
     def _fits(self, job: "_PoolJob") -> bool:
-        hosted = [Hosted(other.shares, other.started_at) for other in self.jobs.values()]
-        return may_host(job.shares, hosted, self.cpu.cores, time.monotonic(), behind=self.behind)
+        hosted = [Hosted(other.shares, other.started_at, other.stack) for other in self.jobs.values()]
+        return may_host(job.shares, hosted, self.cpu.cores, time.monotonic(), behind=self.behind, new_stack=job.stack)
 
     def _await_ready(self) -> bool:
         try:
@@ -477,6 +481,11 @@ class _PoolJob:
         """Whether it leaves room on its worker for others (see `schedule`): a race never does."""
         return False
 
+    @property
+    def stack(self) -> tuple | None:
+        """The stack it trains in, or may join (`stacking.stack_key`); a race never stacks."""
+        return None
+
     # --- commands -----------------------------------------------------------------------------
 
     def stop(self, reason: str = "") -> None:
@@ -549,7 +558,8 @@ class _PoolJob:
         with self._lock:
             if self._done.is_set():
                 return False
-            slot.send(("job", self._id, self.kind, self._arguments, self._start))
+            start = {**self._start, "stack": True} if self.stack is not None else self._start
+            slot.send(("job", self._id, self.kind, self._arguments, start))
             self.started_at = time.monotonic()
             for name, args in self._pending:
                 slot.send(("call", self._id, name, args))
@@ -649,6 +659,7 @@ class PooledRunner(_PoolJob):
         self._final_state: dict | None = None
         self._engine = None
         self._key = setup_key(config, options) if initial_state is None else None
+        self._stack: tuple | None = None  # set at start when it may stack (`stacking.stack_key`)
         self._leader: PooledRunner | None = None  # the computation this run watches, until it forks
         self._followers: list[PooledRunner] = []  # the runs watching this one's computation
         self._forking = False  # a twin was asked for, to go on as this run (it has an id and a slot)
@@ -657,6 +668,8 @@ class PooledRunner(_PoolJob):
 
     def start(self, paused: bool = False) -> "PooledRunner":
         self._paused = paused
+        if self.pool.stack:
+            self._stack = stack_key(self.config, self._arguments, self.initial_state, paused)
         if paused or not self._watch_identical():
             self._queue(paused=paused)
             with self.pool._lock:
@@ -828,6 +841,10 @@ class PooledRunner(_PoolJob):
     def shares(self) -> bool:
         """A run at a slow pace uses part of a core: its worker may host others beside it."""
         return self._pace != FAST
+
+    @property
+    def stack(self) -> tuple | None:
+        return self._stack
 
     @property
     def requested_lr(self) -> float:

@@ -136,13 +136,16 @@ class TrainingRunner(ThreadedRun):
                  idle_pause: float = 60.0, idle_end: float = 900.0, torch_threads: int | None = 1,
                  initial_state: dict | None = None, on_end: Callable[[Snapshot], None] | None = None,
                  budget_minutes: float | None = None, pace: str = FAST,
-                 pace_clock: Callable[[], float] = time.monotonic):
+                 pace_clock: Callable[[], float] = time.monotonic,
+                 engine_factory: Callable[["TrainingRunner"], Engine] | None = None):
         """`initial_state`: a checkpoint's state_dict to continue training from. `on_end` receives the
         final snapshot of a run that trained at least one epoch, on the worker thread (e.g. to save it).
         `budget_minutes`: a run estimated to take longer fails at once, saying why (None: no limit).
         `pace`: a name in `pace.PACES`; the default "fast" never waits (the CLI's and benchmarks' path),
         the Playground asks for "watch". `pace_clock`: the clock the pace is kept by (tests inject one).
-        `frame_interval`: seconds between boundary frames (None: the current pace's, `pace.frame_seconds`)."""
+        `frame_interval`: seconds between boundary frames (None: the current pace's, `pace.frame_seconds`).
+        `engine_factory(runner)`: builds the run's engine instead of `Engine(config, initial_state=...)`
+        (a worker's stack group gives a stacked member, `stack_group.StackGroup.join`)."""
         super().__init__(on_end, budget_minutes, torch_threads)
         self.config = config
         self.initial_state = initial_state
@@ -157,6 +160,7 @@ class TrainingRunner(ThreadedRun):
         self._timeline_seconds, self._started = 0.0, time.monotonic()  # time spent on timeline frames, since
         self._rate, self._sample_rate = _Rate(), _Rate()
         self._engine: Engine | None = None
+        self.engine_factory = engine_factory
         self._pacer = Pacer(pace, pace_clock)
         self._forks: list[tuple[Callable, tuple]] = []  # fork requests: (on_ready, commands to apply after)
 
@@ -232,6 +236,12 @@ class TrainingRunner(ThreadedRun):
             return self._status == RUNNING and not self._paused and self._pacer.behind
 
     @property
+    def trains_on(self) -> bool:
+        """Whether it will ask for its next epoch without waiting: at the fast pace, not paused, not
+        stopping, its thread alive. Read without the lock (a stack group asks again while it waits)."""
+        return not (self._paused or self._stop) and self._pacer.pace == FAST and self._thread.is_alive()
+
+    @property
     def engine(self) -> Engine | None:
         """The engine, once built. Read its model only after the run has ended."""
         return self._engine
@@ -281,7 +291,8 @@ class TrainingRunner(ThreadedRun):
         self._end_training(engine, COMPLETED, f"Completed {engine.epoch} epochs.")
 
     def _new_engine(self) -> Engine:
-        engine = self._engine = Engine(self.config, initial_state=self.initial_state)
+        engine = self._engine = (self.engine_factory(self) if self.engine_factory is not None
+                                 else Engine(self.config, initial_state=self.initial_state))
         with self._lock:
             self._timeline = TimelineRecorder(self.config.epochs, enabled=not engine.dataset.is_image)
             self._started = time.monotonic()

@@ -5,13 +5,16 @@ at a slower pace (the watch pace) waits between epochs and needs only part of a 
 hosts several of them while its measured CPU use, plus what the runs it has just started are
 expected to add, stays within WORKER_CORES. The measure comes from the worker's heartbeats (the CPU
 seconds its process has used, `CpuMeter`). A worker whose paced runs fall behind their pace takes no
-more: its own CPU figure looks low when the machine's other processes starve it. What does not fit
-waits in the pool's queue. Knows nothing
-about processes, pipes or runs: the pool asks it with numbers.
+more: its own CPU figure looks low when the machine's other processes starve it. A stack of same-shaped
+fast runs (`stacking`) counts as one fast run: a new run with the same stack key joins it while it has
+fewer than MAX_STACK runs. What does not fit waits in the pool's queue. Knows nothing about processes,
+pipes or runs: the pool asks it with numbers (and stack keys it compares, never reads).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .stacking import MAX_STACK
 
 WORKER_CORES = 0.85  # the CPU a worker's trainings may use together (it has one torch thread: one core)
 SHARED_CORES = 0.3  # what a new run at a slow pace is expected to use until heartbeats have measured it
@@ -26,12 +29,17 @@ class Hosted:
 
     shares: bool  # it runs at a slow pace and leaves room for others (a fast run or a race does not)
     started: float  # when the worker took it (time.monotonic())
+    stack: tuple | None = None  # the stack it trains in (`stacking.stack_key`), if any
 
 
-def may_host(new_shares: bool, hosted: list[Hosted], cores: float, now: float, behind: bool = False) -> bool:
+def may_host(new_shares: bool, hosted: list[Hosted], cores: float, now: float, behind: bool = False,
+             new_stack: tuple | None = None) -> bool:
     """Whether a worker running `hosted`, measured at `cores` of CPU, may also take a new training;
-    never while one of its runs is `behind` its pace (the machine gives it less CPU than it measures)."""
+    never while one of its runs is `behind` its pace (the machine gives it less CPU than it measures).
+    A new training with a stack key (`new_stack`) joins a stack of that key with room left."""
     if not hosted:
+        return True
+    if new_stack is not None and 0 < sum(job.stack == new_stack for job in hosted) < MAX_STACK:
         return True
     if behind or not new_shares or not all(job.shares for job in hosted) or len(hosted) >= MOST_JOBS:
         return False

@@ -19,6 +19,7 @@ caller wants to pass down (the command line letting configs name CSV files by pa
 | `PLAYGROUND_DATA`                 | `data_root()`            | ~/.cache/neural-playground   | (any path)          |
 | `PLAYGROUND_OFFLINE`              | `downloads_allowed()`    | downloads allowed            | "1"/"true"/"yes": off |
 | `PLAYGROUND_RUNS_DB`              | `runs_db()`              | None (the data folder's)     | (any path)          |
+| `PLAYGROUND_STACK`                | `stacking()`             | on                           | "0"/"false"/"no": off |
 
 Knows nothing about what the settings are for: the pool, the budget, the table store and the
 image loaders apply them.
@@ -112,6 +113,11 @@ def data_root() -> Path:
 def downloads_allowed() -> bool:
     """False when `$PLAYGROUND_OFFLINE` is 1, true or yes: no dataset is downloaded then."""
     return os.environ.get("PLAYGROUND_OFFLINE", "").lower() not in ("1", "true", "yes")
+
+
+def stacking() -> bool:
+    """False when `$PLAYGROUND_STACK` is 0, false or no: the pool then trains every run alone (see `stacking`)."""
+    return os.environ.get("PLAYGROUND_STACK", "").lower() not in ("0", "false", "no")
 
 
 def runs_db() -> Path | None:

@@ -2,7 +2,9 @@
 
 `pool._Slot` starts it as `python -m playground.worker FD THREADS` (a socket on FD, THREADS torch
 threads). It warms torch up, says "ready", then serves the server's messages: "job" starts a
-`TrainingRunner` or a `Race` on its own thread; "call" gives one job a command; "fork" asks a runner
+`TrainingRunner` or a `Race` on its own thread (a runner whose start options say "stack" joins this
+worker's `stack_group.StackGroup` for its batch key, made on demand and dropped with its last job);
+"call" gives one job a command; "fork" asks a runner
 for a twin at its next epoch boundary (`TrainingRunner.fork`), started as a new job with its own
 commands ("forked" tells the server, "lost" when the runner had already gone; messages for a twin not
 made yet wait for it); "exit" stops every job and ends the process once they have ended. It sends
@@ -98,11 +100,23 @@ def build_job(kind: str, arguments: dict):
     return TrainingRunner(**arguments) if kind == "runner" else Race(**arguments)
 
 
+def stack_key(kind: str, arguments: dict, start: dict) -> tuple | None:
+    """The batch key of a job the server asked to stack (`start["stack"]`), else None."""
+    if kind != "runner" or not start.get("stack"):
+        return None
+    from .batched import batch_key
+
+    try:
+        return batch_key(arguments["config"])
+    except ValueError:  # its device is missing here: it trains alone, and says so
+        return None
+
+
 class _Hosted:
     """One job this worker runs: the handle, what was last relayed, and a signal for its end."""
 
-    def __init__(self, job_id: int, kind: str, job):
-        self.id, self.kind, self.job = job_id, kind, job
+    def __init__(self, job_id: int, kind: str, job, stack: tuple | None = None):
+        self.id, self.kind, self.job, self.stack = job_id, kind, job, stack
         self.ended = end_signal(job)
         self.sent_key, self.sent_frames, self.sent_at = None, 0, 0.0
 
@@ -117,6 +131,7 @@ class HostedJobs:
         self.twins: list[tuple] = []  # (parent id, new id, twin, its commands): appended by runner threads
         self.early: dict[int, list[tuple]] = {}  # messages for twins not made yet, by their id
         self.asked: dict[int, int] = {}  # twins not made yet: their id -> the id of the runner asked
+        self.groups: dict[tuple, object] = {}  # stack groups by batch key, while a job of theirs is hosted
 
     def behind(self) -> bool:
         """Whether a run here trains slower than its pace asks (any thread may ask)."""
@@ -148,7 +163,17 @@ class HostedJobs:
                 self.route(message)
 
     def start(self, job_id: int, kind: str, arguments: dict, start: dict) -> None:
-        self.jobs[job_id] = _Hosted(job_id, kind, build_job(kind, arguments).start(**start))
+        """Start a job; one the server asked to stack trains in this worker's group for its batch key."""
+        key = stack_key(kind, arguments, start)
+        if key is not None:
+            from .stack_group import StackGroup
+            from .stacking import min_stack
+
+            if key not in self.groups:
+                self.groups[key] = StackGroup(min_stack(key))
+            arguments = {**arguments, "engine_factory": self.groups[key].join}
+        start = {name: value for name, value in start.items() if name != "stack"}
+        self.jobs[job_id] = _Hosted(job_id, kind, build_job(kind, arguments).start(**start), key)
 
     def route(self, message: tuple) -> None:
         """A "call" or "fork" for a job; one for a twin not made yet waits for it."""
@@ -220,6 +245,8 @@ class HostedJobs:
         hosted.job.join()
         hosted.ended.close()
         del self.jobs[hosted.id]
+        if hosted.stack is not None and not any(other.stack == hosted.stack for other in self.jobs.values()):
+            del self.groups[hosted.stack]  # the group's last job ended: the next such job starts a new one
         send(self.conn, ("end", hosted.id, *relayed(snap, hosted.sent_frames), final_state(hosted.job)))
 
 
