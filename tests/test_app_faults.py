@@ -19,7 +19,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app_popovers import open_add, open_chip, open_data
+from app_popovers import open_add, open_chip, open_data, open_popover
 from playground import share
 from playground.checkpoint import FORMAT, VERSION, checkpoint_bytes
 from playground.config import TrainConfig
@@ -61,6 +61,7 @@ def finish(app: AppTest) -> None:
 
 
 def page_config(app: AppTest) -> TrainConfig:
+    open_popover(app, "pg_config_panel")  # the Config JSON section shows the page's config
     return TrainConfig.from_json(next(c.value for c in app.code if c.language == "json"))
 
 
@@ -446,6 +447,7 @@ def test_weights_that_do_not_fit_name_the_layer_that_differs(open_page, workspac
 def test_a_config_upload_that_is_not_a_config_is_refused_and_the_setup_kept(open_page, workspace, saved_run, data,
                                                                              words):
     app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
+    open_popover(app, "pg_config_panel")
     app.file_uploader(key="pg_upload_config").set_value(("config.json", data, "application/json")).run()
     assert f"That config was not loaded: {words}" in texts(app.error)
     assert page_config(app) == XOR and not app.exception

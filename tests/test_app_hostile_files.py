@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from app_popovers import open_popover
 from playground import share
 from playground.checkpoint import FORMAT, VERSION, LoadedModel
 from playground.config import TrainConfig
@@ -72,6 +73,7 @@ def test_a_model_with_bad_metadata_is_refused_naming_the_field(open_page, worksp
 ], ids=["nested-2000", "5000-digits"])
 def test_a_hostile_config_upload_is_refused_naming_the_problem(open_page, workspace, text, words):
     app = open_page(PLAYGROUND, share.to_query(XOR), workspace=workspace)
+    open_popover(app, "pg_config_panel")
     app.file_uploader(key="pg_upload_config").set_value(("config.json", text.encode(), "application/json")).run()
     assert f"That config was not loaded: {words}" in texts(app.error)
     assert page_config(app) == XOR and not app.exception
@@ -80,6 +82,7 @@ def test_a_hostile_config_upload_is_refused_naming_the_problem(open_page, worksp
 def test_a_config_saved_with_a_byte_order_mark_is_loaded(open_page, workspace):
     app = open_page(PLAYGROUND, workspace=workspace)
     data = XOR.to_json().encode("utf-8-sig")
+    open_popover(app, "pg_config_panel")
     app.file_uploader(key="pg_upload_config").set_value(("config.json", data, "application/json")).run()
     assert not app.error and not app.exception
     assert page_config(app) == XOR

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_popovers import open_add, open_chip, open_data, open_insert
+from app_popovers import open_add, open_chip, open_data, open_insert, open_popover
 from playground.ui import session
 from test_live_chart import charts  # st.plotly_chart's and the live charts (UnknownElement in AppTest)
 
@@ -319,6 +319,7 @@ def test_divergence_shows_a_message_not_a_traceback(at):
 
 def test_config_json_matches_the_widgets(at):
     at.number_input(key="pg_epochs").set_value(321).run()
+    open_popover(at, "pg_config_panel")
     code = next(c.value for c in at.code if c.language == "json")
     assert '"epochs": 321' in code and '"name": "spiral"' in code
 

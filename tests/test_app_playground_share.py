@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_popovers import open_data
+from app_popovers import open_data, open_popover
 from playground import share, tabular
 from playground.config import TrainConfig
 from playground.lessons import LESSONS
@@ -23,6 +23,7 @@ def finish(app: AppTest) -> None:
 
 
 def page_config(app: AppTest) -> TrainConfig:
+    open_popover(app, "pg_config_panel")  # the Config JSON section shows the page's config
     code = next(c.value for c in app.code if c.language == "json")
     return TrainConfig.from_json(code)
 
@@ -180,7 +181,8 @@ def test_choosing_csv_before_uploading_asks_for_a_file(open_playground):
 
 def test_the_export_panel_shows_a_script_for_the_setup(open_playground):
     app = open_playground(share.to_query(XOR))
-    script = next(c.value for c in app.code if c.language == "python")
+    assert not [c for c in app.code if c.language == "python"]  # folded: no script is written
+    script = next(c.value for c in open_popover(app, "pg_export_panel").code if c.language == "python")
     compile(script, "exported.py", "exec")
     assert "nn.Linear(2, 8)" in script and "nn.Tanh()" in script and "import playground" not in script
 

@@ -15,6 +15,7 @@ from ..lazy import lazy_module
 from ..text import markdown_literal
 from . import session, uploads
 from .controls import chosen_pace
+from .lazy_blocks import lazy_expander
 from .widget_state import RUN, apply_config
 
 checkpoint = lazy_module("playground.checkpoint")  # imports torch: only when a model is saved
@@ -22,15 +23,10 @@ checkpoint = lazy_module("playground.checkpoint")  # imports torch: only when a 
 
 def config_panel(config: TrainConfig | None) -> None:
     """The config as JSON (download, load) and the trained model as a checkpoint."""
-    with st.expander("Config JSON — share it, or train it headlessly with `python -m playground train`",
-                     key="pg_config_panel"):
-        if config is not None:
-            st.code(config.to_json(), language="json")
-            st.download_button("Download config", config.to_json(), "playground-config.json", "application/json",
-                               key="pg_download_config")
-        st.file_uploader("Load a config", type=["json"], key="pg_upload_config", on_change=load_uploaded_config)
-        if st.session_state.get("pg_upload_error"):
-            st.error(markdown_literal(st.session_state["pg_upload_error"]), icon="🚫")
+    box = lazy_expander("Config JSON — share it, or train it headlessly with `python -m playground train`",
+                        "pg_config_panel")
+    if box.open:
+        config_json(box, config)
     model_upload()
     run = session.run_handle(RUN)
     if run is not None and run.engine is not None and not run.active:
@@ -41,6 +37,18 @@ def config_panel(config: TrainConfig | None) -> None:
                            "playground-model.pt", key="pg_download_model",
                            help="config and weights in one file: load it here again, or use it with "
                                 "python -m playground predict playground-model.pt X1 X2 (or IMAGE.png)")
+
+
+def config_json(box, config: TrainConfig | None) -> None:
+    """The Config JSON section's contents (drawn only while it is open): the JSON, its download, a file to load."""
+    with box:
+        if config is not None:
+            st.code(config.to_json(), language="json")
+            st.download_button("Download config", config.to_json(), "playground-config.json", "application/json",
+                               key="pg_download_config")
+        st.file_uploader("Load a config", type=["json"], key="pg_upload_config", on_change=load_uploaded_config)
+        if st.session_state.get("pg_upload_error"):
+            st.error(markdown_literal(st.session_state["pg_upload_error"]), icon="🚫")
 
 
 def model_upload() -> None:

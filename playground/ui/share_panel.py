@@ -11,6 +11,7 @@ import streamlit as st
 from .. import export, share, tabular
 from ..config import TrainConfig
 from . import server
+from .lazy_blocks import lazy_expander
 
 
 def share_panel(config: TrainConfig | None) -> None:
@@ -32,8 +33,10 @@ def share_panel(config: TrainConfig | None) -> None:
 
 def export_panel(config: TrainConfig | None) -> None:
     """The setup as a standalone PyTorch script, and the data as CSV."""
-    with st.expander("Export as a PyTorch script, and the data as CSV", icon=":material/code:",
-                     key="pg_export_panel"):
+    box = lazy_expander("Export as a PyTorch script, and the data as CSV", "pg_export_panel", icon=":material/code:")
+    if not box.open:  # the script is written only for a person who looks
+        return
+    with box:
         if config is None:
             st.caption("Fix the settings problem first: only a setup that can train is exported.")
             return
