@@ -20,7 +20,7 @@ import streamlit as st
 from ..layers import LAYERS
 from ..presets import presets_for
 from . import session
-from .layer_form import current_spec, layer_editor
+from .layer_form import current_spec, layer_editor, set_params
 from .lazy_blocks import lazy_popover
 from .link import link_config, shown
 from .widget_state import set_layers, use_preset
@@ -142,7 +142,7 @@ def chip(position: int, layer: dict, spec: dict, count: int) -> dict:
     tip = f"Layer {position + 1}: {LAYERS[spec['type']].description} Click to edit, move or remove."
     box = lazy_popover(chip_label(spec), f"pg_chip_{layer['id']}", help=tip)
     if not box.open:
-        return {k: v for k, v in spec.items() if v is not None}
+        return set_params(spec)
     with box:
         return layer_editor(position, layer, count)
 

@@ -61,6 +61,11 @@ def layer_editor(position: int, layer: dict, count: int) -> dict:
     for column, param in zip(st.columns(len(params)) if params else [], params):
         layer[param.name] = spec[param.name] = param_input(column, layer, kind, param)
     move_buttons(position, layer["id"], count)
+    return set_params(spec)
+
+
+def set_params(spec: dict) -> dict:
+    """A layer spec without the parameters left unset ("auto"), as a config holds it."""
     return {k: v for k, v in spec.items() if v is not None}
 
 
