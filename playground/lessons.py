@@ -35,6 +35,16 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Question:
+    """Asked before Train ("predict, then press play"): `prompt`, its `choices`, and the index of
+    the choice the lesson's outcome bears out."""
+
+    prompt: str  # "A linear model on the spiral will reach:"
+    choices: tuple[str, ...]  # ("about 33%", "about 50%", "about 95%")
+    answer: int  # index into choices
+
+
+@dataclass(frozen=True)
 class Lesson:
     slug: str  # its name in links: ?lesson=spiral-relu
     title: str
@@ -43,6 +53,7 @@ class Lesson:
     config: TrainConfig  # the setup (a race: its first entrant's)
     race: tuple[tuple[str, TrainConfig], ...] = ()  # entrants trained side by side, curves overlaid
     hide: tuple[str, ...] = ()  # controls the lesson link hides (see share.HIDEABLE)
+    question: Question | None = None  # asked before Train; the answer is shown against the result
 
     @property
     def is_race(self) -> bool:
