@@ -54,6 +54,8 @@ class Lesson:
     race: tuple[tuple[str, TrainConfig], ...] = ()  # entrants trained side by side, curves overlaid
     hide: tuple[str, ...] = ()  # controls the lesson link hides (see share.HIDEABLE)
     question: Question | None = None  # asked before Train; the answer is shown against the result
+    # A race's promise: its entrants' final metrics (name -> dict, None when it did not finish) -> Verdict.
+    judge: Callable[[dict[str, dict | None]], Verdict] | None = None
 
     @property
     def is_race(self) -> bool:
@@ -90,6 +92,16 @@ def verdict(lesson: Lesson, value: float | None) -> Verdict:
         return Verdict(value, True, f"{label} {shown}: as the lesson said ({outcome.promise}).")
     return Verdict(value, False, f"{label} {shown}: the lesson expected {outcome.promise}. "
                                  "Did a setting change? Reopen the lesson to start over.")
+
+
+def race_result(lesson: Lesson, finals: dict[str, dict | None]) -> Verdict:
+    """A race lesson's verdict on its entrants' final metrics (entrant name -> final dict or None)."""
+    return lesson.judge({name: finals.get(name) for name, _ in lesson.race})
+
+
+def optimizer_race_verdict(finals: dict[str, dict | None]) -> Verdict:
+    """The optimizer race's judge: reads each entrant's final train loss (see `race_verdict`)."""
+    return race_verdict({name: (final or {}).get("train_loss") for name, final in finals.items()})
 
 
 def race_verdict(final_losses: dict[str, float | None]) -> Verdict:
@@ -172,5 +184,5 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
            "optimizers, curves overlaid. Plain SGD crawls, momentum speeds it up, and the adaptive optimizers "
            "(Adam, RMSprop) race ahead.",
            Outcome("test_accuracy", 0.0, 1.0, "plain SGD's loss highest, then momentum's, Adam and RMSprop lowest"),
-           _RACE[0][1], race=_RACE),
+           _RACE[0][1], race=_RACE, judge=optimizer_race_verdict),
 )}

@@ -91,3 +91,13 @@ def test_outcome_and_lesson_are_frozen():
     with pytest.raises(Exception):
         lesson.title = "x"
     assert isinstance(lesson, Lesson) and isinstance(lesson.outcome, Outcome)
+
+
+def test_every_race_has_a_judge_of_its_entrants_finals():
+    for lesson in LESSONS.values():
+        assert lesson.is_race == (lesson.judge is not None), lesson.slug
+    finals = {"SGD": {"train_loss": 1.0}, "SGD + momentum": {"train_loss": 0.5}, "Adam": {"train_loss": 0.1},
+              "RMSprop": {"train_loss": 0.2}}
+    from playground.lessons import race_result
+    assert race_result(LESSONS["optimizer-race"], finals).as_promised
+    assert not race_result(LESSONS["optimizer-race"], {**finals, "Adam": None}).as_promised

@@ -1,6 +1,6 @@
-"""The Lessons page's panels: a lesson's card, and the optimizer race (start it, save its runs, draw it).
+"""The Lessons page's panels: a lesson's card, and a race lesson (start it, save its runs, draw it).
 
-Owns the race's session key (`ls_race`) and the keys of the cards and race charts (`ls_card_<slug>`,
+Owns the race's session keys (`ls_race`, `ls_race_lesson`) and the keys of the cards and race charts (`ls_card_<slug>`,
 `ls_start_<slug>`, `ls_race_loss`, `ls_race_accuracy`). A single lesson's card only links to the
 Playground with the lesson's setup; the Playground does the rest. Knows nothing about how a race
 trains (`race`, `pool`) or what the lessons say (`lessons`).
@@ -10,12 +10,13 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import plots, share
-from ..lessons import RACE_ORDER, race_verdict
+from ..lessons import LESSONS, race_result
 from ..progress import COMPLETED
 from ..text import markdown_literal
 from . import server, session, workspace
 
 RACE = "ls_race"  # session-state key of this session's race
+RACE_LESSON = "ls_race_lesson"  # ...and the slug of the lesson it races
 
 
 def lesson_card(lesson) -> None:
@@ -37,6 +38,7 @@ def start_race(lesson) -> None:
         return
     store, owner = server.run_store(), workspace.current()
     session.start_race(RACE, lesson.race, on_end=lambda snap: save_race(store, owner, snap))
+    st.session_state[RACE_LESSON] = lesson.slug
 
 
 def save_race(store, owner: str, snap) -> None:
@@ -58,8 +60,8 @@ def render_race() -> bool:
     race = st.session_state.get(RACE)
     if race is None:
         return False
-    snap = race.snapshot()
-    st.subheader("Optimizer race")
+    snap, lesson = race.snapshot(), LESSONS.get(st.session_state.get(RACE_LESSON, ""))
+    st.subheader(lesson.title if lesson else "Race")
     st.markdown(f"**{snap.status.capitalize()}** · epoch {snap.epoch:,} / {snap.epochs:,}")
     if snap.message and snap.status != COMPLETED:
         st.info(markdown_literal(snap.message))
@@ -70,9 +72,8 @@ def render_race() -> bool:
                       width="stretch")
     right.plotly_chart(plots.overlay_figure(accuracy, "Test accuracy", snap.epochs), key="ls_race_accuracy",
                        width="stretch")
-    if not snap.active:
-        finals = {r.name: (r.final or {}).get("train_loss") for r in snap.entrants}
-        result = race_verdict({name: finals.get(name) for name in RACE_ORDER})
+    if not snap.active and lesson is not None:
+        result = race_result(lesson, {r.name: r.final for r in snap.entrants})
         (st.success if result.as_promised else st.warning)(result.text, icon="🏁")
-        st.caption("The four runs are saved: compare them on the Runs page.")
+        st.caption(f"The {len(snap.entrants)} runs are saved: compare them on the Runs page.")
     return snap.active
