@@ -35,12 +35,14 @@ class ResidualBlock(nn.Module):
 
 
 class ImageNormalize(nn.Module):
-    """uint8 (or 0-255 float) pixels to (x / 255 - mean) / std, with the training set's mean and std."""
+    """uint8 (or 0-255 float) pixels to (x / 255 - mean) / std, with the training set's mean and std
+    (scalars for grey images; one per channel for colour ones, kept as (C, 1, 1) to broadcast)."""
 
     def __init__(self, mean: torch.Tensor, std: torch.Tensor):
         super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).clone())
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).clone())
+        mean, std = (torch.as_tensor(v, dtype=torch.float32).clone() for v in (mean, std))
+        self.register_buffer("mean", mean.reshape(-1, 1, 1) if mean.dim() == 1 else mean)
+        self.register_buffer("std", std.reshape(-1, 1, 1) if std.dim() == 1 else std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x.float() * (1.0 / 255.0) - self.mean) / self.std

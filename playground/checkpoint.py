@@ -245,8 +245,8 @@ def model_for_state(config: TrainConfig, state: dict) -> torch.nn.Sequential:
     """The model `config` describes with the weights `state` (CPU, train mode); CheckpointError if they differ."""
     plan = plan_for(config)
     model = build_model(plan)
-    if "0.mean" in state:  # normalisation first: image pixel statistics (scalars) or per-feature
-        n = () if len(plan.input_shape) == 3 else (plan.input_shape[0],)
+    if "0.mean" in state:  # normalisation first: image pixel statistics (scalars; per channel for colour) or
+        n = () if plan.input_shape[:1] == (1,) else (plan.input_shape[0],)  # per-feature
         model = build_model(plan, torch.zeros(n), torch.ones(n))
     try:
         model.load_state_dict(state)

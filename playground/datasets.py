@@ -1,7 +1,7 @@
 """Datasets: seeded toy generators (2-D classification, 1-D regression) and image datasets.
 
 Each toy generator takes a seed and its own parameters and returns raw features and targets as
-numpy arrays; image datasets come from `images.py` (MNIST, Fashion-MNIST, 8x8 digits) as uint8
+numpy arrays; image datasets come from `images.py` (MNIST, Fashion-MNIST, 8x8 digits, CIFAR-10) as uint8
 pixels. `make_dataset` looks the name up in `DATASETS`, splits train/test (or keeps the image
 dataset's own split), subsamples, and returns a `Dataset`. This module knows nothing about
 models, torch, training or plotting.
@@ -99,7 +99,7 @@ class Dataset:
     class_names: tuple[str, ...]  # empty for regression
     standardize: bool
     source: str = ""  # images: where they came from ("MNIST subset ... (offline fallback)")
-    normalization: tuple[float, float] | None = None  # images: training pixel mean and std (0-1 scale)
+    normalization: tuple | None = None  # images: training pixel mean and std (0-1 scale; colour: per channel)
 
     @property
     def is_image(self) -> bool:
@@ -266,6 +266,11 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
     DatasetSpec("digits", "8x8 digits", CLASSIFICATION, None, _image_params(1797, 1797), (),
                 "scikit-learn's 1,797 small 8x8 digits: a CNN learns them in seconds on a CPU.",
                 class_names=tuple(str(d) for d in range(10)), image_shape=(1, 8, 8)),
+    DatasetSpec("cifar10", "CIFAR-10 (colour)", CLASSIFICATION, None, _image_params(50000, 10000), (),
+                "Small colour photos, 32x32 RGB, of 10 things (airplane to truck): 50,000 + 10,000, from a local "
+                "cifar-10-batches-py folder or torchvision's download. Far harder than digits.",
+                class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                             "truck"), image_shape=(3, 32, 32)),
 )}
 
 

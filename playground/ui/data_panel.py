@@ -15,7 +15,7 @@ import streamlit as st
 
 from ..config import default_batch
 from ..datasets import DATASETS
-from ..images import ImageDataError, load_images
+from ..images import ImageDataError, load_images, normalization_text
 from ..presets import starting_preset, suggested_epochs
 from . import table_panel
 from .lazy_blocks import lazy_expander
@@ -86,7 +86,7 @@ def data_settings() -> dict:
     values["seed"] = st.number_input("Data seed", 0, 2**32 - 1, step=1, key="pg_ds_seed", persist_state="page")
     if images is not None:
         st.caption(f"**Source:** {images.source}. Pixels are scaled to 0–1, then normalised as "
-                   f"(x − {images.mean:.4f}) / {images.std:.4f}, the training images' mean and std.")
+                   f"{normalization_text(images)}.")
     return values
 
 
