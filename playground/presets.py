@@ -50,21 +50,41 @@ RESIDUAL = Preset(
     "conv 16 + a residual block (two 3x3 convs with a skip connection), then Linear", ADAM)
 MLP = Preset("MLP", ({"type": "flatten"}, {"type": "linear", "out": 128}, {"type": "relu"}, {"type": "linear"}),
              "no convolutions: flatten the pixels into a 128-unit ReLU layer", ADAM)
+CIFAR_CNN = Preset(
+    "CIFAR CNN",
+    ({"type": "conv2d", "out": 16, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "maxpool2d", "kernel": 2},
+     {"type": "conv2d", "out": 32, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "maxpool2d", "kernel": 2},
+     {"type": "flatten"}, {"type": "linear"}),
+    "the classic colour CNN: conv 16 and conv 32 (3x3 pad 1), each with ReLU and max-pool 2, then Linear "
+    "32*8*8 -> 10 on 32x32 images; cross-entropy + Adam 1e-3", ADAM)
+SMALL_RESNET = Preset(
+    "Small ResNet",
+    ({"type": "conv2d", "out": 16, "kernel": 3, "padding": 1}, {"type": "batchnorm2d"}, {"type": "relu"},
+     {"type": "residual"}, {"type": "residual", "out": 32, "stride": 2}, {"type": "maxpool2d", "kernel": 2},
+     {"type": "flatten"}, {"type": "linear"}),
+    "conv 16, a residual block, a second one to 32 channels at half the size, max-pool 2, then Linear "
+    "(32*8*8 -> 10 on 32x32 images)", ADAM)
 
 TOY_PRESETS = {preset.title: preset for preset in (LINEAR, RELU_NET, TANH_NET)}
 IMAGE_PRESETS = {preset.title: preset for preset in (ONE_CONV_CNN, TWO_CONV_DROPOUT, RESIDUAL, MLP)}
+# colour images (CIFAR-10): the colour nets first; PyTorch's MNIST example is left out, it is MNIST's own
+COLOUR_PRESETS = {preset.title: preset for preset in (CIFAR_CNN, SMALL_RESNET, ONE_CONV_CNN, MLP)}
 TOY_EPOCHS = 1000  # what the Playground suggests for toy data...
 IMAGE_EPOCHS = 3  # ...and for images, when the dataset switches between the two kinds
 
 
-def presets_for(is_image: bool) -> dict[str, Preset]:
-    """The presets offered for image data or for toy data."""
-    return IMAGE_PRESETS if is_image else TOY_PRESETS
+def presets_for(is_image: bool, channels: int = 1) -> dict[str, Preset]:
+    """The presets offered for toy data, grey images or colour (3-channel) images."""
+    if not is_image:
+        return TOY_PRESETS
+    return COLOUR_PRESETS if channels == 3 else IMAGE_PRESETS
 
 
-def starting_preset(is_image: bool) -> Preset:
+def starting_preset(is_image: bool, channels: int = 1) -> Preset:
     """The stack the Playground swaps in when the dataset changes to this kind."""
-    return ONE_CONV_CNN if is_image else RELU_NET
+    if not is_image:
+        return RELU_NET
+    return CIFAR_CNN if channels == 3 else ONE_CONV_CNN
 
 
 def suggested_epochs(is_image: bool) -> int:

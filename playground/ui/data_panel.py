@@ -29,7 +29,7 @@ def dataset_changed() -> None:
     if st.session_state.get("pg_image_mode", False) == is_image:
         return
     st.session_state["pg_image_mode"] = is_image
-    use_preset(starting_preset(is_image))
+    use_preset(starting_preset(is_image, DATASETS[st.session_state["pg_dataset"]].input_shape[0]))
     st.session_state.update(pg_batch=default_batch(st.session_state["pg_dataset"]),
                             pg_epochs=suggested_epochs(is_image))
 

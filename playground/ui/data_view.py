@@ -72,7 +72,8 @@ def sample_images(dataset) -> None:
     chosen = inspection.sample_per_class(dataset.y_train, SAMPLES_PER_CLASS, MAX_SAMPLES)
     height, width = dataset.x_train.shape[2:]
     with st.container(key="pg_samples"):
-        st.image([inspection.upscale(dataset.x_train[i, 0], 2 * SAMPLE_PX) for i in chosen],
+        st.image([inspection.upscale(inspection.picture(dataset.x_train[i]), 2 * SAMPLE_PX) for i in chosen],
                  caption=[dataset.class_names[dataset.y_train[i]] for i in chosen], width=SAMPLE_PX)
+    colours = "grey pixels" if dataset.x_train.shape[1] == 1 else "colour pixels (red, green and blue channels)"
     st.caption(f"Sample training images ({len(dataset.y_train):,} of them); the model sees each as "
-               f"{height}x{width} grey pixels.")
+               f"{height}x{width} {colours}.")

@@ -38,6 +38,14 @@ def session_model() -> LoadedModel | None:
     return cached[1]
 
 
+def session_problem() -> str | None:
+    """Why the Playground's finished image run cannot read drawings (a colour model, other sizes), else None."""
+    run = session.run_handle("pg_run")
+    if run is None or run.active or run.engine is None or not DATASETS[run.config.dataset.name].is_image:
+        return None
+    return input_problem(DATASETS[run.config.dataset.name].image_shape)
+
+
 def load_upload() -> None:
     """The uploader's callback: keep the uploaded model if drawings can use it, else say why."""
     st.session_state.pop("dr_uploaded", None)
@@ -67,6 +75,8 @@ def choose_model() -> LoadedModel | None:
                          help="a checkpoint downloaded from the Playground, trained on 28x28 images")
         if st.session_state.get("dr_upload_error"):
             st.error(markdown_literal(st.session_state["dr_upload_error"]), icon="🚫")
+        if problem := session_problem():
+            st.caption(f"The Playground's model is not offered: {markdown_literal(problem)}")
     if choice == SESSION:
         return session_model()
     if choice == UPLOADED:

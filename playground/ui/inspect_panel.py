@@ -94,7 +94,7 @@ def image_grid(dataset, frame: ImageFrame, true_class, predicted, key: str, limi
         st.caption("No test images in this cell.")
         return
     names = dataset.class_names
-    pictures = [inspection.upscale(dataset.x_test[i, 0], 96) for i in chosen]
+    pictures = [inspection.upscale(inspection.picture(dataset.x_test[i]), 96) for i in chosen]
     captions = [(f"✓ {names[frame.predicted[i]]}" if frame.predicted[i] == dataset.y_test[i] else
                  f"✗ {names[frame.predicted[i]]} (true {names[dataset.y_test[i]]})") + f" {frame.confidence[i]:.0%}"
                 for i in chosen]
@@ -123,7 +123,9 @@ def filters_tab(frame: ImageFrame) -> None:
         st.caption("This model has no convolution layer, so there are no filters to show.")
         return
     out, inputs, k, _ = frame.filters.shape
-    st.caption(f"The {out} filters ({k}x{k}) of the first Conv2d, averaged over its {inputs} input channel(s): "
-               "white = most positive weight, black = most negative.")
+    how = ("in colour: each filter's red, green and blue weights as one picture, stretched together"
+           if inputs == 3 else f"averaged over its {inputs} input channel(s)")
+    st.caption(f"The {out} filters ({k}x{k}) of the first Conv2d, {how}: white = most positive weight, "
+               "black = most negative.")
     st.image(inspection.filter_images(frame.filters[:64], 56), caption=[f"#{i + 1}" for i in range(min(out, 64))],
              width=56)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..datasets import DATASETS
 from ..layers import LAYERS
 from ..presets import presets_for
 from . import session
@@ -164,7 +165,8 @@ def add_controls(count: int) -> None:
 
 
 def preset_buttons(is_image: bool) -> None:
-    for preset in presets_for(is_image).values():
+    channels = DATASETS[st.session_state.get("pg_dataset") or next(iter(DATASETS))].input_shape[0]
+    for preset in presets_for(is_image, channels).values():
         st.button(preset.title, on_click=use_preset, args=(preset,), key=f"pg_preset_{preset.title}",
                   help=preset.tip)
 
