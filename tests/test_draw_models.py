@@ -19,6 +19,12 @@ def test_only_28x28_grey_models_can_read_drawings():
     assert "takes 2 inputs" in input_problem((2,))
 
 
+def test_a_colour_model_is_refused_with_the_reason():
+    problem = input_problem((3, 32, 32))
+    assert problem.startswith("That model takes 3x32x32 colour images (red, green and blue channels, e.g. CIFAR-10)")
+    assert "a drawing is one grey channel of 28x28 pixels" in problem
+
+
 def test_drawing_work_counts_the_models_forward_pass_on_a_28x28_drawing():
     work = drawing_work(MNIST_MLP)
     assert work.guess == 2 * forward_flops(plan_for(MNIST_MLP)) and work.cap == DRAWING_FLOPS

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
+from playground import inspection
 from playground.inspection import (
     ClassScores,
     cell_examples,
@@ -243,8 +244,27 @@ def test_filter_images_show_the_pattern_whatever_its_scale():
 
 def test_filter_images_average_the_input_channels():
     pattern = np.array([[1.0, 0.0], [0.0, 0.0]], np.float32)
-    filters = np.stack([pattern, 3 * pattern, -pattern])[None]  # (1 out, 3 in, 2, 2): mean = pattern
+    filters = np.stack([pattern, 3 * pattern, -pattern, pattern])[None]  # (1 out, 4 in, 2, 2): mean = pattern
     assert filter_images(filters, size=2)[0].tolist() == [[255, 0], [0, 0]]
+
+
+def test_filters_of_three_input_channels_are_shown_in_colour():
+    red_here = np.zeros((1, 3, 2, 2), np.float32)
+    red_here[0, 0, 0, 0] = 2.0  # looks for red in the top-left corner, nothing else
+    red_here[0, 2, 1, 1] = -2.0  # and against blue in the bottom-right one
+    (picture,) = filter_images(red_here, size=4)
+    assert picture.shape == (4, 4, 3) and picture.dtype == np.uint8
+    assert picture[0, 0].tolist() == [255, 128, 128]  # stretched over all three channels together
+    assert picture[3, 3].tolist() == [128, 128, 0] and picture[0, 3].tolist() == [128, 128, 128]
+
+
+def test_a_colour_image_becomes_a_height_width_rgb_picture_and_upscales_in_blocks():
+    image = np.arange(12, dtype=np.uint8).reshape(3, 2, 2)  # (C, H, W)
+    rgb = inspection.picture(image)
+    assert rgb.shape == (2, 2, 3) and rgb[0, 1].tolist() == [1, 5, 9]
+    assert inspection.picture(image[:1]).tolist() == [[0, 1], [2, 3]]  # grey: (H, W)
+    big = inspection.upscale(rgb, 4)
+    assert big.shape == (4, 4, 3) and big[1, 3].tolist() == [1, 5, 9]
 
 
 @pytest.mark.parametrize("filters", [np.full((1, 1, 3, 3), 0.7), np.zeros((1, 1, 3, 3)),

@@ -29,6 +29,21 @@ def test_the_presets_offered_and_started_with_follow_the_kind_of_data():
     assert presets.suggested_epochs(True) < presets.suggested_epochs(False)
 
 
+@pytest.mark.parametrize("preset", presets.COLOUR_PRESETS.values(), ids=lambda preset: preset.title)
+def test_every_colour_preset_plans_on_cifar10(preset):
+    assert plan_for(preset_config(preset, "cifar10")).output_shape == (10,)
+
+
+def test_the_cifar_cnn_is_the_materials_and_colour_data_offers_it_first():
+    plan = plan_for(preset_config(presets.CIFAR_CNN, "cifar10"))
+    assert [row.output_shape for row in plan.rows][-3:] == [(32, 8, 8), (2048,), (10,)]  # Linear(32*8*8, 10)
+    assert plan.parameters == (3 * 16 * 9 + 16) + (16 * 32 * 9 + 32) + (32 * 8 * 8 * 10 + 10)
+    assert [row.output_shape for row in plan_for(preset_config(presets.SMALL_RESNET, "cifar10")).rows][-3] == (32, 8, 8)
+    assert presets.presets_for(True, 3) is presets.COLOUR_PRESETS and presets.presets_for(True, 1) is presets.IMAGE_PRESETS
+    assert presets.starting_preset(True, 3) is presets.CIFAR_CNN and presets.starting_preset(False, 3) is presets.RELU_NET
+    assert presets.TWO_CONV_DROPOUT not in presets.COLOUR_PRESETS.values()  # MNIST's own example
+
+
 def test_stack_returns_a_fresh_copy():
     stack = presets.RELU_NET.stack()
     stack[0]["out"] = 7
