@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from cifar_folder import write_cifar_folder
 from playground import images
 from playground.config import TrainConfig
 from playground.datasets import DATASETS, make_dataset
@@ -21,6 +22,7 @@ from playground.export import HITS, LAYER_CODE, LOSS_NOTES, SCHEDULE_CODE, expor
 from playground.layers import LAYERS
 from playground.losses import LOSSES, VALUE
 from playground.optim import OPTIMIZERS, SCHEDULES
+from playground.presets import CIFAR_CNN
 
 MLP = [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}]
 CNN = [{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "flatten"},
@@ -119,7 +121,7 @@ def test_every_dataset_writes_a_standalone_script(name, table):
     script = export_script(cfg)
     names = check_standalone(script)
     assert callable(names["make_data"]) and callable(names["build_model"])
-    if name in ("mnist", "fashion_mnist"):
+    if name in ("mnist", "fashion_mnist", "cifar10"):
         assert "--data" in script and "torchvision" in imports(script)
     if name == "digits":
         same_initial_weights(cfg, build(names, cfg))
@@ -257,6 +259,9 @@ RUNS = {  # name -> (config, the script's extra options); "$dir" is the folder t
                 "optimizer": {"name": "adam", "lr": 0.01}}, []),
     "mnist": ({"dataset": {"name": "mnist", "train_images": 50, "test_images": 15}, "layers": CNN, "epochs": 3,
                "batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}}, ["--data", "$dir/MNIST/raw"]),
+    "cifar": ({"dataset": {"name": "cifar10", "train_images": 70, "test_images": 25, "seed": 4},
+               "layers": CIFAR_CNN.stack(), "epochs": 2, "batch_size": 16, "optimizer": {"name": "adam", "lr": 0.002}},
+              ["--data", "$dir/cifar-10-batches-py"]),
     "emoji": ({"dataset": {"name": "csv", "file": "$dir/emoji.csv", "label": "kind \U0001f338",
                            "features": ["temp \U0001f600", "width"], "task": "classification"},
                "layers": MLP, "epochs": 20, "optimizer": {"name": "adam", "lr": 0.02}}, ["--csv", "$dir/emoji.csv"]),
@@ -296,7 +301,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 
 def write_data(folder: Path) -> None:
-    """The flowers table and a 60 + 20 image 'MNIST' as four IDX files."""
+    """The flowers table, a 60 + 20 image 'MNIST' as four IDX files and a 100 + 30 image 'CIFAR-10' folder."""
     (folder / "flowers.csv").write_text(CSV_TEXT)
     (folder / "emoji.csv").write_text(EMOJI_CSV, encoding="utf-8")
     raw = folder / "MNIST" / "raw"
@@ -305,6 +310,7 @@ def write_data(folder: Path) -> None:
     for split, n in (("train", 60), ("t10k", 20)):
         write_idx(raw / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
         write_idx(raw / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    write_cifar_folder(folder, per_batch=20, n_test=30)
 
 
 @pytest.fixture(scope="module")
@@ -390,6 +396,20 @@ def test_mnist_from_idx_files_reproduces_the_engine(runs, monkeypatch):
         assert_same_numbers(runs["mnist"])
     finally:
         images.clear_cache()
+
+
+def test_cifar10_from_its_batch_files_reproduces_the_engine(runs, monkeypatch):
+    folder = Path(runs["cifar"].process.args[1]).parent
+    monkeypatch.setenv("PLAYGROUND_DATA", str(folder))  # the app reads $PLAYGROUND_DATA/cifar-10-batches-py
+    images.clear_cache()
+    try:
+        assert "CIFAR-10 from its local folder" in load_dataset(runs["cifar"].config).source
+        assert_same_numbers(runs["cifar"])
+    finally:
+        images.clear_cache()
+    script = export_script(runs["cifar"].config)
+    assert "class SafeUnpickler(pickle.Unpickler):" in script and "nn.Linear(2048, 10)" in script
+    assert "TEST_FRACTION" not in script  # CIFAR-10 has its own test batch
 
 
 def test_emoji_column_names_and_labels_write_a_script_that_reproduces_the_engine(runs):
