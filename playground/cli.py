@@ -32,6 +32,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
 from .engine import BatchProgress, Diverged, Engine, EpochEnd
 from .export import export_script
+from .images import ImageDataError
 from .layers import LayerError
 
 BAD_INPUT = 2
@@ -53,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(_negative_numbers_as_inputs(sys.argv[1:] if argv is None else argv))
     try:
         return {"train": _train, "predict": _predict, "export": _export}[args.command](args)
-    except (ConfigError, LayerError, CheckpointError, ValueError) as error:
+    except (ConfigError, LayerError, CheckpointError, ValueError, ImageDataError) as error:  # images: e.g. offline
+        # without CIFAR-10's folder, where the message says how to get it
         print("error: " + " ".join(str(error).split()), file=sys.stderr)  # one line, whatever the message
         return BAD_INPUT
 

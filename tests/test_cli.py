@@ -621,3 +621,65 @@ def test_predict_with_a_csv_model_whose_table_is_gone(tmp_path, capsys):
     assert main(["predict", str(model), "3", "-1"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["probabilities"]) == {"a", "b", "c"} and result["label"] in "abc"
+
+
+# --- CIFAR-10: train, predict a colour image, export; offline without its folder ---------------
+
+from cifar_folder import write_cifar_folder  # noqa: E402
+from playground import images  # noqa: E402
+
+CIFAR_CONFIG = {"dataset": {"name": "cifar10", "test_images": 20}, "epochs": 2, "device": "cpu",
+                "layers": [{"type": "conv2d", "out": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
+                           {"type": "maxpool2d", "kernel": 4}, {"type": "flatten"}, {"type": "linear"}],
+                "optimizer": {"name": "adam", "lr": 0.01}}
+
+
+@pytest.fixture
+def cifar_root(tmp_path, monkeypatch):
+    """An empty data folder, offline, with the image cache cleared around the test."""
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path / "data"))
+    images.clear_cache()
+    yield tmp_path / "data"
+    images.clear_cache()
+
+
+def test_cifar10_trains_predicts_a_colour_png_and_npy_alike_and_exports(tmp_path, cifar_root, capsys):
+    from PIL import Image
+
+    write_cifar_folder(cifar_root, per_batch=20, n_test=20)
+    model = tmp_path / "cifar.pt"
+    assert main(["train", write(tmp_path, CIFAR_CONFIG), "--save", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    loaded = load_checkpoint(model)
+    assert loaded.input_shape == (3, 32, 32) and loaded.class_names[0] == "airplane"
+    pixels = images.load_images("cifar10").x_test[3]  # (3, 32, 32): a class-3 image
+    np.save(tmp_path / "x.npy", pixels)
+    Image.fromarray(pixels.transpose(1, 2, 0)).save(tmp_path / "x.png")  # (32, 32, RGB)
+    results = []
+    for name in ("x.npy", "x.png"):
+        assert main(["predict", str(model), str(tmp_path / name)]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    assert results[0]["probabilities"] == pytest.approx(results[1]["probabilities"])
+    expected = loaded.predict(pixels[None].astype(np.float32))[0]
+    assert list(results[0]["probabilities"].values()) == pytest.approx(expected.tolist(), abs=1e-6)
+    assert main(["export", write(tmp_path, CIFAR_CONFIG), "-o", str(tmp_path / "cifar.py")]) == 0
+    assert "read_cifar_folder" in (tmp_path / "cifar.py").read_text()
+
+
+def test_predict_refuses_a_grey_image_for_a_colour_model_with_the_sizes(tmp_path, cifar_root, capsys):
+    write_cifar_folder(cifar_root, per_batch=10, n_test=10)
+    model = tmp_path / "cifar.pt"
+    assert main(["train", write(tmp_path, {**CIFAR_CONFIG, "epochs": 1}), "--save", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    np.save(tmp_path / "grey.npy", np.zeros((32, 32), np.uint8))
+    assert main(["predict", str(model), str(tmp_path / "grey.npy")]) == BAD_INPUT
+    assert "the image has shape (32, 32) but the model takes 32x32 pixels" in error_line(capsys)
+    assert main(["predict", str(model), "a.png", "b.png"]) == BAD_INPUT
+    assert "takes one image file (32x32 colour), got 2 inputs" in error_line(capsys)
+
+
+def test_cifar10_offline_without_its_folder_exits_2_saying_where_to_get_it(tmp_path, cifar_root, capsys):
+    assert main(["train", write(tmp_path, CIFAR_CONFIG), "--quiet"]) == BAD_INPUT
+    message = error_line(capsys)
+    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in message
+    assert f"cifar-10-batches-py folder in {cifar_root}" in message
