@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from cifar_folder import class_images, write_batch, write_cifar_folder
+from cifar_folder import class_images, python2_batch, write_batch, write_cifar_folder
 from playground import cifar, images
 from playground.batched import why_not_batched
 from playground.checkpoint import checkpoint_bytes, load_checkpoint
@@ -60,6 +60,13 @@ def test_batches_pickled_with_either_protocol_are_read(tmp_path, protocol):
     written = write_batch(tmp_path / "batch", np.array([3, 1, 4]), np.random.default_rng(1), protocol)
     x, y = cifar.read_batch(tmp_path / "batch")
     assert np.array_equal(x, written) and list(y) == [3, 1, 4]
+
+
+def test_a_python2_pickle_as_the_real_archive_holds_is_read(tmp_path):
+    pixels = np.random.default_rng(3).integers(0, 256, (4, 3072), dtype=np.uint8)
+    (tmp_path / "batch").write_bytes(python2_batch(pixels, [1, 2, 3, 4]))
+    x, y = cifar.read_batch(tmp_path / "batch")
+    assert np.array_equal(x.reshape(4, -1), pixels) and list(y) == [1, 2, 3, 4]
 
 
 def test_data_as_plain_bytes_and_str_keys_are_accepted(tmp_path):
