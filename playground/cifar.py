@@ -27,8 +27,9 @@ SHAPE = (3, 32, 32)  # (C, H, W) of one image
 class SafeUnpickler(pickle.Unpickler):
     """Unpickles plain data (dicts, lists, bytes, text, numbers) and numpy arrays, nothing else.
 
-    A pickle may name any class or function to call; this one refuses every name but the four numpy
-    and codec helpers that rebuild an array, so a file holding, say, `os.system` is refused unread.
+    A pickle may name any class or function to call; this one refuses every name but the numpy and codec
+    helpers that rebuild an array (and those only as array pickles call them), so a file holding, say,
+    `os.system` is refused unread.
     """
 
     ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
@@ -38,10 +39,18 @@ class SafeUnpickler(pickle.Unpickler):
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refused: it names {module}.{name}, which could run code")
         if name == "_reconstruct":
-            return np.ndarray(0).__reduce__()[0]  # numpy's own array rebuilder, whatever its module is called
+            return SafeUnpickler.empty_array
         if name == "encode":
             return SafeUnpickler.latin1
         return getattr(np, name)
+
+    @staticmethod
+    def empty_array(subtype, shape, dtype):
+        """numpy's `_reconstruct` as array pickles call it: an empty array, which the pickle's next step fills
+        (numpy checks that the data fits the shape). Any other call, e.g. a huge shape, is refused."""
+        if subtype is not np.ndarray or tuple(shape) != (0,):
+            raise pickle.UnpicklingError("refused: an array rebuilt other than numpy's pickles do")
+        return np.ndarray((0,), dtype)
 
     @staticmethod
     def latin1(text, encoding="utf-8"):

@@ -133,6 +133,16 @@ def test_a_class_inside_the_data_is_refused(tmp_path):
         cifar.read_batch(tmp_path / "batch")
 
 
+def test_an_array_rebuilt_with_a_huge_shape_is_refused_before_it_is_made(tmp_path):
+    class Huge:
+        def __reduce__(self):
+            return np.ndarray(0).__reduce__()[0], (np.ndarray, (10**6, 10**6), b"b")
+
+    (tmp_path / "batch").write_bytes(pickle.dumps({b"data": Huge(), b"labels": []}, protocol=2))
+    with pytest.raises(ValueError, match="refused: an array rebuilt other than numpy's pickles do"):
+        cifar.read_batch(tmp_path / "batch")
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
 def test_damaged_files_say_which_file_and_what(folder, damage):
     path = folder / "data_batch_3"
