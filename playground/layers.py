@@ -27,6 +27,7 @@ MAX_FEATURES = 4096  # widest Linear a stack may ask for: keeps a typo from exha
 MAX_CHANNELS = 512  # most channels a convolution may ask for
 MAX_LAYERS = 64  # longest stack: every layer costs planning, drawing and training work on the server
 RANDOM_LAYERS = {"dropout", "dropout2d"}  # layer types that draw from torch's global RNG while training
+RECURRENT_LAYERS = ("rnn", "lstm", "gru")  # read sequences step by step (blocks.Recurrent)
 
 
 class LayerError(ValueError):
