@@ -27,7 +27,8 @@ MAX_FEATURES = 4096  # widest Linear a stack may ask for: keeps a typo from exha
 MAX_CHANNELS = 512  # most channels a convolution may ask for
 MAX_LAYERS = 64  # longest stack: every layer costs planning, drawing and training work on the server
 RANDOM_LAYERS = {"dropout", "dropout2d"}  # layer types that draw from torch's global RNG while training
-RECURRENT_LAYERS = ("rnn", "lstm", "gru")  # read sequences step by step (blocks.Recurrent)
+RECURRENT_GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # recurrent layer types (blocks.Recurrent): weight blocks per step
+RECURRENT_LAYERS = tuple(RECURRENT_GATES)
 
 
 class LayerError(ValueError):
@@ -141,7 +142,7 @@ def _residual_weights(shape: Shape, p: dict) -> int:
     return weights + (_conv_weights(shape[0], channels, 1, False) + 2 * channels if reshaped else 0)
 
 
-def _steps(shape: Shape) -> tuple[int, int]:
+def sequence_steps(shape: Shape) -> tuple[int, int]:
     """(steps, features per step) a recurrent layer reads: (T, F) as is, an image (C, H, W) row by row."""
     return (shape[0], shape[1]) if len(shape) == 2 else (shape[1], shape[0] * shape[2])
 
@@ -150,20 +151,24 @@ def _recurrent_shape(shape: Shape, p: dict) -> Shape:
     return (p["hidden"] * (2 if p["bidirectional"] else 1),)
 
 
+def recurrent_inputs(shape: Shape, p: dict) -> list[int]:
+    """Input features of each stacked recurrent layer: the data's, then the previous layer's output."""
+    return [sequence_steps(shape)[1]] + [p["hidden"] * (2 if p["bidirectional"] else 1)] * (p["layers"] - 1)
+
+
 def _recurrent_weights(gates: int) -> Callable[[Shape, dict], int]:
     """nn.RNN/LSTM/GRU's parameter count: per layer and direction, `gates` blocks of input and recurrent
-    weights and two biases (layers after the first read the previous layer's hidden, or 2*hidden)."""
+    weights and two biases."""
     def weights(shape: Shape, p: dict) -> int:
         hidden, directions = p["hidden"], 2 if p["bidirectional"] else 1
-        inputs = [_steps(shape)[1]] + [hidden * directions] * (p["layers"] - 1)
-        return directions * sum(gates * hidden * (n + hidden + 2) for n in inputs)
+        return directions * sum(gates * hidden * (n + hidden + 2) for n in recurrent_inputs(shape, p))
     return weights
 
 
 def _recurrent_values(gates: int) -> Callable[[Shape, dict], int]:
     """Values a recurrent layer keeps per sample for backward: its gates, cell and hidden state at each step."""
     def values(shape: Shape, p: dict) -> int:
-        return _steps(shape)[0] * p["hidden"] * (gates + 2) * p["layers"] * (2 if p["bidirectional"] else 1)
+        return sequence_steps(shape)[0] * p["hidden"] * (gates + 2) * p["layers"] * (2 if p["bidirectional"] else 1)
     return values
 
 
@@ -171,7 +176,7 @@ def _recurrent(kind: str) -> Callable[[Shape, dict], nn.Module]:
     def make(shape: Shape, p: dict):
         from .blocks import Recurrent
 
-        return Recurrent(kind, _steps(shape)[1], p["hidden"], p["layers"], bool(p["bidirectional"]),
+        return Recurrent(kind, sequence_steps(shape)[1], p["hidden"], p["layers"], bool(p["bidirectional"]),
                          bool(p["batch_first"]))
     return make
 
@@ -255,9 +260,10 @@ LAYERS: dict[str, LayerType] = {t.name: t for t in (
     *(LayerType(name, title, _recurrent(name), _RECURRENT, _recurrent_shape, text + _RECURRENT_TEXT,
                 elementwise=False, accepts=SEQUENCE, weights=_recurrent_weights(gates),
                 inner_values=_recurrent_values(gates))
-      for name, title, gates, text in (("rnn", "RNN", 1, "plain recurrent layer, tanh(W x + U h)"),
-                                       ("lstm", "LSTM", 4, "long short-term memory (4 gates)"),
-                                       ("gru", "GRU", 3, "gated recurrent unit (3 gates)"))),
+      for name, title, text in (("rnn", "RNN", "plain recurrent layer, tanh(W x + U h)"),
+                                ("lstm", "LSTM", "long short-term memory (4 gates)"),
+                                ("gru", "GRU", "gated recurrent unit (3 gates)"))
+      for gates in (RECURRENT_GATES[name],)),
 )}
 
 
