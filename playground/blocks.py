@@ -1,5 +1,5 @@
-"""Modules torch does not ship: the residual block and the recurrent wrapper the registry builds, and the input normalisations
-a model starts with (`ImageNormalize`, `Standardize`).
+"""Modules torch does not ship: the residual block and the recurrent wrapper (`Recurrent`) the registry
+builds, and the input normalisations a model starts with (`ImageNormalize`, `Standardize`).
 
 Lives apart from `layers` and `model` so that checking a layer spec or planning a model never imports
 torch; `export` copies these classes' source into exported scripts. Knows nothing about specs or shapes.

@@ -14,8 +14,17 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .layers import (LAYERS, MAX_LAYERS, LayerError, Shape, build_layer, check_spec, layer_inner_values, layer_shape,
-                     layer_weights)
+from .layers import (
+    LAYERS,
+    MAX_LAYERS,
+    LayerError,
+    Shape,
+    build_layer,
+    check_spec,
+    layer_inner_values,
+    layer_shape,
+    layer_weights,
+)
 from .lazy import lazy_module
 from .losses import LOSSES, LossSpec
 
