@@ -91,6 +91,9 @@ def _size(shape: Shape) -> str:
 
 
 def _check_input(layer: LayerType, shape: Shape) -> None:
+    if layer.accepts == FLAT and len(shape) == 2:
+        raise ValueError(f"{layer.title} needs flat features but gets a {_size(shape)} sequence (steps x features): "
+                         "add an RNN, LSTM or GRU layer, or a Flatten layer, before it")
     if layer.accepts == FLAT and len(shape) != 1:
         raise ValueError(f"{layer.title} needs flat features but gets a {_size(shape)} image: "
                          "add a Flatten layer before it")

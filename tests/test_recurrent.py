@@ -164,3 +164,19 @@ def test_views_made_for_mlps_and_cnns_leave_a_recurrent_model_alone():
     sequence_model = build_model(plan_model(sequence.layers, (2, 1), 1))
     weights = {name: value.detach().clone() for name, value in sequence_model.state_dict().items()}
     assert inside_panel.inside_figures(sequence, weights) is None  # 2 steps are not a 2-D plane
+
+
+def test_a_recurrent_setup_travels_in_a_share_link():
+    from playground.share import from_query, to_query
+
+    config = TrainConfig.from_dict({**SEQUENCE, "dataset": {"name": "sine_sequence", "steps": 30, "noise": 0.2},
+                                    "layers": [{"type": "lstm", "hidden": 12, "layers": 2, "bidirectional": True,
+                                                "batch_first": 0}, {"type": "linear"}]})
+    query = to_query(config)
+    assert "lstm(" in query["layers"] and query["dataset.steps"] == "30"
+    assert from_query(query).config == config
+
+
+def test_a_linear_on_a_sequence_names_the_recurrent_layers_and_flatten():
+    with pytest.raises(LayerError, match="20x1 sequence .*add an RNN, LSTM or GRU layer, or a Flatten layer"):
+        plan_model([{"type": "linear", "out": 4}, {"type": "linear"}], (20, 1), 1)
