@@ -63,7 +63,9 @@ class DatasetSpec:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """Per-sample input shape: (features,) or (C, H, W)."""
+        """Per-sample input shape: (features,), (C, H, W), or (steps, features) at the default settings."""
+        if self.sequence_shape:
+            return self.sequence_shape(self.defaults())
         return self.image_shape or (len(self.feature_names),)
 
     def shape_for(self, values: dict) -> tuple[int, ...]:

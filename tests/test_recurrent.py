@@ -180,3 +180,10 @@ def test_a_recurrent_setup_travels_in_a_share_link():
 def test_a_linear_on_a_sequence_names_the_recurrent_layers_and_flatten():
     with pytest.raises(LayerError, match="20x1 sequence .*add an RNN, LSTM or GRU layer, or a Flatten layer"):
         plan_model([{"type": "linear", "out": 4}, {"type": "linear"}], (20, 1), 1)
+
+
+def test_the_registry_declares_a_sequence_shape_at_default_and_chosen_steps():
+    from playground.datasets import DATASETS
+
+    assert DATASETS["sine_sequence"].input_shape == (20, 1)
+    assert DATASETS["sine_sequence"].shape_for({"steps": 7}) == (7, 1)
