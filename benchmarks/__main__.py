@@ -74,6 +74,12 @@ def fashion_epoch(result: dict) -> tuple[str, None]:
             f"classic loop ({result['train_images']:,} images)", None)
 
 
+def lstm_digits(result: dict) -> tuple[str, None]:
+    last = result["results"][0]["epochs"][-1]
+    return (f"{last['kind']}: {last['seconds']:.2f} s/epoch, {last['test_accuracy']:.1%} test after "
+            f"{last['epoch']} epochs ({result['results'][0]['train']:,} digits)"), None
+
+
 def draw_latency(result: dict) -> tuple[str, bool]:
     ms = result["rows"]["draw to prediction (both)"]["median_ms"]
     return f"{ms:.2f} ms draw to prediction", ms < 20
@@ -114,6 +120,7 @@ BENCHES = (
     Bench("e", "draw_latency", draw_latency, "< 20 ms", quick=("--repeats", "50")),
     Bench("f", "cold_start", cold_start, quick=("--repeats", "1")),
     Bench("-", "inside_view", inside_view, quick=("--repeats", "50")),
+    Bench("-", "lstm_digits", lstm_digits),
     Bench("-", "load_test", load_test, args=("--sessions", "30"), needs_flag=True),
 )
 

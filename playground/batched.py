@@ -42,6 +42,7 @@ from .datasets import DATASETS, Dataset
 from .devices import resolve_device
 from .engine import MAX_TEST_POINTS, Diverged, Engine, EpochEnd, EpochEvent, Metrics, _batch_starts, load_dataset
 from .functional_optim import FUNCTIONAL, hyperparameters
+from .layers import RECURRENT_LAYERS
 from .losses import LOSSES, class_probabilities, predicted_classes
 from .optim import scheduled_lr
 from .tasks import CLASSIFICATION
@@ -53,6 +54,7 @@ UNBATCHABLE_LAYERS: dict[str, str] = {
     "residual": "the residual block holds BatchNorm layers",
     "dropout": "Dropout draws its own random masks per run",
     "dropout2d": "Dropout draws its own random masks per run",
+    **dict.fromkeys(RECURRENT_LAYERS, "vmap has no batching rule for torch's RNN, LSTM and GRU kernels"),
 }
 
 

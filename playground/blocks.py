@@ -1,5 +1,5 @@
-"""Modules torch does not ship: the residual block the registry builds, and the input normalisations
-a model starts with (`ImageNormalize`, `Standardize`).
+"""Modules torch does not ship: the residual block and the recurrent wrapper (`Recurrent`) the registry
+builds, and the input normalisations a model starts with (`ImageNormalize`, `Standardize`).
 
 Lives apart from `layers` and `model` so that checking a layer spec or planning a model never imports
 torch; `export` copies these classes' source into exported scripts. Knows nothing about specs or shapes.
@@ -32,6 +32,33 @@ class ResidualBlock(nn.Module):
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         return self.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class Recurrent(nn.Module):
+    """An RNN, LSTM or GRU that returns the output of each sequence's last step, as flat features.
+
+    Takes a batch of sequences (N, steps, features), or of images (N, C, H, W) read row by row: H steps
+    of C*W features (a 28x28 digit is 28 steps of 28 pixels). Returns (N, hidden), or (N, 2*hidden)
+    when bidirectional (the forward and backward outputs at the last step, side by side).
+    `batch_first=False` hands torch (steps, N, features) instead: the same numbers, torch's default layout.
+    """
+
+    KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+    def __init__(self, kind: str, in_features: int, hidden: int, layers: int = 1, bidirectional: bool = False,
+                 batch_first: bool = True):
+        super().__init__()
+        self.batch_first = batch_first
+        self.rnn = self.KINDS[kind](in_features, hidden, num_layers=layers, bidirectional=bidirectional,
+                                    batch_first=batch_first)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4:  # images: (N, C, H, W) -> (N, H, C*W), one row of every channel per step
+            x = x.permute(0, 2, 1, 3).flatten(2)
+        if not self.batch_first:
+            x = x.transpose(0, 1)  # (steps, N, features)
+        out, _ = self.rnn(x)
+        return out[:, -1] if self.batch_first else out[-1]
 
 
 class ImageNormalize(nn.Module):

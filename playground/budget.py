@@ -25,7 +25,7 @@ from typing import Callable
 
 from .config import TrainConfig
 from .datasets import DATASETS
-from .layers import LayerError, Shape
+from .layers import RECURRENT_GATES, LayerError, Shape, recurrent_inputs, sequence_steps
 from .model import ModelPlan, batch_problem, plan_for
 
 MATMUL_FLOPS_PER_SECOND = 20e9  # Linear layers (matrix multiplies); measured ~45e9 on one thread
@@ -47,12 +47,21 @@ def _residual_flops(in_shape: Shape, spec: dict, out_shape: Shape) -> tuple[int,
     return 0, conv + (_conv_flops(in_shape[0], 1, out_shape) if reshaped else 0)
 
 
+def _recurrent_flops(shape: Shape, spec: dict, out_shape: Shape) -> tuple[int, int]:
+    """Every step, every layer and direction multiplies its input and hidden state by `gates` weight blocks."""
+    steps, directions = sequence_steps(shape)[0], 2 if spec["bidirectional"] else 1
+    per_step = sum(RECURRENT_GATES[spec["type"]] * spec["hidden"] * (n + spec["hidden"])
+                   for n in recurrent_inputs(shape, spec))
+    return 2 * steps * directions * per_step, 0
+
+
 # (matrix-multiply FLOPs, convolution FLOPs) of one sample through a layer, from its spec, input and
 # output shapes; a layer type not named here counts none (elementwise, pooling, normalisation, flatten).
 LAYER_FLOPS: dict[str, Callable[[Shape, dict, Shape], tuple[int, int]]] = {
     "linear": lambda shape, spec, out: (2 * shape[0] * out[0], 0),
     "conv2d": lambda shape, spec, out: (0, _conv_flops(shape[0], spec["kernel"], out)),
     "residual": _residual_flops,
+    **dict.fromkeys(RECURRENT_GATES, _recurrent_flops),
 }
 
 

@@ -210,8 +210,9 @@ def _predict(args) -> int:
     if loaded.is_image:
         x, shown = _image_input(args.inputs, loaded.input_shape), args.inputs[0]
     else:
-        x = _feature_input(args.inputs, loaded.input_shape[0])
-        shown, x = x, [x]
+        shape = loaded.input_shape  # (features,), or a sequence (steps, 1): its values in order
+        x = _feature_input(args.inputs, math.prod(shape))
+        shown, x = x, [x] if len(shape) == 1 else [[[v] for v in x]]
     output = loaded.predict(x)[0].tolist()
     if not all(math.isfinite(value) for value in output):
         raise ValueError("the model's output is not a number (its weights may have diverged in training)")

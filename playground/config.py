@@ -53,7 +53,7 @@ class DatasetConfig:
     @property
     def input_shape(self) -> tuple[int, ...]:
         """Per-sample input shape: (features,) or (C, H, W)."""
-        return (len(self.table.features),) if self.table else DATASETS[self.name].input_shape
+        return (len(self.table.features),) if self.table else DATASETS[self.name].shape_for(self.values)
 
     @property
     def n_classes(self) -> int:

@@ -47,6 +47,7 @@ class DatasetSpec:
     standardize: bool = False  # inputs on very different scales: the model standardises them
     test_fraction: float = 0.2  # default share of points held out for testing (images: when unsplit)
     image_shape: tuple[int, ...] = ()  # (C, H, W) for image datasets, loaded by images.load_images
+    sequence_shape: Callable[[dict], tuple[int, int]] | None = None  # sequence datasets: params -> (steps, features)
 
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.params}
@@ -62,8 +63,14 @@ class DatasetSpec:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """Per-sample input shape: (features,) or (C, H, W)."""
+        """Per-sample input shape: (features,), (C, H, W), or (steps, features) at the default settings."""
+        if self.sequence_shape:
+            return self.sequence_shape(self.defaults())
         return self.image_shape or (len(self.feature_names),)
+
+    def shape_for(self, values: dict) -> tuple[int, ...]:
+        """Per-sample input shape with these parameters: a sequence dataset's steps are a parameter."""
+        return self.sequence_shape(values) if self.sequence_shape else self.input_shape
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,11 @@ class Dataset:
     @property
     def is_image(self) -> bool:
         return self.x_train.ndim == 4
+
+    @property
+    def is_sequence(self) -> bool:
+        """Samples are sequences (steps, features), for recurrent layers."""
+        return self.x_train.ndim == 3
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -196,6 +208,15 @@ def sine(rng: np.random.Generator, n_samples: int, noise: float):
     return x[:, None], np.sin(x) + rng.normal(scale=noise, size=n_samples)
 
 
+def sine_sequence(rng: np.random.Generator, n_samples: int, steps: int, noise: float):
+    """Windows of a noisy sine (25 values a period): `steps` values in a row, x (N, steps, 1), and the
+    value after them, y (N,): predict what comes next."""
+    t = np.arange(n_samples + steps) * (2 * math.pi / 25)
+    wave = np.sin(t) + rng.normal(scale=noise, size=len(t))
+    windows = np.lib.stride_tricks.sliding_window_view(wave, steps + 1)[:n_samples]
+    return windows[:, :steps, None], windows[:, steps]
+
+
 def coffee_roast(rng: np.random.Generator, n_samples: int):
     """Roast temperature (150-285 C) and duration (11.5-15.5 min); good roasts lie in a triangle.
 
@@ -247,6 +268,13 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 (Param("n_samples", 200, 4, 20000, integer=True, help="number of points"),
                  Param("noise", 0.1, 0.0, 2.0, help="standard deviation of y noise")),
                 ("x",), "y = sin(x) + noise: a line underfits, a small tanh/ReLU net bends to it."),
+    DatasetSpec("sine_sequence", "Sine sequence (next value)", REGRESSION, sine_sequence,
+                (Param("n_samples", 500, 10, 5000, integer=True, help="number of windows"),
+                 Param("steps", 20, 2, 100, integer=True, help="values the model reads before predicting"),
+                 Param("noise", 0.1, 0.0, 1.0, help="standard deviation of the noise on the wave")),
+                (), "Predict the next value of a noisy sine from the previous `steps` values: a sequence "
+                "for the RNN, LSTM and GRU layers (input steps x 1).",
+                sequence_shape=lambda values: (int(values["steps"]), 1)),
     DatasetSpec("coffee_roast", "Coffee roast quality", CLASSIFICATION, coffee_roast,
                 (Param("n_samples", 200, 10, 20000, integer=True, help="number of roasts"),),
                 ("temperature (C)", "duration (min)"),

@@ -31,7 +31,7 @@ from typing import Any, Callable
 from . import datasets
 from .config import TrainConfig
 from .datasets import CSV, DATASETS
-from .layers import LAYERS, RANDOM_LAYERS, Shape
+from .layers import LAYERS, RANDOM_LAYERS, RECURRENT_LAYERS, Shape
 from .losses import LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE
 from .model import ModelPlan, plan_for
 from .optim import OPTIMIZERS
@@ -51,10 +51,14 @@ class LayerCode:
     template: str
     omit: dict[str, Any] = field(default_factory=dict)
 
+    inputs: Callable[[Shape], int] = field(default=lambda shape: shape[0])  # "in" for this input shape
+
     def render(self, spec: dict, in_shape: Shape) -> str:
-        values = {**spec, "in": in_shape[0], "out": spec.get("out") or in_shape[0]}
+        values = {**spec, "in": self.inputs(in_shape), "out": spec.get("out") or in_shape[0]}
         text = self.template
         for key, default in self.omit.items():
+            if isinstance(default, bool):  # a 0/1 switch reads as False/True
+                values[key] = bool(values[key])
             if values.get(key) == default:
                 text = text.replace(f", {key}={{{key}}}", "")
         return text.format(**values)
@@ -81,6 +85,10 @@ LAYER_CODE: dict[str, LayerCode] = {
     "dropout2d": LayerCode("nn.Dropout2d(p={p})"),
     "batchnorm2d": LayerCode("nn.BatchNorm2d({in})"),
     "residual": LayerCode("ResidualBlock({in}, {out}, stride={stride})", {"stride": 1}),
+    **{kind: LayerCode(f'Recurrent("{kind}", {{in}}, {{hidden}}, layers={{layers}}, bidirectional={{bidirectional}}, '
+                       "batch_first={batch_first})", {"layers": 1, "bidirectional": False, "batch_first": True},
+                       inputs=lambda shape: shape[-1] if len(shape) == 2 else shape[0] * shape[2])
+       for kind in RECURRENT_LAYERS},
 }
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu")  # name a model "<first one>_net"
 
@@ -397,12 +405,14 @@ def _model_blocks(config: TrainConfig, plan: ModelPlan) -> list[str]:
     shapes = [plan.input_shape, *(row.output_shape for row in plan.rows)]
     for spec, in_shape, out_shape in zip(plan.layers, shapes, shapes[1:]):
         line = LAYER_CODE[spec["type"]].render(spec, in_shape) + ","
-        if len(in_shape) == 3 and in_shape != out_shape:  # what the layer does to an image's shape
+        if len(in_shape) > 1 and in_shape != out_shape:  # what the layer does to an image's or a sequence's shape
             line += f"  # {_size(in_shape)} -> {_size(out_shape)}"
         layers.append(line)
     classes = [module] if module else []
     if any(spec["type"] == "residual" for spec in plan.layers):
         classes.append("ResidualBlock")
+    if any(spec["type"] in RECURRENT_LAYERS for spec in plan.layers):
+        classes.append("Recurrent")
     return [*map(_block_source, classes), _fill(BUILD_MODEL, parameters=parameters, layers="\n".join(layers))]
 
 
@@ -605,8 +615,13 @@ def _model_kind(layers: tuple[dict, ...]) -> tuple[str, str]:
     types = [spec["type"] for spec in layers]
     if "residual" in types:
         return "resnet", "a residual CNN"
+    recurrent = next((t for t in types if t in RECURRENT_LAYERS), None)
+    if recurrent and "conv2d" in types:
+        return f"cnn_{recurrent}", f"a CNN feeding an {LAYERS[recurrent].title}"
     if "conv2d" in types:
         return "cnn", "a CNN"
+    if recurrent:
+        return recurrent, f"an {LAYERS[recurrent].title}"
     activation = next((t for t in types if t in ACTIVATIONS), None)
     if activation:
         return f"{activation}_net", f"a {LAYERS[activation].title} network"

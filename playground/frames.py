@@ -1,7 +1,8 @@
 """What a model predicts, as compact numpy frames for live figures.
 
 `boundary_frame` evaluates a 2-D classifier on a grid (class id and confidence per cell, uint8);
-`curve_frame` evaluates a 1-D regressor along x. Both take a `predict` function and the dataset.
+`curve_frame` evaluates a 1-D regressor along x;
+`sequence_frame` a next-value regressor on its test windows. Both take a `predict` function and the dataset.
 `image_frame` packs an image classifier's latest test predictions and first-layer filters. None
 of them knows about torch, training or plotting.
 """
@@ -16,6 +17,7 @@ from .datasets import Dataset
 from .tasks import CLASSIFICATION
 
 GRID_SIZE = 100  # cells per axis: TF Playground's density
+SEQUENCE_POINTS = 300  # test windows a sequence regressor's prediction chart shows (the first ones, in time order)
 CONFIDENCE_LEVELS = 8  # shades of confidence per class colour
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -65,7 +67,10 @@ def axis_ranges(dataset: Dataset, margin: float = 0.1) -> list[tuple[float, floa
 
 
 def frame_for(dataset: Dataset, predict: Predict, epoch: int, size: int = GRID_SIZE) -> Frame | None:
-    """The frame this dataset can show: a boundary for 2-D classification, a curve for 1-D regression."""
+    """The frame this dataset can show: a boundary for 2-D classification, a curve for 1-D regression,
+    the predicted next values for sequence regression."""
+    if dataset.is_sequence:
+        return sequence_frame(dataset, predict, epoch) if dataset.task != CLASSIFICATION else None
     if dataset.n_features == 2 and dataset.task == CLASSIFICATION:
         return boundary_frame(dataset, predict, epoch, size)
     if dataset.n_features == 1 and dataset.task != CLASSIFICATION:
@@ -86,6 +91,12 @@ def boundary_frame(dataset: Dataset, predict: Predict, epoch: int, size: int = G
     levels = np.minimum((sureness * CONFIDENCE_LEVELS).astype(np.uint8), CONFIDENCE_LEVELS - 1)
     return BoundaryFrame(epoch, xs, ys, probabilities.argmax(axis=1).astype(np.uint8).reshape(size, size),
                          levels.reshape(size, size))
+
+
+def sequence_frame(dataset: Dataset, predict: Predict, epoch: int) -> CurveFrame:
+    """The model's next value for each of the first SEQUENCE_POINTS test windows; xs number the windows."""
+    windows = dataset.x_test[:SEQUENCE_POINTS]
+    return CurveFrame(epoch, np.arange(len(windows), dtype=np.float32), predict(windows)[:, 0].astype(np.float32))
 
 
 def curve_frame(dataset: Dataset, predict: Predict, epoch: int, size: int = 2 * GRID_SIZE) -> CurveFrame:

@@ -21,11 +21,14 @@ nn = lazy_module("torch.nn")  # torch is imported when a layer is first built, n
 Shape = tuple[int, ...]  # per-sample shape, batch dimension left out: (features,) or (C, H, W)
 
 FLAT, IMAGE, ANY = "flat", "image", "any"  # the input a layer type accepts
+SEQUENCE = "sequence"  # (steps, features), or an image read row by row: (C, H, W) as H steps of C*W features
 
 MAX_FEATURES = 4096  # widest Linear a stack may ask for: keeps a typo from exhausting memory
 MAX_CHANNELS = 512  # most channels a convolution may ask for
 MAX_LAYERS = 64  # longest stack: every layer costs planning, drawing and training work on the server
 RANDOM_LAYERS = {"dropout", "dropout2d"}  # layer types that draw from torch's global RNG while training
+RECURRENT_GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # recurrent layer types (blocks.Recurrent): weight blocks per step
+RECURRENT_LAYERS = tuple(RECURRENT_GATES)
 
 
 class LayerError(ValueError):
@@ -51,6 +54,8 @@ class LayerParam:
     def check(self, value: Any) -> Any:
         if value is None and self.default is None:
             return None
+        if isinstance(value, bool) and self.kind is int and (self.low, self.high) == (0, 1):
+            value = int(value)  # a 0/1 switch also takes true/false
         try:
             return check_number(value, self.kind, self.low, self.high)
         except ValueError as error:
@@ -70,6 +75,8 @@ class LayerType:
     elementwise: bool = True  # output shape equals input shape
     accepts: str = ANY  # FLAT: (features,) only; IMAGE: (C, H, W) only
     weights: Callable[[Shape, dict], int] = field(default=lambda shape, params: 0)  # parameters the module has
+    # values one sample keeps for backward beyond its output (a recurrent layer's states at every step)
+    inner_values: Callable[[Shape, dict], int] = field(default=lambda shape, params: 0)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
@@ -84,9 +91,15 @@ def _size(shape: Shape) -> str:
 
 
 def _check_input(layer: LayerType, shape: Shape) -> None:
+    if layer.accepts == FLAT and len(shape) == 2:
+        raise ValueError(f"{layer.title} needs flat features but gets a {_size(shape)} sequence (steps x features): "
+                         "add an RNN, LSTM or GRU layer, or a Flatten layer, before it")
     if layer.accepts == FLAT and len(shape) != 1:
         raise ValueError(f"{layer.title} needs flat features but gets a {_size(shape)} image: "
                          "add a Flatten layer before it")
+    if layer.accepts == SEQUENCE and len(shape) == 1:
+        raise ValueError(f"{layer.title} reads a sequence (steps x features) or an image row by row but gets "
+                         f"{shape[0]} flat features: put it before the Flatten and Linear layers")
     if layer.accepts == IMAGE and len(shape) != 3:
         hint = ("put it before the Flatten and Linear layers" if layer.name != "dropout2d"
                 else "use Dropout for flat features")
@@ -132,6 +145,45 @@ def _residual_weights(shape: Shape, p: dict) -> int:
     return weights + (_conv_weights(shape[0], channels, 1, False) + 2 * channels if reshaped else 0)
 
 
+def sequence_steps(shape: Shape) -> tuple[int, int]:
+    """(steps, features per step) a recurrent layer reads: (T, F) as is, an image (C, H, W) row by row."""
+    return (shape[0], shape[1]) if len(shape) == 2 else (shape[1], shape[0] * shape[2])
+
+
+def _recurrent_shape(shape: Shape, p: dict) -> Shape:
+    return (p["hidden"] * (2 if p["bidirectional"] else 1),)
+
+
+def recurrent_inputs(shape: Shape, p: dict) -> list[int]:
+    """Input features of each stacked recurrent layer: the data's, then the previous layer's output."""
+    return [sequence_steps(shape)[1]] + [p["hidden"] * (2 if p["bidirectional"] else 1)] * (p["layers"] - 1)
+
+
+def _recurrent_weights(gates: int) -> Callable[[Shape, dict], int]:
+    """nn.RNN/LSTM/GRU's parameter count: per layer and direction, `gates` blocks of input and recurrent
+    weights and two biases."""
+    def weights(shape: Shape, p: dict) -> int:
+        hidden, directions = p["hidden"], 2 if p["bidirectional"] else 1
+        return directions * sum(gates * hidden * (n + hidden + 2) for n in recurrent_inputs(shape, p))
+    return weights
+
+
+def _recurrent_values(gates: int) -> Callable[[Shape, dict], int]:
+    """Values a recurrent layer keeps per sample for backward: its gates, cell and hidden state at each step."""
+    def values(shape: Shape, p: dict) -> int:
+        return sequence_steps(shape)[0] * p["hidden"] * (gates + 2) * p["layers"] * (2 if p["bidirectional"] else 1)
+    return values
+
+
+def _recurrent(kind: str) -> Callable[[Shape, dict], nn.Module]:
+    def make(shape: Shape, p: dict):
+        from .blocks import Recurrent
+
+        return Recurrent(kind, sequence_steps(shape)[1], p["hidden"], p["layers"], bool(p["bidirectional"]),
+                         bool(p["batch_first"]))
+    return make
+
+
 def _residual(shape: Shape, p: dict):
     """A residual block for `shape` (its module, and torch, imported on first use)."""
     from .blocks import ResidualBlock
@@ -150,6 +202,12 @@ def __getattr__(name: str):
 
 _P = LayerParam
 _DROPOUT_P = _P("p", float, 0.5, 0.0, 0.95, "probability of zeroing each value in training")
+_RECURRENT = (_P("hidden", int, 64, 1, 1024, "features of the hidden state (each direction)"),
+              _P("layers", int, 1, 1, 4, "recurrent layers stacked on each other"),
+              _P("bidirectional", int, 0, 0, 1, "1: also read the sequence backwards (output 2 x hidden)"),
+              _P("batch_first", int, 1, 0, 1, "1: torch's batch_first=True (batch, steps, features); "
+                                               "0: (steps, batch, features), same numbers"))
+_RECURRENT_TEXT = "; reads (steps, features), or an image row by row, and outputs the last step's output"
 _POOL = (_P("kernel", int, 2, 1, 16, "window size"),
          _P("stride", int, None, 1, 16, "step between windows (empty: the kernel size)"))
 
@@ -202,6 +260,13 @@ LAYERS: dict[str, LayerType] = {t.name: t for t in (
                _P("stride", int, 1, 1, 2, "2 halves the image size")),
               _residual_shape, "two 3x3 convolutions plus a skip connection", elementwise=False,
               accepts=IMAGE, weights=_residual_weights),
+    *(LayerType(name, title, _recurrent(name), _RECURRENT, _recurrent_shape, text + _RECURRENT_TEXT,
+                elementwise=False, accepts=SEQUENCE, weights=_recurrent_weights(gates),
+                inner_values=_recurrent_values(gates))
+      for name, title, text in (("rnn", "RNN", "plain recurrent layer, tanh(W x + U h)"),
+                                ("lstm", "LSTM", "long short-term memory (4 gates)"),
+                                ("gru", "GRU", "gated recurrent unit (3 gates)"))
+      for gates in (RECURRENT_GATES[name],)),
 )}
 
 
@@ -248,6 +313,11 @@ def layer_shape(index: int, spec: dict, in_shape: Shape) -> Shape:
 def layer_weights(spec: dict, in_shape: Shape) -> int:
     """How many parameters the layer has for `in_shape` (arithmetic: no torch; a test checks it against torch)."""
     return LAYERS[spec["type"]].weights(in_shape, spec)
+
+
+def layer_inner_values(spec: dict, in_shape: Shape) -> int:
+    """Values one sample keeps inside the layer for backward, beyond its output (0 for most layers)."""
+    return LAYERS[spec["type"]].inner_values(in_shape, spec)
 
 
 def build_layer(index: int, spec: dict, in_shape: Shape) -> tuple[nn.Module, Shape]:

@@ -73,6 +73,7 @@ def _prediction_at_5(engine, final: dict) -> float:
 MEASURES: dict[str, tuple[str, Callable]] = {  # name -> (label, function of (engine, final metrics))
     "test_accuracy": ("Test accuracy", _test_accuracy),
     "prediction_at_5": ("Prediction for x = 5.0", _prediction_at_5),
+    "test_r2": ("Test R^2", lambda engine, final: final.get("test_r2")),
 }
 
 
@@ -185,4 +186,25 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
            "(Adam, RMSprop) race ahead.",
            Outcome("test_accuracy", 0.0, 1.0, "plain SGD's loss highest, then momentum's, Adam and RMSprop lowest"),
            _RACE[0][1], race=_RACE, judge=optimizer_race_verdict),
+    Lesson("rnn-digits", "An RNN reads digits row by row",
+           "The classic MNIST with an RNN: an LSTM reads each 28x28 digit as 28 steps of 28 pixels, top row "
+           "first, carrying what it saw in its 64-value memory, and only its last step's output is classified. "
+           "It never sees the whole image at once, yet three epochs reach about 90% on the offline subset.",
+           Outcome("test_accuracy", 0.85, 1.0, "test accuracy above 85%"),
+           _config({"dataset": {"name": "mnist"}, "layers": [{"type": "lstm", "hidden": 64}, {"type": "linear"}],
+                    "optimizer": {"name": "adam", "lr": 0.005}, "epochs": 3, "batch_size": 64}),
+           question=Question("An LSTM sees a digit one row at a time and must remember the rest. After three "
+                             "epochs on the 5,000-digit set, its test accuracy will be about:",
+                             ("10%: one row at a time is guessing", "50%", "90%"), 2)),
+    Lesson("sine-next", "Predict what comes next: a GRU on a noisy sine",
+           "Each sample is 20 values in a row of a noisy sine wave; a GRU reads them one step at a time and "
+           "predicts the 21st. The chart shows its predictions against the truth over the test windows: they "
+           "follow the wave, and the noise is what is left, so R^2 ends above 0.9.",
+           Outcome("test_r2", 0.9, 1.0, "a test R^2 above 0.9"),
+           _config({"dataset": {"name": "sine_sequence"}, "layers": [{"type": "gru", "hidden": 16},
+                                                                     {"type": "linear"}],
+                    "loss": "mse", "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 40, "batch_size": 32}),
+           question=Question("A GRU reads the previous 20 values of a noisy sine. How well will it predict the "
+                             "next one (R^2, where 1 is perfect and 0 is no better than the mean)?",
+                             ("about 0: noise makes it unpredictable", "about 0.5", "above 0.9"), 2)),
 )}

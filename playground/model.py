@@ -14,7 +14,17 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .layers import LAYERS, MAX_LAYERS, LayerError, Shape, build_layer, check_spec, layer_shape, layer_weights
+from .layers import (
+    LAYERS,
+    MAX_LAYERS,
+    LayerError,
+    Shape,
+    build_layer,
+    check_spec,
+    layer_inner_values,
+    layer_shape,
+    layer_weights,
+)
 from .lazy import lazy_module
 from .losses import LOSSES, LossSpec
 
@@ -38,6 +48,7 @@ class LayerRow:
     detail: str  # "2 -> 100", "p=0.5", ...
     output_shape: Shape
     parameters: int
+    inner_values: int = 0  # values kept inside the layer for backward (a recurrent layer's states per step)
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,7 @@ class ModelPlan:
     @property
     def activations_per_sample(self) -> int:
         """Values every layer outputs for one sample: what a batch keeps in memory for backward."""
-        return math.prod(self.input_shape) + sum(math.prod(row.output_shape) for row in self.rows)
+        return math.prod(self.input_shape) + sum(math.prod(row.output_shape) + row.inner_values for row in self.rows)
 
 
 def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: LossSpec | None = None) -> ModelPlan:
@@ -72,7 +83,8 @@ def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: L
     for i, spec in enumerate(specs):
         out_shape = layer_shape(i, spec, shape)
         count = layer_weights(spec, shape)
-        rows.append(LayerRow(i, LAYERS[spec["type"]].title, _detail(spec, shape, out_shape), out_shape, count))
+        rows.append(LayerRow(i, LAYERS[spec["type"]].title, _detail(spec, shape, out_shape), out_shape, count,
+                             layer_inner_values(spec, shape)))
         shape = out_shape
     plan = ModelPlan(tuple(specs), tuple(rows), input_shape, shape, collapse_warnings(specs))
     _check_output(plan, n_outputs)

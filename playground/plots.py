@@ -6,11 +6,11 @@ left for the caller to encode (`live_chart` turns them into base64 "bdata" as pl
 polls several times a second, so it uses the specs directly (`*_spec`); `*_figure` wraps one in a Figure.
 
 Curves of loss and accuracy (or R^2), the decision boundary of a 2-D classifier with its points,
-the fitted curve of a 1-D regressor. Axis ranges are fixed here, on the server, because the page
-re-sends whole figures while training. Numpy arrays are passed as float32/uint8 so Plotly sends
-them as compact binary. User text (class names, column names, run names) goes through `text.plotly_literal` here, so
-Plotly shows it as typed, never as its HTML-like markup. Knows nothing about Streamlit, torch or
-training.
+the fitted curve of a 1-D regressor, a sequence regressor's next values against the truth. Axis
+ranges are fixed here, on the server, because the page re-sends whole figures while training.
+Numpy arrays are passed as float32/uint8 so Plotly sends them as compact binary. User text (class
+names, column names, run names) goes through `text.plotly_literal` here, so Plotly shows it as
+typed, never as its HTML-like markup. Knows nothing about Streamlit, torch or training.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .datasets import Dataset
-from .frames import CONFIDENCE_LEVELS, BoundaryFrame, CurveFrame, axis_ranges
+from .frames import CONFIDENCE_LEVELS, SEQUENCE_POINTS, BoundaryFrame, CurveFrame, axis_ranges
 from .tasks import CLASSIFICATION
 from .text import plotly_literal, plotly_literals
 
@@ -235,13 +235,39 @@ def curve_spec(dataset: Dataset, frame: CurveFrame | None = None) -> dict:
                                 yaxis=dict(range=[float(y.min()) - pad, float(y.max()) + pad], title=dict(text="y"))))
 
 
+def sequence_figure(dataset: Dataset, frame: CurveFrame | None = None) -> go.Figure:
+    """`sequence_spec` as a Figure."""
+    return as_figure(sequence_spec(dataset, frame))
+
+
+def sequence_spec(dataset: Dataset, frame: CurveFrame | None = None) -> dict:
+    """A next-value regressor on its first test windows in time order: the true next values, and the model's."""
+    truth = dataset.y_test[:SEQUENCE_POINTS, 0].astype(np.float32)
+    windows = np.arange(len(truth), dtype=np.float32)
+    data = [dict(type="scatter", x=windows, y=truth, mode="lines+markers", name="truth",
+                 line=dict(color=TEST_COLOUR, width=1), marker=dict(size=4))]
+    if frame is not None:
+        data.append(dict(type="scatter", x=frame.xs, y=frame.ys, mode="lines", name="model",
+                         line=dict(color="#d62728", width=3)))
+    low, high = (float(truth.min()), float(truth.max())) if len(truth) else (-1.0, 1.0)
+    pad = max((high - low) * 0.15, 0.5)
+    epoch = "" if frame is None else f" — epoch {frame.epoch}"
+    return spec(data, _layout(f"Next value: model vs truth{epoch}", height=BOUNDARY_HEIGHT,
+                                xaxis=dict(range=[-0.5, max(len(truth), 1) - 0.5],
+                                           title=dict(text="test window (in time order)")),
+                                yaxis=dict(range=[low - pad, high + pad], title=dict(text="next value"))))
+
+
 def data_figure(dataset: Dataset, frame=None) -> go.Figure | None:
     """`data_spec` as a Figure (or None)."""
     return as_figure(data_spec(dataset, frame))
 
 
 def data_spec(dataset: Dataset, frame=None) -> dict | None:
-    """The picture this dataset supports: boundary (2-D classes), curve (1-D regression) or None."""
+    """The picture this dataset supports: boundary (2-D classes), curve (1-D regression), predicted next
+    values (sequence regression) or None."""
+    if dataset.is_sequence:
+        return sequence_spec(dataset, frame) if dataset.task != CLASSIFICATION else None
     if dataset.n_features == 2 and dataset.task == CLASSIFICATION:
         return boundary_spec(dataset, frame)
     if dataset.n_features == 1 and dataset.task != CLASSIFICATION:

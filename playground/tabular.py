@@ -618,7 +618,11 @@ def _quoted(cell):
 
 
 def _feature_frame(dataset) -> pd.DataFrame:
-    """Features as the shortest text that reads back as the same float32; images as integer pixels."""
+    """Features as the shortest text that reads back as the same float32; images as integer pixels; a sequence
+    of one value a step as step_1 (the oldest) ... step_T."""
+    if dataset.x_train.ndim == 3:
+        values = dataset.x_all.reshape(len(dataset.x_all), -1).astype(np.float32).astype(str)
+        return pd.DataFrame(values, columns=[f"step_{i + 1}" for i in range(values.shape[1])])
     if not dataset.is_image:
         return pd.DataFrame(dataset.x_all.astype(np.float32).astype(str), columns=list(dataset.feature_names))
     if (count := len(dataset.x_train) + len(dataset.x_test)) > MAX_IMAGE_ROWS:

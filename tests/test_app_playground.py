@@ -541,3 +541,23 @@ def test_a_new_layer_goes_where_it_belongs_in_the_stack():
     assert insert_index(image, OUTPUT, "dropout") == 4
     assert insert_index(toy, END, "linear") == 3 and insert_index(toy, 1, "relu") == 1
     assert insert_index(["relu"], OUTPUT, "tanh") == 1  # no Linear: at the end
+
+
+def test_an_lstm_added_to_sine_sequence_trains_and_shows_its_predictions(at):
+    open_data(at).selectbox(key="pg_dataset").set_value("sine_sequence").run()
+    assert any("Flatten" in e.value for e in at.error) and at.button(key="pg_train").disabled  # an MLP: says the fix
+    open_add(at).selectbox(key="pg_add_type").set_value("lstm").run()
+    at.button(key="pg_add_layer").click().run()
+    assert stack_types(at)[0] == "lstm" and chips(at)[0] == "LSTM 64"  # where the features become flat: first
+    assert not at.error and not at.exception
+    rows = at.dataframe[0].value.to_dict("records")
+    assert rows[0]["layer"] == "LSTM" and rows[0]["parameters"] == 4 * 64 * (1 + 64 + 2)
+    assert rows[0]["output shape"] == "[64]" and rows[0]["detail"].startswith("20x1 -> 64")
+    lstm = at.session_state["pg_layers"][0]["id"]
+    open_chip(at, lstm).number_input(key=f"pg_l{lstm}_lstm_hidden").set_value(8).run()
+    at.number_input(key=f"pg_l{lstm}_lstm_bidirectional").set_value(1).run()
+    assert chips(at)[0] == "LSTM 8·bi" and not at.error
+    at.number_input(key="pg_epochs").set_value(3).run()
+    at.button(key="pg_train").click().run()
+    finish(at)
+    assert at.session_state["pg_run"].snapshot().status == "completed" and not at.exception

@@ -11,6 +11,7 @@ from playground.engine import Diverged, Engine, EpochEnd
 from playground.functional_optim import FUNCTIONAL
 from playground.optim import OPTIMIZERS
 from playground.presets import RELU_NET
+from playground.stacking import stack_key, why_not_stacked
 
 EPOCHS = 5
 # Three runs of the default spiral preset: different seeds, learning rates, weight decay, momentum.
@@ -197,3 +198,25 @@ def test_image_datasets_train_alone():
     config = TrainConfig.from_dict({"dataset": {"name": "digits"}, "device": "cpu",
                                     "layers": [{"type": "flatten"}, {"type": "linear"}]})
     assert "image" in why_not_batched(config)
+
+
+def sine_sequence(seed: int, layers: list) -> TrainConfig:
+    return TrainConfig.from_dict({"dataset": {"name": "sine_sequence", "n_samples": 200, "steps": 6}, "loss": "mse",
+                                  "layers": layers, "seed": seed, "epochs": 3, "batch_size": 32, "device": "cpu",
+                                  "optimizer": {"name": "adam", "lr": 0.01}})
+
+
+@pytest.mark.parametrize("layer", ["rnn", "lstm", "gru"])
+def test_recurrent_layers_train_alone(layer):
+    config = sine_sequence(1, [{"type": layer, "hidden": 5}, {"type": "linear"}])
+    assert "vmap" in why_not_batched(config) and batch_key(config) is None
+    assert "vmap" in why_not_stacked(config) and stack_key(config) is None  # the pool's rule refuses it too
+    assert not can_batch([config, config.replace(seed=2)])
+
+
+def test_sequence_data_stacks_through_a_flatten_like_its_solo_runs():
+    configs = [sine_sequence(seed, [{"type": "flatten"}, {"type": "linear", "out": 8}, {"type": "tanh"},
+                                    {"type": "linear"}]) for seed in (1, 2)]
+    stacked = stacked_events(StackedTrainer(configs), 3)
+    for run, config in enumerate(configs):
+        assert_same_curve(stacked[run], solo_events(config))

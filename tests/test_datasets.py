@@ -31,14 +31,14 @@ def test_both_tasks_are_registered():
 @pytest.mark.parametrize("name", TOYS)
 def test_features_are_float32_rows_of_the_declared_width(name):
     data = make_dataset(name, small(name), test_fraction=0.25)
-    width = len(DATASETS[name].feature_names)
+    shape = DATASETS[name].shape_for({**DATASETS[name].defaults(), **small(name)})  # (features,) or (steps, 1)
     for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)):
         assert x.dtype == np.float32
-        assert x.ndim == 2 and x.shape[1] == width
+        assert x.shape[1:] == shape
         assert len(x) == len(y)
-    assert data.n_features == width
+    assert data.n_features == int(np.prod(shape))
     assert len(data.x_test) > 0
-    assert data.x_all.shape == (len(data.x_train) + len(data.x_test), width)
+    assert data.x_all.shape == (len(data.x_train) + len(data.x_test), *shape)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)

@@ -19,7 +19,7 @@ from playground.config import TrainConfig
 from playground.datasets import DATASETS, make_dataset
 from playground.engine import Engine, load_dataset
 from playground.export import HITS, LAYER_CODE, LOSS_NOTES, SCHEDULE_CODE, export_script, script_name
-from playground.layers import LAYERS
+from playground.layers import LAYERS, RECURRENT_LAYERS
 from playground.losses import LOSSES, VALUE
 from playground.optim import OPTIMIZERS, SCHEDULES
 from playground.presets import CIFAR_CNN
@@ -112,6 +112,8 @@ def dataset_config(name: str, table: Path) -> TrainConfig:
                                "task": "classification"}, layers=MLP)
     if DATASETS[name].is_image:
         return config(dataset={"name": name}, layers=CNN)
+    if DATASETS[name].sequence_shape:
+        return config(dataset={"name": name}, layers=[{"type": "gru", "hidden": 4}, {"type": "linear"}])
     return config(dataset={"name": name}, layers=MLP)
 
 
@@ -145,6 +147,8 @@ def layer_config(layer: str) -> TrainConfig:
         flatten = [] if layer == "flatten" else [{"type": "flatten"}]
         return config(dataset={"name": "digits", "train_images": 50},
                       layers=[{"type": "conv2d", "out": 4, "kernel": 3}, spec, *flatten, {"type": "linear"}])
+    if layer in RECURRENT_LAYERS:
+        return config(dataset={"name": "sine_sequence", "n_samples": 40}, layers=[spec, {"type": "linear"}])
     if layer in ("softmax", "log_softmax"):
         return config(dataset={"name": "moons"}, layers=[*MLP, spec], loss="nll" if layer == "log_softmax" else None)
     return config(dataset={"name": "moons"}, layers=[MLP[0], spec, MLP[2]])
@@ -217,7 +221,8 @@ def test_every_schedule_writes_the_engines_learning_rates(schedule):
 
 @pytest.mark.parametrize("name", [n for n, spec in DATASETS.items() if spec.generate is not None])
 def test_generated_data_equals_the_apps(name):
-    cfg = config(dataset={"name": name, "seed": 7, "test_fraction": 0.3}, layers=MLP,
+    layers = [{"type": "flatten"}, *MLP] if DATASETS[name].sequence_shape else MLP
+    cfg = config(dataset={"name": name, "seed": 7, "test_fraction": 0.3}, layers=layers,
                  loss="bce_with_logits" if name == "moons" else None)
     x_train, y_train, x_test, y_test = namespace(export_script(cfg))["make_data"]()
     dataset = load_dataset(cfg)
@@ -268,6 +273,12 @@ RUNS = {  # name -> (config, the script's extra options); "$dir" is the folder t
     "csv": ({"dataset": {"name": "csv", "file": "$dir/flowers.csv", "label": "species", "features": ["width", "length"],
                          "task": "classification"}, "layers": MLP, "batch_size": 16, "epochs": 20,
              "optimizer": {"name": "adam", "lr": 0.02}, "schedule": "cosine"}, ["--csv", "$dir/flowers.csv"]),
+    "sine_sequence": ({"dataset": {"name": "sine_sequence", "n_samples": 120, "steps": 8}, "loss": "mse",
+                       "layers": [{"type": "lstm", "hidden": 6, "layers": 2, "bidirectional": 1, "batch_first": 0},
+                                  {"type": "linear"}], "epochs": 4, "batch_size": 32}, []),
+    "digits_rnn": ({"dataset": {"name": "digits", "train_images": 200, "test_images": 60}, "epochs": 2,
+                    "batch_size": 32, "layers": [{"type": "conv2d", "out": 3, "padding": 1}, {"type": "relu"},
+                                                 {"type": "gru", "hidden": 12}, {"type": "linear"}]}, []),
 }
 
 
@@ -385,6 +396,20 @@ def test_linear_regression_learns_y_equals_2x_like_the_engine(runs):
 
 def test_a_digits_cnn_with_dropout2d_and_a_residual_block_reproduces_the_engine(runs):
     assert_same_numbers(runs["digits"])
+
+
+def test_an_lstm_on_sine_sequence_reproduces_the_engine(runs):
+    script = export_script(runs["sine_sequence"].config)
+    assert 'Recurrent("lstm", 1, 6, layers=2, bidirectional=True, batch_first=False),  # 8x1 -> 12' in script
+    assert "class Recurrent(nn.Module):" in script
+    assert_same_numbers(runs["sine_sequence"])
+
+
+def test_a_cnn_feeding_a_gru_row_by_row_reproduces_the_engine(runs):
+    script = export_script(runs["digits_rnn"].config)
+    assert 'Recurrent("gru", 24, 12),  # 3x8x8 -> 12' in script  # 8 rows of 3 channels x 8 pixels
+    assert script_name(runs["digits_rnn"].config) == "digits_cnn_gru.py"
+    assert_same_numbers(runs["digits_rnn"])
 
 
 def assert_reads_the_files_as_the_script(run: Run, monkeypatch, source: str) -> None:

@@ -3,7 +3,17 @@ import pytest
 import torch
 from torch import nn
 
-from playground.layers import FLAT, IMAGE, LAYERS, MAX_FEATURES, LayerError, ResidualBlock, build_layer, check_spec
+from playground.layers import (
+    FLAT,
+    IMAGE,
+    LAYERS,
+    MAX_FEATURES,
+    SEQUENCE,
+    LayerError,
+    ResidualBlock,
+    build_layer,
+    check_spec,
+)
 
 
 def test_check_spec_fills_defaults():
@@ -85,7 +95,7 @@ def _spec(name: str) -> dict:
     return check_spec(0, {"type": name, **({"out": 3} if name == "linear" else {})})
 
 
-FLAT_TYPES = [name for name, layer in LAYERS.items() if layer.accepts != IMAGE]
+FLAT_TYPES = [name for name, layer in LAYERS.items() if layer.accepts not in (IMAGE, SEQUENCE)]
 IMAGE_TYPES = [name for name, layer in LAYERS.items() if layer.accepts != FLAT]
 
 

@@ -29,6 +29,13 @@ FLAT_EVERY_LAYER = [
     {"type": "linear", "out": 16, "in": 2}, {"type": "batchnorm1d"}, {"type": "leaky_relu"}, {"type": "dropout"},
     {"type": "linear", "out": 8}, {"type": "tanh"}, {"type": "gelu"}, {"type": "sigmoid"}, {"type": "softmax"},
     {"type": "linear"}]
+RECURRENT_EVERY_LAYER = {  # each recurrent type, on a sequence and on conv features read row by row
+    "sine_sequence": [{"type": "rnn", "hidden": 6}, {"type": "linear"}],
+    "digits": [{"type": "conv2d", "out": 3, "padding": 1}, {"type": "gru", "hidden": 5, "layers": 2,
+                                                           "bidirectional": 1, "batch_first": 0},
+               {"type": "linear"}],
+    "mnist": [{"type": "lstm", "hidden": 7, "layers": 3, "bidirectional": 1}, {"type": "linear"}],
+}
 
 
 def _configs() -> dict[str, TrainConfig]:
@@ -42,6 +49,8 @@ def _configs() -> dict[str, TrainConfig]:
         configs.update({f"lesson {slug}, {name}": config for name, config in lesson.race})
     configs["every image layer"] = TrainConfig.from_dict({"dataset": {"name": "digits"}, "layers": IMAGE_EVERY_LAYER})
     configs["every flat layer"] = TrainConfig.from_dict({"dataset": {"name": "spiral"}, "layers": FLAT_EVERY_LAYER})
+    configs.update({f"recurrent layers on {name}": TrainConfig.from_dict({"dataset": {"name": name}, "layers": layers})
+                    for name, layers in RECURRENT_EVERY_LAYER.items()})
     return configs
 
 

@@ -374,6 +374,14 @@ def test_regression_dataset_csv_reads_back_with_same_values():
     np.testing.assert_array_equal(prepared.y, np.concatenate([dataset.y_train, dataset.y_test]).reshape(-1))
 
 
+def test_sequence_dataset_csv_has_a_column_per_step_and_reads_back_with_same_values():
+    dataset = make_dataset("sine_sequence", {"n_samples": 30, "steps": 4})
+    table, prepared = round_trip(dataset)
+    assert table.columns == ("step_1", "step_2", "step_3", "step_4", "label", "split")
+    np.testing.assert_array_equal(prepared.x, dataset.x_all[:, :, 0])
+    np.testing.assert_array_equal(prepared.y, np.concatenate([dataset.y_train, dataset.y_test]).reshape(-1))
+
+
 def test_image_dataset_csv_names_pixel_columns():
     header = dataset_csv(make_dataset("digits", {"train_images": 5, "test_images": 5})).split(b"\n")[0]
     assert header.startswith(b"pixel_0,pixel_1,") and header.endswith(b"pixel_63,label,split")

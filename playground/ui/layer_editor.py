@@ -4,9 +4,10 @@ Input → one chip per layer ("Linear 100", "ReLU", "Conv 8·3x3") → Output, w
 inserts a layer at that place (the "+" between two Linear layers is marked: they collapse into one linear
 map). One click on a chip opens its editor: type, parameters, a one-click swap between the common
 activations, move and remove. "Add layer" puts a new layer where it belongs (an activation before the
-output layer); the presets load whole stacks. A popover's widgets are drawn only while it is open
-(`lazy_blocks`): a page run while a class trains draws a row of buttons, not every layer's editor
-(closed, a layer reads its values from session state: `current_spec`).
+output layer, a recurrent layer where the features become flat); the presets load whole stacks. A
+popover's widgets are drawn only while it is open (`lazy_blocks`): a page run while a class trains
+draws a row of buttons, not every layer's editor (closed, a layer reads its values from session
+state: `current_spec`).
 
 The layers live in session state (`pg_layers`, each with an id its widgets are keyed by); callbacks
 name layers by id and skip repeated callbacks of what cannot be repeated safely (see
@@ -18,7 +19,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..datasets import DATASETS
-from ..layers import LAYERS
+from ..layers import LAYERS, RECURRENT_LAYERS
 from ..presets import presets_for
 from . import session
 from .layer_form import current_spec, layer_editor, set_params
@@ -42,6 +43,8 @@ KEY_PARAMS = {
     "dropout2d": lambda s: f"{s['p']:g}",
     "leaky_relu": lambda s: f"{s['negative_slope']:g}",
     "elu": lambda s: f"{s['alpha']:g}",
+    **dict.fromkeys(RECURRENT_LAYERS, lambda s: f"{s['hidden']}" + (f"×{s['layers']}" if s["layers"] > 1 else "")
+                    + ("·bi" if s["bidirectional"] else "")),
 }
 COLLAPSE_TIP = "Two Linear layers in a row collapse into one linear map: insert an activation (e.g. ReLU) here."
 
@@ -49,7 +52,7 @@ COLLAPSE_TIP = "Two Linear layers in a row collapse into one linear map: insert 
 def natural_place(kind: str) -> str:
     """Where a new layer of this kind goes unless told otherwise: activations, dropout and norms before the
     output layer (after it they would change the output), anything else at the end."""
-    return OUTPUT if LAYERS[kind].elementwise and kind not in GO_LAST else END
+    return OUTPUT if (LAYERS[kind].elementwise or kind in RECURRENT_LAYERS) and kind not in GO_LAST else END
 
 
 def insert_index(types: list[str], place: str | int, new: str = "") -> int:
@@ -57,6 +60,8 @@ def insert_index(types: list[str], place: str | int, new: str = "") -> int:
     an image layer such as Dropout2d goes before the Flatten instead), at the end, or after layer `place`."""
     if place == OUTPUT and new.endswith("2d") and "flatten" in types:
         return types.index("flatten")
+    if place == OUTPUT and new in RECURRENT_LAYERS:  # where the features become flat: it outputs flat features
+        return next((i for i, kind in enumerate(types) if kind in ("flatten", "linear")), len(types))
     if place == OUTPUT:
         return max((i for i, kind in enumerate(types) if kind == "linear"), default=len(types))
     return len(types) if place == END else min(place, len(types))
