@@ -1,0 +1,69 @@
+"""Data augmentation of image batches: random crop after zero padding, horizontal flip, small rotation.
+
+`augment(x, generator, crop, flip, rotate)` changes a whole (N, C, H, W) batch of resident pixels
+(uint8, or float) on its own device, each image by its own random draw: a shift of up to `crop`
+pixels each way with zeros coming in (torchvision's `RandomCrop(size, padding=crop)`), a mirror
+image with probability 1/2 (`RandomHorizontalFlip`), a turn by an angle in [-rotate, rotate]
+degrees about the centre, nearest pixel, zeros outside (`RandomRotation(rotate)`). Every random
+number comes from `generator`, a CPU `torch.Generator`, in a fixed order, so a run's seed fixes
+them on every device and a copied generator state continues them exactly. The ops keep the dtype,
+and nearest-pixel sampling keeps uint8 values exact.
+
+Knows nothing about configs, engines or datasets; `export` copies these functions into scripts.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def augment(x, generator, crop=0, flip=False, rotate=0.0):
+    """The batch `x` (N, C, H, W) cropped, flipped and rotated, each image by its own random draw."""
+    if crop:
+        x = random_crop(x, generator, crop)
+    if flip:
+        x = random_flip(x, generator)
+    if rotate:
+        x = random_rotate(x, generator, rotate)
+    return x
+
+
+def random_crop(x, generator, padding):
+    """Each image padded with `padding` zeros on every side, then cropped back to its size at a random place."""
+    top, left = torch.randint(0, 2 * padding + 1, (2, len(x)), generator=generator).to(x.device)
+    return crop_at(x, top, left, padding)
+
+
+def crop_at(x, top, left, padding):
+    """Image i of `x` zero-padded by `padding`, cropped to (H, W) from row top[i], column left[i]."""
+    n, c, h, w = x.shape
+    padded = F.pad(x, (padding, padding, padding, padding))
+    rows = top[:, None] + torch.arange(h, device=x.device)  # (N, H): the rows each image keeps
+    cols = left[:, None] + torch.arange(w, device=x.device)  # (N, W)
+    images = torch.arange(n, device=x.device)[:, None, None, None]
+    channels = torch.arange(c, device=x.device)[None, :, None, None]
+    return padded[images, channels, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def random_flip(x, generator):
+    """Each image mirrored left to right with probability 1/2."""
+    flipped = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)
+    return torch.where(flipped[:, None, None, None], x.flip(-1), x)
+
+
+def random_rotate(x, generator, degrees):
+    """Each image turned about its centre by its own angle, drawn uniformly in [-degrees, degrees]."""
+    angles = (torch.rand(len(x), generator=generator) * 2 - 1) * degrees
+    return rotate_by(x, angles)
+
+
+def rotate_by(x, angles):
+    """Image i of `x` turned counter-clockwise by angles[i] degrees: nearest pixel, zeros outside."""
+    n, c, h, w = x.shape
+    radians = torch.deg2rad(angles.to(x.device, torch.float32))
+    cos, sin, zero = torch.cos(radians), torch.sin(radians), torch.zeros(n, device=x.device)
+    # Where each output pixel reads from, in grid_sample's -1..1 coordinates (h / w: non-square images).
+    theta = torch.stack([torch.stack([cos, -sin * h / w, zero], 1), torch.stack([sin * w / h, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, [n, c, h, w], align_corners=False)
+    turned = F.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    return turned.to(x.dtype)
