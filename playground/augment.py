@@ -14,7 +14,7 @@ Knows nothing about configs, engines or datasets; `export` copies these function
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+from torch import nn
 
 
 def augment(x, generator, crop=0, flip=False, rotate=0.0):
@@ -37,7 +37,7 @@ def random_crop(x, generator, padding):
 def crop_at(x, top, left, padding):
     """Image i of `x` zero-padded by `padding`, cropped to (H, W) from row top[i], column left[i]."""
     n, c, h, w = x.shape
-    padded = F.pad(x, (padding, padding, padding, padding))
+    padded = nn.functional.pad(x, (padding, padding, padding, padding))
     rows = top[:, None] + torch.arange(h, device=x.device)  # (N, H): the rows each image keeps
     cols = left[:, None] + torch.arange(w, device=x.device)  # (N, W)
     images = torch.arange(n, device=x.device)[:, None, None, None]
@@ -64,6 +64,6 @@ def rotate_by(x, angles):
     cos, sin, zero = torch.cos(radians), torch.sin(radians), torch.zeros(n, device=x.device)
     # Where each output pixel reads from, in grid_sample's -1..1 coordinates (h / w: non-square images).
     theta = torch.stack([torch.stack([cos, -sin * h / w, zero], 1), torch.stack([sin * w / h, cos, zero], 1)], 1)
-    grid = F.affine_grid(theta, [n, c, h, w], align_corners=False)
-    turned = F.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    grid = nn.functional.affine_grid(theta, [n, c, h, w], align_corners=False)
+    turned = nn.functional.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
     return turned.to(x.dtype)

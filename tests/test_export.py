@@ -255,6 +255,9 @@ RUNS = {  # name -> (config, the script's extra options); "$dir" is the folder t
               "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 1000}, []),
     "digits": ({"dataset": {"name": "digits"}, "layers": CNN_WITH_DROPOUT, "epochs": 2, "batch_size": 64,
                 "optimizer": {"name": "adam", "lr": 0.01}}, []),
+    "augmented": ({"dataset": {"name": "digits", "train_images": 200, "test_images": 50}, "layers": CNN, "epochs": 3,
+                   "batch_size": 32, "optimizer": {"name": "adam", "lr": 0.01},
+                   "augment": {"crop": 2, "flip": True, "rotate": 15}}, []),
     "mnist": ({"dataset": {"name": "mnist", "train_images": 50, "test_images": 15}, "layers": CNN, "epochs": 3,
                "batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}}, ["--data", "$dir/MNIST/raw"]),
     "emoji": ({"dataset": {"name": "csv", "file": "$dir/emoji.csv", "label": "kind \U0001f338",
@@ -379,6 +382,13 @@ def test_linear_regression_learns_y_equals_2x_like_the_engine(runs):
 
 def test_a_digits_cnn_with_dropout2d_and_a_residual_block_reproduces_the_engine(runs):
     assert_same_numbers(runs["digits"])
+
+
+def test_a_digits_cnn_with_augmentation_reproduces_the_engine(runs):
+    script = export_script(runs["augmented"].config)
+    assert "AUGMENT_CROP = 2" in script and "def rotate_by(x, angles):" in script
+    assert "augment" not in export_script(runs["digits"].config).lower()  # off: not a word of it
+    assert_same_numbers(runs["augmented"])
 
 
 def test_mnist_from_idx_files_reproduces_the_engine(runs, monkeypatch):
