@@ -621,3 +621,15 @@ def test_predict_with_a_csv_model_whose_table_is_gone(tmp_path, capsys):
     assert main(["predict", str(model), "3", "-1"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["probabilities"]) == {"a", "b", "c"} and result["label"] in "abc"
+
+
+def test_train_and_export_take_an_augmented_image_config(tmp_path, capsys):
+    data = {"dataset": {"name": "digits", "train_images": 100, "test_images": 30}, "epochs": 1, "batch_size": 32,
+            "layers": [{"type": "flatten"}, {"type": "linear"}], "device": "cpu",
+            "augment": {"crop": 1, "flip": True, "rotate": 10}}
+    assert main(["train", write(tmp_path, data), "--quiet"]) == 0
+    assert set(last_json(capsys.readouterr().out)) == CLASSIFICATION_KEYS
+    assert main(["export", write(tmp_path, data)]) == 0
+    assert "AUGMENT_ROTATE = 10.0" in capsys.readouterr().out
+    assert main(["train", write(tmp_path, {**data, "augment": {"rotate": 45}})]) == BAD_INPUT
+    assert "augment.rotate" in error_line(capsys)
