@@ -67,3 +67,12 @@ def rotate_by(x, angles):
     grid = nn.functional.affine_grid(theta, [n, c, h, w], align_corners=False)
     turned = nn.functional.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
     return turned.to(x.dtype)
+
+
+def variants(images, crop=0, flip=False, rotate=0.0, count=3, seed=0):
+    """`count` augmented variants of each of `images` (N, C, H, W) as a numpy array (N, count, C, H, W):
+    what training batches look like, for a preview. The same seed draws the same variants."""
+    x = torch.as_tensor(images)
+    generator = torch.Generator().manual_seed(seed)
+    drawn = [augment(x, generator, crop, flip, rotate) for _ in range(count)]
+    return torch.stack(drawn, 1).numpy()
