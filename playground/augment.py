@@ -40,9 +40,8 @@ def crop_at(x, top, left, padding):
     padded = nn.functional.pad(x, (padding, padding, padding, padding))
     rows = top[:, None] + torch.arange(h, device=x.device)  # (N, H): the rows each image keeps
     cols = left[:, None] + torch.arange(w, device=x.device)  # (N, W)
-    images = torch.arange(n, device=x.device)[:, None, None, None]
-    channels = torch.arange(c, device=x.device)[None, :, None, None]
-    return padded[images, channels, rows[:, None, :, None], cols[:, None, None, :]]
+    kept = (rows[:, :, None] * (w + 2 * padding) + cols[:, None, :]).view(n, 1, h * w)  # flat pixel indices
+    return padded.view(n, c, -1).gather(2, kept.expand(n, c, h * w)).view(n, c, h, w)
 
 
 def random_flip(x, generator):
@@ -60,11 +59,14 @@ def random_rotate(x, generator, degrees):
 def rotate_by(x, angles):
     """Image i of `x` turned counter-clockwise by angles[i] degrees: nearest pixel, zeros outside."""
     n, c, h, w = x.shape
-    radians = torch.deg2rad(angles.to(x.device, torch.float32))
-    cos, sin, zero = torch.cos(radians), torch.sin(radians), torch.zeros(n, device=x.device)
+    radians = torch.deg2rad(angles.to(x.device, torch.float32))[:, None, None]
+    cos, sin = torch.cos(radians), torch.sin(radians)
     # Where each output pixel reads from, in grid_sample's -1..1 coordinates (h / w: non-square images).
-    theta = torch.stack([torch.stack([cos, -sin * h / w, zero], 1), torch.stack([sin * w / h, cos, zero], 1)], 1)
-    grid = nn.functional.affine_grid(theta, [n, c, h, w], align_corners=False)
+    xs = (torch.arange(w, device=x.device, dtype=torch.float32) * 2 + 1) / w - 1  # pixel centres
+    ys = ((torch.arange(h, device=x.device, dtype=torch.float32) * 2 + 1) / h - 1)[:, None]
+    grid = torch.empty(n, h, w, 2, device=x.device)
+    grid[..., 0] = cos * xs - sin * h / w * ys
+    grid[..., 1] = sin * w / h * xs + cos * ys
     turned = nn.functional.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
     return turned.to(x.dtype)
 
