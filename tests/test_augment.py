@@ -163,3 +163,19 @@ def test_augmenting_a_dataset_that_is_not_images_is_refused_with_a_reason():
     with pytest.raises(ConfigError, match="not an image dataset") as error:
         TrainConfig.from_dict({"dataset": {"name": "spiral"}, "augment": {"flip": True}})
     assert error.value.key == "augment"
+
+
+# --- the page's preview -------------------------------------------------------------------------
+
+def test_variants_are_drawn_from_the_seed_and_the_grid_shows_each_image_then_its_variants():
+    from playground.plots import augmented_figure
+
+    originals = images(4, seed=2).numpy()
+    drawn = aug.variants(originals, crop=2, flip=True, rotate=10, count=3, seed=5)
+    assert drawn.shape == (4, 3, 1, 28, 28) and drawn.dtype == originals.dtype
+    assert (drawn == aug.variants(originals, 2, True, 10, 3, seed=5)).all()
+    mosaic = augmented_figure(originals, drawn).data[0].z
+    assert mosaic.shape == (4 * 29 - 1, 4 * 29 - 1, 3)
+    assert (mosaic[:28, :28, 0] == originals[0, 0]).all() and (mosaic[29:57, 29:57, 1] == drawn[1, 0, 0]).all()
+    colour = augmented_figure(images(2, 3, 8, 8).numpy(), aug.variants(images(2, 3, 8, 8).numpy(), flip=True)).data[0].z
+    assert colour.shape == (2 * 9 - 1, 4 * 9 - 1, 3)
