@@ -50,3 +50,18 @@ def test_a_link_with_augmentation_fills_the_controls_and_trains(open_playground)
     app.session_state["pg_run"].join(120)
     app.run()
     assert not app.exception and app.session_state["pg_run"].config.augment == DIGITS.augment
+
+
+def test_the_augmentation_race_runs_on_the_lessons_page_and_gives_its_verdict(open_page, monkeypatch):
+    from playground.lessons import LESSONS
+
+    lesson = LESSONS["augmentation"]
+    quick = tuple((name, TrainConfig.from_dict({**config.to_dict(), "epochs": 2, "device": "cpu", "dataset": {
+        "name": "mnist", "train_images": 100, "test_images": 100}})) for name, config in lesson.race)
+    monkeypatch.setitem(LESSONS, "augmentation", lesson.__class__(**{**lesson.__dict__, "race": quick}))
+    app = open_page("pages/3_Lessons.py")
+    app.button(key="ls_start_augmentation").click().run()
+    app.session_state["ls_race"].join(120)
+    app.run()
+    assert not app.exception
+    assert any("gap" in m.value and "Augmented" in m.value for m in [*app.success, *app.warning])
