@@ -8,6 +8,7 @@ files. The address bar keeps the setup (`link`).
 import streamlit as st
 
 from playground.ui import (
+    augment_panel,
     controls,
     data_panel,
     files_panel,
@@ -41,6 +42,7 @@ model_col, detail_col = st.columns(2, gap="large")
 with st.sidebar:
     data = data_panel.dataset_section()
     training = training_panel.training_section(data, lr_place=lr_box)
+    training.update(augment_panel.augment_section(data))
 is_image = data_panel.is_image(data)
 with model_col:
     layers = layer_editor.layer_stack(is_image)

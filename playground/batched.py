@@ -60,6 +60,8 @@ UNBATCHABLE_LAYERS: dict[str, str] = {
 
 def why_not_batched(config: TrainConfig) -> str | None:
     """Why this run cannot train in a stack with others, or None when it can."""
+    if config.augment is not None:
+        return "augmented runs train alone (the stacked path does not augment its batches)"
     if DATASETS[config.dataset.name].is_image:
         return "image datasets train alone (their epochs already keep the cores busy)"
     for spec in config.layers:
@@ -96,6 +98,7 @@ class Snapshot:
     batch_order: torch.Tensor  # the state of the run's batch-order generator
     verified_state: dict[str, torch.Tensor] | None = None  # the weights last seen to give a finite loss
     verified_epoch: int | None = None  # ... and their epoch (None: the snapshot's own weights and epoch)
+    augment_order: torch.Tensor | None = None  # the augmentation generator's state (a run that augments)
 
     @classmethod
     def of(cls, engine: Engine) -> "Snapshot":
@@ -107,7 +110,7 @@ class Snapshot:
         engine = Engine(self.config, dataset, initial_state=self.model_state)
         engine.set_learning_rate(self.base_lr)
         return engine.continue_from(self.optimizer_state, self.batch_order, self.epoch, self.seconds, samples,
-                                    self.verified_state, self.verified_epoch)
+                                    self.verified_state, self.verified_epoch, self.augment_order)
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,18 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Random changes to every training batch of images (`augment.py`); test images are never changed."""
+
+    crop: int = 0  # pixels of zero padding before a random crop back to the image's size; 0: no crop
+    flip: bool = False  # mirror each image left to right with probability 1/2
+    rotate: float = 0.0  # turn each image by a random angle in [-rotate, rotate] degrees; 0: no turn
+
+    def to_dict(self) -> dict:
+        return {"crop": self.crop, "flip": self.flip, "rotate": self.rotate}
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     layers: tuple[dict, ...] = ({"type": "linear", "out": 100}, {"type": "relu"}, {"type": "linear"})
@@ -106,11 +118,14 @@ class TrainConfig:
     batch_size: int = 0  # 0 = full batch
     seed: int = 12345  # model initialisation and batch order
     device: str = "auto"  # auto | cpu | cuda | mps
+    augment: AugmentConfig | None = None  # image datasets: random crop, flip, rotation of training batches
 
     def to_dict(self) -> dict:
+        augment = {"augment": self.augment.to_dict()} if self.augment else {}  # absent when off
         return {"dataset": self.dataset.to_dict(), "layers": [dict(s) for s in self.layers],
                 "loss": self.loss, "optimizer": self.optimizer.to_dict(), "schedule": self.schedule.to_dict(),
-                "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed, "device": self.device}
+                "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed, "device": self.device,
+                **augment}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -133,7 +148,7 @@ class TrainConfig:
         """The config in JSON-like `data`; ConfigError naming the key when it is not one (see `from_json`)."""
         _expect_object("config", data)
         _reject_unknown("", data, {"dataset", "layers", "loss", "optimizer", "schedule", "epochs",
-                                   "batch_size", "seed", "device"})
+                                   "batch_size", "seed", "device", "augment"})
         dataset = _dataset(data.get("dataset", {"name": "spiral"}), table_classes, allow_paths)
         default_loss = DEFAULT_LOSS[dataset.task]
         return cls(dataset=dataset,
@@ -145,7 +160,8 @@ class TrainConfig:
                    batch_size=_number("batch_size", data.get("batch_size", default_batch(dataset.name)),
                                       int, 0, 1_000_000),
                    seed=_number("seed", data.get("seed", 12345), int, 0, 2**32 - 1),
-                   device=_choice("device", data.get("device", "auto"), DEVICES))
+                   device=_choice("device", data.get("device", "auto"), DEVICES),
+                   augment=_augment(data.get("augment"), dataset))
 
 
 def _parse_json(text: str) -> Any:
@@ -272,6 +288,29 @@ def _schedule(data: Any) -> ScheduleConfig:
     return ScheduleConfig(name=name,
                           step_size=_number("schedule.step_size", data.get("step_size", 100), int, 1, MAX_EPOCHS),
                           gamma=_number("schedule.gamma", data.get("gamma", 0.5), float, 0.001, 1.0))
+
+
+MAX_CROP, MAX_ROTATE = 8, 30  # pixels of padding, degrees: beyond them a digit stops looking like one
+
+
+def _augment(data: Any, dataset: DatasetConfig) -> AugmentConfig | None:
+    """The augmentation settings; None when absent or all off (so the config equals one without them)."""
+    if data is None:
+        return None
+    _expect_object("augment", data)
+    _reject_unknown("augment.", data, {"crop", "flip", "rotate"})
+    flip = data.get("flip", False)
+    if not isinstance(flip, bool):
+        raise ConfigError("augment.flip", f"must be true or false, got {quote(flip)}")
+    augment = AugmentConfig(crop=_number("augment.crop", data.get("crop", 0), int, 0, MAX_CROP), flip=flip,
+                            rotate=float(_number("augment.rotate", data.get("rotate", 0.0), float, 0, MAX_ROTATE)))
+    if augment == AugmentConfig():
+        return None
+    if not DATASETS[dataset.name].is_image:
+        raise ConfigError("augment", f"crop, flip and rotate change images: '{dataset.name}' is not an image "
+                                     "dataset (leave augment out, or pick one of: "
+                                     f"{', '.join(n for n, spec in DATASETS.items() if spec.is_image)})")
+    return augment
 
 
 def _expect_object(key: str, data: Any) -> None:

@@ -21,6 +21,7 @@ from typing import Generator, Iterator
 import numpy as np
 import torch
 
+from .augment import augment
 from .config import ConfigError, TrainConfig
 from .datasets import Dataset, make_dataset
 from .devices import resolve_device
@@ -131,6 +132,7 @@ class Engine:
         self._eval_chunk = max(1, EVAL_MEMORY // (4 * self.plan.activations_per_sample))
         self.eval_every = max(1, round(config.epochs / MAX_TEST_POINTS))
         self._batch_order = torch.Generator().manual_seed(config.seed)
+        self._augment_order = augment_generator(config)  # None when the run does not augment
         self._train = self._tensors(self.dataset.x_train, self.dataset.y_train)
         self._test = self._tensors(self.dataset.x_test, self.dataset.y_test)
         self._n_batches = self._batch_count()  # per epoch, fixed for the run
@@ -152,6 +154,8 @@ class Engine:
             torch._foreach_copy_(twin._state, self._state)
         twin.optimizer.load_state_dict(copy.deepcopy(self.optimizer.state_dict()))
         twin._batch_order.set_state(self._batch_order.get_state())
+        if self._augment_order is not None:
+            twin._augment_order.set_state(self._augment_order.get_state())
         twin._rng_state = None if self._rng_state is None else self._rng_state.clone()
         twin.base_lr, twin.epoch, twin.seconds, twin.samples = self.base_lr, self.epoch, self.seconds, self.samples
         twin.test_predictions = self.test_predictions
@@ -162,7 +166,8 @@ class Engine:
     def training_state(self) -> dict:
         """Copies of what training goes on from, between epochs (the inverse of `continue_from`, whose
         weights come as `initial_state`): model_state, optimizer_state (torch.optim's state of each
-        parameter, in order), epoch, seconds, base_lr, batch_order, verified_state, verified_epoch."""
+        parameter, in order), epoch, seconds, base_lr, batch_order, verified_state, verified_epoch, and
+        augment_order (the augmentation generator's state) when the run augments its images."""
         names = list(self.model.state_dict())
         per_param, n_params = self.optimizer.state_dict()["state"], len(self.optimizer.param_groups[0]["params"])
         return {"model_state": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
@@ -170,21 +175,25 @@ class Engine:
                 "epoch": self.epoch, "seconds": self.seconds, "base_lr": self.base_lr,
                 "batch_order": self._batch_order.get_state(),
                 "verified_state": dict(zip(names, (t.clone() for t in self._verified))),
-                "verified_epoch": self._verified_epoch}
+                "verified_epoch": self._verified_epoch,
+                **({"augment_order": self._augment_order.get_state()} if self._augment_order is not None else {})}
 
     def continue_from(self, optimizer_state: list[dict] | None, batch_order: torch.Tensor, epoch: int,
                       seconds: float, samples: int = 0, verified: dict | None = None,
-                      verified_epoch: int | None = None) -> "Engine":
+                      verified_epoch: int | None = None, augment_order: torch.Tensor | None = None) -> "Engine":
         """Go on from a training state kept elsewhere (a stacked run's `batched.Snapshot`, whose weights
         came as `initial_state`): torch.optim's per-parameter state (None or empty dicts: fresh), the
         batch-order generator's state, the epochs, seconds and samples trained so far, and the weights last
         seen to give a finite loss with their epoch (restored if the next epoch diverges; default: the
-        current weights at `epoch`). Call it before training; returns self."""
+        current weights at `epoch`), and the augmentation generator's state (None: from the seed). Call it
+        before training; returns self."""
         if optimizer_state and any(optimizer_state):
             saved = self.optimizer.state_dict()
             saved["state"] = {i: state for i, state in enumerate(optimizer_state) if state}
             self.optimizer.load_state_dict(saved)
         self._batch_order.set_state(batch_order)
+        if augment_order is not None:
+            self._augment_order.set_state(augment_order)
         self.epoch, self.seconds, self.samples = epoch, seconds, samples
         if verified is not None:
             self._verified = [verified[name].detach().to(self.device, copy=True) for name in self.model.state_dict()]
@@ -343,16 +352,23 @@ class Engine:
         return _Sums(self.loss_spec.output, self.dataset.task, scores, on_device=self._sums_on_device)
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The epoch's training batches, in a fresh random order, each augmented when the run augments."""
         x, y = self._train
         if self._n_batches == 1:
-            yield x, y
+            yield self._augmented(x), y
             return
         n = len(x)
         starts = _batch_starts(n, self.config.batch_size)
         order = torch.randperm(n, generator=self._batch_order).to(self.device)
         for start, end in zip(starts, starts[1:] + [n]):
             index = order[start:end]
-            yield x[index], y[index]
+            yield self._augmented(x[index]), y[index]
+
+    def _augmented(self, xb: torch.Tensor) -> torch.Tensor:
+        settings = self.config.augment
+        if settings is None:
+            return xb
+        return augment(xb, self._augment_order, settings.crop, settings.flip, settings.rotate)
 
     def _diverged(self) -> Diverged:
         """Restore the latest weights whose loss was seen finite; a fresh optimizer drops NaN moments."""
@@ -421,6 +437,11 @@ class Engine:
         if self.dataset.task != CLASSIFICATION:
             result["r2"] = result["test_r2"] if result["test_r2"] is not None else result["train_r2"]
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+
+
+def augment_generator(config: TrainConfig) -> torch.Generator | None:
+    """The generator of a run's augmentation draws, seeded from its seed; None when it does not augment."""
+    return torch.Generator().manual_seed(config.seed + 2) if config.augment else None  # +1: Dropout's
 
 
 def _batch_starts(n: int, size: int) -> list[int]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import datasets
+from . import augment, datasets
 from .config import TrainConfig
 from .datasets import CSV, DATASETS
 from .layers import LAYERS, RANDOM_LAYERS, RECURRENT_LAYERS, Shape
@@ -445,11 +445,12 @@ def batches(x, y, order):
         yield x[index], y[index]
 
 
-def train_epoch(model, loss_fn, optimizer, x, y, order):
+def train_epoch(model, loss_fn, optimizer, x, y, order$augment_parameter):
     """One pass over the training data, a gradient step per mini-batch; returns the mean loss."""
     model.train()  # Dropout and BatchNorm behave as in training
     loss_sum = 0.0
     for xb, yb in batches(x, y, order):
+        $augment_batch
         loss = loss_fn(model(xb), yb)
         optimizer.zero_grad()
         loss.backward()  # the gradient of the loss with respect to every weight
@@ -487,10 +488,11 @@ def train(model, loss_fn, optimizer, train_data, test_data, epochs):
     (x_train, y_train), (x_test, y_test) = train_data, test_data
     order = torch.Generator().manual_seed(SEED)  # shuffles the mini-batches: the playground's order
     $dropout
+    $augment_order
     print_every = max(1, epochs // 10)
     for epoch in range(epochs):
         $set_lr
-        loss = train_epoch(model, loss_fn, optimizer, x_train, y_train, order)
+        loss = train_epoch(model, loss_fn, optimizer, x_train, y_train, order$augment_argument)
         if not math.isfinite(loss):
             print(f"epoch {epoch + 1}: the loss is {loss}, so training stops; try a smaller LEARNING_RATE")
             return
@@ -511,6 +513,15 @@ def report(model, loss_fn, splits):
     print("final", " ".join(parts))'''
 
 DROPOUT_SEED = "torch.manual_seed(SEED + 1)  # Dropout's random masks, seeded as the playground seeds them"
+AUGMENT_CODE = {  # the placeholders of BATCHES and TRAIN that a run with augmentation fills
+    "augment_parameter": ", augment_order",
+    "augment_batch": "xb = augment(xb, augment_order, AUGMENT_CROP, AUGMENT_FLIP, AUGMENT_ROTATE)  # a new variant "
+                     "of each image",
+    "augment_order": "augment_order = torch.Generator().manual_seed(SEED + 2)  # crops, flips, turns: the playground's",
+    "augment_argument": ", augment_order",
+}
+AUGMENT_FUNCTIONS = (augment.augment, augment.random_crop, augment.crop_at, augment.random_flip,
+                     augment.random_rotate, augment.rotate_by)
 
 MAIN = '''
 def pick_device(name):
@@ -670,9 +681,20 @@ def _constants(config: TrainConfig, kind: str) -> str:
     schedule_constants = SCHEDULE_CODE[schedule.name][0]
     if schedule_constants:
         lines.append(schedule_constants.format(step_size=schedule.step_size, gamma=schedule.gamma))
+    lines += _augment_constants(config)
     lines += [f'DEVICE = "{config.device}"  # auto: CUDA, then Apple MPS, else the CPU',
               "EVAL_BATCH = 1000  # samples evaluated at once (only the memory used depends on it)"]
     return "\n".join(lines) + "\n" + _data_constants(config, kind)
+
+
+def _augment_constants(config: TrainConfig) -> list[str]:
+    settings = config.augment
+    if settings is None:
+        return []
+    return ["# Augmentation: every training batch is changed at random (the test images never are).",
+            f"AUGMENT_CROP = {settings.crop}  # pixels of zero padding before a random crop back to the size; 0: off",
+            f"AUGMENT_FLIP = {settings.flip}  # mirror each training image left to right with probability 1/2",
+            f"AUGMENT_ROTATE = {settings.rotate!r}  # turn each training image by up to this many degrees either way"]
 
 
 def _data_constants(config: TrainConfig, kind: str) -> str:
@@ -703,9 +725,13 @@ def _training_blocks(config: TrainConfig, plan: ModelPlan) -> list[str]:
     term = scores.get("term") or HITS[LOSSES[config.loss].output]
     schedule = SCHEDULE_CODE[config.schedule.name][1]
     dropout = any(spec["type"] in RANDOM_LAYERS for spec in plan.layers)
-    return [*([schedule] if schedule else []), BATCHES, _fill(EVALUATE, **{**scores, "term": term}),
+    augmenting = config.augment is not None
+    code = AUGMENT_CODE if augmenting else dict.fromkeys(AUGMENT_CODE, "")
+    augment_functions = [_source(function) for function in AUGMENT_FUNCTIONS] if augmenting else []
+    return [*([schedule] if schedule else []), *augment_functions, _fill(BATCHES, **code),
+            _fill(EVALUATE, **{**scores, "term": term}),
             _fill(TRAIN, dropout=DROPOUT_SEED if dropout else "", set_lr=SET_LR if schedule else "",
-                  score=scores["score"])]
+                  score=scores["score"], **code)]
 
 
 def _main(config: TrainConfig, kind: str) -> str:

@@ -118,6 +118,19 @@ def race_verdict(final_losses: dict[str, float | None]) -> Verdict:
     return Verdict(None, ok, text)
 
 
+def augment_race_verdict(finals: dict[str, dict | None]) -> Verdict:
+    """The augmentation race's judge: the augmented entrant's train-test accuracy gap is the smaller one."""
+    if any(final is None or final.get("test_accuracy") is None for final in finals.values()):
+        return Verdict(None, False, "Not every entrant finished, so the race has no result.")
+    gaps = {name: final["train_accuracy"] - final["test_accuracy"] for name, final in finals.items()}
+    plain, augmented = (gaps[name] for name in AUGMENT_RACE_ORDER)
+    ok = augmented < plain - AUGMENT_MARGIN
+    text = "; ".join(f"{name}: train {finals[name]['train_accuracy']:.1%}, test {finals[name]['test_accuracy']:.1%}, "
+                     f"gap {gaps[name]:.1%}" for name in AUGMENT_RACE_ORDER)
+    return Verdict(augmented, ok, text + (". As the lesson said: augmentation narrows the gap." if ok else
+                                          ". Not the gap the lesson expected."))
+
+
 def _config(data: dict) -> TrainConfig:
     return TrainConfig.from_dict({"device": "auto", **data})
 
@@ -134,6 +147,13 @@ _RACE_BASE = {"dataset": {"name": "spiral", "n_per_class": 300}, "layers": RELU_
 _RACE = tuple((name, _config({**_RACE_BASE, "optimizer": optimizer})) for name, optimizer in zip(RACE_ORDER, (
     {"name": "sgd", "lr": RACE_LR}, {"name": "sgd", "lr": RACE_LR, "momentum": 0.9},
     {"name": "adam", "lr": RACE_LR}, {"name": "rmsprop", "lr": RACE_LR})))
+
+AUGMENT_RACE_ORDER = ("Plain", "Augmented")
+AUGMENT_MARGIN = 0.02  # the augmented gap is at least this much smaller (measured: 12% vs 7-9% over seeds)
+_AUGMENT_BASE = {"dataset": {"name": "mnist", "train_images": 300, "test_images": 1000}, "layers": ONE_CONV_CNN.stack(),
+                 **ONE_CONV_CNN.training, "epochs": 20, "batch_size": 32}
+_AUGMENT_RACE = (("Plain", _config(_AUGMENT_BASE)),
+                 ("Augmented", _config({**_AUGMENT_BASE, "augment": {"crop": 2, "rotate": 10}})))
 
 LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
     Lesson("spiral-linear", "A straight line cannot follow a spiral",
@@ -207,4 +227,14 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
            question=Question("A GRU reads the previous 20 values of a noisy sine. How well will it predict the "
                              "next one (R^2, where 1 is perfect and 0 is no better than the mean)?",
                              ("about 0: noise makes it unpredictable", "about 0.5", "above 0.9"), 2)),
+    Lesson("augmentation", "Augmentation: overfitting on a small subset, with and without",
+           "Only 300 digits and 20 epochs: the one-conv CNN learns them by heart, near 100% on its training images "
+           "but far less on new ones. The second entrant sees each digit shifted by up to 2 pixels and turned by "
+           "up to 10 degrees, anew every epoch, so it cannot memorise the pixels; the gap between its train and "
+           "test accuracy shrinks.",
+           Outcome("test_accuracy", 0.0, 1.0, "a smaller gap between train and test accuracy with augmentation"),
+           _AUGMENT_RACE[0][1], race=_AUGMENT_RACE, judge=augment_race_verdict,
+           question=Question("Trained on 300 digits with random shifts and turns, the gap between train and test "
+                             "accuracy will be:", ("larger than without", "about the same", "smaller than without"),
+                             2)),
 )}

@@ -416,3 +416,21 @@ def overlay_figure(series: list[tuple[str, tuple, tuple]], title: str, total_epo
                          line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
     yaxis = _log_axis(values, plotly_literal(y_title)) if log else dict(title=dict(text=plotly_literal(y_title)))
     return figure(data, _layout(title, xaxis=_epoch_axis(total_epochs), yaxis=yaxis))
+
+
+def augmented_figure(originals: np.ndarray, variants: np.ndarray, gap: int = 1) -> go.Figure:
+    """A grid of images: row i is originals[i] (N, C, H, W uint8) followed by its variants[i] (N, K, C, H, W),
+    with `gap` dark pixels between them; grey images are drawn grey, three channels in colour."""
+    grid = np.concatenate([originals[:, None], variants], axis=1)  # (N, 1 + K, C, H, W)
+    rows, columns, channels, height, width = grid.shape
+    mosaic = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), 40, np.uint8)
+    for row in range(rows):
+        for column in range(columns):
+            top, left = row * (height + gap), column * (width + gap)
+            picture = grid[row, column].transpose(1, 2, 0)  # (H, W, C)
+            mosaic[top:top + height, left:left + width] = picture if channels == 3 else picture[..., :1]
+    figure = go.Figure(go.Image(z=mosaic, hoverinfo="skip"))
+    axis = dict(visible=False, showgrid=False)
+    figure.update_layout(margin=dict(l=0, r=0, t=24, b=0), height=60 * rows + 24, xaxis=axis, yaxis=axis,
+                         title=dict(text="original, then what training sees", font=dict(size=12), x=0.0))
+    return figure

@@ -683,3 +683,13 @@ def test_cifar10_offline_without_its_folder_exits_2_saying_where_to_get_it(tmp_p
     message = error_line(capsys)
     assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in message
     assert f"cifar-10-batches-py folder in {cifar_root}" in message
+def test_train_and_export_take_an_augmented_image_config(tmp_path, capsys):
+    data = {"dataset": {"name": "digits", "train_images": 100, "test_images": 30}, "epochs": 1, "batch_size": 32,
+            "layers": [{"type": "flatten"}, {"type": "linear"}], "device": "cpu",
+            "augment": {"crop": 1, "flip": True, "rotate": 10}}
+    assert main(["train", write(tmp_path, data), "--quiet"]) == 0
+    assert set(last_json(capsys.readouterr().out)) == CLASSIFICATION_KEYS
+    assert main(["export", write(tmp_path, data)]) == 0
+    assert "AUGMENT_ROTATE = 10.0" in capsys.readouterr().out
+    assert main(["train", write(tmp_path, {**data, "augment": {"rotate": 45}})]) == BAD_INPUT
+    assert "augment.rotate" in error_line(capsys)

@@ -262,6 +262,9 @@ RUNS = {  # name -> (config, the script's extra options); "$dir" is the folder t
               "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 1000}, []),
     "digits": ({"dataset": {"name": "digits"}, "layers": CNN_WITH_DROPOUT, "epochs": 2, "batch_size": 64,
                 "optimizer": {"name": "adam", "lr": 0.01}}, []),
+    "augmented": ({"dataset": {"name": "digits", "train_images": 200, "test_images": 50}, "layers": CNN, "epochs": 3,
+                   "batch_size": 32, "optimizer": {"name": "adam", "lr": 0.01},
+                   "augment": {"crop": 2, "flip": True, "rotate": 15}}, []),
     "mnist": ({"dataset": {"name": "mnist", "train_images": 50, "test_images": 15}, "layers": CNN, "epochs": 3,
                "batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}}, ["--data", "$dir/MNIST/raw"]),
     "cifar": ({"dataset": {"name": "cifar10", "train_images": 70, "test_images": 25, "seed": 4},
@@ -410,6 +413,13 @@ def test_a_cnn_feeding_a_gru_row_by_row_reproduces_the_engine(runs):
     assert 'Recurrent("gru", 24, 12),  # 3x8x8 -> 12' in script  # 8 rows of 3 channels x 8 pixels
     assert script_name(runs["digits_rnn"].config) == "digits_cnn_gru.py"
     assert_same_numbers(runs["digits_rnn"])
+
+
+def test_a_digits_cnn_with_augmentation_reproduces_the_engine(runs):
+    script = export_script(runs["augmented"].config)
+    assert "AUGMENT_CROP = 2" in script and "def rotate_by(x, angles):" in script
+    assert "augment" not in export_script(runs["digits"].config).lower()  # off: not a word of it
+    assert_same_numbers(runs["augmented"])
 
 
 def assert_reads_the_files_as_the_script(run: Run, monkeypatch, source: str) -> None:

@@ -101,3 +101,24 @@ def test_every_race_has_a_judge_of_its_entrants_finals():
     from playground.lessons import race_result
     assert race_result(LESSONS["optimizer-race"], finals).as_promised
     assert not race_result(LESSONS["optimizer-race"], {**finals, "Adam": None}).as_promised
+
+
+def test_augmentation_narrows_the_gap_between_train_and_test_accuracy():
+    from playground.lessons import race_result
+
+    lesson = LESSONS["augmentation"]
+    finals = {name: train(config)[1] for name, config in lesson.race}
+    result = race_result(lesson, finals)
+    assert result.as_promised, result.text
+    assert lesson.question.choices[lesson.question.answer].startswith("smaller")
+    plain, augmented = (config for _, config in lesson.race)
+    assert plain.augment is None and augmented.replace(augment=None) == plain  # only the augmentation differs
+
+
+def test_the_augmentation_judge_needs_both_finals_and_a_smaller_gap():
+    from playground.lessons import augment_race_verdict
+
+    wide, narrow = {"train_accuracy": 1.0, "test_accuracy": 0.85}, {"train_accuracy": 0.95, "test_accuracy": 0.88}
+    assert augment_race_verdict({"Plain": wide, "Augmented": narrow}).as_promised
+    assert not augment_race_verdict({"Plain": narrow, "Augmented": wide}).as_promised
+    assert not augment_race_verdict({"Plain": wide, "Augmented": None}).as_promised

@@ -164,3 +164,14 @@ def test_a_5000_digit_number_in_a_link_is_refused_naming_the_parameter():
     assert caught.value.key == "epochs"
     with pytest.raises(ConfigError, match=r"layers\[0\]\.out: .*a 3,000-digit number"):
         from_query({"layers": f"linear(out={'9' * 3000}),linear"})
+
+
+def test_augmentation_survives_the_link_and_is_left_out_when_off():
+    config = TrainConfig.from_dict({"dataset": {"name": "digits"},
+                                    "augment": {"crop": 4, "flip": True, "rotate": 12.5}})
+    query = to_query(config)
+    assert (query["augment.crop"], query["augment.flip"], query["augment.rotate"]) == ("4", "true", "12.5")
+    assert from_query(query).config == config
+    assert not any(key.startswith("augment") for key in to_query(config.replace(augment=None)))
+    with pytest.raises(ConfigError, match="augment.crop"):
+        from_query({**query, "augment.crop": "99"})

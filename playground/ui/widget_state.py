@@ -25,7 +25,8 @@ def state_for(config: TrainConfig) -> dict:
             "pg_loss": config.loss, "pg_opt": o.name, "pg_lr": o.lr, "pg_wd": o.weight_decay,
             f"pg_{o.name}_momentum": o.momentum, "pg_nesterov": o.nesterov, "pg_batch": config.batch_size,
             "pg_epochs": config.epochs, "pg_schedule": s.name, "pg_step_size": s.step_size, "pg_gamma": s.gamma,
-            "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table)}
+            "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table),
+            **augment_state(config.augment)}
 
 
 def table_state(table) -> dict:
@@ -34,6 +35,16 @@ def table_state(table) -> dict:
         return {}
     return {"pg_csv_file": table.file, "pg_csv_label": table.label, "pg_csv_features": list(table.features),
             "pg_csv_task": table.task}
+
+
+AUGMENT_KEYS = {"crop": "pg_aug_crop", "flip": "pg_aug_flip", "rotate": "pg_aug_rotate"}  # setting -> widget key
+AUGMENT_OFF = {"crop": 0, "flip": False, "rotate": 0.0}
+
+
+def augment_state(settings) -> dict:
+    """Widget values that show augmentation `settings` (a config's `AugmentConfig`, or None: all off)."""
+    values = settings.to_dict() if settings is not None else AUGMENT_OFF
+    return {AUGMENT_KEYS[name]: value for name, value in values.items()}
 
 
 def training_state(training: dict) -> dict:
