@@ -31,7 +31,7 @@ def problems(lesson: Lesson) -> list[str]:
         found.append(f"{len(question.choices)} choices (wanted {MIN_CHOICES} to {MAX_CHOICES})")
     if valid_choice(question, question.answer) is None:
         found.append(f"answer {question.answer!r} is not the index of a choice")
-    if question.edges:
+    elif question.edges:
         found += _edge_problems(lesson, question)
     return found
 
@@ -97,7 +97,7 @@ def _outcome_text(lesson: Lesson, result: Verdict, actual: int | None) -> str:
     if question.edges and result.value is not None and actual is not None:
         return f"The run reached {shown_value(lesson.outcome.measure, result.value)}: {question.choices[actual]}."
     if actual is not None:
-        return f"The result: {question.choices[actual]}."
+        return f"The run's answer: {question.choices[actual]}."
     return "The result does not settle the question: the run did not end as the lesson expected."
 
 
