@@ -30,7 +30,7 @@ link.setup_from_link()
 screen.style()
 st.title("Playground")
 link.link_notices()
-link.lesson_banner()
+lesson_box = st.container()  # the open lesson's banner, drawn once Train has started its run (it locks the question)
 # One screen at 1280x720: a row of the run buttons, Speed and the learning rate (it wraps where narrower),
 # then the live view; the Model and the look inside the network below. On a phone Train comes first.
 run_row = st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="pg_run_row")
@@ -49,6 +49,8 @@ trainable = setup.trainable
 with buttons_box:
     controls.start_requested(trainable)
     controls.buttons(trainable)
+with lesson_box:
+    link.lesson_banner()
 with speed_box:
     controls.speed()
 with model_col:  # after the buttons: its table is the page's first use of pandas, so Train shows sooner
