@@ -30,7 +30,7 @@ link.setup_from_link()
 screen.style()
 st.title("Playground")
 link.link_notices()
-lesson_box = st.container()  # the open lesson's banner, drawn once Train has started its run (it locks the question)
+lesson_box = st.container()  # the open lesson's banner: drawn at the end, after Train started its run
 # One screen at 1280x720: a row of the run buttons, Speed and the learning rate (it wraps where narrower),
 # then the live view; the Model and the look inside the network below. On a phone Train comes first.
 run_row = st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="pg_run_row")
@@ -49,8 +49,6 @@ trainable = setup.trainable
 with buttons_box:
     controls.start_requested(trainable)
     controls.buttons(trainable)
-with lesson_box:
-    link.lesson_banner()
 with speed_box:
     controls.speed()
 with model_col:  # after the buttons: its table is the page's first use of pandas, so Train shows sooner
@@ -68,3 +66,5 @@ share_panel.share_panel(trainable)
 share_panel.export_panel(trainable)
 files_panel.config_panel(trainable)
 link.write_link(trainable)
+with lesson_box:  # last: the question can be clicked only once every other widget of this run has been sent
+    link.lesson_banner()
