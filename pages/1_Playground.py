@@ -31,7 +31,7 @@ link.setup_from_link()
 screen.style()
 st.title("Playground")
 link.link_notices()
-link.lesson_banner()
+lesson_box = st.container()  # the open lesson's banner: drawn at the end, after Train started its run
 # One screen at 1280x720: a row of the run buttons, Speed and the learning rate (it wraps where narrower),
 # then the live view; the Model and the look inside the network below. On a phone Train comes first.
 run_row = st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="pg_run_row")
@@ -68,3 +68,5 @@ share_panel.share_panel(trainable)
 share_panel.export_panel(trainable)
 files_panel.config_panel(trainable)
 link.write_link(trainable)
+with lesson_box:  # last: the question can be clicked only once every other widget of this run has been sent
+    link.lesson_banner()

@@ -37,11 +37,14 @@ class Verdict:
 @dataclass(frozen=True)
 class Question:
     """Asked before Train ("predict, then press play"): `prompt`, its `choices`, and the index of
-    the choice the lesson's outcome bears out."""
+    the choice the lesson's outcome bears out. With `edges`, the choices are ranges of the measured
+    value (ascending; choice i holds values from edges[i - 1] up to edges[i]), so a run's result
+    falls into one of them (`quiz.choice_for`); without, the lesson's verdict decides."""
 
     prompt: str  # "A linear model on the spiral will reach:"
     choices: tuple[str, ...]  # ("about 33%", "about 50%", "about 95%")
     answer: int  # index into choices
+    edges: tuple[float, ...] = ()  # len(choices) - 1 cut points between the choices' ranges, or ()
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,18 @@ def measure(lesson: Lesson, engine, final: dict) -> float | None:
     return MEASURES[lesson.outcome.measure][1](engine, final)
 
 
+def shown_value(measure_name: str, value: float) -> str:
+    """A measured value as the page shows it: accuracy in percent, anything else to 3 decimals."""
+    return f"{value:.2%}" if measure_name == "test_accuracy" else f"{value:.3f}"
+
+
 def verdict(lesson: Lesson, value: float | None) -> Verdict:
     outcome = lesson.outcome
     label = MEASURES[outcome.measure][0]
     if value is None:
         return Verdict(None, False, f"{label} could not be measured.")
     ok = outcome.low <= value <= outcome.high
-    shown = f"{value:.2%}" if outcome.measure == "test_accuracy" else f"{value:.3f}"
+    shown = shown_value(outcome.measure, value)
     if ok:
         return Verdict(value, True, f"{label} {shown}: as the lesson said ({outcome.promise}).")
     return Verdict(value, False, f"{label} {shown}: the lesson expected {outcome.promise}. "
@@ -161,18 +169,25 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
            "lines. However long it trains, about half the points stay on the wrong side. Watch the boundary: "
            "three flat wedges.",
            Outcome("test_accuracy", 0.35, 0.62, "test accuracy near 50%"),
-           _config({"layers": [{"type": "linear"}]})),
+           _config({"layers": [{"type": "linear"}]}),
+           question=Question("A single Linear layer on the three-arm spiral will reach a test accuracy of:",
+                             ("about 33%: no better than guessing", "about 50%", "about 95%"), 1, (0.34, 0.75))),
     Lesson("spiral-relu", "Add a hidden ReLU layer",
            "The same spiral with 100 ReLU units between input and output. Each unit bends the boundary once, "
            "together they wrap around the arms. Accuracy climbs to about 95%.",
            Outcome("test_accuracy", 0.9, 1.0, "test accuracy about 95%"),
-           _config({"layers": RELU_NET.stack()})),
+           _config({"layers": RELU_NET.stack()}),
+           question=Question("With 100 ReLU units between input and output, the test accuracy will reach:",
+                             ("about 50%: still straight lines", "about 75%", "about 95%"), 2, (0.62, 0.88))),
     Lesson("line", "Linear regression: learn y = 2x",
            "Four points on y = 2x and one Linear layer (a weight and a bias), MSE loss, plain SGD with learning "
            "rate 0.01. After 1,000 epochs the weight is close to 2, so the model predicts about 10 for x = 5.",
            Outcome("prediction_at_5", 9.9, 10.1, "a prediction of about 10.0 for x = 5.0"),
            _config({"dataset": {"name": "linear_regression"}, "layers": [{"type": "linear"}], "loss": "mse",
-                    "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 1000})),
+                    "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 1000}),
+           question=Question("After 1,000 epochs of plain SGD, the model's prediction for x = 5 will be:",
+                             ("near 0: a learning rate of 0.01 barely moves it", "about 5", "about 10",
+                              "far above 10: it overshoots"), 2, (2.5, 7.5, 12.5))),
     Lesson("coffee", "Coffee roasting: sigmoid units and BCE",
            "Good roasts lie in a triangle of temperature and duration. Three sigmoid units each draw one edge "
            "of it; a sigmoid output with binary cross-entropy gives the probability of a good roast. Inputs "
@@ -181,31 +196,42 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
            _config({"dataset": {"name": "coffee_roast", "n_samples": 1000},
                     "layers": [{"type": "linear", "out": 3}, {"type": "sigmoid"}, {"type": "linear", "out": 1},
                                {"type": "sigmoid"}], "loss": "bce", "optimizer": {"name": "adam", "lr": 0.1},
-                    "epochs": 3000})),
+                    "epochs": 3000}),
+           question=Question("Three sigmoid units and a sigmoid output will sort good roasts from bad with a test "
+                             "accuracy of:", ("about 60%", "about 80%", "above 90%"), 2, (0.7, 0.9))),
     Lesson("mnist-cnn", "MNIST with one convolution",
            "32 learned 3x3 filters slide over each digit, max-pooling halves the image, and one Linear layer "
            "reads the result. Three epochs reach about 94% on the 5,000-digit offline set and about 98% on "
            "full MNIST. Open the filters tab to see what it learned.",
            Outcome("test_accuracy", 0.92, 1.0, "test accuracy above 92%"),
-           _mnist(ONE_CONV_CNN, 3)),
+           _mnist(ONE_CONV_CNN, 3),
+           question=Question("One convolution and three epochs on the digits: the test accuracy will be:",
+                             ("about 50%", "about 80%", "above 90%"), 2, (0.65, 0.9))),
     Lesson("mnist-dropout", "PyTorch's MNIST example: dropout and NLL",
            "Two 5x5 convolutions, dropout on whole channels and on the hidden layer, and a LogSoftmax output "
            "trained with the NLL loss by SGD with momentum 0.5, exactly as in PyTorch's examples. Dropout makes "
            "training noisier and slower: about 90% after five epochs on the subset.",
            Outcome("test_accuracy", 0.85, 1.0, "test accuracy above 85%"),
-           _mnist(TWO_CONV_DROPOUT, 5)),  # NLL loss, SGD 0.01 with momentum 0.5, as in PyTorch's example
+           _mnist(TWO_CONV_DROPOUT, 5),  # NLL loss, SGD 0.01 with momentum 0.5, as in PyTorch's example
+           question=Question("Dropout switches off random parts of the network at every step. After five epochs "
+                             "the test accuracy will be:", ("below 50%: too much is switched off", "50% to 80%",
+                                                            "above 80%"), 2, (0.5, 0.8))),
     Lesson("residual", "A residual block",
            "A convolution, then a residual block: two 3x3 convolutions whose output is added to their input. "
            "The skip connection lets gradients flow straight through, which is what lets very deep networks "
            "train. Two epochs reach about 96% on the subset.",
            Outcome("test_accuracy", 0.93, 1.0, "test accuracy above 93%"),
-           _mnist(RESIDUAL, 2)),
+           _mnist(RESIDUAL, 2),
+           question=Question("A convolution and a residual block, two epochs: the test accuracy will be:",
+                             ("about 50%", "about 80%", "above 90%"), 2, (0.65, 0.9))),
     Lesson("optimizer-race", "Optimizer race: SGD, momentum, Adam, RMSprop",
            "The same ReLU net on the same spiral, trained four times with the same learning rate (0.02) by four "
            "optimizers, curves overlaid. Plain SGD crawls, momentum speeds it up, and the adaptive optimizers "
            "(Adam, RMSprop) race ahead.",
            Outcome("test_accuracy", 0.0, 1.0, "plain SGD's loss highest, then momentum's, Adam and RMSprop lowest"),
-           _RACE[0][1], race=_RACE, judge=optimizer_race_verdict),
+           _RACE[0][1], race=_RACE, judge=optimizer_race_verdict,
+           question=Question("Same net, same spiral, same learning rate: which optimizer ends with the highest "
+                             "train loss?", ("plain SGD", "SGD + momentum", "Adam", "RMSprop"), 0)),
     Lesson("rnn-digits", "An RNN reads digits row by row",
            "The classic MNIST with an RNN: an LSTM reads each 28x28 digit as 28 steps of 28 pixels, top row "
            "first, carrying what it saw in its 64-value memory, and only its last step's output is classified. "
@@ -215,7 +241,7 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
                     "optimizer": {"name": "adam", "lr": 0.005}, "epochs": 3, "batch_size": 64}),
            question=Question("An LSTM sees a digit one row at a time and must remember the rest. After three "
                              "epochs on the 5,000-digit set, its test accuracy will be about:",
-                             ("10%: one row at a time is guessing", "50%", "90%"), 2)),
+                             ("10%: one row at a time is guessing", "50%", "90%"), 2, (0.3, 0.7))),
     Lesson("sine-next", "Predict what comes next: a GRU on a noisy sine",
            "Each sample is 20 values in a row of a noisy sine wave; a GRU reads them one step at a time and "
            "predicts the 21st. The chart shows its predictions against the truth over the test windows: they "
@@ -226,7 +252,7 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
                     "loss": "mse", "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 40, "batch_size": 32}),
            question=Question("A GRU reads the previous 20 values of a noisy sine. How well will it predict the "
                              "next one (R^2, where 1 is perfect and 0 is no better than the mean)?",
-                             ("about 0: noise makes it unpredictable", "about 0.5", "above 0.9"), 2)),
+                             ("about 0: noise makes it unpredictable", "about 0.5", "close to 1"), 2, (0.25, 0.75))),
     Lesson("augmentation", "Augmentation: overfitting on a small subset, with and without",
            "Only 300 digits and 20 epochs: the one-conv CNN learns them by heart, near 100% on its training images "
            "but far less on new ones. The second entrant sees each digit shifted by up to 2 pixels and turned by "

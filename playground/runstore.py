@@ -6,7 +6,9 @@ operation opens its own short-lived connection in WAL mode, so threads and proce
 file. Curves are stored downsampled to `MAX_POINTS` and non-finite floats survive as tagged strings
 in strict JSON. A run's timeline (its kept boundary frames) is a compressed blob (`timeline_codec`),
 read only for the runs that ask for it (`timeline`); files of schema 1, written before timelines,
-gain the column when first opened and their runs have none. Any trouble with the file comes out as
+gain the column when first opened and their runs have none. A run of a lesson may keep the prediction the
+student made before it trained (`prediction`, a small JSON object; files of schema 2 gain that column
+too). Any trouble with the file comes out as
 a `RunStoreError` saying why in plain words.
 This module knows nothing about training, Streamlit or plotting; it never re-validates a config.
 """
@@ -37,7 +39,8 @@ DEFAULT_FILE = "runs.sqlite"
 MAX_RUNS = 200  # per workspace; saving one more deletes the oldest
 MAX_POINTS = 2000  # most points kept of each stored curve (at least 2)
 MAX_NAME = 80  # characters of a run's name
-SCHEMA_VERSION = 2  # PRAGMA user_version of the file (2: runs have a timeline column)
+SCHEMA_VERSION = 3  # PRAGMA user_version of the file (2: runs have a timeline column; 3: and a prediction)
+MAX_PREDICTION = 2000  # characters of a run's stored prediction (JSON)
 TIMEOUT = 10  # seconds to wait for another writer
 FULL_BELOW = 16 * 2**20  # bytes free under which an I/O error is put down to a full disk
 
@@ -60,11 +63,13 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT NOT NULL,
     history TEXT NOT NULL,
     final TEXT NOT NULL,
-    timeline BLOB
+    timeline BLOB,
+    prediction TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_workspace ON runs (workspace, id);
 """
-_COLUMNS = "id, workspace, created, name, status, config, history, final, timeline IS NOT NULL"
+_COLUMNS = "id, workspace, created, name, status, config, history, final, timeline IS NOT NULL, prediction"
+_ADDED_COLUMNS = (("timeline", "BLOB"), ("prediction", "TEXT"))  # columns later schemas added, in order
 # Pieces of sqlite3 error messages and what they mean for the runs file.
 _REASONS = (
     ("not a database", "is not a SQLite database"),
@@ -92,6 +97,7 @@ class RunRecord:
     history: History
     final: dict  # final metrics (values may be None), {} if none
     has_timeline: bool = False  # whether boundary frames were saved with it (read them with `RunStore.timeline`)
+    prediction: dict | None = None  # a lesson's run: what the student predicted before Train (see `quiz`)
 
 
 def default_path() -> Path:
@@ -106,14 +112,15 @@ class RunStore:
         self.path = Path(path)  # nothing touches the file before the first operation
 
     def save(self, workspace: str, config: TrainConfig | Mapping, history: History, final: Mapping | None,
-             status: str, name: str = "", timeline: Timeline | None = None) -> int:
+             status: str, name: str = "", timeline: Timeline | None = None,
+             prediction: Mapping | None = None) -> int:
         """Store a finished run and return its id; drops the workspace's oldest runs beyond MAX_RUNS."""
         row = (check_workspace(workspace), time.time(), _clean_name(name), _clean_status(status),
                _to_json(_config_dict(config)), _to_json(asdict(downsample(history))), _to_json(dict(final or {})),
-               encode(timeline) if timeline is not None else None)
+               encode(timeline) if timeline is not None else None, _prediction_json(prediction))
         with self._connection(write=True) as db:
             run_id = db.execute("INSERT INTO runs (workspace, created, name, status, config, history, final, "
-                                "timeline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
+                                "timeline, prediction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
             db.execute("DELETE FROM runs WHERE workspace = ? AND id NOT IN "
                        "(SELECT id FROM runs WHERE workspace = ? ORDER BY id DESC LIMIT ?)",
                        (workspace, workspace, MAX_RUNS))
@@ -200,8 +207,8 @@ class RunStore:
         return db
 
     def _check_schema(self, db: sqlite3.Connection) -> None:
-        """Create the table in a new file, add the timeline column to a schema-1 file; refuse a file
-        written by a newer version."""
+        """Create the table in a new file, add the columns an older file lacks (schema 1: timeline and
+        prediction; 2: prediction); refuse a file written by a newer version."""
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
@@ -214,8 +221,9 @@ class RunStore:
                 if statement.strip():
                     db.execute(statement)
             columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            if "timeline" not in columns:  # a file of schema 1 (another connection may have added it meanwhile)
-                db.execute("ALTER TABLE runs ADD COLUMN timeline BLOB")
+            for column, kind in _ADDED_COLUMNS:  # an older file (another connection may have added them meanwhile)
+                if column not in columns:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -240,10 +248,11 @@ class RunStore:
         return "is full" if full else "failed"
 
     def _record(self, row: tuple) -> RunRecord:
-        run_id, workspace, created, name, status, config, history, final, has_timeline = row
+        run_id, workspace, created, name, status, config, history, final, has_timeline, prediction = row
         try:
             return RunRecord(run_id, workspace, created, name, status, json.loads(config),
-                             _history(_restore(json.loads(history))), _restore(json.loads(final)), bool(has_timeline))
+                             _history(_restore(json.loads(history))), _restore(json.loads(final)), bool(has_timeline),
+                             _prediction(prediction))
         except (ValueError, TypeError, AttributeError) as error:
             raise RunStoreError(f"run {run_id} in the runs file {self.path} is damaged ({error})") from None
 
@@ -304,6 +313,27 @@ def _config_dict(config: TrainConfig | Mapping) -> dict:
     if isinstance(config, Mapping):
         return dict(config)
     raise TypeError(f"config must be a TrainConfig or a dict, got {type(config).__name__}")
+
+
+def _prediction_json(prediction: Mapping | None) -> str | None:
+    """A run's prediction as stored: strict JSON of at most MAX_PREDICTION characters, or None."""
+    if prediction is None:
+        return None
+    if not isinstance(prediction, Mapping):
+        raise ValueError(f"a run's prediction must be a dict, got {type(prediction).__name__}")
+    text = _to_json(dict(prediction))
+    if len(text) > MAX_PREDICTION:
+        raise ValueError(f"a run's prediction is {len(text):,} characters; at most {MAX_PREDICTION:,} are kept")
+    return text
+
+
+def _prediction(text: str | None) -> dict | None:
+    """A stored prediction; None when there is none or it cannot be read (it never hides the run)."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _clean_name(name: str) -> str:

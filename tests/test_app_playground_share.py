@@ -115,6 +115,7 @@ def test_teacher_mode_puts_the_hidden_controls_into_the_shared_link_only(open_pl
 def test_a_lesson_link_shows_the_story_then_the_verdict(open_playground):
     lesson = LESSONS["line"]
     app = open_playground(share.to_query(lesson.config.replace(device="cpu"), lesson.hide, lesson.slug))
+    app.radio(key="pg_quiz_line").set_value(2).run()  # the lesson asks first (tests/test_app_quiz.py)
     text = " ".join(m.value for m in app.markdown)
     assert lesson.title in text and "Expected: a prediction of about 10.0" in " ".join(c.value for c in app.caption)
     app.button(key="pg_train").click().run()

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ..config import TrainConfig, needs_restart
 from ..pace import LABELS, PACES, WATCH, WATCH_EPOCHS_PER_SECOND
-from . import session
+from . import link, session
 from .widget_state import RUN
 
 SPEED_HELP = (f"Watch: at most {WATCH_EPOCHS_PER_SECOND:.0f} epochs a second, slow enough to see the boundary form. "
@@ -34,9 +34,11 @@ def start_requested(config: TrainConfig | None) -> None:
     elif action is None or config is None:
         return
     elif action == "step":
-        session.start_run(RUN, config, paused=True, pace=chosen_pace()).step()
+        session.start_run(RUN, config, paused=True, pace=chosen_pace(),
+                          prediction=link.lesson_prediction(config)).step()
     else:
-        session.start_run(RUN, config, initial_state=loaded_weights_for(config), pace=chosen_pace())
+        session.start_run(RUN, config, initial_state=loaded_weights_for(config), pace=chosen_pace(),
+                          prediction=link.lesson_prediction(config))
 
 
 def loaded_weights_for(config: TrainConfig) -> dict | None:

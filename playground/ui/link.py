@@ -1,5 +1,6 @@
 """The Playground's setup in the address bar: reading a link, keeping the address equal to the page's
-setup, teacher mode (a link that hides controls) and the open lesson's banner and verdict.
+setup, teacher mode (a link that hides controls) and the open lesson's banner: its question first
+(`quiz_view`), then its story, and once its run has ended the verdict and the prediction against it.
 
 A link's setup fills the widgets (`widget_state`); a teacher's link also keeps its config
 (`link_config()`) for the controls it hides (`shown()`). Knows the link format only through
@@ -14,7 +15,7 @@ from ..config import ConfigError, TrainConfig
 from ..lessons import LESSONS, measure, verdict
 from ..progress import COMPLETED
 from ..text import markdown_literal
-from . import navigation, session
+from . import navigation, quiz_view, session
 from .widget_state import RUN, SHOWN, apply_config, init
 
 # A rerun carries the address the browser had when it was sent: a click just after a change can
@@ -112,20 +113,44 @@ def link_notices() -> None:
         st.caption("🔒 Set by your teacher's link, so not shown: " + ", ".join(hidden).lower() + ".")
 
 
+def open_lesson():
+    """The lesson the page has open, if any."""
+    return LESSONS.get(st.session_state.get("pg_lesson", ""))
+
+
 def lesson_banner() -> None:
-    """The open lesson's story and promise, and once its run has ended, whether the promise held."""
-    lesson = LESSONS.get(st.session_state.get("pg_lesson", ""))
+    """The open lesson's question; its story and promise once predicted (or skipped, or trained); and
+    once its run has ended, whether the promise held and what the student had predicted."""
+    lesson = open_lesson()
     if lesson is None:
         return
+    run = session.run_handle(RUN)
+    ran = run is not None and of_lesson(run.config, lesson)
     with st.container(border=True, key="pg_lesson_box"):
         text, close = st.columns([6, 1], vertical_alignment="top")
-        text.markdown(f"**Lesson · {lesson.title}** · {lesson.story}")  # one paragraph: the charts stay in view
-        text.caption(f"Press **Train** and watch. Expected: {lesson.outcome.promise}.")
+        if quiz_view.revealed(lesson, running=ran):
+            text.markdown(f"**Lesson · {lesson.title}** · {lesson.story}")  # one paragraph: the charts stay in view
+            text.caption(f"Press **Train** and watch. Expected: {lesson.outcome.promise}.")
+        else:
+            text.markdown(f"**Lesson · {lesson.title}**")
         close.button("Close", key="pg_lesson_close", on_click=lambda: st.session_state.update(pg_lesson=""),
                      help="leave the lesson and keep the setup")
+        quiz_view.ask(lesson, "pg", locked=ran and run.active)
         result = lesson_result(lesson)
         if result is not None:
             (st.success if result.as_promised else st.warning)(result.text, icon="🎓")
+            quiz_view.show_comparison(lesson, st.session_state.get(f"{RUN}_prediction"), result, "pg_quiz_result")
+
+
+def of_lesson(config: TrainConfig | None, lesson) -> bool:
+    """Whether `config` is the lesson's setup (on any device)."""
+    return config is not None and config.replace(device=lesson.config.device) == lesson.config
+
+
+def lesson_prediction(config: TrainConfig) -> dict | None:
+    """The prediction a run of `config` starts with: the open lesson's, when `config` is its setup."""
+    lesson = open_lesson()
+    return quiz_view.prediction(lesson) if lesson is not None and of_lesson(config, lesson) else None
 
 
 def lesson_result(lesson):
@@ -133,7 +158,7 @@ def lesson_result(lesson):
     run = session.run_handle(RUN)
     if run is None or run.active or run.engine is None or run.snapshot().status != COMPLETED:
         return None
-    if run.config.replace(device=lesson.config.device) != lesson.config:
+    if not of_lesson(run.config, lesson):
         return None
     judged = st.session_state.get("pg_verdict")
     if judged is None or judged[0] is not run:

@@ -1,9 +1,10 @@
 """The Lessons page's panels: a lesson's card, and a race lesson (start it, save its runs, draw it).
 
-Owns the race's session keys (`ls_race`, `ls_race_lesson`) and the keys of the cards and race charts (`ls_card_<slug>`,
-`ls_start_<slug>`, `ls_race_loss`, `ls_race_accuracy`). A single lesson's card only links to the
-Playground with the lesson's setup; the Playground does the rest. Knows nothing about how a race
-trains (`race`, `pool`) or what the lessons say (`lessons`).
+Owns the race's session keys (`ls_race`, `ls_race_lesson`, `ls_race_prediction`) and the keys of the cards and race
+charts (`ls_card_<slug>`, `ls_start_<slug>`, `ls_race_loss`, `ls_race_accuracy`, `ls_quiz_result`). A card asks its
+lesson's question first and shows the story once it is answered (`quiz_view`). A single lesson's card only links to
+the Playground with the lesson's setup, where the question is asked; the Playground does the rest. Knows nothing
+about how a race trains (`race`, `pool`) or what the lessons say (`lessons`).
 """
 from __future__ import annotations
 
@@ -13,18 +14,26 @@ from .. import plots, share
 from ..lessons import LESSONS, race_result
 from ..progress import COMPLETED
 from ..text import markdown_literal
-from . import server, session, workspace
+from . import quiz_view, server, session, workspace
 
 RACE = "ls_race"  # session-state key of this session's race
 RACE_LESSON = "ls_race_lesson"  # ...and the slug of the lesson it races
+PREDICTION = f"{RACE}_prediction"  # ...and the prediction it was started with (`quiz.to_record`), set beside it
 
 
 def lesson_card(lesson) -> None:
-    """The lesson's title, story and promised outcome; a link to the Playground, or the race's Start."""
+    """The lesson's title and question; its story and promised outcome once answered; a link to the
+    Playground (which asks a single lesson's question), or the race's question and Start."""
     with st.container(border=True, key=f"ls_card_{lesson.slug}"):
         st.subheader(lesson.title)
-        st.write(lesson.story)
-        st.caption(f"**Expected:** {lesson.outcome.promise}.")
+        racing = lesson.is_race and st.session_state.get(RACE_LESSON) == lesson.slug and RACE in st.session_state
+        if lesson.is_race:
+            quiz_view.ask(lesson, "ls", locked=racing and race_active())
+        if quiz_view.revealed(lesson, running=racing):
+            st.write(lesson.story)
+            st.caption(f"**Expected:** {lesson.outcome.promise}.")
+        elif not lesson.is_race:
+            st.caption(f"**Asks first:** {markdown_literal(lesson.question.prompt)}")
         if lesson.is_race:
             st.button("Start the race", icon=":material/sports_score:", key=f"ls_start_{lesson.slug}",
                       on_click=start_race, args=(lesson,), type="primary")
@@ -36,17 +45,18 @@ def lesson_card(lesson) -> None:
 def start_race(lesson) -> None:
     if session.repeated("race"):
         return
-    store, owner = server.run_store(), workspace.current()
-    session.start_race(RACE, lesson.race, on_end=lambda snap: save_race(store, owner, snap))
-    st.session_state[RACE_LESSON] = lesson.slug
+    store, owner, prediction = server.run_store(), workspace.current(), quiz_view.prediction(lesson)
+    session.start_race(RACE, lesson.race, on_end=lambda snap: save_race(store, owner, snap, prediction))
+    st.session_state.update({RACE_LESSON: lesson.slug, PREDICTION: prediction})
 
 
-def save_race(store, owner: str, snap) -> None:
-    """Each entrant becomes a saved run, named after the race, so the Runs page can compare them later."""
+def save_race(store, owner: str, snap, prediction: dict | None = None) -> None:
+    """Each entrant becomes a saved run, named after the race (with the race's prediction), so the Runs page
+    can compare them later."""
     for racer in snap.entrants:
         if racer.history.epochs:
             store.save(owner, racer.config, racer.history, racer.final, racer.status, name=f"Race: {racer.name}",
-                       timeline=racer.timeline if racer.timeline.frames else None)
+                       timeline=racer.timeline if racer.timeline.frames else None, prediction=prediction)
 
 
 def race_active() -> bool:
@@ -75,5 +85,6 @@ def render_race() -> bool:
     if not snap.active and lesson is not None:
         result = race_result(lesson, {r.name: r.final for r in snap.entrants})
         (st.success if result.as_promised else st.warning)(result.text, icon="🏁")
+        quiz_view.show_comparison(lesson, st.session_state.get(PREDICTION), result, "ls_quiz_result")
         st.caption(f"The {len(snap.entrants)} runs are saved: compare them on the Runs page.")
     return snap.active

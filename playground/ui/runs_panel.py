@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import compare, plots, share
+from .. import compare, plots, quiz, share
 from ..config import ConfigError, TrainConfig
 from ..runstore import RunStoreError
 from ..text import markdown_literal
@@ -46,8 +46,10 @@ def pick(records: list) -> list:
     default = [r.id for r in records[:SHOWN_AT_FIRST]]
     st.session_state["rn_pick"] = [i for i in st.session_state.get("rn_pick", default) if i in by_id]
     picked = st.multiselect("Runs to compare", list(by_id), format_func=lambda i: label(by_id[i]), key="rn_pick")
-    st.dataframe([{"compared": r.id in picked, **compare.summary(r)} for r in records], hide_index=True,
-                 width="stretch", key="rn_table",
+    predicted = any(r.prediction for r in records)  # a lesson's runs: the prediction made before Train
+    st.dataframe([{"compared": r.id in picked, **compare.summary(r),
+                   **({"prediction": quiz.describe(r.prediction)} if predicted else {})} for r in records],
+                 hide_index=True, width="stretch", key="rn_table",
                  column_config={"test score": st.column_config.NumberColumn(format="%.4f")})
     return [by_id[i] for i in picked]
 

@@ -49,16 +49,17 @@ def run_handle(key: str):
 
 
 def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state: dict | None = None,
-              pace: str = WATCH):
+              pace: str = WATCH, prediction: dict | None = None):
     """Stop this session's previous run under `key` and start a new one (from `initial_state` weights),
-    at `pace` (a page's run is watched unless the user chose "fast").
+    at `pace` (a page's run is watched unless the user chose "fast"). A lesson's `prediction` (`quiz`)
+    is saved with the run and kept beside it under `<key>_prediction`.
 
     The run goes to the training pool (queued while every worker is busy), or to a thread without one.
     It is refused when estimated over the server's budget, and it stops this browser's other run.
     """
     discard_run(key)
     server.warm_up()  # torch ready and on one thread (waits for the background warm-up if it is not yet)
-    pool, idle, on_end, limits = server.training_pool(), idle_seconds(), saver(config), run_limits()
+    pool, idle, on_end, limits = server.training_pool(), idle_seconds(), saver(config, prediction), run_limits()
     if pool is None:
         from ..runner import TrainingRunner  # imports torch: only when a run starts
 
@@ -68,6 +69,7 @@ def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state
     else:
         run = pool.run(config, initial_state, on_end, idle_pause=idle, idle_end=idle, pace=pace, **limits)
     st.session_state[key] = run.start(paused=paused)
+    st.session_state[f"{key}_prediction"] = prediction
     return run
 
 
@@ -89,6 +91,7 @@ def start_race(key: str, entrants, on_end: Callable) -> None:
 def discard_run(key: str) -> None:
     """Stop and forget this session's run or race under `key`."""
     old = st.session_state.pop(key, None)
+    st.session_state.pop(f"{key}_prediction", None)
     if old is not None:
         old.stop()
 
@@ -98,13 +101,14 @@ def run_limits() -> dict:
     return {"owner": workspace.current(), "budget_minutes": budget_minutes()}
 
 
-def saver(config: TrainConfig) -> Callable:
-    """An `on_end` for a run: saves the finished run under this session's workspace."""
+def saver(config: TrainConfig, prediction: dict | None = None) -> Callable:
+    """An `on_end` for a run: saves the finished run (with a lesson's prediction) under this session's workspace."""
     name, store = workspace.current(), server.run_store()
 
     def save(snap) -> None:
         try:
-            store.save(name, config, snap.history, snap.final, snap.status, timeline=snap.timeline)
+            store.save(name, config, snap.history, snap.final, snap.status, timeline=snap.timeline,
+                       prediction=prediction)
         except RunStoreError as error:  # the runner adds the reason to the run's message
             raise RunStoreError(f"{error}. The run itself stays on this page until you train again or "
                                 "close it") from error

@@ -118,12 +118,13 @@ def test_lesson_opens_in_the_playground_and_keeps_its_promise(page: Page):
     connect(page, "/Lessons", "Lessons")
     card = page.locator(".st-key-ls_card_line")  # a container, not an element: no FRESH prefix
     expect(card).to_contain_text("Linear regression: learn y = 2x")
-    expect(card).to_contain_text("Expected: a prediction of about 10.0 for x = 5.0.")
+    expect(card).to_contain_text("Asks first: After 1,000 epochs of plain SGD")  # the story waits for an answer
     card.get_by_role("link", name="Open in the Playground").click()
 
     expect(page.get_by_role("heading", name="Playground", exact=True)).to_be_visible(timeout=START_S * 1000)
     banner = page.locator(".st-key-pg_lesson_box")
     expect(banner).to_contain_text("Lesson · Linear regression: learn y = 2x")
+    keyed(page, "pg_quiz_line").get_by_text("about 10", exact=True).click()  # it asks first (test_lesson_question_…)
     expect(banner).to_contain_text("Four points on y = 2x and one Linear layer")
     expect(banner).to_contain_text("Expected: a prediction of about 10.0 for x = 5.0")
     # The lesson's setup is on the page: y = 2x, one Linear layer, MSE, SGD 0.01, 1000 epochs.
@@ -136,7 +137,7 @@ def test_lesson_opens_in_the_playground_and_keeps_its_promise(page: Page):
     expect(banner.locator("[data-testid='stAlertContentSuccess']")).to_have_count(0)  # no verdict before a run
 
     train_to_completion(page)
-    verdict = banner.locator("[data-testid='stAlertContentSuccess']")
+    verdict = banner.locator("[data-testid='stAlertContentSuccess']").filter(has_text="Prediction for x = 5.0")
     expect(verdict).to_have_text(re.compile(r"Prediction for x = 5\.0 (9\.9\d\d|10\.0\d\d|10\.100): as the lesson "
                                             r"said \(a prediction of about 10\.0 for x = 5\.0\)\."))
     params = wait_for_query(page, lesson="line", layers="linear")
