@@ -17,6 +17,8 @@ THRESHOLD = 1e-4  # an improvement must beat the best loss by this share (torch'
 
 
 class Plateau:
+    """Cuts `scale` by `factor` when the loss has not improved for more than `patience` steps in a row."""
+
     def __init__(self, factor: float, patience: int, best: float = math.inf, bad_steps: int = 0,
                  scale: float = 1.0):
         self.factor, self.patience = factor, patience  # the schedule's settings
