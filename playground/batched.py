@@ -17,7 +17,8 @@ pace may differ. Never batched: layers with running statistics (BatchNorm, the r
 that draw random numbers per run (Dropout: its masks come from the global RNG, which vmap would
 share between runs), the plateau schedule (its cuts follow each run's test loss, which a stack does
 not measure per epoch), optimizer settings under "more" away from torch's defaults (the functional
-optimizers use torch's betas, eps, alpha, rho and lr_decay), and image datasets (an image epoch is long and already keeps the cores busy;
+optimizers use torch's betas, eps, alpha, rho and lr_decay), and image datasets (an image epoch is long
+and already keeps the cores busy;
 k stacked copies would multiply its memory for little gain).
 
 Speed (benchmarks/batching.py, 2-core CPU, one torch thread): stacking pays when each run's batch

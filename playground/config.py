@@ -289,10 +289,12 @@ def _schedule(data: Any) -> ScheduleConfig:
 
 def _milestones(value: Any) -> tuple[int, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= 100:
-        raise ConfigError("schedule.milestones", f"must be a list of 1 to 100 epochs, e.g. [30, 60]; got {quote(value)}")
+        raise ConfigError("schedule.milestones",
+                          f"must be a list of 1 to 100 epochs, e.g. [30, 60]; got {quote(value)}")
     epochs = tuple(_number(f"schedule.milestones[{i}]", v, int, 1, MAX_EPOCHS) for i, v in enumerate(value))
     if any(b <= a for a, b in zip(epochs, epochs[1:])):
-        raise ConfigError("schedule.milestones", f"must rise from one epoch to the next, e.g. [30, 60]; got {list(epochs)}")
+        raise ConfigError("schedule.milestones",
+                          f"must rise from one epoch to the next, e.g. [30, 60]; got {list(epochs)}")
     return epochs
 
 

@@ -30,11 +30,17 @@ from typing import Any, Callable
 from . import datasets
 from .config import TrainConfig
 from .datasets import CSV, DATASETS
+from .export_schedules import (
+    MORE_SCHEDULE_CODE,
+    PLATEAU_SET_LR,
+    PLATEAU_START,
+    PLATEAU_STEP,
+    optimizer_arguments,
+    optimizer_constants,
+)
 from .layers import LAYERS, RANDOM_LAYERS, Shape
 from .losses import LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE
 from .model import ModelPlan, plan_for
-from .export_schedules import (MORE_SCHEDULE_CODE, PLATEAU_SET_LR, PLATEAU_START, PLATEAU_STEP, optimizer_arguments,
-                               optimizer_constants)
 from .optim import OPTIMIZERS
 from .tasks import CLASSIFICATION, REGRESSION
 

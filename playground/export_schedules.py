@@ -41,10 +41,11 @@ MORE_SCHEDULE_CODE = {
                 f"THRESHOLD = {plateau.THRESHOLD!r}  # an improvement must beat the best loss by this share\n\n\n"
                 + inspect.getsource(plateau.Plateau).rstrip()),
 }
-PLATEAU_START = "plateau = Plateau(LR_FACTOR, LR_PATIENCE)  # the state of torch's ReduceLROnPlateau"
+PLATEAU_START = ("plateau = Plateau(LR_FACTOR, LR_PATIENCE)  # the state of torch's ReduceLROnPlateau\n"
+                 "test_every = max(1, round(epochs / 250))  # the playground tests on at most ~250 epochs of a run")
 PLATEAU_SET_LR = '''for group in optimizer.param_groups:
     group["lr"] = LEARNING_RATE * plateau.scale  # cut each time the test loss stalls'''
-PLATEAU_STEP = '''if epoch + 1 in (1, epochs) or (epoch + 1) % max(1, round(epochs / 250)) == 0:  # the playground's test epochs
+PLATEAU_STEP = '''if epoch + 1 in (1, epochs) or (epoch + 1) % test_every == 0:  # plateau steps on the test loss
     plateau.step(evaluate(model, loss_fn, x_test, y_test)[0] if len(y_test) else loss)'''
 
 MORE_NAMES = {"betas": ("BETAS", "how slowly the averages of gradients and of their squares forget"),
@@ -60,7 +61,8 @@ def _changed(optimizer) -> list[str]:
 
 def optimizer_constants(optimizer) -> list[str]:
     """The settings lines for the optimizer's changed "more" settings."""
-    return [f"{MORE_NAMES[key][0]} = {getattr(optimizer, key)!r}  # {MORE_NAMES[key][1]}" for key in _changed(optimizer)]
+    return [f"{MORE_NAMES[key][0]} = {getattr(optimizer, key)!r}  # {MORE_NAMES[key][1]}"
+            for key in _changed(optimizer)]
 
 
 def optimizer_arguments(optimizer) -> list[str]:

@@ -111,7 +111,8 @@ def test_a_fork_and_a_saved_training_state_carry_the_plateau_state():
 
 @pytest.mark.parametrize("name, settings, key", [
     ("adam", {"betas": (0.8, 0.95), "eps": 1e-6}, "betas"), ("adamw", {"eps": 1e-4}, "eps"),
-    ("rmsprop", {"alpha": 0.9}, "alpha"), ("adadelta", {"rho": 0.5}, "rho"), ("adagrad", {"lr_decay": 0.01}, "lr_decay"),
+    ("rmsprop", {"alpha": 0.9}, "alpha"), ("adadelta", {"rho": 0.5}, "rho"),
+    ("adagrad", {"lr_decay": 0.01}, "lr_decay"),
 ])
 def test_the_more_settings_reach_torch_and_stay_out_of_the_dict_at_defaults(name, settings, key):
     config = OptimizerConfig(name=name, lr=0.1, **settings)
@@ -162,7 +163,8 @@ def test_every_schedule_round_trips_with_only_its_own_keys(name):
 
 def test_old_schedules_write_the_same_dict_as_before():
     assert ScheduleConfig().to_dict() == {"name": "none"}
-    assert ScheduleConfig(name="step", step_size=7, gamma=0.3).to_dict() == {"name": "step", "step_size": 7, "gamma": 0.3}
+    step = ScheduleConfig(name="step", step_size=7, gamma=0.3)
+    assert step.to_dict() == {"name": "step", "step_size": 7, "gamma": 0.3}
     assert TrainConfig().optimizer.to_dict() == {"name": "adam", "lr": 0.001, "weight_decay": 0.0}
 
 
