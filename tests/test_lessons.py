@@ -101,3 +101,15 @@ def test_every_race_has_a_judge_of_its_entrants_finals():
     from playground.lessons import race_result
     assert race_result(LESSONS["optimizer-race"], finals).as_promised
     assert not race_result(LESSONS["optimizer-race"], {**finals, "Adam": None}).as_promised
+
+
+def test_the_plateau_lesson_rescues_the_too_high_learning_rate():
+    from playground.lessons import PLATEAU_ORDER, race_result
+    lesson = LESSONS["schedule-plateau"]
+    assert tuple(name for name, _ in lesson.race) == PLATEAU_ORDER and lesson.question.answer == 1
+    constant, plateau = (config for _, config in lesson.race)
+    assert constant.replace(schedule=plateau.schedule) == plateau  # they differ only in the schedule
+    finals = {name: train(config)[1] for name, config in lesson.race}
+    result = race_result(lesson, finals)
+    assert result.as_promised, result.text
+    assert not race_result(lesson, {**finals, "Reduce on plateau": None}).as_promised
