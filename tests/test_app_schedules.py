@@ -4,6 +4,7 @@ import json
 import pytest
 
 from app_popovers import open_popover
+from test_app_playground import finish
 from test_live_chart import keyed_chart
 
 
@@ -80,8 +81,7 @@ def test_a_run_with_a_schedule_draws_its_learning_rate_curve(at):
     at.selectbox(key="pg_schedule").set_value("step").run()
     at.number_input(key="pg_step_size").set_value(10).run()
     at.button(key="pg_train").click().run()
-    at.session_state["pg_run"].join(120)
-    at.run()
+    finish(at)
     assert not at.exception
     curve = keyed_chart(at, "pg_lr_chart")
     assert "Learning rate" in json.dumps(curve["layout"])
