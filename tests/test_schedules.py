@@ -174,3 +174,17 @@ def test_plateau_trains_alone_and_the_new_pure_schedules_stack():
     assert "betas" in why_not_stacked(TrainConfig(optimizer=OptimizerConfig(betas=(0.5, 0.9)), batch_size=64))
     for name in ("multistep", "exponential", "onecycle"):
         assert why_not_batched(TrainConfig(schedule=ScheduleConfig(name=name))) is None
+
+
+def test_stacked_runs_follow_the_new_pure_schedules_as_their_solo_engines_do():
+    from playground.batched import StackedTrainer
+    from test_batched import assert_same_curve, solo_events, spiral, stacked_events
+
+    configs = [spiral(schedule={"name": "multistep", "milestones": [2, 4], "gamma": 0.5}, epochs=6),
+               spiral(seed=2, schedule={"name": "exponential", "gamma": 0.8}, epochs=6),
+               spiral(seed=3, schedule={"name": "onecycle", "max_lr": 0.05}, epochs=6)]
+    stacked = stacked_events(StackedTrainer(configs), 6)
+    for run, config in enumerate(configs):
+        solo = solo_events(config)
+        assert [e.lr for e in stacked[run]] == [e.lr for e in solo]
+        assert_same_curve(stacked[run], solo)
