@@ -301,7 +301,7 @@ def _milestones(value: Any) -> tuple[int, ...]:
 def _optimizer_more(data: Mapping, allowed: tuple[str, ...]) -> dict:
     """The "more" settings `data` gives (betas, eps, alpha, rho, lr_decay), checked; torch's defaults for the rest."""
     more = {}
-    for key in set(allowed) & set(data):
+    for key in (key for key in allowed if key in data):
         if key == "betas":
             more[key] = _betas(data[key])
         elif key == "eps":
