@@ -15,7 +15,10 @@ stack, the same dataset settings (so identical data), the same loss, batch size,
 device. Seeds, learning rate, schedule, weight decay, momentum, Nesterov, epochs and the caller's
 pace may differ. Never batched: layers with running statistics (BatchNorm, the residual block) or
 that draw random numbers per run (Dropout: its masks come from the global RNG, which vmap would
-share between runs), and image datasets (an image epoch is long and already keeps the cores busy;
+share between runs), the plateau schedule (its cuts follow each run's test loss, which a stack does
+not measure per epoch), optimizer settings under "more" away from torch's defaults (the functional
+optimizers use torch's betas, eps, alpha, rho and lr_decay), and image datasets (an image epoch is long
+and already keeps the cores busy;
 k stacked copies would multiply its memory for little gain).
 
 Speed (benchmarks/batching.py, 2-core CPU, one torch thread): stacking pays when each run's batch
@@ -44,7 +47,7 @@ from .engine import MAX_TEST_POINTS, Diverged, Engine, EpochEnd, EpochEvent, Met
 from .functional_optim import FUNCTIONAL, hyperparameters
 from .layers import RECURRENT_LAYERS
 from .losses import LOSSES, class_probabilities, predicted_classes
-from .optim import scheduled_lr
+from .optim import OPTIMIZER_DEFAULTS, OPTIMIZERS, scheduled_lr
 from .tasks import CLASSIFICATION
 
 # Layer types that cannot be stacked, and why (the rule, as data).
@@ -67,6 +70,12 @@ def why_not_batched(config: TrainConfig) -> str | None:
     for spec in config.layers:
         if spec["type"] in UNBATCHABLE_LAYERS:
             return UNBATCHABLE_LAYERS[spec["type"]]
+    if config.schedule.name == "plateau":
+        return "the plateau schedule follows each run's own test loss"
+    changed = [key for key in OPTIMIZERS[config.optimizer.name].more
+               if getattr(config.optimizer, key) != OPTIMIZER_DEFAULTS[key]]
+    if changed:
+        return f"the stacked optimizers use torch's default {changed[0]}"
     return None
 
 
@@ -99,6 +108,7 @@ class Snapshot:
     verified_state: dict[str, torch.Tensor] | None = None  # the weights last seen to give a finite loss
     verified_epoch: int | None = None  # ... and their epoch (None: the snapshot's own weights and epoch)
     augment_order: torch.Tensor | None = None  # the augmentation generator's state (a run that augments)
+    plateau: dict | None = None  # the plateau schedule's state (a solo run's only: plateau runs never stack)
 
     @classmethod
     def of(cls, engine: Engine) -> "Snapshot":
@@ -110,7 +120,7 @@ class Snapshot:
         engine = Engine(self.config, dataset, initial_state=self.model_state)
         engine.set_learning_rate(self.base_lr)
         return engine.continue_from(self.optimizer_state, self.batch_order, self.epoch, self.seconds, samples,
-                                    self.verified_state, self.verified_epoch, self.augment_order)
+                                    self.verified_state, self.verified_epoch, self.augment_order, self.plateau)
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,8 @@ class _Run:
 
     @property
     def lr(self) -> float:
-        return scheduled_lr(self.base_lr, self.config.schedule, self.epoch, self.config.epochs)
+        return scheduled_lr(self.base_lr, self.config.schedule, self.epoch, self.config.epochs,
+                            self.config.optimizer.lr)
 
     @property
     def eval_every(self) -> int:

@@ -15,7 +15,7 @@ from .checks import check_number, clip, quote, read_int
 from .datasets import CSV, DATASETS, TableChoice
 from .layers import MAX_LAYERS, LayerError, check_spec
 from .losses import DEFAULT_LOSS, LOSSES, task_problem
-from .optim import OPTIMIZERS, SCHEDULES
+from .optim import OPTIMIZER_DEFAULTS, OPTIMIZERS, SCHEDULES
 from .tasks import CLASSIFICATION, TASKS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -77,22 +77,31 @@ class OptimizerConfig:
     weight_decay: float = 0.0
     momentum: float = 0.0  # sgd, rmsprop
     nesterov: bool = False  # sgd, needs momentum > 0
+    betas: tuple[float, float] = OPTIMIZER_DEFAULTS["betas"]  # adam, adamw: averaging of gradients, squares
+    eps: float = OPTIMIZER_DEFAULTS["eps"]  # adam, adamw: added to the denominator
+    alpha: float = OPTIMIZER_DEFAULTS["alpha"]  # rmsprop: averaging of squared gradients
+    rho: float = OPTIMIZER_DEFAULTS["rho"]  # adadelta: averaging of squared gradients and steps
+    lr_decay: float = OPTIMIZER_DEFAULTS["lr_decay"]  # adagrad: lr / (1 + (step - 1) * lr_decay)
 
     def to_dict(self) -> dict:
         extra = {key: getattr(self, key) for key in OPTIMIZERS[self.name].options}
-        return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay, **extra}
+        more = {key: _plain(getattr(self, key)) for key in OPTIMIZERS[self.name].more
+                if getattr(self, key) != OPTIMIZER_DEFAULTS[key]}  # only changed ones: old configs stay as they were
+        return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay, **extra, **more}
 
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    name: str = "none"  # none | step | cosine
+    name: str = "none"  # none | step | cosine | multistep | exponential | onecycle | plateau
     step_size: int = 100  # step: epochs between decays
-    gamma: float = 0.5  # step: factor per decay
+    gamma: float = 0.5  # step, multistep, exponential: factor per decay
+    milestones: tuple[int, ...] = (50, 75)  # multistep: the epochs at which the rate decays
+    factor: float = 0.1  # plateau: the factor per cut
+    patience: int = 10  # plateau: evaluations without improvement that a cut waits for
+    max_lr: float = 0.01  # onecycle: the peak rate (the configured one is not used)
 
     def to_dict(self) -> dict:
-        if self.name == "step":
-            return {"name": "step", "step_size": self.step_size, "gamma": self.gamma}
-        return {"name": self.name}
+        return {"name": self.name, **{key: _plain(getattr(self, key)) for key in SCHEDULES[self.name].keys}}
 
 
 @dataclass(frozen=True)
@@ -262,8 +271,8 @@ def _loss(name: Any, dataset: DatasetConfig) -> str:
 def _optimizer(data: Any) -> OptimizerConfig:
     _expect_object("optimizer", data)
     name = _choice("optimizer.name", data.get("name", "adam"), tuple(OPTIMIZERS))
-    options = OPTIMIZERS[name].options
-    _reject_unknown("optimizer.", data, {"name", "lr", "weight_decay", *options}, f"'{name}'")
+    options, more = OPTIMIZERS[name].options, OPTIMIZERS[name].more
+    _reject_unknown("optimizer.", data, {"name", "lr", "weight_decay", *options, *more}, f"'{name}'")
     momentum = _number("optimizer.momentum", data.get("momentum", 0.0), float, 0.0, 0.999)
     nesterov = data.get("nesterov", False)
     if not isinstance(nesterov, bool):
@@ -275,7 +284,7 @@ def _optimizer(data: Any) -> OptimizerConfig:
         raise ConfigError("optimizer.lr", "must be greater than 0")
     return OptimizerConfig(name=name, lr=lr, momentum=momentum, nesterov=nesterov,
                            weight_decay=_number("optimizer.weight_decay", data.get("weight_decay", 0.0),
-                                                float, 0.0, 1.0))
+                                                float, 0.0, 1.0), **_optimizer_more(data, more))
 
 
 def _schedule(data: Any) -> ScheduleConfig:
@@ -283,11 +292,57 @@ def _schedule(data: Any) -> ScheduleConfig:
         data = {"name": data}
     _expect_object("schedule", data)
     name = _choice("schedule.name", data.get("name", "none"), tuple(SCHEDULES))
-    allowed = {"name", "step_size", "gamma"} if name == "step" else {"name"}
-    _reject_unknown("schedule.", data, allowed, f"'{name}'")
+    _reject_unknown("schedule.", data, {"name", *SCHEDULES[name].keys}, f"'{name}'")
+    gamma = data.get("gamma", 0.99 if name == "exponential" else 0.1 if name == "multistep" else 0.5)
     return ScheduleConfig(name=name,
                           step_size=_number("schedule.step_size", data.get("step_size", 100), int, 1, MAX_EPOCHS),
-                          gamma=_number("schedule.gamma", data.get("gamma", 0.5), float, 0.001, 1.0))
+                          gamma=_number("schedule.gamma", gamma, float, 0.001, 1.0),
+                          milestones=_milestones(data.get("milestones", list(ScheduleConfig.milestones))),
+                          factor=_number("schedule.factor", data.get("factor", 0.1), float, 0.001, 0.999),
+                          patience=_number("schedule.patience", data.get("patience", 10), int, 0, MAX_EPOCHS),
+                          max_lr=_positive("schedule.max_lr", data.get("max_lr", 0.01), 10.0))
+
+
+def _milestones(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= 100:
+        raise ConfigError("schedule.milestones",
+                          f"must be a list of 1 to 100 epochs, e.g. [30, 60]; got {quote(value)}")
+    epochs = tuple(_number(f"schedule.milestones[{i}]", v, int, 1, MAX_EPOCHS) for i, v in enumerate(value))
+    if any(b <= a for a, b in zip(epochs, epochs[1:])):
+        raise ConfigError("schedule.milestones",
+                          f"must rise from one epoch to the next, e.g. [30, 60]; got {list(epochs)}")
+    return epochs
+
+
+def _optimizer_more(data: Mapping, allowed: tuple[str, ...]) -> dict:
+    """The "more" settings `data` gives (betas, eps, alpha, rho, lr_decay), checked; torch's defaults for the rest."""
+    more = {}
+    for key in (key for key in allowed if key in data):
+        if key == "betas":
+            more[key] = _betas(data[key])
+        elif key == "eps":
+            more[key] = _positive("optimizer.eps", data[key], 1.0)
+        else:
+            more[key] = _number(f"optimizer.{key}", data[key], float, 0.0, 1.0 if key != "alpha" else 0.9999)
+    return more
+
+
+def _betas(value: Any) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ConfigError("optimizer.betas", f"must be a list of two numbers, e.g. [0.9, 0.999]; got {quote(value)}")
+    return tuple(_number(f"optimizer.betas[{i}]", v, float, 0.0, 0.9999) for i, v in enumerate(value))
+
+
+def _positive(key: str, value: Any, high: float) -> float:
+    number = _number(key, value, float, 0.0, high)
+    if number <= 0:
+        raise ConfigError(key, "must be greater than 0")
+    return number
+
+
+def _plain(value: Any) -> Any:
+    """A config value as JSON has it (tuples as lists)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 MAX_CROP, MAX_ROTATE = 8, 30  # pixels of padding, degrees: beyond them a digit stops looking like one

@@ -29,6 +29,7 @@ from .layers import RANDOM_LAYERS
 from .losses import LOSSES, class_probabilities, predicted_classes
 from .model import batch_problem, build_model, plan_for
 from .optim import make_optimizer, scheduled_lr, set_learning_rate
+from .plateau import Plateau
 from .tasks import CLASSIFICATION
 
 _GLOBAL_RNG_LOCK = threading.Lock()  # torch's global RNG is shared by threads: use it under this lock
@@ -123,6 +124,10 @@ class Engine:
         self.model.to(self.device)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters())
         self.base_lr = config.optimizer.lr
+        # The plateau schedule's cuts: it steps on each evaluated epoch's test loss (the training loss when
+        # there is no test split), so its patience counts evaluations: epochs up to MAX_TEST_POINTS epochs.
+        self.plateau = (Plateau(config.schedule.factor, config.schedule.patience)
+                        if config.schedule.name == "plateau" else None)
         self.epoch = 0
         self.seconds = 0.0
         self.samples = 0  # training samples processed, for images/s
@@ -161,13 +166,15 @@ class Engine:
         twin.test_predictions = self.test_predictions
         twin._verified = [t.detach().clone() for t in self._verified]
         twin._verified_epoch = self._verified_epoch
+        twin.plateau = self.plateau and Plateau(**self.plateau.state())
         return twin
 
     def training_state(self) -> dict:
         """Copies of what training goes on from, between epochs (the inverse of `continue_from`, whose
         weights come as `initial_state`): model_state, optimizer_state (torch.optim's state of each
-        parameter, in order), epoch, seconds, base_lr, batch_order, verified_state, verified_epoch, and
-        augment_order (the augmentation generator's state) when the run augments its images."""
+        parameter, in order), epoch, seconds, base_lr, batch_order, verified_state, verified_epoch, plateau
+        (the plateau schedule's state, or None), and augment_order (the augmentation generator's state)
+        when the run augments its images."""
         names = list(self.model.state_dict())
         per_param, n_params = self.optimizer.state_dict()["state"], len(self.optimizer.param_groups[0]["params"])
         return {"model_state": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
@@ -175,18 +182,19 @@ class Engine:
                 "epoch": self.epoch, "seconds": self.seconds, "base_lr": self.base_lr,
                 "batch_order": self._batch_order.get_state(),
                 "verified_state": dict(zip(names, (t.clone() for t in self._verified))),
-                "verified_epoch": self._verified_epoch,
+                "verified_epoch": self._verified_epoch, "plateau": self.plateau and self.plateau.state(),
                 **({"augment_order": self._augment_order.get_state()} if self._augment_order is not None else {})}
 
     def continue_from(self, optimizer_state: list[dict] | None, batch_order: torch.Tensor, epoch: int,
                       seconds: float, samples: int = 0, verified: dict | None = None,
-                      verified_epoch: int | None = None, augment_order: torch.Tensor | None = None) -> "Engine":
+                      verified_epoch: int | None = None, augment_order: torch.Tensor | None = None,
+                      plateau: dict | None = None) -> "Engine":
         """Go on from a training state kept elsewhere (a stacked run's `batched.Snapshot`, whose weights
         came as `initial_state`): torch.optim's per-parameter state (None or empty dicts: fresh), the
         batch-order generator's state, the epochs, seconds and samples trained so far, and the weights last
         seen to give a finite loss with their epoch (restored if the next epoch diverges; default: the
-        current weights at `epoch`), and the augmentation generator's state (None: from the seed). Call it
-        before training; returns self."""
+        current weights at `epoch`), the augmentation generator's state (None: from the seed) and the
+        plateau schedule's state (None: fresh). Call it before training; returns self."""
         if optimizer_state and any(optimizer_state):
             saved = self.optimizer.state_dict()
             saved["state"] = {i: state for i, state in enumerate(optimizer_state) if state}
@@ -198,6 +206,8 @@ class Engine:
         if verified is not None:
             self._verified = [verified[name].detach().to(self.device, copy=True) for name in self.model.state_dict()]
         self._verified_epoch = epoch if verified_epoch is None else verified_epoch
+        if plateau is not None and self.plateau is not None:
+            self.plateau = Plateau(**plateau)
         return self
 
     def release_training(self) -> None:
@@ -272,7 +282,9 @@ class Engine:
 
     @property
     def lr(self) -> float:
-        return scheduled_lr(self.base_lr, self.config.schedule, self.epoch, self.config.epochs)
+        """This epoch's rate: the schedule's for the base rate (set by hand or configured), plateau's cuts on top."""
+        lr = scheduled_lr(self.base_lr, self.config.schedule, self.epoch, self.config.epochs, self.config.optimizer.lr)
+        return lr if self.plateau is None else lr * self.plateau.scale
 
     def cut_epoch_short(self) -> None:
         """End the epoch in progress with the batch just trained: call it on a BatchEnd, before pulling
@@ -301,6 +313,8 @@ class Engine:
         self._verified, self._epoch_start = self._epoch_start, self._verified
         self._verified_epoch = self.epoch - 1
         test = self.evaluate("test") if evaluate and len(self._test[0]) else None
+        if self.plateau is not None and evaluate:
+            self.plateau.step((train if test is None else test).loss)
         self.seconds += time.perf_counter() - started - held
         yield EpochEnd(self.epoch, train, test, lr, self.seconds)
 

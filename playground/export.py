@@ -31,6 +31,14 @@ from typing import Any, Callable
 from . import augment, datasets
 from .config import TrainConfig
 from .datasets import CSV, DATASETS
+from .export_schedules import (
+    MORE_SCHEDULE_CODE,
+    PLATEAU_SET_LR,
+    PLATEAU_START,
+    PLATEAU_STEP,
+    optimizer_arguments,
+    optimizer_constants,
+)
 from .layers import LAYERS, RANDOM_LAYERS, RECURRENT_LAYERS, Shape
 from .losses import LOG_PROBS, LOGIT, LOSSES, PROB, PROBS, SCORES, VALUE
 from .model import ModelPlan, plan_for
@@ -129,6 +137,7 @@ SCHEDULE_CODE = {
                '''def learning_rate(epoch, epochs):
     """Cosine schedule: from LEARNING_RATE down towards 0 along half a cosine wave over the run."""
     return LEARNING_RATE * (0.5 * (1 + math.cos(math.pi * epoch / epochs)))'''),
+    **MORE_SCHEDULE_CODE,
 }
 SET_LR = '''for group in optimizer.param_groups:
     group["lr"] = learning_rate(epoch, epochs)  # this epoch's rate from the schedule'''
@@ -489,6 +498,7 @@ def train(model, loss_fn, optimizer, train_data, test_data, epochs):
     order = torch.Generator().manual_seed(SEED)  # shuffles the mini-batches: the playground's order
     $dropout
     $augment_order
+    $plateau
     print_every = max(1, epochs // 10)
     for epoch in range(epochs):
         $set_lr
@@ -496,6 +506,7 @@ def train(model, loss_fn, optimizer, train_data, test_data, epochs):
         if not math.isfinite(loss):
             print(f"epoch {epoch + 1}: the loss is {loss}, so training stops; try a smaller LEARNING_RATE")
             return
+        $plateau_step
         if epoch == 0 or (epoch + 1) % print_every == 0 or epoch + 1 == epochs:
             line = f"epoch {epoch + 1}/{epochs}  train_loss={loss:.4g}"
             if len(y_test):
@@ -678,9 +689,11 @@ def _constants(config: TrainConfig, kind: str) -> str:
         lines.append(f"MOMENTUM = {optimizer.momentum!r}  # how much of the previous step each step keeps")
     if optimizer.weight_decay:
         lines.append(f"WEIGHT_DECAY = {optimizer.weight_decay!r}  # pulls every weight a little towards 0")
+    lines += optimizer_constants(optimizer)
     schedule_constants = SCHEDULE_CODE[schedule.name][0]
     if schedule_constants:
-        lines.append(schedule_constants.format(step_size=schedule.step_size, gamma=schedule.gamma))
+        settings = {key: getattr(schedule, key) for key in ("step_size", "gamma", "factor", "patience", "max_lr")}
+        lines.append(schedule_constants.format(**settings, milestones=list(schedule.milestones)))
     lines += _augment_constants(config)
     lines += [f'DEVICE = "{config.device}"  # auto: CUDA, then Apple MPS, else the CPU',
               "EVAL_BATCH = 1000  # samples evaluated at once (only the memory used depends on it)"]
@@ -725,13 +738,14 @@ def _training_blocks(config: TrainConfig, plan: ModelPlan) -> list[str]:
     term = scores.get("term") or HITS[LOSSES[config.loss].output]
     schedule = SCHEDULE_CODE[config.schedule.name][1]
     dropout = any(spec["type"] in RANDOM_LAYERS for spec in plan.layers)
-    augmenting = config.augment is not None
+    augmenting, plateau = config.augment is not None, config.schedule.name == "plateau"
     code = AUGMENT_CODE if augmenting else dict.fromkeys(AUGMENT_CODE, "")
     augment_functions = [_source(function) for function in AUGMENT_FUNCTIONS] if augmenting else []
     return [*([schedule] if schedule else []), *augment_functions, _fill(BATCHES, **code),
             _fill(EVALUATE, **{**scores, "term": term}),
-            _fill(TRAIN, dropout=DROPOUT_SEED if dropout else "", set_lr=SET_LR if schedule else "",
-                  score=scores["score"], **code)]
+            _fill(TRAIN, dropout=DROPOUT_SEED if dropout else "", score=scores["score"],
+                  set_lr=PLATEAU_SET_LR if plateau else SET_LR if schedule else "",
+                  plateau=PLATEAU_START if plateau else "", plateau_step=PLATEAU_STEP if plateau else "", **code)]
 
 
 def _main(config: TrainConfig, kind: str) -> str:
@@ -754,4 +768,5 @@ def _optimizer(config: TrainConfig) -> str:
         options.append("nesterov=True")
     if settings.weight_decay:
         options.append("weight_decay=WEIGHT_DECAY")
+    options += optimizer_arguments(settings)
     return f"torch.optim.{kind.class_name}(model.parameters(), {', '.join(options)})"

@@ -163,6 +163,28 @@ _AUGMENT_BASE = {"dataset": {"name": "mnist", "train_images": 300, "test_images"
 _AUGMENT_RACE = (("Plain", _config(_AUGMENT_BASE)),
                  ("Augmented", _config({**_AUGMENT_BASE, "augment": {"crop": 2, "rotate": 10}})))
 
+
+PLATEAU_ORDER = ("Constant rate", "Reduce on plateau")
+_PLATEAU_BASE = {"dataset": {"name": "spiral", "n_per_class": 300}, "layers": RELU_NET.stack(), "epochs": 200,
+                 "optimizer": {"name": "sgd", "lr": 5.0}}  # far too high: the loss jumps about and stalls
+_PLATEAU_RACE = tuple((name, _config({**_PLATEAU_BASE, "schedule": schedule})) for name, schedule in zip(
+    PLATEAU_ORDER, ({"name": "none"}, {"name": "plateau", "factor": 0.5, "patience": 3})))
+
+
+def plateau_race_verdict(finals: dict[str, dict | None]) -> Verdict:
+    """The plateau lesson's judge: the plateau entrant ends at least 10 points of test accuracy above the
+    constant rate, and above 85%."""
+    scores = {name: (final or {}).get("test_accuracy") for name, final in finals.items()}
+    if None in scores.values() or len(scores) < 2:
+        return Verdict(None, False, "Not every entrant finished, so the race has no result.")
+    constant, plateau = (scores[name] for name in PLATEAU_ORDER)
+    ok = plateau >= max(constant + 0.10, 0.85)
+    text = f"Test accuracy: constant rate {constant:.1%}, reduce on plateau {plateau:.1%}. " + (
+        "As the lesson said: cutting the rate when the test loss stalls rescues the run." if ok
+        else "Not what the lesson expected: did a setting change?")
+    return Verdict(plateau, ok, text)
+
+
 LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
     Lesson("spiral-linear", "A straight line cannot follow a spiral",
            "Three spiral arms, and a model with a single Linear layer: it can only cut the plane with straight "
@@ -263,4 +285,15 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
            question=Question("Trained on 300 digits with random shifts and turns, the gap between train and test "
                              "accuracy will be:", ("larger than without", "about the same", "smaller than without"),
                              2)),
+    Lesson("schedule-plateau", "Schedules: reduce on plateau rescues a too-high learning rate",
+           "Plain SGD at learning rate 5, far too high for this ReLU net on the spiral, trained twice: once at that "
+           "rate throughout, once with a plateau schedule that halves the rate whenever the test loss has not "
+           "improved for 3 evaluations in a row (torch's ReduceLROnPlateau). Watch the learning-rate curve step down "
+           "and the loss settle.",
+           Outcome("test_accuracy", 0.85, 1.0, "reduce on plateau at least 10 points above the constant rate"),
+           _PLATEAU_RACE[1][1], race=_PLATEAU_RACE, judge=plateau_race_verdict,
+           question=Question("SGD at learning rate 5 (far too high) on the spiral. Halving the rate each time the "
+                             "test loss stalls will end:",
+                             ("about where the constant rate ends", "clearly higher, above 90% test accuracy",
+                              "lower: the cuts stop it learning"), 1)),
 )}

@@ -155,6 +155,14 @@ def score_spec(history, total_epochs: int, task: str) -> dict:
                   _curve_layout(name, "bottom right", xaxis=_epoch_axis(total_epochs), yaxis=dict(range=[low, 1.02])))
 
 
+def lr_spec(history, total_epochs: int) -> dict:
+    """The learning rate each evaluated epoch trained with (schedule and hand changes included), log axis."""
+    data = [dict(type="scatter", x=list(history.eval_epochs), y=list(history.lr), mode="lines", name="learning rate",
+                 line=dict(color=TRAIN_COLOUR, width=2, shape="hv"))] if history.lr else []
+    return spec(data, _curve_layout("Learning rate", "top right", xaxis=_epoch_axis(total_epochs),
+                                      yaxis=_log_axis(history.lr, "learning rate")) | {"height": 220})
+
+
 def boundary_figure(dataset: Dataset, frame: BoundaryFrame | None = None) -> go.Figure:
     """`boundary_spec` as a Figure."""
     return as_figure(boundary_spec(dataset, frame))

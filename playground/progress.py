@@ -48,6 +48,7 @@ class History:
     train_score: tuple[float, ...] = ()  # accuracy or R^2
     test_loss: tuple[float, ...] = ()  # empty when the dataset has no test split
     test_score: tuple[float, ...] = ()
+    lr: tuple[float, ...] = ()  # the learning rate each evaluated epoch trained with (schedule applied)
 
 
 class CurveLists:
@@ -64,6 +65,7 @@ class CurveLists:
         if event.train.score is not None:
             self.lists["eval_epochs"].append(event.epoch)
             self.lists["train_score"].append(event.train.score)
+            self.lists["lr"].append(event.lr)
             if event.test is not None:
                 self.lists["test_loss"].append(event.test.loss)
                 self.lists["test_score"].append(event.test.score)

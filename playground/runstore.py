@@ -48,7 +48,7 @@ FULL_BELOW = 16 * 2**20  # bytes free under which an I/O error is put down to a 
 CURVES_BY_AXIS: dict[str, tuple[str, ...]] = {
     "epochs": ("train_loss",),
     "batch_epochs": ("batch_loss",),
-    "eval_epochs": ("train_score", "test_loss", "test_score"),
+    "eval_epochs": ("train_score", "test_loss", "test_score", "lr"),
 }
 
 _WORKSPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")

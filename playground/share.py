@@ -32,6 +32,7 @@ HIDEABLE: dict[str, str] = {
 HIDE, LESSON, WORKSPACE = "hide", "lesson", "ws"  # parameters beside the config's own
 STRING_KEYS = {"dataset.name", "dataset.file", "dataset.label", "dataset.task", "loss", "optimizer.name",
                "schedule.name", "device"}  # values kept as text even when they look like numbers
+NUMBER_LISTS = {"optimizer.betas", "schedule.milestones"}  # lists of numbers, written "0.9,0.999" (JSON read too)
 _LAYER = re.compile(r"\s*([a-z_0-9]+)\s*(?:\(([^()]*)\))?\s*(?:,|$)")
 MAX_QUERY_LENGTH = 8000  # characters: longer links are refused rather than parsed
 
@@ -47,7 +48,8 @@ class SharedSetup:
 
 def to_query(config: TrainConfig, hidden: Iterable[str] = (), lesson: str = "") -> dict[str, str]:
     """Query parameters (name -> text) that reproduce `config`, in a stable order."""
-    params = {key: _text(value) for key, value in _flatten(config.to_dict()).items()}
+    params = {key: ",".join(map(_text, value)) if key in NUMBER_LISTS else _text(value)
+              for key, value in _flatten(config.to_dict()).items()}
     if hidden:
         params[HIDE] = ",".join(name for name in HIDEABLE if name in set(hidden))
     if lesson:
@@ -157,6 +159,8 @@ def _text(value: Any) -> str:
 def _value(key: str, text: str) -> Any:
     if key in STRING_KEYS:
         return text
+    if key in NUMBER_LISTS and not text.startswith("["):
+        return [_number(part.strip()) for part in text.split(",")[:101]]  # the config refuses over 100
     if text.startswith("["):
         try:
             return json.loads(text)

@@ -127,6 +127,8 @@ def error_line(capsys) -> str:
     ({"epochs": "many"}, "epochs"),
     ({"optimiser": {}}, "optimiser"),
     ("{not json", "config"),
+    ({"optimizer": {"name": "adam", "betas": [0.9, 2]}}, "optimizer.betas[1]"),
+    ({"schedule": {"name": "multistep", "milestones": "30,60"}}, "schedule.milestones"),
 ])
 def test_bad_config_exits_2_with_a_one_line_error_naming_the_key(tmp_path, capsys, data, key):
     assert main(["train", write(tmp_path, data)]) == BAD_INPUT
@@ -683,6 +685,8 @@ def test_cifar10_offline_without_its_folder_exits_2_saying_where_to_get_it(tmp_p
     message = error_line(capsys)
     assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in message
     assert f"cifar-10-batches-py folder in {cifar_root}" in message
+
+
 def test_train_and_export_take_an_augmented_image_config(tmp_path, capsys):
     data = {"dataset": {"name": "digits", "train_images": 100, "test_images": 30}, "epochs": 1, "batch_size": 32,
             "layers": [{"type": "flatten"}, {"type": "linear"}], "device": "cpu",
@@ -693,3 +697,15 @@ def test_train_and_export_take_an_augmented_image_config(tmp_path, capsys):
     assert "AUGMENT_ROTATE = 10.0" in capsys.readouterr().out
     assert main(["train", write(tmp_path, {**data, "augment": {"rotate": 45}})]) == BAD_INPUT
     assert "augment.rotate" in error_line(capsys)
+
+
+@pytest.mark.parametrize("schedule", [{"name": "plateau", "factor": 0.5, "patience": 1},
+                                      {"name": "multistep", "milestones": [2, 4], "gamma": 0.5},
+                                      {"name": "onecycle", "max_lr": 0.05}, {"name": "exponential", "gamma": 0.9}])
+def test_train_and_export_take_the_new_schedules_and_optimizer_settings(tmp_path, capsys, schedule):
+    data = {**TINY, "optimizer": {"name": "adamw", "lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-6},
+            "schedule": schedule}
+    assert main(["train", write(tmp_path, data), "--quiet"]) == 0
+    assert set(last_json(capsys.readouterr().out)) == CLASSIFICATION_KEYS
+    assert main(["export", write(tmp_path, data)]) == 0
+    assert "betas=BETAS, eps=EPS" in capsys.readouterr().out

@@ -139,7 +139,7 @@ BAD = [
     ({"batch_size": -1}, "batch_size"),
     ({"seed": 2**32}, "seed"),
     ({"device": "tpu"}, "device"),
-    ({"schedule": {"name": "exponential"}}, "schedule.name"),
+    ({"schedule": {"name": "linear_warmup"}}, "schedule.name"),
     ({"schedule": {"name": "cosine", "step_size": 10}}, "schedule.step_size"),
     ({"schedule": {"name": "step", "gamma": 0}}, "schedule.gamma"),
     ({"learning_rate": 0.1}, "learning_rate"),

@@ -250,7 +250,8 @@ def test_digits_subsets_and_pixel_statistics_equal_the_apps():
 CNN_WITH_DROPOUT = [{"type": "conv2d", "out": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
                     {"type": "dropout2d", "p": 0.25}, {"type": "residual", "out": 16, "stride": 2},
                     {"type": "flatten"}, {"type": "dropout", "p": 0.2}, {"type": "linear"}]
-RUNS = {  # name -> (config, the script's extra options); "$dir" is the folder the scripts run in
+RUNS = {  # name -> (config, the script's extra options); "$dir" is the folder the scripts run in; each
+    # run needs its own script name (dataset and model kind): they are written to one folder
     "spiral": ({**SPIRAL, "epochs": 1000}, ["--epochs", "200"]),
     "moons": ({"dataset": {"name": "moons", "n_samples": 201}, "layers": MLP, "batch_size": 16, "epochs": 30,
                "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True},
@@ -282,6 +283,13 @@ RUNS = {  # name -> (config, the script's extra options); "$dir" is the folder t
     "digits_rnn": ({"dataset": {"name": "digits", "train_images": 200, "test_images": 60}, "epochs": 2,
                     "batch_size": 32, "layers": [{"type": "conv2d", "out": 3, "padding": 1}, {"type": "relu"},
                                                  {"type": "gru", "hidden": 12}, {"type": "linear"}]}, []),
+    "plateau": ({"dataset": {"name": "circles"}, "epochs": 60,
+                 "optimizer": {"name": "sgd", "lr": 5.0},
+                 "schedule": {"name": "plateau", "factor": 0.5, "patience": 3}},
+                []),
+    "onecycle": ({"dataset": {"name": "blobs"}, "layers": MLP, "batch_size": 16, "epochs": 30,
+                  "optimizer": {"name": "adam", "lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-6},
+                  "schedule": {"name": "onecycle", "max_lr": 0.05}}, []),
 }
 
 
@@ -382,6 +390,18 @@ def test_the_spiral_script_reproduces_the_engine(runs):
 
 def test_moons_with_mini_batches_momentum_and_a_step_schedule_reproduce_the_engine(runs):
     assert_same_numbers(runs["moons"])
+
+
+def test_a_plateau_schedule_cuts_where_the_engine_cuts(runs):
+    engine = Engine(runs["plateau"].config)
+    rates = {event.lr for event in engine.run() if hasattr(event, "lr")}
+    assert len(rates) > 2  # the too-high rate was cut twice or more, so the script had to cut alike
+    assert_same_numbers(runs["plateau"])
+
+
+def test_onecycle_with_adams_betas_and_eps_reproduces_the_engine(runs):
+    assert "betas=BETAS, eps=EPS" in export_script(runs["onecycle"].config)
+    assert_same_numbers(runs["onecycle"])
 
 
 def test_coffee_roast_with_sigmoid_and_bce_reproduces_the_engine(runs):

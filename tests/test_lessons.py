@@ -122,3 +122,15 @@ def test_the_augmentation_judge_needs_both_finals_and_a_smaller_gap():
     assert augment_race_verdict({"Plain": wide, "Augmented": narrow}).as_promised
     assert not augment_race_verdict({"Plain": narrow, "Augmented": wide}).as_promised
     assert not augment_race_verdict({"Plain": wide, "Augmented": None}).as_promised
+
+
+def test_the_plateau_lesson_rescues_the_too_high_learning_rate():
+    from playground.lessons import PLATEAU_ORDER, race_result
+    lesson = LESSONS["schedule-plateau"]
+    assert tuple(name for name, _ in lesson.race) == PLATEAU_ORDER and lesson.question.answer == 1
+    constant, plateau = (config for _, config in lesson.race)
+    assert constant.replace(schedule=plateau.schedule) == plateau  # they differ only in the schedule
+    finals = {name: train(config)[1] for name, config in lesson.race}
+    result = race_result(lesson, finals)
+    assert result.as_promised, result.text
+    assert not race_result(lesson, {**finals, "Reduce on plateau": None}).as_promised

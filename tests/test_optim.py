@@ -10,7 +10,7 @@ from playground.optim import OPTIMIZERS, SCHEDULES, make_optimizer, scheduled_lr
 
 def test_the_issue_optimizers_are_registered():
     assert set(OPTIMIZERS) == {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"}
-    assert set(SCHEDULES) == {"none", "step", "cosine"}
+    assert set(SCHEDULES) == {"none", "step", "cosine", "multistep", "exponential", "onecycle", "plateau"}
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

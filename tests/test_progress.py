@@ -61,7 +61,7 @@ def test_curve_lists_grow_from_engine_events_and_freeze_into_a_history():
     curves.add_epoch(EpochEnd(2, Metrics(1.2), None, 0.01, 0.2))  # not an evaluated epoch: no scores
     frozen = curves.freeze()
     assert frozen == History(epochs=(1, 2), train_loss=(1.5, 1.2), batch_epochs=(0.5,), batch_loss=(2.0,),
-                             eval_epochs=(1,), train_score=(0.5,), test_loss=(1.6,), test_score=(0.4,))
+                             eval_epochs=(1,), train_score=(0.5,), test_loss=(1.6,), test_score=(0.4,), lr=(0.01,))
     curves.add_epoch(EpochEnd(3, Metrics(1.0), None, 0.01, 0.3))
     assert frozen.epochs == (1, 2)  # a frozen history never changes
     with pytest.raises(dataclasses.FrozenInstanceError):

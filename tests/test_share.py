@@ -175,3 +175,31 @@ def test_augmentation_survives_the_link_and_is_left_out_when_off():
     assert not any(key.startswith("augment") for key in to_query(config.replace(augment=None)))
     with pytest.raises(ConfigError, match="augment.crop"):
         from_query({**query, "augment.crop": "99"})
+
+
+def test_betas_and_milestones_read_as_comma_lists_and_round_trip():
+    config = TrainConfig.from_dict({"optimizer": {"name": "adamw", "betas": [0.8, 0.99], "eps": 1e-6},
+                                    "schedule": {"name": "multistep", "milestones": [30, 60, 90], "gamma": 0.2}})
+    query = to_query(config)
+    assert query["optimizer.betas"] == "0.8,0.99" and query["schedule.milestones"] == "30,60,90"
+    assert query["optimizer.eps"] == "1e-06"
+    assert "optimizer.betas=0.8,0.99" in link("http://x/Playground", config)
+    assert from_query(query).config == config
+    assert from_query({**query, "optimizer.betas": "[0.8, 0.99]"}).config == config  # JSON is read too
+
+
+@pytest.mark.parametrize("key, text", [("optimizer.betas", "0.8"), ("optimizer.betas", "0.8,x"),
+                                       ("optimizer.betas", "0.8,,0.9"), ("schedule.milestones", "60,30"),
+                                       ("schedule.milestones", ",".join(map(str, range(1, 150))))],
+                         ids=["one", "text", "empty", "falling", "too-many"])
+def test_a_bad_number_list_names_its_key(key, text):
+    params = {"optimizer.name": "adam", "schedule.name": "multistep", key: text}
+    with pytest.raises(ConfigError) as error:
+        from_query(params)
+    assert error.value.key.startswith(key)
+
+
+def test_new_schedules_and_settings_at_their_defaults_leave_the_link_as_it_was():
+    assert not {"optimizer.betas", "optimizer.eps"} & set(to_query(TrainConfig()))
+    plateau = TrainConfig.from_dict({"schedule": {"name": "plateau", "factor": 0.5, "patience": 3}})
+    assert from_query(to_query(plateau)).config == plateau

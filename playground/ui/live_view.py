@@ -22,6 +22,7 @@ from ..tasks import CLASSIFICATION
 from ..text import markdown_literal, metric_value
 from . import live_chart, pinned_view, server, session
 from .data_view import before_a_run, data_chart, picture_columns, while_queued  # noqa: F401 (data_chart: tests)
+from .schedule_more import lr_curve
 from .widget_state import RUN
 
 INSPECT_SECONDS = 2.0  # the inspection and the network view refresh less often than the curves
@@ -86,6 +87,7 @@ def curves(run, snap, task: str, places) -> None:
     with places[1]:
         live_chart.chart(score_chart(snap.history, run.config.epochs, task), key="pg_score_chart",
                          follow="pg_boundary")
+        lr_curve(run, snap)
 
 
 def spec_of(figure):

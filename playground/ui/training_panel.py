@@ -15,11 +15,12 @@ from ..losses import DEFAULT_LOSS, LOSSES, compatible_losses
 from ..optim import OPTIMIZERS, SCHEDULES
 from . import server
 from .link import link_config, shown
+from .schedule_more import more_settings, schedule_settings
 
 LR_CHOICES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 DECAY_CHOICES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
 BATCH_CHOICES = (0, 1, 8, 16, 32, 64, 128, 256, 512, 1024)
-SCHEDULE_TITLES = {"none": "Constant", "step": "Step decay", "cosine": "Cosine decay"}
+SCHEDULE_TITLES = {name: schedule.title for name, schedule in SCHEDULES.items()}
 
 
 def with_choice(choices: tuple, value) -> list:
@@ -61,7 +62,7 @@ def optimizer_inputs() -> dict:
     if "nesterov" in OPTIMIZERS[name].options:
         optimizer["nesterov"] = st.checkbox("Nesterov", key="pg_nesterov", disabled=optimizer["momentum"] == 0) \
             and optimizer["momentum"] > 0
-    return optimizer
+    return {**optimizer, **more_settings(name)}
 
 
 def schedule_inputs() -> dict:
@@ -70,7 +71,7 @@ def schedule_inputs() -> dict:
     if schedule["name"] == "step":
         schedule["step_size"] = st.number_input("Decay every (epochs)", 1, MAX_EPOCHS, key="pg_step_size")
         schedule["gamma"] = st.slider("Decay factor", 0.01, 1.0, step=0.01, key="pg_gamma")
-    return schedule
+    return {**schedule, **schedule_settings(schedule["name"])}
 
 
 def run_inputs(is_image: bool) -> dict:

@@ -12,6 +12,7 @@ import streamlit as st
 from ..config import TrainConfig
 from ..datasets import DATASETS
 from ..presets import Preset
+from .schedule_more import optimizer_state, schedule_state
 
 RUN = "pg_run"  # session-state key of the Playground's run
 SHOWN = "pg_shown_config"  # the setup the Playground showed last (plain state: it outlives the widgets)
@@ -25,8 +26,8 @@ def state_for(config: TrainConfig) -> dict:
             "pg_loss": config.loss, "pg_opt": o.name, "pg_lr": o.lr, "pg_wd": o.weight_decay,
             f"pg_{o.name}_momentum": o.momentum, "pg_nesterov": o.nesterov, "pg_batch": config.batch_size,
             "pg_epochs": config.epochs, "pg_schedule": s.name, "pg_step_size": s.step_size, "pg_gamma": s.gamma,
-            "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table),
-            **augment_state(config.augment)}
+            "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table), **optimizer_state(o),
+            **schedule_state(s), **augment_state(config.augment)}
 
 
 def table_state(table) -> dict:
