@@ -82,6 +82,8 @@ def _train(args) -> int:
     if args.save:
         _check_writable(args.save)
     engine = Engine(config)
+    if engine.start_report is not None and not args.quiet:
+        print(engine.start_report.text(engine.plan), file=sys.stderr)
     last_log = [time.monotonic()]
 
     def log(text: str, force: bool = False) -> None:

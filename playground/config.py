@@ -106,11 +106,16 @@ class TrainConfig:
     batch_size: int = 0  # 0 = full batch
     seed: int = 12345  # model initialisation and batch order
     device: str = "auto"  # auto | cpu | cuda | mps
+    start_from: str | None = None  # a saved model to start from (see `transfer`); None: fresh weights
+    freeze: int = 0  # the first `freeze` layers do not learn
+    # Whether start_from may be a file's path: the command line's choice, never written out (`to_dict`).
+    start_path_allowed: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"dataset": self.dataset.to_dict(), "layers": [dict(s) for s in self.layers],
                 "loss": self.loss, "optimizer": self.optimizer.to_dict(), "schedule": self.schedule.to_dict(),
-                "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed, "device": self.device}
+                "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed, "device": self.device,
+                **_transfer_dict(self)}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -133,11 +138,12 @@ class TrainConfig:
         """The config in JSON-like `data`; ConfigError naming the key when it is not one (see `from_json`)."""
         _expect_object("config", data)
         _reject_unknown("", data, {"dataset", "layers", "loss", "optimizer", "schedule", "epochs",
-                                   "batch_size", "seed", "device"})
+                                   "batch_size", "seed", "device", "start_from", "freeze"})
         dataset = _dataset(data.get("dataset", {"name": "spiral"}), table_classes, allow_paths)
         default_loss = DEFAULT_LOSS[dataset.task]
+        layers = _layers(data.get("layers", list(cls.layers)))
         return cls(dataset=dataset,
-                   layers=_layers(data.get("layers", list(cls.layers))),
+                   layers=layers,
                    loss=_loss(data.get("loss", default_loss), dataset),
                    optimizer=_optimizer(data.get("optimizer", {})),
                    schedule=_schedule(data.get("schedule", {})),
@@ -145,7 +151,8 @@ class TrainConfig:
                    batch_size=_number("batch_size", data.get("batch_size", default_batch(dataset.name)),
                                       int, 0, 1_000_000),
                    seed=_number("seed", data.get("seed", 12345), int, 0, 2**32 - 1),
-                   device=_choice("device", data.get("device", "auto"), DEVICES))
+                   device=_choice("device", data.get("device", "auto"), DEVICES),
+                   **_transfer(data, layers, allow_paths))
 
 
 def _parse_json(text: str) -> Any:
@@ -272,6 +279,32 @@ def _schedule(data: Any) -> ScheduleConfig:
     return ScheduleConfig(name=name,
                           step_size=_number("schedule.step_size", data.get("step_size", 100), int, 1, MAX_EPOCHS),
                           gamma=_number("schedule.gamma", data.get("gamma", 0.5), float, 0.001, 1.0))
+
+
+def _transfer_dict(config: TrainConfig) -> dict:
+    """start_from and freeze, each only when set (so configs without them stay as they were)."""
+    return {**({"start_from": config.start_from} if config.start_from else {}),
+            **({"freeze": config.freeze} if config.freeze else {})}
+
+
+def _transfer(data: Mapping, layers: tuple[dict, ...], allow_paths: bool) -> dict:
+    """The transfer settings: start_from (see `transfer.check_start_from`) and freeze, which must leave the
+    last Linear layer (the head) learning."""
+    from .transfer import check_start_from
+
+    start = data.get("start_from")
+    if start is not None:
+        try:
+            start = check_start_from(start, allow_paths)
+        except ValueError as error:
+            raise ConfigError("start_from", str(error)) from None
+    linear = [i for i, spec in enumerate(layers) if spec["type"] == "linear"]
+    most = linear[-1] if linear else max(len(layers) - 1, 0)
+    freeze = _number("freeze", data.get("freeze", 0), int, 0, MAX_LAYERS)
+    if freeze > most:
+        raise ConfigError("freeze", f"freezing {freeze} layers leaves nothing to learn: at most {most} "
+                                    f"(layer {most + 1}, the last Linear, must learn)")
+    return {"start_from": start, "freeze": freeze, "start_path_allowed": allow_paths and start is not None}
 
 
 def _expect_object(key: str, data: Any) -> None:

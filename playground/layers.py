@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .checks import check_number, clip, quote
+from . import pretrained
 from .lazy import lazy_module
 
 nn = lazy_module("torch.nn")  # torch is imported when a layer is first built, not by the registry
@@ -202,6 +203,10 @@ LAYERS: dict[str, LayerType] = {t.name: t for t in (
                _P("stride", int, 1, 1, 2, "2 halves the image size")),
               _residual_shape, "two 3x3 convolutions plus a skip connection", elementwise=False,
               accepts=IMAGE, weights=_residual_weights),
+    LayerType("resnet18", "ResNet-18", pretrained.resnet18_features, (), pretrained.resnet18_shape,
+              "torchvision's ResNet-18 without its fc: colour images to 512 features (start_from "
+              "torchvision:resnet18 gives it ImageNet's weights)", elementwise=False, accepts=IMAGE,
+              weights=lambda s, p: pretrained.RESNET18_WEIGHTS),
 )}
 
 

@@ -1,0 +1,204 @@
+"""Transfer learning: where a run's starting weights come from, which layers keep them, what is frozen.
+
+`"start_from"` names a saved model: "upload:<hash>" (a `.pt` uploaded to the server) or "run:<hash>"
+(a finished run's weights), both kept in the server's store of starting models under the first 16
+hex digits of the file's SHA-256, so an id names exact weights (the pool computes two runs with equal
+configs once: two different files can never share an id); "torchvision:resnet18" (ImageNet weights
+for the stack's ResNet-18 layers, see `pretrained`); or, only where the config was read with
+`allow_paths` (the command line), a `.pt` file's path. Files are read as `checkpoint` reads them
+(bounded, `weights_only`). Layer i keeps the starting model's layer i when their weights have the
+same shapes (`transfer_weights.start_weights`); the head, the last Linear, gets fresh weights when the
+starting model was trained on another dataset or number of classes. `"freeze": N` stops the first N
+layers learning. Checking an id needs no torch; loading one does. Knows nothing about the UI.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .settings import data_root
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
+    from .model import ModelPlan
+
+STORE_ID = re.compile(r"(upload|run):([0-9a-f]{16})")
+PRETRAINED = "torchvision:"  # the prefix of a torchvision start: "torchvision:resnet18"
+MAX_START_CHARS = 1000
+ID_HELP = ("an uploaded model or a finished run (the Playground's Start from), or torchvision:resnet18; "
+           "the app does not read file paths")
+
+
+class TransferError(ValueError):
+    """A start that cannot be used, with the reason in plain words."""
+
+
+@dataclass(frozen=True)
+class Start:
+    name: str  # how to call it: 'the uploaded model "mnist.pt"'
+    config: TrainConfig | None  # what it was trained as (None for a torchvision model)
+    state: dict  # its state_dict, on the CPU; read-only
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a start did to a model: the layers (0-based) that kept the starting weights or got new ones."""
+
+    name: str
+    kept: tuple[int, ...]
+    new: tuple[int, ...]
+    head: int | None  # the head replaced because the classes differ
+
+    def text(self, plan: ModelPlan) -> str:
+        def listed(indexes):
+            return ", ".join(f"{i + 1} ({plan.rows[i].title})" for i in indexes) or "none"
+        fresh = f"; new weights for layers {listed(self.new)}" if self.new else ""
+        why = f" (layer {self.head + 1} is a new head: the starting model learned other classes)" \
+            if self.head is not None else ""
+        return f"Starts from {self.name}: kept the weights of layers {listed(self.kept)}{fresh}{why}."
+
+
+def check_start_from(value: object, allow_paths: bool) -> str:
+    """`value` if it names a start this config may use; ValueError saying why not."""
+    if not isinstance(value, str) or not value or len(value) > MAX_START_CHARS:
+        raise ValueError(f"must name a saved model: {ID_HELP}")
+    if STORE_ID.fullmatch(value) or value.startswith(PRETRAINED):
+        if value.startswith(PRETRAINED):
+            from .pretrained import check_pretrained
+            check_pretrained(value)
+        return value
+    if not allow_paths:
+        raise ValueError(f"{value[:80]!r} is not a saved model's id: use {ID_HELP}")
+    if not Path(value).expanduser().is_file():
+        raise ValueError(f"there is no model file {value[:200]!r}")
+    return value
+
+
+def trainable_parameters(plan: ModelPlan, freeze: int) -> int:
+    """Parameters that learn when the first `freeze` layers are frozen."""
+    return sum(row.parameters for row in plan.rows if row.index >= freeze)
+
+
+def start_model(model, plan: ModelPlan, config: TrainConfig) -> Report:
+    """Put `config.start_from`'s weights into the freshly built `model` where they fit; TransferError if
+    the start cannot be read."""
+    from .transfer_weights import start_weights
+
+    start = load_start(config.start_from, config.start_path_allowed)
+    head = head_index(plan, config, start)
+    kept, new = start_weights(model, starting_state(start, plan), len(plan.layers), head)
+    return Report(start.name, tuple(kept), tuple(new), head)
+
+
+def head_index(plan: ModelPlan, config: TrainConfig, start: Start) -> int | None:
+    """The last Linear's index when the starting model learned other classes (another dataset or count)."""
+    linear = [i for i, spec in enumerate(plan.layers) if spec["type"] == "linear"]
+    source = start.config
+    same = source is not None and source.dataset.name == config.dataset.name \
+        and source.dataset.n_classes == config.dataset.n_classes
+    return None if same or not linear else linear[-1]
+
+
+def starting_state(start: Start, plan: ModelPlan) -> dict:
+    """The start's state_dict laid out as a stack's: a torchvision model's weights go to each of its layers."""
+    if start.config is not None:
+        return start.state
+    from .pretrained import layer_state
+
+    return layer_state(start.state, plan)
+
+
+def load_start(start_from: str, allow_path: bool = False) -> Start:
+    """The saved model `start_from` names; TransferError saying why it cannot be used."""
+    if start_from.startswith(PRETRAINED):
+        from .pretrained import pretrained_start
+        return pretrained_start(start_from)
+    found = STORE_ID.fullmatch(start_from)
+    if found:
+        return _stored_start(start_from)
+    if not allow_path:
+        raise TransferError(f"{start_from[:80]!r} is not a saved model's id: use {ID_HELP}")
+    return _loaded(Path(start_from).expanduser(), f'the model file "{Path(start_from).name}"')
+
+
+@functools.lru_cache(maxsize=4)
+def _stored_start(start_id: str) -> Start:
+    """A stored start, read once per process: its id is its content, so it never changes."""
+    kind, digest = STORE_ID.fullmatch(start_id).groups()
+    path = starts_dir() / f"{digest}.pt"
+    if not path.is_file():
+        raise TransferError(f"the saved model {start_id} is no longer on the server (models nobody used for a "
+                            "while are removed to make room): upload it again or train the run again")
+    data = _bounded_bytes(path)
+    if hashlib.sha256(data).hexdigest()[:16] != digest:
+        raise TransferError(f"the saved model {start_id} was changed on the server: upload it again")
+    return _loaded(data, _stored_name(digest, kind))
+
+
+def _bounded_bytes(path: Path) -> bytes:
+    from .checkpoint import MAX_ARCHIVE_BYTES, MIB
+
+    size = path.stat().st_size
+    if size > MAX_ARCHIVE_BYTES:
+        raise TransferError(f"refused: the model file holds {size / MIB:,.0f} MB, more than the largest allowed "
+                            f"model needs ({MAX_ARCHIVE_BYTES / MIB:,.0f} MB)")
+    return path.read_bytes()
+
+
+def _loaded(source: Path | bytes, name: str) -> Start:
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        if isinstance(source, Path):
+            source = _bounded_bytes(source) if source.is_file() else source
+        loaded = load_checkpoint(source, needs_table=False)
+    except CheckpointError as error:
+        raise TransferError(f"{name} cannot be a start: {error}") from None
+    except OSError as error:
+        raise TransferError(f"{name} cannot be read: {error.strerror or error}") from None
+    return Start(name, loaded.config, loaded.model.state_dict())
+
+
+# --- the server's store of starting models ---------------------------------------------------------
+
+
+def starts_dir() -> Path:
+    return data_root() / "starts"
+
+
+def save_start(data: bytes, kind: str, name: str) -> str:
+    """Check `data` (a checkpoint's bytes) and store it; returns its id "<kind>:<hash>" (kind: upload or
+    run). Uses the uploaded tables' storage limits; TransferError when the file is not a model or there
+    is no room."""
+    from . import diskquota
+    from .tabular import _write_atomic, storage_limits
+
+    if kind not in ("upload", "run"):
+        raise ValueError(f"kind must be upload or run, not {kind!r}")
+    _loaded(data, f'"{Path(name).name[:200]}"')
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    path, meta = starts_dir() / f"{digest}.pt", starts_dir() / f"{digest}.json"
+    try:
+        if not (path.is_file() and path.stat().st_size == len(data)):
+            diskquota.make_room(starts_dir(), len(data) + 512, storage_limits(), keep=digest)
+            _write_atomic(meta, json.dumps({"name": Path(name).name[:200] or "model.pt"}).encode())
+            _write_atomic(path, data)
+    except diskquota.NoRoom as error:
+        raise TransferError(error.message) from None
+    except OSError as error:
+        raise TransferError(f"the server could not store the model: {error.strerror or error}") from None
+    diskquota.touch(path)
+    return f"{kind}:{digest}"
+
+
+def _stored_name(digest: str, kind: str) -> str:
+    try:
+        name = str(json.loads((starts_dir() / f"{digest}.json").read_text("utf-8"))["name"])
+    except (OSError, ValueError, TypeError, KeyError):
+        name = f"{digest}.pt"
+    return f'the finished run "{name}"' if kind == "run" else f'the uploaded model "{name}"'
