@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from . import pretrained
 from .config import TrainConfig
 from .datasets import DATASETS
 from .layers import LayerError, Shape
@@ -53,6 +54,7 @@ LAYER_FLOPS: dict[str, Callable[[Shape, dict, Shape], tuple[int, int]]] = {
     "linear": lambda shape, spec, out: (2 * shape[0] * out[0], 0),
     "conv2d": lambda shape, spec, out: (0, _conv_flops(shape[0], spec["kernel"], out)),
     "residual": _residual_flops,
+    "resnet18": pretrained.resnet18_flops,
 }
 
 

@@ -74,3 +74,18 @@ def layer_state(state: dict, plan: ModelPlan) -> dict:
     """A torchvision model's state_dict laid out as the stack's: under each resnet18 layer, `fc` left out."""
     return {f"{i}.{key}": value for i, spec in enumerate(plan.layers) if spec["type"] in LAYER_TYPES
             for key, value in state.items() if not key.startswith("fc.")}
+
+
+def resnet18_flops(shape: tuple[int, ...], spec: dict | None = None, out=None) -> tuple[int, int]:
+    """(matrix-multiply, convolution) FLOPs of one image through the resnet18 layer (multiply-add = 2):
+    its stem, then four stages of two basic blocks, each stage after the first halving the image."""
+    height, width = shape[1:]
+
+    def area(halvings: int) -> int:
+        return -(-height // 2**halvings) * -(-width // 2**halvings)
+
+    flops = 2 * 64 * 3 * 49 * area(1) + 4 * 2 * 64 * 64 * 9 * area(2)  # the 7x7 stem; the first stage
+    for stage, channels in enumerate((128, 256, 512), start=3):
+        half = channels // 2  # first conv (stride 2) and its 1x1 skip from half the channels, then three more
+        flops += 2 * area(stage) * (channels * half * 9 + 3 * channels * channels * 9 + channels * half)
+    return 0, flops

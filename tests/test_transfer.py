@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from playground import pretrained, transfer
+from playground.budget import forward_flops
 from playground.checkpoint import save_checkpoint
 from playground.config import ConfigError, TrainConfig
 from playground.engine import Engine
@@ -213,10 +214,20 @@ def test_stored_starts_are_named_by_their_content(start_file, tmp_path, monkeypa
 # --- ResNet-18 ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("size", [(28, 28), (32, 32), (40, 24)])
+def test_the_resnet18_layers_flops_agree_with_torch(size):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    plan = plan_model([{"type": "resnet18"}, {"type": "linear"}], (3, *size), 10)
+    with torch.device("meta"), FlopCounterMode(display=False) as counter:
+        build_model(plan).eval()(torch.empty((1, *plan.input_shape)))
+    assert forward_flops(plan) == counter.get_total_flops()
+
+
 def test_the_resnet18_layer_counts_its_weights_and_takes_colour_images_only():
     plan = plan_model([{"type": "resnet18"}, {"type": "linear"}], (3, 32, 32), 10)
     model = build_model(plan)
-    assert sum(p.numel() for p in model[0].parameters()) == pretrained.RESNET18_WEIGHTS
+    assert sum(p.numel() for p in model[0].parameters()) == pretrained.RESNET18_WEIGHTS == plan.rows[0].parameters
     assert plan.rows[0].output_shape == (512,) and model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     with pytest.raises(ValueError, match="3 channels"):
         plan_model([{"type": "resnet18"}, {"type": "linear"}], (1, 28, 28), 10)
