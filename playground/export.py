@@ -545,7 +545,8 @@ def export_script(config: TrainConfig) -> str:
     """A standalone PyTorch script reproducing `config`'s run; raises LayerError for a stack that cannot work."""
     table = config.dataset.table
     # The page asks on every rerun: cached by the config's JSON (which leaves out a table's path permission).
-    return _script(config.to_json(indent=None), allow_paths=bool(table and table.allow_path))
+    return _script(config.to_json(indent=None),
+                   allow_paths=bool(table and table.allow_path) or config.start_path_allowed)
 
 
 @functools.lru_cache(maxsize=64)

@@ -427,3 +427,26 @@ def test_a_csv_table_reproduces_the_engine(runs):
 ])
 def test_script_name_says_dataset_and_model(data, name):
     assert script_name(TrainConfig.from_dict(data)) == name
+
+
+def test_a_run_started_from_a_saved_model_with_frozen_layers_reproduces_the_engine(tmp_path):
+    """The script takes the start as --start (here: a model of 3 spiral classes for a run of 4, so a new
+    head), keeps and freezes as the app does and ends with the engine's numbers."""
+    from playground.checkpoint import save_checkpoint
+
+    spiral = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 40}, "epochs": 30, "seed": 3,
+              "layers": [{"type": "linear", "out": 16}, {"type": "tanh"}, {"type": "linear", "out": 8},
+                         {"type": "relu"}, {"type": "linear"}], "optimizer": {"name": "adam", "lr": 0.02}}
+    source = Engine(config(**spiral))
+    for _ in source.run():
+        pass
+    save_checkpoint(tmp_path / "start.pt", source.config, source.model)
+    cfg = config(**{**spiral, "dataset": {**spiral["dataset"], "classes": 4}, "start_from": str(tmp_path / "start.pt"),
+                    "freeze": 2})
+    script = export_script(cfg)
+    assert "NEW_HEAD = 4" in script and "FREEZE = 2" in script and "def start_weights(" in script
+    check_standalone(script)
+    (tmp_path / "run").mkdir()
+    run = Run(tmp_path / "run", cfg, ["--start", str(tmp_path / "start.pt")])
+    assert any(line.startswith("started from") and "kept layers [1, 3]" in line for line in run.output[0])
+    assert_same_numbers(run)
