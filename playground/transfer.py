@@ -4,7 +4,8 @@
 (a finished run's weights), both kept in the server's store of starting models under the first 16
 hex digits of the file's SHA-256, so an id names exact weights (the pool computes two runs with equal
 configs once: two different files can never share an id); "torchvision:resnet18" (ImageNet weights
-for the stack's ResNet-18 layers, see `pretrained`); or, only where the config was read with
+for the stack's ResNet-18 layers, see `pretrained`); "default:mnist" (the Draw page's MNIST model, the
+same file for every run of a server); or, only where the config was read with
 `allow_paths` (the command line), a `.pt` file's path. Files are read as `checkpoint` reads them
 (bounded, `weights_only`). Layer i keeps the starting model's layer i when their weights have the
 same shapes (`transfer_weights.start_weights`); the head, the last Linear, gets fresh weights when the
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
 
 STORE_ID = re.compile(r"(upload|run):([0-9a-f]{16})")
 PRETRAINED = "torchvision:"  # the prefix of a torchvision start: "torchvision:resnet18"
+DEFAULT_MNIST = "default:mnist"  # the Draw page's MNIST model (`default_model`), trained once per server
 MAX_START_CHARS = 1000
-ID_HELP = ("an uploaded model or a finished run (the Playground's Start from), or torchvision:resnet18; "
+ID_HELP = ("an uploaded model or a finished run (the Playground's Start from), default:mnist or torchvision:resnet18; "
            "the app does not read file paths")
 
 
@@ -67,7 +69,7 @@ def check_start_from(value: object, allow_paths: bool) -> str:
     """`value` if it names a start this config may use; ValueError saying why not."""
     if not isinstance(value, str) or not value or len(value) > MAX_START_CHARS:
         raise ValueError(f"must name a saved model: {ID_HELP}")
-    if STORE_ID.fullmatch(value) or value.startswith(PRETRAINED):
+    if STORE_ID.fullmatch(value) or value.startswith(PRETRAINED) or value == DEFAULT_MNIST:
         if value.startswith(PRETRAINED):
             from .pretrained import check_pretrained
             check_pretrained(value)
@@ -118,12 +120,22 @@ def load_start(start_from: str, allow_path: bool = False) -> Start:
     if start_from.startswith(PRETRAINED):
         from .pretrained import pretrained_start
         return pretrained_start(start_from)
-    found = STORE_ID.fullmatch(start_from)
-    if found:
+    if start_from == DEFAULT_MNIST:
+        return _default_start()
+    if STORE_ID.fullmatch(start_from):
         return _stored_start(start_from)
     if not allow_path:
         raise TransferError(f"{start_from[:80]!r} is not a saved model's id: use {ID_HELP}")
     return _loaded(Path(start_from).expanduser(), f'the model file "{Path(start_from).name}"')
+
+
+@functools.lru_cache(maxsize=1)
+def _default_start() -> Start:
+    """The Draw page's default MNIST model (trained and saved on first use, then loaded)."""
+    from .default_model import default_model
+
+    loaded = default_model()
+    return Start("the Draw page's MNIST model", loaded.config, loaded.model.state_dict())
 
 
 @functools.lru_cache(maxsize=4)

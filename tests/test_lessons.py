@@ -101,3 +101,13 @@ def test_every_race_has_a_judge_of_its_entrants_finals():
     from playground.lessons import race_result
     assert race_result(LESSONS["optimizer-race"], finals).as_promised
     assert not race_result(LESSONS["optimizer-race"], {**finals, "Adam": None}).as_promised
+
+
+def test_the_transfer_race_keeps_its_promise_and_its_entrants_differ_only_in_the_start():
+    lesson = LESSONS["transfer"]
+    reused, scratch = (config for _, config in lesson.race)
+    assert reused.replace(start_from=None, freeze=0) == scratch and reused.start_from == "default:mnist"
+    result = lesson.judge({name: train(config)[1] for name, config in lesson.race})
+    assert result.as_promised, result.text
+    assert lesson.question.choices[lesson.question.answer] == "the reused digit features"
+    assert not lesson.judge({name: None for name, _ in lesson.race}).as_promised
