@@ -97,6 +97,62 @@ def start_model(model, plan: ModelPlan, config: TrainConfig) -> Report:
     return Report(start.name, tuple(kept), tuple(new), head)
 
 
+def preview(config: TrainConfig, plan: ModelPlan) -> Report:
+    """What `start_model` would keep for `config`, without downloading or training anything: a built-in
+    start (the MNIST model, a torchvision model) is judged by its shapes. TransferError as `start_model`."""
+    return _preview(config.to_json(indent=None), config.start_path_allowed)
+
+
+@functools.lru_cache(maxsize=32)
+def _preview(config_json: str, allow_path: bool) -> Report:
+    from .config import TrainConfig
+    from .model import build_model, plan_for
+
+    config = TrainConfig.from_json(config_json, allow_paths=allow_path)
+    plan = plan_for(config)
+    start = _shapes_only(config.start_from) or load_start(config.start_from, allow_path)
+    model = build_model(plan, *_normalization(config, plan))
+    kept, new = _start_weights()(model, starting_state(start, plan), len(plan.layers), head_index(plan, config, start))
+    return Report(start.name, tuple(kept), tuple(new), head_index(plan, config, start))
+
+
+def _shapes_only(start_from: str) -> Start | None:
+    """A built-in start with its weights' shapes but not its values (untrained), or None for a file."""
+    if start_from == DEFAULT_MNIST:
+        from .default_model import DEFAULT_CONFIG
+        from .model import build_model, plan_for
+
+        plan = plan_for(DEFAULT_CONFIG)
+        state = build_model(plan, *_normalization(DEFAULT_CONFIG, plan)).state_dict()
+        return Start("the Draw page's MNIST model", DEFAULT_CONFIG, state)
+    if start_from.startswith(PRETRAINED):
+        from . import pretrained
+
+        return Start(f"torchvision's ResNet-18 ({pretrained.WEIGHTS or 'untrained'} weights)", None,
+                     pretrained.resnet18_features().state_dict())
+    return None
+
+
+def _normalization(config: TrainConfig, plan: ModelPlan) -> tuple:
+    """Stand-in normalisation statistics, where the engine's model has a normalisation, for a model built
+    only to compare shapes (its layers' positions depend on it)."""
+    import torch
+
+    from .datasets import DATASETS
+
+    spec = DATASETS[config.dataset.name]
+    if not (spec.is_image or spec.standardize):
+        return ()
+    n = () if len(plan.input_shape) == 3 else (plan.input_shape[0],)
+    return torch.zeros(n), torch.ones(n)
+
+
+def _start_weights():
+    from .transfer_weights import start_weights
+
+    return start_weights
+
+
 def head_index(plan: ModelPlan, config: TrainConfig, start: Start) -> int | None:
     """The last Linear's index when the starting model learned other classes (another dataset or count)."""
     linear = [i for i, spec in enumerate(plan.layers) if spec["type"] == "linear"]

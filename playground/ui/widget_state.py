@@ -25,7 +25,8 @@ def state_for(config: TrainConfig) -> dict:
             "pg_loss": config.loss, "pg_opt": o.name, "pg_lr": o.lr, "pg_wd": o.weight_decay,
             f"pg_{o.name}_momentum": o.momentum, "pg_nesterov": o.nesterov, "pg_batch": config.batch_size,
             "pg_epochs": config.epochs, "pg_schedule": s.name, "pg_step_size": s.step_size, "pg_gamma": s.gamma,
-            "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table)}
+            "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table),
+            "pg_start": config.start_from or "", "pg_freeze": config.freeze}
 
 
 def table_state(table) -> dict:
