@@ -290,7 +290,7 @@ def _transfer_dict(config: TrainConfig) -> dict:
 def _transfer(data: Mapping, layers: tuple[dict, ...], allow_paths: bool) -> dict:
     """The transfer settings: start_from (see `transfer.check_start_from`) and freeze, which must leave the
     last Linear layer (the head) learning."""
-    from .transfer import check_start_from
+    from .start_ids import check_start_from
 
     start = data.get("start_from")
     if start is not None:

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .checks import check_number, clip, quote
 from . import pretrained
+from .checks import check_number, clip, quote
 from .lazy import lazy_module
 
 nn = lazy_module("torch.nn")  # torch is imported when a layer is first built, not by the registry

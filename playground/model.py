@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from .layers import LAYERS, MAX_LAYERS, LayerError, Shape, build_layer, check_spec, layer_shape, layer_weights
 from .lazy import lazy_module
-from .pretrained import LAYER_TYPES as PRETRAINED_LAYERS
 from .losses import LOSSES, LossSpec
+from .pretrained import LAYER_TYPES as PRETRAINED_LAYERS
 
 if TYPE_CHECKING:  # only for the annotations: planning needs no config module and no torch
     import torch

@@ -4,16 +4,10 @@ The "resnet18" layer is `torchvision.models.resnet18` without its `fc`: any 3-ch
 features out, so the stack's next Linear is the new head (the material's `model.fc = nn.Linear(512,
 10)`). `"start_from": "torchvision:resnet18"` gives every such layer ImageNet's weights, downloaded
 once by torch.hub into its cache (progress on the console); offline, without that file, a
-`TransferError` says how to get it. With `WEIGHTS = None` (the tests) the same code starts from
+`DownloadError` says how to get it. With `WEIGHTS = None` (the tests) the same code starts from
 torchvision's untrained weights, with no download. Knows nothing about the UI or training.
 """
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .model import ModelPlan
-    from .transfer import Start
 
 PRETRAINED_MODELS = {"torchvision:resnet18": "resnet18"}  # start_from -> the layer type it fills
 LAYER_TYPES = {"resnet18"}
@@ -45,34 +39,35 @@ def resnet18_features(shape=None, params=None):
     return model
 
 
-def pretrained_start(value: str) -> Start:
-    """The start `value` names: its weights (downloaded once), TransferError offline without them."""
-    from .transfer import Start
-
-    check_pretrained(value)
-    return Start(f"torchvision's ResNet-18 ({WEIGHTS or 'untrained'} weights)", None, _state(WEIGHTS))
+class DownloadError(ValueError):
+    """Pretrained weights that could not be had, with how to get them."""
 
 
-def _state(weights: str | None) -> dict:
+def pretrained_name(value: str) -> str:
+    return f"torchvision's ResNet-18 ({WEIGHTS or 'untrained'} weights)"
+
+
+def pretrained_state(value: str) -> dict:
+    """The weights `value` names (downloaded once; untrained when WEIGHTS is None); DownloadError offline."""
     import torch
     import torchvision
 
-    from .transfer import TransferError
-
+    check_pretrained(value)
+    weights = WEIGHTS
     if weights is None:
         return torchvision.models.resnet18(weights=None).state_dict()
     url = torchvision.models.get_model_weights("resnet18")[weights].url
     try:
         return torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True, weights_only=True)
     except (OSError, RuntimeError, ValueError) as error:  # URLError is an OSError
-        raise TransferError(f"ResNet-18's ImageNet weights could not be downloaded ({error}); connect to the "
+        raise DownloadError(f"ResNet-18's ImageNet weights could not be downloaded ({error}); connect to the "
                             f"internet once, or put the file from {url} in {torch.hub.get_dir()}/checkpoints"
                             ) from None
 
 
-def layer_state(state: dict, plan: ModelPlan) -> dict:
+def layer_state(state: dict, layers: tuple[dict, ...]) -> dict:
     """A torchvision model's state_dict laid out as the stack's: under each resnet18 layer, `fc` left out."""
-    return {f"{i}.{key}": value for i, spec in enumerate(plan.layers) if spec["type"] in LAYER_TYPES
+    return {f"{i}.{key}": value for i, spec in enumerate(layers) if spec["type"] in LAYER_TYPES
             for key, value in state.items() if not key.startswith("fc.")}
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,12 +27,7 @@ if TYPE_CHECKING:
     from .config import TrainConfig
     from .model import ModelPlan
 
-STORE_ID = re.compile(r"(upload|run):([0-9a-f]{16})")
-PRETRAINED = "torchvision:"  # the prefix of a torchvision start: "torchvision:resnet18"
-DEFAULT_MNIST = "default:mnist"  # the Draw page's MNIST model (`default_model`), trained once per server
-MAX_START_CHARS = 1000
-ID_HELP = ("an uploaded model or a finished run (the Playground's Start from), default:mnist or torchvision:resnet18; "
-           "the app does not read file paths")
+from .start_ids import DEFAULT_MNIST, ID_HELP, PRETRAINED, STORE_ID, check_start_from  # noqa: F401 (re-exported)
 
 
 class TransferError(ValueError):
@@ -63,22 +57,6 @@ class Report:
         why = f" (layer {self.head + 1} is a new head: the starting model learned other classes)" \
             if self.head is not None else ""
         return f"Starts from {self.name}: kept the weights of layers {listed(self.kept)}{fresh}{why}."
-
-
-def check_start_from(value: object, allow_paths: bool) -> str:
-    """`value` if it names a start this config may use; ValueError saying why not."""
-    if not isinstance(value, str) or not value or len(value) > MAX_START_CHARS:
-        raise ValueError(f"must name a saved model: {ID_HELP}")
-    if STORE_ID.fullmatch(value) or value.startswith(PRETRAINED) or value == DEFAULT_MNIST:
-        if value.startswith(PRETRAINED):
-            from .pretrained import check_pretrained
-            check_pretrained(value)
-        return value
-    if not allow_paths:
-        raise ValueError(f"{value[:80]!r} is not a saved model's id: use {ID_HELP}")
-    if not Path(value).expanduser().is_file():
-        raise ValueError(f"there is no model file {value[:200]!r}")
-    return value
 
 
 def trainable_parameters(plan: ModelPlan, freeze: int) -> int:
@@ -119,7 +97,7 @@ def _preview(config_json: str, allow_path: bool) -> Report:
 def _shapes_only(start_from: str) -> Start | None:
     """A built-in start with its weights' shapes but not its values (untrained), or None for a file."""
     if start_from == DEFAULT_MNIST:
-        from .default_model import DEFAULT_CONFIG
+        from .default_start import DEFAULT_CONFIG
         from .model import build_model, plan_for
 
         plan = plan_for(DEFAULT_CONFIG)
@@ -128,8 +106,7 @@ def _shapes_only(start_from: str) -> Start | None:
     if start_from.startswith(PRETRAINED):
         from . import pretrained
 
-        return Start(f"torchvision's ResNet-18 ({pretrained.WEIGHTS or 'untrained'} weights)", None,
-                     pretrained.resnet18_features().state_dict())
+        return Start(pretrained.pretrained_name(start_from), None, pretrained.resnet18_features().state_dict())
     return None
 
 
@@ -168,14 +145,18 @@ def starting_state(start: Start, plan: ModelPlan) -> dict:
         return start.state
     from .pretrained import layer_state
 
-    return layer_state(start.state, plan)
+    return layer_state(start.state, plan.layers)
 
 
 def load_start(start_from: str, allow_path: bool = False) -> Start:
     """The saved model `start_from` names; TransferError saying why it cannot be used."""
     if start_from.startswith(PRETRAINED):
-        from .pretrained import pretrained_start
-        return pretrained_start(start_from)
+        from .pretrained import DownloadError, pretrained_name, pretrained_state
+
+        try:
+            return Start(pretrained_name(start_from), None, pretrained_state(start_from))
+        except DownloadError as error:
+            raise TransferError(str(error)) from None
     if start_from == DEFAULT_MNIST:
         return _default_start()
     if STORE_ID.fullmatch(start_from):
@@ -187,11 +168,14 @@ def load_start(start_from: str, allow_path: bool = False) -> Start:
 
 @functools.lru_cache(maxsize=1)
 def _default_start() -> Start:
-    """The Draw page's default MNIST model (trained and saved on first use, then loaded)."""
-    from .default_model import default_model
+    """The Draw page's default MNIST model, read from its file (`default_model` trains it, not this)."""
+    from .default_start import saved_default_model
 
-    loaded = default_model()
-    return Start("the Draw page's MNIST model", loaded.config, loaded.model.state_dict())
+    path = saved_default_model()
+    if path is None:
+        raise TransferError("the Draw page's MNIST model is not trained yet on this machine: the app trains it "
+                            "when it starts (about a minute), or open the Draw page; then try again")
+    return _loaded(path, "the Draw page's MNIST model")
 
 
 @functools.lru_cache(maxsize=4)

@@ -104,6 +104,9 @@ def test_every_race_has_a_judge_of_its_entrants_finals():
 
 
 def test_the_transfer_race_keeps_its_promise_and_its_entrants_differ_only_in_the_start():
+    from playground.default_model import default_model
+
+    default_model()  # the start: the Draw page's model, which the app trains when it starts
     lesson = LESSONS["transfer"]
     reused, scratch = (config for _, config in lesson.race)
     assert reused.replace(start_from=None, freeze=0) == scratch and reused.start_from == "default:mnist"

@@ -15,8 +15,8 @@ from playground.config import TrainConfig
 from playground.layers import LAYERS
 from playground.lessons import LESSONS
 from playground.model import build_model, plan_for
-from playground.pretrained import LAYER_TYPES as PRETRAINED_LAYERS
 from playground.presets import IMAGE_PRESETS, TOY_PRESETS
+from playground.pretrained import LAYER_TYPES as PRETRAINED_LAYERS
 
 ROOT = Path(__file__).resolve().parents[1]
 

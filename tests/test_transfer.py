@@ -100,7 +100,8 @@ def test_runs_with_a_start_or_frozen_layers_never_stack(start_file):
 
 
 def test_the_same_data_and_classes_keep_every_layer(start_file):
-    source = Engine(TrainConfig.from_dict(SPIRAL), initial_state=torch.load(start_file, weights_only=True)["state_dict"])
+    saved = torch.load(start_file, weights_only=True)["state_dict"]
+    source = Engine(TrainConfig.from_dict(SPIRAL), initial_state=saved)
     engine = Engine(on(start_file))
     assert engine.start_report.kept == (0, 2) and engine.start_report.new == () and engine.start_report.head is None
     assert same(weights(engine, 0), weights(source, 0)) and same(weights(engine, 2), weights(source, 2))
@@ -253,4 +254,4 @@ def test_offline_the_resnet18_download_says_how_to_get_it(monkeypatch):
         raise OSError("no network")
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
     with pytest.raises(transfer.TransferError, match="could not be downloaded.*checkpoints"):
-        pretrained.pretrained_start("torchvision:resnet18")
+        transfer.load_start("torchvision:resnet18")
