@@ -56,3 +56,14 @@ def test_a_links_start_and_freeze_fill_the_controls(open_playground):
     assert app.session_state["pg_start"] == "default:mnist" and app.session_state["pg_freeze"] == 1
     assert "Starts from the Draw page's MNIST model: kept the weights of layers 1 (Conv2d)" in captions(app)
     assert not app.exception
+
+
+def test_the_finished_run_becomes_a_start(open_playground):
+    config = TrainConfig().replace(epochs=3, device="cpu")
+    app = open_playground(to_query(config))
+    app.button(key="pg_train").click().run()
+    app.session_state["pg_run"].join(120)
+    app.run()
+    app.button(key="pg_start_run").click().run()
+    assert app.session_state["pg_start"].startswith("run:") and not app.exception
+    assert "Starts from the finished run" in captions(app) and "kept the weights of layers 1 (Linear)" in captions(app)

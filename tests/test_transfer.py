@@ -255,3 +255,38 @@ def test_offline_the_resnet18_download_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
     with pytest.raises(transfer.TransferError, match="could not be downloaded.*checkpoints"):
         transfer.load_start("torchvision:resnet18")
+
+
+# --- links and the pool ---------------------------------------------------------------------------
+
+
+def test_a_link_carries_the_start_and_the_freeze():
+    from playground.share import from_query, to_query
+
+    config = TrainConfig.from_dict({**SPIRAL, "start_from": "run:0123456789abcdef", "freeze": 1})
+    assert from_query(to_query(config)).config == config
+
+
+def test_the_pool_never_shares_a_computation_between_two_different_starts(start_file, tmp_path, monkeypatch):
+    from playground.pool import setup_key
+
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path / "data"))
+    other = trained({**SPIRAL, "seed": 2})
+    save_checkpoint(tmp_path / "other.pt", other.config, other.model)
+    ids = [transfer.save_start(open(path, "rb").read(), "upload", "same-name.pt")
+           for path in (start_file, tmp_path / "other.pt")]
+    keys = {setup_key(TrainConfig.from_dict({**SPIRAL, "start_from": start}), {}) for start in ids}
+    assert len(keys) == 2
+
+
+def test_the_exported_resnet18_layer_is_the_apps():
+    """The script's copy of resnet18_features builds the layer's module with the same initial weights."""
+    from playground.export import LAYER_CODE, _source
+
+    names = {}
+    exec(_source(pretrained.resnet18_features), names)  # noqa: S102 - our own source
+    torch.manual_seed(0)
+    script = eval(LAYER_CODE["resnet18"].render({"type": "resnet18"}, (3, 32, 32)), names)  # noqa: S307
+    torch.manual_seed(0)
+    app = build_model(plan_model([{"type": "resnet18"}, {"type": "linear"}], (3, 32, 32), 10))[0]
+    assert same(script.state_dict(), app.state_dict())

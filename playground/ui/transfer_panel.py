@@ -4,7 +4,7 @@ its first layers stay frozen; and, under the layer table, what the start keeps a
 A start is an id (`transfer`): the Draw page's MNIST model, torchvision's ResNet-18, an uploaded `.pt`
 or this session's finished run, the last two stored on the server under their content's hash (never
 a path). Returns the config keys it shows ("start_from", "freeze"). Knows the widget keys `pg_start`,
-`pg_freeze`, `pg_start_upload`; the stored files are `transfer`'s.
+`pg_freeze`, `pg_start_upload`; the stored files are `transfer`'s, the upload rate `table_panel`'s.
 """
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import streamlit as st
 from .. import transfer
 from ..lazy import lazy_module
 from ..model import ModelPlan
+from ..tabular import TableError
 from ..text import markdown_literal
 from . import session
+from .table_panel import upload_allowed
 from .widget_state import RUN
 
 checkpoint = lazy_module("playground.checkpoint")  # imports torch: only when a run's weights are kept
@@ -49,15 +51,24 @@ def transfer_section() -> dict:
 
 
 def keep_upload() -> None:
+    """Store the uploaded .pt (counted against the page's upload rate, as tables are) and choose it."""
     upload = st.session_state.get("pg_start_upload")
     if upload is not None:
-        _keep(lambda: upload.getvalue(), "upload", upload.name, f'uploaded "{upload.name[:80]}"')
+        _keep(lambda: _allowed(upload.getvalue()), "upload", upload.name, f'uploaded "{upload.name[:80]}"')
+
+
+def _allowed(data: bytes) -> bytes:
+    try:
+        upload_allowed(len(data))
+    except TableError as error:
+        raise transfer.TransferError(error.message) from None
+    return data
 
 
 def keep_run(run) -> None:
     engine = run.engine
     _keep(lambda: checkpoint.checkpoint_bytes(run.config, engine.model, engine.dataset.class_names),
-          "run", "finished run", "This session's finished run")
+          "run", f"{run.config.dataset.name} run", "This session's finished run")
 
 
 def _keep(data, kind: str, name: str, label: str) -> None:
