@@ -35,18 +35,19 @@ print(f"started from {args.start}: kept layers {[i + 1 for i in kept]}, new weig
 
 
 def start_file(config: TrainConfig) -> str | None:
-    """The default --start of the script: the CLI's path, the torchvision name, or START_FILE."""
+    """The default --start of the script: the CLI's path, the torchvision name, or START_FILE for a start the
+    server keeps (the Playground's Start from offers its file)."""
     start = config.start_from
-    if start is None or start in PRETRAINED_MODELS or not transfer.STORE_ID.fullmatch(start):
+    if start is None or start in PRETRAINED_MODELS:
         return start
-    return START_FILE
+    return START_FILE if transfer.STORE_ID.fullmatch(start) or start == transfer.DEFAULT_MNIST else start
 
 
 def constants(config: TrainConfig, plan: ModelPlan) -> str:
     """The settings lines (empty without transfer)."""
     lines = []
     if config.start_from:
-        head = transfer.head_index(plan, config, transfer.load_start(config.start_from, config.start_path_allowed))
+        head = transfer.preview(config, plan).head  # a built-in start by its shapes: nothing downloaded here
         resnets = [i for i, spec in enumerate(plan.layers) if spec["type"] in LAYER_TYPES]
         lines += [f"START_FROM = {start_file(config)!r}  # the model whose weights this one starts from (--start)",
                   f"N_LAYERS = {len(plan.layers)}  # layers in the stack",

@@ -216,6 +216,20 @@ def _loaded(source: Path | bytes, name: str) -> Start:
     return Start(name, loaded.config, loaded.model.state_dict())
 
 
+def start_bytes(start_from: str) -> bytes | None:
+    """The file of a start the server keeps (stored, or the default model once trained), for download next to
+    an exported script; None for other starts or a file that is gone."""
+    from .default_start import saved_default_model
+
+    found = STORE_ID.fullmatch(start_from)
+    path = starts_dir() / f"{found.group(2)}.pt" if found else \
+        saved_default_model() if start_from == DEFAULT_MNIST else None
+    try:
+        return _bounded_bytes(path) if path is not None and path.is_file() else None
+    except (OSError, TransferError):
+        return None
+
+
 # --- the server's store of starting models ---------------------------------------------------------
 
 

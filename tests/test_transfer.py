@@ -204,6 +204,9 @@ def test_stored_starts_are_named_by_their_content(start_file, tmp_path, monkeypa
     assert first == again and first != second and transfer.STORE_ID.fullmatch(first)
     engine = Engine(TrainConfig.from_dict({**SPIRAL, "start_from": second}))
     assert engine.start_report.name == 'the uploaded model "a.pt"' and engine.start_report.kept == (0, 2)
+    assert transfer.start_bytes(second) == path.read_bytes() and transfer.start_bytes("torchvision:resnet18") is None
+    from playground.export import export_script
+    assert "START_FROM = 'start.pt'" in export_script(engine.config)  # the page offers the file as start.pt
     stored = transfer.starts_dir() / f"{first.split(':')[1]}.pt"
     stored.write_bytes(path.read_bytes())  # changed behind the id's back
     with pytest.raises(ConfigError, match="was changed on the server"):

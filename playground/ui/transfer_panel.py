@@ -45,6 +45,9 @@ def transfer_section() -> dict:
             st.button("Start from the finished run", key="pg_start_run", on_click=keep_run, args=(run,))
         if st.session_state.get(ERROR):
             st.error(markdown_literal(st.session_state[ERROR]), icon="🚫")
+        if transfer.STORE_ID.fullmatch(start) or start == transfer.DEFAULT_MNIST:  # read only when clicked
+            st.download_button("Download the start (.pt)", lambda: transfer.start_bytes(start) or b"", "start.pt",
+                               key="pg_start_download", help="an exported script reads it as --start start.pt")
         freeze = st.number_input("Freeze the first N layers", 0, 64, step=1, key="pg_freeze",
                                  help="their weights do not learn (requires_grad=False): train only the rest")
     return {**({"start_from": start} if start else {}), **({"freeze": int(freeze)} if freeze else {})}
