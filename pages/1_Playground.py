@@ -22,6 +22,7 @@ from playground.ui import (
     screen,
     share_panel,
     training_panel,
+    transfer_panel,
 )
 
 st.set_page_config(page_title="Playground · Neural Playground", page_icon="🎛️", layout="wide")
@@ -41,7 +42,7 @@ live_box = st.container(key="pg_live")
 model_col, detail_col = st.columns(2, gap="large")
 with st.sidebar:
     data = data_panel.dataset_section()
-    training = training_panel.training_section(data, lr_place=lr_box)
+    training = {**training_panel.training_section(data, lr_place=lr_box), **transfer_panel.transfer_section()}
     training.update(augment_panel.augment_section(data))
 is_image = data_panel.is_image(data)
 with model_col:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from . import pretrained
 from .config import TrainConfig
 from .datasets import DATASETS
 from .layers import RECURRENT_GATES, LayerError, Shape, recurrent_inputs, sequence_steps
@@ -62,6 +63,7 @@ LAYER_FLOPS: dict[str, Callable[[Shape, dict, Shape], tuple[int, int]]] = {
     "conv2d": lambda shape, spec, out: (0, _conv_flops(shape[0], spec["kernel"], out)),
     "residual": _residual_flops,
     **dict.fromkeys(RECURRENT_GATES, _recurrent_flops),
+    "resnet18": pretrained.resnet18_flops,
 }
 
 

@@ -83,6 +83,8 @@ class LoadedModel:
 def save_checkpoint(target: str | Path | BinaryIO, config: TrainConfig, model: torch.nn.Module,
                     class_names: tuple[str, ...] = (), metrics: dict | None = None) -> None:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if config.start_path_allowed:  # the weights are in the file; a path on this machine means nothing elsewhere
+        config = config.replace(start_from=None, start_path_allowed=False)
     torch.save({"format": FORMAT, "version": VERSION, "config": config.to_json(indent=None),
                 "classes": config.dataset.n_classes, "class_names": list(class_names), "metrics": dict(metrics or {}),
                 "state_dict": state}, target)

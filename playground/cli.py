@@ -30,10 +30,12 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
+from .default_model import default_model
 from .engine import BatchProgress, Diverged, Engine, EpochEnd
 from .export import export_script
 from .images import ImageDataError
 from .layers import LayerError
+from .start_ids import DEFAULT_MNIST
 
 BAD_INPUT = 2
 
@@ -83,7 +85,11 @@ def _train(args) -> int:
     config = _read_config(args.config)
     if args.save:
         _check_writable(args.save)
+    if config.start_from == DEFAULT_MNIST:  # trained once on this machine, as the Draw page does
+        default_model()
     engine = Engine(config)
+    if engine.start_report is not None and not args.quiet:
+        print(engine.start_report.text(engine.plan), file=sys.stderr)
     last_log = [time.monotonic()]
 
     def log(text: str, force: bool = False) -> None:

@@ -128,13 +128,17 @@ class TrainConfig:
     seed: int = 12345  # model initialisation and batch order
     device: str = "auto"  # auto | cpu | cuda | mps
     augment: AugmentConfig | None = None  # image datasets: random crop, flip, rotation of training batches
+    start_from: str | None = None  # a saved model to start from (see `transfer`); None: fresh weights
+    freeze: int = 0  # the first `freeze` layers do not learn
+    # Whether start_from may be a file's path: the command line's choice, never written out (`to_dict`).
+    start_path_allowed: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict:
         augment = {"augment": self.augment.to_dict()} if self.augment else {}  # absent when off
         return {"dataset": self.dataset.to_dict(), "layers": [dict(s) for s in self.layers],
                 "loss": self.loss, "optimizer": self.optimizer.to_dict(), "schedule": self.schedule.to_dict(),
                 "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed, "device": self.device,
-                **augment}
+                **augment, **_transfer_dict(self)}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -157,11 +161,12 @@ class TrainConfig:
         """The config in JSON-like `data`; ConfigError naming the key when it is not one (see `from_json`)."""
         _expect_object("config", data)
         _reject_unknown("", data, {"dataset", "layers", "loss", "optimizer", "schedule", "epochs",
-                                   "batch_size", "seed", "device", "augment"})
+                                   "batch_size", "seed", "device", "augment", "start_from", "freeze"})
         dataset = _dataset(data.get("dataset", {"name": "spiral"}), table_classes, allow_paths)
         default_loss = DEFAULT_LOSS[dataset.task]
+        layers = _layers(data.get("layers", list(cls.layers)))
         return cls(dataset=dataset,
-                   layers=_layers(data.get("layers", list(cls.layers))),
+                   layers=layers,
                    loss=_loss(data.get("loss", default_loss), dataset),
                    optimizer=_optimizer(data.get("optimizer", {})),
                    schedule=_schedule(data.get("schedule", {})),
@@ -170,7 +175,8 @@ class TrainConfig:
                                       int, 0, 1_000_000),
                    seed=_number("seed", data.get("seed", 12345), int, 0, 2**32 - 1),
                    device=_choice("device", data.get("device", "auto"), DEVICES),
-                   augment=_augment(data.get("augment"), dataset))
+                   augment=_augment(data.get("augment"), dataset),
+                   **_transfer(data, layers, allow_paths))
 
 
 def _parse_json(text: str) -> Any:
@@ -366,6 +372,32 @@ def _augment(data: Any, dataset: DatasetConfig) -> AugmentConfig | None:
                                      "dataset (leave augment out, or pick one of: "
                                      f"{', '.join(n for n, spec in DATASETS.items() if spec.is_image)})")
     return augment
+
+
+def _transfer_dict(config: TrainConfig) -> dict:
+    """start_from and freeze, each only when set (so configs without them stay as they were)."""
+    return {**({"start_from": config.start_from} if config.start_from else {}),
+            **({"freeze": config.freeze} if config.freeze else {})}
+
+
+def _transfer(data: Mapping, layers: tuple[dict, ...], allow_paths: bool) -> dict:
+    """The transfer settings: start_from (see `transfer.check_start_from`) and freeze, which must leave the
+    last Linear layer (the head) learning."""
+    from .start_ids import check_start_from
+
+    start = data.get("start_from")
+    if start is not None:
+        try:
+            start = check_start_from(start, allow_paths)
+        except ValueError as error:
+            raise ConfigError("start_from", str(error)) from None
+    linear = [i for i, spec in enumerate(layers) if spec["type"] == "linear"]
+    most = linear[-1] if linear else max(len(layers) - 1, 0)
+    freeze = _number("freeze", data.get("freeze", 0), int, 0, MAX_LAYERS)
+    if freeze > most:
+        raise ConfigError("freeze", f"freezing {freeze} layers leaves nothing to learn: at most {most} "
+                                    f"(layer {most + 1}, the last Linear, must learn)")
+    return {"start_from": start, "freeze": freeze, "start_path_allowed": allow_paths and start is not None}
 
 
 def _expect_object(key: str, data: Any) -> None:

@@ -10,7 +10,6 @@ number of readers how far it got. Knows nothing about Streamlit; the server keep
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import os
 import tempfile
@@ -24,17 +23,12 @@ import torch
 from .checkpoint import CheckpointError, LoadedModel, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .datasets import Dataset
+from .default_start import DEFAULT_CONFIG, model_path  # noqa: F401 (the file's place is known below the engine)
 from .drawing import mnist_digit
 from .engine import BatchProgress, Engine, EpochEnd, load_dataset
-from .presets import ONE_CONV_CNN
-from .settings import data_root
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = TrainConfig.from_dict({  # the one-conv CNN with its cross-entropy and Adam 1e-3
-    "dataset": {"name": "mnist"}, "layers": ONE_CONV_CNN.stack(), **ONE_CONV_CNN.training,
-    "epochs": 8, "batch_size": 64, "seed": 0, "device": "cpu",
-})
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
@@ -54,11 +48,6 @@ def default_model(progress: Progress | None = None, config: TrainConfig = DEFAUL
     _save(path, model)
     report(1.0, "Ready.")
     return model
-
-
-def model_path(config: TrainConfig, source: str) -> Path:
-    digest = hashlib.sha256((config.to_json(indent=None) + source).encode()).hexdigest()[:12]
-    return data_root() / "models" / f"default-mnist-{digest}.pt"
 
 
 def preprocessed(dataset: Dataset) -> Dataset:

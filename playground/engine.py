@@ -31,6 +31,7 @@ from .model import batch_problem, build_model, plan_for
 from .optim import make_optimizer, scheduled_lr, set_learning_rate
 from .plateau import Plateau
 from .tasks import CLASSIFICATION
+from .transfer_weights import freeze_layers
 
 _GLOBAL_RNG_LOCK = threading.Lock()  # torch's global RNG is shared by threads: use it under this lock
 MAX_TEST_POINTS = 250  # test metrics are evaluated on at most about this many epochs of a run
@@ -96,6 +97,16 @@ def warm_up() -> None:
     Engine(TrainConfig.from_dict({"dataset": {"name": "xor", "n_samples": 8}, "epochs": 1})).train_epoch()
 
 
+def _start(model: torch.nn.Sequential, plan, config: TrainConfig):
+    """`transfer.start_model`, its problems as the config's start_from's."""
+    from .transfer import TransferError, start_model
+
+    try:
+        return start_model(model, plan, config)
+    except TransferError as error:
+        raise ConfigError("start_from", str(error)) from None
+
+
 def load_dataset(config: TrainConfig) -> Dataset:
     d = config.dataset
     return make_dataset(d.name, d.values, d.test_fraction, d.seed, d.table)
@@ -119,8 +130,12 @@ class Engine:
         self.loss_spec = LOSSES[config.loss]
         self.loss_fn = self.loss_spec.make()
         self.model = self._build_model()
+        self.start_report = None  # what starting from `config.start_from` kept (`transfer.Report`)
         if initial_state is not None:
             self.model.load_state_dict(initial_state, assign=trained)
+        elif config.start_from:
+            self.start_report = _start(self.model, self.plan, config)
+        freeze_layers(self.model, config.freeze)
         self.model.to(self.device)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters())
         self.base_lr = config.optimizer.lr
@@ -154,7 +169,8 @@ class Engine:
         """A twin of this engine between epochs: the same data (shared), weights, optimizer state, batch
         order, RNG state, schedule position and counters, so it trains on exactly as this one would.
         Call it from the thread that drives this engine, never in the middle of an epoch."""
-        twin = Engine(self.config, dataset=self.dataset)
+        twin = Engine(self.config, dataset=self.dataset, initial_state=self.model.state_dict())
+        twin.start_report = self.start_report
         with torch.no_grad():
             torch._foreach_copy_(twin._state, self._state)
         twin.optimizer.load_state_dict(copy.deepcopy(self.optimizer.state_dict()))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import augment, datasets
+from . import augment, datasets, export_transfer, pretrained
 from .config import TrainConfig
 from .datasets import CSV, DATASETS
 from .export_schedules import (
@@ -97,6 +97,7 @@ LAYER_CODE: dict[str, LayerCode] = {
                        "batch_first={batch_first})", {"layers": 1, "bidirectional": False, "batch_first": True},
                        inputs=lambda shape: shape[-1] if len(shape) == 2 else shape[0] * shape[2])
        for kind in RECURRENT_LAYERS},
+    "resnet18": LayerCode("resnet18_features()"),
 }
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu")  # name a model "<first one>_net"
 
@@ -422,7 +423,10 @@ def _model_blocks(config: TrainConfig, plan: ModelPlan) -> list[str]:
         classes.append("ResidualBlock")
     if any(spec["type"] in RECURRENT_LAYERS for spec in plan.layers):
         classes.append("Recurrent")
-    return [*map(_block_source, classes), _fill(BUILD_MODEL, parameters=parameters, layers="\n".join(layers))]
+    pretrained_layers = [_source(pretrained.resnet18_features)] \
+        if any(spec["type"] == "resnet18" for spec in plan.layers) else []
+    return [*map(_block_source, classes), *pretrained_layers,
+            _fill(BUILD_MODEL, parameters=parameters, layers="\n".join(layers)), *export_transfer.blocks(config)]
 
 
 def _size(shape: Shape) -> str:
@@ -552,6 +556,7 @@ def parse_args():
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the training data")
     parser.add_argument("--device", default=DEVICE, choices=["auto", "cpu", "cuda", "mps"])
     $argument
+    $start_argument
     return parser.parse_args()
 
 
@@ -561,6 +566,7 @@ def main():
     device = pick_device(args.device)
     $load
     model = build_model($model_arguments).to(device)
+    $start
     loss_fn = $loss  # $loss_note
     optimizer = $optimizer
     train(model, loss_fn, optimizer, (x_train, y_train), (x_test, y_test), args.epochs)
@@ -609,7 +615,8 @@ def export_script(config: TrainConfig) -> str:
     """A standalone PyTorch script reproducing `config`'s run; raises LayerError for a stack that cannot work."""
     table = config.dataset.table
     # The page asks on every rerun: cached by the config's JSON (which leaves out a table's path permission).
-    return _script(config.to_json(indent=None), allow_paths=bool(table and table.allow_path))
+    return _script(config.to_json(indent=None),
+                   allow_paths=bool(table and table.allow_path) or config.start_path_allowed)
 
 
 @functools.lru_cache(maxsize=64)
@@ -617,7 +624,8 @@ def _script(config_json: str, allow_paths: bool) -> str:
     config = TrainConfig.from_json(config_json, allow_paths=allow_paths)
     plan = plan_for(config)
     kind = _source_kind(config)
-    head = "\n\n".join([_docstring(config, kind), _imports(kind), _constants(config, kind)])
+    head = "\n\n".join([_docstring(config, kind), _imports(kind), _constants(config, kind),
+                         *filter(None, [export_transfer.constants(config, plan)])])
     blocks = [head, _section("data"), *DATA_BLOCKS[kind](config),
               _section("model"), *_model_blocks(config, plan),
               _section("training"), *_training_blocks(config, plan), _main(config, kind)]
@@ -755,6 +763,7 @@ def _main(config: TrainConfig, kind: str) -> str:
     model_arguments = {"none": "", "standardize": "x_train", "pixels": "*pixel_stats"}[normalization]
     one_input = config.dataset.task != CLASSIFICATION and config.dataset.input_shape == (1,)
     return _fill(MAIN, argument=DATA_ARGUMENTS.get(kind, ""), load=load, model_arguments=model_arguments,
+                 start_argument=export_transfer.argument(config), start=export_transfer.main_lines(config),
                  loss=f"nn.{LOSSES[config.loss].module}()", loss_note=LOSS_NOTES[config.loss],
                  optimizer=_optimizer(config), predict=PREDICT if one_input else "")
 

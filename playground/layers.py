@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import pretrained
 from .checks import check_number, clip, quote
 from .lazy import lazy_module
 
@@ -267,6 +268,10 @@ LAYERS: dict[str, LayerType] = {t.name: t for t in (
                                 ("lstm", "LSTM", "long short-term memory (4 gates)"),
                                 ("gru", "GRU", "gated recurrent unit (3 gates)"))
       for gates in (RECURRENT_GATES[name],)),
+    LayerType("resnet18", "ResNet-18", pretrained.resnet18_features, (), pretrained.resnet18_shape,
+              "torchvision's ResNet-18 without its fc: colour images to 512 features (start_from "
+              "torchvision:resnet18 gives it ImageNet's weights)", elementwise=False, accepts=IMAGE,
+              weights=lambda s, p: pretrained.RESNET18_WEIGHTS),
 )}
 
 

@@ -139,6 +139,22 @@ def augment_race_verdict(finals: dict[str, dict | None]) -> Verdict:
                                           ". Not the gap the lesson expected."))
 
 
+TRANSFER_ORDER = ("MNIST features + new head", "From scratch")
+
+
+def transfer_race_verdict(finals: dict[str, dict | None]) -> Verdict:
+    """The transfer race's promise: the reused digit features end ahead of the same net from scratch."""
+    scores = {name: (final or {}).get("test_accuracy") for name, final in finals.items()}
+    if len(scores) < 2 or None in scores.values():
+        return Verdict(None, False, "Not every entrant finished, so the race has no result.")
+    reused, scratch = (scores[name] for name in TRANSFER_ORDER)
+    ok = reused > scratch
+    text = (f"Test accuracy: reused features + new head {reused:.1%}, from scratch {scratch:.1%}. "
+            + ("As the lesson said: with few photos, features learned on digits give a head start."
+               if ok else "Not what the lesson expected: from scratch ended level or ahead."))
+    return Verdict(reused, ok, text)
+
+
 def _config(data: dict) -> TrainConfig:
     return TrainConfig.from_dict({"device": "auto", **data})
 
@@ -184,6 +200,12 @@ def plateau_race_verdict(finals: dict[str, dict | None]) -> Verdict:
         else "Not what the lesson expected: did a setting change?")
     return Verdict(plateau, ok, text)
 
+# 500 Fashion-MNIST photos, three epochs (seconds on a CPU): the one-conv CNN whose conv layer comes from the
+# Draw page's MNIST model and stays frozen, only a new Linear head learning; and the same net from scratch.
+_FASHION = {"dataset": {"name": "fashion_mnist", "train_images": 500, "test_images": 1000},
+            "layers": ONE_CONV_CNN.stack(), **ONE_CONV_CNN.training, "epochs": 3, "batch_size": 64}
+_TRANSFER = tuple(zip(TRANSFER_ORDER, (_config({**_FASHION, "start_from": "default:mnist", "freeze": 4}),
+                                       _config(_FASHION))))
 
 LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
     Lesson("spiral-linear", "A straight line cannot follow a spiral",
@@ -296,4 +318,14 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
                              "test loss stalls will end:",
                              ("about where the constant rate ends", "clearly higher, above 90% test accuracy",
                               "lower: the cuts stop it learning"), 1)),
+    Lesson("transfer", "Transfer learning: digit features for clothes",
+           "The one-conv CNN of the Draw page learned its 32 filters on MNIST digits. Here they are reused on "
+           "Fashion-MNIST, frozen, and only a new Linear head learns the 10 kinds of clothes, from just 500 "
+           "photos; beside it the same net learns everything from scratch. Strokes and edges carry over: the "
+           "reused features end a few points ahead (about 72% against 68% on the offline data).",
+           Outcome("test_accuracy", 0.0, 1.0, "the reused features end ahead of the net from scratch"),
+           _TRANSFER[0][1], race=_TRANSFER, judge=transfer_race_verdict,
+           question=Question("500 clothes photos, three epochs: the CNN with frozen filters learned on digits "
+                             "and a new head, or the same CNN trained from scratch. Which ends ahead?",
+                             ("the reused digit features", "from scratch", "exactly level"), 0)),
 )}

@@ -27,6 +27,7 @@ from .layers import (
 )
 from .lazy import lazy_module
 from .losses import LOSSES, LossSpec
+from .pretrained import LAYER_TYPES as PRETRAINED_LAYERS
 
 if TYPE_CHECKING:  # only for the annotations: planning needs no config module and no torch
     import torch
@@ -90,8 +91,9 @@ def plan_model(layers: list | tuple, input_shape: Shape, n_outputs: int, loss: L
     _check_output(plan, n_outputs)
     if plan.parameters == 0:
         raise LayerError(None, "the model has no weights to learn: add a Linear layer")
-    if plan.parameters > MAX_PARAMETERS:
-        raise LayerError(None, f"{plan.parameters:,} parameters is over the limit of {MAX_PARAMETERS:,}: "
+    own = plan.parameters - sum(row.parameters for row in rows if specs[row.index]["type"] in PRETRAINED_LAYERS)
+    if own > MAX_PARAMETERS:  # a pretrained network's known size does not count against the limit on typos
+        raise LayerError(None, f"{own:,} parameters is over the limit of {MAX_PARAMETERS:,}: "
                                "use fewer or narrower layers")
     return _check_loss(plan, loss) if loss else plan
 

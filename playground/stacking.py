@@ -1,8 +1,9 @@
 """Which runs the pool trains stacked with others (`stack_group`, in one worker), as a rule in data.
 
 A run stacks when it can (`batched.why_not_batched` is None: no BatchNorm, Dropout or image data; its
-device is here), when it trains at the fast pace from a fresh start (no checkpoint, not started paused:
-a paused or paced run would leave its stack at once), and when stacking pays on its device:
+device is here), when it trains at the fast pace from a fresh start (no checkpoint, no start_from,
+nothing frozen, not started paused: a paused or paced run would leave its stack at once), and when
+stacking pays on its device:
 
 - on CUDA always: k runs' kernels become one launch;
 - on the CPU only when an epoch has at least MIN_BATCHES_ON_CPU batches. `benchmarks/batching.py` on a
@@ -46,6 +47,8 @@ def why_not_stacked(config: TrainConfig, options: dict | None = None, initial_st
         return "only runs at the fast pace stack"
     if initial_state is not None or paused:
         return "a run from a checkpoint or started paused trains alone"
+    if config.start_from or config.freeze:  # the stacked path starts fresh and trains every weight
+        return "a run that starts from a saved model or freezes layers trains alone"
     problem = why_not_batched(config)
     if problem:
         return problem

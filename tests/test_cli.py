@@ -709,3 +709,26 @@ def test_train_and_export_take_the_new_schedules_and_optimizer_settings(tmp_path
     assert set(last_json(capsys.readouterr().out)) == CLASSIFICATION_KEYS
     assert main(["export", write(tmp_path, data)]) == 0
     assert "betas=BETAS, eps=EPS" in capsys.readouterr().out
+
+
+def test_train_starts_from_a_saved_model_and_its_model_predicts_and_exports(tmp_path, capsys):
+    """start_from names a .pt by path on the command line; train says what it kept, the saved model leaves
+    the path out and predicts, and export writes a script that takes the start as --start."""
+    assert main(["train", write(tmp_path, TINY), "--quiet", "--save", str(tmp_path / "start.pt")]) == 0
+    capsys.readouterr()
+    bigger = {**TINY, "dataset": {**TINY["dataset"], "classes": 4}, "start_from": str(tmp_path / "start.pt"),
+              "freeze": 1}
+    assert main(["train", write(tmp_path, bigger, "next.json"), "--save", str(tmp_path / "next.pt")]) == 0
+    out, err = capsys.readouterr()
+    assert "kept the weights of layers 1 (Linear)" in err and "layer 3 is a new head" in err
+    assert 0.0 <= last_json(out)["test_accuracy"] <= 1.0
+    assert main(["predict", str(tmp_path / "next.pt"), "0.1", "0.2"]) == 0
+    assert len(last_json(capsys.readouterr().out)["probabilities"]) == 4
+    assert main(["export", write(tmp_path, bigger, "next.json")]) == 0
+    assert "START_FROM = " in capsys.readouterr().out
+
+
+def test_train_with_a_start_that_is_not_a_model_exits_2_naming_the_key(tmp_path, capsys):
+    (tmp_path / "bad.pt").write_bytes(b"\x80\x04junk")
+    assert main(["train", write(tmp_path, {**TINY, "start_from": str(tmp_path / "bad.pt")}), "--quiet"]) == BAD_INPUT
+    assert "start_from" in capsys.readouterr().err

@@ -134,3 +134,16 @@ def test_the_plateau_lesson_rescues_the_too_high_learning_rate():
     result = race_result(lesson, finals)
     assert result.as_promised, result.text
     assert not race_result(lesson, {**finals, "Reduce on plateau": None}).as_promised
+
+
+def test_the_transfer_race_keeps_its_promise_and_its_entrants_differ_only_in_the_start():
+    from playground.default_model import default_model
+
+    default_model()  # the start: the Draw page's model, which the app trains when it starts
+    lesson = LESSONS["transfer"]
+    reused, scratch = (config for _, config in lesson.race)
+    assert reused.replace(start_from=None, freeze=0) == scratch and reused.start_from == "default:mnist"
+    result = lesson.judge({name: train(config)[1] for name, config in lesson.race})
+    assert result.as_promised, result.text
+    assert lesson.question.choices[lesson.question.answer] == "the reused digit features"
+    assert not lesson.judge({name: None for name, _ in lesson.race}).as_promised

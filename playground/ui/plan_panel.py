@@ -17,7 +17,8 @@ from .. import budget, settings
 from ..config import ConfigError, TrainConfig
 from ..model import ModelPlan
 from ..text import markdown_literal
-from . import server
+from ..transfer import trainable_parameters
+from . import server, transfer_panel
 
 # How each kind of budget.training_problem shows: (text as Markdown, icon)
 PROBLEM_DISPLAY = {budget.LAYERS: (markdown_literal, "🚫"), budget.BATCH: (markdown_literal, "🚫"),
@@ -73,16 +74,20 @@ def show_plan(assessment: Assessment) -> None:
         st.info(problem.text, icon=problem.icon)
         return
     if plan is not None:
-        plan_table(plan)
+        plan_table(plan, assessment.config.freeze)
+        transfer_panel.start_note(assessment.config, plan)
     if blocking:
         st.error(problem.text, icon=problem.icon)
 
 
-def plan_table(plan: ModelPlan) -> None:
+def plan_table(plan: ModelPlan, freeze: int = 0) -> None:
+    """The layer table; with frozen layers, a column marking them and the count of weights that learn."""
+    frozen = (lambda row: {"frozen": row.index < freeze}) if freeze else (lambda row: {})
     st.dataframe([{"#": row.index + 1, "layer": row.title, "detail": row.detail,
-                   "output shape": str(list(row.output_shape)), "parameters": row.parameters} for row in plan.rows],
-                 hide_index=True, width="stretch")
+                   "output shape": str(list(row.output_shape)), "parameters": row.parameters, **frozen(row)}
+                  for row in plan.rows], hide_index=True, width="stretch")
+    trainable = f" · {trainable_parameters(plan, freeze):,} trainable" if freeze else ""
     st.caption(f"Input {list(plan.input_shape)} → output {list(plan.output_shape)} · "
-               f"**{plan.parameters:,} parameters**")
+               f"**{plan.parameters:,} parameters**{trainable}")
     for warning in plan.warnings:
         st.warning(markdown_literal(warning), icon="⚠️")

@@ -27,7 +27,8 @@ def state_for(config: TrainConfig) -> dict:
             f"pg_{o.name}_momentum": o.momentum, "pg_nesterov": o.nesterov, "pg_batch": config.batch_size,
             "pg_epochs": config.epochs, "pg_schedule": s.name, "pg_step_size": s.step_size, "pg_gamma": s.gamma,
             "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table), **optimizer_state(o),
-            **schedule_state(s), **augment_state(config.augment)}
+            **schedule_state(s), **augment_state(config.augment), "pg_start": config.start_from or "",
+            "pg_freeze": config.freeze}
 
 
 def table_state(table) -> dict:
