@@ -11,15 +11,19 @@ This module knows nothing about tables, CSV, Streamlit or who stores what.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 MB = 2**20
+_STORING = threading.Lock()  # one store at a time makes room, so two cannot both count the same free space
 
 
 class NoRoom(Exception):
@@ -105,3 +109,33 @@ def _remove(entry: Entry) -> None:
     for path in entry.paths:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def store_once(folder: Path, ref: str, suffix: str, data: bytes, name: str, limits: Limits) -> Path:
+    """Store `data` as folder/<ref><suffix> beside <ref>.json naming it (`name`: the first name it was
+    stored under; the same bytes again keep it), making room first; returns the file's path and marks
+    it used. NoRoom when there is none; OSError when the disk refuses."""
+    path, meta_path = folder / f"{ref}{suffix}", folder / f"{ref}.json"
+    meta = json.dumps({"name": name}).encode()
+    with _STORING:
+        if not (path.is_file() and path.stat().st_size == len(data)):  # the same bytes again need no room
+            make_room(folder, len(data) + len(meta), limits, keep=ref)
+            write_atomic(meta_path, meta)
+            write_atomic(path, data)
+        elif not meta_path.is_file():
+            write_atomic(meta_path, meta)
+    touch(path)
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -27,10 +27,7 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
-import tempfile
-import threading
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -71,7 +68,6 @@ SIGNATURES = {  # first bytes of files people rename to .csv
 _TABLE_ID = re.compile(r"[0-9a-f]{16}")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # text a spreadsheet runs as a formula (OWASP: CSV injection)
 IN_USE_SECONDS = 120  # a stored table read this recently is taken to be on someone's page: never removed
-_STORING = threading.Lock()
 
 
 class TableError(ValueError):
@@ -473,22 +469,12 @@ def save_upload(data: bytes, name: str) -> str:
     `storage_limits`); TableError when there is none."""
     read_table(data, name)
     ref = hashlib.sha256(data).hexdigest()[:16]
-    folder, meta = tables_dir(), json.dumps({"name": Path(name).name[:200] or "upload.csv"}).encode()
-    with _STORING:  # one upload at a time makes room, so two cannot both count the same free space
-        csv_path, json_path = folder / f"{ref}.csv", folder / f"{ref}.json"
-        stored = csv_path.is_file() and csv_path.stat().st_size == len(data)
-        try:
-            if not stored:  # the same bytes again need no room: they are there
-                diskquota.make_room(folder, len(data) + len(meta), storage_limits(), keep=ref)
-                _write_atomic(json_path, meta)
-                _write_atomic(csv_path, data)
-            elif not json_path.is_file():
-                _write_atomic(json_path, meta)
-        except diskquota.NoRoom as error:
-            raise TableError(error.message) from None
-        except OSError as error:
-            raise TableError(f"the server could not store the file: {error.strerror or error}") from None
-    diskquota.touch(csv_path)
+    try:
+        diskquota.store_once(tables_dir(), ref, ".csv", data, Path(name).name[:200] or "upload.csv", storage_limits())
+    except diskquota.NoRoom as error:
+        raise TableError(error.message) from None
+    except OSError as error:
+        raise TableError(f"the server could not store the file: {error.strerror or error}") from None
     return ref
 
 
@@ -503,19 +489,6 @@ def storage_limits() -> diskquota.Limits:
     (default 200) left free on the disk; a table used in the last IN_USE_SECONDS is never removed."""
     return diskquota.Limits(quota=int(settings.tables_mb() * diskquota.MB),
                             keep_free=int(settings.min_free_mb() * diskquota.MB), protect=IN_USE_SECONDS)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def table_bytes(ref: str) -> bytes:

@@ -242,23 +242,18 @@ def save_start(data: bytes, kind: str, name: str) -> str:
     run). Uses the uploaded tables' storage limits; TransferError when the file is not a model or there
     is no room."""
     from . import diskquota
-    from .tabular import _write_atomic, storage_limits
+    from .tabular import storage_limits
 
     if kind not in ("upload", "run"):
         raise ValueError(f"kind must be upload or run, not {kind!r}")
     _loaded(data, f'"{Path(name).name[:200]}"')
     digest = hashlib.sha256(data).hexdigest()[:16]
-    path, meta = starts_dir() / f"{digest}.pt", starts_dir() / f"{digest}.json"
     try:
-        if not (path.is_file() and path.stat().st_size == len(data)):
-            diskquota.make_room(starts_dir(), len(data) + 512, storage_limits(), keep=digest)
-            _write_atomic(meta, json.dumps({"name": Path(name).name[:200] or "model.pt"}).encode())
-            _write_atomic(path, data)
+        diskquota.store_once(starts_dir(), digest, ".pt", data, Path(name).name[:200] or "model.pt", storage_limits())
     except diskquota.NoRoom as error:
         raise TransferError(error.message) from None
     except OSError as error:
         raise TransferError(f"the server could not store the model: {error.strerror or error}") from None
-    diskquota.touch(path)
     return f"{kind}:{digest}"
 
 
