@@ -27,7 +27,7 @@ HIDEABLE: dict[str, str] = {
     "optimizer": "Optimizer, momentum and weight decay",
     "learning_rate": "Learning rate",
     "schedule": "Learning-rate schedule",
-    "training": "Batch size, epochs, model seed and device",
+    "training": "Batch size, epochs, model seed, device and augmentation",
 }
 HIDE, LESSON, WORKSPACE = "hide", "lesson", "ws"  # parameters beside the config's own
 STRING_KEYS = {"dataset.name", "dataset.file", "dataset.label", "dataset.task", "loss", "optimizer.name",

@@ -293,3 +293,30 @@ def test_the_exported_resnet18_layer_is_the_apps():
     torch.manual_seed(0)
     app = build_model(plan_model([{"type": "resnet18"}, {"type": "linear"}], (3, 32, 32), 10))[0]
     assert same(script.state_dict(), app.state_dict())
+
+
+def test_resnet18_with_a_new_head_trains_on_cifar10_with_its_features_frozen(tmp_path, monkeypatch):
+    """The material's transfer example end to end, on a synthetic CIFAR-10 folder in the real format:
+    torchvision's ResNet-18 (untrained here: the download's code path with WEIGHTS None), features frozen,
+    a new Linear head for the 10 classes; only the head changes."""
+    from cifar_folder import write_cifar_folder
+
+    from playground import images
+
+    monkeypatch.setattr(pretrained, "WEIGHTS", None)
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    write_cifar_folder(tmp_path, per_batch=4, n_test=8)
+    images.clear_cache()
+    try:
+        config = TrainConfig.from_dict({"dataset": {"name": "cifar10"}, "layers": [{"type": "resnet18"},
+                                        {"type": "linear"}], "start_from": "torchvision:resnet18", "freeze": 1,
+                                        "epochs": 1, "batch_size": 8, "device": "cpu"})
+        engine = Engine(config)
+        features = [p.detach().clone() for p in engine.model[1].parameters()]
+        head = engine.model[2].weight.detach().clone()
+        for _ in engine.run():
+            pass
+    finally:
+        images.clear_cache()
+    assert all(torch.equal(a, b) for a, b in zip(features, engine.model[1].parameters()))
+    assert not torch.equal(head, engine.model[2].weight) and engine.model[2].out_features == 10
