@@ -42,8 +42,8 @@ live_box = st.container(key="pg_live")
 model_col, detail_col = st.columns(2, gap="large")
 with st.sidebar:
     data = data_panel.dataset_section()
-    training = {**training_panel.training_section(data, lr_place=lr_box), **transfer_panel.transfer_section()}
-    training.update(augment_panel.augment_section(data))
+    training = {**training_panel.training_section(data, lr_place=lr_box), **transfer_panel.transfer_section(),
+                **augment_panel.augment_section(data)}
 is_image = data_panel.is_image(data)
 with model_col:
     layers = layer_editor.layer_stack(is_image)
