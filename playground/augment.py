@@ -13,8 +13,10 @@ Knows nothing about configs, engines or datasets; `export` copies these function
 """
 from __future__ import annotations
 
-import torch
-from torch import nn
+from .lazy import lazy_module
+
+torch = lazy_module("torch")  # imported on first use: `export` reads these functions' source on pages without torch
+nn = lazy_module("torch.nn")
 
 
 def augment(x, generator, crop=0, flip=False, rotate=0.0):

@@ -9,7 +9,9 @@ import nothing of the playground. Which layer is the head, and where the state c
 """
 from __future__ import annotations
 
-import torch
+from .lazy import lazy_module
+
+torch = lazy_module("torch")  # imported on first use: `export` reads these functions' source on pages without torch
 
 
 def start_weights(model, source, n_layers, head=None):
