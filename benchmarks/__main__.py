@@ -80,6 +80,11 @@ def lstm_digits(result: dict) -> tuple[str, None]:
             f"{last['epoch']} epochs ({result['results'][0]['train']:,} digits)"), None
 
 
+def augment_cost(result: dict) -> tuple[str, bool]:
+    row = next(row for row in result["table"] if "+" in row["row"])  # all three at once
+    return f"{row['row']}: {row['overhead']:+.1%} an epoch of the one-conv CNN", row["overhead"] <= 0.15
+
+
 def draw_latency(result: dict) -> tuple[str, bool]:
     ms = result["rows"]["draw to prediction (both)"]["median_ms"]
     return f"{ms:.2f} ms draw to prediction", ms < 20
@@ -121,6 +126,7 @@ BENCHES = (
     Bench("f", "cold_start", cold_start, quick=("--repeats", "1")),
     Bench("-", "inside_view", inside_view, quick=("--repeats", "50")),
     Bench("-", "lstm_digits", lstm_digits),
+    Bench("-", "augment_cost", augment_cost, "<= 15%", args=("--train-images", "5000"), quick=("--repeats", "1")),
     Bench("-", "load_test", load_test, args=("--sessions", "30"), needs_flag=True),
 )
 
