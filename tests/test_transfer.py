@@ -300,7 +300,6 @@ def test_resnet18_with_a_new_head_trains_on_cifar10_with_its_features_frozen(tmp
     torchvision's ResNet-18 (untrained here: the download's code path with WEIGHTS None), features frozen,
     a new Linear head for the 10 classes; only the head changes."""
     from cifar_folder import write_cifar_folder
-
     from playground import images
 
     monkeypatch.setattr(pretrained, "WEIGHTS", None)

@@ -16,6 +16,8 @@ from ..model import ModelPlan
 from ..tabular import TableError
 from ..text import markdown_literal
 from . import session
+from .lazy_blocks import lazy_expander
+from .link import link_config, shown
 from .table_panel import upload_allowed
 from .widget_state import RUN
 
@@ -29,28 +31,48 @@ ERROR = "pg_start_error"
 
 
 def transfer_section() -> dict:
-    """The Start from control, its upload and the freeze count; returns {"start_from", "freeze"} when set."""
+    """The Start from control, its upload and the freeze count (drawn while the section is open; its title
+    says the choice while folded); returns {"start_from", "freeze"} when set."""
+    if not shown("model"):  # a teacher's link hides the model: the link's start and freeze hold
+        config = link_config()
+        return {**({"start_from": config.start_from} if config.start_from else {}),
+                **({"freeze": config.freeze} if config.freeze else {})}
     names = {**BUILT_IN, **st.session_state.get(NAMES, {})}
-    current = st.session_state.get("pg_start", FRESH)
-    if current not in names:  # from a link or a loaded config: an id this session did not store
-        names[current] = f"Saved model {current}"
-    with st.expander("Start from a saved model (transfer learning)", expanded=bool(current)):
-        start = st.selectbox("Start from", list(names), format_func=names.get, key="pg_start",
-                             help="layers whose weights fit the new model keep them; the last Linear gets "
-                                  "fresh weights when the classes differ")
-        st.file_uploader("Upload a model (.pt) to start from", type=["pt"], key="pg_start_upload",
-                         on_change=keep_upload)
-        run = session.run_handle(RUN)
-        if run is not None and getattr(run, "engine", None) is not None and not run.active:
-            st.button("Start from the finished run", key="pg_start_run", on_click=keep_run, args=(run,))
-        if st.session_state.get(ERROR):
-            st.error(markdown_literal(st.session_state[ERROR]), icon="🚫")
-        if transfer.STORE_ID.fullmatch(start) or start == transfer.DEFAULT_MNIST:  # read only when clicked
-            st.download_button("Download the start (.pt)", lambda: transfer.start_bytes(start) or b"", "start.pt",
-                               key="pg_start_download", help="an exported script reads it as --start start.pt")
-        freeze = st.number_input("Freeze the first N layers", 0, 64, step=1, key="pg_freeze",
-                                 help="their weights do not learn (requires_grad=False): train only the rest")
+    start, freeze = st.session_state.get("pg_start", FRESH), st.session_state.get("pg_freeze", 0)
+    if start not in names:  # from a link or a loaded config: an id this session did not store
+        names[start] = f"Saved model {start}"
+    box = lazy_expander(_title(names[start], freeze), "pg_start_box", icon=":material/input:")
+    if box.open:
+        with box:
+            start, freeze = _controls(names, start)
     return {**({"start_from": start} if start else {}), **({"freeze": int(freeze)} if freeze else {})}
+
+
+def _controls(names: dict, start: str) -> tuple[str, int]:
+    st.session_state.setdefault("pg_start", start)
+    start = st.selectbox("Start from", list(names), format_func=names.get, key="pg_start", persist_state="page",
+                         help="layers whose weights fit the new model keep them; the last Linear gets "
+                              "fresh weights when the classes differ")
+    st.file_uploader("Upload a model (.pt) to start from", type=["pt"], key="pg_start_upload", on_change=keep_upload)
+    run = session.run_handle(RUN)
+    if run is not None and getattr(run, "engine", None) is not None and not run.active:
+        st.button("Start from the finished run", key="pg_start_run", on_click=keep_run, args=(run,))
+    if st.session_state.get(ERROR):
+        st.error(markdown_literal(st.session_state[ERROR]), icon="🚫")
+    if transfer.STORE_ID.fullmatch(start) or start == transfer.DEFAULT_MNIST:  # read only when clicked
+        st.download_button("Download the start (.pt)", lambda: transfer.start_bytes(start) or b"", "start.pt",
+                           key="pg_start_download", help="an exported script reads it as --start start.pt")
+    st.session_state.setdefault("pg_freeze", 0)
+    freeze = st.number_input("Freeze the first N layers", 0, 64, step=1, key="pg_freeze", persist_state="page",
+                             help="their weights do not learn (requires_grad=False): train only the rest")
+    return start, freeze
+
+
+def _title(start: str, freeze: int) -> str:
+    """The section's label says the choice while it is folded: "Start from · The Draw page's MNIST CNN · 4 frozen"."""
+    if not start or start == BUILT_IN[FRESH]:
+        return "Start from a saved model · fresh weights" + (f" · {freeze} frozen" if freeze else "")
+    return f"Start from · {start.split(' (')[0].split(',')[0]}" + (f" · {freeze} frozen" if freeze else "")
 
 
 def keep_upload() -> None:
