@@ -76,7 +76,7 @@ def _prediction_at_5(engine, final: dict) -> float:
 MEASURES: dict[str, tuple[str, Callable]] = {  # name -> (label, function of (engine, final metrics))
     "test_accuracy": ("Test accuracy", _test_accuracy),
     "prediction_at_5": ("Prediction for x = 5.0", _prediction_at_5),
-    "test_r2": ("Test R^2", lambda engine, final: final.get("test_r2")),
+    "test_r2": ("Test R²", lambda engine, final: final.get("test_r2")),
 }
 
 
@@ -289,13 +289,13 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in (
     Lesson("sine-next", "Predict what comes next: a GRU on a noisy sine",
            "Each sample is 20 values in a row of a noisy sine wave; a GRU reads them one step at a time and "
            "predicts the 21st. The chart shows its predictions against the truth over the test windows: they "
-           "follow the wave, and the noise is what is left, so R^2 ends above 0.9.",
-           Outcome("test_r2", 0.9, 1.0, "a test R^2 above 0.9"),
+           "follow the wave, and the noise is what is left, so R² ends above 0.9.",
+           Outcome("test_r2", 0.9, 1.0, "a test R² above 0.9"),
            _config({"dataset": {"name": "sine_sequence"}, "layers": [{"type": "gru", "hidden": 16},
                                                                      {"type": "linear"}],
                     "loss": "mse", "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 40, "batch_size": 32}),
            question=Question("A GRU reads the previous 20 values of a noisy sine. How well will it predict the "
-                             "next one (R^2, where 1 is perfect and 0 is no better than the mean)?",
+                             "next one (R², where 1 is perfect and 0 is no better than the mean)?",
                              ("about 0: noise makes it unpredictable", "about 0.5", "close to 1"), 2, (0.25, 0.75))),
     Lesson("augmentation", "Augmentation: overfitting on a small subset, with and without",
            "Only 300 digits and 20 epochs: the one-conv CNN learns them by heart, near 100% on its training images "

@@ -10,6 +10,7 @@ import streamlit as st
 
 from .. import inspection, plots
 from ..config import TrainConfig
+from ..tasks import CLASSIFICATION
 from . import live_chart, pinned_view, server
 from .live_chart import Same
 
@@ -23,6 +24,15 @@ def picture_columns():
 def data_chart(dataset, frame=None):
     """The dataset's picture (with `frame`), prepared once per dataset and frame object; None if it has none."""
     return live_chart.prepared(("data", Same(dataset), Same(frame)), lambda: plots.data_spec(dataset, frame))
+
+def chart_caption(dataset) -> str:
+    """How to read the live chart of this dataset: a boundary, a fitted curve, or a sequence's next values."""
+    if dataset.x_train.ndim == 3:  # (samples, steps, features): the next value of each test window
+        return "Orange: the true next value of each test window, in time order · red: the model's prediction."
+    if dataset.task == CLASSIFICATION:
+        return "Dots: training points · diamonds: test points · stronger shade: more confident."
+    return "Dots: training points · diamonds: test points · red: the model's prediction."
+
 
 def before_a_run(preview: TrainConfig | None) -> None:
     """The data of the setup beside why it cannot train (the disabled Train button is above) or how to start."""

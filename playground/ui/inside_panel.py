@@ -44,7 +44,7 @@ def render_inside() -> bool:
     snap = run.snapshot()
     figures = shown_figures(run, snap)
     if figures is None:
-        st.caption("The diagram shows small fully connected networks (up to 50,000 weights).")
+        st.caption("The diagram shows fully connected networks: Linear layers and activations, up to 50,000 weights.")
         return snap.active
     diagram, neurons = figures
     live_chart.chart(diagram, key="pg_network")

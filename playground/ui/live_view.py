@@ -21,7 +21,7 @@ from ..replay import replay_spec
 from ..tasks import CLASSIFICATION
 from ..text import markdown_literal, metric_value
 from . import live_chart, pinned_view, server, session
-from .data_view import before_a_run, data_chart, picture_columns, while_queued  # noqa: F401 (data_chart: tests)
+from .data_view import before_a_run, chart_caption, data_chart, picture_columns, while_queued  # noqa: F401
 from .schedule_more import lr_curve
 from .widget_state import RUN
 
@@ -71,7 +71,7 @@ def render_live(preview: TrainConfig | None) -> bool:
     with picture, pinned_view.beside_pinned():
         live_chart.chart(figure, key="pg_boundary",
                          replay=replay_spec(spec_of(figure), snap.timeline, run=str(id(run)), live=snap.active))
-        st.caption("Dots: training points · diamonds: test points · stronger shade: more confident.")
+        st.caption(chart_caption(dataset))
         pinned_view.pin_button(snap, run.config, dataset.task)
     with beside:
         metrics(snap, dataset.task)
