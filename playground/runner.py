@@ -22,6 +22,7 @@ from typing import Callable
 
 import torch
 
+from . import pretrained
 from .budget import run_problem
 from .config import ConfigError, TrainConfig
 from .engine import BatchEnd, BatchProgress, Diverged, Engine, EpochEnd
@@ -291,8 +292,11 @@ class TrainingRunner(ThreadedRun):
         self._end_training(engine, COMPLETED, f"Completed {engine.epoch} epochs.")
 
     def _new_engine(self) -> Engine:
-        engine = self._engine = (self.engine_factory(self) if self.engine_factory is not None
-                                 else Engine(self.config, initial_state=self.initial_state))
+        with pretrained.reporting(lambda text: self._set_status(STARTING, text)):  # a download says how far it got
+            engine = self._engine = (self.engine_factory(self) if self.engine_factory is not None
+                                     else Engine(self.config, initial_state=self.initial_state))
+        if self._message.startswith(pretrained.DOWNLOADING):
+            self._set_status(STARTING, "")
         with self._lock:
             self._timeline = TimelineRecorder(self.config.epochs, enabled=not engine.dataset.is_image)
             self._started = time.monotonic()

@@ -669,3 +669,19 @@ def test_a_twin_asked_for_mid_epoch_waits_for_the_boundary_and_a_stop_is_one():
     snap = finished(original)
     (twin,) = twins
     assert twin.snapshot().epoch == snap.epoch and twin.snapshot().history.train_loss == snap.history.train_loss
+
+
+def test_a_download_while_the_engine_is_built_shows_in_the_status_then_clears():
+    from playground import pretrained
+
+    seen = []
+
+    def building(runner: TrainingRunner) -> Engine:  # as a start_from download would, while the engine is built
+        pretrained._REPORT.to(f"{pretrained.DOWNLOADING}: 1 of 2 MB")
+        seen.append((runner.snapshot().status, runner.snapshot().message))
+        return Engine(runner.config)
+
+    runner = TrainingRunner(TrainConfig.from_dict({**TINY, "epochs": 3}), engine_factory=building).start()
+    runner.join(60)
+    assert seen == [(progress.STARTING, f"{pretrained.DOWNLOADING}: 1 of 2 MB")]
+    assert runner.snapshot().status == progress.COMPLETED and pretrained.DOWNLOADING not in runner.snapshot().message

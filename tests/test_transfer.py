@@ -1,5 +1,6 @@
 """Transfer learning: start_from and freeze in the config, which layers keep the starting weights, frozen
 layers that do not change, forks that stay exact, hostile starting files, the store's ids, ResNet-18."""
+import io
 import pickle
 from types import SimpleNamespace
 
@@ -252,12 +253,41 @@ def test_the_resnet18_start_fills_its_layer_and_leaves_a_new_head(monkeypatch):
     assert TrainConfig.from_dict({**SPIRAL, "start_from": "torchvision:resnet18"}).start_from
 
 
-def test_offline_the_resnet18_download_says_how_to_get_it(monkeypatch):
+def test_offline_the_resnet18_download_says_how_to_get_it(monkeypatch, tmp_path):
+    import urllib.request
+
     def offline(*args, **kwargs):
         raise OSError("no network")
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no cached weights
     with pytest.raises(transfer.TransferError, match="could not be downloaded.*checkpoints"):
         transfer.load_start("torchvision:resnet18")
+    assert list(tmp_path.rglob("*")) == [tmp_path / "checkpoints"]  # nothing half-written is left
+
+
+class FakeResponse(io.BytesIO):
+    """What urlopen gives: the body, its length in the headers."""
+
+    def __init__(self, body: bytes):
+        super().__init__(body)
+        self.headers = {"Content-Length": str(len(body))}
+
+
+def test_a_download_says_how_far_it_got_and_checks_the_hash_in_its_name(monkeypatch, tmp_path):
+    import hashlib
+    import urllib.request
+
+    body = bytes(range(256)) * (3 * 2**20 // 256)  # 3 MB: three reports
+    digest = hashlib.sha256(body).hexdigest()
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: FakeResponse(body))
+    heard = []
+    with pretrained.reporting(heard.append):
+        pretrained.fetch("https://example.invalid/model-" + digest[:8] + ".pth", tmp_path / f"m-{digest[:8]}.pth")
+    assert (tmp_path / f"m-{digest[:8]}.pth").read_bytes() == body
+    assert heard == [f"{pretrained.DOWNLOADING}: {n} of 3 MB" for n in (1, 2, 3)]
+    with pytest.raises(ValueError, match="checksum"):
+        pretrained.fetch("https://example.invalid/x", tmp_path / "other-00000000.pth")
+    assert not (tmp_path / "other-00000000.pth").exists() and not list(tmp_path.glob("*.partial"))
 
 
 # --- links and the pool ---------------------------------------------------------------------------
