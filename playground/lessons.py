@@ -108,6 +108,15 @@ def race_result(lesson: Lesson, finals: dict[str, dict | None]) -> Verdict:
     return lesson.judge({name: finals.get(name) for name, _ in lesson.race})
 
 
+NO_RESULT = "Not every entrant finished, so the race has no result."
+
+
+def _scores(finals: dict[str, dict | None], key: str) -> dict[str, float] | None:
+    """Each entrant's final `key`; None when an entrant has none (it did not finish)."""
+    scores = {name: (final or {}).get(key) for name, final in finals.items()}
+    return None if not scores or None in scores.values() else scores
+
+
 def optimizer_race_verdict(finals: dict[str, dict | None]) -> Verdict:
     """The optimizer race's judge: reads each entrant's final train loss (see `race_verdict`)."""
     return race_verdict({name: (final or {}).get("train_loss") for name, final in finals.items()})
@@ -117,7 +126,7 @@ def race_verdict(final_losses: dict[str, float | None]) -> Verdict:
     """The optimizer race's promise: plain SGD ends highest, momentum next, Adam and RMSprop lowest."""
     losses = {name: value for name, value in final_losses.items() if value is not None}
     if len(losses) < len(final_losses) or len(losses) < 4:
-        return Verdict(None, False, "Not every entrant finished, so the race has no result.")
+        return Verdict(None, False, NO_RESULT)
     sgd, momentum, adam, rmsprop = (losses[name] for name in RACE_ORDER)
     ok = sgd > momentum > max(adam, rmsprop)
     ranking = " < ".join(f"{name} {losses[name]:.3f}" for name in sorted(losses, key=losses.get))
@@ -128,12 +137,13 @@ def race_verdict(final_losses: dict[str, float | None]) -> Verdict:
 
 def augment_race_verdict(finals: dict[str, dict | None]) -> Verdict:
     """The augmentation race's judge: the augmented entrant's train-test accuracy gap is the smaller one."""
-    if any(final is None or final.get("test_accuracy") is None for final in finals.values()):
-        return Verdict(None, False, "Not every entrant finished, so the race has no result.")
-    gaps = {name: final["train_accuracy"] - final["test_accuracy"] for name, final in finals.items()}
+    train, test = _scores(finals, "train_accuracy"), _scores(finals, "test_accuracy")
+    if train is None or test is None:
+        return Verdict(None, False, NO_RESULT)
+    gaps = {name: train[name] - test[name] for name in finals}
     plain, augmented = (gaps[name] for name in AUGMENT_RACE_ORDER)
     ok = augmented < plain - AUGMENT_MARGIN
-    text = "; ".join(f"{name}: train {finals[name]['train_accuracy']:.1%}, test {finals[name]['test_accuracy']:.1%}, "
+    text = "; ".join(f"{name}: train {train[name]:.1%}, test {test[name]:.1%}, "
                      f"gap {gaps[name]:.1%}" for name in AUGMENT_RACE_ORDER)
     return Verdict(augmented, ok, text + (". As the lesson said: augmentation narrows the gap." if ok else
                                           ". Not the gap the lesson expected."))
@@ -144,9 +154,9 @@ TRANSFER_ORDER = ("MNIST features + new head", "From scratch")
 
 def transfer_race_verdict(finals: dict[str, dict | None]) -> Verdict:
     """The transfer race's promise: the reused digit features end ahead of the same net from scratch."""
-    scores = {name: (final or {}).get("test_accuracy") for name, final in finals.items()}
-    if len(scores) < 2 or None in scores.values():
-        return Verdict(None, False, "Not every entrant finished, so the race has no result.")
+    scores = _scores(finals, "test_accuracy")
+    if scores is None or len(scores) < 2:
+        return Verdict(None, False, NO_RESULT)
     reused, scratch = (scores[name] for name in TRANSFER_ORDER)
     ok = reused > scratch
     text = (f"Test accuracy: reused features + new head {reused:.1%}, from scratch {scratch:.1%}. "
@@ -190,15 +200,16 @@ _PLATEAU_RACE = tuple((name, _config({**_PLATEAU_BASE, "schedule": schedule})) f
 def plateau_race_verdict(finals: dict[str, dict | None]) -> Verdict:
     """The plateau lesson's judge: the plateau entrant ends at least 10 points of test accuracy above the
     constant rate, and above 85%."""
-    scores = {name: (final or {}).get("test_accuracy") for name, final in finals.items()}
-    if None in scores.values() or len(scores) < 2:
-        return Verdict(None, False, "Not every entrant finished, so the race has no result.")
+    scores = _scores(finals, "test_accuracy")
+    if scores is None or len(scores) < 2:
+        return Verdict(None, False, NO_RESULT)
     constant, plateau = (scores[name] for name in PLATEAU_ORDER)
     ok = plateau >= max(constant + 0.10, 0.85)
     text = f"Test accuracy: constant rate {constant:.1%}, reduce on plateau {plateau:.1%}. " + (
         "As the lesson said: cutting the rate when the test loss stalls rescues the run." if ok
         else "Not what the lesson expected: did a setting change?")
     return Verdict(plateau, ok, text)
+
 
 # 500 Fashion-MNIST photos, three epochs (seconds on a CPU): the one-conv CNN whose conv layer comes from the
 # Draw page's MNIST model and stays frozen, only a new Linear head learning; and the same net from scratch.
