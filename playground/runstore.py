@@ -177,6 +177,10 @@ class RunStore:
 
     # --- the file -----------------------------------------------------------------------------
 
+    def connection(self, write: bool = False):
+        """A connection to the file for other tables kept in it (`classroom`), as the runs use it."""
+        return self._connection(write)
+
     @contextmanager
     def _connection(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A fresh connection (a transaction when writing); sqlite and OS errors become RunStoreError."""

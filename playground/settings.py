@@ -20,6 +20,9 @@ caller wants to pass down (the command line letting configs name CSV files by pa
 | `PLAYGROUND_OFFLINE`              | `downloads_allowed()`    | downloads allowed            | "1"/"true"/"yes": off |
 | `PLAYGROUND_RUNS_DB`              | `runs_db()`              | None (the data folder's)     | (any path)          |
 | `PLAYGROUND_STACK`                | `stacking()`             | on                           | "0"/"false"/"no": off |
+| `PLAYGROUND_CLASS_DAYS`           | `class_days()`           | 7                            | ValueError          |
+| `PLAYGROUND_CLASS_MEMBERS`        | `class_members()`        | 200                          | ValueError          |
+| `PLAYGROUND_CLASS_DIGITS`         | `class_digits()`         | 3000                         | ValueError          |
 
 Knows nothing about what the settings are for: the pool, the budget, the table store and the
 image loaders apply them.
@@ -42,6 +45,9 @@ TABLES_MB = 500.0  # all stored CSV uploads together
 MIN_FREE_MB = 200.0  # disk space that must stay free after storing an upload
 UPLOADS_PER_MINUTE = 6  # uploads per browser session and minute...
 UPLOAD_MB_PER_MINUTE = 60.0  # ...and their megabytes
+CLASS_DAYS = 7.0  # a class (members, hand-outs, challenge, digits) is deleted this long after it started
+CLASS_MEMBERS = 200  # students one class may have
+CLASS_DIGITS = 3000  # drawings one class may collect
 
 
 def default_workers() -> int:
@@ -103,6 +109,21 @@ def uploads_per_minute() -> int:
 def upload_mb_per_minute() -> float:
     """Megabytes one browser session may upload per minute (`$PLAYGROUND_UPLOAD_MB_PER_MINUTE`, default 60)."""
     return non_negative_number("PLAYGROUND_UPLOAD_MB_PER_MINUTE", UPLOAD_MB_PER_MINUTE)
+
+
+def class_days() -> float:
+    """Days a class lasts before it is deleted (`$PLAYGROUND_CLASS_DAYS`, default 7)."""
+    return positive_number("PLAYGROUND_CLASS_DAYS", CLASS_DAYS, "days")
+
+
+def class_members() -> int:
+    """Students one class may have (`$PLAYGROUND_CLASS_MEMBERS`, default 200)."""
+    return max(int(positive_number("PLAYGROUND_CLASS_MEMBERS", CLASS_MEMBERS, "students")), 1)
+
+
+def class_digits() -> int:
+    """Drawings one class may collect (`$PLAYGROUND_CLASS_DIGITS`, default 3000)."""
+    return max(int(positive_number("PLAYGROUND_CLASS_DIGITS", CLASS_DIGITS, "drawings")), 1)
 
 
 def data_root() -> Path:

@@ -11,7 +11,7 @@ from . import server, workspace
 
 PAGES = (("app.py", "Home", ":material/home:"), ("pages/3_Lessons.py", "Lessons", ":material/school:"),
          ("pages/1_Playground.py", "Playground", ":material/tune:"), ("pages/4_Runs.py", "Runs", ":material/compare:"),
-         ("pages/2_Draw.py", "Draw a digit", ":material/draw:"))
+         ("pages/2_Draw.py", "Draw a digit", ":material/draw:"), ("pages/5_Class.py", "Class", ":material/groups:"))
 
 
 def navigation() -> None:

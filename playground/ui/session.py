@@ -20,10 +20,11 @@ from ..pollrate import drifted
 from ..progress import POLL_SECONDS, QUEUED_POLL_SECONDS, REPLACED, Owners
 from ..runstore import RunStoreError
 from ..settings import budget_minutes, idle_seconds
-from . import poll_timer, server, workspace
+from . import class_session, poll_timer, server, workspace
 
 STRETCH_BELOW = 1.0  # polls this frequent are stretched while the server is busy (`pollrate`)
 MISSED_RERUN_SECONDS = 10.0  # a page that missed the full run ending its polling reruns at most this often
+PLAYGROUND_RUN = "pg_run"  # the Playground's run: the one a class's board shows
 REPEAT_SECONDS = 0.3  # the same action again within this time is taken as a repeated callback
 
 _THREAD_RUNS = Owners()  # without a pool: which run each browser has going on the server's threads
@@ -69,6 +70,8 @@ def start_run(key: str, config: TrainConfig, paused: bool = False, initial_state
     else:
         run = pool.run(config, initial_state, on_end, idle_pause=idle, idle_end=idle, pace=pace, **limits)
     st.session_state[key] = run.start(paused=paused)
+    if key == PLAYGROUND_RUN:
+        class_session.report_run(run, config)
     st.session_state[f"{key}_prediction"] = prediction
     return run
 

@@ -1,0 +1,64 @@
+"""Which run each student of a class has going on this server, for the teacher's board.
+
+When a member of a class starts a run on the Playground, their page `report`s the run's handle here,
+with the config and the hand-out it started from (if the student opened one). The board asks for
+`runs(code)`: the latest run of each member. Only the newest run of a member is kept, and a class
+keeps at most MAX_MEMBERS_KEPT entries (the oldest go). One registry per server process: runs live in
+this process's pool; another server's runs are not here (issue 19's shared store will hold them).
+Knows nothing about Streamlit, snapshots' contents or rendering; thread-safe.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+MAX_CLASSES_KEPT = 1000
+MAX_MEMBERS_KEPT = 500
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    member: int  # member id in the class store
+    handle: Any  # the run's handle (a TrainingHandle): read it without touching its watchdog
+    config: dict  # the run's config as a dict (TrainConfig.to_dict())
+    handout: int | None  # the hand-out id the run started from, if the student opened one
+    started: float  # unix time
+
+
+class ClassLive:
+    """The latest run of each member of each class, on this server."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._classes: dict[str, dict[int, LiveRun]] = {}
+
+    def report(self, code: str, member: int, handle: Any, config: dict, handout: int | None = None) -> None:
+        """Member `member` of class `code` started the run `handle` (replacing their previous one)."""
+        entry = LiveRun(int(member), handle, dict(config), handout, time.time())
+        with self._lock:
+            runs = self._classes.pop(code, {})
+            self._classes[code] = runs  # the class goes to the end: the least recently used go first
+            runs.pop(entry.member, None)
+            runs[entry.member] = entry
+            _trim(runs, MAX_MEMBERS_KEPT)
+            _trim(self._classes, MAX_CLASSES_KEPT)
+
+    def runs(self, code: str) -> dict[int, LiveRun]:
+        """Member id -> their latest run, for the class `code` (a copy)."""
+        with self._lock:
+            return dict(self._classes.get(code, {}))
+
+    def forget(self, code: str, member: int | None = None) -> None:
+        """Drop one member's run (None: the whole class's)."""
+        with self._lock:
+            if member is None:
+                self._classes.pop(code, None)
+            else:
+                self._classes.get(code, {}).pop(int(member), None)
+
+
+def _trim(table: dict, most: int) -> None:
+    while len(table) > most:
+        table.pop(next(iter(table)))
