@@ -1,0 +1,12 @@
+"""Placeholder of the Class page's panel `class_handout` (being built on its own branch)."""
+from __future__ import annotations
+
+import streamlit as st
+
+
+def teacher(code: str, secret: str) -> None:
+    st.caption("(class_handout.teacher is being built)")
+
+
+def student(member) -> None:
+    st.caption("(class_handout.student is being built)")
