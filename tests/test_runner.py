@@ -672,12 +672,12 @@ def test_a_twin_asked_for_mid_epoch_waits_for_the_boundary_and_a_stop_is_one():
 
 
 def test_a_download_while_the_engine_is_built_shows_in_the_status_then_clears():
-    from playground import pretrained
+    from playground import download, pretrained
 
     seen = []
 
     def building(runner: TrainingRunner) -> Engine:  # as a start_from download would, while the engine is built
-        pretrained._REPORT.to(f"{pretrained.DOWNLOADING}: 1 of 2 MB")
+        download._REPORT.to(f"{pretrained.DOWNLOADING}: 1 of 2 MB")
         seen.append((runner.snapshot().status, runner.snapshot().message))
         return Engine(runner.config)
 

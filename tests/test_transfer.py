@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from playground import pretrained, transfer
+from playground import download, pretrained, transfer
 from playground.budget import forward_flops
 from playground.checkpoint import save_checkpoint
 from playground.config import ConfigError, TrainConfig
@@ -281,7 +281,7 @@ def test_a_download_says_how_far_it_got_and_checks_the_hash_in_its_name(monkeypa
     digest = hashlib.sha256(body).hexdigest()
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: FakeResponse(body))
     heard = []
-    with pretrained.reporting(heard.append):
+    with download.reporting(heard.append):
         pretrained.fetch("https://example.invalid/model-" + digest[:8] + ".pth", tmp_path / f"m-{digest[:8]}.pth")
     assert (tmp_path / f"m-{digest[:8]}.pth").read_bytes() == body
     assert heard == [f"{pretrained.DOWNLOADING}: {n} of 3 MB" for n in (1, 2, 3)]
