@@ -148,6 +148,20 @@ def test_frozen_layers_get_no_gradient_and_never_change(start_file):
     assert same(weights(engine, 0), first) and not same(weights(engine, 2), head)
 
 
+def test_a_frozen_batchnorm_keeps_its_running_averages_and_an_unfrozen_one_updates_them():
+    """The usual transfer-learning practice: a frozen layer's BatchNorm stays in eval mode through every
+    epoch (and the evaluations between them, after which the engine calls model.train() again)."""
+    layers = [{"type": "linear", "out": 16}, {"type": "batchnorm1d"}, {"type": "relu"},
+              {"type": "linear", "out": 8}, {"type": "batchnorm1d"}, {"type": "relu"}, {"type": "linear"}]
+    engine = Engine(TrainConfig.from_dict({**SPIRAL, "layers": layers, "freeze": 3, "epochs": 3, "batch_size": 16}))
+    frozen, learning = weights(engine, 1), weights(engine, 4)
+    for _ in engine.run():
+        pass
+    assert same(weights(engine, 1), frozen) and int(frozen["num_batches_tracked"]) == 0
+    after = weights(engine, 4)
+    assert not torch.equal(after["running_mean"], learning["running_mean"]) and int(after["num_batches_tracked"]) > 0
+
+
 def test_a_fork_and_a_continued_run_train_exactly_as_the_run(start_file):
     config = on(start_file, freeze=1, epochs=4)
     engine = Engine(config)
@@ -342,10 +356,12 @@ def test_resnet18_with_a_new_head_trains_on_cifar10_with_its_features_frozen(tmp
                                         "epochs": 1, "batch_size": 8, "device": "cpu"})
         engine = Engine(config)
         features = [p.detach().clone() for p in engine.model[1].parameters()]
+        averages = {k: v.clone() for k, v in engine.model[1].state_dict().items() if "running" in k}
         head = engine.model[2].weight.detach().clone()
         for _ in engine.run():
             pass
     finally:
         images.clear_cache()
     assert all(torch.equal(a, b) for a, b in zip(features, engine.model[1].parameters()))
+    assert len(averages) == 40 and same({k: engine.model[1].state_dict()[k] for k in averages}, averages)  # 20 BNs
     assert not torch.equal(head, engine.model[2].weight) and engine.model[2].out_features == 10
