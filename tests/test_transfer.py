@@ -365,3 +365,35 @@ def test_resnet18_with_a_new_head_trains_on_cifar10_with_its_features_frozen(tmp
     assert all(torch.equal(a, b) for a, b in zip(features, engine.model[1].parameters()))
     assert len(averages) == 40 and same({k: engine.model[1].state_dict()[k] for k in averages}, averages)  # 20 BNs
     assert not torch.equal(head, engine.model[2].weight) and engine.model[2].out_features == 10
+
+
+# --- the Draw page's MNIST model as a start ---------------------------------------------------------
+
+
+def test_a_start_from_the_default_model_trains_it_first_when_this_machine_has_none(tmp_path, monkeypatch):
+    """The run prepares the Draw page's model (as the Draw page would, saved for both), saying so on the
+    run's status line; the next run reads the saved file. A small stand-in for the default config keeps it short."""
+    from playground import default_start
+
+    data = {**default_start.DEFAULT_CONFIG.to_dict(), "epochs": 1}
+    small = TrainConfig.from_dict({**data, "dataset": {**data["dataset"], "train_images": 200, "test_images": 50}})
+    monkeypatch.setattr(default_start, "DEFAULT_CONFIG", small)
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    run = TrainConfig.from_dict({**small.to_dict(), "start_from": "default:mnist", "freeze": 1, "epochs": 1})
+    transfer._default_start.cache_clear()
+    heard = []
+    try:
+        assert default_start.saved_default_model(small) is None
+        with download.reporting(heard.append):
+            engine = Engine(run)
+        saved = default_start.saved_default_model(small)
+        transfer._default_start.cache_clear()
+        with download.reporting(heard.append):
+            again = Engine(run)
+    finally:
+        transfer._default_start.cache_clear()
+    assert saved is not None and engine.start_report.name == "the Draw page's MNIST model"
+    assert heard and all(text.startswith(transfer.PREPARING_DEFAULT) for text in heard)
+    assert any("Training the default model: epoch 1 of 1" in text for text in heard)
+    assert heard[-1].endswith("Ready.")  # the second engine read the file: it reported nothing
+    assert same(weights(again, 0), weights(engine, 0))
