@@ -31,6 +31,7 @@ from pathlib import Path
 from . import download
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
+from .default_model import prepare_start
 from .engine import BatchProgress, Diverged, Engine, EpochEnd
 from .export import export_script
 from .images import ImageDataError
@@ -93,6 +94,7 @@ def _train(args) -> int:
 
     heard = []  # a download (CIFAR-10, ResNet-18's weights) or the default model's training, while the engine is built
     with download.reporting(lambda text: (log(text, force=not heard), heard.append(text))):
+        prepare_start(config)  # the Draw page's model, trained once on this machine when the start needs it
         engine = Engine(config)
     if heard and last_log[1] != heard[-1]:
         log(heard[-1], force=True)  # where it ended (e.g. "163 of 163 MB")

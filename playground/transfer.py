@@ -6,7 +6,7 @@ hex digits of the file's SHA-256, so an id names exact weights (the pool compute
 configs once: two different files can never share an id); "torchvision:resnet18" (ImageNet weights
 for the stack's ResNet-18 layers, see `pretrained`); "default:mnist" (the Draw page's MNIST model, the
 same file for every run of a server, trained first by the run that needs it when this machine has none
-yet); or, only where the config was read with
+yet: `default_model.prepare_start`); or, only where the config was read with
 `allow_paths` (the command line), a `.pt` file's path. Files are read as `checkpoint` reads them
 (bounded, `weights_only`). Layer i keeps the starting model's layer i when their weights have the
 same shapes (`transfer_weights.start_weights`); the head, the last Linear, gets fresh weights when the
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .download import report
 from .settings import data_root
 
 if TYPE_CHECKING:
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
     from .model import ModelPlan
 
 from .start_ids import DEFAULT_MNIST, ID_HELP, PRETRAINED, STORE_ID, check_start_from  # noqa: F401 (re-exported)
-
-PREPARING_DEFAULT = "Preparing the Draw page's MNIST model (once on this machine)"  # begins its progress reports
 
 
 class TransferError(ValueError):
@@ -172,20 +169,14 @@ def load_start(start_from: str, allow_path: bool = False) -> Start:
 
 @functools.lru_cache(maxsize=1)
 def _default_start() -> Start:
-    """The Draw page's default MNIST model, read from its file; trained here first (by `default_model`, as the
-    Draw page trains it, saved for both) when this machine has none yet, saying how far it got (see
-    `download.reporting`: a run's status line shows it)."""
+    """The Draw page's default MNIST model, read from its file (`default_model` trains it, not this: a run's
+    runner, a race and the CLI call `default_model.prepare_start` before they build the engine)."""
     from . import default_start
 
     path = default_start.saved_default_model(default_start.DEFAULT_CONFIG)
     if path is None:
-        from .default_model import default_model
-
-        default_model(lambda fraction, text: report(f"{PREPARING_DEFAULT}: {text}"), default_start.DEFAULT_CONFIG)
-        path = default_start.saved_default_model(default_start.DEFAULT_CONFIG)
-    if path is None:  # trained but not saved (a read-only data folder): the server log says why
-        raise TransferError("the Draw page's MNIST model could not be saved on this machine (is the data folder "
-                            "writable?); the server's log says why")
+        raise TransferError("the Draw page's MNIST model is not trained yet on this machine: a run started from "
+                            "the Playground, a lesson or the command line trains it first (about a minute)")
     return _loaded(path, "the Draw page's MNIST model")
 
 

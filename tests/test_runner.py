@@ -675,9 +675,9 @@ def test_a_twin_asked_for_mid_epoch_waits_for_the_boundary_and_a_stop_is_one():
                                     "Downloading CIFAR-10: 1 of 163 MB",
                                     "Preparing the Draw page's MNIST model (once on this machine): Loading MNIST…"])
 def test_a_download_while_the_engine_is_built_shows_in_the_status_then_clears(report):
-    from playground import cifar, download, pretrained, transfer
+    from playground import cifar, default_model, download, pretrained
 
-    assert report.startswith((pretrained.DOWNLOADING, cifar.DOWNLOADING, transfer.PREPARING_DEFAULT))
+    assert report.startswith((pretrained.DOWNLOADING, cifar.DOWNLOADING, default_model.PREPARING))
     seen = []
 
     def building(runner: TrainingRunner) -> Engine:  # as a start_from download would, while the engine is built

@@ -371,9 +371,13 @@ def test_resnet18_with_a_new_head_trains_on_cifar10_with_its_features_frozen(tmp
 
 
 def test_a_start_from_the_default_model_trains_it_first_when_this_machine_has_none(tmp_path, monkeypatch):
-    """The run prepares the Draw page's model (as the Draw page would, saved for both), saying so on the
-    run's status line; the next run reads the saved file. A small stand-in for the default config keeps it short."""
+    """A run's runner (and a race, and the CLI) prepares the Draw page's model before building the engine, as
+    the Draw page would (saved for both), saying so on the run's status line; then the engine reads the file.
+    Without it the engine says what will happen. A small stand-in for the default config keeps it short."""
     from playground import default_start
+    from playground.default_model import PREPARING, prepare_start
+    from playground.progress import COMPLETED
+    from playground.runner import TrainingRunner
 
     data = {**default_start.DEFAULT_CONFIG.to_dict(), "epochs": 1}
     small = TrainConfig.from_dict({**data, "dataset": {**data["dataset"], "train_images": 200, "test_images": 50}})
@@ -383,17 +387,34 @@ def test_a_start_from_the_default_model_trains_it_first_when_this_machine_has_no
     transfer._default_start.cache_clear()
     heard = []
     try:
-        assert default_start.saved_default_model(small) is None
-        with download.reporting(heard.append):
-            engine = Engine(run)
+        with pytest.raises(ConfigError, match="a run started from the Playground.* trains it first"):
+            Engine(run)
+        runner = TrainingRunner(run).start()
+        runner.join(120)
         saved = default_start.saved_default_model(small)
-        transfer._default_start.cache_clear()
         with download.reporting(heard.append):
-            again = Engine(run)
+            prepare_start(run)  # the file is there: nothing to do, nothing said
+        engine = Engine(run)
     finally:
         transfer._default_start.cache_clear()
-    assert saved is not None and engine.start_report.name == "the Draw page's MNIST model"
-    assert heard and all(text.startswith(transfer.PREPARING_DEFAULT) for text in heard)
-    assert any("Training the default model: epoch 1 of 1" in text for text in heard)
-    assert heard[-1].endswith("Ready.")  # the second engine read the file: it reported nothing
-    assert same(weights(again, 0), weights(engine, 0))
+    assert runner.snapshot().status == COMPLETED and PREPARING not in runner.snapshot().message
+    assert saved is not None and heard == [] and engine.start_report.name == "the Draw page's MNIST model"
+    start = torch.load(saved, weights_only=True)["state_dict"]  # its layer 0 after the input normalisation
+    assert torch.equal(weights(engine, 0)["weight"], start["1.weight"])
+
+
+def test_prepare_start_reports_the_training_of_the_default_model(tmp_path, monkeypatch):
+    from playground import default_start
+    from playground.default_model import PREPARING, prepare_start
+
+    data = {**default_start.DEFAULT_CONFIG.to_dict(), "epochs": 1}
+    small = TrainConfig.from_dict({**data, "dataset": {**data["dataset"], "train_images": 100, "test_images": 20}})
+    monkeypatch.setattr(default_start, "DEFAULT_CONFIG", small)
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    heard = []
+    with download.reporting(heard.append):
+        prepare_start(TrainConfig.from_dict({**small.to_dict(), "start_from": "default:mnist"}))
+        prepare_start(TrainConfig.from_dict(small.to_dict()))  # no start: nothing to prepare
+    assert heard and all(text.startswith(f"{PREPARING}: ") for text in heard)
+    assert any("Training the default model: epoch 1 of 1" in text for text in heard) and heard[-1].endswith("Ready.")
+    assert default_start.saved_default_model(small) is not None
