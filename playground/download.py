@@ -73,9 +73,8 @@ def extract_folder(archive: Path, parent: Path, folder: str, max_bytes: int) -> 
             members = _checked_members(tar, folder, max_bytes)
             tar.extractall(staging, members=members, filter="data")
         destination = parent / folder
-        if destination.exists():
-            raise ValueError(f"{destination} appeared while unpacking; it was left as it is")
-        os.replace(staging / folder, destination)
+        if not destination.exists():  # else another process unpacked it meanwhile: theirs stays
+            os.replace(staging / folder, destination)
         return destination
     except (tarfile.TarError, EOFError, OSError) as error:
         raise ValueError(f"the archive could not be unpacked ({error})") from None

@@ -2,6 +2,7 @@
 synthetic archive (tests/cifar_server.py; nothing reaches the internet): progress reported, the folder
 unpacked whole, a wrong checksum or a hostile archive refused with nothing left behind, the background
 download a page starts, and the command line's progress lines."""
+import contextlib
 import json
 
 import pytest
@@ -32,12 +33,13 @@ def synthetic(tmp_path):
     return write_cifar_folder(tmp_path / "source", per_batch=20, n_test=30)
 
 
+@contextlib.contextmanager
 def serve(monkeypatch, body: bytes, checksum: str | None = None):
     """Serve `body` as CIFAR-10's archive with its md5 (or `checksum`) as the one expected."""
     monkeypatch.setattr(cifar, "MD5", checksum or md5(body))
-    server = serving(body)
-    monkeypatch.setattr(cifar, "URL", server.__enter__())
-    return server
+    with serving(body) as url:
+        monkeypatch.setattr(cifar, "URL", url)
+        yield url
 
 
 def left_in(root):
@@ -45,14 +47,11 @@ def left_in(root):
 
 
 def test_the_download_reports_progress_and_unpacks_the_folder(data_root, synthetic, monkeypatch):
-    server = serve(monkeypatch, archive_bytes(synthetic, padding=3 * MB))
     assert needs_download("cifar10")
     heard = []
-    try:
+    with serve(monkeypatch, archive_bytes(synthetic, padding=3 * MB)):
         with download.reporting(heard.append):
             loaded = load_images("cifar10")
-    finally:
-        server.__exit__(None, None, None)
     assert loaded.x_train.shape == (100, 3, 32, 32) and loaded.source.startswith("CIFAR-10 downloaded from http")
     assert heard[-1] == f"{cifar.DOWNLOADING}: 3 of 3 MB" and len(heard) == 4  # 1 MB chunks and the rest
     assert left_in(data_root) == [cifar.FOLDER]  # the archive and the staging folder are gone
@@ -60,12 +59,9 @@ def test_the_download_reports_progress_and_unpacks_the_folder(data_root, synthet
 
 
 def test_a_checksum_mismatch_leaves_nothing_behind(data_root, synthetic, monkeypatch):
-    server = serve(monkeypatch, archive_bytes(synthetic), checksum="0" * 32)
-    try:
+    with serve(monkeypatch, archive_bytes(synthetic), checksum="0" * 32):
         with pytest.raises(ImageDataError, match="md5 checksum does not match"):
             load_images("cifar10")
-    finally:
-        server.__exit__(None, None, None)
     assert left_in(data_root) == []
 
 
@@ -74,23 +70,17 @@ def test_a_checksum_mismatch_leaves_nothing_behind(data_root, synthetic, monkeyp
                                          ("outside", "outside cifar-10-batches-py/")])
 def test_a_hostile_archive_is_refused_and_nothing_is_unpacked(data_root, synthetic, monkeypatch, kind, reason):
     assert set(HOSTILE) == {"symlink", "hardlink", "dotdot", "absolute", "outside"}
-    server = serve(monkeypatch, hostile_archive(synthetic, kind))
-    try:
+    with serve(monkeypatch, hostile_archive(synthetic, kind)):
         with pytest.raises(ImageDataError, match=f"the download was refused: the archive holds .*{reason}"):
             load_images("cifar10")
-    finally:
-        server.__exit__(None, None, None)
     assert left_in(data_root) == [] and not (data_root.parent / "escaped").exists()
 
 
 def test_an_archive_that_unpacks_too_large_is_refused(data_root, synthetic, monkeypatch):
     monkeypatch.setattr(cifar, "MAX_UNPACKED", 100_000)  # the synthetic folder holds about 400 kB
-    server = serve(monkeypatch, archive_bytes(synthetic))
-    try:
+    with serve(monkeypatch, archive_bytes(synthetic)):
         with pytest.raises(ImageDataError, match="unpacks to more than"):
             load_images("cifar10")
-    finally:
-        server.__exit__(None, None, None)
     assert left_in(data_root) == []
 
 
@@ -102,8 +92,7 @@ def test_offline_nothing_is_downloaded_and_nothing_needs_to_be(data_root, monkey
 
 
 def test_a_background_download_is_shared_and_can_be_tried_again(data_root, synthetic, monkeypatch):
-    server = serve(monkeypatch, archive_bytes(synthetic), checksum="0" * 32)
-    try:
+    with serve(monkeypatch, archive_bytes(synthetic), checksum="0" * 32):
         failed = dataset_download.start("cifar10")
         failed.join(60)
         assert failed.done and "checksum" in failed.error
@@ -111,8 +100,6 @@ def test_a_background_download_is_shared_and_can_be_tried_again(data_root, synth
         job = dataset_download.start("cifar10")  # a failed download starts again
         assert job is not failed and dataset_download.start("cifar10") is job and dataset_download.job("cifar10") is job
         job.join(60)
-    finally:
-        server.__exit__(None, None, None)
     assert job.done and job.error is None and job.text.startswith(cifar.DOWNLOADING)
     assert not needs_download("cifar10")
 
@@ -123,11 +110,8 @@ def test_the_command_line_prints_the_download_progress(data_root, synthetic, mon
     config = tmp_path / "cifar.json"
     config.write_text(json.dumps({"dataset": {"name": "cifar10"}, "layers": [{"type": "flatten"}, {"type": "linear"}],
                                   "epochs": 1}))
-    server = serve(monkeypatch, archive_bytes(synthetic, padding=2 * MB))
-    try:
+    with serve(monkeypatch, archive_bytes(synthetic, padding=2 * MB)):
         assert main(["train", str(config)]) == 0
-    finally:
-        server.__exit__(None, None, None)
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"{cifar.DOWNLOADING}: 1 of 2 MB" and f"{cifar.DOWNLOADING}: 2 of 2 MB" in lines
     assert lines.count(f"{cifar.DOWNLOADING}: 2 of 2 MB") == 1
