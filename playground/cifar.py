@@ -9,7 +9,7 @@ read, and every shape and label is checked. Problems raise ValueError with a sen
 
 `SafeUnpickler`, `read_batch`, `batch_arrays` and `read_cifar_folder` are copied verbatim into exported
 scripts (export.py), so they use only pickle, pathlib and numpy. Knows nothing about where the data
-folder is, downloads, models or the UI (images.py finds the folder and downloads).
+folder is, downloads, models or the UI (images.py finds the folder and downloads the archive).
 """
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ import numpy as np
 
 FOLDER = "cifar-10-batches-py"  # what the archive unpacks to, and where torchvision puts it
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"  # the "python version" archive (163 MB)
+MD5 = "c58f30108f718f92721af3b95e74349a"  # the archive's, as torchvision checks it
+MAX_UNPACKED = 250_000_000  # bytes the archive may unpack to (the real one: 186 MB)
+DOWNLOADING = "Downloading CIFAR-10"  # begins each progress report
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SHAPE = (3, 32, 32)  # (C, H, W) of one image
 
@@ -130,4 +133,4 @@ def how_to_get(data_folder: Path) -> str:
     """Where to put CIFAR-10 by hand (offline), or how to let torchvision download it."""
     return (f"get CIFAR-10's python version from {URL} (163 MB), unpack it and put its {FOLDER} folder in "
             f"{data_folder} (or set PLAYGROUND_DATA to the folder that holds it); with internet access, "
-            "unset PLAYGROUND_OFFLINE and torchvision downloads it there")
+            "unset PLAYGROUND_OFFLINE and the app downloads it there")

@@ -28,14 +28,14 @@ import sys
 import time
 from pathlib import Path
 
+from . import download
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
-from .default_model import default_model
+from .default_model import prepare_start
 from .engine import BatchProgress, Diverged, Engine, EpochEnd
 from .export import export_script
 from .images import ImageDataError
 from .layers import LayerError
-from .start_ids import DEFAULT_MNIST
 
 BAD_INPUT = 2
 
@@ -85,17 +85,21 @@ def _train(args) -> int:
     config = _read_config(args.config)
     if args.save:
         _check_writable(args.save)
-    if config.start_from == DEFAULT_MNIST:  # trained once on this machine, as the Draw page does
-        default_model()
-    engine = Engine(config)
-    if engine.start_report is not None and not args.quiet:
-        print(engine.start_report.text(engine.plan), file=sys.stderr)
-    last_log = [time.monotonic()]
+    last_log = [time.monotonic(), ""]  # when, and what, it last printed
 
     def log(text: str, force: bool = False) -> None:
         if not args.quiet and (force or time.monotonic() - last_log[0] > 1.0):
             print(text, file=sys.stderr)
-            last_log[0] = time.monotonic()
+            last_log[:] = time.monotonic(), text
+
+    heard = []  # a download (CIFAR-10, ResNet-18's weights) or the default model's training, while the engine is built
+    with download.reporting(lambda text: (log(text, force=not heard), heard.append(text))):
+        prepare_start(config)  # the Draw page's model, trained once on this machine when the start needs it
+        engine = Engine(config)
+    if heard and last_log[1] != heard[-1]:
+        log(heard[-1], force=True)  # where it ended (e.g. "163 of 163 MB")
+    if engine.start_report is not None and not args.quiet:
+        print(engine.start_report.text(engine.plan), file=sys.stderr)
 
     for event in engine.run():
         if isinstance(event, BatchProgress):

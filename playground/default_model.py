@@ -20,17 +20,21 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import default_start
 from .checkpoint import CheckpointError, LoadedModel, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .datasets import Dataset
 from .default_start import DEFAULT_CONFIG, model_path  # noqa: F401 (the file's place is known below the engine)
+from .download import report
 from .drawing import mnist_digit
 from .engine import BatchProgress, Engine, EpochEnd, load_dataset
+from .start_ids import DEFAULT_MNIST
 
 log = logging.getLogger(__name__)
 
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+PREPARING = "Preparing the Draw page's MNIST model (once on this machine)"  # begins `prepare_start`'s reports
 
 
 def default_model(progress: Progress | None = None, config: TrainConfig = DEFAULT_CONFIG) -> LoadedModel:
@@ -48,6 +52,15 @@ def default_model(progress: Progress | None = None, config: TrainConfig = DEFAUL
     _save(path, model)
     report(1.0, "Ready.")
     return model
+
+
+def prepare_start(config: TrainConfig) -> None:
+    """Before an engine is built for `config`: when it starts from the default model ("default:mnist") and this
+    machine has none yet, train it now (saved as the Draw page's), saying how far it got to whoever is
+    `download.reporting` (a run's status line, the CLI's stderr). The warm-up of a server usually has."""
+    if config.start_from != DEFAULT_MNIST or default_start.saved_default_model(default_start.DEFAULT_CONFIG):
+        return
+    default_model(lambda fraction, text: report(f"{PREPARING}: {text}"), default_start.DEFAULT_CONFIG)
 
 
 def preprocessed(dataset: Dataset) -> Dataset:

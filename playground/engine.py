@@ -31,7 +31,7 @@ from .model import batch_problem, build_model, plan_for
 from .optim import make_optimizer, scheduled_lr, set_learning_rate
 from .plateau import Plateau
 from .tasks import CLASSIFICATION
-from .transfer_weights import freeze_layers
+from .transfer_weights import freeze_layers, hold_frozen_norms
 
 _GLOBAL_RNG_LOCK = threading.Lock()  # torch's global RNG is shared by threads: use it under this lock
 MAX_TEST_POINTS = 250  # test metrics are evaluated on at most about this many epochs of a run
@@ -315,6 +315,7 @@ class Engine:
         set_learning_rate(self.optimizer, lr)
         if not self.model.training:  # evaluate() and predict() leave it in eval mode
             self.model.train()
+            hold_frozen_norms(self.model, self.config.freeze)  # frozen layers' BatchNorm keeps its averages
         evaluate = self._evaluate_now(self.epoch + 1)
         sums = self._sums(scores=evaluate)
         # The state_dict's tensors are detached views, so this copy records no autograd graph.

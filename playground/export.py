@@ -461,6 +461,7 @@ def batches(x, y, order):
 def train_epoch(model, loss_fn, optimizer, x, y, order$augment_parameter):
     """One pass over the training data, a gradient step per mini-batch; returns the mean loss."""
     model.train()  # Dropout and BatchNorm behave as in training
+    $frozen_norms
     loss_sum = 0.0
     for xb, yb in batches(x, y, order):
         $augment_batch
@@ -749,7 +750,8 @@ def _training_blocks(config: TrainConfig, plan: ModelPlan) -> list[str]:
     augmenting, plateau = config.augment is not None, config.schedule.name == "plateau"
     code = AUGMENT_CODE if augmenting else dict.fromkeys(AUGMENT_CODE, "")
     augment_functions = [_source(function) for function in AUGMENT_FUNCTIONS] if augmenting else []
-    return [*([schedule] if schedule else []), *augment_functions, _fill(BATCHES, **code),
+    return [*([schedule] if schedule else []), *augment_functions,
+            _fill(BATCHES, **code, frozen_norms=export_transfer.FROZEN_NORMS if config.freeze else ""),
             _fill(EVALUATE, **{**scores, "term": term}),
             _fill(TRAIN, dropout=DROPOUT_SEED if dropout else "", score=scores["score"],
                   set_lr=PLATEAU_SET_LR if plateau else SET_LR if schedule else "",

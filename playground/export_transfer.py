@@ -16,6 +16,7 @@ from .config import TrainConfig
 from .model import ModelPlan
 from .pretrained import LAYER_TYPES, PRETRAINED_MODELS
 
+FROZEN_NORMS = "hold_frozen_norms(model, FREEZE)  # the frozen layers' BatchNorm keeps its running averages"
 START_FILE = "start.pt"  # the name the script reads a stored start under by default
 
 LOAD_START = '''
@@ -65,7 +66,8 @@ def blocks(config: TrainConfig) -> list[str]:
     if config.start_from:
         found += [LOAD_START.strip("\n"), inspect.getsource(transfer_weights.start_weights)]
     if config.freeze:
-        found.append(inspect.getsource(transfer_weights.freeze_layers))
+        found += [inspect.getsource(function) for function in (transfer_weights.freeze_layers,
+                                                               transfer_weights.hold_frozen_norms)]
     return [block.strip("\n") for block in found]
 
 

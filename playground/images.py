@@ -9,7 +9,9 @@ split where it defines one, and a sentence saying where the images came from. So
 - Fashion-MNIST: a local folder, then Debian's `dataset-fashion-mnist`, then torchvision's download.
 - 8x8 digits: scikit-learn's copy (1,797 images, values 0-16 scaled to 0-255).
 - CIFAR-10 (colour, (N, 3, 32, 32)): a local `$PLAYGROUND_DATA/cifar-10-batches-py` folder (read safely by
-  `cifar.py`), then torchvision's download; without either the error says where to get it.
+  `cifar.py`), then its archive downloaded from its site (163 MB: progress reported through
+  `download.reporting`, md5-checked, unpacked safely, whole or not at all); without either the error
+  says where to get it. `needs_download` tells a page that would rather not wait for it.
 
 Set `PLAYGROUND_OFFLINE=1` to never try a download. Knows nothing about models or training.
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cifar
+from . import cifar, download
 from .settings import data_root, downloads_allowed
 
 log = logging.getLogger(__name__)
@@ -188,19 +190,45 @@ def read_cifar(folder: Path, source: str) -> ImageSet:
 
 def _cifar_sources():
     yield lambda: read_cifar(data_root() / cifar.FOLDER, "CIFAR-10 from its local folder")
-    yield lambda: read_cifar(_download("CIFAR10", cifar.FOLDER, ""), "CIFAR-10 downloaded by torchvision")
+    yield lambda: read_cifar(download_cifar(), f"CIFAR-10 downloaded from {cifar.URL}")
+
+
+def download_cifar() -> Path:
+    """CIFAR-10's archive from its site, md5-checked, unpacked into the data folder (see `download`); the
+    archive itself is not kept. ImageDataError when offline or refused."""
+    if not downloads_allowed():
+        raise ImageDataError("downloads are switched off (PLAYGROUND_OFFLINE)")
+    archive = data_root() / cifar.URL.rsplit("/", 1)[-1]
+    try:
+        download.fetch(cifar.URL, archive, cifar.DOWNLOADING, ("md5", cifar.MD5))
+        return download.extract_folder(archive, data_root(), cifar.FOLDER, cifar.MAX_UNPACKED)
+    except ValueError as error:
+        raise ImageDataError(f"the download was refused: {error}") from None
+    except OSError as error:  # no network (URLError), a mirror down, disk full
+        raise ImageDataError(f"download failed: {str(error).splitlines()[0][:120]}") from None
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+DOWNLOADED_HERE = {"cifar10": lambda: not (data_root() / cifar.FOLDER).is_dir()}  # name -> whether it must download
+
+
+def needs_download(name: str) -> bool:
+    """Whether reading `name` now would download it (not here, not read yet, downloads allowed)."""
+    return name in DOWNLOADED_HERE and downloads_allowed() and DOWNLOADED_HERE[name]()
 
 
 # dataset name -> its loaders, best source first (each yields attempts to read the images)
 IMAGE_LOADERS = {"mnist": _mnist_sources, "fashion_mnist": _fashion_sources, "digits": _digits_sources,
                  "cifar10": _cifar_sources}
 HOW_TO_GET = {"cifar10": lambda: cifar.how_to_get(data_root())}  # what the error adds when no source could be read
-_LOCK = threading.Lock()  # two sessions asking at once read the files once
+_LOCKS = {name: threading.Lock() for name in IMAGE_LOADERS}  # two sessions asking at once read the files once;
+# one dataset's download does not hold up another's reading
 
 
 def load_images(name: str) -> ImageSet:
     """The images of dataset `name` from its best available source, read once per process."""
-    with _LOCK:
+    with _LOCKS[name]:
         return _load_cached(name)
 
 

@@ -4,20 +4,17 @@ The "resnet18" layer is `torchvision.models.resnet18` without its `fc`: any 3-ch
 features out, so the stack's next Linear is the new head (the material's `model.fc = nn.Linear(512,
 10)`). `"start_from": "torchvision:resnet18"` gives every such layer ImageNet's weights, downloaded
 once into torch.hub's cache, checked against the hash in its name; while it downloads, a caller
-inside `reporting(report)` hears how far it got ("Downloading ResNet-18's ImageNet weights: 12 of
+inside `download.reporting(report)` hears how far it got ("Downloading ResNet-18's ImageNet weights: 12 of
 45 MB": a run's status line shows it). Offline, without that file, a `DownloadError` says how to get
 it. With `WEIGHTS = None` (the tests) the same code starts from torchvision's untrained weights, with
 no download. Knows nothing about the UI or training.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
 import re
-import threading
 from pathlib import Path
-from typing import Callable
+
+from . import download
 
 PRETRAINED_MODELS = {"torchvision:resnet18": "resnet18"}  # start_from -> the layer type it fills
 LAYER_TYPES = {"resnet18"}
@@ -25,18 +22,6 @@ WEIGHTS = "IMAGENET1K_V1"  # torchvision's weights enum member; None: untrained 
 RESNET18_FEATURES = 512
 RESNET18_WEIGHTS = 11_176_512  # resnet18's parameters without fc (11,689,512 - 513,000); a test checks
 DOWNLOADING = "Downloading ResNet-18's ImageNet weights"  # begins each progress report
-MB = 2**20
-_REPORT = threading.local()  # .to: where this thread's downloads say how far they got
-
-
-@contextlib.contextmanager
-def reporting(report: Callable[[str], None]):
-    """Within this block, a download on this thread says how far it got through `report(text)`."""
-    _REPORT.to = report
-    try:
-        yield
-    finally:
-        _REPORT.to = None
 
 
 def check_pretrained(value: str) -> None:
@@ -92,28 +77,10 @@ def pretrained_state(value: str) -> dict:
 
 
 def fetch(url: str, target: Path) -> None:
-    """Download `url` into `target` (whole or not at all), saying how far it got (see `reporting`); the
-    name's "-<hex>." part must begin the file's SHA-256, as torch.hub checks. ValueError when it does not."""
-    import urllib.request
-
-    report, digest = getattr(_REPORT, "to", None) or (lambda text: None), hashlib.sha256()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:  # noqa: S310
-            total, done = int(response.headers.get("Content-Length") or 0), 0
-            while chunk := response.read(MB):
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                report(f"{DOWNLOADING}: {done / MB:.0f} of {total / MB:.0f} MB" if total else
-                       f"{DOWNLOADING}: {done / MB:.0f} MB")
-        expected = re.search(r"-([0-9a-f]{6,})\.", target.name)
-        if expected and not digest.hexdigest().startswith(expected.group(1)):
-            raise ValueError("the downloaded file's checksum does not match its name")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    """Download `url` into `target` (see `download.fetch`); the name's "-<hex>." part must begin the file's
+    SHA-256, as torch.hub checks. ValueError when it does not."""
+    expected = re.search(r"-([0-9a-f]{6,})\.", target.name)
+    download.fetch(url, target, DOWNLOADING, ("sha256", expected.group(1)) if expected else None)
 
 
 def layer_state(state: dict, layers: tuple[dict, ...]) -> dict:

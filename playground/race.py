@@ -15,8 +15,10 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from . import download
 from .budget import race_problem
 from .config import ConfigError, TrainConfig
+from .default_model import PREPARING, prepare_start
 from .engine import Diverged, Engine, EpochEvent
 from .frames import frame_for
 from .layers import LayerError
@@ -71,6 +73,11 @@ class Race(ThreadedRun):
         return race_problem(self.entrants, self.budget_minutes)
 
     def _train(self) -> None:
+        with download.reporting(self._preparing):  # a start from the default model it must train first
+            for _, config in self.entrants:
+                prepare_start(config)
+        with self._lock:
+            self._message = "" if self._message.startswith(PREPARING) else self._message
         engines = {name: Engine(config) for name, config in self.entrants}
         for name, engine in engines.items():
             self._timelines[name] = TimelineRecorder(engine.config.epochs, not engine.dataset.is_image, RACE_FRAMES)
@@ -92,6 +99,10 @@ class Race(ThreadedRun):
         for name, engine in running.items():
             self._finish_entrant(name, engine, STOPPED)
         self._end(STOPPED if self._stop else COMPLETED, self._message or "The race is over.")
+
+    def _preparing(self, text: str) -> None:
+        with self._lock:
+            self._message = text
 
     def _record(self, name: str, engine: Engine, event: EpochEvent) -> bool:
         """Add an epoch to `name`'s curves; False when its loss diverged."""

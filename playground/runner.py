@@ -22,9 +22,10 @@ from typing import Callable
 
 import torch
 
-from . import pretrained
+from . import download
 from .budget import run_problem
 from .config import ConfigError, TrainConfig
+from .default_model import prepare_start
 from .engine import BatchEnd, BatchProgress, Diverged, Engine, EpochEnd
 from .frames import frame_for, image_frame
 from .pace import FAST, Pacer, frame_seconds
@@ -292,10 +293,17 @@ class TrainingRunner(ThreadedRun):
         self._end_training(engine, COMPLETED, f"Completed {engine.epoch} epochs.")
 
     def _new_engine(self) -> Engine:
-        with pretrained.reporting(lambda text: self._set_status(STARTING, text)):  # a download says how far it got
+        heard = []  # a download (or the default model's training) says how far it got while the engine is built
+        def starting(text: str) -> None:
+            heard.append(text)
+            self._set_status(STARTING, text)
+
+        with download.reporting(starting):
+            if self.engine_factory is None and self.initial_state is None:
+                prepare_start(self.config)  # the default model, when a start needs it and this machine has none
             engine = self._engine = (self.engine_factory(self) if self.engine_factory is not None
                                      else Engine(self.config, initial_state=self.initial_state))
-        if self._message.startswith(pretrained.DOWNLOADING):
+        if heard and self._message == heard[-1]:
             self._set_status(STARTING, "")
         with self._lock:
             self._timeline = TimelineRecorder(self.config.epochs, enabled=not engine.dataset.is_image)

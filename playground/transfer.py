@@ -5,7 +5,8 @@
 hex digits of the file's SHA-256, so an id names exact weights (the pool computes two runs with equal
 configs once: two different files can never share an id); "torchvision:resnet18" (ImageNet weights
 for the stack's ResNet-18 layers, see `pretrained`); "default:mnist" (the Draw page's MNIST model, the
-same file for every run of a server); or, only where the config was read with
+same file for every run of a server, trained first by the run that needs it when this machine has none
+yet: `default_model.prepare_start`); or, only where the config was read with
 `allow_paths` (the command line), a `.pt` file's path. Files are read as `checkpoint` reads them
 (bounded, `weights_only`). Layer i keeps the starting model's layer i when their weights have the
 same shapes (`transfer_weights.start_weights`); the head, the last Linear, gets fresh weights when the
@@ -168,13 +169,14 @@ def load_start(start_from: str, allow_path: bool = False) -> Start:
 
 @functools.lru_cache(maxsize=1)
 def _default_start() -> Start:
-    """The Draw page's default MNIST model, read from its file (`default_model` trains it, not this)."""
-    from .default_start import saved_default_model
+    """The Draw page's default MNIST model, read from its file (`default_model` trains it, not this: a run's
+    runner, a race and the CLI call `default_model.prepare_start` before they build the engine)."""
+    from . import default_start
 
-    path = saved_default_model()
+    path = default_start.saved_default_model(default_start.DEFAULT_CONFIG)
     if path is None:
-        raise TransferError("the Draw page's MNIST model is not trained yet on this machine: the app trains it "
-                            "when it starts (about a minute), or open the Draw page; then try again")
+        raise TransferError("the Draw page's MNIST model is not trained yet on this machine: a run started from "
+                            "the Playground, a lesson or the command line trains it first (about a minute)")
     return _loaded(path, "the Draw page's MNIST model")
 
 

@@ -1,4 +1,5 @@
-"""Transfer learning on a built model: copy the starting weights that fit, freeze the first layers.
+"""Transfer learning on a built model: copy the starting weights that fit, freeze the first layers (their
+BatchNorm's running averages too).
 
 Plain torch on an `nn.Sequential` whose first module may be the input normalisation (its buffers
 are "0.mean" and "0.std"; it is never copied: the new data keeps its own statistics). Layer i of a
@@ -37,8 +38,21 @@ def start_weights(model, source, n_layers, head=None):
 
 
 def freeze_layers(model, n_frozen):
-    """Stop the first `n_frozen` layers learning (requires_grad False: no gradient, the optimizer skips them)."""
+    """Stop the first `n_frozen` layers learning (requires_grad False: no gradient, the optimizer skips them),
+    their BatchNorm's running averages too (`hold_frozen_norms`)."""
     first = int("0.mean" in model.state_dict())
     for module in list(model)[first:first + n_frozen]:
         for parameter in module.parameters():
             parameter.requires_grad_(False)
+    hold_frozen_norms(model, n_frozen)
+
+
+def hold_frozen_norms(model, n_frozen):
+    """Put the BatchNorm modules inside the first `n_frozen` layers in eval mode: they normalise with the
+    running averages they started with and stop updating them, as transfer learning usually does (call it
+    after every `model.train()`, which puts them back in training mode)."""
+    first = int("0.mean" in model.state_dict())
+    for layer in list(model)[first:first + n_frozen]:
+        for module in layer.modules():
+            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
+                module.eval()

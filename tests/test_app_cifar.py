@@ -78,3 +78,26 @@ def test_a_cifar10_run_shows_colour_filters_and_the_draw_page_says_why_it_is_not
     assert not at.exception
     assert at.radio(key="dr_choice").options == ["The default MNIST model"]
     assert "The Playground's model is not offered: That model takes 3x32x32 colour images" in captions(at)
+
+
+def test_online_without_the_folder_the_page_offers_the_download_and_shows_its_progress(open_playground, fresh_data,
+                                                                                        monkeypatch, tmp_path):
+    from cifar_server import archive_bytes, md5, serving
+    from playground import dataset_download
+
+    body = archive_bytes(write_cifar_folder(tmp_path, per_batch=20, n_test=20))
+    monkeypatch.setenv("PLAYGROUND_OFFLINE", "0")
+    monkeypatch.setattr(dataset_download, "_JOBS", {})
+    monkeypatch.setattr(cifar, "MD5", md5(body))
+    with serving(body) as url:
+        monkeypatch.setattr(cifar, "URL", url)
+        at = open_playground()
+        open_data(at).selectbox(key="pg_dataset").set_value("cifar10").run()
+        assert not at.exception and not errors(at)  # nothing was downloaded in the script run
+        assert any("CIFAR-10 (colour) is not on this server yet" in i.value for i in at.info)
+        assert at.button(key="pg_train").disabled
+        at.button(key="pg_data_download").click().run()
+        dataset_download.job("cifar10").join(60)
+        at.run()
+    assert not at.exception and not errors(at)
+    assert "CIFAR-10 downloaded from http://127.0.0.1" in captions(at) and not at.button(key="pg_train").disabled

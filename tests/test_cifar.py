@@ -1,6 +1,6 @@
-"""CIFAR-10: the safe reader of its pickled batches, the dataset from a local folder or torchvision, the
-message when neither is there, per-channel normalisation inside the model, and a short training on a
-synthetic folder in the real file format (tests/cifar_folder.py; nothing is downloaded)."""
+"""CIFAR-10: the safe reader of its pickled batches, the dataset from a local folder (its download:
+test_cifar_download.py), the message when neither is there, per-channel normalisation inside the model,
+and a short training on a synthetic folder in the real file format (tests/cifar_folder.py; nothing is downloaded)."""
 import os
 import pickle
 
@@ -190,18 +190,3 @@ def test_offline_without_the_folder_the_error_says_where_to_get_it(data_root):
     assert cifar.URL in message and "cifar-10-batches-py" in message and str(data_root) in message
     assert "PLAYGROUND_OFFLINE" in message
 
-
-def test_online_torchvision_downloads_into_the_data_folder(data_root, monkeypatch):
-    import torchvision
-
-    asked = []
-
-    def fake_cifar10(root, download=False):  # what torchvision does: the archive unpacked under root
-        asked.append((root, download))
-        write_cifar_folder(root, per_batch=10, n_test=10)
-
-    monkeypatch.delenv("PLAYGROUND_OFFLINE")
-    monkeypatch.setattr(torchvision.datasets, "CIFAR10", fake_cifar10)
-    loaded = load_images("cifar10")
-    assert asked == [(str(data_root), True)]
-    assert loaded.source.startswith("CIFAR-10 downloaded by torchvision") and loaded.x_train.shape == (50, 3, 32, 32)

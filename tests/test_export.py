@@ -523,3 +523,16 @@ def test_a_run_started_from_a_saved_model_with_frozen_layers_reproduces_the_engi
     run = Run(tmp_path / "run", cfg, ["--start", str(tmp_path / "start.pt")])
     assert any(line.startswith("started from") and "kept layers [1, 3]" in line for line in run.output[0])
     assert_same_numbers(run)
+
+
+def test_a_frozen_batchnorm_keeps_its_running_averages_in_the_script_too(tmp_path):
+    """Frozen layers' BatchNorm stays in eval mode in the script as in the app (hold_frozen_norms after each
+    model.train()): its numbers, which depend on the running averages, match the engine's."""
+    cfg = config(dataset={"name": "spiral", "classes": 3, "n_per_class": 40}, epochs=12, seed=2, batch_size=16,
+                 layers=[{"type": "linear", "out": 16}, {"type": "batchnorm1d"}, {"type": "tanh"},
+                         {"type": "linear", "out": 8}, {"type": "batchnorm1d"}, {"type": "relu"}, {"type": "linear"}],
+                 optimizer={"name": "adam", "lr": 0.02}, freeze=3)
+    script = export_script(cfg)
+    assert "def hold_frozen_norms(" in script and script.count("hold_frozen_norms(model, FREEZE)") == 1
+    check_standalone(script)
+    assert_same_numbers(Run(tmp_path, cfg, []))

@@ -671,17 +671,21 @@ def test_a_twin_asked_for_mid_epoch_waits_for_the_boundary_and_a_stop_is_one():
     assert twin.snapshot().epoch == snap.epoch and twin.snapshot().history.train_loss == snap.history.train_loss
 
 
-def test_a_download_while_the_engine_is_built_shows_in_the_status_then_clears():
-    from playground import pretrained
+@pytest.mark.parametrize("report", ["Downloading ResNet-18's ImageNet weights: 1 of 2 MB",
+                                    "Downloading CIFAR-10: 1 of 163 MB",
+                                    "Preparing the Draw page's MNIST model (once on this machine): Loading MNIST…"])
+def test_a_download_while_the_engine_is_built_shows_in_the_status_then_clears(report):
+    from playground import cifar, default_model, download, pretrained
 
+    assert report.startswith((pretrained.DOWNLOADING, cifar.DOWNLOADING, default_model.PREPARING))
     seen = []
 
     def building(runner: TrainingRunner) -> Engine:  # as a start_from download would, while the engine is built
-        pretrained._REPORT.to(f"{pretrained.DOWNLOADING}: 1 of 2 MB")
+        download.report(report)
         seen.append((runner.snapshot().status, runner.snapshot().message))
         return Engine(runner.config)
 
     runner = TrainingRunner(TrainConfig.from_dict({**TINY, "epochs": 3}), engine_factory=building).start()
     runner.join(60)
-    assert seen == [(progress.STARTING, f"{pretrained.DOWNLOADING}: 1 of 2 MB")]
-    assert runner.snapshot().status == progress.COMPLETED and pretrained.DOWNLOADING not in runner.snapshot().message
+    assert seen == [(progress.STARTING, report)]
+    assert runner.snapshot().status == progress.COMPLETED and report not in runner.snapshot().message

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from playground import pretrained, transfer
+from playground import download, pretrained, transfer
 from playground.budget import forward_flops
 from playground.checkpoint import save_checkpoint
 from playground.config import ConfigError, TrainConfig
@@ -148,6 +148,20 @@ def test_frozen_layers_get_no_gradient_and_never_change(start_file):
     assert same(weights(engine, 0), first) and not same(weights(engine, 2), head)
 
 
+def test_a_frozen_batchnorm_keeps_its_running_averages_and_an_unfrozen_one_updates_them():
+    """The usual transfer-learning practice: a frozen layer's BatchNorm stays in eval mode through every
+    epoch (and the evaluations between them, after which the engine calls model.train() again)."""
+    layers = [{"type": "linear", "out": 16}, {"type": "batchnorm1d"}, {"type": "relu"},
+              {"type": "linear", "out": 8}, {"type": "batchnorm1d"}, {"type": "relu"}, {"type": "linear"}]
+    engine = Engine(TrainConfig.from_dict({**SPIRAL, "layers": layers, "freeze": 3, "epochs": 3, "batch_size": 16}))
+    frozen, learning = weights(engine, 1), weights(engine, 4)
+    for _ in engine.run():
+        pass
+    assert same(weights(engine, 1), frozen) and int(frozen["num_batches_tracked"]) == 0
+    after = weights(engine, 4)
+    assert not torch.equal(after["running_mean"], learning["running_mean"]) and int(after["num_batches_tracked"]) > 0
+
+
 def test_a_fork_and_a_continued_run_train_exactly_as_the_run(start_file):
     config = on(start_file, freeze=1, epochs=4)
     engine = Engine(config)
@@ -281,7 +295,7 @@ def test_a_download_says_how_far_it_got_and_checks_the_hash_in_its_name(monkeypa
     digest = hashlib.sha256(body).hexdigest()
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: FakeResponse(body))
     heard = []
-    with pretrained.reporting(heard.append):
+    with download.reporting(heard.append):
         pretrained.fetch("https://example.invalid/model-" + digest[:8] + ".pth", tmp_path / f"m-{digest[:8]}.pth")
     assert (tmp_path / f"m-{digest[:8]}.pth").read_bytes() == body
     assert heard == [f"{pretrained.DOWNLOADING}: {n} of 3 MB" for n in (1, 2, 3)]
@@ -342,10 +356,65 @@ def test_resnet18_with_a_new_head_trains_on_cifar10_with_its_features_frozen(tmp
                                         "epochs": 1, "batch_size": 8, "device": "cpu"})
         engine = Engine(config)
         features = [p.detach().clone() for p in engine.model[1].parameters()]
+        averages = {k: v.clone() for k, v in engine.model[1].state_dict().items() if "running" in k}
         head = engine.model[2].weight.detach().clone()
         for _ in engine.run():
             pass
     finally:
         images.clear_cache()
     assert all(torch.equal(a, b) for a, b in zip(features, engine.model[1].parameters()))
+    assert len(averages) == 40 and same({k: engine.model[1].state_dict()[k] for k in averages}, averages)  # 20 BNs
     assert not torch.equal(head, engine.model[2].weight) and engine.model[2].out_features == 10
+
+
+# --- the Draw page's MNIST model as a start ---------------------------------------------------------
+
+
+def test_a_start_from_the_default_model_trains_it_first_when_this_machine_has_none(tmp_path, monkeypatch):
+    """A run's runner (and a race, and the CLI) prepares the Draw page's model before building the engine, as
+    the Draw page would (saved for both), saying so on the run's status line; then the engine reads the file.
+    Without it the engine says what will happen. A small stand-in for the default config keeps it short."""
+    from playground import default_start
+    from playground.default_model import PREPARING, prepare_start
+    from playground.progress import COMPLETED
+    from playground.runner import TrainingRunner
+
+    data = {**default_start.DEFAULT_CONFIG.to_dict(), "epochs": 1}
+    small = TrainConfig.from_dict({**data, "dataset": {**data["dataset"], "train_images": 200, "test_images": 50}})
+    monkeypatch.setattr(default_start, "DEFAULT_CONFIG", small)
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    run = TrainConfig.from_dict({**small.to_dict(), "start_from": "default:mnist", "freeze": 1, "epochs": 1})
+    transfer._default_start.cache_clear()
+    heard = []
+    try:
+        with pytest.raises(ConfigError, match="a run started from the Playground.* trains it first"):
+            Engine(run)
+        runner = TrainingRunner(run).start()
+        runner.join(120)
+        saved = default_start.saved_default_model(small)
+        with download.reporting(heard.append):
+            prepare_start(run)  # the file is there: nothing to do, nothing said
+        engine = Engine(run)
+    finally:
+        transfer._default_start.cache_clear()
+    assert runner.snapshot().status == COMPLETED and PREPARING not in runner.snapshot().message
+    assert saved is not None and heard == [] and engine.start_report.name == "the Draw page's MNIST model"
+    start = torch.load(saved, weights_only=True)["state_dict"]  # its layer 0 after the input normalisation
+    assert torch.equal(weights(engine, 0)["weight"], start["1.weight"])
+
+
+def test_prepare_start_reports_the_training_of_the_default_model(tmp_path, monkeypatch):
+    from playground import default_start
+    from playground.default_model import PREPARING, prepare_start
+
+    data = {**default_start.DEFAULT_CONFIG.to_dict(), "epochs": 1}
+    small = TrainConfig.from_dict({**data, "dataset": {**data["dataset"], "train_images": 100, "test_images": 20}})
+    monkeypatch.setattr(default_start, "DEFAULT_CONFIG", small)
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    heard = []
+    with download.reporting(heard.append):
+        prepare_start(TrainConfig.from_dict({**small.to_dict(), "start_from": "default:mnist"}))
+        prepare_start(TrainConfig.from_dict(small.to_dict()))  # no start: nothing to prepare
+    assert heard and all(text.startswith(f"{PREPARING}: ") for text in heard)
+    assert any("Training the default model: epoch 1 of 1" in text for text in heard) and heard[-1].endswith("Ready.")
+    assert default_start.saved_default_model(small) is not None

@@ -13,7 +13,7 @@ import streamlit as st
 from .. import inspection, plots
 from ..config import MAX_CROP, MAX_ROTATE
 from ..datasets import DATASETS
-from ..images import ImageDataError, load_images
+from ..images import ImageDataError, load_images, needs_download
 from .lazy_blocks import lazy_expander
 from .link import link_config, shown
 from .widget_state import AUGMENT_KEYS as KEYS
@@ -67,7 +67,7 @@ def controls() -> dict:
 
 def preview(name: str, values: dict) -> None:
     """A few training images, each followed by variants drawn as training would draw them."""
-    if values == DEFAULTS:
+    if values == DEFAULTS or needs_download(name):  # the Data section offers the download
         return
     try:
         images = load_images(name)

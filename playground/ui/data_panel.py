@@ -15,9 +15,9 @@ import streamlit as st
 
 from ..config import default_batch
 from ..datasets import DATASETS
-from ..images import ImageDataError, load_images, normalization_text
+from ..images import ImageDataError, load_images, needs_download, normalization_text
 from ..presets import starting_preset, suggested_epochs
-from . import table_panel
+from . import data_download, table_panel
 from .lazy_blocks import lazy_expander
 from .link import link_config, shown
 from .widget_state import use_preset
@@ -46,6 +46,8 @@ def dataset_section() -> dict:
     if not shown("data"):
         st.header("Data")
         st.caption(f"🔒 {DATASETS[link_config().dataset.name].title}, set by the link.")
+        if needs_download(link_config().dataset.name):
+            data_download.offer(link_config().dataset.name)
         return link_config().dataset.to_dict()
     name = st.session_state.get("pg_dataset") or next(iter(DATASETS))
     box = lazy_expander(f"Data · {DATASETS[name].title}", "pg_data_box", icon=":material/scatter_plot:")
@@ -103,7 +105,11 @@ def param_input(name: str, p):
 
 
 def image_source(name: str):
-    """The loaded images of `name`, or None with an error shown when no source could be read."""
+    """The loaded images of `name`, or None: with an error shown when no source could be read, with the
+    offer to download it when it must be (`data_download`: never in this script run)."""
+    if needs_download(name):
+        data_download.offer(name)
+        return None
     try:
         with st.spinner(f"Loading {DATASETS[name].title}…"):
             return load_images(name)
