@@ -159,7 +159,7 @@ def base_config(handout: Any) -> dict | None:
 
 
 def _facts(run: Any, handout: Callable[[int], Any]) -> _Facts:
-    config = _config_of(run)
+    config = run_config(run)
     base = _normal(base_config(handout(run.handout))) if run.handout is not None else None
     changes = None if base is None else config_changes(base, run.config)
     if config is None:
@@ -167,7 +167,7 @@ def _facts(run: Any, handout: Callable[[int], Any]) -> _Facts:
     return _Facts(config.dataset.task, config.dataset.n_classes, _parameters(config), changes)
 
 
-def _config_of(run: Any) -> TrainConfig | None:
+def run_config(run: Any) -> TrainConfig | None:
     """The run's TrainConfig: its handle's, else read from its config dict; None when it cannot be read."""
     held = getattr(run.handle, "config", None)
     if isinstance(held, TrainConfig):

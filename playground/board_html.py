@@ -36,6 +36,11 @@ CSS = """<style>
 .clb-changes {grid-column: 1 / -1; font-size: 0.85rem; color: #333;}
 .clb-spark {grid-column: 1 / -1; height: 22px; width: 100%;}
 .clb-empty {font-size: 1.2rem; color: #666; padding: 1rem 0;}
+.clb-head {display: flex; gap: 1.5rem; align-items: baseline; flex-wrap: wrap; font-family: "Source Sans", sans-serif;}
+.clb-head .clb-name {font-size: 2rem; max-width: 40rem;}
+.clb-head .clb-score {font-size: 2.6rem; line-height: 2.6rem;}
+.clb-head .clb-line {font-size: 1.1rem;}
+.clb-list {margin: 0.3rem 0 0 1.2rem; padding: 0; font-size: 1.05rem;}
 </style>"""
 
 
@@ -96,3 +101,19 @@ def spark_svg(values: Sequence[float], score_name: str = "accuracy") -> str:
     return (f'<svg class="clb-spark" viewBox="0 0 {SPARK_W} {SPARK_H}" preserveAspectRatio="none">'
             f'<polyline fill="none" stroke="#1c6fd1" stroke-width="1.5" vector-effect="non-scaling-stroke" '
             f'points="{points}"/></svg>')
+
+
+def heading(t: Tile) -> str:
+    """The opened run's name, score, status and sizes in large type."""
+    return (f'{CSS}<div class="clb-head"><div class="clb-name"><bdi>{escape(t.name)}</bdi></div>'
+            f'<div class="clb-score">{score_text(t)}</div><div class="clb-line">'
+            f'<span class="clb-status" style="color:{STATUS_COLOURS.get(t.status, "#666666")}">{escape(t.status)}'
+            f'</span> · epoch {t.epoch:,}/{t.epochs:,} · {escape(details(t))}</div></div>')
+
+
+def change_list(t: Tile) -> str:
+    """Every change against the hand-out, one a line (or why there is none)."""
+    if not t.changes:
+        return f'{CSS}<div class="clb-line">Setup: {escape(t.change_text)}</div>'
+    items = "".join(f"<li>{escape(change)}</li>" for change in t.changes)
+    return f'{CSS}<div class="clb-line">Changed against the hand-out:</div><ul class="clb-list">{items}</ul>'
