@@ -7,7 +7,8 @@ the latest test score (accuracy, or R² for regression; the train score when the
 split), test loss, parameters, what the student changed against the setup the run started from
 (`board_changes`), the test-score curve thinned to SPARK_POINTS and, for a 2-D boundary, a
 THUMB_SIDE-pixel PNG of it (a data URI). What does not change while a run trains (its parameters and
-changes) is kept per run, the thumbnail per run and frame epoch, so a refresh of 30 tiles costs little.
+changes) is kept per run, a hand-out's setup per hand-out, the sparkline per run and evaluated epochs, the
+thumbnail per run and frame epoch, so a refresh of 30 tiles costs little.
 Members without a run get a NOT_STARTED tile. `sort_tiles` orders them (`SORTS`).
 Knows nothing about Streamlit, markup (`board_html`) or where the runs and members come from.
 """
@@ -38,6 +39,8 @@ SPARK_POINTS = 30  # points of a tile's score curve
 THUMB_SIDE = 32  # pixels a side of a tile's boundary picture
 _FACTS = Kept(2000)  # (member, started) -> _Facts of that run
 _THUMBS = Kept(2000)  # (member, started, frame epoch) -> data URI
+_SPARKS = Kept(2000)  # (member, started, evaluated epochs) -> sparkline
+_BASES = Kept(256)  # hand-out id -> its config dict as `to_dict` writes it (hand-outs never change)
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,11 @@ def tile(member: Any, run: Any, handout: Callable[[int], Any]) -> Tile:
     snap = run.handle.snapshot(touch=False)
     facts = _FACTS.get_or_make((member.id, run.started), lambda: _facts(run, handout))
     score, loss = latest(snap, facts.task)
+    spark = _SPARKS.get_or_make((member.id, run.started, len(snap.history.eval_epochs)),
+                                lambda: sparkline(snap.history))
     return Tile(member.id, member.name, snap.status, snap.epoch, snap.epochs, score,
-                "accuracy" if facts.task == CLASSIFICATION else "R²", loss, facts.parameters, facts.changes,
-                sparkline(snap.history), _thumbnail_of(member.id, run.started, snap.frame, facts.n_classes))
+                "accuracy" if facts.task == CLASSIFICATION else "R²", loss, facts.parameters, facts.changes, spark,
+                _thumbnail_of(member.id, run.started, snap.frame, facts.n_classes))
 
 
 def latest(snap, task: str) -> tuple[float | None, float | None]:
@@ -160,7 +165,8 @@ def base_config(handout: Any) -> dict | None:
 
 def _facts(run: Any, handout: Callable[[int], Any]) -> _Facts:
     config = run_config(run)
-    base = _normal(base_config(handout(run.handout))) if run.handout is not None else None
+    base = None if run.handout is None else _BASES.get_or_make(run.handout,
+                                                                lambda: _normal(base_config(handout(run.handout))))
     changes = None if base is None else config_changes(base, run.config)
     if config is None:
         return _Facts(CLASSIFICATION, 0, None, changes)

@@ -10,6 +10,7 @@ Knows nothing about Streamlit or runs: it draws `board.Tile`s.
 """
 from __future__ import annotations
 
+import functools
 from html import escape
 from typing import Sequence
 
@@ -91,8 +92,9 @@ def picture(t: Tile) -> str:
     return f'<img class="clb-pic" alt="" src="{escape(t.thumbnail)}">'
 
 
-def spark_svg(values: Sequence[float], score_name: str = "accuracy") -> str:
-    """The score curve as a line in an SVG (accuracy 0 to 1 bottom to top; R² clipped to 0..1)."""
+@functools.lru_cache(maxsize=512)
+def spark_svg(values: tuple[float, ...], score_name: str = "accuracy") -> str:
+    """The score curve as a line in an SVG (accuracy 0 to 1 bottom to top; R² clipped to 0..1); kept per curve."""
     if len(values) < 2:
         return f'<svg class="clb-spark" viewBox="0 0 {SPARK_W} {SPARK_H}"></svg>'
     step = SPARK_W / (len(values) - 1)
