@@ -43,15 +43,15 @@ class FakeHandle:
 
 @pytest.fixture
 def taught_class(monkeypatch):
-    """A fresh class with two students, Ada (changed the activation, 60%) and a hostile name (90%), whose runs
-    are in a registry the page reads; (code, secret, the handles)."""
+    """A fresh class with two students, Ada (a narrower layer and Tanh: fewer parameters, 60%) and a hostile
+    name (the hand-out: 90%), whose runs are in a registry the page reads; (code, secret, the handles)."""
     store = ClassStore(RunStore(default_path()))
     new = store.create("test-board-teacher", "Board")
     code = new.info.code
     ada = store.join(code, "test-board-ada", "Ada")
     eve = store.join(code, "test-board-eve", "<img src=x onerror=alert(1)>")
     handout = store.hand_out(code, new.secret, "setup", TrainConfig().to_dict())
-    tanh = TrainConfig().replace(layers=({"type": "linear", "out": 100}, {"type": "tanh"}, {"type": "linear"}))
+    tanh = TrainConfig().replace(layers=({"type": "linear", "out": 50}, {"type": "tanh"}, {"type": "linear"}))
     registry = ClassLive()
     handles = {"Ada": FakeHandle(tanh, [0.4, 0.6]), "Eve": FakeHandle(TrainConfig(), [0.5, 0.9])}
     registry.report(code, ada.id, handles["Ada"], tanh.to_dict(), handout.id)
@@ -81,16 +81,16 @@ def test_the_board_shows_a_tile_per_student_with_names_as_text_and_sorts(open_pa
     assert page.count('class="clb-tile') == 2 and "Ada" in page and "ReLU → Tanh" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert page.index("alert(1)") < page.index("Ada")  # by accuracy: 90% first
-    app.segmented_control(key="cl_board_sort").set_value("name").run()
-    page = grid_html(app)
-    assert page.index("alert(1)") < page.index("Ada")  # "<" sorts before "A"
+    app.segmented_control(key="cl_board_sort").set_value("parameters").run()
+    assert grid_html(app).index("Ada") < grid_html(app).index("alert(1)")  # 2-50-3 before 2-100-3
     app.segmented_control(key="cl_board_sort").set_value("loss").run()
-    assert grid_html(app).index("alert(1)") < grid_html(app).index("Ada")
+    assert grid_html(app).index("alert(1)") < grid_html(app).index("Ada")  # 0.1 before 0.4
     assert all(handle.touches == 0 for handle in taught_class[2].values())
 
 
 def test_opening_a_tile_shows_that_run_large_and_back_returns_to_the_grid(open_page, taught_class):
     app = teacher_page(open_page, taught_class)
+    app.segmented_control(key="cl_board_sort").set_value("parameters").run()
     picker = app.selectbox(key="cl_board_pick")
     picker.select_index(picker.options.index("Ada")).run()
     assert not app.exception
@@ -99,5 +99,8 @@ def test_opening_a_tile_shows_that_run_large_and_back_returns_to_the_grid(open_p
     assert "ReLU → Tanh" in shown and "60.0" in shown
     app.button(key="cl_board_back").click().run()
     assert GRID in "".join(element.value for element in app.get("html"))
+    assert app.selectbox(key="cl_board_pick").value is None
+    assert app.segmented_control(key="cl_board_sort").value == "parameters"  # the order chosen before is kept
+    assert grid_html(app).index("Ada") < grid_html(app).index("alert(1)")
     assert all(handle.touches == 0 for handle in taught_class[2].values())
 

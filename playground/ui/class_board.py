@@ -24,6 +24,7 @@ ACTIVE_SECONDS = 1.0  # refresh while a run of the class is active
 IDLE_SECONDS = 5.0  # refresh while none is: a run a student starts appears within this time
 OPEN_KEY = "cl_board_open"  # session state: the member id whose run is shown large (None: the grid)
 PICK_KEY = "cl_board_pick"
+SORTED_KEY = "cl_board_sorted"  # session state: the sort order last chosen
 
 
 def board(code: str, secret: str) -> None:
@@ -61,8 +62,9 @@ def read_tiles(code: str, runs: dict) -> list:
 def grid(board_tiles: list) -> None:
     """The sort order and the picker above the grid of tiles."""
     left, right = st.columns([3, 2], vertical_alignment="center")
-    by = left.segmented_control("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.get, default="accuracy",
-                                key="cl_board_sort") or "accuracy"
+    by = left.segmented_control("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.get,
+                                default=st.session_state.get(SORTED_KEY, "accuracy"), key="cl_board_sort") or "accuracy"
+    st.session_state[SORTED_KEY] = by  # kept while a run is open (the control is not drawn then)
     names = {t.member: t.name for t in board_tiles if t.status != NOT_STARTED}
     right.selectbox("Show one run large", list(names), index=None, format_func=lambda m: names.get(m, str(m)),
                     key=PICK_KEY, placeholder="Show one student's run large…", on_change=_open)
