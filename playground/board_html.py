@@ -17,7 +17,7 @@ from typing import Sequence
 from .board import NOT_STARTED, Tile
 from .progress import COMPLETED, DIVERGED, FAILED, PAUSED, QUEUED, RUNNING, STOPPED
 
-SPARK_W, SPARK_H = 84, 22  # px of a tile's sparkline
+SPARK_W, SPARK_H = 48, 24  # px of a tile's sparkline
 STATUS_COLOURS = {RUNNING: "#1c6fd1", QUEUED: "#7b4fc9", PAUSED: "#c77700", COMPLETED: "#1f8a3b",
                   STOPPED: "#666666", DIVERGED: "#c62828", FAILED: "#c62828", NOT_STARTED: "#9a9a9a"}
 CSS = """<style>
@@ -28,15 +28,19 @@ CSS = """<style>
 .clb-tile.clb-idle {background: #f6f6f6; color: #777;}
 .clb-pic {grid-row: span 3; width: 56px; height: 56px; border-radius: 4px; image-rendering: pixelated;
   background: #eee;}
-.clb-name, .clb-line, .clb-changes {white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0;}
+.clb-name, .clb-line, .clb-changes, .clb-sizes {white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  min-width: 0;}
 .clb-name {font-weight: 700; font-size: 1.05rem; unicode-bidi: isolate;}
-.clb-score {font-size: 1.9rem; font-weight: 700; line-height: 1.9rem; font-variant-numeric: tabular-nums;}
+.clb-score {font-size: 1.9rem; font-weight: 700; line-height: 1.9rem; font-variant-numeric: tabular-nums;
+  display: flex; align-items: flex-end; justify-content: space-between; gap: 4px;}
 .clb-score small {font-size: 0.8rem; font-weight: 400; color: #666;}
 .clb-line {font-size: 0.85rem; color: #444; font-variant-numeric: tabular-nums;}
 .clb-status {font-weight: 700;}
-.clb-changes {grid-column: 1 / -1; font-size: 0.85rem; color: #333;}
-.clb-spark {grid-column: 1 / -1; height: 22px; width: 100%;}
+.clb-changes {grid-column: 1 / -1; font-size: 0.9rem; color: #222;}
+.clb-sizes {grid-column: 1 / -1; font-size: 0.8rem; color: #555; font-variant-numeric: tabular-nums;}
+.clb-spark {flex: 0 1 48px; height: 24px; width: 48px; min-width: 24px;}
 .clb-empty {font-size: 1.2rem; color: #666; padding: 1rem 0;}
+.clb-head, .clb-more {font-family: "Source Sans", "Source Sans Pro", sans-serif;}
 .clb-head {display: flex; gap: 1.5rem; align-items: baseline; flex-wrap: wrap; font-family: "Source Sans", sans-serif;}
 .clb-head .clb-name {font-size: 2rem; max-width: 40rem;}
 .clb-head .clb-score {font-size: 2.6rem; line-height: 2.6rem;}
@@ -53,18 +57,20 @@ def grid(tiles: Sequence[Tile]) -> str:
 
 
 def tile_html(t: Tile) -> str:
-    """One tile; every student-supplied text escaped."""
+    """One tile: picture, name, score and its sparkline, status and epoch; what changed; loss and parameters.
+    Every student-supplied text escaped."""
     idle = " clb-idle" if t.status == NOT_STARTED else ""
     colour = STATUS_COLOURS.get(t.status, "#666666")
-    progress = f" · {t.epoch:,}/{t.epochs:,}" if t.status != NOT_STARTED else ""
-    return (f'<div class="clb-tile{idle}" title="{escape(t.name)}: {escape(t.change_text)}">'
+    progress = f" {t.epoch}/{t.epochs}" if t.status != NOT_STARTED else ""
+    changes = "has not trained yet" if t.status == NOT_STARTED else t.change_text
+    return (f'<div class="clb-tile{idle}" title="{escape(t.name)}: {escape(changes)}">'
             f'{picture(t)}'
             f'<div class="clb-name"><bdi>{escape(t.name)}</bdi></div>'
-            f'<div class="clb-score">{score_text(t)}</div>'
+            f'<div class="clb-score"><span>{score_text(t)}</span>{spark_svg(t.sparkline, t.score_name)}</div>'
             f'<div class="clb-line"><span class="clb-status" style="color:{colour}">{escape(t.status)}</span>'
             f'{progress}</div>'
-            f'<div class="clb-changes">{escape(details(t))}</div>'
-            f'{spark_svg(t.sparkline, t.score_name)}</div>')
+            f'<div class="clb-changes">{escape(changes)}</div>'
+            f'<div class="clb-sizes">{escape(sizes(t))}</div></div>')
 
 
 def score_text(t: Tile) -> str:
@@ -76,13 +82,19 @@ def score_text(t: Tile) -> str:
     return f"{t.score:.2f}<small> R²</small>"
 
 
+def sizes(t: Tile) -> str:
+    """The small numbers: test loss and parameters."""
+    if t.status == NOT_STARTED:
+        return ""
+    loss = "loss –" if t.loss is None else f"loss {t.loss:.3g}"
+    return loss + ("" if t.parameters is None else f" · {t.parameters:,} params")
+
+
 def details(t: Tile) -> str:
-    """The small line: loss, parameters, what changed."""
+    """The opened run's small line: loss, parameters, what changed."""
     if t.status == NOT_STARTED:
         return "has not trained yet"
-    loss = "loss –" if t.loss is None else f"loss {t.loss:.3g}"
-    size = "" if t.parameters is None else f" · {t.parameters:,} params"
-    return f"{loss}{size} · {t.change_text}"
+    return f"{sizes(t)} · {t.change_text}"
 
 
 def picture(t: Tile) -> str:
@@ -116,6 +128,7 @@ def heading(t: Tile) -> str:
 def change_list(t: Tile) -> str:
     """Every change against the hand-out, one a line (or why there is none)."""
     if not t.changes:
-        return f'{CSS}<div class="clb-line">Setup: {escape(t.change_text)}</div>'
+        return f'{CSS}<div class="clb-more clb-line">Setup: {escape(t.change_text)}</div>'
     items = "".join(f"<li>{escape(change)}</li>" for change in t.changes)
-    return f'{CSS}<div class="clb-line">Changed against the hand-out:</div><ul class="clb-list">{items}</ul>'
+    return (f'{CSS}<div class="clb-more"><div class="clb-line">Changed against the hand-out:</div>'
+            f'<ul class="clb-list">{items}</ul></div>')
