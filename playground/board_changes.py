@@ -42,14 +42,10 @@ def layer_changes(old: Sequence[Mapping], new: Sequence[Mapping]) -> list[str]:
     after = [describe_layer(spec) if isinstance(spec, Mapping) else "?" for spec in new]
     changes = []
     for edit, i1, i2, j1, j2 in SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
-        if edit == "replace" and i2 - i1 == j2 - j1:
-            changes += [f"{a}{ARROW}{b}" for a, b in zip(before[i1:i2], after[j1:j2])]
-        elif edit == "replace":
-            changes.append(f"{' · '.join(before[i1:i2])}{ARROW}{' · '.join(after[j1:j2])}")
-        elif edit == "insert":
-            changes += [f"+ {b}" for b in after[j1:j2]]
-        elif edit == "delete":
-            changes += [f"− {a}" for a in before[i1:i2]]
+        if edit != "equal":  # a replaced run of layers: changed pairs, then the ones added or removed
+            paired = min(i2 - i1, j2 - j1)
+            changes += [f"{a}{ARROW}{b}" for a, b in zip(before[i1:i1 + paired], after[j1:j1 + paired])]
+            changes += [f"+ {b}" for b in after[j1 + paired:j2]] + [f"− {a}" for a in before[i1 + paired:i2]]
     return changes
 
 

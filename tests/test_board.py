@@ -149,6 +149,9 @@ def test_layer_edits_show_added_and_removed_layers_and_many_changes_end_with_mor
     assert changes[:2] == ("+ Linear 100", "+ ReLU")
     assert config_changes(deeper, base)[:2] == ("− Linear 100", "− ReLU")
     assert summary(changes) == ", ".join(changes[:3]) + f" +{len(changes) - 3} more" and len(changes) == 5
+    narrower = TrainConfig().replace(layers=({"type": "linear", "out": 16}, {"type": "relu"},
+                                             {"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}))
+    assert config_changes(base, narrower.to_dict()) == ("Linear 100 → Linear 16", "+ ReLU", "+ Linear 16")
     assert summary(()) == AS_HANDED_OUT and summary(None) == OWN_SETUP
 
 
