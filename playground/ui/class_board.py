@@ -16,6 +16,7 @@ import streamlit as st
 from .. import board_html
 from ..board import NOT_STARTED, sort_tiles, tiles
 from ..runstore import RunStoreError
+from ..text import markdown_literal
 from . import class_board_detail, class_session, session
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,13 @@ def render(code: str, was_active: bool) -> bool:
 
 
 def read_tiles(code: str, runs: dict) -> list:
-    """The class's tiles, in the members' order (none when the class store cannot be read: said once)."""
+    """The class's tiles, in the members' order (none, with a warning, when the class store cannot be read)."""
     store = class_session.store()
     try:
         members = store.members(code)
     except RunStoreError as error:
         log.warning("the class store cannot be read: %s", error)
-        st.warning(f"The class list cannot be read just now: {error}")
+        st.warning(markdown_literal(f"The class list cannot be read just now: {error}"))
         return []
     return tiles(runs, members, lambda handout_id: _handout(store, code, handout_id))
 
