@@ -103,6 +103,14 @@ def cold_start(result: dict) -> tuple[str, None]:
             f"{rows['Playground Train button (second visit)']:.1f} s second visit"), None
 
 
+def board_cost(result: dict) -> tuple[str, bool]:
+    rows = result["rows"]
+    moving = rows["later refresh, every run advanced a frame"]["median_ms"]
+    return (f"{result['students']} students: {moving:.1f} ms a refresh while all train "
+            f"({rows['first refresh (empty caches)']['median_ms']:.0f} ms the first), {result['html_kb']:.0f} KB"), \
+        moving <= 50
+
+
 def load_test(result: dict) -> tuple[str, None]:
     """From its "summary" (sessions, completed, all_done_s, interaction p50/p95, checks); else its top-level numbers."""
     summary = result.get("summary")
@@ -127,6 +135,7 @@ BENCHES = (
     Bench("-", "inside_view", inside_view, quick=("--repeats", "50")),
     Bench("-", "lstm_digits", lstm_digits),
     Bench("-", "augment_cost", augment_cost, "<= 15%", args=("--train-images", "5000"), quick=("--repeats", "1")),
+    Bench("-", "board_cost", board_cost, "<= 50 ms", quick=("--repeats", "50")),
     Bench("-", "load_test", load_test, args=("--sessions", "30"), needs_flag=True),
 )
 

@@ -307,21 +307,28 @@ def _points(xy: np.ndarray, name: str, colour: str, symbol: str, edge: str, grou
 
 def _region_scale(n_classes: int) -> list[list]:
     """A stepped colourscale: code c * L + l gets class c's colour, lighter for low confidence."""
-    codes = n_classes * CONFIDENCE_LEVELS
+    colours = [f"rgb({r},{g},{b})" for r, g, b in region_rgb(n_classes)]
     scale = []
-    for code in range(codes):
-        c, level = divmod(code, CONFIDENCE_LEVELS)
-        alpha = 0.12 + 0.5 * level / (CONFIDENCE_LEVELS - 1)
-        colour = _blend(PALETTE[c % len(PALETTE)], alpha)
-        scale += [[code / codes, colour], [(code + 1) / codes, colour]]
+    for code, colour in enumerate(colours):
+        scale += [[code / len(colours), colour], [(code + 1) / len(colours), colour]]
     return scale
 
 
-def _blend(hex_colour: str, alpha: float) -> str:
-    """`hex_colour` painted with opacity `alpha` over white, as an rgb() string."""
+def region_rgb(n_classes: int) -> list[tuple[int, int, int]]:
+    """The (r, g, b) of each boundary code c * CONFIDENCE_LEVELS + level: class c's colour, lighter for low
+    confidence (the decision boundary's shades; the class board's thumbnails use them too)."""
+    colours = []
+    for code in range(n_classes * CONFIDENCE_LEVELS):
+        c, level = divmod(code, CONFIDENCE_LEVELS)
+        colours.append(_blend(PALETTE[c % len(PALETTE)], 0.12 + 0.5 * level / (CONFIDENCE_LEVELS - 1)))
+    return colours
+
+
+def _blend(hex_colour: str, alpha: float) -> tuple[int, int, int]:
+    """`hex_colour` painted with opacity `alpha` over white, as (r, g, b)."""
     rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
     r, g, b = (round(255 + (v - 255) * alpha) for v in rgb)
-    return f"rgb({r},{g},{b})"
+    return r, g, b
 
 
 def _thin(xs: np.ndarray, ys: np.ndarray, limit: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:

@@ -532,18 +532,20 @@ class _PoolJob:
     def join(self, timeout: float | None = None) -> None:
         self._done.wait(timeout)
 
-    def snapshot(self):
+    def snapshot(self, touch: bool = True):
         """The latest snapshot from the worker (or a queued one with the place in line).
 
-        Asking keeps a queued job's place: one nobody asks about is dropped before it gets a worker."""
-        self.polled = time.monotonic()
+        Asking keeps a queued job's place: one nobody asks about is dropped before it gets a worker; and it
+        tells the worker's watchdog someone is watching. Without `touch` (the class board) it does neither."""
+        if touch:
+            self.polled = time.monotonic()
         with self._lock:
             snap, slot = self._snapshot, self._slot
         if snap is None and slot is not None:  # a worker has it and has not reported yet
             return replace(self._queued_snapshot(0), status=STARTING)
         if snap is None or snap.status == QUEUED:
             return self._queued_snapshot(self.pool._place(self))
-        if slot is not None and time.monotonic() - self._seen_sent > SEEN_SECONDS:
+        if touch and slot is not None and time.monotonic() - self._seen_sent > SEEN_SECONDS:
             self._seen_sent = time.monotonic()
             self._call("seen")
         return snap
@@ -826,12 +828,13 @@ class PooledRunner(_PoolJob):
 
     # --- what the UI reads --------------------------------------------------------------------
 
-    def snapshot(self):
+    def snapshot(self, touch: bool = True):
         leader = self._leader
         if leader is not None and not self._done.is_set():
-            self.polled = time.monotonic()
-            return leader.snapshot()
-        return super().snapshot()
+            if touch:
+                self.polled = time.monotonic()
+            return leader.snapshot(touch)
+        return super().snapshot(touch)
 
     @property
     def paused(self) -> bool:

@@ -148,8 +148,9 @@ class RunHandle(Protocol):
     def join(self, timeout: float | None = None) -> None:
         """Wait until the run has ended (at most `timeout` s)."""
 
-    def snapshot(self) -> Snapshot | RaceSnapshot:
-        """A frozen copy of the run's state; asking also tells the watchdog someone is watching."""
+    def snapshot(self, touch: bool = True) -> Snapshot | RaceSnapshot:
+        """A frozen copy of the run's state; asking also tells the watchdog someone is watching, unless
+        `touch` is False (the class board reads runs without keeping them alive)."""
 
     @property
     def active(self) -> bool:

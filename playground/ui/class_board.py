@@ -1,8 +1,93 @@
-"""Placeholder of the Class page's panel `class_board` (being built on its own branch)."""
+"""The teacher's class board: every student's current run as a tile in one live grid, for the projector.
+
+`board(code, secret)` polls (`session.live`) about once a second while any run of the class is active,
+every IDLE_SECONDS otherwise (so a run a student starts shows up), and draws the grid as ONE block of
+HTML (`board_html`: every student's text escaped) from `board.tiles`, which reads the runs without
+touching them (the board watching never keeps a student's abandoned run alive). Above it: the sort
+order (`cl_board_sort`) and a picker (`cl_board_pick`) that opens one run large (`class_board_detail`)
+instead of the grid, until "Back to the class". Knows nothing about training or figures.
+"""
 from __future__ import annotations
+
+import logging
 
 import streamlit as st
 
+from .. import board_html
+from ..board import NOT_STARTED, sort_tiles, tiles
+from ..runstore import RunStoreError
+from ..text import markdown_literal
+from . import class_board_detail, class_session, session
+
+log = logging.getLogger(__name__)
+SORT_LABELS = {"accuracy": "Accuracy", "loss": "Loss", "parameters": "Parameters", "name": "Name"}
+ACTIVE_SECONDS = 1.0  # refresh while a run of the class is active
+IDLE_SECONDS = 5.0  # refresh while none is: a run a student starts appears within this time
+OPEN_KEY = "cl_board_open"  # session state: the member id whose run is shown large (None: the grid)
+PICK_KEY = "cl_board_pick"
+SORTED_KEY = "cl_board_sorted"  # session state: the sort order last chosen
+
 
 def board(code: str, secret: str) -> None:
-    st.caption("(class_board.board is being built)")
+    """The live grid of the class `code` (the page shows it to its teacher only)."""
+    active = any(run.handle.active for run in class_session.live().runs(code).values())
+    session.live(lambda: render(code, active), active=True, every=ACTIVE_SECONDS if active else IDLE_SECONDS)
+
+
+def render(code: str, was_active: bool) -> bool:
+    """One refresh: the opened run large, else the grid. False when whether a run is active changed
+    since the page's run (then the page reruns and polls at the other pace)."""
+    runs = class_session.live().runs(code)
+    board_tiles = read_tiles(code, runs)
+    opened = st.session_state.get(OPEN_KEY)
+    shown = next((t for t in board_tiles if t.member == opened and opened in runs), None)
+    if shown is not None:
+        class_board_detail.detail(runs[opened], shown, on_back=close)
+    else:
+        grid(board_tiles)
+    return any(t.active for t in board_tiles) == was_active
+
+
+def read_tiles(code: str, runs: dict) -> list:
+    """The class's tiles, in the members' order (none, with a warning, when the class store cannot be read)."""
+    store = class_session.store()
+    try:
+        members = store.members(code)
+    except RunStoreError as error:
+        log.warning("the class store cannot be read: %s", error)
+        st.warning(markdown_literal(f"The class list cannot be read just now: {error}"))
+        return []
+    return tiles(runs, members, lambda handout_id: _handout(store, code, handout_id))
+
+
+def grid(board_tiles: list) -> None:
+    """The sort order and the picker above the grid of tiles."""
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    by = left.segmented_control("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.get,
+                                default=st.session_state.get(SORTED_KEY, "accuracy"), key="cl_board_sort") or "accuracy"
+    st.session_state[SORTED_KEY] = by  # kept while a run is open (the control is not drawn then)
+    names = {t.member: t.name for t in board_tiles if t.status != NOT_STARTED}
+    right.selectbox("Show one run large", list(names), index=None, format_func=lambda m: names.get(m, str(m)),
+                    key=PICK_KEY, placeholder="Show one student's run large…", on_change=_open)
+    st.html(board_html.grid(sort_tiles(board_tiles, by)))
+    training = sum(t.active for t in board_tiles)
+    st.caption(f"{training} of {len(board_tiles)} students training · refreshes every second while a run "
+               "is active")
+
+
+def _open() -> None:
+    st.session_state[OPEN_KEY] = st.session_state.get(PICK_KEY)
+    st.session_state[PICK_KEY] = None
+
+
+def close() -> None:
+    """Back to the grid."""
+    st.session_state[OPEN_KEY] = None
+
+
+def _handout(store, code: str, handout_id: int):
+    try:
+        return store.handout_by_id(code, handout_id)
+    except RunStoreError as error:
+        log.warning("the class store cannot be read: %s", error)
+        return None

@@ -1,0 +1,106 @@
+"""The class board on the Class page: a teacher sees a tile per student, sorts them, opens one run large
+and goes back; names show as text."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground.class_live import ClassLive
+from playground.classroom import ClassStore
+from playground.config import TrainConfig
+from playground.frames import BoundaryFrame
+from playground.progress import RUNNING, History, Snapshot
+from playground.runstore import RunStore, default_path
+
+PAGE = "pages/5_Class.py"
+GRID, HEAD = '<div class="clb-grid">', '<div class="clb-head">'
+
+
+class FakeHandle:
+    """A running training's handle as the board reads it; counts the reads that touched it."""
+
+    def __init__(self, config: TrainConfig, scores: list[float], grid: int = 100):
+        epochs = tuple(range(1, len(scores) + 1))
+        history = History(epochs=epochs, train_loss=tuple(1 - s for s in scores), eval_epochs=epochs,
+                          train_score=tuple(scores), test_loss=tuple(1 - s for s in scores), test_score=tuple(scores))
+        cells = np.linspace(-1, 1, grid, dtype=np.float32)
+        frame = BoundaryFrame(len(scores), cells, cells, np.zeros((grid, grid), np.uint8),
+                              np.full((grid, grid), 7, np.uint8))
+        self.config, self.touches = config, 0
+        self.snap = Snapshot(RUNNING, len(scores), config.epochs, 0.001, 50.0, history=history, frame=frame)
+
+    def snapshot(self, touch: bool = True) -> Snapshot:
+        self.touches += int(touch)
+        return self.snap
+
+    @property
+    def active(self) -> bool:
+        return True
+
+    def stop(self, reason: str = "") -> None:
+        pass
+
+
+@pytest.fixture
+def taught_class(monkeypatch):
+    """A fresh class with two students, Ada (a narrower layer and Tanh: fewer parameters, 60%) and a hostile
+    name (the hand-out: 90%), whose runs are in a registry the page reads; (code, secret, the handles)."""
+    store = ClassStore(RunStore(default_path()))
+    new = store.create("test-board-teacher", "Board")
+    code = new.info.code
+    ada = store.join(code, "test-board-ada", "Ada")
+    eve = store.join(code, "test-board-eve", "<img src=x onerror=alert(1)>")
+    handout = store.hand_out(code, new.secret, "setup", TrainConfig().to_dict())
+    tanh = TrainConfig().replace(layers=({"type": "linear", "out": 50}, {"type": "tanh"}, {"type": "linear"}))
+    registry = ClassLive()
+    handles = {"Ada": FakeHandle(tanh, [0.4, 0.6]), "Eve": FakeHandle(TrainConfig(), [0.5, 0.9])}
+    registry.report(code, ada.id, handles["Ada"], tanh.to_dict(), handout.id)
+    registry.report(code, eve.id, handles["Eve"], TrainConfig().to_dict(), handout.id)
+    from playground.ui import class_session
+
+    monkeypatch.setattr(class_session, "live", lambda: registry)
+    return code, new.secret, handles
+
+
+def teacher_page(open_page, taught_class):
+    code, secret, _ = taught_class
+    app = open_page(None, workspace="test-board-teacher")
+    app.session_state["ui_class_teacher"] = (code, secret)
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    return app
+
+
+def grid_html(app) -> str:
+    return next(element.value for element in app.get("html") if GRID in element.value)
+
+
+def test_the_board_shows_a_tile_per_student_with_names_as_text_and_sorts(open_page, taught_class):
+    app = teacher_page(open_page, taught_class)
+    page = grid_html(app)
+    assert page.count('class="clb-tile') == 2 and "Ada" in page and "ReLU → Tanh" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert page.index("alert(1)") < page.index("Ada")  # by accuracy: 90% first
+    app.segmented_control(key="cl_board_sort").set_value("parameters").run()
+    assert grid_html(app).index("Ada") < grid_html(app).index("alert(1)")  # 2-50-3 before 2-100-3
+    app.segmented_control(key="cl_board_sort").set_value("loss").run()
+    assert grid_html(app).index("alert(1)") < grid_html(app).index("Ada")  # 0.1 before 0.4
+    assert all(handle.touches == 0 for handle in taught_class[2].values())
+
+
+def test_opening_a_tile_shows_that_run_large_and_back_returns_to_the_grid(open_page, taught_class):
+    app = teacher_page(open_page, taught_class)
+    app.segmented_control(key="cl_board_sort").set_value("parameters").run()
+    picker = app.selectbox(key="cl_board_pick")
+    picker.select_index(picker.options.index("Ada")).run()
+    assert not app.exception
+    shown = "".join(element.value for element in app.get("html"))
+    assert GRID not in shown and HEAD in shown and "Ada" in shown
+    assert "ReLU → Tanh" in shown and "60.0" in shown
+    app.button(key="cl_board_back").click().run()
+    assert GRID in "".join(element.value for element in app.get("html"))
+    assert app.selectbox(key="cl_board_pick").value is None
+    assert app.segmented_control(key="cl_board_sort").value == "parameters"  # the order chosen before is kept
+    assert grid_html(app).index("Ada") < grid_html(app).index("alert(1)")
+    assert all(handle.touches == 0 for handle in taught_class[2].values())
+
