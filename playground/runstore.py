@@ -126,12 +126,13 @@ class RunStore:
                        (workspace, workspace, MAX_RUNS))
         return run_id
 
-    def runs(self, workspace: str) -> list[RunRecord]:
-        """The workspace's runs, newest first."""
+    def runs(self, workspace: str, since: float | None = None) -> list[RunRecord]:
+        """The workspace's runs, newest first; with `since` (unix time) only those saved after it."""
         check_workspace(workspace)
+        after = "" if since is None else " AND created > ?"
         with self._connection() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE workspace = ? ORDER BY id DESC",
-                              (workspace,)).fetchall()
+            rows = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE workspace = ?{after} ORDER BY id DESC",
+                              (workspace, *(() if since is None else (float(since),)))).fetchall()
         return [self._record(row) for row in rows]
 
     def get(self, workspace: str, run_id: int) -> RunRecord | None:
