@@ -11,10 +11,12 @@ The teacher sets a challenge as a small JSON object, kept as is by `classroom.Cl
 sentence ("≥ 90% test accuracy on the spiral (classes 3, noise 0.2) with the fewest parameters").
 `judge` says whether one saved run (a `runstore.RunRecord`) is a valid entry, or why not: it must have
 finished (completed or stopped, not diverged or failed), trained on the dataset (with the pinned data
-settings), trained at most `max_epochs` epochs in all (as it actually trained: a stopped run counts the
-epochs it did, a run continued from another counts those too), have the measures the goal and the rank
-need, and reach the goal. Parameters are counted from the run's config as the Playground's plan counts
-them (`model.plan_for`), cached per config. The ranking itself is `challenge_rank`.
+settings), trained at most `max_epochs` epochs in all (its final metrics' epoch count, as it actually
+trained: a stopped run counts the epochs it did, a run continued from another counts those too; a run
+that started from a saved model does not count where epochs do, since its earlier training is unknown),
+have the measures the goal and the rank need, and reach the goal. Parameters are counted from the run's
+config as the Playground's plan counts them (`model.plan_for`), cached per config. The ranking itself is
+`challenge_rank`.
 Knows nothing about Streamlit, SQLite, training or HTML.
 """
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .datasets import CSV, DATASETS
 from .layers import LayerError
 from .model import plan_for
 from .runstore import RunRecord
+from .start_ids import PRETRAINED
 from .tasks import CLASSIFICATION, REGRESSION
 
 KEYS = ("dataset", "data", "goal", "max_epochs", "rank")
@@ -296,7 +299,8 @@ def measure_run(run: RunRecord, count: bool = True) -> Facts:
 
 
 def trained_epochs(run: RunRecord) -> int | None:
-    """The epochs the run trained in all: its final count, or its curve's last epoch (the larger)."""
+    """The epochs the run trained in all: its final count, or its curve's last epoch (the larger; a run read
+    without its curves has only the final count)."""
     final = run.final.get("epochs") if isinstance(run.final, Mapping) else None
     counts = [int(n) for n in (final, run.history.epochs[-1] if run.history.epochs else None)
               if isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n)]
@@ -360,6 +364,12 @@ def _on_data(challenge: Challenge, run: RunRecord, facts: Facts | None) -> Found
 
 
 def _within_limit(challenge: Challenge, run: RunRecord, facts: Facts) -> Found:
+    if challenge.max_epochs is None and challenge.rank != "epochs":
+        return None
+    start = run.config.get("start_from") if isinstance(run.config, Mapping) else None
+    if start and not str(start).startswith(PRETRAINED):
+        return ("it started from a saved model, whose epochs are not counted",
+                "train from fresh weights (Start from: fresh weights)")
     if challenge.max_epochs is None:
         return None
     if facts.epochs is None:

@@ -5,10 +5,11 @@ was set AND after the member joined (ties: the earlier run), or the reason none 
 came nearest ("best 87.1%: below the 90% goal", with what to try). `ranking` orders the entries by the
 challenge's measure, ties sharing a rank (1, 2, 2, 4; the earlier entry is listed first).
 `read_standings` reads a class from the store: its info and members (two small queries), then each
-member's runs saved since the cutoff (one indexed query per member, `RunStore.runs(since=...)`, so a
-workspace's older runs, up to MAX_RUNS, are never parsed). `StandingsCache` keeps each class's standings
-for CACHE_SECONDS, one reader at a time per class, so a board refreshing every few seconds and 200
-students polling cost one read per class per refresh.
+member's runs saved since the cutoff (one indexed query per member, `RunStore.runs(since=...,
+curves=False)`: a workspace's older runs, up to MAX_RUNS, are never parsed, nor any run's curves).
+`StandingsCache` keeps each class's standings for CACHE_SECONDS (longer when a read took long: at least
+COST_SHARE times its duration), one reader at a time per class, so a board refreshing every few seconds and
+200 students polling cost one read per class per refresh, and never more than a tenth of a core.
 Knows nothing about Streamlit or HTML: names come back as the students typed them (cleaned, not escaped).
 """
 from __future__ import annotations
@@ -22,7 +23,8 @@ from .challenge import MEASURES, Challenge, Facts, Failure, judge
 from .classroom import ClassStore, Member
 from .runstore import RunRecord, RunStoreError
 
-CACHE_SECONDS = 3.0  # how long a class's standings are reused
+CACHE_SECONDS = 3.0  # how long a class's standings are reused at least
+COST_SHARE = 10  # ... and at least this many times as long as reading them took (at most 1/10 of a core)
 MAX_CACHED = 64  # classes whose standings are kept at once
 
 
@@ -137,18 +139,19 @@ def read_standings(classes: ClassStore, code: str) -> Standings | None:
     challenge = Challenge.from_dict(info.challenge)
     members = classes.members(code)
     best, reasons = entries(challenge, info.challenge_set or 0.0, members,
-                            lambda workspace, since: classes.runs.runs(workspace, since=since))
+                            lambda workspace, since: classes.runs.runs(workspace, since=since, curves=False))
     return Standings(challenge, tuple(ranking(challenge, best.values())), reasons, len(members), info.show_names)
 
 
 class StandingsCache:
-    """Each class's standings, reused for `seconds`; while one session reads a class, others asking for it wait
-    for that read instead of starting their own. Safe to share between threads (one per server)."""
+    """Each class's standings, reused for `seconds` or COST_SHARE times as long as reading them took, whichever
+    is longer; while one session reads a class, others asking for it wait for that read instead of starting
+    their own. Safe to share between threads (one per server)."""
 
     def __init__(self, seconds: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic,
                  most: int = MAX_CACHED):
         self.seconds, self._clock, self._most = seconds, clock, most
-        self._kept: dict[str, tuple[float, Standings | None]] = {}
+        self._kept: dict[str, tuple[float, float, Standings | None]] = {}  # code -> (when, kept for, standings)
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self.reads = 0  # how many times the store was read (for the benchmark and tests)
@@ -158,12 +161,14 @@ class StandingsCache:
             class_lock = self._locks.setdefault(code, threading.Lock())
         with class_lock:
             kept = self._kept.get(code)
-            if kept is not None and self._clock() - kept[0] < self.seconds:
-                return kept[1]
+            if kept is not None and self._clock() - kept[0] < kept[1]:
+                return kept[2]
+            start = self._clock()
             standings = read_standings(classes, code)
+            now = self._clock()
             with self._lock:
                 self.reads += 1
-                self._kept[code] = (self._clock(), standings)
+                self._kept[code] = (now, max(self.seconds, COST_SHARE * (now - start)), standings)
                 self._trim()
             return standings
 

@@ -226,6 +226,22 @@ def test_the_cache_reads_a_class_once_per_refresh(classes):
     assert cache.reads == 3
 
 
+def test_a_slow_read_is_reused_longer(classes, monkeypatch):
+    from playground import challenge_rank
+
+    new = classes.create("teacher1")
+    now = [0.0]
+    monkeypatch.setattr(challenge_rank, "read_standings", lambda store, code: now.__setitem__(0, now[0] + 1.0))
+    cache = StandingsCache(seconds=3.0, clock=lambda: now[0])
+    cache.get(classes, new.info.code)  # a read of one second: kept for ten
+    now[0] += 9.0
+    cache.get(classes, new.info.code)
+    assert cache.reads == 1
+    now[0] += 1.5
+    cache.get(classes, new.info.code)
+    assert cache.reads == 2
+
+
 def test_the_cache_keeps_a_bounded_number_of_classes(classes):
     cache = StandingsCache(most=2)
     codes = [classes.create(f"teacher{i}").info.code for i in range(4)]
@@ -237,3 +253,18 @@ def test_the_cache_keeps_a_bounded_number_of_classes(classes):
 def test_a_goal_says_which_way_it_points():
     assert Goal("test_accuracy", 0.9).reached(0.9) and not Goal("test_accuracy", 0.9).reached(0.89)
     assert Goal("test_loss", 0.1).reached(0.05) and not Goal("test_loss", 0.1).reached(0.2)
+
+
+def test_a_run_started_from_a_saved_model_does_not_count_where_epochs_do():
+    started = record({**spiral(), "start_from": "run:0123456789abcdef"}, epochs=10)
+    assert "saved model" in judge(LOSS_200, started).failure.text
+    assert judge(SPIRAL_GOAL, started).valid  # no limit on epochs: its parameters are its own
+    assert judge(LOSS_200, record({**spiral(), "start_from": "torchvision:resnet18"}, epochs=10)).valid
+
+
+def test_the_store_reads_runs_without_their_curves_on_request(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    store.save("w", spiral(), History(epochs=(1, 2), train_loss=(0.5, 0.4)), {"epochs": 2}, "completed")
+    light, = store.runs("w", curves=False)
+    assert light.history == History() and light.final == {"epochs": 2} and trained_epochs(light) == 2
+    assert store.runs("w")[0].history.epochs == (1, 2)
