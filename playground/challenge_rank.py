@@ -130,6 +130,21 @@ def ranking(challenge: Challenge, chosen: Iterable[Entry]) -> list[Row]:
     return rows
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def your_place(standings: Standings, member_id: int) -> str | None:
+    """'You are 3rd of 12 with 1,203 parameters' ('2nd (tied)' when others share it); None without an entry."""
+    row = standings.row_of(member_id)
+    if row is None:
+        return None
+    tied = " (tied)" if sum(other.rank == row.rank for other in standings.rows) > 1 else ""
+    return f"You are {ordinal(row.rank)}{tied} of {len(standings.rows)} {standings.challenge.measure.text(row.value)}"
+
+
 def read_standings(classes: ClassStore, code: str) -> Standings | None:
     """The class's standings read from the store now; None when it has no challenge (or is gone).
     A stored challenge this version cannot read raises ChallengeError; the store's trouble RunStoreError."""

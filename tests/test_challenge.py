@@ -268,3 +268,23 @@ def test_the_store_reads_runs_without_their_curves_on_request(tmp_path):
     light, = store.runs("w", curves=False)
     assert light.history == History() and light.final == {"epochs": 2} and trained_epochs(light) == 2
     assert store.runs("w")[0].history.epochs == (1, 2)
+
+
+def test_places_read_as_a_sentence():
+    from playground.challenge_rank import Standings, ordinal, your_place
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == \
+        ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    facts = judge(SPIRAL_GOAL, record(spiral(16))).facts
+    chosen = [Entry(i, f"S{i}", i, float(i), facts, value) for i, value in ((1, 99.0), (2, 1203.0), (3, 1203.0))]
+    standings = Standings(SPIRAL_GOAL, tuple(ranking(SPIRAL_GOAL, chosen)))
+    assert your_place(standings, 1) == "You are 1st of 3 with 99 parameters"
+    assert your_place(standings, 3) == "You are 2nd (tied) of 3 with 1,203 parameters"
+    assert your_place(standings, 9) is None
+
+
+def test_the_default_data_pins_what_makes_it_harder_not_its_size():
+    from playground.challenge import default_data
+
+    assert default_data("spiral") == (("classes", 3), ("noise", 0.2))
+    assert default_data("mnist") == ()
