@@ -26,20 +26,23 @@ STUDENT_REFRESH = 10.0  # ... of a student's place (200 students: 20 cached reru
 
 def teacher(code: str, secret: str) -> None:
     """Set or clear the challenge, the names setting, and the live ranking of every member."""
-    info = class_session.store().info(code)
+    try:
+        info = class_session.store().info(code)
+    except RunStoreError as error:
+        st.warning(f"The class cannot be read just now: {markdown_literal(error)}", icon="⏳")
+        return
     if info is None:
         st.warning("This class has ended.")
         return
     challenge = _parsed(info.challenge)
-    if challenge is not None:
+    if challenge is not None:  # the projector's view first: the challenge and its ranking, then the controls
         st.markdown(f"### 🏁 {markdown_literal(challenge.describe())}")
+        st.fragment(_ranking, run_every=TEACHER_REFRESH)(code)
     else:
         st.markdown("### No challenge yet")
         st.caption("Set one: every member's best valid run saved after it is ranked here, live.")
     class_challenge_form.chooser(code, secret, info.challenge is not None)
     class_challenge_form.names_toggle(code, secret, info.show_names)
-    if challenge is not None:
-        st.fragment(_ranking, run_every=TEACHER_REFRESH)(code)
 
 
 def student(member) -> None:
