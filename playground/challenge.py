@@ -416,7 +416,7 @@ def _reached_goal(challenge: Challenge, run: RunRecord, facts: Facts) -> Found:
 
 _GOAL_HINTS = {
     "parameters": "first reach the goal with a bigger model, then make it smaller step by step",
-    "epochs": "try a larger learning rate or another optimizer to get there sooner",
+    "epochs": "try a larger learning rate or another optimizer to get there sooner (then stop the run)",
 }
 _GOAL_HINTS.update(dict.fromkeys(GOAL_METRICS, "train longer, or try another learning rate, activation or layer width"))
 _CHECKS = (_finished, _on_dataset, _on_data, _within_limit, _measured, _reached_goal)  # nearest to valid last

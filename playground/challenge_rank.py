@@ -76,6 +76,7 @@ class Standings:
     reasons: Mapping[int, Reason] = field(default_factory=dict)  # member id -> why they have no entry
     members: int = 0
     show_names: bool = True  # whether students see each other's names
+    names: Mapping[int, str] = field(default_factory=dict)  # member id -> display name, of every member
 
     def row_of(self, member_id: int) -> Row | None:
         return next((row for row in self.rows if row.member_id == member_id), None)
@@ -155,7 +156,8 @@ def read_standings(classes: ClassStore, code: str) -> Standings | None:
     members = classes.members(code)
     best, reasons = entries(challenge, info.challenge_set or 0.0, members,
                             lambda workspace, since: classes.runs.runs(workspace, since=since, curves=False))
-    return Standings(challenge, tuple(ranking(challenge, best.values())), reasons, len(members), info.show_names)
+    return Standings(challenge, tuple(ranking(challenge, best.values())), reasons, len(members), info.show_names,
+                     {member.id: member.name for member in members})
 
 
 class StandingsCache:

@@ -191,7 +191,7 @@ def test_standings_read_from_the_store_rank_the_class_and_hide_names_on_request(
     assert [(r.rank, r.name, r.params) for r in standings.rows] == \
         [(1, "<b>Bo</b>", params(16)), (2, "Ada", params(32))]
     assert standings.row_of(ada.id).rank == 2 and standings.row_of(bo.id).accuracy == 0.91
-    assert standings.members == 2 and standings.show_names
+    assert standings.members == 2 and standings.show_names and standings.names[bo.id] == "<b>Bo</b>"
     classes.set_show_names(code, secret, False)
     assert not read_standings(classes, code).show_names
 

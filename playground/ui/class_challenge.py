@@ -82,10 +82,9 @@ def _ranking(code: str) -> None:
         st.dataframe([_table_row(row, measure.noun.capitalize()) for row in standings.rows], hide_index=True,
                      width="stretch", key="cl_ch_table")
     if standings.reasons:
-        names = {row.member_id: row.name for row in standings.rows}
-        names.update(_member_names(code))
         with st.expander(f"Without a valid entry ({len(standings.reasons)})"):
-            st.dataframe([{"Name": names.get(member_id, "?"), "Why not": reason.text, "What to try": reason.hint}
+            st.dataframe([{"Name": standings.names.get(member_id, "?"), "Why not": reason.text,
+                           "What to try": reason.hint}
                           for member_id, reason in standings.reasons.items()], hide_index=True, width="stretch")
 
 
@@ -95,13 +94,6 @@ def _table_row(row: Row, value_title: str) -> dict:
             "Test loss": "–" if row.loss is None else f"{row.loss:.4g}",
             "Parameters": "–" if row.params is None else f"{row.params:,}",
             "Epochs": "–" if row.epochs is None else f"{row.epochs:,}"}
-
-
-def _member_names(code: str) -> dict[int, str]:
-    try:
-        return {member.id: member.name for member in class_session.store().members(code)}
-    except RunStoreError:
-        return {}
 
 
 def _student_panel(member) -> None:
