@@ -288,3 +288,16 @@ def test_the_default_data_pins_what_makes_it_harder_not_its_size():
 
     assert default_data("spiral") == (("classes", 3), ("noise", 0.2))
     assert default_data("mnist") == ()
+
+
+@pytest.mark.parametrize("config, final, status", [
+    ([1, 2], {"epochs": 1}, "completed"), ({"dataset": "spiral"}, [], "completed"),
+    ({"dataset": {"name": "spiral", "noise": "loud"}}, {"epochs": "many", "test_accuracy": "NaN"}, "completed"),
+    ({"layers": [{"type": "linear", "out": 10**12}]}, {"epochs": 5, "test_accuracy": 0.99}, "<b>odd</b>" * 50),
+    ({"start_from": {"x": 1}}, {"epochs": float("inf"), "test_accuracy": float("nan")}, "completed"),
+])
+def test_a_damaged_or_hostile_saved_run_is_judged_not_valid_without_raising(config, final, status):
+    run = RunRecord(1, "w", 1.0, "", status, config, History(), final)
+    for challenge in (SPIRAL_GOAL, LOSS_200):
+        verdict = judge(challenge, run)
+        assert not verdict.valid and len(verdict.failure.text) < 200
