@@ -120,10 +120,8 @@ class Challenge:
         _reject_unknown("", data, KEYS)
         dataset = _dataset(data.get("dataset"))
         goal = _goal(data.get("goal"), dataset)
-        challenge = cls(rank=_rank(data.get("rank"), dataset, goal), dataset=dataset,
-                        data=_data(data.get("data"), dataset), goal=goal,
-                        max_epochs=_optional_number("max_epochs", data.get("max_epochs"), int, 1, MAX_EPOCHS))
-        return challenge
+        return cls(rank=_rank(data.get("rank"), dataset, goal), dataset=dataset, data=_data(data.get("data"), dataset),
+                   goal=goal, max_epochs=_optional_number("max_epochs", data.get("max_epochs"), int, 1, MAX_EPOCHS))
 
     def to_dict(self) -> dict:
         """The JSON object `from_dict` reads (unset parts left out)."""
