@@ -18,6 +18,7 @@ from ..challenge_rank import NO_RUN, Row, Standings, your_place
 from ..runstore import RunStoreError
 from ..text import markdown_literal
 from . import class_challenge_form, class_session
+from .inspect_panel import table_height
 
 log = logging.getLogger(__name__)
 TEACHER_REFRESH = 3.0  # seconds between refreshes of the teacher's ranking
@@ -80,7 +81,7 @@ def _ranking(code: str) -> None:
                f"{TEACHER_REFRESH:g} s")
     if standings.rows:
         st.dataframe([_table_row(row, measure.noun.capitalize()) for row in standings.rows], hide_index=True,
-                     width="stretch", key="cl_ch_table")
+                     width="stretch", height=table_height(len(standings.rows)), key="cl_ch_table")
     if standings.reasons:
         with st.expander(f"Without a valid entry ({len(standings.reasons)})"):
             st.dataframe([{"Name": standings.names.get(member_id, "?"), "Why not": reason.text,
