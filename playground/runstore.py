@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_workspace ON runs (workspace, id);
 """
 _COLUMNS = "id, workspace, created, name, status, config, history, final, timeline IS NOT NULL, prediction"
+_NO_CURVES = _COLUMNS.replace(", history,", ", '{}',")
 _ADDED_COLUMNS = (("timeline", "BLOB"), ("prediction", "TEXT"))  # columns later schemas added, in order
 # Pieces of sqlite3 error messages and what they mean for the runs file.
 _REASONS = (
@@ -126,12 +127,14 @@ class RunStore:
                        (workspace, workspace, MAX_RUNS))
         return run_id
 
-    def runs(self, workspace: str) -> list[RunRecord]:
-        """The workspace's runs, newest first."""
+    def runs(self, workspace: str, since: float | None = None, curves: bool = True) -> list[RunRecord]:
+        """The workspace's runs, newest first; with `since` (unix time) only those saved after it; without
+        `curves` their histories are left unread (empty), for a listing of final numbers (a class's challenge)."""
         check_workspace(workspace)
+        after, columns = "" if since is None else " AND created > ?", _COLUMNS if curves else _NO_CURVES
         with self._connection() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE workspace = ? ORDER BY id DESC",
-                              (workspace,)).fetchall()
+            rows = db.execute(f"SELECT {columns} FROM runs WHERE workspace = ?{after} ORDER BY id DESC",
+                              (workspace, *(() if since is None else (float(since),)))).fetchall()
         return [self._record(row) for row in rows]
 
     def get(self, workspace: str, run_id: int) -> RunRecord | None:
