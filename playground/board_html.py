@@ -26,6 +26,8 @@ CSS = """<style>
 .clb-tile {border: 1px solid #d8d8d8; border-radius: 8px; padding: 6px 8px; background: #fff; min-width: 0;
   display: grid; grid-template-columns: auto 1fr; column-gap: 8px; row-gap: 2px; overflow: hidden;}
 .clb-tile.clb-idle {background: #f6f6f6; color: #777;}
+.clb-open {cursor: pointer;}
+.clb-open:hover, .clb-open:focus {border-color: #1c6fd1; outline: none; box-shadow: 0 0 0 2px #1c6fd133;}
 .clb-pic {grid-row: span 3; width: 56px; height: 56px; border-radius: 4px; image-rendering: pixelated;
   background: #eee;}
 .clb-name, .clb-line, .clb-changes, .clb-sizes {white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
@@ -63,7 +65,8 @@ def tile_html(t: Tile) -> str:
     colour = STATUS_COLOURS.get(t.status, "#666666")
     progress = f" {t.epoch}/{t.epochs}" if t.status != NOT_STARTED else ""
     changes = "has not trained yet" if t.status == NOT_STARTED else t.change_text
-    return (f'<div class="clb-tile{idle}" title="{escape(t.name)}: {escape(changes)}">'
+    opens = "" if idle else f' clb-open" data-member="{int(t.member)}" role="button" tabindex="0'  # a click shows it large
+    return (f'<div class="clb-tile{idle}{opens}" title="{escape(t.name)}: {escape(changes)}">'
             f'{picture(t)}'
             f'<div class="clb-name"><bdi>{escape(t.name)}</bdi></div>'
             f'<div class="clb-score"><span>{score_text(t)}</span>{spark_svg(t.sparkline, t.score_name)}</div>'

@@ -2,6 +2,8 @@
 and goes back; names show as text."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -71,14 +73,23 @@ def teacher_page(open_page, taught_class):
     return app
 
 
+def shown_html(app) -> str:
+    """Every HTML block on the page: st.html's and the tile grid component's."""
+    grids = [json.loads(element.proto.json)["html"] for element in app.get("bidi_component")
+             if element.proto.component_name == "neural_playground_tile_grid"]
+    return "".join([element.value for element in app.get("html")] + grids)
+
+
 def grid_html(app) -> str:
-    return next(element.value for element in app.get("html") if GRID in element.value)
+    assert GRID in shown_html(app)
+    return shown_html(app)
 
 
 def test_the_board_shows_a_tile_per_student_with_names_as_text_and_sorts(open_page, taught_class):
     app = teacher_page(open_page, taught_class)
     page = grid_html(app)
     assert page.count('class="clb-tile') == 2 and "Ada" in page and "ReLU → Tanh" in page
+    assert page.count('role="button"') == 2  # a click on a tile opens it (tile_grid)
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert page.index("alert(1)") < page.index("Ada")  # by accuracy: 90% first
     app.segmented_control(key="cl_board_sort").set_value("parameters").run()
@@ -94,11 +105,11 @@ def test_opening_a_tile_shows_that_run_large_and_back_returns_to_the_grid(open_p
     picker = app.selectbox(key="cl_board_pick")
     picker.select_index(picker.options.index("Ada")).run()
     assert not app.exception
-    shown = "".join(element.value for element in app.get("html"))
+    shown = shown_html(app)
     assert GRID not in shown and HEAD in shown and "Ada" in shown
     assert "ReLU → Tanh" in shown and "60.0" in shown
     app.button(key="cl_board_back").click().run()
-    assert GRID in "".join(element.value for element in app.get("html"))
+    assert GRID in shown_html(app)
     assert app.selectbox(key="cl_board_pick").value is None
     assert app.segmented_control(key="cl_board_sort").value == "parameters"  # the order chosen before is kept
     assert grid_html(app).index("Ada") < grid_html(app).index("alert(1)")

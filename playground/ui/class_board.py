@@ -18,6 +18,7 @@ from ..board import NOT_STARTED, sort_tiles, tiles
 from ..runstore import RunStoreError
 from ..text import markdown_literal
 from . import class_board_detail, class_session, session
+from .tile_grid import tile_grid
 
 log = logging.getLogger(__name__)
 SORT_LABELS = {"accuracy": "Accuracy", "loss": "Loss", "parameters": "Parameters", "name": "Name"}
@@ -26,6 +27,7 @@ IDLE_SECONDS = 5.0  # refresh while none is: a run a student starts appears with
 OPEN_KEY = "cl_board_open"  # session state: the member id whose run is shown large (None: the grid)
 PICK_KEY = "cl_board_pick"
 SORTED_KEY = "cl_board_sorted"  # session state: the sort order last chosen
+GRID_KEY = "cl_board_grid"  # the grid itself: a click on a tile opens that run
 
 
 def board(code: str, secret: str) -> None:
@@ -69,10 +71,15 @@ def grid(board_tiles: list) -> None:
     names = {t.member: t.name for t in board_tiles if t.status != NOT_STARTED}
     right.selectbox("Show one run large", list(names), index=None, format_func=lambda m: names.get(m, str(m)),
                     key=PICK_KEY, placeholder="Show one student's run large…", on_change=_open)
-    st.html(board_html.grid(sort_tiles(board_tiles, by)))
+    tile_grid(board_html.grid(sort_tiles(board_tiles, by)), GRID_KEY, show_large)
     training = sum(t.active for t in board_tiles)
-    st.caption(f"{training} of {len(board_tiles)} students training · refreshes every second while a run "
-               "is active")
+    st.caption(f"{training} of {len(board_tiles)} students training · click a tile to see that run large · "
+               "refreshes every second while a run is active")
+
+
+def show_large(member: int) -> None:
+    """Open member `member`'s run instead of the grid (a click on its tile)."""
+    st.session_state[OPEN_KEY] = member
 
 
 def _open() -> None:
