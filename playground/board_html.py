@@ -65,7 +65,8 @@ def tile_html(t: Tile) -> str:
     colour = STATUS_COLOURS.get(t.status, "#666666")
     progress = f" {t.epoch}/{t.epochs}" if t.status != NOT_STARTED else ""
     changes = "has not trained yet" if t.status == NOT_STARTED else t.change_text
-    opens = "" if idle else f' clb-open" data-member="{int(t.member)}" role="button" tabindex="0'  # a click shows it large
+    # a click (or Enter) on a started run's tile shows it large (ui/tile_grid)
+    opens = "" if idle else f' clb-open" data-member="{int(t.member)}" role="button" tabindex="0'
     return (f'<div class="clb-tile{idle}{opens}" title="{escape(t.name)}: {escape(changes)}">'
             f'{picture(t)}'
             f'<div class="clb-name"><bdi>{escape(t.name)}</bdi></div>'
