@@ -39,13 +39,19 @@ def qr_svg(link: str, scale: int = 4) -> str:
     return segno.make(link, error="m").svg_inline(scale=scale, border=2, dark="#000", light="#fff")
 
 
-SPANS = ((86400, "day"), (3600, "h"), (60, "min"))  # the largest unit that fits, then its count
+SPANS = ((86400, "day"), (3600, "h"), (60, "min"), (1, ""))  # units, largest first (seconds are never said)
 
 
 def span_words(seconds: float) -> str:
-    """`seconds` in words, rounded down to its largest unit: "under a minute", "5 min", "3 h", "1 day", "6 days"."""
-    for size, unit in SPANS:
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}" + ("s" if unit == "day" and count > 1 else "")
+    """`seconds` in words, rounded down: its largest unit, and the next one while the count is under 10:
+    "under a minute", "5 min", "3 h 20 min", "6 days 23 h", "12 days"."""
+    for (size, unit), (smaller, next_unit) in zip(SPANS, SPANS[1:]):
+        count = int(seconds // size)
+        if count:
+            rest = int(seconds % size // smaller) if count < 10 and next_unit else 0
+            return _count(count, unit) + (f" {_count(rest, next_unit)}" if rest else "")
     return "under a minute"
+
+
+def _count(count: int, unit: str) -> str:
+    return f"{count} {unit}" + ("s" if unit == "day" and count != 1 else "")

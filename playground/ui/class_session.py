@@ -77,7 +77,9 @@ def remember_teacher() -> None:
     if held is None and TEACHER_KEY not in st.session_state and not cookies.sent(TEACHER_COOKIE):
         return  # nothing to keep and nothing to clear: no element on the page
     text = ".".join(held) if held else ""
-    cookies.keep(TEACHER_COOKIE, text, key="ui_class_teacher_cookie", max_age=int(class_days() * 86400) if held else 0)
+    with st.sidebar:  # beside the workspace's cookie: nothing in the page's layout
+        cookies.keep(TEACHER_COOKIE, text, key="ui_class_teacher_cookie",
+                     max_age=int(class_days() * 86400) if held else 0)
 
 
 def stop_teaching() -> None:

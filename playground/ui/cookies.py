@@ -42,5 +42,6 @@ def keep(cookie: str, value: str, *, key: str, max_age: int, adopt: str = "") ->
 
 
 def sent(cookie: str) -> str:
-    """The value of `cookie` the browser sent when this session opened ("" if none)."""
-    return st.context.cookies.get(cookie, "")
+    """The value of `cookie` the browser sent when this session opened ("" if none, or not text)."""
+    value = st.context.cookies.get(cookie, "")
+    return value if isinstance(value, str) else ""
