@@ -4,8 +4,8 @@ The class store and the live-run registry are per server (`store()`, `live()`). 
 this browser's workspace token (`workspace`), so a student who reloads is still in their class; the
 teacher's secret is kept in this session (`teach`), and `teacher()` gives (code, secret) while this
 session teaches. A teacher's browser also keeps (code, secret) in a cookie (`remember_teacher`, never in
-the address), so a reload or a new tab teaches on; `stop_teaching` forgets it. `report_run` tells the board about a member's new Playground run. Knows nothing
-about layouts: the Class page's panels draw.
+the address), so a reload or a new tab teaches on; `stop_teaching` forgets it. `report_run` tells the
+board about a member's new Playground run. Knows nothing about layouts: the Class page's panels draw.
 """
 from __future__ import annotations
 
