@@ -11,6 +11,7 @@ import pytest
 
 from playground.class_card import qr_svg
 from playground.classroom import ClassStore
+from playground.ratelimit import RateLimit
 from playground.ui import class_session, class_tries, cookies, server
 from test_app_escaping import live_markup
 
@@ -89,6 +90,16 @@ def test_guessing_codes_is_slow(open_page):
     assert "Too many tries" not in errors(app)
     join(app, "ZZZZZZ")
     assert "Too many tries" in errors(app)
+
+
+def test_one_address_failing_often_slows_every_session_from_it(open_page, monkeypatch):
+    monkeypatch.setattr(class_tries, "_address", lambda: "203.0.113." + str(id(monkeypatch) % 250))
+    monkeypatch.setattr(class_tries, "ADDRESS_FAILURES", RateLimit(count=3, size=3, window=60.0))
+    first = open_page(CLASS, workspace=browser())
+    for _ in range(3):
+        join(first, "ZZZZZZ")
+    second = join(open_page(CLASS, workspace=browser()), new_class().info.code)  # even a right code waits
+    assert "Too many tries" in errors(second)
 
 
 def test_an_empty_name_gets_a_friendly_one(open_page):

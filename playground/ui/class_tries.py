@@ -2,9 +2,9 @@
 
 A session may make SESSION_TRIES requests (join, rename, resume) a minute; and all sessions from one
 address together may fail ADDRESS_FAILURES times a minute (a class behind one school router joins
-from one address, so only failures count there). Histories are `ratelimit` lists: the session's in
-its state, the addresses' in one per-server table of at most ADDRESSES entries. Knows nothing about
-classes themselves.
+from one address, so only failures count there; a browser on the server's own machine has no
+address and only the session's limit). Histories are `ratelimit` lists: the session's in its state,
+the addresses' in one per-server table of at most ADDRESSES entries. Knows nothing about classes.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import streamlit as st
 from ..ratelimit import RateLimit
 
 SESSION_TRIES = RateLimit(count=6, size=6, window=60.0)  # each try counts 1
-ADDRESS_FAILURES = RateLimit(count=30, size=30, window=60.0)
+ADDRESS_FAILURES = RateLimit(count=60, size=60, window=60.0)
 ADDRESSES = 10_000  # addresses remembered; the oldest is forgotten first
 KEY = "ui_class_tries"  # session state: this session's history
 
@@ -27,8 +27,9 @@ def _failures() -> tuple[threading.Lock, dict]:
     return threading.Lock(), {}
 
 
-def _address() -> str:
-    return st.context.ip_address or "local"
+def _address() -> str | None:
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
 
 
 def wait() -> float:
@@ -36,7 +37,7 @@ def wait() -> float:
     now, mine = time.time(), st.session_state.setdefault(KEY, [])
     lock, failures = _failures()
     with lock:
-        theirs = failures.get(_address(), [])
+        theirs = failures.get(_address(), [])  # no address: always empty
         waits = SESSION_TRIES.wait(mine, 1, now), ADDRESS_FAILURES.wait(theirs, 0, now)
     if max(waits) <= 0:
         SESSION_TRIES.record(mine, 1, now)
@@ -45,10 +46,12 @@ def wait() -> float:
 
 def failed() -> None:
     """The try just made was refused (a wrong code or secret)."""
-    lock, failures = _failures()
+    lock, failures, address = *_failures(), _address()
+    if address is None:
+        return
     with lock:
-        history = failures.pop(_address(), [])  # re-inserted: the dict's order is least recently failed first
+        history = failures.pop(address, [])  # re-inserted: the dict's order is least recently failed first
         ADDRESS_FAILURES.record(history, 1, time.time())
-        failures[_address()] = history
+        failures[address] = history
         while len(failures) > ADDRESSES:
             failures.pop(next(iter(failures)))
