@@ -70,7 +70,7 @@ def student(member) -> None:
         st.caption("Your teacher has not handed out a setup yet: the Playground is yours meanwhile.")
         return
     with st.container(border=True, key="cl_hand_student"):
-        st.markdown(f"👩‍🏫 Your teacher handed out {described(handout)} ({when(handout)}).")
+        st.markdown(f":material/school: Your teacher handed out {described(handout)} ({when(handout)}).")
         if handout.id == st.session_state.get(class_session.HANDOUT_KEY):
             st.caption("Your Playground holds this setup (with any changes you made since).")
         class_handout_open.open_button(handout, "cl_hand_open", "pages/5_Class.py")

@@ -23,6 +23,11 @@ from . import class_session, link, workspace
 SEEN = "ui_class_handout_seen"  # session state: the newest hand-out id this student opened or put off
 PROBLEM = "ui_class_handout_problem"  # session state: why the last hand-out could not be opened
 PLAYGROUND, LESSONS_PAGE = "pages/1_Playground.py", "pages/3_Lessons.py"
+BAR_CSS = """<style>
+.st-key-cl_hand_bar {flex-wrap: nowrap; padding: 0.3rem 0.8rem; gap: 0.5rem;}
+.st-key-cl_hand_bar p {font-size: 0.92rem; line-height: 1.35;}
+.st-key-cl_hand_bar button {min-height: 2rem; padding-top: 0.1rem; padding-bottom: 0.1rem; white-space: nowrap;}
+</style>"""
 
 
 def setup_line(config: TrainConfig) -> str:
@@ -109,7 +114,8 @@ def playground_bar() -> None:
     if found is None or found[1] is None or not newer(found[1]):
         return
     handout = found[1]
+    st.html(BAR_CSS)
     with st.container(border=True, horizontal=True, vertical_alignment="center", key="cl_hand_bar"):
-        st.markdown(f"👩‍🏫 Your teacher handed out {described(handout)} ({when(handout)}).")
+        st.markdown(f":material/school: Your teacher handed out {described(handout)} ({when(handout)}).")
         open_button(handout, "cl_hand_bar_open", PLAYGROUND)
         st.button("Not now", key="cl_hand_bar_later", type="tertiary", on_click=seen, args=(handout,))

@@ -24,7 +24,7 @@ def members(code: str, secret: str) -> None:
     if info is None:
         return
     st.toggle("Show names to students", value=info.show_names, key="cl_join_show_names",
-              on_change=lambda: store.set_show_names(code, secret, st.session_state["cl_join_show_names"]),
+              on_change=show_names, args=(code, secret),
               help="off: the challenge's ranking shows students as anonymous entries")
     if not students:
         st.info("No students yet: they join with the code on the card above.", icon="👋")
@@ -35,6 +35,13 @@ def members(code: str, secret: str) -> None:
                   "Drawings": [given[m.id] for m in students]},
                  hide_index=True, key="cl_join_students", height=min(36 * (len(students) + 1) + 3, 400))
     remove(code, secret, students)
+
+
+def show_names(code: str, secret: str) -> None:
+    try:
+        class_session.store().set_show_names(code, secret, st.session_state["cl_join_show_names"])
+    except ClassError as error:
+        st.toast(markdown_literal(error), icon="🚫")
 
 
 def remove(code: str, secret: str, students: list) -> None:
