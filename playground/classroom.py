@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS class_digits (
     id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL, member INTEGER NOT NULL, label INTEGER NOT NULL,
     pixels BLOB NOT NULL, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS class_digits_by_code ON class_digits (code, id);
+CREATE INDEX IF NOT EXISTS class_members_by_workspace ON class_members (workspace);
 """
 _CLASS_TABLES = ("class_members", "class_handouts", "class_digits")
 
