@@ -9,6 +9,7 @@ import streamlit as st
 
 from playground.ui import (
     augment_panel,
+    class_handout,
     controls,
     data_panel,
     files_panel,
@@ -32,6 +33,7 @@ link.setup_from_link()
 screen.style()
 st.title("Playground")
 link.link_notices()
+class_handout.playground_bar()  # a class member: the teacher's newer hand-out, one click away
 lesson_box = st.container()  # the open lesson's banner: drawn at the end, after Train started its run
 # One screen at 1280x720: a row of the run buttons, Speed and the learning rate (it wraps where narrower),
 # then the live view; the Model and the look inside the network below. On a phone Train comes first.

@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS class_digits (
     id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL, member INTEGER NOT NULL, label INTEGER NOT NULL,
     pixels BLOB NOT NULL, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS class_digits_by_code ON class_digits (code, id);
+CREATE INDEX IF NOT EXISTS class_members_by_workspace ON class_members (workspace);
 """
 _CLASS_TABLES = ("class_members", "class_handouts", "class_digits")
 
@@ -253,6 +254,20 @@ class ClassStore:
     def handout_by_id(self, code: str, handout_id: int) -> Handout | None:
         """One hand-out of the class (the setup a run started from)."""
         return next(iter(self._handouts(code, "AND id = ?", (int(handout_id),))), None)
+
+    def newest_handout(self, workspace: str) -> tuple[Member, Handout | None] | None:
+        """This browser's newest live membership and its class's newest hand-out, in one query (the
+        Playground asks on every page run)."""
+        with self._db() as db:
+            row = db.execute("SELECT m.id, m.code, m.name, m.joined, m.workspace, h.id, h.kind, h.payload, h.created "
+                             "FROM class_members m JOIN classes c ON c.code = m.code LEFT JOIN class_handouts h "
+                             "ON h.id = (SELECT MAX(id) FROM class_handouts WHERE code = m.code) "
+                             "WHERE m.workspace = ? AND c.expires > ? ORDER BY m.joined DESC LIMIT 1",
+                             (check_workspace(workspace), time.time())).fetchone()
+        if row is None:
+            return None
+        handout = None if row[5] is None else Handout(row[5], row[6], json.loads(row[7]), row[8])
+        return Member(*row[:5]), handout
 
     # --- the class's drawings ---------------------------------------------------------------------
 

@@ -3,21 +3,27 @@
 The class store and the live-run registry are per server (`store()`, `live()`). A member is known by
 this browser's workspace token (`workspace`), so a student who reloads is still in their class; the
 teacher's secret is kept in this session (`teach`), and `teacher()` gives (code, secret) while this
-session teaches. `report_run` tells the board about a member's new Playground run. Knows nothing
-about layouts: the Class page's panels draw.
+session teaches. A teacher's browser also keeps (code, secret) in a cookie (`remember_teacher`, never in
+the address), so a reload or a new tab teaches on; `stop_teaching` forgets it. `report_run` tells the
+board about a member's new Playground run. Knows nothing about layouts: the Class page's panels draw.
 """
 from __future__ import annotations
 
 import logging
+import re
 
 import streamlit as st
 
 from ..runstore import RunStoreError
-from . import workspace
+from ..settings import class_days
+from . import cookies, workspace
 
 log = logging.getLogger(__name__)
 TEACHER_KEY = "ui_class_teacher"  # session state: (code, secret) while this session teaches a class
 HANDOUT_KEY = "ui_class_handout"  # session state: the hand-out id the Playground's setup came from
+TEACHER_COOKIE = "neural_playground_teacher"  # CODE.secret of the class this browser teaches
+_COOKIE_READ = "ui_class_cookie_read"  # session state: the teacher cookie was read (once a session)
+_TEACHER_TEXT = re.compile(r"([A-Z0-9]{6})\.([A-Za-z0-9_-]{16,64})")
 
 
 @st.cache_resource
@@ -43,7 +49,13 @@ def teach(code: str, secret: str) -> None:
 
 
 def teacher() -> tuple[str, str] | None:
-    """(code, secret) of the live class this session teaches, if any."""
+    """(code, secret) of the live class this session teaches, if any (a new session: from the cookie)."""
+    if not st.session_state.get(_COOKIE_READ):
+        st.session_state[_COOKIE_READ] = True
+        if TEACHER_KEY not in st.session_state:
+            held = from_cookie(cookies.sent(TEACHER_COOKIE))
+            if held is not None:
+                teach(*held)
     held = st.session_state.get(TEACHER_KEY)
     try:
         if held and store().is_teacher(*held):
@@ -51,6 +63,28 @@ def teacher() -> tuple[str, str] | None:
     except RunStoreError as error:
         log.warning("the class store cannot be read: %s", error)
     return None
+
+
+def from_cookie(text: str) -> tuple[str, str] | None:
+    """(code, secret) from the teacher cookie's text, if well formed (the store still has to check it)."""
+    found = _TEACHER_TEXT.fullmatch(text or "")
+    return (found[1], found[2]) if found else None
+
+
+def remember_teacher() -> None:
+    """Keep the class this session teaches in the browser's cookie; clear the cookie when it teaches none."""
+    held = teacher()
+    if held is None and TEACHER_KEY not in st.session_state and not cookies.sent(TEACHER_COOKIE):
+        return  # nothing to keep and nothing to clear: no element on the page
+    text = ".".join(held) if held else ""
+    with st.sidebar:  # beside the workspace's cookie: nothing in the page's layout
+        cookies.keep(TEACHER_COOKIE, text, key="ui_class_teacher_cookie",
+                     max_age=int(class_days() * 86400) if held else 0)
+
+
+def stop_teaching() -> None:
+    """This browser no longer teaches (the class goes on: its secret resumes it)."""
+    st.session_state[TEACHER_KEY] = None
 
 
 def membership():

@@ -12,6 +12,7 @@ import streamlit as st
 from ..config import TrainConfig
 from ..datasets import DATASETS
 from ..presets import Preset
+from .class_session import HANDOUT_KEY
 from .schedule_more import optimizer_state, schedule_state
 
 RUN = "pg_run"  # session-state key of the Playground's run
@@ -58,8 +59,9 @@ def training_state(training: dict) -> dict:
 
 
 def apply_config(config: TrainConfig) -> None:
-    """Make every widget show `config`."""
+    """Make every widget show `config` (a whole new setup: no longer the one a class hand-out gave)."""
     st.session_state.update(state_for(config), pg_image_mode=DATASETS[config.dataset.name].is_image)
+    st.session_state.pop(HANDOUT_KEY, None)
     set_layers(config.layers)
 
 
@@ -73,6 +75,7 @@ def set_layers(specs) -> None:
 def use_preset(preset: Preset) -> None:
     """Load a preset's layers and the training settings it comes with (loss, optimizer, learning rate)."""
     set_layers(preset.stack())
+    st.session_state.pop(HANDOUT_KEY, None)
     st.session_state.update(training_state(preset.training))
 
 
