@@ -14,7 +14,7 @@ import streamlit as st
 from ..class_card import span_words
 from ..classroom import ClassError
 from ..text import markdown_literal
-from . import class_session
+from . import class_challenge_form, class_session
 
 
 def members(code: str, secret: str) -> None:
@@ -42,6 +42,7 @@ def show_names(code: str, secret: str) -> None:
         class_session.store().set_show_names(code, secret, st.session_state["cl_join_show_names"])
     except ClassError as error:
         st.toast(markdown_literal(error), icon="🚫")
+    class_challenge_form.standings_cache().forget(code)  # students see the change at their next refresh
 
 
 def remove(code: str, secret: str, students: list) -> None:
