@@ -261,3 +261,32 @@ def wait_for_saved_runs(store, workspace: str, count: int, timeout_s: float = WA
         if len(runs) >= count or time.monotonic() > deadline:
             return runs
         time.sleep(0.1)
+
+
+# --- the Playground's layer row ----------------------------------------------------------------------
+
+def chips(page: Page) -> Locator:
+    """The layer chips' labels, input to output."""
+    return page.locator("[data-testid='stLayoutWrapper'][class*='st-key-pg_chip_'] button:visible p")
+
+
+def plus(page: Page, slot: int) -> Locator:
+    """The "+" that inserts a layer at place `slot` (0: before the first layer)."""
+    return page.locator(f".st-key-pg_insert_{slot} button:visible")
+
+
+def in_popover(page: Page) -> Locator:
+    """The open popover's content."""
+    return page.locator("[data-testid='stPopoverBody']")
+
+
+def click_until(page: Page, target: Locator, shows: Locator) -> None:
+    """Click a chip or a "+" until its popover shows `shows` (a click can land on a button a rerun replaces)."""
+    for _ in range(5):
+        target.click()
+        try:
+            expect(shows).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            page.keyboard.press("Escape")
+    expect(shows).to_be_visible()

@@ -22,11 +22,15 @@ from harness import (
     assert_no_exception,
     badge,
     button,
+    chips,
     click_option,
+    click_until,
     connect,
+    in_popover,
     keyed,
     new_person,
     open_playground,
+    plus,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(2 * TEST_S)]
@@ -38,24 +42,9 @@ SETUP = ("/Playground?dataset.name=xor&dataset.n_samples=80&layers=linear(out=8)
 STUDENTS = ("Ada", "Grace <b>Hopper</b>", "Alan")  # a name with markup must show as text
 
 
-def chips(page: Page):
-    return page.locator("[data-testid='stLayoutWrapper'][class*='st-key-pg_chip_'] button:visible p")
-
-
-def in_popover(page: Page):
-    return page.locator("[data-testid='stPopoverBody']")
-
-
-def click_until(page: Page, target, shows) -> None:
-    """Click a chip or a "+" until its popover shows `shows` (a rerun can replace the button clicked)."""
-    for _ in range(5):
-        target.click()
-        try:
-            expect(shows).to_be_visible(timeout=10_000)
-            return
-        except AssertionError:
-            page.keyboard.press("Escape")
-    expect(shows).to_be_visible()
+def container(page: Page, key: str):
+    """A keyed layout container (st.container(key=...)): not an element container, so no stale marker."""
+    return page.locator(f".st-key-{key}").first
 
 
 def start_class(teacher: Page) -> str:
@@ -64,7 +53,7 @@ def start_class(teacher: Page) -> str:
     connect(teacher, "/Class", "Class")
     keyed(teacher, "cl_join_title").locator("input").fill("Year 9 networks")
     button(teacher, "cl_join_start").click()
-    code_box = keyed(teacher, "cl_join_bigcode")
+    code_box = container(teacher, "cl_join_bigcode")
     expect(code_box).to_have_text(re.compile(r"[A-Z0-9]{6}"))
     code = re.search(r"[A-Z2-9]{6}", code_box.inner_text()).group(0)
     keyed(teacher, "cl_view").get_by_text("Hand out", exact=True).click()
@@ -88,7 +77,7 @@ def join(student: Page, code: str, name: str) -> None:
     expect(keyed(student, "cl_join_code").locator("input")).to_have_value(re.compile(code, re.I))
     keyed(student, "cl_join_name").locator("input").fill(name)
     button(student, "cl_join_submit").click()
-    expect(keyed(student, "cl_join_student")).to_contain_text(name)
+    expect(container(student, "cl_join_student")).to_contain_text(name)
     button(student, "cl_hand_open").click()
     expect(button(student, "pg_train")).to_be_enabled(timeout=TRAIN_S * 1000)
     expect(chips(student)).to_have_text(["Linear 8", "ReLU", "Linear auto"])
@@ -102,7 +91,7 @@ def relu_to_tanh(student: Page) -> None:
     expect(chips(student)).to_have_text(["Linear 8", "Linear auto"])
     student.keyboard.press("Escape")
     tanh = in_popover(student).get_by_role("radio", name="Tanh", exact=True)
-    click_until(student, student.locator(".st-key-pg_insert_1 button:visible"), tanh)
+    click_until(student, plus(student, 1), tanh)
     tanh.click()
     expect(chips(student)).to_have_text(["Linear 8", "Tanh", "Linear auto"])
     student.keyboard.press("Escape")

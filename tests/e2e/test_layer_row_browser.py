@@ -13,38 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from harness import TEST_S, alert, assert_no_exception, open_playground
+from harness import TEST_S, alert, assert_no_exception, chips, click_until, in_popover, open_playground, plus
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
 COLLAPSE = "collapse into one linear map"
-
-
-def chips(page: Page) -> Locator:
-    """The layer chips' labels, input to output."""
-    return page.locator("[data-testid='stLayoutWrapper'][class*='st-key-pg_chip_'] button:visible p")
-
-
-def plus(page: Page, slot: int) -> Locator:
-    """The "+" that inserts a layer at place `slot` (0: before the first layer)."""
-    return page.locator(f".st-key-pg_insert_{slot} button:visible")
-
-
-def click_until(page: Page, target: Locator, shows: Locator) -> None:
-    """Click a chip or a "+" until its popover shows `shows` (a click can land on a button a rerun replaces)."""
-    for _ in range(5):
-        target.click()
-        try:
-            expect(shows).to_be_visible(timeout=10_000)
-            return
-        except AssertionError:
-            page.keyboard.press("Escape")
-    expect(shows).to_be_visible()
-
-
-def in_popover(page: Page) -> Locator:
-    """The open popover's content."""
-    return page.locator("[data-testid='stPopoverBody']")
 
 
 def model_column(page: Page) -> Locator:
