@@ -18,6 +18,7 @@ import numpy as np
 from .tasks import CLASSIFICATION, REGRESSION
 
 CSV = "csv"  # the dataset read from a user's uploaded table
+CLASS_DIGITS = "class_digits"  # the drawings a class gave on the Draw page (`class_digits`)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,23 @@ class TableChoice:
 
     def to_dict(self) -> dict:
         return {"file": self.file, "label": self.label, "features": list(self.features), "task": self.task}
+
+
+@dataclass(frozen=True)
+class ClassChoice:
+    """Which class's drawings the "class_digits" dataset holds: the class's join code, and the drawings as a
+    run saw them when it was set up (`class_digits.pin`): those up to the drawing `upto`, `count` of them.
+
+    Only the code is written out (`to_dict`): a link or config file names the class, and each run pins the
+    drawings the class has when it starts, so the run, its page and its worker all see the same ones.
+    """
+
+    code: str
+    upto: int | None = None  # the newest drawing's id when pinned; None: the class's drawings now
+    count: int | None = None  # how many drawings up to `upto` there were
+
+    def to_dict(self) -> dict:
+        return {"class": self.code}
 
 
 @dataclass(frozen=True)
@@ -299,17 +317,26 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 "cifar-10-batches-py folder or torchvision's download. Far harder than digits.",
                 class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                              "truck"), image_shape=(3, 32, 32)),
+    DatasetSpec(CLASS_DIGITS, "Our class's digits", CLASSIFICATION, None, (), (),
+                "The digits your class drew and gave on the Draw page (28x28, made like MNIST's): only the "
+                "class's members and its teacher can train on them.",
+                class_names=tuple(str(d) for d in range(10)), image_shape=(1, 28, 28)),
 )}
 
 
 def make_dataset(name: str, params: dict | None = None, test_fraction: float | None = None,
-                 seed: int = 12345, table: TableChoice | None = None) -> Dataset:
+                 seed: int = 12345, table: TableChoice | None = None, classroom: ClassChoice | None = None) -> Dataset:
     """Generate dataset `name` with `params` (missing ones take defaults) and split it.
 
     Classification splits are stratified so every class appears in the test set. The "csv"
-    dataset reads the uploaded table `table` names (tabular.TableError when it cannot).
+    dataset reads the uploaded table `table` names (tabular.TableError when it cannot), "class_digits"
+    the drawings of the class `classroom` names (class_digits.ClassDigitsError when it cannot).
     """
     spec = DATASETS[name]
+    if name == CLASS_DIGITS:
+        from .class_digits import class_dataset  # the class store only when a class's drawings are asked for
+
+        return class_dataset(classroom, spec.test_fraction if test_fraction is None else test_fraction, seed)
     if name == CSV:
         return _table_dataset(spec, table, spec.test_fraction if test_fraction is None else test_fraction, seed)
     values = {**spec.defaults(), **(params or {})}
