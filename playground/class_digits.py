@@ -1,12 +1,13 @@
-"""A class's own handwriting as data: the drawings its members gave (`classroom`) as the "class_digits" dataset,
-the CSV and PNG-grid downloads of them, a model's accuracy and confusion matrix on them, and who may use them.
+"""A class's own handwriting as data: the drawings its members gave (`classroom`) read for the "class_digits"
+dataset, the CSV and PNG-grid downloads of them, a model's accuracy and confusion matrix on them, and who may
+use them.
 
-The drawings are (28, 28) uint8 white-on-black digits made like MNIST's (`drawing.mnist_digit`). A run pins
-the drawings it trains on (`pin`: the newest one's id and how many there were), so the run, the page showing it
-and the worker training it all read the same ones, whoever gives a drawing meanwhile. The split is stratified
-and fixed by the data seed; the pixels are normalised by the training drawings' mean and std, like every image
-dataset. Only a member or the teacher of a class may train on its drawings from the app (`access_problem`); the
-command line (the server's admin) may read any class by its code. Knows nothing about Streamlit or training.
+The drawings are (28, 28) uint8 white-on-black digits made like MNIST's (`drawing.mnist_digit`). `pin` reads a
+class's drawings into its `datasets.ClassChoice`, which carries them from then on (to a worker process too),
+so a run, the page showing it and the worker training it all see the same ones, whoever gives a drawing
+meanwhile; `datasets` makes the dataset from them (stratified split by the data seed, at least 20). Only a
+member or the teacher of a class may train on its drawings from the app (`access_problem`); the command line
+(the server's admin) may read any class by its code. Knows nothing about Streamlit or training.
 """
 from __future__ import annotations
 
@@ -17,25 +18,21 @@ from dataclasses import replace
 import numpy as np
 
 from .classroom import DIGIT_SIDE, ClassStore, Digit
-from .datasets import CLASS_DIGITS, DATASETS, ClassChoice, Dataset, split_indices
-from .images import DIGIT_NAMES, pixel_stats
+from .datasets import ClassChoice, ClassDigitsError, too_few_digits
+from .images import DIGIT_NAMES
 from .inspection import confusion_matrix
+from .kept import Kept
+from .runstore import RunStore, default_path
 
-MIN_DIGITS = 20  # drawings a class needs before it can train on them
-MIN_TEST_FRACTION = 0.05  # as for image datasets without a split of their own: always some test drawings
+__all__ = ["ClassDigitsError", "too_few_digits"]  # and the functions below
 GRID_COLUMNS, GRID_GAP = 20, 2  # the PNG grid: drawings a row, pixels between them
 PIXEL_COLUMNS = tuple(f"pixel{i}" for i in range(DIGIT_SIDE * DIGIT_SIDE))
-
-
-class ClassDigitsError(ValueError):
-    """The class's drawings cannot make a dataset (too few, the class is gone, some were removed)."""
+_PINNED = Kept(16)  # (code, newest id, count) -> the pinned ClassChoice: every page's rerun asks
 
 
 @functools.lru_cache(maxsize=4)
 def class_store(path: str | None = None) -> ClassStore:
     """The classes in the runs file at `path` (default: the server's, `runstore.default_path`)."""
-    from .runstore import RunStore, default_path
-
     return ClassStore(RunStore(path or default_path()))
 
 
@@ -50,20 +47,22 @@ def per_label(labels: np.ndarray) -> np.ndarray:
     return np.bincount(np.asarray(labels, np.int64), minlength=len(DIGIT_NAMES))[:len(DIGIT_NAMES)]
 
 
-def too_few(count: int) -> str | None:
-    """Why `count` drawings are too few to train on, or None."""
-    if count >= MIN_DIGITS:
-        return None
-    return (f"the class has {count} drawing{'s' * (count != 1)}; it needs at least {MIN_DIGITS} to train on them "
-            f"({MIN_DIGITS - count} more: draw digits on the Draw page and give them to the class)")
-
-
 def pin(choice: ClassChoice, store: ClassStore | None = None) -> ClassChoice:
-    """`choice` pinned to the class's drawings now (unchanged when it is pinned already)."""
+    """`choice` with the drawings its class has now (unchanged when pinned already); ClassDigitsError when there
+    is no such class any more. The same drawings are read once and shared (`_PINNED`)."""
     if choice.upto is not None:
         return choice
-    digits = (store or class_store()).digits(choice.code)
-    return replace(choice, upto=digits[-1].id if digits else 0, count=len(digits))
+    store = store or class_store()
+    if store.info(choice.code) is None:
+        raise ClassDigitsError(f"there is no class {choice.code} any more (a class ends after some days)")
+    state = (choice.code, *store.digits_state(choice.code))  # a state never comes back once it changed
+    return _PINNED.get_or_make(state, lambda: _read(choice.code, store))
+
+
+def _read(code: str, store: ClassStore) -> ClassChoice:
+    digits = store.digits(code)
+    x, y = arrays(digits)
+    return ClassChoice(code, digits[-1].id if digits else 0, len(y), x.tobytes(), y.astype(np.uint8).tobytes())
 
 
 def pinned_config(config):
@@ -73,41 +72,6 @@ def pinned_config(config):
         return config
     pinned = replace(dataset, classroom=pin(dataset.classroom))
     return config.replace(dataset=pinned) if dataset is not config else pinned
-
-
-def class_digits(choice: ClassChoice, store: ClassStore | None = None) -> list[Digit]:
-    """The drawings `choice` names: all the class has, or those it had when pinned (ClassDigitsError if some went)."""
-    store = store or class_store()
-    if store.info(choice.code) is None:
-        raise ClassDigitsError(f"there is no class {choice.code} any more (a class ends after some days)")
-    digits = store.digits(choice.code)
-    if choice.upto is None:
-        return digits
-    digits = [d for d in digits if d.id <= choice.upto]
-    if len(digits) != choice.count:
-        raise ClassDigitsError("some of the class's drawings were removed after this run was set up: "
-                               "press Train again to use the drawings the class has now")
-    return digits
-
-
-def class_dataset(choice: ClassChoice | None, test_fraction: float, seed: int,
-                  store: ClassStore | None = None) -> Dataset:
-    """The class's drawings as an image dataset: (N, 1, 28, 28) uint8, 10 digits, a stratified split by `seed`."""
-    if choice is None:
-        raise ClassDigitsError("the class_digits dataset needs its class's code (dataset.class)")
-    x, y = arrays(class_digits(choice, store))
-    problem = too_few(len(y))
-    if problem:
-        raise ClassDigitsError(problem[0].upper() + problem[1:])
-    test = split_indices(np.random.default_rng(seed), y, len(y), max(test_fraction, MIN_TEST_FRACTION))
-    train = np.ones(len(y), dtype=bool)
-    train[test] = False
-    x = x[:, None]
-    mean, std = pixel_stats(x[train])
-    return Dataset(name=CLASS_DIGITS, task=DATASETS[CLASS_DIGITS].task, x_train=x[train], y_train=y[train],
-                   x_test=x[test], y_test=y[test], feature_names=(), class_names=DIGIT_NAMES, standardize=False,
-                   source=f"the {len(y):,} drawings of class {choice.code}",
-                   normalization=(mean, max(std, 1 / 255)))  # drawings without ink must not divide by 0
 
 
 # --- downloads --------------------------------------------------------------------------------

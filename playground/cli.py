@@ -7,7 +7,7 @@
 
 CONFIG may also be a Playground link ('http://host:8501/Playground?dataset.name=...'): the setup
 in its address is trained or exported ('?lesson=NAME' alone: that lesson's setup). A CSV dataset
-may name its table by path here.
+may name its table by path here, and a class_digits dataset may name any class (read from the server's store).
 
 `train` runs the same Engine the page runs (toy or image datasets), logs progress to stderr and
 prints one JSON object of final metrics as the last line of stdout; `--save` is checked before
@@ -32,6 +32,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
 from .default_model import default_model
 from .engine import BatchProgress, Diverged, Engine, EpochEnd
+from .class_digits import pinned_config
 from .export import export_script
 from .images import ImageDataError
 from .layers import LayerError
@@ -82,7 +83,7 @@ def _is_number(text: str) -> bool:
 
 
 def _train(args) -> int:
-    config = _read_config(args.config)
+    config = pinned_config(_read_config(args.config))  # a class's drawings: any class, by its code (the admin's)
     if args.save:
         _check_writable(args.save)
     if config.start_from == DEFAULT_MNIST:  # trained once on this machine, as the Draw page does

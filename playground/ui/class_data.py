@@ -56,7 +56,7 @@ def class_section() -> dict:
     if code in codes:
         count = class_session.store().digit_count(code)
         st.caption(f"**{count:,}** drawings in class {code} so far: every member can give more on the Draw page.")
-        problem = class_digits.too_few(count)
+        problem = class_digits.too_few_digits(count)
         if problem:
             st.session_state["pg_data_error"] = problem[0].upper() + problem[1:] + "."
     return {"class": code}
