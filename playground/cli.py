@@ -29,10 +29,10 @@ import time
 from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .class_digits import pinned_config
 from .config import ConfigError, TrainConfig
 from .default_model import default_model
 from .engine import BatchProgress, Diverged, Engine, EpochEnd
-from .class_digits import pinned_config
 from .export import export_script
 from .images import ImageDataError
 from .layers import LayerError
