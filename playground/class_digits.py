@@ -65,12 +65,12 @@ def _read(code: str, store: ClassStore) -> ClassChoice:
     return ClassChoice(code, digits[-1].id if digits else 0, len(y), x.tobytes(), y.astype(np.uint8).tobytes())
 
 
-def pinned_config(config):
+def pinned_config(config, store: ClassStore | None = None):
     """A `DatasetConfig` (or `TrainConfig`) whose class's drawings are pinned; other configs as they are."""
     dataset = getattr(config, "dataset", config)
     if dataset.classroom is None or dataset.classroom.upto is not None:
         return config
-    pinned = replace(dataset, classroom=pin(dataset.classroom))
+    pinned = replace(dataset, classroom=pin(dataset.classroom, store))
     return config.replace(dataset=pinned) if dataset is not config else pinned
 
 
