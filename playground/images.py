@@ -200,6 +200,8 @@ _LOCK = threading.Lock()  # two sessions asking at once read the files once
 
 def load_images(name: str) -> ImageSet:
     """The images of dataset `name` from its best available source, read once per process."""
+    if name not in IMAGE_LOADERS:  # a class's drawings come with its config, not from files
+        raise ImageDataError(f"{name} is not read from image files")
     with _LOCK:
         return _load_cached(name)
 
