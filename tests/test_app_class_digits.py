@@ -1,13 +1,12 @@
 """AppTest of a class's own digits: a member gives a drawing on the Draw page (a stranger cannot), the teacher's
-panel lists, removes and offers them, the Playground trains on them for members only and refuses another
-class's drawings from a link, whatever else the link holds."""
+panel lists, removes and offers them, a student tests the MNIST model on them, the Playground trains on them for
+members only and refuses another class's drawings from a link, whatever else the link holds."""
 from __future__ import annotations
 
 import secrets
 
 import numpy as np
 import pytest
-from test_app_draw import blank, inject
 
 from app_popovers import open_data
 from playground import share
@@ -16,6 +15,7 @@ from playground.config import TrainConfig
 from playground.drawing import mnist_digit
 from playground.text import markdown_literal
 from playground.ui import class_digits_view
+from test_app_draw import blank, inject
 from test_class_digits import add
 
 SMALL_CNN = [{"type": "conv2d", "out": 4, "kernel": 3}, {"type": "relu"}, {"type": "maxpool2d", "kernel": 2},
@@ -115,6 +115,10 @@ def test_a_student_sees_the_class_s_count_and_their_own(open_page, classroom):
     app = open_page("pages/5_Class.py", workspace=member)
     assert any("**2** drawings; **2** of them are yours" in m.value for m in app.markdown)
     assert app.button(key="cl_dg_train").disabled  # 2 of the 20 needed
+    app.toggle(key="cl_dg_test").set_value(True).run()
+    reads = next(m for m in app.metric if m.label == "The MNIST model reads")
+    assert reads.value.endswith("%") and "of the class's 2 drawings right" in reads.proto.delta
+    assert app.get("plotly_chart") and not app.exception  # the confusion matrix
 
 
 def test_only_members_see_our_class_s_digits_in_the_picker(open_playground, classroom):
@@ -135,7 +139,7 @@ def test_a_link_to_another_class_s_digits_is_refused_and_the_rest_of_it_kept(ope
     assert app.button(key="pg_train").disabled and not app.exception
     assert any(f"drawings of class {code}" in e.value and "join the class" in e.value for e in app.error)
     assert app.session_state["pg_epochs"] == 3 and [s["type"] for s in app.session_state["pg_layers"]][0] == "conv2d"
-    assert app.session_state["pg_run"] is None if "pg_run" in app.session_state else True
+    assert "pg_run" not in app.session_state or app.session_state["pg_run"] is None
 
 
 def test_a_member_trains_on_the_class_s_digits_for_one_epoch(open_playground, classroom):

@@ -188,3 +188,11 @@ def test_a_pinned_class_trains_one_epoch(store, classroom):
     assert engine.dataset.x_train.shape[1:] == (1, 28, 28)
     metrics = engine.train_epoch()
     assert metrics is not None
+
+
+def test_runs_on_a_class_s_drawings_never_stack(store, classroom):
+    from playground.stacking import why_not_stacked
+
+    code, _ = classroom
+    add(store, code, "ws-ana", 40)
+    assert why_not_stacked(class_digits.pinned_config(config(code), store).replace(batch_size=4))

@@ -52,7 +52,7 @@ def class_section() -> dict:
     if current is None:
         st.session_state[CLASS_KEY] = current = codes[0]
     code = st.selectbox("Class", list(dict.fromkeys([*codes, current])), key=CLASS_KEY,
-                        help="the class whose drawings to train on (you are in it or teach it)")
+                        help="the class whose drawings to train on (you are in it or teach it)", persist_state="page")
     if code in codes:
         count = class_session.store().digit_count(code)
         st.caption(f"**{count:,}** drawings in class {code} so far: every member can give more on the Draw page.")
