@@ -196,3 +196,19 @@ def test_runs_on_a_class_s_drawings_never_stack(store, classroom):
     code, _ = classroom
     add(store, code, "ws-ana", 40)
     assert why_not_stacked(class_digits.pinned_config(config(code), store).replace(batch_size=4))
+
+
+def test_the_command_line_trains_any_class_by_its_code_and_exports_none(tmp_path, capsys):
+    """The CLI is the server's admin: it reads the server's class store (here the tests' data folder)."""
+    from playground.cli import main
+
+    store = class_digits.class_store()
+    made = store.create("ws-cli-teacher")
+    store.join(made.info.code, "ws-cli-ana", "Ana")
+    add(store, made.info.code, "ws-cli-ana", 24)
+    path = tmp_path / "class.json"
+    path.write_text(config(made.info.code).replace(batch_size=8).to_json())
+    assert main(["train", str(path), "--quiet"]) == 0
+    assert "test_accuracy" in json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert main(["export", str(path)]) == 2
+    assert "not public" in capsys.readouterr().err
