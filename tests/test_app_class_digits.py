@@ -152,3 +152,6 @@ def test_a_member_trains_on_the_class_s_digits_for_one_epoch(open_playground, cl
     snap = run.snapshot()
     assert snap.status == "completed", snap.message
     assert run.config.dataset.classroom.count == 30 and not app.exception
+    add(class_store(), code, member, 2, start=30)  # given after the run started: its page shows what it trained on
+    app.run()
+    assert any("On the 10 test images after epoch 1" in c.value for c in app.caption) and not app.exception

@@ -212,3 +212,21 @@ def test_the_command_line_trains_any_class_by_its_code_and_exports_none(tmp_path
     assert "test_accuracy" in json.loads(capsys.readouterr().out.splitlines()[-1])
     assert main(["export", str(path)]) == 2
     assert "not public" in capsys.readouterr().err
+
+
+def test_a_worker_process_trains_the_drawings_the_run_pinned(tmp_path, store, classroom):
+    """The pool's worker gets the pinned drawings with the config: it never opens the class store (here one that
+    its process could not even find: a temporary file of this test)."""
+    from playground.pool import TrainingPool
+
+    code, _ = classroom
+    add(store, code, "ws-ana", 20)
+    pinned = class_digits.pinned_config(config(code), store).replace(batch_size=8)
+    pool = TrainingPool(1)
+    try:
+        run = pool.run(pinned).start()
+        run.join(120)
+        snap = run.snapshot()
+    finally:
+        pool.close()
+    assert snap.status == "completed", snap.message
