@@ -36,7 +36,7 @@ def teacher(code: str, secret: str) -> None:
         class_digits_view.train_button(code, len(digits))
         class_digits_view.downloads(code, x, y)
     moderate(code, secret, digits)
-    class_digits_view.mnist_test(x, y)
+    class_digits_view.mnist_test(code, x, y)
 
 
 def student(member) -> None:
@@ -53,7 +53,7 @@ def student(member) -> None:
     with row:
         class_digits_view.train_button(member.code, len(digits), "Train on our class's digits")
         class_digits_view.downloads(member.code, x, y)
-    class_digits_view.mnist_test(x, y)
+    class_digits_view.mnist_test(member.code, x, y)
 
 
 def moderate(code: str, secret: str, digits) -> None:

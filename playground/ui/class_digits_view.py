@@ -13,10 +13,12 @@ import streamlit as st
 from .. import class_digits, plots, share
 from ..config import TrainConfig
 from ..images import DIGIT_NAMES
+from ..kept import Kept
 from ..presets import ONE_CONV_CNN
-from . import draw_model, server
+from . import class_session, draw_model, server
 
 TRAIN_EPOCHS, TRAIN_BATCH = 10, 32  # "Train on them": a few quick epochs of mini-batches (a class has few drawings)
+_TESTS = Kept(8)  # (code, the drawings' state) -> the MNIST model's (accuracy, confusion matrix)
 
 
 def counts_chart(labels: np.ndarray) -> None:
@@ -52,8 +54,9 @@ def train_button(code: str, count: int, label: str = "Train on them") -> None:
         st.switch_page("pages/1_Playground.py", query_params=share.to_query(train_config(code)))
 
 
-def mnist_test(x: np.ndarray, y: np.ndarray) -> None:
-    """The Draw page's model (trained on MNIST) on the class's drawings: its accuracy and confusion matrix."""
+def mnist_test(code: str, x: np.ndarray, y: np.ndarray) -> None:
+    """The Draw page's model (trained on MNIST) on the class's drawings: its accuracy and confusion matrix (worked
+    out once per state of the class's drawings: about a second for 3000 on one thread)."""
     if not len(y):
         return
     if not st.toggle("Test the Draw page's MNIST model on them", key="cl_dg_test",
@@ -61,7 +64,8 @@ def mnist_test(x: np.ndarray, y: np.ndarray) -> None:
         return
     server.warm_up()  # torch on one thread
     model = draw_model.default_model()
-    accuracy, matrix = class_digits.model_on_digits(model.predict, x, y)
+    key = (code, class_session.store().digits_state(code))
+    accuracy, matrix = _TESTS.get_or_make(key, lambda: class_digits.model_on_digits(model.predict, x, y))
     st.metric("The MNIST model reads", f"{accuracy:.0%}", f"of the class's {len(y):,} drawings right",
               delta_color="off", delta_arrow="off")
     st.plotly_chart(plots.confusion_figure(matrix, DIGIT_NAMES), key="cl_dg_confusion", width="stretch")
