@@ -142,6 +142,28 @@ def test_a_link_to_another_class_s_digits_is_refused_and_the_rest_of_it_kept(ope
     assert "pg_run" not in app.session_state or app.session_state["pg_run"] is None
 
 
+def test_a_model_file_trained_on_another_class_s_digits_loads_its_setup_but_starts_no_run(open_playground, classroom):
+    import io
+
+    import torch
+
+    from playground.checkpoint import save_checkpoint
+    from playground.model import build_model, plan_for
+
+    code, _, member = classroom
+    add(class_store(), code, member, 25)
+    config = share.from_query(class_link(code)).config
+    buffer = io.BytesIO()
+    save_checkpoint(buffer, config, build_model(plan_for(config), torch.tensor(0.1), torch.tensor(0.3)),
+                    tuple(map(str, range(10))), {})
+    app = open_playground(workspace=workspace("outsider"))
+    app.file_uploader(key="pg_upload_model").set_value(("theirs.pt", buffer.getvalue(), "application/octet-stream"))
+    app.run()
+    assert "pg_run" not in app.session_state or app.session_state["pg_run"] is None
+    assert any(f"drawings of class {code}" in e.value for e in app.error) and not app.exception
+    assert app.session_state["pg_dataset"] == "class_digits" and app.button(key="pg_train").disabled
+
+
 def test_a_member_trains_on_the_class_s_digits_for_one_epoch(open_playground, classroom):
     code, _, member = classroom
     add(class_store(), code, member, 30)
