@@ -22,6 +22,6 @@ with see_col:
     draw_panel.what_the_model_sees(digit)
 with guess_col:
     best = draw_panel.guess(model, digit)
-    draw_give.give_panel(digit, best)  # a member of a class gives the drawing to the class's own digits
+    draw_give.give_panel(digit, None if best is None else model.class_names[best])  # a class member gives it
 if digit is not None:
     draw_panel.explanations(model, digit, best, work)

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from ..classroom import ClassError
+from ..images import DIGIT_NAMES
 from ..ratelimit import RateLimit
 from ..runstore import RunStoreError
 from . import class_session, draw_panel, workspace
@@ -23,8 +24,9 @@ GIVE_LIMIT = RateLimit(count=12, size=12, window=60.0)  # gifts a minute (size: 
 MESSAGE = "cl_dg_message"  # (kind, text) of the last gift, shown once
 
 
-def give_panel(digit: np.ndarray | None, guess: int | None) -> None:
-    """For a member of a class: the label and "Give this drawing to the class" (a hint for anyone else)."""
+def give_panel(digit: np.ndarray | None, guess: str | None) -> None:
+    """For a member of a class: the label and "Give this drawing to the class" (a hint for anyone else). The
+    label starts as the model's guess (the name of the class it guessed) when that is a digit, else 0."""
     member = class_session.membership()
     if member is None:
         st.caption("In a class? Join it on the Class page, then you can give your drawings to its own dataset.")
@@ -35,7 +37,7 @@ def give_panel(digit: np.ndarray | None, guess: int | None) -> None:
     if digit is None or guess is None:
         return
     if st.session_state.get("cl_dg_guess") != guess:  # a new guess: the label starts from it again
-        st.session_state.update(cl_dg_guess=guess, cl_dg_label=guess)
+        st.session_state.update(cl_dg_guess=guess, cl_dg_label=int(guess) if guess in DIGIT_NAMES else 0)
     with st.container(border=True):
         st.number_input("This drawing is the digit", 0, 9, step=1, key="cl_dg_label",
                         help="check the label: the class trains on it, and a wrong label teaches the wrong thing")
