@@ -2,7 +2,7 @@
 import streamlit as st
 
 from playground.draw_models import describe, drawing_work, too_large
-from playground.ui import draw_model, draw_panel, navigation, server
+from playground.ui import draw_give, draw_model, draw_panel, navigation, server
 
 st.set_page_config(page_title="Draw a digit · Neural Playground", page_icon="✏️", layout="wide")
 navigation.navigation()
@@ -22,5 +22,6 @@ with see_col:
     draw_panel.what_the_model_sees(digit)
 with guess_col:
     best = draw_panel.guess(model, digit)
+    draw_give.give_panel(digit, None if best is None else model.class_names[best])  # a class member gives it
 if digit is not None:
     draw_panel.explanations(model, digit, best, work)

@@ -94,6 +94,10 @@ def sample_counts(config: TrainConfig) -> tuple[int, int]:
     Toy sets are counted from their settings; images and tables are read (both are cached per process).
     """
     spec = DATASETS[config.dataset.name]
+    if config.dataset.classroom is not None:  # a class's drawings, as pinned (none before)
+        n = config.dataset.classroom.count or 0
+        n_test = round(n * max(config.dataset.test_fraction, 0.05))
+        return n - n_test, n_test
     if spec.is_image:
         return _image_counts(config)
     if spec.is_table:

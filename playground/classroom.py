@@ -290,6 +290,13 @@ class ClassStore:
         return [Digit(i, m, label, np.frombuffer(p, np.uint8).reshape(DIGIT_SIDE, DIGIT_SIDE), t)
                 for i, m, label, p, t in rows]
 
+    def digits_state(self, code: str) -> tuple[int, int]:
+        """(the newest drawing's id or 0, how many drawings) of the class: they change whenever its drawings do."""
+        with self._db() as db:
+            newest, count = db.execute("SELECT MAX(id), COUNT(*) FROM class_digits WHERE code = ?",
+                                       (_code(code),)).fetchone()
+        return newest or 0, count
+
     def digit_count(self, code: str) -> int:
         with self._db() as db:
             return db.execute("SELECT COUNT(*) FROM class_digits WHERE code = ?", (_code(code),)).fetchone()[0]

@@ -7,7 +7,7 @@
 
 CONFIG may also be a Playground link ('http://host:8501/Playground?dataset.name=...'): the setup
 in its address is trained or exported ('?lesson=NAME' alone: that lesson's setup). A CSV dataset
-may name its table by path here.
+may name its table by path here, and a class_digits dataset may name any class (read from the server's store).
 
 `train` runs the same Engine the page runs (toy or image datasets), logs progress to stderr and
 prints one JSON object of final metrics as the last line of stdout; `--save` is checked before
@@ -30,6 +30,7 @@ from pathlib import Path
 
 from . import download
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .class_digits import pinned_config
 from .config import ConfigError, TrainConfig
 from .default_model import prepare_start
 from .engine import BatchProgress, Diverged, Engine, EpochEnd
@@ -82,7 +83,7 @@ def _is_number(text: str) -> bool:
 
 
 def _train(args) -> int:
-    config = _read_config(args.config)
+    config = pinned_config(_read_config(args.config))  # a class's drawings: any class, by its code (the admin's)
     if args.save:
         _check_writable(args.save)
     last_log = [time.monotonic(), ""]  # when, and what, it last printed

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .checks import check_number, clip, quote, read_int
-from .datasets import CSV, DATASETS, TableChoice
+from .datasets import CLASS_DIGITS, CSV, DATASETS, ClassChoice, TableChoice
 from .layers import MAX_LAYERS, LayerError, check_spec
 from .losses import DEFAULT_LOSS, LOSSES, task_problem
 from .optim import OPTIMIZER_DEFAULTS, OPTIMIZERS, SCHEDULES
@@ -41,6 +41,7 @@ class DatasetConfig:
     table: TableChoice | None = None  # the "csv" dataset: which uploaded table, label, features, task
     # The table's class count as a checkpoint recorded it: a saved model loads without its table.
     stored_classes: int | None = field(default=None, compare=False)
+    classroom: ClassChoice | None = None  # the "class_digits" dataset: whose drawings (the class's code)
 
     @property
     def values(self) -> dict[str, float]:
@@ -66,8 +67,13 @@ class DatasetConfig:
         return int(self.values.get("classes", len(spec.class_names) or 2))
 
     def to_dict(self) -> dict:
-        table = self.table.to_dict() if self.table else {}
+        table = self.table.to_dict() if self.table else self.classroom.to_dict() if self.classroom else {}
         return {"name": self.name, **self.values, **table, "test_fraction": self.test_fraction, "seed": self.seed}
+
+    @property
+    def data_version(self) -> tuple | None:
+        """Which drawings a class's dataset was pinned to (not in `to_dict`): runs on other ones differ."""
+        return (self.classroom.upto, self.classroom.count) if self.classroom else None
 
 
 @dataclass(frozen=True)
@@ -202,7 +208,7 @@ def _dataset(data: Any, table_classes: int | None, allow_paths: bool) -> Dataset
     _expect_object("dataset", data)
     name = _choice("dataset.name", data.get("name", "spiral"), tuple(DATASETS))
     spec = DATASETS[name]
-    table_keys = {"file", "label", "features", "task"} if name == CSV else set()
+    table_keys = {"file", "label", "features", "task"} if name == CSV else {"class"} if name == CLASS_DIGITS else set()
     _reject_unknown("dataset.", data, {"name", "test_fraction", "seed", *table_keys, *(p.name for p in spec.params)},
                     f"'{name}'")
     params = tuple((p.name, _number(f"dataset.{p.name}", data.get(p.name, p.default),
@@ -212,7 +218,18 @@ def _dataset(data: Any, table_classes: int | None, allow_paths: bool) -> Dataset
                                                float, 0.0, 0.9),
                          seed=_number("dataset.seed", data.get("seed", 12345), int, 0, 2**32 - 1),
                          table=_table(data, table_classes, allow_paths) if name == CSV else None,
-                         stored_classes=table_classes if name == CSV else None)
+                         stored_classes=table_classes if name == CSV else None,
+                         classroom=_classroom(data) if name == CLASS_DIGITS else None)
+
+
+def _classroom(data: Mapping) -> ClassChoice:
+    """The class whose drawings the class_digits dataset holds, by its join code."""
+    from .class_names import check_code
+
+    try:
+        return ClassChoice(check_code(data.get("class")))
+    except ValueError as error:
+        raise ConfigError("dataset.class", f"the class_digits dataset needs its class's code: {error}") from None
 
 
 def _table(data: Mapping, table_classes: int | None, allow_paths: bool) -> TableChoice:

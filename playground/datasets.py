@@ -2,9 +2,9 @@
 
 Each toy generator takes a seed and its own parameters and returns raw features and targets as
 numpy arrays; image datasets come from `images.py` (MNIST, Fashion-MNIST, 8x8 digits, CIFAR-10) as uint8
-pixels. `make_dataset` looks the name up in `DATASETS`, splits train/test (or keeps the image
-dataset's own split), subsamples, and returns a `Dataset`. This module knows nothing about
-models, torch, training or plotting.
+pixels, a class's own drawings from its config once `class_digits.pin` read them from the class store.
+`make_dataset` looks the name up in `DATASETS`, splits train/test (or keeps the image dataset's own split),
+subsamples, and returns a `Dataset`. This module knows nothing about models, torch, training or plotting.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import numpy as np
 from .tasks import CLASSIFICATION, REGRESSION
 
 CSV = "csv"  # the dataset read from a user's uploaded table
+CLASS_DIGITS = "class_digits"  # the drawings a class gave on the Draw page (`class_digits`)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,41 @@ class TableChoice:
 
     def to_dict(self) -> dict:
         return {"file": self.file, "label": self.label, "features": list(self.features), "task": self.task}
+
+
+@dataclass(frozen=True)
+class ClassChoice:
+    """Which class's drawings the "class_digits" dataset holds: the class's join code and, once pinned
+    (`class_digits.pin`, which reads the class store), the drawings themselves as the class had them then.
+
+    Only the code is written out (`to_dict`): a link or config file names the class. A pinned choice carries its
+    drawings (to the pool's workers too), so a run, its page and its worker see the same ones whoever gives or
+    removes one meanwhile; `upto` (the newest drawing's id) and `count` say which ones they are.
+    """
+
+    code: str
+    upto: int | None = None  # the newest drawing's id when pinned; None: not read yet
+    count: int | None = None  # how many drawings up to `upto` the class had
+    pixels: bytes = field(default=b"", compare=False, repr=False)  # count x 28 x 28 uint8, white ink on black
+    labels: bytes = field(default=b"", compare=False, repr=False)  # count uint8 digits 0-9
+
+    def to_dict(self) -> dict:
+        return {"class": self.code}
+
+
+class ClassDigitsError(ValueError):
+    """A class's drawings cannot make a dataset (too few, the class is gone); the message says why."""
+
+
+MIN_CLASS_DIGITS = 20  # drawings a class needs before it trains on them
+
+
+def too_few_digits(count: int) -> str | None:
+    """Why `count` drawings of a class are too few to train on, or None."""
+    if count >= MIN_CLASS_DIGITS:
+        return None
+    return (f"the class has {count} drawing{'s' * (count != 1)}; it needs at least {MIN_CLASS_DIGITS} to train on "
+            f"them ({MIN_CLASS_DIGITS - count} more: draw digits on the Draw page and give them to the class)")
 
 
 @dataclass(frozen=True)
@@ -299,17 +335,24 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 "cifar-10-batches-py folder or torchvision's download. Far harder than digits.",
                 class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                              "truck"), image_shape=(3, 32, 32)),
+    DatasetSpec(CLASS_DIGITS, "Our class's digits", CLASSIFICATION, None, (), (),
+                "The digits your class drew and gave on the Draw page (28x28, made like MNIST's): only the "
+                "class's members and its teacher can train on them.",
+                class_names=tuple(str(d) for d in range(10)), image_shape=(1, 28, 28)),
 )}
 
 
 def make_dataset(name: str, params: dict | None = None, test_fraction: float | None = None,
-                 seed: int = 12345, table: TableChoice | None = None) -> Dataset:
+                 seed: int = 12345, table: TableChoice | None = None, classroom: ClassChoice | None = None) -> Dataset:
     """Generate dataset `name` with `params` (missing ones take defaults) and split it.
 
     Classification splits are stratified so every class appears in the test set. The "csv"
-    dataset reads the uploaded table `table` names (tabular.TableError when it cannot).
+    dataset reads the uploaded table `table` names (tabular.TableError when it cannot), "class_digits"
+    the drawings a pinned `classroom` carries (ClassDigitsError when they are too few).
     """
     spec = DATASETS[name]
+    if name == CLASS_DIGITS:
+        return _class_dataset(spec, classroom, spec.test_fraction if test_fraction is None else test_fraction, seed)
     if name == CSV:
         return _table_dataset(spec, table, spec.test_fraction if test_fraction is None else test_fraction, seed)
     values = {**spec.defaults(), **(params or {})}
@@ -347,6 +390,28 @@ def _image_dataset(spec: DatasetSpec, values: dict, fraction: float, rng: np.ran
     return Dataset(name=spec.name, task=spec.task, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                    feature_names=(), class_names=images.class_names, standardize=False, source=images.source,
                    normalization=(images.mean, images.std))
+
+
+def _class_dataset(spec: DatasetSpec, choice: ClassChoice | None, fraction: float, seed: int) -> Dataset:
+    """A pinned class's drawings as images (N, 1, 28, 28), split stratified by `seed` (at least 5% to test) and
+    normalised by the training drawings' mean and std, like the image datasets."""
+    from .images import DIGIT_NAMES, pixel_stats
+
+    if choice is None or choice.upto is None:
+        raise ClassDigitsError("the class_digits dataset needs its class's drawings read first (class_digits.pin)")
+    problem = too_few_digits(choice.count)
+    if problem:
+        raise ClassDigitsError(problem[0].upper() + problem[1:])
+    x = np.frombuffer(choice.pixels, np.uint8).reshape(choice.count, *spec.image_shape)
+    y = np.frombuffer(choice.labels, np.uint8).astype(np.int64)
+    test_idx = split_indices(np.random.default_rng(seed), y, len(y), max(fraction, 0.05))
+    train = np.ones(len(y), dtype=bool)
+    train[test_idx] = False
+    mean, std = pixel_stats(x[train])
+    return Dataset(name=spec.name, task=spec.task, x_train=x[train], y_train=y[train], x_test=x[test_idx],
+                   y_test=y[test_idx], feature_names=(), class_names=DIGIT_NAMES, standardize=False,
+                   source=f"the {len(y):,} drawings of class {choice.code}",
+                   normalization=(mean, max(std, 1 / 255)))  # drawings without ink must not divide by 0
 
 
 def table_columns(table: TableChoice):

@@ -29,5 +29,5 @@ def model_path(config: TrainConfig, source: str) -> Path:
 def saved_default_model(config: TrainConfig = DEFAULT_CONFIG) -> Path | None:
     """The saved default model's file for the MNIST this machine reads, or None before it is trained."""
     d = config.dataset
-    path = model_path(config, make_dataset(d.name, d.values, d.test_fraction, d.seed, d.table).source)
+    path = model_path(config, make_dataset(d.name, d.values, d.test_fraction, d.seed, d.table, d.classroom).source)
     return path if path.is_file() else None

@@ -109,7 +109,7 @@ def _start(model: torch.nn.Sequential, plan, config: TrainConfig):
 
 def load_dataset(config: TrainConfig) -> Dataset:
     d = config.dataset
-    return make_dataset(d.name, d.values, d.test_fraction, d.seed, d.table)
+    return make_dataset(d.name, d.values, d.test_fraction, d.seed, d.table, d.classroom)
 
 
 class Engine:

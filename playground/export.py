@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from . import augment, datasets, export_transfer, pretrained
 from .config import TrainConfig
-from .datasets import CSV, DATASETS
+from .datasets import CLASS_DIGITS, CSV, DATASETS
 from .export_schedules import (
     MORE_SCHEDULE_CODE,
     PLATEAU_SET_LR,
@@ -612,8 +612,22 @@ IDX_CAVEAT = ("\n\nThe images come from the four IDX files in --data, or torchvi
 # --- the script -------------------------------------------------------------------------------
 
 
+# Datasets no script is written for, and why: a class's drawings are its own, so a script (shared, posted) must
+# not carry them, and a script that reads them from the server's store would not be standalone.
+NOT_EXPORTED = {CLASS_DIGITS: "a class's own drawings are not public, so no script is written for them; the class's "
+                              "Class page downloads them as CSV (label, pixel0 ... pixel783) to use in your own code"}
+
+
+def export_problem(config: TrainConfig) -> str | None:
+    """Why `config` cannot be exported as a script, or None."""
+    return NOT_EXPORTED.get(config.dataset.name)
+
+
 def export_script(config: TrainConfig) -> str:
-    """A standalone PyTorch script reproducing `config`'s run; raises LayerError for a stack that cannot work."""
+    """A standalone PyTorch script reproducing `config`'s run; raises LayerError for a stack that cannot work,
+    ValueError for data that is not exported (`export_problem`)."""
+    if export_problem(config):
+        raise ValueError(f"cannot export this setup: {export_problem(config)}")
     table = config.dataset.table
     # The page asks on every rerun: cached by the config's JSON (which leaves out a table's path permission).
     return _script(config.to_json(indent=None),

@@ -228,6 +228,8 @@ _LOCKS = {name: threading.Lock() for name in IMAGE_LOADERS}  # two sessions aski
 
 def load_images(name: str) -> ImageSet:
     """The images of dataset `name` from its best available source, read once per process."""
+    if name not in IMAGE_LOADERS:  # a class's drawings come with its config, not from files
+        raise ImageDataError(f"{name} is not read from image files")
     with _LOCKS[name]:
         return _load_cached(name)
 

@@ -883,7 +883,8 @@ class PooledRunner(_PoolJob):
 
 def setup_key(config: TrainConfig, options: dict) -> tuple:
     """What makes two runs the same computation: the whole config and the runner's options (pace, idle times)."""
-    return config.to_json(indent=None), tuple(sorted((name, repr(value)) for name, value in options.items()))
+    return (config.to_json(indent=None), config.dataset.data_version,  # a class's drawings: as the run pinned them
+            tuple(sorted((name, repr(value)) for name, value in options.items())))
 
 
 class PooledRace(_PoolJob):

@@ -30,8 +30,8 @@ HIDEABLE: dict[str, str] = {
     "training": "Batch size, epochs, model seed, device and augmentation",
 }
 HIDE, LESSON, WORKSPACE = "hide", "lesson", "ws"  # parameters beside the config's own
-STRING_KEYS = {"dataset.name", "dataset.file", "dataset.label", "dataset.task", "loss", "optimizer.name",
-               "schedule.name", "device"}  # values kept as text even when they look like numbers
+STRING_KEYS = {"dataset.name", "dataset.file", "dataset.label", "dataset.task", "dataset.class", "loss",
+               "optimizer.name", "schedule.name", "device"}  # values kept as text even when they look like numbers
 NUMBER_LISTS = {"optimizer.betas", "schedule.milestones"}  # lists of numbers, written "0.9,0.999" (JSON read too)
 _LAYER = re.compile(r"\s*([a-z_0-9]+)\s*(?:\(([^()]*)\))?\s*(?:,|$)")
 MAX_QUERY_LENGTH = 8000  # characters: longer links are refused rather than parsed

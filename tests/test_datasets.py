@@ -12,7 +12,7 @@ from playground.images import ImageSet, load_images
 from playground.tasks import CLASSIFICATION, REGRESSION
 
 TOYS = [name for name, spec in DATASETS.items() if not spec.is_image and not spec.is_table]
-IMAGES = [name for name, spec in DATASETS.items() if spec.is_image]
+IMAGES = [name for name, spec in DATASETS.items() if spec.is_image and name != "class_digits"]  # test_class_digits
 CLASSIFIERS = [name for name in TOYS if DATASETS[name].task == CLASSIFICATION]
 REGRESSORS = [name for name in TOYS if DATASETS[name].task == REGRESSION]
 

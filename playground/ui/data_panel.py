@@ -14,10 +14,10 @@ from __future__ import annotations
 import streamlit as st
 
 from ..config import default_batch
-from ..datasets import DATASETS
+from ..datasets import CLASS_DIGITS, DATASETS
 from ..images import ImageDataError, load_images, needs_download, normalization_text
 from ..presets import starting_preset, suggested_epochs
-from . import data_download, table_panel
+from . import class_data, data_download, table_panel
 from .lazy_blocks import lazy_expander
 from .link import link_config, shown
 from .widget_state import use_preset
@@ -71,14 +71,15 @@ def default_value(p):
 
 def data_settings() -> dict:
     """The dataset, its own settings, its test share and seed, and where its images come from."""
-    name = st.selectbox("Dataset", list(DATASETS), format_func=lambda n: DATASETS[n].title, key="pg_dataset",
-                        on_change=dataset_changed, persist_state="page")
+    name = st.selectbox("Dataset", class_data.dataset_names(), format_func=lambda n: DATASETS[n].title,
+                        key="pg_dataset", on_change=dataset_changed, persist_state="page")
     spec = DATASETS[name]
     st.caption(spec.description)
-    values = {"name": name, **(table_panel.table_section() if spec.is_table else {})}
+    values = {"name": name, **(table_panel.table_section() if spec.is_table else {}),
+              **(class_data.class_section() if name == CLASS_DIGITS else {})}
     for p in spec.params:
         values[p.name] = param_input(name, p)
-    images = image_source(name) if spec.is_image else None
+    images = image_source(name) if spec.is_image and name != CLASS_DIGITS else None
     if images is None or images.x_test is None:
         key = f"pg_ds_{name}_test_fraction"
         st.session_state.setdefault(key, spec.test_fraction)

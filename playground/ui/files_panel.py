@@ -13,7 +13,7 @@ from ..config import ConfigError, TrainConfig
 from ..datasets import DATASETS
 from ..lazy import lazy_module
 from ..text import markdown_literal
-from . import session, uploads
+from . import class_data, session, uploads
 from .controls import chosen_pace
 from .lazy_blocks import lazy_expander
 from .widget_state import RUN, apply_config
@@ -74,7 +74,12 @@ def load_uploaded_model() -> None:
         return
     st.session_state["pg_loaded"] = loaded
     apply_config(loaded.config)
-    session.start_run(RUN, loaded.config, paused=True, initial_state=loaded.model.state_dict(), pace=chosen_pace())
+    refused = class_data.refusal(loaded.config)  # another class's drawings: the setup shows, no run starts
+    if refused:
+        st.session_state["pg_model_error"] = refused
+        return
+    session.start_run(RUN, class_data.pinned(loaded.config), paused=True, initial_state=loaded.model.state_dict(),
+                      pace=chosen_pace())
 
 
 def load_uploaded_config() -> None:

@@ -18,7 +18,7 @@ from ..config import ConfigError, TrainConfig
 from ..model import ModelPlan
 from ..text import markdown_literal
 from ..transfer import trainable_parameters
-from . import server, transfer_panel
+from . import class_data, server, transfer_panel
 
 # How each kind of budget.training_problem shows: (text as Markdown, icon)
 PROBLEM_DISPLAY = {budget.LAYERS: (markdown_literal, "🚫"), budget.BATCH: (markdown_literal, "🚫"),
@@ -51,6 +51,10 @@ def assess(data: dict, layers: list[dict], training: dict) -> Assessment:
         config, error = TrainConfig.from_dict({"dataset": data, "layers": layers, **training}), None
     except ConfigError as problem:
         config, error = None, f"Settings problem — {problem}"
+    refused = config and class_data.refusal(config)  # another class's drawings: never to a run
+    if refused:
+        return Assessment(config, None, Problem(markdown_literal(refused), "🔒"))
+    config = config and class_data.pinned(config)
     if st.session_state.get("pg_data_prompt"):
         return Assessment(config, None, Problem(st.session_state["pg_data_prompt"], UPLOAD_ICON, invitation=True))
     error = st.session_state.get("pg_data_error") or error

@@ -107,13 +107,18 @@ _RECENT_DATASETS = Kept(8)  # config -> dataset, in front of Streamlit's cache, 
 
 def cached_dataset(config: DatasetConfig) -> Dataset:
     """The data of a dataset config, shared read-only by every session (images are not copied). The few
-    used last are looked up by the (frozen, hashable) config itself: every live poll asks."""
+    used last are looked up by the (frozen, hashable) config itself: every live poll asks. A class's drawings
+    are those it has now, unless a run pinned them (`class_digits.pin`)."""
+    if config.classroom is not None:
+        from ..class_digits import pinned_config
+
+        config = pinned_config(config)
     return _RECENT_DATASETS.get_or_make(config, lambda: _shared_dataset(config))
 
 
 @st.cache_resource(max_entries=32, show_spinner="Loading the dataset…")
 def _shared_dataset(config: DatasetConfig) -> Dataset:
-    return make_dataset(config.name, config.values, config.test_fraction, config.seed, config.table)
+    return make_dataset(config.name, config.values, config.test_fraction, config.seed, config.table, config.classroom)
 
 
 @st.cache_resource(show_spinner=False)

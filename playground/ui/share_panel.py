@@ -40,6 +40,9 @@ def export_panel(config: TrainConfig | None) -> None:
         if config is None:
             st.caption("Fix the settings problem first: only a setup that can train is exported.")
             return
+        if export.export_problem(config):
+            st.info(f"Not exported: {export.export_problem(config)}.", icon=":material/lock:")
+            return
         script = export.export_script(config)
         st.download_button("Download the script", script, export.script_name(config), "text/x-python",
                            key="pg_download_script", icon=":material/download:")

@@ -29,7 +29,7 @@ def state_for(config: TrainConfig) -> dict:
             "pg_epochs": config.epochs, "pg_schedule": s.name, "pg_step_size": s.step_size, "pg_gamma": s.gamma,
             "pg_seed": config.seed, "pg_device": config.device, **table_state(d.table), **optimizer_state(o),
             **schedule_state(s), **augment_state(config.augment), "pg_start": config.start_from or "",
-            "pg_freeze": config.freeze}
+            "pg_freeze": config.freeze, **({"pg_ds_class": d.classroom.code} if d.classroom else {})}
 
 
 def table_state(table) -> dict:
