@@ -126,7 +126,7 @@ def test_a_hostile_name_is_refused_or_shown_as_text(open_page, name, kept):
         assert kept in teacher.dataframe[0].value["Name"].tolist()
 
 
-def test_starting_a_class_shows_the_join_card_and_the_secret_once(open_page):
+def test_starting_a_class_shows_the_join_card_and_the_secret_only_when_asked(open_page):
     app = open_page(CLASS, workspace=browser())
     app.text_input(key="cl_join_title").set_value(HOSTILE)
     app.button(key="cl_join_start").click().run()
@@ -134,7 +134,9 @@ def test_starting_a_class_shows_the_join_card_and_the_secret_once(open_page):
     assert store().is_teacher(code, secret) and store().info(code).title == HOSTILE
     assert code in [m.value for m in app.markdown]  # the big code
     link = f"http://localhost:8501/Class?class={code}"
-    assert [c.value for c in app.code] == [link, secret]  # the link never holds the secret
+    assert [c.value for c in app.code] == [link]  # the link never holds the secret, nor is it shown unasked
+    app.toggle(key="cl_join_secret_show").set_value(True).run()  # the screen may be projected: only on a switch
+    assert [c.value for c in app.code] == [link, secret]
     assert app.get("image"), "no QR code"
     assert_no_markup(app)
     app.button(key="cl_join_secret_done").click().run()

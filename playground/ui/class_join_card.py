@@ -2,7 +2,8 @@
 it big), the code in very large type, the title, how many students joined, when the class ends, the
 link; and the teacher's own actions (stop teaching on this browser, end the class).
 
-Right after a class starts, the card shows its teacher secret once. The join link is built from the
+Right after a class starts, the card says to save the teacher secret (shown only on a switch, never by
+default: the screen may be projected; it stays under Teacher). The join link is built from the
 address the teacher's browser sees (`st.context.url`, else the Host header, else localhost). Knows the
 store through `class_session`, and the link through `class_card`.
 """
@@ -63,20 +64,28 @@ def teacher_header(code: str, secret: str) -> None:
 
 
 def new_secret(secret: str) -> None:
-    """The teacher secret, shown once after the class started, with what it is for."""
+    """Right after the class started: what the teacher secret is for, and the secret behind a switch (this
+    screen may already be on the projector)."""
     if st.session_state.get(NEW_SECRET) != secret:
         return
     with st.container(border=True, key="cl_join_secret_box"):
-        st.markdown("**Your teacher secret** — needed to moderate this class from another browser (with the "
-                    "code, under *Resume teaching*). Never share it: it lets anyone moderate the class. "
-                    "This browser remembers it; it is not shown again.")
-        st.code(secret, language=None)
+        st.markdown("**Save your teacher secret** — needed to moderate this class from another browser (with the "
+                    "code, under *Resume teaching*). Never share it: it lets anyone moderate the class. This "
+                    "browser remembers it; it stays under **Teacher** above.")
+        show_secret(secret, "cl_join_secret_show")
         st.button("I have saved it", key="cl_join_secret_done", on_click=st.session_state.pop, args=(NEW_SECRET, None))
+
+
+def show_secret(secret: str, key: str) -> None:
+    """The secret, only while the teacher switches it on (never by default: the class may see the screen)."""
+    if st.toggle("Show the secret (not while the screen is projected)", key=key):
+        st.code(secret, language=None)
 
 
 def tools(code: str, secret: str) -> None:
     """Stop teaching on this browser (the class goes on), or end the class (after a confirmation)."""
     st.caption("To come back after stopping, you need the code and the teacher secret.")
+    show_secret(secret, "cl_join_secret_again")
     st.button("Stop teaching on this browser", key="cl_join_stop", on_click=class_session.stop_teaching)
     st.divider()
     sure = st.checkbox("Yes: delete this class, its students, hand-outs and drawings", key="cl_join_end_sure")

@@ -290,3 +290,21 @@ def click_until(page: Page, target: Locator, shows: Locator) -> None:
         except AssertionError:
             page.keyboard.press("Escape")
     expect(shows).to_be_visible()
+
+
+# --- the Draw page's canvas -------------------------------------------------------------------------
+
+def canvas(page: Page, version: int) -> Locator:
+    """The canvas of the given version: Clear (or giving a drawing away) swaps in a new one (a new key)."""
+    return page.locator(f".st-key-dr_canvas_{version} canvas.upper-canvas")
+
+
+def stroke(page: Page, points: list[tuple[float, float]], version: int = 0) -> None:
+    """Press, move through `points` (canvas pixels), release: one pen stroke."""
+    expect(canvas(page, version)).to_be_visible()
+    box = canvas(page, version).bounding_box()
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()

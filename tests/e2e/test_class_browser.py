@@ -9,19 +9,24 @@ class and the class's digits train in the Playground. Screenshots at 1280x720 (t
 """
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from harness import (
+    CONNECTED,
     FRESH,
+    START_S,
     TEST_S,
     TRAIN_S,
     assert_no_exception,
     badge,
     button,
+    canvas,
     chips,
     click_option,
     click_until,
@@ -31,11 +36,15 @@ from harness import (
     new_person,
     open_playground,
     plus,
+    stroke,
 )
+from playground.classroom import ClassStore
+from playground.runstore import RunStore, default_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(2 * TEST_S)]
 
 PROJECTOR = {"width": 1280, "height": 720}
+MODEL_S = START_S + TRAIN_S  # the Draw page's default model may still be training on a fresh server
 # The teacher's setup: XOR of 80 points, 8 ReLU units, 30 epochs: seconds to train.
 SETUP = ("/Playground?dataset.name=xor&dataset.n_samples=80&layers=linear(out=8),relu,linear"
          "&optimizer.name=adam&optimizer.lr=0.03&epochs=30&seed=7")
@@ -50,7 +59,10 @@ def container(page: Page, key: str):
 def start_class(teacher: Page) -> str:
     """The teacher opens the small setup in the Playground, starts a class and hands the setup out; the code."""
     open_playground(teacher, SETUP)
-    connect(teacher, "/Class", "Class")
+    # the Playground's run must finish (it keeps the setup shown in the session last) before leaving it
+    expect(teacher.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_be_attached()
+    teacher.get_by_role("link", name="Class", exact=True).click()  # the same session: it keeps the Playground's setup
+    expect(teacher.get_by_role("heading", name="Class", exact=True)).to_be_visible()
     keyed(teacher, "cl_join_title").locator("input").fill("Year 9 networks")
     button(teacher, "cl_join_start").click()
     code_box = container(teacher, "cl_join_bigcode")
@@ -137,14 +149,14 @@ def test_a_teacher_watches_three_students_train_rank_and_share_their_digits(brow
         expect(board_grid(teacher)).to_have_count(3)
 
         keyed(teacher, "cl_view").get_by_text("Challenge", exact=True).click()
-        ranking = keyed(teacher, "cl_ch_table")
+        ranking = container(teacher, "cl_ch_table")
         for name in STUDENTS:
             expect(ranking).to_contain_text(name)
         teacher.screenshot(path=str(screenshots / "class_challenge_1280x720.png"))
         connect(students[0], "/Class", "Class")
         expect(students[0].get_by_text(re.compile(r"You are \d+\w* (\(tied\) )?of 3")).first).to_be_visible()
 
-        give_two_drawings_and_train_on_them(students[2], screenshots)
+        give_two_drawings_and_train_on_them(students[2], code, screenshots)
         for person in (teacher, *students):
             assert_no_exception(person)
     finally:
@@ -152,5 +164,42 @@ def test_a_teacher_watches_three_students_train_rank_and_share_their_digits(brow
             person.context.close()
 
 
-def give_two_drawings_and_train_on_them(student: Page, screenshots: Path) -> None:
-    """Filled in with the class digits' part."""
+def classmates_gave(code: str, count: int) -> None:
+    """`count` drawings given earlier by a classmate (straight into the class store: what the Draw page stores)."""
+    store = ClassStore(RunStore(default_path()))
+    store.join(code, "e2e-classmate", "Classmate")
+    rng = np.random.default_rng(0)
+    for n in range(count):
+        digit = np.zeros((28, 28), np.uint8)
+        digit[4:24, 12 + n % 3:16 + n % 3] = 255 if n % 2 else rng.integers(128, 256, (20, 4))
+        store.add_digit(code, "e2e-classmate", n % 10, digit)
+
+
+def give(student: Page, label: int, points: list, version: int, now_has: int) -> None:
+    """Draw on canvas `version`, set the label, give the drawing; the page thanks and counts."""
+    student.wait_for_timeout(1000)  # a fresh canvas shows before its drawing library listens for the mouse
+    stroke(student, points, version)
+    label_box = keyed(student, "cl_dg_label").locator("input")
+    expect(label_box).to_be_visible(timeout=MODEL_S * 1000)
+    label_box.fill(str(label))
+    label_box.press("Enter")
+    expect(label_box).to_have_value(str(label))
+    button(student, "cl_dg_give").click()
+    expect(student.get_by_text(f"Thank you: a {label} for class")).to_contain_text(f"now has {now_has} drawings")
+    expect(canvas(student, version + 1)).to_be_visible()
+
+
+def give_two_drawings_and_train_on_them(student: Page, code: str, screenshots: Path) -> None:
+    """Classmates gave 18 drawings; this student gives a 1 and a 0 from the Draw page; the 20 train."""
+    classmates_gave(code, 18)
+    student.goto("/Draw")
+    expect(student.locator(CONNECTED)).to_be_attached(timeout=MODEL_S * 1000)
+    expect(student.get_by_text(re.compile(r"test accuracy \d+\.\d%"))).to_be_visible(timeout=MODEL_S * 1000)
+    give(student, 1, [(140, 50 + 9 * i) for i in range(21)], 0, 19)
+    loop = [(140 + 55 * math.sin(t * math.pi / 15), 140 - 85 * math.cos(t * math.pi / 15)) for t in range(32)]
+    give(student, 0, loop, 1, 20)
+    student.screenshot(path=str(screenshots / "class_digit_given_1280x720.png"))
+    connect(student, "/Class", "Class")
+    button(student, "cl_dg_train").click()
+    expect(button(student, "pg_train")).to_be_enabled(timeout=TRAIN_S * 1000)
+    train(student)

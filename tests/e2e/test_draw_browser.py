@@ -14,16 +14,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from harness import CONNECTED, FRESH, START_S, TEST_S, TRAIN_S
+from harness import CONNECTED, FRESH, START_S, TEST_S, TRAIN_S, canvas, stroke
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_S)]
 
 MODEL_S = START_S + TRAIN_S  # a cold server, then the default model (trained on the first visit without the fixture)
-
-
-def canvas(page: Page, version: int):
-    """The canvas of the given version: Clear swaps in a new one (a new key)."""
-    return page.locator(f".st-key-dr_canvas_{version} canvas.upper-canvas")
 
 
 def clear(page: Page, new_version: int) -> None:
@@ -34,17 +29,6 @@ def clear(page: Page, new_version: int) -> None:
     expect(canvas(page, new_version)).to_be_visible()
     expect(canvas(page, new_version - 1)).to_have_count(0)
     page.wait_for_timeout(1000)
-
-
-def stroke(page: Page, points: list[tuple[float, float]], version: int = 0) -> None:
-    """Press, move through `points` (canvas pixels), release: one pen stroke."""
-    expect(canvas(page, version)).to_be_visible()
-    box = canvas(page, version).bounding_box()
-    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
 
 
 def guess(page: Page):
