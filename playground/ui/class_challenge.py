@@ -37,7 +37,7 @@ def teacher(code: str, secret: str) -> None:
         return
     challenge = _parsed(info.challenge)
     if challenge is not None:  # the projector's view first: the challenge and its ranking, then the controls
-        st.markdown(f"### 🏁 {markdown_literal(challenge.describe())}")
+        st.markdown(f"### :material/flag: {markdown_literal(challenge.describe())}")
         st.fragment(_ranking, run_every=TEACHER_REFRESH)(code)
     else:
         st.markdown("### No challenge yet")
@@ -80,8 +80,9 @@ def _ranking(code: str) -> None:
     st.caption(f"{len(standings.rows)} of {standings.members} students have a valid entry · refreshed every "
                f"{TEACHER_REFRESH:g} s")
     if standings.rows:
-        st.dataframe([_table_row(row, measure.noun.capitalize()) for row in standings.rows], hide_index=True,
-                     width="stretch", height=table_height(len(standings.rows)), key="cl_ch_table")
+        rows = [_table_row(row, measure.noun.capitalize()) for row in standings.rows]
+        st.container(key="cl_ch_ranking").dataframe(rows, hide_index=True, width="stretch",
+                                                    height=table_height(len(rows)), key="cl_ch_table")
     if standings.reasons:
         with st.expander(f"Without a valid entry ({len(standings.reasons)})"):
             st.dataframe([{"Name": standings.names.get(member_id, "?"), "Why not": reason.text,
@@ -102,7 +103,7 @@ def _student_panel(member) -> None:
     if standings is None:
         return
     st.subheader("Challenge")
-    st.markdown(f"**🏁 {markdown_literal(standings.challenge.describe())}**")
+    st.markdown(f"**:material/flag: {markdown_literal(standings.challenge.describe())}**")
     place = your_place(standings, member.id)
     if place is not None:
         st.success(place, icon="🏅")

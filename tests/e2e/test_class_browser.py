@@ -109,6 +109,13 @@ def relu_to_tanh(student: Page) -> None:
     student.keyboard.press("Escape")
 
 
+def open_class_as_member(student: Page) -> None:
+    """Open the Class page anew (a new session: the browser's workspace cookie says which class it is in)."""
+    student.goto("/Class")
+    expect(student.locator(CONNECTED)).to_be_attached()
+    expect(container(student, "cl_join_student")).to_be_visible()
+
+
 def train(student: Page) -> None:
     button(student, "pg_train").click()
     expect(badge(student)).to_have_text("Completed", timeout=TRAIN_S * 1000)
@@ -135,7 +142,7 @@ def test_a_teacher_watches_three_students_train_rank_and_share_their_digits(brow
         keyed(teacher, "cl_view").get_by_text("Board", exact=True).click()
         tiles = board_grid(teacher)
         expect(tiles).to_have_count(3)
-        expect(tiles.filter(has_text="Grace <b>Hopper</b>")).to_contain_text("ReLU → Tanh")
+        expect(tiles.filter(has_text="Grace <b>Hopper</b>").locator(".clb-changes")).to_have_text("ReLU → Tanh")
         expect(tiles.filter(has_text="Ada")).to_contain_text("as handed out")
         expect(tiles.filter(has_text="completed")).to_have_count(3)
         teacher.mouse.move(5, 5)
@@ -149,11 +156,11 @@ def test_a_teacher_watches_three_students_train_rank_and_share_their_digits(brow
         expect(board_grid(teacher)).to_have_count(3)
 
         keyed(teacher, "cl_view").get_by_text("Challenge", exact=True).click()
-        ranking = container(teacher, "cl_ch_table")
+        ranking = container(teacher, "cl_ch_ranking")
         for name in STUDENTS:
             expect(ranking).to_contain_text(name)
         teacher.screenshot(path=str(screenshots / "class_challenge_1280x720.png"))
-        connect(students[0], "/Class", "Class")
+        open_class_as_member(students[0])
         expect(students[0].get_by_text(re.compile(r"You are \d+\w* (\(tied\) )?of 3")).first).to_be_visible()
 
         give_two_drawings_and_train_on_them(students[2], code, screenshots)
@@ -199,7 +206,7 @@ def give_two_drawings_and_train_on_them(student: Page, code: str, screenshots: P
     loop = [(140 + 55 * math.sin(t * math.pi / 15), 140 - 85 * math.cos(t * math.pi / 15)) for t in range(32)]
     give(student, 0, loop, 1, 20)
     student.screenshot(path=str(screenshots / "class_digit_given_1280x720.png"))
-    connect(student, "/Class", "Class")
+    open_class_as_member(student)
     button(student, "cl_dg_train").click()
     expect(button(student, "pg_train")).to_be_enabled(timeout=TRAIN_S * 1000)
     train(student)
