@@ -255,11 +255,11 @@ def test_a_plus_between_chips_inserts_there_and_takes_the_collapse_mark_away(at)
     open_chip(at, relu).button(key=f"pg_l{relu}_remove").click().run()
     assert popovers(at)["pg_insert_1"].type == "primary"  # the "+" between the two Linears is marked
     assert popovers(at)["pg_insert_0"].type == "tertiary"
-    open_insert(at, 1).pills(key="pg_ins_1").set_value("relu").run()
+    open_insert(at, 1).pills(key="pg_ins_1_0").set_value("relu").run()
     assert stack_types(at) == ["linear", "relu", "linear"] and chips(at) == ["Linear 100", "ReLU", "Linear auto"]
     assert all(p.type == "tertiary" for k, p in popovers(at).items() if k.startswith("pg_insert_"))
-    assert not at.warning and at.pills(key="pg_ins_1").value is None
-    open_insert(at, 3).pills(key="pg_ins_3").set_value("tanh").run()  # the last place: after the output layer
+    assert not at.warning and at.pills(key="pg_ins_1_1").value is None  # a new, empty choice
+    open_insert(at, 3).pills(key="pg_ins_3_1").set_value("tanh").run()  # the last place: after the output layer
     assert stack_types(at) == ["linear", "relu", "linear", "tanh"] and not at.exception
 
 
@@ -561,3 +561,20 @@ def test_an_lstm_added_to_sine_sequence_trains_and_shows_its_predictions(at):
     at.button(key="pg_train").click().run()
     finish(at)
     assert at.session_state["pg_run"].snapshot().status == "completed" and not at.exception
+
+
+def test_an_insert_sent_again_for_the_old_choice_is_not_a_second_insert(monkeypatch):
+    """Under load the browser can send a "+"'s choice again after the insert reset it (seen in the class e2e
+    test: ReLU → Tanh, + Tanh): the second call, for the old widget, inserts nothing."""
+    from types import SimpleNamespace
+
+    from playground.ui import layer_editor
+
+    state, made = {"pg_ins_1_0": "tanh"}, []
+    monkeypatch.setattr(layer_editor, "st", SimpleNamespace(session_state=state))
+    monkeypatch.setattr(layer_editor, "stack_specs", lambda: [{"type": "linear"}, {"type": "linear"}])
+    monkeypatch.setattr(layer_editor, "set_layers", made.append)
+    layer_editor.insert_at(1, 0)
+    layer_editor.insert_at(1, 0)
+    assert made == [[{"type": "linear"}, {"type": "tanh"}, {"type": "linear"}]]
+    assert state[layer_editor.INSERTS] == 1

@@ -90,7 +90,7 @@ def test_the_table_in_the_docstring_lists_every_variable_the_module_reads():
     code = source.split('"""', 2)[2]
     read = set(re.findall(r'"(PLAYGROUND_\w+)"', code))
     table = {name: function for name, function in re.findall(r"\| `(PLAYGROUND_\w+)` +\| `(\w+)\(\)`", source)}
-    assert set(table) == read and len(read) == 14
+    assert set(table) == read and len(read) == 17
     assert all(callable(getattr(settings, function)) for function in table.values())
 
 

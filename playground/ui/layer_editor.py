@@ -46,6 +46,7 @@ KEY_PARAMS = {
     **dict.fromkeys(RECURRENT_LAYERS, lambda s: f"{s['hidden']}" + (f"×{s['layers']}" if s["layers"] > 1 else "")
                     + ("·bi" if s["bidirectional"] else "")),
 }
+INSERTS = "pg_inserts"  # session state: inserts made so far (each renews the "+"s' choice widgets)
 COLLAPSE_TIP = "Two Linear layers in a row collapse into one linear map: insert an activation (e.g. ReLU) here."
 
 
@@ -79,12 +80,15 @@ def add_layer() -> None:
     set_layers([*specs[:at], {"type": kind}, *specs[at:]])
 
 
-def insert_at(slot: int) -> None:
-    """A "+" between chips: the chosen layer type goes in at that place (0: first)."""
-    kind = st.session_state.get(f"pg_ins_{slot}")
-    if kind is None or session.repeated(f"insert {slot}"):
+def insert_at(slot: int, version: int) -> None:
+    """A "+" between chips: the chosen layer type goes in at that place (0: first).
+
+    Each insert renews every "+"'s choice widget (`INSERTS`: a new key), so a change the browser sends
+    again for the old widget (under load its reply can cross the reset) is not taken as a second insert."""
+    kind = st.session_state.get(f"pg_ins_{slot}_{version}")
+    if kind is None or version != st.session_state.get(INSERTS, 0):
         return
-    st.session_state[f"pg_ins_{slot}"] = None  # the "+" shows no choice afterwards
+    st.session_state[INSERTS] = version + 1  # the "+"s show no choice afterwards: new widgets
     specs = stack_specs()
     set_layers([*specs[:slot], {"type": kind}, *specs[slot:]])
 
@@ -139,8 +143,9 @@ def insert_slot(slot: int, collapses: bool) -> None:
     with box:
         if collapses:
             st.caption(COLLAPSE_TIP)
+        version = st.session_state.get(INSERTS, 0)
         st.pills(f"Insert a layer at place {slot + 1}", list(LAYERS), format_func=lambda n: LAYERS[n].title,
-                 key=f"pg_ins_{slot}", on_change=insert_at, args=(slot,))
+                 key=f"pg_ins_{slot}_{version}", on_change=insert_at, args=(slot, version))
 
 
 def chip(position: int, layer: dict, spec: dict, count: int) -> dict:
