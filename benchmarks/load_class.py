@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import html
 import json
 import re
 import time
@@ -36,6 +37,7 @@ TEACHER_WORKSPACE = "load-teacher"
 RUNNING = "running"  # a tile's status text while its run trains (progress.RUNNING)
 _TILE = '<div class="clb-tile'
 _STATUS = re.compile(r'class="clb-status"[^>]*>([^<]*)</span>')
+_CHANGES = re.compile(r'class="clb-changes">([^<]*)</div>')
 
 
 @dataclass(frozen=True)
@@ -74,16 +76,20 @@ async def class_steps(session: Session, setup: Student, timeout: float) -> None:
             raise TimeoutError("the page's run after picking the learning rate did not report its end")
 
 
-def grid_statuses(data: bytes | None) -> list[str] | None:
-    """The status of each tile in a grid component's data, in order; None when it is no tile grid."""
+def grid_html(data: bytes | None) -> str | None:
+    """The HTML of a tile grid component's data (its JSON's "html"); None when it is no board grid."""
     try:
-        html = json.loads(data or b"").get("html", "")
+        text = json.loads(data or b"").get("html", "")
     except (ValueError, AttributeError):
         return None
-    if not isinstance(html, str) or "clb-grid" not in html and "clb-empty" not in html:
-        return None
-    statuses = _STATUS.findall(html)
-    return statuses if len(statuses) == html.count(_TILE) else [""] * html.count(_TILE)
+    return text if isinstance(text, str) and ("clb-grid" in text or "clb-empty" in text) else None
+
+
+def grid_tiles(text: str) -> list[tuple[str, str]]:
+    """(status, what it changed) of each tile of a grid's HTML, in order."""
+    tiles = text.split(_TILE)[1:]
+    return [(found[1] if (found := _STATUS.search(tile)) else "",
+             html.unescape(found[1]) if (found := _CHANGES.search(tile)) else "") for tile in tiles]
 
 
 @dataclass
@@ -95,18 +101,22 @@ class BoardSeen:
     running_peak: int = 0
     at_peak: dict[str, int] = field(default_factory=dict)  # tiles by status when the most were running
     last: dict[str, int] = field(default_factory=dict)  # tiles by status in the latest grid
+    changes: dict[str, int] = field(default_factory=dict)  # tiles by what they changed, in the latest grid
     _data: bytes | None = None
 
     def read(self, data: bytes | None) -> None:
         if data is None or data is self._data:
             return
         self._data = data
-        statuses = grid_statuses(data)
-        if statuses is None:
+        text = grid_html(data)
+        if text is None:
             return
+        tiles = grid_tiles(text)
+        statuses = [status for status, _ in tiles]
         self.grids += 1
-        self.tiles_max = max(self.tiles_max, len(statuses))
+        self.tiles_max = max(self.tiles_max, len(tiles))
         self.last = dict(collections.Counter(statuses))
+        self.changes = dict(collections.Counter(change for _, change in tiles))
         if statuses.count(RUNNING) >= self.running_peak:
             self.running_peak, self.at_peak = statuses.count(RUNNING), self.last
 
@@ -138,7 +148,7 @@ class BoardTab:
             result["error"] = f"{type(error).__name__}: {error}"
         return {**result, "grids": self.seen.grids, "tiles_max": self.seen.tiles_max,
                 "running_peak": self.seen.running_peak, "tiles_at_peak": self.seen.at_peak,
-                "tiles_at_end": self.seen.last}
+                "tiles_last_grid": self.seen.last, "changes_last_grid": self.seen.changes}
 
 
 def tab_figures(tab: Session) -> dict:
@@ -152,7 +162,8 @@ def tab_figures(tab: Session) -> dict:
 def board_figures(board: dict, percentiles) -> dict:
     """The summary's "board": refreshes and their round trips (`percentiles` of load_test), tiles."""
     trips = board.get("round_trips_ms", [])
-    keep = ("class_members", "page_load_s", "grids", "tiles_max", "running_peak", "tiles_at_peak", "superseded",
+    keep = ("class_members", "page_load_s", "grids", "tiles_max", "running_peak", "tiles_at_peak", "changes_last_grid",
+            "superseded",
             "full_runs", "poll_intervals", "exceptions", "error")
     return {"refreshes": len(trips), "round_trip": percentiles(trips), **{k: board[k] for k in keep if k in board}}
 
