@@ -14,6 +14,12 @@ Speed control when it is not the default (Watch), then presses Train. `SCENARIOS
   all done within 3x one run alone.
 - `mixed`: a handful of layer stacks and activations, each with its own seed, at the Watch pace: every
   page shows a live boundary; page interactions p95 under 1 s, max under 3 s.
+- `class`: "30 students + the board open" (issue 18): every student's browser carries its workspace
+  cookie, and the benchmark has put that workspace in a class whose teacher handed out the default setup
+  (benchmarks/load_class.py); each student opens the bare Playground, clicks "Open the teacher's setup"
+  on its hand-out bar, every fifth then picks another learning rate (`CLASS_LRS`, so the board shows
+  differences), and all press Train within `spread_s`. Meanwhile the teacher's tab shows the Board. Page
+  interactions p95 under 1 s; the board showed a tile for every student and refreshed, without exceptions.
 
 The first student's setup is the warm-up's (trained alone first: "one run alone"); runs with that setup must
 end with the warm-up's accuracy. Every scenario: all completed, no exceptions, no page froze, every page
@@ -42,6 +48,9 @@ from playground.pace import FAST, LABELS, WATCH
 BOUNDARY = "pg_boundary"  # the live chart's key on the Playground
 _BOUNDARY_TITLE = re.compile(rb"Decision boundary(?: \\u2014 | \xe2\x80\x94 )epoch (\d+)")
 ACCURACY_RANGE = (0.93, 0.97)  # the default spiral, 2-100-3 ReLU, Adam 1e-3, 1000 epochs: ~0.95
+WORKSPACE_COOKIE = "neural_playground_workspace"  # playground/ui/workspace.COOKIE
+TEACHER_COOKIE = "neural_playground_teacher"  # playground/ui/class_session.TEACHER_COOKIE
+CLASS_LRS = ("0.003", "0.01")  # `class`: every fifth student picks one of these (the Learning rate control's labels)
 MEMORY_GROWTH_MB = 200  # most server memory growth allowed once the sessions have closed
 LESSON = "spiral-relu"  # the `same` scenario's lesson: the default setup, as a lesson link
 LR_FACTORS = (0.5, 0.75, 1.5, 2.0, 3.0, 1.0)  # `seeds`: learning rates around the default 1e-3
@@ -57,10 +66,21 @@ STACKS = (  # `mixed`: layer stacks a class might try on the spiral
 
 @dataclass(frozen=True)
 class Student:
-    """One student's setup: the Playground address's query string ("" opens the bare page) and the pace."""
+    """One student's setup: the Playground address's query string ("" opens the bare page) and the pace;
+    the Cookie header its browser sends ("": none), whether it opens the class's hand-out and the
+    learning rate it picks then ("": keeps the one it has)."""
 
     query: str = ""
     pace: str = WATCH
+    cookie: str = ""
+    open_handout: bool = False
+    lr: str = ""
+
+    @property
+    def workspace(self) -> str:
+        """The workspace token the cookie carries ("" without one)."""
+        prefix = WORKSPACE_COOKIE + "="
+        return next((part[len(prefix):] for part in self.cookie.split("; ") if part.startswith(prefix)), "")
 
     @property
     def speed_label(self) -> str:
@@ -80,6 +100,7 @@ class Scenario:
     done_ratio: float | None = None  # done_after_clicks_s <= this x one run alone
     interaction_p95_ms: float | None = None
     interaction_max_ms: float | None = None
+    board: bool = False  # a class and the teacher's board (benchmarks/load_class.py)
 
 
 def link_query(config: TrainConfig, hidden=(), lesson: str = "") -> str:
@@ -119,12 +140,19 @@ def mixed_stacks(n: int) -> list[Student]:
     return [Student(urlencode(p, safe="(),="), WATCH) for p in params]
 
 
+def class_students(n: int) -> list[Student]:
+    """Each with its own workspace cookie, opening the hand-out; every fifth then picks a learning rate."""
+    return [Student(cookie=f"{WORKSPACE_COOKIE}=load-student-{i:02d}", open_handout=True,
+                    lr=CLASS_LRS[i // 5 % len(CLASS_LRS)] if i % 5 == 4 else "") for i in range(n)]
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("default", everyone_default, accuracy_range=ACCURACY_RANGE),
     Scenario("same", everyone_the_lesson, spread_s=2.0, accuracy_range=ACCURACY_RANGE, live_within_s=1.0,
              all_live=True, never_queued=True, done_ratio=1.5),
     Scenario("seeds", seeds_and_rates, spread_s=2.0, done_ratio=3.0),
     Scenario("mixed", mixed_stacks, spread_s=2.0, all_live=True, interaction_p95_ms=1000, interaction_max_ms=3000),
+    Scenario("class", class_students, spread_s=2.0, interaction_p95_ms=1000, board=True),
 )}
 
 
@@ -156,7 +184,16 @@ def scenario_checks(scenario: Scenario, summary: dict) -> dict[str, bool]:
     if scenario.interaction_max_ms is not None:
         checks[f"interaction max < {scenario.interaction_max_ms:g} ms"] = \
             stats["n"] > 0 and stats["max_ms"] < scenario.interaction_max_ms
+    if scenario.board:
+        checks.update(board_checks(summary.get("board") or {}, n))
     growth = summary["rss_growth_mb"]
     if growth is not None:
         checks[f"server memory growth < {MEMORY_GROWTH_MB} MB after the sessions closed"] = growth < MEMORY_GROWTH_MB
     return checks
+
+
+def board_checks(board: dict, students: int) -> dict[str, bool]:
+    """The teacher's board: a tile for every student, refreshed while the class trained, no exceptions."""
+    return {"the board showed a tile for every student": board.get("tiles_max") == students,
+            "the board refreshed": bool(board.get("refreshes")),
+            "no exceptions on the board": not board.get("exceptions") and not board.get("error")}

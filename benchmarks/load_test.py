@@ -1,6 +1,6 @@
 """Classroom load test: N students on one server, each training at once (the default spiral, or a scenario).
 
-    python -m benchmarks.load_test [--scenario default|same|seeds|mixed] [--sessions 30] [--port auto]
+    python -m benchmarks.load_test [--scenario default|same|seeds|mixed|class] [--sessions 30] [--port auto]
                                    [--workers N] [--timeout 600] [--interactions 5] [--gap 2]
                                    [--out benchmarks/results/load_test[_SCENARIO].json]
     python -m benchmarks.load_test --url http://127.0.0.1:8501 [--pid SERVER_PID] ...
@@ -9,7 +9,10 @@
 link's query string, at which pace, when they press Train, and the scenario's own checks); `default` is
 the test described here, unchanged, so earlier figures stay comparable. In the others every student
 presses Train within 2 s of the last page load, and each page's first live boundary is timed from its
-click (see load_scenarios for how a live boundary is read).
+click (see load_scenarios for how a live boundary is read). In `class` every student is in a class the
+test prepared in the server's runs file (benchmarks/load_class.py; with --url, name that file with
+--runs-db) and the teacher's tab watches the Board meanwhile: its refreshes, their round trips (the
+fragment rerun sent to that run's end) and the tiles it showed are reported beside the students' numbers.
 
 Starts `streamlit run app.py` on 127.0.0.1 (a free port; PLAYGROUND_OFFLINE=1, PLAYGROUND_DATA and
 PLAYGROUND_RUNS_DB in a temp folder; PLAYGROUND_WORKERS=N with --workers, else the app's default;
@@ -62,11 +65,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import streamlit
 
+from benchmarks.load_class import BoardTab, board_figures, board_rows, class_steps, prepare_class
 from benchmarks.load_scenarios import BOUNDARY, SCENARIOS, Scenario, Student, boundary_epoch, scenario_checks
 from benchmarks.local_server import ROOT, free_port, healthy, launch
 from benchmarks.local_server import stop as stop_server
@@ -91,12 +95,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", default="auto", help="port for the server started here, or 'auto'")
     parser.add_argument("--url", help="use this running server instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: the server's pid, to measure its memory")
+    parser.add_argument("--runs-db", type=Path, help="with --url and --scenario class: the server's runs file")
     parser.add_argument("--workers", type=int, help="set PLAYGROUND_WORKERS for the server (default: unset)")
     parser.add_argument("--interactions", type=int, default=5, help="page interactions per session")
     parser.add_argument("--gap", type=float, default=2.0, help="seconds between a session's interactions")
     parser.add_argument("--timeout", type=float, default=600, help="seconds for the whole test")
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/load_test[_SCENARIO].json")
     args = parser.parse_args()
+    if args.url and SCENARIOS[args.scenario].board and not args.runs_db:
+        parser.error(f"--scenario {args.scenario} with --url needs --runs-db (the server's PLAYGROUND_RUNS_DB)")
     args.out = args.out or RESULTS / ("load_test.json" if args.scenario == "default" else
                                       f"load_test_{args.scenario}.json")
     return args
@@ -332,11 +339,13 @@ async def student(number: int, url: str, board: Board, args, deadline: float, se
                   spread_s: float | None = None) -> dict:
     """One session: open the page with `setup`, choose its pace, press Train when told (`spread_s`), train,
     interact meanwhile; returns what it saw."""
-    result, counted = {"session": number, "query": setup.query, "pace": setup.pace}, False
+    result, counted = {"session": number, "query": setup.query, "pace": setup.pace,
+                       **({"lr": setup.lr} if setup.lr else {})}, False
     try:
-        async with Session(url, PAGE, setup.query) as session:
+        async with Session(url, PAGE, setup.query, {"Cookie": setup.cookie} if setup.cookie else None) as session:
             board.open[number] = session
             result["page_load_s"] = round(await open_page(session, deadline - time.monotonic()), 3)
+            await class_steps(session, setup, deadline - time.monotonic())
             await choose_pace(session, setup, deadline - time.monotonic())
             counted = True
             await press_when_told(board, spread_s, deadline)
@@ -400,15 +409,17 @@ async def load(url: str, pid: int | None, args, deadline: float) -> dict:
     """Warm up, measure, run all sessions at once while sampling memory, measure again."""
     scenario = SCENARIOS[args.scenario]
     setups = scenario.students(args.sessions)
-    warm = await warm_up(url, setups[0], deadline)
+    warm = await warm_up(url, replace(setups[0], cookie="", open_handout=False), deadline)  # not in the class
     before = await settled_memory(url, pid, deadline)
+    sessions_deadline = deadline - SESSION_TTL - 20  # time left to measure after the sessions
+    teacher = BoardTab(url, prepare_class(args.runs_db, setups), sessions_deadline) if scenario.board else None
     sampler, board, started = Sampler(pid), Board(args.sessions), time.monotonic()
     sampling, progress = asyncio.create_task(sampler.run(started)), asyncio.create_task(board.report(started))
     load_before, client_cpu, cpu_before = os.getloadavg(), time.process_time(), server_cpu(pid)
-    sessions_deadline = deadline - SESSION_TTL - 20  # time left to measure after the sessions
     results = await asyncio.gather(*(student(i + 1, url, board, args, sessions_deadline, setup, scenario.spread_s)
                                      for i, setup in enumerate(setups)))
     client_cpu, load_after = time.process_time() - client_cpu, os.getloadavg()
+    extra = {"board": await teacher.close()} if teacher is not None else {}
     cpu = [round(after - before, 1) for before, after in zip(cpu_before, server_cpu(pid))] if pid else [None, None]
     sampling.cancel()
     progress.cancel()
@@ -420,7 +431,7 @@ async def load(url: str, pid: int | None, args, deadline: float) -> dict:
     return {"warm_up": warm, "before": before, "after": after, "peak_rss_mb": sampler.peak,
             "rss_samples": sampler.samples, "sessions": results, "load_s": round(busy_s, 2),
             "client_cpu_s": round(client_cpu, 1), "server_cpu_s": cpu[0], "server_and_workers_cpu_s": cpu[1],
-            "loadavg_start": load_before, "loadavg_end": load_after}
+            "loadavg_start": load_before, "loadavg_end": load_after, **extra}
 
 
 def percentiles(values: list[float]) -> dict:
@@ -436,7 +447,7 @@ def accuracy_checks(run: dict, scenario: Scenario) -> dict[str, bool]:
     """Runs with the warm-up's setup end with its accuracy; with the scenario's range, every run lies in it."""
     warm, results = run["warm_up"], run["sessions"]
     done = [r for r in results if r.get("status") == "Completed" and r.get("accuracy") is not None]
-    same = [r["accuracy"] for r in done if r.get("query") == warm.get("query")]
+    same = [r["accuracy"] for r in done if (r.get("query"), r.get("lr")) == (warm.get("query"), warm.get("lr"))]
     checks = {"runs with the warm-up's setup equal its accuracy": bool(same) and set(same) == {warm["accuracy"]}}
     if scenario.accuracy_range is not None:
         low, high = scenario.accuracy_range
@@ -495,7 +506,8 @@ def summarize(run: dict, sessions: int, scenario: Scenario = SCENARIOS["default"
                "polls_per_s": round(sum(r.get("fragment_runs", 0) for r in results) /
                                     max(sum(r.get("train_s", 0) for r in results), 1e-9), 2),
                "poll_intervals": sorted({i for r in results for i in r.get("poll_intervals", [])}),
-               **live_figures(results, run["warm_up"]["train_s"])}
+               **live_figures(results, run["warm_up"]["train_s"]),
+               **({"board": board_figures(run["board"], percentiles)} if "board" in run else {})}
     summary["checks"] = {**checks, **scenario_checks(scenario, summary)}
     return summary
 
@@ -538,6 +550,7 @@ def table(summary: dict) -> str:
              f"{cpu['loadavg_end'][0]:.1f}"),
             ("live fragment runs seen", f"{cpu['polls']} ({summary['polls_per_s']} per session-second of"
              f" training; intervals asked: {', '.join(f'{i:g} s' for i in summary['poll_intervals'])})")]
+    rows += board_rows(summary["board"], ms) if "board" in summary else []
     rows += [(f"check: {name}", "ok" if ok else "FAILED") for name, ok in summary["checks"].items()]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
@@ -567,6 +580,7 @@ def main() -> None:
             url, pid = args.url.rstrip("/"), args.pid
         else:
             args.port = free_port() if args.port == "auto" else int(args.port)
+            args.runs_db = Path(tmp) / "runs.sqlite"  # start_server's PLAYGROUND_RUNS_DB
             server, url = start_server(args, Path(tmp)), f"http://127.0.0.1:{args.port}"
             pid = server.pid
         try:

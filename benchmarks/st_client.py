@@ -6,13 +6,15 @@ script hash; the query string of the address it was opened with, e.g. a shared l
 server last wrote), keeps the widget states it has sent (booleans; string lists, as pills and segmented
 controls send their chosen labels), clicks buttons (a `trigger_value` that is sent once), and reruns
 every `run_every` fragment at the interval the server asked for in `ForwardMsg.auto_rerun` (timers end
-with the next full-app `new_session`, or a `stop_auto_rerun`). From the deltas it keeps only what a test
-reads: widget ids by key, the last status badge, `st.metric` values, exception texts and the latest data
-of each keyed custom component (v2; e.g. a chart's JSON); it also calls the functions in `on_message`
-after every message (to time what arrives), logs when full-app runs start and end, and keeps a short
-trace of recent traffic for diagnosis. It renders nothing, sends no cached-message hashes (so the server
-sends every message whole), no browser context (timezone, URL) and no pings, and knows nothing about the
-Playground.
+with the next full-app `new_session`, or a `stop_auto_rerun`); it may send extra handshake headers,
+e.g. a `Cookie` (the server reads `st.context.cookies` from the websocket's handshake). From the deltas
+it keeps only what a test reads: widget ids by key, the last status badge, `st.metric` values, exception
+texts and the latest data of each keyed custom component (v2; e.g. a chart's JSON); it also calls the
+functions in `on_message` after every message (to time what arrives), logs when full-app runs start and
+end, times each fragment rerun it asked for until the end of the fragment run that answered it
+(`RunLog.fragment_trips`), and keeps a short trace of recent traffic for diagnosis. It renders nothing,
+sends no cached-message hashes (so the server sends every message whole), no browser context (timezone,
+URL) and no pings, and knows nothing about the Playground.
 """
 from __future__ import annotations
 
@@ -82,6 +84,10 @@ class RunLog:
     fragment_runs: int = 0
     last: str = ""  # the latest full-app run's id
     running: str = ""  # the run (full or fragment) whose messages are arriving, until its end
+    fragment_asked: dict[str, list[float]] = field(default_factory=dict)  # fragment id -> reruns not yet answered
+    fragment_began: dict[str, tuple] = field(default_factory=dict)  # run id -> (fragment id, asked, began)
+    fragment_trips: list[tuple[str, float]] = field(default_factory=list)  # (fragment id, s from asking to its end)
+    fragment_superseded: int = 0  # fragment reruns asked for that a full-app run overtook (never answered alone)
 
     def idle(self) -> bool:
         """No run is sending its elements right now: a page read now is not half updated."""
@@ -107,14 +113,46 @@ class RunLog:
                 return "lost"
         return "pending"
 
+    # --- fragment round trips: a fragment rerun asked for at t is answered by the next run of that fragment
+    # that starts after t and ends successfully; Streamlit folds requests for a fragment that wait together
+    # into one run, so that run answers all of them (timed from the oldest); a full-app run drops them.
+
+    def fragment_asked_at(self, fragment_id: str, sent: float) -> None:
+        self.fragment_asked.setdefault(fragment_id, []).append(sent)
+
+    def fragment_started(self, run: str, fragment_ids, at: float) -> None:
+        """A fragment run began (its `new_session` arrived at `at`): note the oldest request it answers."""
+        for fragment_id in fragment_ids:
+            asked = [t for t in self.fragment_asked.get(fragment_id, []) if t <= at]
+            if asked:
+                self.fragment_began[run] = (fragment_id, asked[0], at)
+                return
+
+    def fragment_finished(self, run: str, ok: bool, at: float) -> None:
+        """A fragment run ended (`ok`: successfully): its round trip, from the oldest request it answered."""
+        began = self.fragment_began.pop(run, None)
+        if began is None or not ok:
+            return  # not one this client asked for, or cut short: its requests wait for the next run
+        fragment_id, asked, started = began
+        self.fragment_trips.append((fragment_id, at - asked))
+        self.fragment_asked[fragment_id] = [t for t in self.fragment_asked[fragment_id] if t > started]
+
+    def full_run_started(self) -> None:
+        """A full-app run overtakes the fragment reruns still waiting (its own fragments rerun within it)."""
+        self.fragment_superseded += sum(len(asked) for asked in self.fragment_asked.values())
+        self.fragment_asked.clear()
+        self.fragment_began.clear()
+
 
 class Session:
     """One browser tab on one page. Use `async with Session(url, page) as s:`."""
 
-    def __init__(self, url: str, page_name: str, query: str = ""):
-        """`query`: the query string of the address the tab opens (without "?"), e.g. a shared link's."""
+    def __init__(self, url: str, page_name: str, query: str = "", headers: dict[str, str] | None = None):
+        """`query`: the query string of the address the tab opens (without "?"), e.g. a shared link's;
+        `headers`: extra headers of the websocket handshake, e.g. {"Cookie": "name=value; other=value"}."""
         self.ws_url = url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.page_name, self.page_hash, self.query = page_name, "", query
+        self.headers = dict(headers or {})
         self.on_message: list = []  # functions called with no arguments after every message
         self.view, self.runs = PageView(), RunLog()
         self.widgets: dict[str, WidgetState] = {}  # element id -> the state this "browser" holds
@@ -128,7 +166,7 @@ class Session:
     async def __aenter__(self) -> "Session":
         # proxy=None: loopback only, never an environment proxy; no pings, as browsers send none
         self.ws = await connect(self.ws_url, subprotocols=["streamlit"], max_size=None, proxy=None,
-                                ping_interval=None, open_timeout=60)
+                                ping_interval=None, open_timeout=60, additional_headers=self.headers or None)
         self.reader = asyncio.create_task(self._read())
         return self
 
@@ -155,6 +193,8 @@ class Session:
         sent = time.monotonic()
         if not fragment_id:
             self.runs.requested.append(sent)
+        else:
+            self.runs.fragment_asked_at(fragment_id, sent)
         self.trace.append((round(sent, 3), "-> rerun", fragment_id or ("trigger" if trigger else "full")))
         await self.ws.send(msg.SerializeToString())
         return sent
@@ -214,6 +254,9 @@ class Session:
             for fragment_id in msg.stop_auto_rerun.fragment_ids:
                 self._stop_timer(fragment_id)
         elif kind == "script_finished":
+            self.runs.fragment_finished(msg.metadata.run.script_run_id or self.runs.running,
+                                        msg.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+                                        time.monotonic())
             run = msg.metadata.run.script_run_id or self.runs.last  # the id may be left out
             if run == self.runs.running or not msg.metadata.run.script_run_id:
                 self.runs.running = ""
@@ -226,7 +269,9 @@ class Session:
         self.runs.running = msg.metadata.run.script_run_id
         if msg.metadata.run.fragment_ids:
             self.runs.fragment_runs += 1
+            self.runs.fragment_started(self.runs.running, msg.metadata.run.fragment_ids, time.monotonic())
             return
+        self.runs.full_run_started()
         self.runs.last = msg.metadata.run.script_run_id
         self.runs.started[self.runs.last] = time.monotonic()
         for fragment_id in list(self.timers):  # a full run re-registers the fragments it still shows

@@ -147,3 +147,129 @@ def test_accuracy_checks_hold_runs_of_the_warm_ups_setup_to_its_accuracy():
         "runs with the warm-up's setup equal its accuracy": False}
     checks = accuracy_checks({"warm_up": warm, "sessions": sessions}, SCENARIOS["same"])
     assert checks["accuracy in 0.93-0.97"] is False  # 0.99 is out of the default setup's range
+
+
+# --- the `class` scenario: students in a class, the teacher's board (benchmarks/load_class.py) ---------------
+
+def test_class_students_each_carry_their_own_workspace_cookie_and_open_the_hand_out():
+    from playground.runstore import check_workspace
+    from playground.ui import workspace
+    from playground.ui.training_panel import LR_CHOICES
+
+    students = SCENARIOS["class"].students(30)
+    assert len({s.workspace for s in students}) == 30
+    for student in students:
+        assert student.cookie == f"{workspace.COOKIE}={check_workspace(student.workspace)}"
+        assert student.open_handout and student.query == "" and student.pace == WATCH
+    picked = [s.lr for s in students if s.lr]
+    assert 3 <= len(picked) <= 10 and not students[0].lr  # a few differ; the warm-up's keeps the hand-out's
+    assert set(picked) <= {f"{v:g}" for v in LR_CHOICES} and set(picked) != {f"{TrainConfig().optimizer.lr:g}"}
+    assert all(s.cookie == "" and not s.open_handout for s in SCENARIOS["default"].students(3))
+
+
+def test_class_is_prepared_in_the_runs_file_with_every_student_and_the_default_setup(tmp_path):
+    from benchmarks.load_class import TEACHER_WORKSPACE, prepare_class
+    from benchmarks.load_scenarios import TEACHER_COOKIE, WORKSPACE_COOKIE
+    from playground.classroom import ClassStore
+    from playground.runstore import RunStore
+    from playground.ui import class_session, workspace
+
+    students = SCENARIOS["class"].students(5)
+    prepared = prepare_class(tmp_path / "runs.sqlite", [*students, Student()])  # one without a cookie: not in it
+    store = ClassStore(RunStore(tmp_path / "runs.sqlite"))
+    assert prepared.members == 5 and store.is_teacher(prepared.code, prepared.secret)
+    assert [m.workspace for m in store.members(prepared.code)] == [s.workspace for s in students]
+    assert store.handout(prepared.code).payload == TrainConfig().to_dict()
+    sent = dict(part.split("=", 1) for part in prepared.teacher_cookie.split("; "))
+    assert (TEACHER_COOKIE, WORKSPACE_COOKIE) == (class_session.TEACHER_COOKIE, workspace.COOKIE)
+    assert class_session.from_cookie(sent[TEACHER_COOKIE]) == (prepared.code, prepared.secret)
+    assert sent[WORKSPACE_COOKIE] == TEACHER_WORKSPACE == workspace.valid(TEACHER_WORKSPACE)
+
+
+def grid_data(tiles) -> bytes:
+    """The tile grid component's data as the server sends it (JSON with the board's HTML)."""
+    import json
+
+    from playground import board_html
+    return json.dumps({"html": board_html.grid(tiles), "version": "1"}).encode()
+
+
+def test_the_board_tab_counts_tiles_and_the_most_running_at_once():
+    from benchmarks.load_class import BoardSeen, grid_html
+    from playground.board import NOT_STARTED, Tile
+
+    seen = BoardSeen()
+    idle = [Tile(i, f"<b>S{i}</b>", NOT_STARTED) for i in range(3)]
+    running = [Tile(0, "S0", "running", 5, 10, 0.5, changes=()), Tile(1, "S1", "running", 2, 10, 0.4,
+                                                                     changes=("lr 0.001 → 0.003",)),
+               Tile(2, "S2", "queued")]
+    for tiles in (idle, running, [*running[:1], Tile(1, "S1", "completed", 10, 10, 0.9, changes=())]):
+        seen.read(grid_data(tiles))
+    seen.read(b'{"html": "<p>not a board</p>"}')
+    assert grid_html(None) is None and grid_html(b"not json") is None
+    assert (seen.grids, seen.tiles_max, seen.running_peak) == (3, 3, 2)
+    assert seen.at_peak == {"running": 2, "queued": 1}
+    assert seen.last == {"running": 1, "completed": 1} and "lr 0.001 → 0.003" not in seen.changes
+
+
+def test_class_checks_the_board_beside_the_interactions():
+    good = {"tiles_max": 3, "refreshes": 12, "exceptions": []}
+    assert all(scenario_checks(SCENARIOS["class"], summary(board=good)).values())
+    failed = scenario_checks(SCENARIOS["class"], summary(board={**good, "tiles_max": 2, "refreshes": 0},
+                                                         interaction={"n": 5, "p50_ms": 1, "p95_ms": 1200,
+                                                                      "max_ms": 5000}))
+    assert sorted(name for name, ok in failed.items() if not ok) == [
+        "interaction p95 < 1000 ms", "the board refreshed", "the board showed a tile for every student"]
+    assert not any("board" in name for name in scenario_checks(SCENARIOS["mixed"], summary()))
+
+
+# --- st_client's fragment round trips ----------------------------------------------------------------------
+
+def test_a_fragment_run_answers_the_requests_waiting_before_it_started_timed_from_the_oldest():
+    from benchmarks.st_client import RunLog
+
+    runs = RunLog()
+    runs.fragment_asked_at("f", 1.0)
+    runs.fragment_asked_at("f", 1.2)
+    runs.fragment_started("r1", ["f"], 1.5)
+    runs.fragment_asked_at("f", 1.6)  # after r1 began: the next run answers it
+    runs.fragment_finished("r1", True, 1.8)
+    runs.fragment_started("r2", ["f"], 1.9)
+    runs.fragment_finished("r2", False, 2.0)  # cut short: no round trip, the request still waits
+    runs.fragment_started("r3", ["f"], 2.5)
+    runs.fragment_finished("r3", True, 2.9)
+    runs.fragment_started("r4", ["f"], 3.0)  # nobody asked (e.g. the fragment reran itself): not timed
+    runs.fragment_finished("r4", True, 3.1)
+    assert [(f, round(s, 3)) for f, s in runs.fragment_trips] == [("f", 0.8), ("f", 1.3)]
+    runs.fragment_asked_at("f", 4.0)
+    runs.full_run_started()
+    assert runs.fragment_superseded == 1 and runs.fragment_asked == {}
+
+
+def test_the_session_times_fragment_runs_from_the_messages_it_receives():
+    import time
+
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from benchmarks.st_client import Session
+
+    def message(run: str, fragment: str = "", finished=None) -> ForwardMsg:
+        msg = ForwardMsg()
+        msg.metadata.run.script_run_id = run
+        if fragment:
+            msg.metadata.run.fragment_ids.append(fragment)
+        if finished is None:
+            msg.new_session.SetInParent()
+        else:
+            msg.script_finished = finished
+        return msg
+
+    tab = Session("http://127.0.0.1:1", "Class", headers={"Cookie": "a=b"})
+    assert tab.headers == {"Cookie": "a=b"} and Session("http://127.0.0.1:1", "Class").headers == {}
+    tab._handle(message("full"))
+    tab.runs.fragment_asked_at("f", time.monotonic())
+    tab._handle(message("poll", "f"))
+    tab._handle(message("poll", "f", ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY))
+    tab._handle(message("full", finished=ForwardMsg.FINISHED_SUCCESSFULLY))
+    assert len(tab.runs.fragment_trips) == 1 and tab.runs.fragment_trips[0][0] == "f"
+    assert tab.runs.fragment_trips[0][1] >= 0 and tab.runs.fragment_runs == 1 and tab.runs.fragment_asked["f"] == []
