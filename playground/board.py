@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import math
-import struct
-import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -131,13 +130,12 @@ def thumbnail(frame: BoundaryFrame, n_classes: int, side: int = THUMB_SIDE) -> s
 
 
 def png(rgb: np.ndarray) -> bytes:
-    """An (H, W, 3) uint8 picture as PNG bytes (8-bit RGB, no filter)."""
-    height, width = rgb.shape[:2]
-    rows = np.concatenate([np.zeros((height, 1), np.uint8), np.ascontiguousarray(rgb, np.uint8).reshape(height, -1)],
-                          axis=1)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-            + _chunk(b"IEND", b""))
+    """An (H, W, 3) uint8 picture as PNG bytes (Pillow, which comes with Streamlit, as `class_digits` uses)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, np.uint8), mode="RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 SORTS: dict[str, Callable[[Tile], tuple]] = {  # the board's orders; ties keep the members' order
@@ -210,10 +208,6 @@ def _thumbnail_of(member: int, started: float, frame: Any, n_classes: int) -> st
 @functools.lru_cache(maxsize=16)
 def _colours(n_classes: int) -> np.ndarray:
     return np.array(region_rgb(n_classes), np.uint8)
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _either(final: Mapping, key: str, fallback: str) -> Any:
