@@ -23,6 +23,8 @@ caller wants to pass down (the command line letting configs name CSV files by pa
 | `PLAYGROUND_CLASS_DAYS`           | `class_days()`           | 7                            | ValueError          |
 | `PLAYGROUND_CLASS_MEMBERS`        | `class_members()`        | 200                          | ValueError          |
 | `PLAYGROUND_CLASS_DIGITS`         | `class_digits()`         | 3000                         | ValueError          |
+| `PLAYGROUND_DB_URL`               | `db_url()`               | None (SQLite: `runs_db()`)   | ValueError          |
+| `PLAYGROUND_RAY_ADDRESS`          | `ray_address()`          | None (the local pool)        | ValueError          |
 
 Knows nothing about what the settings are for: the pool, the budget, the table store and the
 image loaders apply them.
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -145,6 +148,35 @@ def runs_db() -> Path | None:
     """The run store's SQLite file from `$PLAYGROUND_RUNS_DB`, else None (the store picks its default)."""
     value = os.environ.get("PLAYGROUND_RUNS_DB")
     return Path(value) if value else None
+
+
+DB_SCHEMES = ("sqlite", "postgresql")  # what `PLAYGROUND_DB_URL` may name (SQLAlchemy dialects, +driver allowed)
+
+
+def db_url() -> str | None:
+    """The shared store's SQLAlchemy URL from `$PLAYGROUND_DB_URL` (`postgresql://user@host/db`, or
+    `sqlite:///path`), else None: the run store's SQLite file (`runs_db()`). ValueError naming the variable
+    for another scheme (the password, if any, is not repeated)."""
+    value = _text("PLAYGROUND_DB_URL")
+    if not value:
+        return None
+    scheme = value.split(":", 1)[0].split("+", 1)[0].lower()
+    if "://" not in value or scheme not in DB_SCHEMES:
+        raise ValueError(f"PLAYGROUND_DB_URL must start with postgresql:// or sqlite:///, not {scheme!r}://…")
+    return value
+
+
+def ray_address() -> str | None:
+    """The Ray cluster that trains the runs, from `$PLAYGROUND_RAY_ADDRESS`: `auto` (the cluster `ray start`
+    began on this machine), `host:port` or `ray://host:port`; None: the local pool. ValueError for anything
+    else."""
+    value = _text("PLAYGROUND_RAY_ADDRESS")
+    if not value:
+        return None
+    host_port = re.fullmatch(r"(ray://)?[A-Za-z0-9._-]{1,253}:\d{1,5}", value)
+    if value != "auto" and host_port is None:
+        raise ValueError(f"PLAYGROUND_RAY_ADDRESS must be auto, host:port or ray://host:port, not {value!r}")
+    return value
 
 
 # --- reading a number ------------------------------------------------------------------------------

@@ -85,12 +85,34 @@ def test_the_runs_database_is_unset_unless_named(monkeypatch, tmp_path):
     assert settings.runs_db() == tmp_path / "mine.sqlite"
 
 
+def test_the_shared_store_and_ray_are_off_unless_named(monkeypatch):
+    for name in ("PLAYGROUND_DB_URL", "PLAYGROUND_RAY_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    assert settings.db_url() is None and settings.ray_address() is None
+    monkeypatch.setenv("PLAYGROUND_DB_URL", "postgresql+psycopg://np@127.0.0.1:5432/playground")
+    monkeypatch.setenv("PLAYGROUND_RAY_ADDRESS", "ray://10.0.0.2:10001")
+    assert settings.db_url().startswith("postgresql+psycopg://") and settings.ray_address() == "ray://10.0.0.2:10001"
+    monkeypatch.setenv("PLAYGROUND_RAY_ADDRESS", "auto")
+    assert settings.ray_address() == "auto"
+
+
+@pytest.mark.parametrize("name, value", [("PLAYGROUND_DB_URL", "mysql://root:hunter2@db/x"),
+                                         ("PLAYGROUND_DB_URL", "just-a-file.sqlite"),
+                                         ("PLAYGROUND_RAY_ADDRESS", "ray://host"),
+                                         ("PLAYGROUND_RAY_ADDRESS", "http://x:1; rm -rf /")])
+def test_a_bad_store_url_or_ray_address_names_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name) as raised:
+        settings.db_url() if name == "PLAYGROUND_DB_URL" else settings.ray_address()
+    assert "hunter2" not in str(raised.value)
+
+
 def test_the_table_in_the_docstring_lists_every_variable_the_module_reads():
     source = Path(settings.__file__).read_text()
     code = source.split('"""', 2)[2]
     read = set(re.findall(r'"(PLAYGROUND_\w+)"', code))
     table = {name: function for name, function in re.findall(r"\| `(PLAYGROUND_\w+)` +\| `(\w+)\(\)`", source)}
-    assert set(table) == read and len(read) == 17
+    assert set(table) == read and len(read) == 19
     assert all(callable(getattr(settings, function)) for function in table.values())
 
 
