@@ -80,6 +80,11 @@ class ClassLive:
             _settle(runs)
             return dict(runs)
 
+    def codes(self) -> list[str]:
+        """The classes with a run on this server, least recently reported first."""
+        with self._lock:
+            return list(self._classes)
+
     def forget(self, code: str, member: int | None = None) -> None:
         """Drop one member's run (None: the whole class's)."""
         with self._lock:
