@@ -21,7 +21,8 @@ class Handle:
     def __init__(self, status=RUNNING, scores=(0.5, 0.7)):
         epochs = tuple(range(1, len(scores) + 1))
         cells = np.linspace(-1, 1, 40, dtype=np.float32)
-        self.frame = BoundaryFrame(len(scores), cells, cells, np.zeros((40, 40), np.uint8), np.zeros((40, 40), np.uint8))
+        zeros = np.zeros((40, 40), np.uint8)
+        self.frame = BoundaryFrame(len(scores), cells, cells, zeros, zeros)
         history = History(epochs=epochs, train_loss=tuple(1 - s for s in scores), eval_epochs=epochs,
                           train_score=scores, test_loss=tuple(1 - s for s in scores), test_score=scores)
         self.config, self.touches = TrainConfig(), 0
