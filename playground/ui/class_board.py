@@ -5,7 +5,9 @@ every IDLE_SECONDS otherwise (so a run a student starts shows up), and draws the
 HTML (`board_html`: every student's text escaped) from `board.tiles`, which reads the runs without
 touching them (the board watching never keeps a student's abandoned run alive). Above it: the sort
 order (`cl_board_sort`) and a picker (`cl_board_pick`) that opens one run large (`class_board_detail`)
-instead of the grid, until "Back to the class". Knows nothing about training or figures.
+instead of the grid, until "Back to the class". Behind a load balancer (a shared store), a student's run on
+another replica comes from the tiles that replica publishes (`board_publish`, `class_session.published`);
+opened large, such a run shows its tile's numbers. Knows nothing about training or figures.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import streamlit as st
 
 from .. import board_html
 from ..board import NOT_STARTED, sort_tiles, tiles
+from ..board_publish import merge
 from ..runstore import RunStoreError
 from ..text import markdown_literal
 from . import class_board_detail, class_session, session
@@ -32,7 +35,7 @@ GRID_KEY = "cl_board_grid"  # the grid itself: a click on a tile opens that run
 
 def board(code: str, secret: str) -> None:
     """The live grid of the class `code` (the page shows it to its teacher only)."""
-    active = any(run.handle.active for run in class_session.live().runs(code).values())
+    active = any(t.active for t in read_tiles(code, class_session.live().runs(code), quiet=True)[0])
     session.live(lambda: render(code, active), active=True, every=ACTIVE_SECONDS if active else IDLE_SECONDS)
 
 
@@ -40,26 +43,34 @@ def render(code: str, was_active: bool) -> bool:
     """One refresh: the opened run large, else the grid. False when whether a run is active changed
     since the page's run (then the page reruns and polls at the other pace)."""
     runs = class_session.live().runs(code)
-    board_tiles = read_tiles(code, runs)
+    board_tiles, elsewhere = read_tiles(code, runs)
     opened = st.session_state.get(OPEN_KEY)
-    shown = next((t for t in board_tiles if t.member == opened and opened in runs), None)
+    shown = next((t for t in board_tiles if t.member == opened and t.status != NOT_STARTED), None)
     if shown is not None:
-        class_board_detail.detail(runs[opened], shown, on_back=close)
+        class_board_detail.detail(None if opened in elsewhere else runs.get(opened), shown, on_back=close)
     else:
         grid(board_tiles)
     return any(t.active for t in board_tiles) == was_active
 
 
-def read_tiles(code: str, runs: dict) -> list:
-    """The class's tiles, in the members' order (none, with a warning, when the class store cannot be read)."""
+def read_tiles(code: str, runs: dict, quiet: bool = False) -> tuple[list, frozenset]:
+    """The class's tiles, in the members' order: this server's runs, and a newer run a student trains on
+    another server (`class_session.published`); with the members whose tile came from elsewhere. None, with
+    a warning, when the class store cannot be read."""
     store = class_session.store()
     try:
         members = store.members(code)
     except RunStoreError as error:
         log.warning("the class store cannot be read: %s", error)
-        st.warning(markdown_literal(f"The class list cannot be read just now: {error}"))
-        return []
-    return tiles(runs, members, lambda handout_id: _handout(store, code, handout_id))
+        if not quiet:
+            st.warning(markdown_literal(f"The class list cannot be read just now: {error}"))
+        return [], frozenset()
+    local = tiles(runs, members, lambda handout_id: _handout(store, code, handout_id))
+    published = class_session.published(code, {m.id: m.name for m in members})
+    if not published:
+        return local, frozenset()
+    merged = merge(local, {member: run.started for member, run in runs.items()}, published)
+    return merged, frozenset(new.member for new, old in zip(merged, local) if new is not old)
 
 
 def grid(board_tiles: list) -> None:

@@ -20,9 +20,13 @@ from .data_view import data_chart
 
 
 def detail(run, tile: Tile, on_back: Callable[[], None]) -> None:
-    """The run of `tile`'s student (`run`: its `class_live.LiveRun`) large."""
+    """The run of `tile`'s student (`run`: its `class_live.LiveRun`; None: it trains on another server) large."""
     st.button("Back to the class", key="cl_board_back", icon=":material/arrow_back:", on_click=on_back)
     st.html(board_html.heading(tile))
+    if run is None:
+        st.info("This run trains on another server of the school: its curves are on the student's page.")
+        st.html(board_html.change_list(tile))
+        return
     config, snap = run_config(run), run.handle.snapshot(touch=False)
     if config is None:
         st.info("This run's setup cannot be read on this server.")

@@ -1,6 +1,7 @@
 """This browser's place in a class: the teacher of one (holding its secret) or a member of one.
 
-The class store and the live-run registry are per server (`store()`, `live()`). A member is known by
+The class store and the live-run registry are per server (`store()`, `live()`; with a shared store the
+registry's runs are published for the other replicas' boards, `published` reads theirs). A member is known by
 this browser's workspace token (`workspace`), so a student who reloads is still in their class; the
 teacher's secret is kept in this session (`teach`), and `teacher()` gives (code, secret) while this
 session teaches. A teacher's browser also keeps (code, secret) in a cookie (`remember_teacher`, never in
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import streamlit as st
 
 from ..runstore import RunStoreError
-from ..settings import class_days
+from ..settings import class_days, db_url
 from . import cookies, workspace
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,13 @@ def live():
     """Which run each class member has going in this server process (`class_live`), for the board."""
     from ..class_live import ClassLive
 
-    return ClassLive()
+    registry = ClassLive()
+    if db_url() is not None:  # replicas share a store: publish this server's runs for the others' boards
+        from ..board_publish import Publisher
+
+        classes = store()
+        Publisher(registry, classes.publish_tiles, classes.handout_by_id).start()
+    return registry
 
 
 def teach(code: str, secret: str) -> None:
@@ -95,6 +103,27 @@ def membership():
         log.warning("the class store cannot be read: %s", error)
         return None
     return joined[0] if joined else None
+
+
+def published(code: str, names: dict) -> dict:
+    """Member id -> (start time, `board.Tile`) of the runs the class's students train on other servers of a
+    school (`board_publish`), named by `names` (member id -> name); {} without a shared store or when it
+    cannot be read."""
+    if db_url() is None:
+        return {}
+    from ..board_publish import from_record  # the board's modules: only on the Class page
+
+    try:
+        rows = store().published_tiles(code)
+    except RunStoreError as error:
+        log.warning("the class store cannot be read: %s", error)
+        return {}
+    now, found = time.time(), {}
+    for member, started, updated, text in rows:
+        board_tile = from_record(text, names.get(member, ""), updated, now) if member in names else None
+        if board_tile is not None and board_tile.member == member:
+            found[member] = (started, board_tile)
+    return found
 
 
 def report_run(handle, config) -> None:
