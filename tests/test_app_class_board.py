@@ -3,6 +3,7 @@ and goes back; names show as text."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -115,3 +116,31 @@ def test_opening_a_tile_shows_that_run_large_and_back_returns_to_the_grid(open_p
     assert grid_html(app).index("Ada") < grid_html(app).index("alert(1)")
     assert all(handle.touches == 0 for handle in taught_class[2].values())
 
+
+
+def test_a_run_on_another_replica_shows_from_its_published_tile(open_page, taught_class, monkeypatch):
+    """Behind a load balancer: Cy trains on another server, which published Cy's tile; an older published run
+    of Ada's does not hide Ada's run here; a record that is not a tile is never drawn."""
+    from playground import board_publish
+    from playground.board import Tile
+    from playground.ui import class_session
+
+    code, secret, _ = taught_class
+    store = ClassStore(RunStore(default_path()))
+    cy = store.join(code, "test-board-cy", "Cy")
+    ada = next(m for m in store.members(code) if m.name == "Ada")
+    elsewhere = Tile(cy.id, "", RUNNING, 7, 50, 0.81, "accuracy", 0.2, 999, ("lr 0.03 → 0.1",), (0.5, 0.81))
+    rows = [(cy.id, time.time() + 60, time.time(), board_publish.record(elsewhere)),
+            (ada.id, 0.0, time.time(), board_publish.record(Tile(ada.id, "", RUNNING, 1, 50, 0.11))),
+            (10**6, time.time(), time.time(), '{"not": "a tile"}')]
+    monkeypatch.setattr(class_session, "db_url", lambda: "postgresql://school/playground")
+    monkeypatch.setattr(ClassStore, "published_tiles", lambda self, asked: rows if asked == code else [],
+                        raising=False)
+    app = teacher_page(open_page, taught_class)
+    page = grid_html(app)
+    assert page.count('class="clb-tile') == 3 and "Cy" in page and "lr 0.03 → 0.1" in page and "81.0" in page
+    assert "11.0" not in page  # Ada's older run elsewhere: her run here is shown
+    picker = app.selectbox(key="cl_board_pick")
+    picker.select_index(picker.options.index("Cy")).run()
+    assert not app.exception and "another server" in app.info[0].value
+    assert HEAD in shown_html(app) and "lr 0.03 → 0.1" in shown_html(app)
