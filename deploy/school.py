@@ -160,9 +160,8 @@ def _start_ray(plan: Plan, say) -> str:
     temp = tempfile.mkdtemp(prefix="r", dir="/tmp")  # Ray's unix sockets need a short path
     (plan.folder / "school.json").write_text(json.dumps(asdict(replace(plan, ray_temp=temp)), indent=1))
     command = [_ray_executable(), "start", "--head", "--block", "--node-ip-address", plan.ray_host,
-               "--port", str(plan.ray_port), "--ray-client-server-port", str(free_port()),
-               "--dashboard-agent-listen-port", str(free_port()), "--include-dashboard", "false",
-               "--disable-usage-stats", "--temp-dir", temp]
+               "--port", str(plan.ray_port), "--dashboard-agent-listen-port", str(free_port()),
+               "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp]
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
     service = launch("ray", command, plan.ray_port, plan.logs / "ray.log", env, ROOT)
     save(service, plan.services)

@@ -1,0 +1,182 @@
+"""Replicas behind nginx (deploy/school.py): sticky sessions, a run saved on one replica listed on the other,
+a killed replica's students reconnecting to the other, and `down` stopping what `up` started.
+
+A school of two replicas is started once for this file by the real command line (`python -m deploy.school up`,
+free ports on 127.0.0.1, a temp state folder) and stopped by `down` at the end, even when a test fails. It runs
+on STACK: today the shared SQLite file and each replica's own training pool; PostgreSQL and Ray (the script's
+default) once the store and the Ray backend are merged. A student is a websocket client speaking Streamlit's
+protocol (benchmarks/st_client.py) through nginx, sending the cookies a browser keeps: the workspace
+(ui/workspace.py) and the affinity cookie nginx hands out; which replica answered is nginx's
+X-Playground-Replica header (on a health check, or on the websocket's handshake). The replica-killed test
+ends replica 1 for good, so it comes last.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from benchmarks.load_scenarios import WORKSPACE_COOKIE, link_query
+from benchmarks.load_test import TRAIN, train
+from benchmarks.st_client import Session
+from deploy import nginx_conf, processes
+from deploy.school import Plan, check, read_plan
+from playground.config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+STACK = ["--store", "sqlite", "--no-ray"]  # after the merge: [] (PostgreSQL + Ray, the script's default)
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
+WAIT_S = 180  # the longest any step may take (a replica's first page imports torch on a busy machine)
+RUN = dataclasses.replace(TrainConfig(), epochs=30)  # the default spiral, short
+
+
+def school_command(command: str, state: Path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "deploy.school", command, "--state", str(state), *options],
+                          cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)
+
+
+@pytest.fixture(scope="module")
+def school():
+    """Two replicas behind nginx, all on free ports; the Plan `up` saved. `down` at the end."""
+    from playground.default_model import default_model
+
+    default_model()  # the replicas share this data folder: trained (or loaded) once here, not in each of them
+    state = Path(tempfile.mkdtemp(prefix="school", dir="/tmp"))
+    try:
+        started = school_command("up", state, "--port", "0", "--replica-port", "0", "--pg-port", "0",
+                                 "--ray-port", "0", "--workers", "0", "--data", os.environ["PLAYGROUND_DATA"], *STACK)
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield read_plan(state)
+    finally:
+        school_command("down", state)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def replica_of(url: str, key: str) -> str:
+    """Which replica nginx sends a browser with affinity cookie `key` to (its health check's header)."""
+    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": f"{nginx_conf.AFFINITY_COOKIE}={key}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.headers[nginx_conf.REPLICA_HEADER]
+
+
+def key_for(url: str, replica: str) -> str:
+    """An affinity cookie value that nginx maps to `replica` (consistent hashing spreads keys over both)."""
+    return next(key for key in (f"student-{n}" for n in range(200)) if replica_of(url, key) == replica)
+
+
+def browser(url: str, page: str, key: str, workspace: str, query: str = "") -> Session:
+    """A browser tab through nginx with its affinity key and workspace cookie."""
+    cookie = f"{nginx_conf.AFFINITY_COOKIE}={key}; {WORKSPACE_COOKIE}={workspace}"
+    return Session(url, page, query, {"Cookie": cookie, "Origin": url})
+
+
+async def open_page(session: Session) -> str:
+    """Load the page; returns the replica whose websocket it is."""
+    assert await session.full_run(await session.rerun(), WAIT_S) is not None, session.view.exceptions
+    assert not session.view.exceptions
+    return session.ws.response.headers[nginx_conf.REPLICA_HEADER]
+
+
+async def saved_runs(url: str, key: str, workspace: str) -> tuple[str, list[str]]:
+    """(the replica that served it, the runs listed) on the Runs page of a browser with `key` and `workspace`."""
+    async with browser(url, "Runs", key, workspace) as session:
+        replica = await open_page(session)
+        return replica, session.view.options.get("rn_pick", [])
+
+
+@pytest.fixture(scope="module")
+def trained(school):
+    """A workspace whose browser trained one short run through nginx on replica 1, and that run's label."""
+    workspace, key = secrets.token_hex(16), key_for(school.url, "1")
+
+    async def train_one() -> list[str]:
+        async with browser(school.url, "Playground", key, workspace, link_query(RUN)) as session:
+            assert await open_page(session) == "1"
+            assert TRAIN in session.view.widget_ids, session.view.exceptions
+            result = await train(session, time.monotonic() + WAIT_S)
+            assert result["status"] == "Completed", result
+        return (await saved_runs(school.url, key, workspace))[1]
+    listed = asyncio.run(train_one())
+    assert len(listed) == 1 and listed[0].startswith("#"), listed
+    return workspace, listed[0]
+
+
+def test_plan_refuses_values_that_cannot_work():
+    for changes, named in (({"replicas": 0}, "--replicas"), ({"port": 70000}, "--port"),
+                           ({"pg_port": -1}, "--pg-port"), ({"workers": -2}, "--workers"),
+                           ({"store": "mysql"}, "--store")):
+        with pytest.raises(processes.DeployError, match=named):
+            check(Plan(state="/nonexistent", **changes))
+
+
+def test_the_generated_nginx_conf_is_valid(tmp_path):
+    conf = nginx_conf.render("127.0.0.1", processes.free_port(), ["127.0.0.1:1", "127.0.0.1:2"], tmp_path)
+    (tmp_path / "nginx.conf").write_text(conf)
+    result = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "hash $affinity consistent" in conf and "proxy_set_header Upgrade $http_upgrade" in conf
+
+
+def test_a_browser_stays_on_one_replica_and_browsers_spread(school):
+    with urllib.request.urlopen(f"{school.url}/_stcore/health", timeout=30) as first:  # a new browser
+        cookie = next(c for c in first.headers.get_all("Set-Cookie") if c.startswith(nginx_conf.AFFINITY_COOKIE))
+        served = first.headers[nginx_conf.REPLICA_HEADER]
+    key = cookie.split(";")[0].split("=", 1)[1]
+    assert "HttpOnly" in cookie
+    assert {replica_of(school.url, key) for _ in range(5)} == {served}  # its next requests: the same replica
+    assert {replica_of(school.url, f"browser-{n}") for n in range(20)} == {"1", "2"}
+
+
+def test_a_run_trained_on_replica_1_is_listed_on_replica_2(school, trained):
+    workspace, label = trained
+    replica, listed = asyncio.run(saved_runs(school.url, key_for(school.url, "2"), workspace))
+    assert (replica, listed) == ("2", [label])
+    assert asyncio.run(saved_runs(school.url, key_for(school.url, "2"), secrets.token_hex(16)))[1] == []
+
+
+def test_down_stops_what_up_started_and_up_refuses_twice():
+    state = Path(tempfile.mkdtemp(prefix="school", dir="/tmp"))
+    try:
+        options = ("--port", "0", "--replica-port", "0", "--replicas", "1", *STACK)
+        assert school_command("up", state, *options).returncode == 0
+        started = processes.load(state / "services")
+        assert {s.name for s in started} >= {"replica1", "nginx"} and all(map(processes.alive, started))
+        again = school_command("up", state, *options)
+        assert again.returncode == 2 and "already running" in again.stderr and "down" in again.stderr
+        assert school_command("down", state).returncode == 0  # another process than the one that started them
+        assert not any(processes.alive(s) or processes.members(s) for s in started)
+        stopped = school_command("status", state)
+        assert stopped.returncode == 1 and "replica1" in stopped.stdout and "NOT RUNNING" in stopped.stdout
+    finally:
+        school_command("down", state)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_a_killed_replicas_students_reconnect_to_the_other_and_find_their_runs(school, trained):
+    """Last in this file: replica 1 stays dead."""
+    workspace, label = trained
+    key = key_for(school.url, "1")
+    replica1 = next(s for s in processes.load(school.services) if s.name == "replica1")
+
+    async def crash_and_reconnect() -> tuple[str, list[str]]:
+        async with browser(school.url, "Playground", key, workspace) as tab:
+            assert await open_page(tab) == "1"
+            processes.kill(replica1)  # as the kernel's OOM killer would
+            assert await tab.until(lambda: tab.closed, WAIT_S)  # the page sees its connection go
+        return await saved_runs(school.url, key, workspace)  # the browser reconnects with the same cookies
+    assert asyncio.run(crash_and_reconnect()) == ("2", [label])
+    assert replica_of(school.url, key) == "2"
+    status = school_command("status", school.folder)
+    assert status.returncode == 1 and "replica1" in status.stdout and "NOT RUNNING" in status.stdout
