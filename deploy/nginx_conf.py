@@ -96,7 +96,8 @@ def render(listen: str, port: int, replicas: list[str], folder: Path) -> str:
     servers = "\n".join(f"        server {address} max_fails=1 fail_timeout=10s;" for address in replicas)
     names = "\n".join(f'        "~(^|, ){_regex(address)}$" {n};' for n, address in enumerate(replicas, 1))
     return TEMPLATE.format(folder=folder, upload_mb=UPLOAD_MB, cookie=AFFINITY_COOKIE, replica_names=names,
-                           servers=servers, listen=listen, port=port, header=REPLICA_HEADER)
+                           servers=servers, listen=f"[{listen}]" if ":" in listen else listen, port=port,
+                           header=REPLICA_HEADER)
 
 
 def _regex(address: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -34,6 +35,8 @@ from .processes import stop as stop_service
 
 ROOT = Path(__file__).resolve().parents[1]  # the app's checkout: app.py and .streamlit/config.toml
 LOOPBACK = "127.0.0.1"
+HOST = re.compile(r"[A-Za-z0-9.:-]{1,253}")  # an IPv4/IPv6 address or a host name (they go into nginx.conf)
+PATH = re.compile(r"[A-Za-z0-9._/+@-]{1,200}")
 STREAMLIT_FLAGS = ("--server.headless", "true", "--browser.gatherUsageStats", "false",
                    "--server.fileWatcherType", "none")
 
@@ -106,6 +109,13 @@ def check(plan: Plan) -> None:
         raise DeployError(f"--store must be postgres or sqlite, not {plan.store!r}")
     if plan.workers is not None and plan.workers < 0:
         raise DeployError(f"--workers must be 0 or more, not {plan.workers}")
+    for name in ("listen", "ray_host"):
+        if not HOST.fullmatch(getattr(plan, name)):
+            raise DeployError(f"--{name.replace('_', '-')} must be an IP address or a host name, "
+                              f"not {getattr(plan, name)!r}")
+    if not PATH.fullmatch(str(Path(plan.state).resolve())):
+        raise DeployError(f"--state must be a path of letters, digits and ._/+@- (it goes into nginx.conf), "
+                          f"not {plan.state!r}")
 
 
 def resolve(plan: Plan) -> Plan:
@@ -314,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             options = {k: v for k, v in vars(args).items() if k not in ("command", "state")}
-            up(Plan(state=str(args.state), **options))
+            up(Plan(state=str(args.state.resolve()), **options))
         elif args.command == "down":
             down(args.state)
         else:

@@ -115,9 +115,10 @@ def trained(school):
 def test_plan_refuses_values_that_cannot_work():
     for changes, named in (({"replicas": 0}, "--replicas"), ({"port": 70000}, "--port"),
                            ({"pg_port": -1}, "--pg-port"), ({"workers": -2}, "--workers"),
-                           ({"store": "mysql"}, "--store")):
+                           ({"store": "mysql"}, "--store"), ({"listen": "0.0.0.0; include x"}, "--listen"),
+                           ({"state": "/tmp/a b;"}, "--state")):
         with pytest.raises(processes.DeployError, match=named):
-            check(Plan(state="/nonexistent", **changes))
+            check(Plan(**{"state": "/nonexistent", **changes}))
 
 
 def test_the_generated_nginx_conf_is_valid(tmp_path):
