@@ -7,8 +7,9 @@ on STACK: today the shared SQLite file and each replica's own training pool; Pos
 default) once the store and the Ray backend are merged. A student is a websocket client speaking Streamlit's
 protocol (benchmarks/st_client.py) through nginx, sending the cookies a browser keeps: the workspace
 (ui/workspace.py) and the affinity cookie nginx hands out; which replica answered is nginx's
-X-Playground-Replica header (on a health check, or on the websocket's handshake). The replica-killed test
-ends replica 1 for good, so it comes last.
+X-Playground-Replica header (on a health check, or on the websocket's handshake). Each websocket sends the
+Origin a browser would: Streamlit refuses one that does not match the Host nginx passes on (403). The
+replica-killed test ends replica 1 for good, so it comes last.
 """
 from __future__ import annotations
 
