@@ -73,7 +73,11 @@ def alive(service: Service) -> bool:
 
 
 def members(service: Service) -> list[int]:
-    """The living processes of the service's session (the service and its children)."""
+    """The living processes of the service's session (the service and its children); none when another
+    process holds the pid now: the kernel reuses a pid only once no process of its session is left."""
+    state, started = _stat(service.pid)
+    if state and started != service.started:
+        return []
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():

@@ -30,7 +30,7 @@ import pytest
 from benchmarks.load_scenarios import WORKSPACE_COOKIE, link_query
 from benchmarks.load_test import TRAIN, train
 from benchmarks.st_client import Session
-from deploy import nginx_conf, processes
+from deploy import nginx_conf, postgres, processes
 from deploy.school import Plan, check, read_plan
 from playground.config import TrainConfig
 
@@ -122,6 +122,20 @@ def test_plan_refuses_values_that_cannot_work():
             check(Plan(**{"state": "/nonexistent", **changes}))
 
 
+def test_a_record_whose_pid_now_names_another_process_is_never_signalled(tmp_path):
+    sleeper = processes.launch("sleeper", ["sleep", "60"], 0, tmp_path / "sleep.log", dict(os.environ), tmp_path)
+    try:
+        stale = dataclasses.replace(sleeper, started=sleeper.started - 1)  # same pid, another start time
+        assert processes.alive(sleeper) and not processes.alive(stale)
+        processes.stop(dataclasses.replace(stale, pid=sleeper.pid), grace=0.5)
+        assert processes.alive(sleeper)
+        processes.save(sleeper, tmp_path / "services")
+        assert processes.load(tmp_path / "services") == [sleeper]
+    finally:
+        processes.stop(sleeper, grace=5)
+    assert not processes.alive(sleeper)
+
+
 def test_the_generated_nginx_conf_is_valid(tmp_path):
     conf = nginx_conf.render("127.0.0.1", processes.free_port(), ["127.0.0.1:1", "127.0.0.1:2"], tmp_path)
     (tmp_path / "nginx.conf").write_text(conf)
@@ -148,19 +162,38 @@ def test_a_run_trained_on_replica_1_is_listed_on_replica_2(school, trained):
     assert asyncio.run(saved_runs(school.url, key_for(school.url, "2"), secrets.token_hex(16)))[1] == []
 
 
-def test_down_stops_what_up_started_and_up_refuses_twice():
+def environment(service: processes.Service) -> dict[str, str]:
+    """The environment a running process was started with."""
+    pairs = Path(f"/proc/{service.pid}/environ").read_bytes().split(b"\0")
+    return dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)
+
+
+@pytest.mark.skipif(not list(postgres.PG_ROOT.glob("*/bin/initdb")), reason="needs postgresql (apt-get install "
+                    "postgresql)")
+def test_up_starts_postgres_and_ray_down_stops_all_and_up_refuses_twice():
+    """The script's default stack with one replica: the replica is given a working database URL and the Ray
+    head's address; a second `up` is refused; `down`, from another process, stops every piece."""
+    pytest.importorskip("ray", reason="needs Ray (pip install -r requirements-school.txt)")
+    import sqlalchemy
+
     state = Path(tempfile.mkdtemp(prefix="school", dir="/tmp"))
     try:
-        options = ("--port", "0", "--replica-port", "0", "--replicas", "1", *STACK)
-        assert school_command("up", state, *options).returncode == 0
-        started = processes.load(state / "services")
-        assert {s.name for s in started} >= {"replica1", "nginx"} and all(map(processes.alive, started))
+        options = ("--port", "0", "--replica-port", "0", "--replicas", "1", "--pg-port", "0", "--ray-port", "0")
+        started = school_command("up", state, *options)
+        assert started.returncode == 0, started.stdout + started.stderr
+        plan, services = read_plan(state), processes.load(state / "services")
+        assert [s.name for s in services] == ["ray", "replica1", "nginx"] and all(map(processes.alive, services))
+        env = environment(services[1])
+        assert env["PLAYGROUND_RAY_ADDRESS"] == f"127.0.0.1:{plan.ray_port}"
+        with sqlalchemy.create_engine(env["PLAYGROUND_DB_URL"]).connect() as db:
+            assert db.execute(sqlalchemy.text("SELECT current_database()")).scalar() == "playground"
         again = school_command("up", state, *options)
         assert again.returncode == 2 and "already running" in again.stderr and "down" in again.stderr
-        assert school_command("down", state).returncode == 0  # another process than the one that started them
-        assert not any(processes.alive(s) or processes.members(s) for s in started)
+        assert school_command("down", state).returncode == 0
+        assert not any(processes.alive(s) or processes.members(s) for s in services)
+        assert not postgres.running(state / "postgres")
         stopped = school_command("status", state)
-        assert stopped.returncode == 1 and "replica1" in stopped.stdout and "NOT RUNNING" in stopped.stdout
+        assert stopped.returncode == 1 and stopped.stdout.count("NOT RUNNING") == 4, stopped.stdout
     finally:
         school_command("down", state)
         shutil.rmtree(state, ignore_errors=True)
