@@ -2,14 +2,16 @@
 
 `render(listen, port, replicas, folder)` returns the text of nginx.conf for Debian's nginx run in the
 foreground (`nginx -p FOLDER -c FOLDER/nginx.conf`), its pid file, temp folders and logs in `folder`.
-Each replica is "host:port"; the comments in the text say why each setting is there. Knows nothing
+Each replica is "host:port", numbered from 1: a cookie names the replica that serves a browser (its own
+upstream, with the others as backups), a browser without one goes to any. The comments in the text say
+why each setting is there. Knows nothing
 about starting nginx (deploy/school.py does) or about the app beyond Streamlit's paths.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-AFFINITY_COOKIE = "playground_replica"  # the cookie nginx hashes to pick a browser's replica
+AFFINITY_COOKIE = "playground_replica"  # names the replica that serves a browser: 1, 2, ...
 REPLICA_HEADER = "X-Playground-Replica"  # which replica answered: 1, 2, ... (0 when none did)
 UPLOAD_MB = 60  # Streamlit's own limit is server.maxUploadSize = 50 MB (.streamlit/config.toml), plus room
 
@@ -35,17 +37,19 @@ http {{
 
     # Sticky sessions. Streamlit keeps a browser's session (its widgets, its run handle, its uploads
     # at /_stcore/upload_file and its media) in the memory of the replica the websocket
-    # (/_stcore/stream) reached, so every request of one browser must reach the same replica. The key
-    # is a cookie nginx sets on the first response ($request_id, random); a browser without it yet is
-    # placed by that same value, so its cookie later points to the replica that served it. Consistent
-    # hashing: adding or losing a replica moves only the browsers that were on it.
-    map $cookie_{cookie} $affinity {{
-        ""      $request_id;
-        default $cookie_{cookie};
+    # (/_stcore/stream) reached, so every request of one browser must reach the same replica. A
+    # cookie names the replica that last answered this browser: a browser without one goes to any
+    # replica (round robin), and every response whose replica is not the one the cookie names sets the
+    # cookie to it. So after a failover the browser stays on the replica that now holds its session,
+    # also once its old replica is back (a hash of the cookie would send its uploads back there).
+    map $cookie_{cookie} $route {{
+        default playground;
+{routes}
     }}
-    map $cookie_{cookie} $affinity_cookie {{
-        ""      "{cookie}=$request_id; Path=/; HttpOnly; SameSite=Lax";
-        default "";
+    map "$cookie_{cookie}:$replica" $affinity_cookie {{
+        "~^([1-9][0-9]*):\\1$" "";  # the cookie names the replica that answered: nothing to set
+        "~:0$"                 "";  # no replica answered
+        default "{cookie}=$replica; Path=/; HttpOnly; SameSite=Lax";
     }}
 
     # Websockets: pass the upgrade on (Connection: upgrade only when the browser asked for one).
@@ -60,18 +64,18 @@ http {{
 {replica_names}
     }}
 
+    # A replica that refuses a connection is skipped for 10 s; its browsers go to the next one (the
+    # backups), whose page opens afresh (saved runs are in the shared store; what was only on the page is lost).
     upstream playground {{
-        hash $affinity consistent;
-        # A replica that refuses a connection is skipped for 10 s: its browsers go to another replica,
-        # whose page opens afresh (saved runs are in the shared store; what was only on the page is lost).
 {servers}
     }}
+{replica_upstreams}
 
     server {{
         listen {listen}:{port};
 
         location / {{
-            proxy_pass http://playground;
+            proxy_pass http://$route;
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
@@ -93,11 +97,21 @@ http {{
 
 def render(listen: str, port: int, replicas: list[str], folder: Path) -> str:
     """nginx.conf for nginx listening on `listen`:`port` in front of `replicas` ("host:port", numbered from 1)."""
-    servers = "\n".join(f"        server {address} max_fails=1 fail_timeout=10s;" for address in replicas)
     names = "\n".join(f'        "~(^|, ){_regex(address)}$" {n};' for n, address in enumerate(replicas, 1))
+    routes = "\n".join(f'        "{n}" replica{n};' for n in range(1, len(replicas) + 1))
+    upstreams = "\n".join(f"    upstream replica{n} {{\n{_servers(replicas, first=n - 1)}\n    }}"
+                           for n in range(1, len(replicas) + 1))
     return TEMPLATE.format(folder=folder, upload_mb=UPLOAD_MB, cookie=AFFINITY_COOKIE, replica_names=names,
-                           servers=servers, listen=f"[{listen}]" if ":" in listen else listen, port=port,
+                           routes=routes, servers=_servers(replicas), replica_upstreams=upstreams,
+                           listen=f"[{listen}]" if ":" in listen else listen, port=port,
                            header=REPLICA_HEADER)
+
+
+def _servers(replicas: list[str], first: int | None = None) -> str:
+    """`server` lines: every replica alike, or replica `first` with the others as its backups."""
+    lines = [f"        server {address} max_fails=1 fail_timeout=10s{'' if first in (None, n) else ' backup'};"
+             for n, address in enumerate(replicas)]
+    return "\n".join(lines)
 
 
 def _regex(address: str) -> str:

@@ -3,10 +3,10 @@
 `binaries()` finds Debian's newest /usr/lib/postgresql/*/bin; `create` runs initdb once (a superuser
 `playground` with a random password kept in a 0600 file beside the data folder, password logins only)
 and `start` runs it with `pg_ctl` on one host and port (no unix socket), creates the database
-`playground` on the first start and returns the SQLAlchemy URL for PLAYGROUND_DB_URL; `running` and
-`stop` (a fast shutdown: open transactions roll back) use `pg_ctl` too. PostgreSQL refuses to run as
-root, so as root every server command runs as the `postgres` system user (`runuser`), which must own and
-reach the data folder. The data folder is kept by `stop` (the school's runs live there).
+`playground` on the first start and returns the SQLAlchemy URL for PLAYGROUND_DB_URL (`url` gives it
+again); `running` and `stop` (a fast shutdown: open transactions roll back) use `pg_ctl` too.
+PostgreSQL refuses to run as root, so as root every server command runs as the `postgres` system user
+(`runuser`), which must own and reach the data folder. The data folder is kept by `stop` (the school's runs live there).
 Knows nothing about the tables: the app's store creates and migrates them.
 """
 from __future__ import annotations
@@ -73,7 +73,13 @@ def start(data: Path, host: str, port: int, log: Path) -> str:
     if exists.stdout.strip() != "1":
         subprocess.run([str(binaries() / "createdb"), "-h", host, "-p", str(port), "-U", USER, DATABASE],
                        env=env, check=True, capture_output=True, timeout=60)
-    return f"postgresql+psycopg://{USER}:{quote(password, safe='')}@{host}:{port}/{DATABASE}"
+    return url(data, host, port)
+
+
+def url(data: Path, host: str, port: int) -> str:
+    """The SQLAlchemy URL of the database `playground` on the server of `data`, with its password."""
+    password = quote(password_file(data).read_text().strip(), safe="")
+    return f"postgresql+psycopg://{USER}:{password}@{host}:{port}/{DATABASE}"
 
 
 def running(data: Path) -> bool:

@@ -1,18 +1,19 @@
-"""Hold a school on one machine: `python -m deploy.school up|down|status --state DIR [options]`.
+"""Hold a school on one machine: `python -m deploy.school up|down|status|repair --state DIR [options]`.
 
 `up` starts, in this order and each in its own session: PostgreSQL (deploy/postgres.py; `--store sqlite`:
 one shared SQLite file instead), a Ray head (`ray start --head --block`; `--no-ray`: each replica trains
 on its own local pool), N Streamlit replicas of app.py on 127.0.0.1 (PLAYGROUND_DB_URL,
 PLAYGROUND_RAY_ADDRESS, one shared PLAYGROUND_DATA folder, one cookie secret), and nginx in front with
-sticky sessions (deploy/nginx_conf.py). It waits until each answers, writes what it started into DIR
-(school.json, services/*.json: pids, ports, logs in logs/), prints the address for the students, and
-returns; the services keep running. If a step fails it stops what it had started and says why. `down`
-(from any shell) stops them in the reverse order; the store (DIR/postgres or DIR/playground.sqlite) and
-the shared data folder stay for the next `up`. `status` prints one line per service and exits 1 when
-one is not running. Default ports: nginx 8080, replicas 8501.., PostgreSQL 5433, Ray 6379; 0 picks free
-ones. As root, PostgreSQL runs as the `postgres` user and nginx's workers as `nobody`, so DIR is opened
-for traversal (mode 711) and must lie where they can reach it (e.g. /srv or /tmp, not /root).
-Knows nothing about training or the tables: the app reads the environment it is given.
+sticky sessions (deploy/nginx_conf.py: a cookie names the replica that serves a browser). It waits until
+each answers, writes what it started into DIR (school.json, services/*.json: pids, ports, logs in logs/),
+prints the address for the students, and returns; the services keep running. If a step fails it stops
+what it had started and says why. `down` (from any shell) stops them in the reverse order; the store
+(DIR/postgres or DIR/playground.sqlite) and the shared data folder stay for the next `up`. `status`
+prints one line per service and exits 1 when one is not running; `repair` starts again what has stopped
+(a crashed replica), the rest untouched. Default ports: nginx 8080, replicas 8501.., PostgreSQL 5433,
+Ray 6379; 0 picks free ones. As root, PostgreSQL runs as the `postgres` user and nginx's workers as
+`nobody`, so DIR is opened for traversal (mode 711) and must lie where they can reach it (e.g. /srv or
+/tmp, not /root). Knows nothing about training or the tables: the app reads the environment it is given.
 """
 from __future__ import annotations
 
@@ -211,10 +212,12 @@ def _secret(plan: Plan) -> str:
     return path.read_text().strip()
 
 
-def _start_replicas(plan: Plan, env: dict[str, str], say) -> None:
-    """Launch every replica, then wait until each answers its health check."""
+def _start_replicas(plan: Plan, env: dict[str, str], say, only: set[str] | None = None) -> None:
+    """Launch every replica (or those named in `only`), then wait until each answers its health check."""
     started = []
     for number, port in enumerate(plan.replica_ports, 1):
+        if only is not None and f"replica{number}" not in only:
+            continue
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                    "--server.address", LOOPBACK, *STREAMLIT_FLAGS]
         service = launch(f"replica{number}", command, port, plan.logs / f"replica{number}.log", env, ROOT)
@@ -244,7 +247,7 @@ def _nginx_executable() -> str:
     return found
 
 
-# --- down and status -------------------------------------------------------------------------------
+# --- repair, down and status -------------------------------------------------------------------------------
 
 def read_plan(state: Path) -> Plan:
     path = state / "school.json"
@@ -252,6 +255,27 @@ def read_plan(state: Path) -> Plan:
         raise DeployError(f"no school was started from {state} (no school.json)")
     saved = json.loads(path.read_text())
     return Plan(**{**saved, "replica_ports": tuple(saved.get("replica_ports", ()))})
+
+
+def repair(state: Path, say=print) -> list[str]:
+    """Start again what of a running school has stopped (a crashed replica, say), on its recorded ports and
+    with the same environment; what still runs keeps its students. Returns the names started."""
+    plan = read_plan(state)
+    running = {s.name for s in load(plan.services) if alive(s)}
+    if not running:
+        raise DeployError(f"nothing of the school in {state} runs: `python -m deploy.school up` starts it")
+    pg_down = plan.store == "postgres" and not postgres.running(_pg_data(plan))
+    db_url = _start_store(plan, say) if plan.store == "sqlite" or pg_down else \
+        postgres.url(_pg_data(plan), LOOPBACK, plan.pg_port)
+    ray_down = plan.ray and "ray" not in running
+    ray_address = _start_ray(plan, say) if ray_down else f"{plan.ray_host}:{plan.ray_port}" if plan.ray else ""
+    replicas = {f"replica{n}" for n in range(1, plan.replicas + 1)} - running
+    _start_replicas(plan, _replica_env(plan, db_url, ray_address), say, only=replicas)
+    if "nginx" not in running:
+        _start_nginx(plan, say)
+    names = ["postgres"] * pg_down + ["ray"] * ray_down + sorted(replicas) + ["nginx"] * ("nginx" not in running)
+    say(f"started again: {', '.join(names)}" if names else "everything runs")
+    return names
 
 
 def down(state: Path, say=print) -> None:
@@ -302,7 +326,7 @@ def _answers(plan: Plan, service: Service) -> bool:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m deploy.school", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("up", "down", "status"))
+    parser.add_argument("command", choices=("up", "down", "status", "repair"))
     parser.add_argument("--state", type=Path, required=True, help="folder for pids, logs, the store and data")
     defaults = Plan(state="")
     parser.add_argument("--listen", default=defaults.listen, help="nginx's address (0.0.0.0: the whole network)")
@@ -327,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             up(Plan(state=str(args.state.resolve()), **options))
         elif args.command == "down":
             down(args.state)
+        elif args.command == "repair":
+            repair(args.state)
         else:
             rows = status(args.state)
             for name, where, ok in rows:

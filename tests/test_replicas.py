@@ -7,9 +7,10 @@ on STACK: today the shared SQLite file and each replica's own training pool; Pos
 default) once the store and the Ray backend are merged. A student is a websocket client speaking Streamlit's
 protocol (benchmarks/st_client.py) through nginx, sending the cookies a browser keeps: the workspace
 (ui/workspace.py) and the affinity cookie nginx hands out; which replica answered is nginx's
-X-Playground-Replica header (on a health check, or on the websocket's handshake). Each websocket sends the
+X-Playground-Replica header (on a health check, or on the websocket's handshake); the affinity cookie's
+value is the replica's number, so a test pins a student to a replica by setting it. Each websocket sends the
 Origin a browser would: Streamlit refuses one that does not match the Host nginx passes on (403). The
-replica-killed test ends replica 1 for good, so it comes last.
+replica-killed test comes last: it kills replica 1 and repairs it.
 """
 from __future__ import annotations
 
@@ -64,16 +65,13 @@ def school():
         shutil.rmtree(state, ignore_errors=True)
 
 
-def replica_of(url: str, key: str) -> str:
-    """Which replica nginx sends a browser with affinity cookie `key` to (its health check's header)."""
-    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": f"{nginx_conf.AFFINITY_COOKIE}={key}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.headers[nginx_conf.REPLICA_HEADER]
-
-
-def key_for(url: str, replica: str) -> str:
-    """An affinity cookie value that nginx maps to `replica` (consistent hashing spreads keys over both)."""
-    return next(key for key in (f"student-{n}" for n in range(200)) if replica_of(url, key) == replica)
+def ask(url: str, replica: str = "") -> tuple[str, str]:
+    """(the replica nginx sends a browser whose affinity cookie names `replica` to ("": none yet), the
+    affinity cookie its answer sets ("": none)), from a health check."""
+    headers = {"Cookie": f"{nginx_conf.AFFINITY_COOKIE}={replica}"} if replica else {}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/_stcore/health", headers=headers), timeout=30) as answer:
+        cookies = [c for c in answer.headers.get_all("Set-Cookie") or [] if c.startswith(nginx_conf.AFFINITY_COOKIE)]
+        return answer.headers[nginx_conf.REPLICA_HEADER], (cookies or [""])[0]
 
 
 def browser(url: str, page: str, key: str, workspace: str, query: str = "") -> Session:
@@ -99,7 +97,7 @@ async def saved_runs(url: str, key: str, workspace: str) -> tuple[str, list[str]
 @pytest.fixture(scope="module")
 def trained(school):
     """A workspace whose browser trained one short run through nginx on replica 1, and that run's label."""
-    workspace, key = secrets.token_hex(16), key_for(school.url, "1")
+    workspace, key = secrets.token_hex(16), "1"
 
     async def train_one() -> list[str]:
         async with browser(school.url, "Playground", key, workspace, link_query(RUN)) as session:
@@ -142,24 +140,21 @@ def test_the_generated_nginx_conf_is_valid(tmp_path):
     result = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "hash $affinity consistent" in conf and "proxy_set_header Upgrade $http_upgrade" in conf
+    assert "proxy_pass http://$route;" in conf and "proxy_set_header Upgrade $http_upgrade" in conf
+    assert "upstream replica2 {\n        server 127.0.0.1:1 max_fails=1 fail_timeout=10s backup;" in conf
 
 
 def test_a_browser_stays_on_one_replica_and_browsers_spread(school):
-    with urllib.request.urlopen(f"{school.url}/_stcore/health", timeout=30) as first:  # a new browser
-        cookie = next(c for c in first.headers.get_all("Set-Cookie") if c.startswith(nginx_conf.AFFINITY_COOKIE))
-        served = first.headers[nginx_conf.REPLICA_HEADER]
-    key = cookie.split(";")[0].split("=", 1)[1]
-    assert "HttpOnly" in cookie
-    assert {replica_of(school.url, key) for _ in range(5)} == {served}  # its next requests: the same replica
-    assert {replica_of(school.url, f"browser-{n}") for n in range(20)} == {"1", "2"}
+    served, cookie = ask(school.url)  # a new browser: any replica, and a cookie naming it
+    assert cookie.startswith(f"{nginx_conf.AFFINITY_COOKIE}={served};") and "HttpOnly" in cookie
+    assert [ask(school.url, served) for _ in range(5)] == [(served, "")] * 5  # then always that replica
+    assert {ask(school.url)[0] for _ in range(6)} == {"1", "2"}
 
 
 def test_a_run_trained_on_replica_1_is_listed_on_replica_2(school, trained):
     workspace, label = trained
-    replica, listed = asyncio.run(saved_runs(school.url, key_for(school.url, "2"), workspace))
-    assert (replica, listed) == ("2", [label])
-    assert asyncio.run(saved_runs(school.url, key_for(school.url, "2"), secrets.token_hex(16)))[1] == []
+    assert asyncio.run(saved_runs(school.url, "2", workspace)) == ("2", [label])
+    assert asyncio.run(saved_runs(school.url, "2", secrets.token_hex(16)))[1] == []
 
 
 def environment(service: processes.Service) -> dict[str, str]:
@@ -200,18 +195,35 @@ def test_up_starts_postgres_and_ray_down_stops_all_and_up_refuses_twice():
 
 
 def test_a_killed_replicas_students_reconnect_to_the_other_and_find_their_runs(school, trained):
-    """Last in this file: replica 1 stays dead."""
+    """Replica 1 killed: its student's page loses its connection, reconnects (same cookies) to replica 2 and
+    finds the saved run; the cookie now names replica 2. `repair` starts replica 1 again: that student stays
+    on replica 2 (its session is there now), new browsers reach replica 1 again."""
     workspace, label = trained
-    key = key_for(school.url, "1")
     replica1 = next(s for s in processes.load(school.services) if s.name == "replica1")
 
     async def crash_and_reconnect() -> tuple[str, list[str]]:
-        async with browser(school.url, "Playground", key, workspace) as tab:
+        async with browser(school.url, "Playground", "1", workspace) as tab:
             assert await open_page(tab) == "1"
             processes.kill(replica1)  # as the kernel's OOM killer would
             assert await tab.until(lambda: tab.closed, WAIT_S)  # the page sees its connection go
-        return await saved_runs(school.url, key, workspace)  # the browser reconnects with the same cookies
+        return await saved_runs(school.url, "1", workspace)  # the browser reconnects with the same cookies
     assert asyncio.run(crash_and_reconnect()) == ("2", [label])
-    assert replica_of(school.url, key) == "2"
+    assert ask(school.url, "1") == ("2", f"{nginx_conf.AFFINITY_COOKIE}=2; Path=/; HttpOnly; SameSite=Lax")
     status = school_command("status", school.folder)
     assert status.returncode == 1 and "replica1" in status.stdout and "NOT RUNNING" in status.stdout
+
+    repaired = school_command("repair", school.folder)
+    assert repaired.returncode == 0 and "replica1" in repaired.stdout, repaired.stdout + repaired.stderr
+    assert school_command("status", school.folder).returncode == 0
+    assert asyncio.run(saved_runs(school.url, "2", workspace)) == ("2", [label])
+    assert wait_for(lambda: ask(school.url, "1")[0] == "1")  # once nginx tries replica 1 again (10 s)
+
+
+def wait_for(condition, timeout: float = WAIT_S) -> bool:
+    """Whether `condition()` holds within `timeout` s (checked every half second)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
