@@ -9,7 +9,8 @@ every `run_every` fragment at the interval the server asked for in `ForwardMsg.a
 with the next full-app `new_session`, or a `stop_auto_rerun`); it may send extra handshake headers,
 e.g. a `Cookie` (the server reads `st.context.cookies` from the websocket's handshake). From the deltas
 it keeps only what a test reads: widget ids by key, the last status badge, `st.metric` values, exception
-texts and the latest data of each keyed custom component (v2; e.g. a chart's JSON); it also calls the
+texts, the option labels of keyed multiselects and the latest data of each keyed custom component (v2;
+e.g. a chart's JSON); it also calls the
 functions in `on_message` after every message (to time what arrives), logs when full-app runs start and
 end, times each fragment rerun it asked for until the end of the fragment run that answered it
 (`RunLog.fragment_trips`), and keeps a short trace of recent traffic for diagnosis. It renders nothing,
@@ -46,6 +47,7 @@ class PageView:
     metrics: dict[str, str] = field(default_factory=dict)  # st.metric label -> value text
     exceptions: list[str] = field(default_factory=list)
     components: dict[str, bytes] = field(default_factory=dict)  # custom component (v2) key -> its latest data
+    options: dict[str, list[str]] = field(default_factory=dict)  # multiselect key -> its option labels
 
     def read(self, element) -> str:
         """Note what `element` shows; returns a line for the trace when it is a status or a metric."""
@@ -66,6 +68,8 @@ class PageView:
             return f"{body.label} {body.body}"
         if kind == "exception":
             self.exceptions.append(f"{body.type}: {body.message}")
+        if kind == "multiselect" and key:
+            self.options[key.group(1)] = list(body.options)
         if kind == "bidi_component" and key:
             self.components[key.group(1)] = body.bytes or body.json.encode()
         return ""

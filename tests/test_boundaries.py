@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("app.py", "pages", "playground", "benchmarks", "tests")  # every Python file of the repository
+SOURCES = ("app.py", "pages", "playground", "benchmarks", "tests", "deploy")  # every Python file of the repository
 STREAMLIT = ("streamlit", "streamlit_drawable_canvas")
 UI = "playground.ui"
 STREAMLIT_ROOMS = ("app.py", "pages/", "playground/ui/")  # the only files of the app that import Streamlit
