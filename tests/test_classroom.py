@@ -12,8 +12,8 @@ from playground.runstore import RunStore
 
 
 @pytest.fixture
-def store(tmp_path):
-    return ClassStore(RunStore(tmp_path / "runs.sqlite"))
+def store(store_location):
+    return ClassStore(RunStore(store_location))  # SQLite, then PostgreSQL
 
 
 def test_a_class_is_joined_by_its_code_in_any_case(store):
@@ -135,10 +135,10 @@ def test_classes_are_full_at_the_limit(store, monkeypatch):
     store.join(code, "s1", "Back again")  # a member may come back
 
 
-def test_a_class_lasts_its_days_and_survives_a_new_store(store, tmp_path, monkeypatch):
+def test_a_class_lasts_its_days_and_survives_a_new_store(store, store_location, monkeypatch):
     new = store.create("teacher1", days=1)
     store.join(new.info.code, "s1", "Ada")
-    again = ClassStore(RunStore(tmp_path / "runs.sqlite"))  # a restarted server
+    again = ClassStore(RunStore(store_location))  # a restarted server
     assert again.member(new.info.code, "s1").name == "Ada" and again.is_teacher(new.info.code, new.secret)
     later = time.time() + 2 * 86400
     monkeypatch.setattr(time, "time", lambda: later)
