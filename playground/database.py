@@ -123,7 +123,7 @@ class Database:
                 if not self._is_unreachable(error) or time.monotonic() + wait > deadline:
                     raise
                 log.warning("%s: retrying a write in %.1f s (%s)", self.name, wait, _first_line(error.orig))
-                time.sleep(wait)
+                pause(wait)
                 wait = min(2 * wait, MAX_RETRY_WAIT)
 
     def _connect(self, write: bool) -> Connection:
@@ -163,6 +163,11 @@ class Database:
     def _scrub(self, text: str) -> str:
         password = self.url.password
         return text.replace(str(password), "***") if password else text
+
+
+def pause(seconds: float) -> None:
+    """Wait before a write's next try (tests watch it)."""
+    time.sleep(seconds)
 
 
 def engine_for(url: URL) -> Engine:

@@ -42,7 +42,7 @@ class PostgresServer:
         self.bin = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="pg", dir="/tmp"))
         self.data, self.port = self.root / "data", free_port()
-        self.as_postgres = os.geteuid() == 0
+        self.as_postgres, self.running = os.geteuid() == 0, False
         if self.as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
@@ -51,10 +51,16 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> None:
+        """Start the server (nothing to do when it runs)."""
+        if self.running:
+            return
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        self.running = True
 
     def stop(self, mode: str = "fast") -> None:
+        """Stop the server (nothing to do when it is stopped); its data stays for `start`."""
+        self.running = False
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
 
     def sql(self, statement: str) -> None:
