@@ -231,3 +231,18 @@ def test_a_full_or_failing_disk_is_named_in_plain_words(file_store, monkeypatch,
             assert words in str(caught.value)
     finally:
         event.remove(file_store.db.engine, "before_cursor_execute", fail)
+
+
+def test_a_sqlite_url_names_the_same_file_as_its_path(file_store):
+    run_id = save(file_store)
+    by_url = RunStore(f"sqlite:///{file_store.path}")
+    assert by_url.path == file_store.path and [r.id for r in by_url.runs("ws")] == [run_id]
+
+
+def test_the_server_store_is_the_database_url_when_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("PLAYGROUND_RUNS_DB", str(tmp_path / "mine.sqlite"))
+    assert runstore.default_location() == tmp_path / "mine.sqlite"
+    monkeypatch.setenv("PLAYGROUND_DB_URL", "postgresql://app@db.example/playground")
+    assert runstore.default_location() == "postgresql://app@db.example/playground"
+    store = RunStore(runstore.default_location())  # nothing is reached before the first operation
+    assert store.path is None and store.db.url.drivername == "postgresql+psycopg"
