@@ -260,6 +260,7 @@ class ClassStore:
         if member is None:
             raise ClassError("only members of the class can give it drawings: join it first")
         with self._db(write=True) as db:
+            self._live(db, member.code)
             self._check_digit_room(db, member)
             return db.execute(DIGITS.insert().values(code=member.code, member=member.id, label=label, pixels=blob,
                                                      created=time.time())).inserted_primary_key[0]
@@ -322,7 +323,9 @@ class ClassStore:
         raise ClassError("no free class code was found: try again")
 
     def _live(self, db, code: str) -> None:
-        if db.execute(select(CLASSES.c.code).where(*_live_class(code))).first() is None:
+        """Refuse a class that is not live; lock its row till the transaction ends (PostgreSQL: joins and
+        drawings of one class take turns, as SQLite's write lock makes every writer do)."""
+        if db.execute(select(CLASSES.c.code).where(*_live_class(code)).with_for_update()).first() is None:
             raise ClassError(f"there is no class {code} (check the code; a class ends after {class_days():g} days)")
 
     def _check_members(self, db, code: str) -> None:

@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -52,7 +53,8 @@ _SERVER_REASONS = (
     ("permission denied", "refused the request: permission denied ({detail})"),
     ("disk full", "cannot be written: the database server's disk is full"),
 )
-_ENGINES: dict[tuple[int, str], Engine] = {}
+MAX_ENGINES = 16  # databases a process keeps connections to; the least recently used one is closed beyond it
+_ENGINES: OrderedDict[tuple[int, str], Engine] = OrderedDict()
 _ENGINES_LOCK = threading.Lock()
 
 
@@ -171,12 +173,16 @@ def pause(seconds: float) -> None:
 
 
 def engine_for(url: URL) -> Engine:
-    """The process's Engine for `url`, made on first use and shared by every store on it."""
+    """The process's Engine for `url`, made on first use and shared by every store on it (stores ask each time,
+    so one closed for being the least recently used of MAX_ENGINES is simply made again)."""
     key = (os.getpid(), url.render_as_string(hide_password=False))
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
             engine = _ENGINES[key] = _sqlite_engine(url) if url.get_backend_name() == "sqlite" else _server_engine(url)
+            while len(_ENGINES) > MAX_ENGINES:
+                _ENGINES.popitem(last=False)[1].dispose()  # connections in use close when they are given back
+        _ENGINES.move_to_end(key)
     return engine
 
 

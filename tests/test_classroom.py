@@ -164,3 +164,27 @@ def test_memberships_and_teaching_are_per_browser(store):
     assert [c.title for c in store.teaching("teacher1")] == ["B", "A"] and store.teaching("s1") == []
     store.leave(a.info.code, "s1")
     assert [m.code for m in store.memberships("s1")] == [b.info.code]
+
+
+def test_students_joining_at_once_keep_the_limits_and_unique_names(store, monkeypatch):
+    """On PostgreSQL too (no single write lock there): joins of one class take turns."""
+    import threading
+
+    monkeypatch.setenv("PLAYGROUND_CLASS_MEMBERS", "4")
+    code = store.create("teacher1").info.code
+    outcomes = []
+
+    def join(i: int) -> None:
+        try:
+            outcomes.append(store.join(code, f"s{i}", "Ada" if i < 3 else f"Student {i}").name)
+        except ClassError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=join, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    names = [m.name for m in store.members(code)]
+    assert len(names) == 4 and names.count("Ada") <= 1 and len(outcomes) == 8
+    assert all(o in names or "already called" in o or "full" in o for o in outcomes)
