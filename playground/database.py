@@ -264,8 +264,10 @@ _UNREACHABLE_CLUES = ("connection refused", "could not connect", "connection fai
 
 
 def _looks_unreachable(error: exc.DBAPIError) -> bool:
+    """A server that did not answer (not one that answered no: a refused login, a missing database)."""
     text = str(error.orig).lower()
-    return any(clue in text for clue in _UNREACHABLE_CLUES)
+    refused = any(clue in text for clue, _ in _SERVER_REASONS)
+    return not refused and any(clue in text for clue in _UNREACHABLE_CLUES)
 
 
 def _first_line(error: object) -> str:

@@ -84,6 +84,17 @@ def test_a_password_in_the_url_is_never_repeated(pg_server, monkeypatch):
         assert "hunter2secret" not in str(caught.value) and "127.0.0.1:1/postgres" in str(caught.value)
 
 
+@pytest.mark.parametrize("change, words", [
+    (lambda url: url.rsplit("/", 1)[0] + "/no_such_db", r'does not exist on the server \(.*"no_such_db"'),
+    (lambda url: url.replace("postgres@", "nobody@"), r'does not exist on the server \(.*"nobody"'),
+], ids=["database", "user"])
+def test_a_missing_database_or_user_is_named_and_not_retried(pg_server, retries, change, words):
+    store = RunStore(change(pg_server.url()))
+    with pytest.raises(RunStoreError, match=words):
+        save(store)
+    assert not retries.is_set()
+
+
 def test_the_playground_keeps_a_run_the_database_could_not_take_and_says_why(monkeypatch, open_playground,
                                                                               pg_server):
     monkeypatch.setattr(database, "RETRY_SECONDS", 0.2)
