@@ -201,15 +201,13 @@ class ClassStore:
             if name.casefold() in {n.casefold() for n in names}:
                 raise ClassError(f"someone in this class is already called {name!r}: pick another name")
             _upsert_member(db, code, workspace, name, now, known)
-        return self.member(code, workspace)
+            return _member_in(db, code, workspace)
 
     def member(self, code: str, workspace: str) -> Member | None:
         """This browser's membership of the live class `code`, if it joined."""
+        code, workspace = _code(code), check_workspace(workspace)
         with self._db() as db:
-            row = db.execute(_LIVE_MEMBERS.where(MEMBERS.c.code == _code(code),
-                                                 MEMBERS.c.workspace == check_workspace(workspace),
-                                                 CLASSES.c.expires > time.time())).first()
-        return Member(*row) if row else None
+            return _member_in(db, code, workspace)
 
     def memberships(self, workspace: str) -> list[Member]:
         """The live classes this browser joined, the newest first."""
@@ -255,12 +253,13 @@ class ClassStore:
 
     def add_digit(self, code: str, workspace: str, label: int, pixels: np.ndarray) -> int:
         """A member's drawing (28x28, 0-255) with its label 0-9, given to the class; returns its id."""
-        label, blob = _check_label(label), _digit_bytes(pixels)
-        member = self.member(code, workspace)
-        if member is None:
-            raise ClassError("only members of the class can give it drawings: join it first")
-        with self._db(write=True) as db:
-            self._live(db, member.code)
+        label, blob, code = _check_label(label), _digit_bytes(pixels), _code(code)
+        check_workspace(workspace)
+        with self._db(write=True) as db:  # one transaction: it waits for a restarting database as a whole
+            self._live(db, code)
+            member = _member_in(db, code, workspace)
+            if member is None:
+                raise ClassError("only members of the class can give it drawings: join it first")
             self._check_digit_room(db, member)
             return db.execute(DIGITS.insert().values(code=member.code, member=member.id, label=label, pixels=blob,
                                                      created=time.time())).inserted_primary_key[0]
@@ -351,6 +350,13 @@ _NEWEST_OF_CLASS = (select(func.max(_LATER.c.id)).where(_LATER.c.code == MEMBERS
 _NEWEST_HANDOUT = (select(*_MEMBER, HANDOUTS.c.id, HANDOUTS.c.kind, HANDOUTS.c.payload, HANDOUTS.c.created)
                    .join(CLASSES, CLASSES.c.code == MEMBERS.c.code)
                    .outerjoin(HANDOUTS, HANDOUTS.c.id == _NEWEST_OF_CLASS))
+
+
+def _member_in(db, code: str, workspace: str) -> Member | None:
+    """The membership of `workspace` in the live class `code` (both checked), read on `db`."""
+    row = db.execute(_LIVE_MEMBERS.where(MEMBERS.c.code == code, MEMBERS.c.workspace == workspace,
+                                         CLASSES.c.expires > time.time())).first()
+    return Member(*row) if row else None
 
 
 def _live_class(code: object) -> tuple:

@@ -3,6 +3,7 @@ cannot be reached, a PostgreSQL server that comes back is used again, and the Pl
 could not save, saying why. Against a real PostgreSQL server stopped and restarted mid-test."""
 import threading
 
+import numpy as np
 import pytest
 
 from playground import database
@@ -35,20 +36,40 @@ def retries(monkeypatch):
     return waited
 
 
-def test_a_save_started_while_the_database_is_down_lands_when_it_is_back(pg_url, pg_server, down, retries,
-                                                                          monkeypatch):
+WRITES = {  # what a student does that writes, and how to see it landed
+    "save a run": (lambda classes, code: save(classes.runs, "during"),
+                   lambda classes, code: [r.name for r in classes.runs.runs("ws")] == ["during", "before"]),
+    "join a class": (lambda classes, code: classes.join(code, "late", "Bo"),
+                     lambda classes, code: [m.name for m in classes.members(code)] == ["Ada", "Bo"]),
+    "give a drawing": (lambda classes, code: classes.add_digit(code, "early", 7, np.zeros((28, 28))),
+                       lambda classes, code: classes.digit_count(code) == 1),
+}
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_a_write_started_while_the_database_is_down_lands_when_it_is_back(pg_url, pg_server, down, retries,
+                                                                          monkeypatch, write):
     monkeypatch.setattr(database, "RETRY_SECONDS", 60.0)  # the window outlasts the restart even on a busy machine
-    store = RunStore(pg_url)
-    before = save(store, "before")  # a pooled connection the restart breaks
+    act, landed = WRITES[write]
+    classes = ClassStore(RunStore(pg_url))
+    save(classes.runs, "before")  # pooled connections the restart breaks
+    code = classes.create("teacher").info.code
+    classes.join(code, "early", "Ada")
     down()
-    results = []
-    saving = threading.Thread(target=lambda: results.append(save(store, "during")))
-    saving.start()
-    assert retries.wait(60), "the save did not retry"
+    errors = []
+    writing = threading.Thread(target=lambda: _catch(errors, lambda: act(classes, code)))
+    writing.start()
+    assert retries.wait(60), "the write did not retry"
     pg_server.start()
-    saving.join(90)
-    assert not saving.is_alive() and len(results) == 1
-    assert [r.name for r in store.runs("ws")] == ["during", "before"] and results[0] > before
+    writing.join(90)
+    assert not writing.is_alive() and errors == [] and landed(classes, code)
+
+
+def _catch(errors: list, call) -> None:
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 - surfaced by the test's assert
+        errors.append(error)
 
 
 def test_a_save_that_outlasts_the_retries_fails_in_plain_words(pg_url, down, retries, monkeypatch):
