@@ -3,7 +3,7 @@ created on first use) upgrade in place and keep their runs and classes; a new da
 every step and records its version; stores that open a database together upgrade it once; a newer one is
 refused."""
 import sqlite3
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
@@ -84,22 +84,13 @@ def test_a_new_database_gets_every_step_and_records_its_version(store_location):
 
 
 def test_stores_opening_a_new_database_together_upgrade_it_once(store_location, monkeypatch):
-    applied, errors = [], []
+    applied = []
     step = migrations.STEPS[0]
     monkeypatch.setattr(migrations, "STEPS", (lambda conn: (applied.append(1), step(conn)), *migrations.STEPS[1:]))
 
-    def open_one():
-        try:
-            RunStore(store_location).count("ws")
-        except Exception as error:  # noqa: BLE001 - surfaced by the assert below
-            errors.append(error)
-
-    threads = [threading.Thread(target=open_one) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == [] and applied == [1]
+    with ThreadPoolExecutor(6) as pool:  # an error in any of them is raised here
+        counts = list(pool.map(lambda _: RunStore(store_location).count("ws"), range(6)))
+    assert counts == [0] * 6 and applied == [1]
 
 
 def test_a_database_of_a_newer_version_is_refused(store_location):
