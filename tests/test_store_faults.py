@@ -11,7 +11,7 @@ from playground.classroom import ClassStore
 from playground.config import TrainConfig
 from playground.progress import History
 from playground.runstore import RunStore, RunStoreError
-from playground.ui import server
+from playground.ui import class_session, server
 
 HISTORY = History(epochs=(1, 2), train_loss=(1.0, 0.5))
 
@@ -117,10 +117,12 @@ def test_a_missing_database_or_user_is_named_and_not_retried(pg_server, retries,
 
 
 def test_the_playground_keeps_a_run_the_database_could_not_take_and_says_why(monkeypatch, open_playground,
-                                                                              pg_server):
+                                                                              pg_server, request):
     monkeypatch.setattr(database, "RETRY_SECONDS", 0.2)
     unreachable = RunStore(pg_server.url().replace(f":{pg_server.port}/", ":1/"))
     monkeypatch.setattr(server, "run_store", lambda: unreachable)
+    class_session.store.clear()  # the page's class store is made (and cached) on this one
+    request.addfinalizer(class_session.store.clear)  # later tests get the real one again
     app = open_playground(workspace="faults-db-down")
     app.number_input(key="pg_epochs").set_value(5).run()
     app.button(key="pg_train").click().run()
