@@ -22,7 +22,7 @@ from .datasets import ClassChoice, ClassDigitsError, too_few_digits
 from .images import DIGIT_NAMES
 from .inspection import confusion_matrix
 from .kept import Kept
-from .runstore import RunStore, default_path
+from .runstore import RunStore, default_location
 
 __all__ = ["ClassDigitsError", "too_few_digits"]  # and the functions below
 GRID_COLUMNS, GRID_GAP = 20, 2  # the PNG grid: drawings a row, pixels between them
@@ -32,8 +32,8 @@ _PINNED = Kept(16)  # (code, newest id, count) -> the pinned ClassChoice: every 
 
 @functools.lru_cache(maxsize=4)
 def class_store(path: str | None = None) -> ClassStore:
-    """The classes in the runs file at `path` (default: the server's, `runstore.default_path`)."""
-    return ClassStore(RunStore(path or default_path()))
+    """The classes in the store at `path` (a file or URL; default: the server's, `runstore.default_location`)."""
+    return ClassStore(RunStore(path or default_location()))
 
 
 def arrays(digits: list[Digit]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Classes kept in the run store's SQLite file: who is in which class, what the teacher handed out,
+"""Classes kept in the run store's database (`runstore`, `schema`): who is in which class, what the teacher handed out,
 the challenge, and the drawings the class gave.
 
 A teacher `create`s a class and gets its join code and a secret; only the secret's hash is kept, and
@@ -11,8 +11,8 @@ when the class ends or expires (`class_days()` after it started; expired classes
 by the next create or join). Limits: `class_members()` students and `class_digits()` drawings a class,
 MAX_DIGITS_EACH drawings a student, MAX_CLASSES classes on a server and MAX_TEACHING per teacher.
 A hand-out is a setup (a config dict) or a lesson's name; a challenge is a small JSON object that
-`challenge` interprets. The tables are created on first use (no other schema changes).
-Knows nothing about Streamlit, training or what a config means; any trouble with the file comes
+`challenge` interprets. The tables come with the store's schema (`migrations`, step 4).
+Knows nothing about Streamlit, training or what a config means; any trouble with the database comes
 out as `RunStoreError` (see `runstore`), a refused request as ClassError with a plain message.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+from sqlalchemy import func, select
 
 from .class_names import (
     check_code,
@@ -34,6 +35,10 @@ from .class_names import (
     secret_matches,
 )
 from .runstore import RunStore, check_workspace
+from .schema import class_digits as DIGITS
+from .schema import class_handouts as HANDOUTS
+from .schema import class_members as MEMBERS
+from .schema import classes as CLASSES
 from .settings import class_days, class_digits, class_members
 
 MAX_CLASSES = 1000  # live classes on one server
@@ -43,24 +48,7 @@ MAX_TITLE = 60  # characters of a class's title
 MAX_JSON = 20_000  # characters of a hand-out or challenge as JSON
 DIGIT_SIDE = 28
 HANDOUT_KINDS = ("setup", "lesson")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS classes (
-    code TEXT PRIMARY KEY, title TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
-    teacher_hash TEXT NOT NULL, teacher_workspace TEXT NOT NULL, show_names INTEGER NOT NULL DEFAULT 1,
-    challenge TEXT, challenge_set REAL);
-CREATE TABLE IF NOT EXISTS class_members (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL, workspace TEXT NOT NULL, name TEXT NOT NULL,
-    folded TEXT NOT NULL, joined REAL NOT NULL, UNIQUE (code, workspace), UNIQUE (code, folded));
-CREATE TABLE IF NOT EXISTS class_handouts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL, created REAL NOT NULL, kind TEXT NOT NULL,
-    payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS class_digits (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL, member INTEGER NOT NULL, label INTEGER NOT NULL,
-    pixels BLOB NOT NULL, created REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS class_digits_by_code ON class_digits (code, id);
-CREATE INDEX IF NOT EXISTS class_members_by_workspace ON class_members (workspace);
-"""
-_CLASS_TABLES = ("class_members", "class_handouts", "class_digits")
+_CLASS_TABLES = (MEMBERS, HANDOUTS, DIGITS)  # what goes with a class, before the class itself
 
 
 class ClassError(Exception):
@@ -119,7 +107,6 @@ class ClassStore:
 
     def __init__(self, runs: RunStore):
         self.runs = runs
-        self._ready = False
 
     # --- the teacher ----------------------------------------------------------------------------
 
@@ -132,22 +119,22 @@ class ClassStore:
             self._purge(db, now)
             self._check_room(db, teacher_workspace)
             code = self._unused_code(db)
-            db.execute("INSERT INTO classes (code, title, created, expires, teacher_hash, teacher_workspace) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (code, title, now, expires, secret_hash(secret), teacher_workspace))
+            db.execute(CLASSES.insert().values(code=code, title=title, created=now, expires=expires,
+                                               teacher_hash=secret_hash(secret), teacher_workspace=teacher_workspace))
         return NewClass(ClassInfo(code, title, now, expires, True, None, None), secret)
 
     def is_teacher(self, code: str, secret: object) -> bool:
         """Whether `secret` is the teacher secret of the live class `code`."""
         with self._db() as db:
-            row = db.execute("SELECT teacher_hash FROM classes WHERE code = ? AND expires > ?",
-                             (_code(code), time.time())).fetchone()
-        return bool(row) and secret_matches(secret, row[0])
+            stored = db.execute(select(CLASSES.c.teacher_hash).where(*_live_class(code))).scalar()
+        return stored is not None and secret_matches(secret, stored)
 
     def teaching(self, teacher_workspace: str) -> list[ClassInfo]:
         """The live classes started from this browser, newest first (it still needs each one's secret)."""
         with self._db() as db:
-            rows = db.execute(f"SELECT {_INFO} FROM classes WHERE teacher_workspace = ? AND expires > ? "
-                              "ORDER BY created DESC", (check_workspace(teacher_workspace), time.time())).fetchall()
+            rows = db.execute(select(*_INFO).where(CLASSES.c.teacher_workspace == check_workspace(teacher_workspace),
+                                                   CLASSES.c.expires > time.time())
+                              .order_by(CLASSES.c.created.desc())).all()
         return [_info(row) for row in rows]
 
     def hand_out(self, code: str, secret: str, kind: str, payload: Any) -> Handout:
@@ -156,34 +143,33 @@ class ClassStore:
             raise ClassError(f"a hand-out is a {' or a '.join(HANDOUT_KINDS)}, not {kind!r}")
         text, now = _bounded_json(payload, "hand-out"), time.time()
         with self._teacher_db(code, secret) as db:
-            handout_id = db.execute("INSERT INTO class_handouts (code, created, kind, payload) VALUES (?, ?, ?, ?)",
-                                    (code, now, kind, text)).lastrowid
+            handout_id = db.execute(HANDOUTS.insert().values(code=code, created=now, kind=kind, payload=text)
+                                    ).inserted_primary_key[0]
         return Handout(handout_id, kind, json.loads(text), now)
 
     def set_challenge(self, code: str, secret: str, challenge: Mapping | None) -> None:
         """Set (or with None clear) the class's challenge: a JSON object `challenge` checks and ranks."""
         text = None if challenge is None else _bounded_json(dict(challenge), "challenge")
         with self._teacher_db(code, secret) as db:
-            db.execute("UPDATE classes SET challenge = ?, challenge_set = ? WHERE code = ?",
-                       (text, None if text is None else time.time(), code))
+            db.execute(CLASSES.update().where(CLASSES.c.code == code)
+                       .values(challenge=text, challenge_set=None if text is None else time.time()))
 
     def set_show_names(self, code: str, secret: str, show: bool) -> None:
         """Whether students see each other's names in the challenge's ranking."""
         with self._teacher_db(code, secret) as db:
-            db.execute("UPDATE classes SET show_names = ? WHERE code = ?", (int(bool(show)), code))
+            db.execute(CLASSES.update().where(CLASSES.c.code == code).values(show_names=int(bool(show))))
 
     def remove_member(self, code: str, secret: str, member_id: int) -> None:
         """Take a student out of the class (their drawings go too)."""
         with self._teacher_db(code, secret) as db:
-            db.execute("DELETE FROM class_digits WHERE code = ? AND member = ?", (code, int(member_id)))
-            db.execute("DELETE FROM class_members WHERE code = ? AND id = ?", (code, int(member_id)))
+            db.execute(DIGITS.delete().where(DIGITS.c.code == code, DIGITS.c.member == int(member_id)))
+            db.execute(MEMBERS.delete().where(MEMBERS.c.code == code, MEMBERS.c.id == int(member_id)))
 
     def remove_digits(self, code: str, secret: str, digit_ids: Iterable[int]) -> int:
         """Delete drawings of the class; returns how many went."""
         ids = [int(i) for i in digit_ids]
         with self._teacher_db(code, secret) as db:
-            return sum(db.execute("DELETE FROM class_digits WHERE code = ? AND id = ?", (code, i)).rowcount
-                       for i in ids)
+            return db.execute(DIGITS.delete().where(DIGITS.c.code == code, DIGITS.c.id.in_(ids))).rowcount if ids else 0
 
     def end(self, code: str, secret: str) -> None:
         """Delete the class and everything in it now."""
@@ -195,8 +181,7 @@ class ClassStore:
     def info(self, code: str) -> ClassInfo | None:
         """The live class `code`, or None (no such class, or it expired)."""
         with self._db() as db:
-            row = db.execute(f"SELECT {_INFO} FROM classes WHERE code = ? AND expires > ?",
-                             (_code(code), time.time())).fetchone()
+            row = db.execute(select(*_INFO).where(*_live_class(code))).first()
         return _info(row) if row else None
 
     def join(self, code: str, workspace: str, name: str = "") -> Member:
@@ -206,64 +191,59 @@ class ClassStore:
         with self._db(write=True) as db:
             self._purge(db, now)
             self._live(db, code)
-            known = db.execute("SELECT id, name FROM class_members WHERE code = ? AND workspace = ?",
-                               (code, workspace)).fetchone()
+            known = db.execute(select(MEMBERS.c.id, MEMBERS.c.name)
+                               .where(MEMBERS.c.code == code, MEMBERS.c.workspace == workspace)).first()
             if known is None:
                 self._check_members(db, code)
-            names = [r[0] for r in db.execute("SELECT name FROM class_members WHERE code = ? AND workspace != ?",
-                                              (code, workspace))]
+            names = list(db.execute(select(MEMBERS.c.name)
+                                    .where(MEMBERS.c.code == code, MEMBERS.c.workspace != workspace)).scalars())
             name = name or (known[1] if known else friendly_name(names))
             if name.casefold() in {n.casefold() for n in names}:
                 raise ClassError(f"someone in this class is already called {name!r}: pick another name")
             _upsert_member(db, code, workspace, name, now, known)
-        return self.member(code, workspace)
+            return _member_in(db, code, workspace)
 
     def member(self, code: str, workspace: str) -> Member | None:
         """This browser's membership of the live class `code`, if it joined."""
+        code, workspace = _code(code), check_workspace(workspace)
         with self._db() as db:
-            row = db.execute("SELECT m.id, m.code, m.name, m.joined, m.workspace FROM class_members m JOIN classes c "
-                             "ON c.code = m.code WHERE m.code = ? AND m.workspace = ? AND c.expires > ?",
-                             (_code(code), check_workspace(workspace), time.time())).fetchone()
-        return Member(*row) if row else None
+            return _member_in(db, code, workspace)
 
     def memberships(self, workspace: str) -> list[Member]:
         """The live classes this browser joined, the newest first."""
         with self._db() as db:
-            rows = db.execute("SELECT m.id, m.code, m.name, m.joined, m.workspace FROM class_members m JOIN classes c "
-                              "ON c.code = m.code WHERE m.workspace = ? AND c.expires > ? ORDER BY m.joined DESC",
-                              (check_workspace(workspace), time.time())).fetchall()
+            rows = db.execute(_LIVE_MEMBERS.where(MEMBERS.c.workspace == check_workspace(workspace),
+                                                  CLASSES.c.expires > time.time())
+                              .order_by(MEMBERS.c.joined.desc())).all()
         return [Member(*row) for row in rows]
 
     def members(self, code: str) -> list[Member]:
         """Everyone in the class, in the order they joined."""
         with self._db() as db:
-            rows = db.execute("SELECT id, code, name, joined, workspace FROM class_members WHERE code = ? ORDER BY id",
-                              (_code(code),)).fetchall()
+            rows = db.execute(select(*_MEMBER).where(MEMBERS.c.code == _code(code)).order_by(MEMBERS.c.id)).all()
         return [Member(*row) for row in rows]
 
     def leave(self, code: str, workspace: str) -> None:
         """This browser out of the class (its drawings stay with the class)."""
         with self._db(write=True) as db:
-            db.execute("DELETE FROM class_members WHERE code = ? AND workspace = ?",
-                       (_code(code), check_workspace(workspace)))
+            db.execute(MEMBERS.delete().where(MEMBERS.c.code == _code(code),
+                                              MEMBERS.c.workspace == check_workspace(workspace)))
 
     def handout(self, code: str) -> Handout | None:
         """The class's newest hand-out, if any."""
-        return next(iter(self._handouts(code, "ORDER BY id DESC LIMIT 1")), None)
+        return next(iter(self._handouts(code, newest=True)), None)
 
     def handout_by_id(self, code: str, handout_id: int) -> Handout | None:
         """One hand-out of the class (the setup a run started from)."""
-        return next(iter(self._handouts(code, "AND id = ?", (int(handout_id),))), None)
+        return next(iter(self._handouts(code, HANDOUTS.c.id == int(handout_id))), None)
 
     def newest_handout(self, workspace: str) -> tuple[Member, Handout | None] | None:
         """This browser's newest live membership and its class's newest hand-out, in one query (the
         Playground asks on every page run)."""
         with self._db() as db:
-            row = db.execute("SELECT m.id, m.code, m.name, m.joined, m.workspace, h.id, h.kind, h.payload, h.created "
-                             "FROM class_members m JOIN classes c ON c.code = m.code LEFT JOIN class_handouts h "
-                             "ON h.id = (SELECT MAX(id) FROM class_handouts WHERE code = m.code) "
-                             "WHERE m.workspace = ? AND c.expires > ? ORDER BY m.joined DESC LIMIT 1",
-                             (check_workspace(workspace), time.time())).fetchone()
+            row = db.execute(_NEWEST_HANDOUT.where(MEMBERS.c.workspace == check_workspace(workspace),
+                                                   CLASSES.c.expires > time.time())
+                             .order_by(MEMBERS.c.joined.desc()).limit(1)).first()
         if row is None:
             return None
         handout = None if row[5] is None else Handout(row[5], row[6], json.loads(row[7]), row[8])
@@ -273,43 +253,39 @@ class ClassStore:
 
     def add_digit(self, code: str, workspace: str, label: int, pixels: np.ndarray) -> int:
         """A member's drawing (28x28, 0-255) with its label 0-9, given to the class; returns its id."""
-        label, blob = _check_label(label), _digit_bytes(pixels)
-        member = self.member(code, workspace)
-        if member is None:
-            raise ClassError("only members of the class can give it drawings: join it first")
-        with self._db(write=True) as db:
+        label, blob, code = _check_label(label), _digit_bytes(pixels), _code(code)
+        check_workspace(workspace)
+        with self._db(write=True) as db:  # one transaction: it waits for a restarting database as a whole
+            self._live(db, code)
+            member = _member_in(db, code, workspace)
+            if member is None:
+                raise ClassError("only members of the class can give it drawings: join it first")
             self._check_digit_room(db, member)
-            return db.execute("INSERT INTO class_digits (code, member, label, pixels, created) VALUES (?, ?, ?, ?, ?)",
-                              (member.code, member.id, label, blob, time.time())).lastrowid
+            return db.execute(DIGITS.insert().values(code=member.code, member=member.id, label=label, pixels=blob,
+                                                     created=time.time())).inserted_primary_key[0]
 
     def digits(self, code: str) -> list[Digit]:
         """The class's drawings, oldest first."""
         with self._db() as db:
-            rows = db.execute("SELECT id, member, label, pixels, created FROM class_digits WHERE code = ? ORDER BY id",
-                              (_code(code),)).fetchall()
-        return [Digit(i, m, label, np.frombuffer(p, np.uint8).reshape(DIGIT_SIDE, DIGIT_SIDE), t)
+            rows = db.execute(select(DIGITS.c.id, DIGITS.c.member, DIGITS.c.label, DIGITS.c.pixels, DIGITS.c.created)
+                              .where(DIGITS.c.code == _code(code)).order_by(DIGITS.c.id)).all()
+        return [Digit(i, m, label, np.frombuffer(bytes(p), np.uint8).reshape(DIGIT_SIDE, DIGIT_SIDE), t)
                 for i, m, label, p, t in rows]
 
     def digits_state(self, code: str) -> tuple[int, int]:
         """(the newest drawing's id or 0, how many drawings) of the class: they change whenever its drawings do."""
         with self._db() as db:
-            newest, count = db.execute("SELECT MAX(id), COUNT(*) FROM class_digits WHERE code = ?",
-                                       (_code(code),)).fetchone()
+            newest, count = db.execute(select(func.max(DIGITS.c.id), func.count())
+                                       .where(DIGITS.c.code == _code(code))).one()
         return newest or 0, count
 
     def digit_count(self, code: str) -> int:
         with self._db() as db:
-            return db.execute("SELECT COUNT(*) FROM class_digits WHERE code = ?", (_code(code),)).fetchone()[0]
+            return _count(db, DIGITS, DIGITS.c.code == _code(code))
 
     # --- inside ---------------------------------------------------------------------------------------
 
     def _db(self, write: bool = False):
-        if not self._ready:
-            with self.runs.connection(write=True) as db:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-            self._ready = True
         return self.runs.connection(write)
 
     def _teacher_db(self, code: str, secret: object):
@@ -319,51 +295,77 @@ class ClassStore:
             raise ClassAccessError("only the class's teacher can do that (the teacher secret is missing or wrong)")
         return self._db(write=True)
 
-    def _handouts(self, code: str, tail: str, args: tuple = ()) -> list[Handout]:
+    def _handouts(self, code: str, *where, newest: bool = False) -> list[Handout]:
+        query = select(HANDOUTS.c.id, HANDOUTS.c.kind, HANDOUTS.c.payload, HANDOUTS.c.created).where(
+            HANDOUTS.c.code == _code(code), *where)
+        if newest:
+            query = query.order_by(HANDOUTS.c.id.desc()).limit(1)
         with self._db() as db:
-            rows = db.execute(f"SELECT id, kind, payload, created FROM class_handouts WHERE code = ? {tail}",
-                              (_code(code), *args)).fetchall()
+            rows = db.execute(query).all()
         return [Handout(i, kind, json.loads(payload), created) for i, kind, payload, created in rows]
 
     def _purge(self, db, now: float) -> None:
-        expired = [row[0] for row in db.execute("SELECT code FROM classes WHERE expires <= ?", (now,))]
+        expired = list(db.execute(select(CLASSES.c.code).where(CLASSES.c.expires <= now)).scalars())
         _delete_classes(db, expired)
 
     def _check_room(self, db, teacher_workspace: str) -> None:
-        if db.execute("SELECT COUNT(*) FROM classes").fetchone()[0] >= MAX_CLASSES:
+        if _count(db, CLASSES) >= MAX_CLASSES:
             raise ClassError(f"this server already holds {MAX_CLASSES} classes: end an old one first")
-        mine = db.execute("SELECT COUNT(*) FROM classes WHERE teacher_workspace = ?",
-                          (teacher_workspace,)).fetchone()[0]
-        if mine >= MAX_TEACHING:
+        if _count(db, CLASSES, CLASSES.c.teacher_workspace == teacher_workspace) >= MAX_TEACHING:
             raise ClassError(f"this browser already started {MAX_TEACHING} classes: end one first")
 
     def _unused_code(self, db) -> str:
         for _ in range(50):
             code = new_code()
-            if not db.execute("SELECT 1 FROM classes WHERE code = ?", (code,)).fetchone():
+            if db.execute(select(CLASSES.c.code).where(CLASSES.c.code == code)).first() is None:
                 return code
         raise ClassError("no free class code was found: try again")
 
     def _live(self, db, code: str) -> None:
-        if not db.execute("SELECT 1 FROM classes WHERE code = ? AND expires > ?", (code, time.time())).fetchone():
+        """Refuse a class that is not live; lock its row till the transaction ends (PostgreSQL: joins and
+        drawings of one class take turns, as SQLite's write lock makes every writer do)."""
+        if db.execute(select(CLASSES.c.code).where(*_live_class(code)).with_for_update()).first() is None:
             raise ClassError(f"there is no class {code} (check the code; a class ends after {class_days():g} days)")
 
     def _check_members(self, db, code: str) -> None:
         most = class_members()
-        if db.execute("SELECT COUNT(*) FROM class_members WHERE code = ?", (code,)).fetchone()[0] >= most:
+        if _count(db, MEMBERS, MEMBERS.c.code == code) >= most:
             raise ClassError(f"this class is full ({most} students)")
 
     def _check_digit_room(self, db, member: Member) -> None:
         most = class_digits()
-        if db.execute("SELECT COUNT(*) FROM class_digits WHERE code = ?", (member.code,)).fetchone()[0] >= most:
+        if _count(db, DIGITS, DIGITS.c.code == member.code) >= most:
             raise ClassError(f"the class has all the drawings it can keep ({most})")
-        mine = db.execute("SELECT COUNT(*) FROM class_digits WHERE code = ? AND member = ?",
-                          (member.code, member.id)).fetchone()[0]
-        if mine >= MAX_DIGITS_EACH:
+        if _count(db, DIGITS, DIGITS.c.code == member.code, DIGITS.c.member == member.id) >= MAX_DIGITS_EACH:
             raise ClassError(f"you gave the class {MAX_DIGITS_EACH} drawings already: that is the most one student can")
 
 
-_INFO = "code, title, created, expires, show_names, challenge, challenge_set"
+_INFO = (CLASSES.c.code, CLASSES.c.title, CLASSES.c.created, CLASSES.c.expires, CLASSES.c.show_names,
+         CLASSES.c.challenge, CLASSES.c.challenge_set)
+_MEMBER = (MEMBERS.c.id, MEMBERS.c.code, MEMBERS.c.name, MEMBERS.c.joined, MEMBERS.c.workspace)
+_LIVE_MEMBERS = select(*_MEMBER).join(CLASSES, CLASSES.c.code == MEMBERS.c.code)  # add: where class is live
+_LATER = HANDOUTS.alias("later")
+_NEWEST_OF_CLASS = (select(func.max(_LATER.c.id)).where(_LATER.c.code == MEMBERS.c.code)
+                    .correlate(MEMBERS).scalar_subquery())
+_NEWEST_HANDOUT = (select(*_MEMBER, HANDOUTS.c.id, HANDOUTS.c.kind, HANDOUTS.c.payload, HANDOUTS.c.created)
+                   .join(CLASSES, CLASSES.c.code == MEMBERS.c.code)
+                   .outerjoin(HANDOUTS, HANDOUTS.c.id == _NEWEST_OF_CLASS))
+
+
+def _member_in(db, code: str, workspace: str) -> Member | None:
+    """The membership of `workspace` in the live class `code` (both checked), read on `db`."""
+    row = db.execute(_LIVE_MEMBERS.where(MEMBERS.c.code == code, MEMBERS.c.workspace == workspace,
+                                         CLASSES.c.expires > time.time())).first()
+    return Member(*row) if row else None
+
+
+def _live_class(code: object) -> tuple:
+    """The WHERE clauses of the class `code` while it lasts."""
+    return CLASSES.c.code == _code(code), CLASSES.c.expires > time.time()
+
+
+def _count(db, table, *where) -> int:
+    return db.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def _info(row: tuple) -> ClassInfo:
@@ -422,14 +424,14 @@ def _bounded_json(value: Any, what: str) -> str:
 
 def _upsert_member(db, code: str, workspace: str, name: str, now: float, known: tuple | None) -> None:
     if known is None:
-        db.execute("INSERT INTO class_members (code, workspace, name, folded, joined) VALUES (?, ?, ?, ?, ?)",
-                   (code, workspace, name, name.casefold(), now))
+        db.execute(MEMBERS.insert().values(code=code, workspace=workspace, name=name, folded=name.casefold(),
+                                           joined=now))
     else:
-        db.execute("UPDATE class_members SET name = ?, folded = ? WHERE id = ?", (name, name.casefold(), known[0]))
+        db.execute(MEMBERS.update().where(MEMBERS.c.id == known[0]).values(name=name, folded=name.casefold()))
 
 
 def _delete_classes(db, codes: list[str]) -> None:
-    for code in codes:
-        for table in _CLASS_TABLES:
-            db.execute(f"DELETE FROM {table} WHERE code = ?", (code,))
-        db.execute("DELETE FROM classes WHERE code = ?", (code,))
+    if not codes:
+        return
+    for table in (*_CLASS_TABLES, CLASSES):
+        db.execute(table.delete().where(table.c.code.in_(codes)))

@@ -1,15 +1,17 @@
-"""Finished training runs kept in one embedded SQLite file, so they outlive the server.
+"""Finished training runs kept in the shared store (SQLite by default, PostgreSQL when configured), so they
+outlive the server and, on a database server, every replica sees them.
 
 Each run (its config, curves, final metrics and status) belongs to a *workspace*: a short token a
-browser session keeps in its URL, so people sharing one server never see each other's runs. Every
-operation opens its own short-lived connection in WAL mode, so threads and processes may share the
-file. Curves are stored downsampled to `MAX_POINTS` and non-finite floats survive as tagged strings
-in strict JSON. A run's timeline (its kept boundary frames) is a compressed blob (`timeline_codec`),
-read only for the runs that ask for it (`timeline`); files of schema 1, written before timelines,
-gain the column when first opened and their runs have none. A run of a lesson may keep the prediction the
-student made before it trained (`prediction`, a small JSON object; files of schema 2 gain that column
-too). Any trouble with the file comes out as
-a `RunStoreError` saying why in plain words.
+browser session keeps in its URL, so people sharing one server never see each other's runs. The store
+is named by a path (its SQLite file, `default_path()`) or a database URL (`default_location()` prefers
+`settings.db_url()`); `database` connects (an Engine shared per process, retries for writes) and
+`migrations` brings an older database to the current schema when the store first touches it (files of
+schema 1, before timelines, and 2, before predictions, gain the columns in place). Curves are stored
+downsampled to `MAX_POINTS` and non-finite floats survive as tagged strings in strict JSON. A run's
+timeline (its kept boundary frames) is a compressed blob (`timeline_codec`), read only for the runs that
+ask for it (`timeline`). A run of a lesson may keep the prediction the student made before it trained
+(`prediction`, a small JSON object). Any trouble with the database comes out as a `RunStoreError` saying
+why in plain words.
 This module knows nothing about training, Streamlit or plotting; it never re-validates a config.
 """
 from __future__ import annotations
@@ -19,17 +21,22 @@ import logging
 import math
 import numbers
 import re
-import shutil
-import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.engine import Connection
+
 from .config import TrainConfig
+from .database import Database, RunStoreError, Unreachable  # noqa: F401 - RunStoreError is this module's error too
+from .migrations import SCHEMA_VERSION, migrate  # noqa: F401 - the version, for callers
 from .progress import History
-from .settings import data_root, runs_db
+from .schema import runs as RUNS
+from .settings import data_root, db_url, runs_db
 from .timeline import Timeline
 from .timeline_codec import TimelineDecodeError, decode, encode
 
@@ -39,10 +46,7 @@ DEFAULT_FILE = "runs.sqlite"
 MAX_RUNS = 200  # per workspace; saving one more deletes the oldest
 MAX_POINTS = 2000  # most points kept of each stored curve (at least 2)
 MAX_NAME = 80  # characters of a run's name
-SCHEMA_VERSION = 3  # PRAGMA user_version of the file (2: runs have a timeline column; 3: and a prediction)
 MAX_PREDICTION = 2000  # characters of a run's stored prediction (JSON)
-TIMEOUT = 10  # seconds to wait for another writer
-FULL_BELOW = 16 * 2**20  # bytes free under which an I/O error is put down to a full disk
 
 # Each x axis of a History and the curves that share it (the store keeps them aligned).
 CURVES_BY_AXIS: dict[str, tuple[str, ...]] = {
@@ -53,38 +57,9 @@ CURVES_BY_AXIS: dict[str, tuple[str, ...]] = {
 
 _WORKSPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    workspace TEXT NOT NULL,
-    created REAL NOT NULL,
-    name TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    config TEXT NOT NULL,
-    history TEXT NOT NULL,
-    final TEXT NOT NULL,
-    timeline BLOB,
-    prediction TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_by_workspace ON runs (workspace, id);
-"""
-_COLUMNS = "id, workspace, created, name, status, config, history, final, timeline IS NOT NULL, prediction"
-_NO_CURVES = _COLUMNS.replace(", history,", ", '{}',")
-_ADDED_COLUMNS = (("timeline", "BLOB"), ("prediction", "TEXT"))  # columns later schemas added, in order
-# Pieces of sqlite3 error messages and what they mean for the runs file.
-_REASONS = (
-    ("not a database", "is not a SQLite database"),
-    ("malformed", "is damaged (SQLite says the database disk image is malformed)"),
-    ("readonly", "is read-only"),
-    ("locked", f"is busy: another process kept it locked for more than {TIMEOUT} s"),
-    ("full", "cannot be written: the server's disk is full"),
-    ("disk i/o error", "cannot be read or written: the server's disk {disk} (SQLite: disk I/O error)"),
-    ("unable to open", "cannot be opened (does the folder exist and is it writable?)"),
-)
-
-
-class RunStoreError(Exception):
-    """The store cannot be opened, read or written; the message says why in plain words."""
+_COLUMNS = (RUNS.c.id, RUNS.c.workspace, RUNS.c.created, RUNS.c.name, RUNS.c.status, RUNS.c.config, RUNS.c.history,
+            RUNS.c.final, RUNS.c.timeline.is_not(None), RUNS.c.prediction)
+_NO_CURVES = tuple(literal_column("'{}'") if column is RUNS.c.history else column for column in _COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -106,54 +81,61 @@ def default_path() -> Path:
     return runs_db() or data_root() / DEFAULT_FILE
 
 
+def default_location() -> str | Path:
+    """Where the server keeps its runs and classes: $PLAYGROUND_DB_URL if set, else `default_path()`."""
+    return db_url() or default_path()
+
+
 class RunStore:
-    """The runs of every workspace in one SQLite file. Safe to share between threads."""
+    """The runs of every workspace in one database (a SQLite file or a URL). Safe to share between threads;
+    stores on the same database, in this process or others, see each other's runs."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)  # nothing touches the file before the first operation
+        self.db = Database(path)  # nothing touches the database before the first operation
+        self.path = self.db.path  # the SQLite file; None on a database server
+        self._migrated = False
+        self._migrating = threading.Lock()
 
     def save(self, workspace: str, config: TrainConfig | Mapping, history: History, final: Mapping | None,
              status: str, name: str = "", timeline: Timeline | None = None,
              prediction: Mapping | None = None) -> int:
         """Store a finished run and return its id; drops the workspace's oldest runs beyond MAX_RUNS."""
-        row = (check_workspace(workspace), time.time(), _clean_name(name), _clean_status(status),
-               _to_json(_config_dict(config)), _to_json(asdict(downsample(history))), _to_json(dict(final or {})),
-               encode(timeline) if timeline is not None else None, _prediction_json(prediction))
+        row = dict(workspace=check_workspace(workspace), created=time.time(), name=_clean_name(name),
+                   status=_clean_status(status), config=_to_json(_config_dict(config)),
+                   history=_to_json(asdict(downsample(history))), final=_to_json(dict(final or {})),
+                   timeline=encode(timeline) if timeline is not None else None,
+                   prediction=_prediction_json(prediction))
+        newest = select(RUNS.c.id).where(RUNS.c.workspace == workspace).order_by(RUNS.c.id.desc()).limit(MAX_RUNS)
         with self._connection(write=True) as db:
-            run_id = db.execute("INSERT INTO runs (workspace, created, name, status, config, history, final, "
-                                "timeline, prediction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
-            db.execute("DELETE FROM runs WHERE workspace = ? AND id NOT IN "
-                       "(SELECT id FROM runs WHERE workspace = ? ORDER BY id DESC LIMIT ?)",
-                       (workspace, workspace, MAX_RUNS))
+            run_id = db.execute(RUNS.insert().values(row)).inserted_primary_key[0]
+            db.execute(RUNS.delete().where(RUNS.c.workspace == workspace, RUNS.c.id.not_in(newest)))
         return run_id
 
     def runs(self, workspace: str, since: float | None = None, curves: bool = True) -> list[RunRecord]:
         """The workspace's runs, newest first; with `since` (unix time) only those saved after it; without
         `curves` their histories are left unread (empty), for a listing of final numbers (a class's challenge)."""
-        check_workspace(workspace)
-        after, columns = "" if since is None else " AND created > ?", _COLUMNS if curves else _NO_CURVES
+        query = select(*(_COLUMNS if curves else _NO_CURVES)).where(RUNS.c.workspace == check_workspace(workspace))
+        if since is not None:
+            query = query.where(RUNS.c.created > float(since))
         with self._connection() as db:
-            rows = db.execute(f"SELECT {columns} FROM runs WHERE workspace = ?{after} ORDER BY id DESC",
-                              (workspace, *(() if since is None else (float(since),)))).fetchall()
+            rows = db.execute(query.order_by(RUNS.c.id.desc())).all()
         return [self._record(row) for row in rows]
 
     def get(self, workspace: str, run_id: int) -> RunRecord | None:
         """One run, or None when it does not exist or belongs to another workspace."""
-        key = (check_workspace(workspace), int(run_id))
         with self._connection() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE workspace = ? AND id = ?", key).fetchone()
+            row = db.execute(select(*_COLUMNS).where(*_mine(workspace, run_id))).first()
         return self._record(row) if row else None
 
     def timeline(self, workspace: str, run_id: int) -> Timeline | None:
         """A run's kept frames; None when it has none (saved before timelines, an image run, another
         workspace's) or they cannot be read (a damaged timeline does not make the run unreadable)."""
-        key = (check_workspace(workspace), int(run_id))
         with self._connection() as db:
-            row = db.execute("SELECT timeline FROM runs WHERE workspace = ? AND id = ?", key).fetchone()
-        if not row or row[0] is None:
+            blob = db.execute(select(RUNS.c.timeline).where(*_mine(workspace, run_id))).scalar()
+        if blob is None:
             return None
         try:
-            return decode(row[0])
+            return decode(bytes(blob))
         except TimelineDecodeError as error:
             log.warning("run %d: its timeline cannot be read (%s)", run_id, error)
             return None
@@ -161,98 +143,44 @@ class RunStore:
     def delete(self, workspace: str, run_ids: Iterable[int]) -> int:
         """Delete these runs of the workspace; returns how many went (others' ids are ignored)."""
         check_workspace(workspace)
-        pairs = [(workspace, int(run_id)) for run_id in run_ids]
-        if not pairs:
+        ids = [int(run_id) for run_id in run_ids]
+        if not ids:
             return 0
         with self._connection(write=True) as db:
-            return db.executemany("DELETE FROM runs WHERE workspace = ? AND id = ?", pairs).rowcount
+            return db.execute(RUNS.delete().where(RUNS.c.workspace == workspace, RUNS.c.id.in_(ids))).rowcount
 
     def rename(self, workspace: str, run_id: int, name: str) -> None:
         """Give a run a name (trimmed to MAX_NAME characters); a missing run is left alone."""
-        values = (_clean_name(name), check_workspace(workspace), int(run_id))
+        name = _clean_name(name)
         with self._connection(write=True) as db:
-            db.execute("UPDATE runs SET name = ? WHERE workspace = ? AND id = ?", values)
+            db.execute(RUNS.update().where(*_mine(workspace, run_id)).values(name=name))
 
     def count(self, workspace: str) -> int:
-        check_workspace(workspace)
+        query = select(func.count()).select_from(RUNS).where(RUNS.c.workspace == check_workspace(workspace))
         with self._connection() as db:
-            return db.execute("SELECT COUNT(*) FROM runs WHERE workspace = ?", (workspace,)).fetchone()[0]
+            return db.execute(query).scalar_one()
 
-    # --- the file -----------------------------------------------------------------------------
+    # --- the database -------------------------------------------------------------------------
 
     def connection(self, write: bool = False):
-        """A connection to the file for other tables kept in it (`classroom`), as the runs use it."""
+        """A connection (SQLAlchemy Core) for the other tables kept with the runs (`classroom`)."""
         return self._connection(write)
 
     @contextmanager
-    def _connection(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """A fresh connection (a transaction when writing); sqlite and OS errors become RunStoreError."""
-        try:
-            db = self._open()
-            try:
-                if write:
-                    db.execute("BEGIN IMMEDIATE")  # take the write lock now: no deadlock on upgrade
-                yield db
-                if write:
-                    db.execute("COMMIT")
-            finally:
-                db.close()  # an open transaction is rolled back
-        except (sqlite3.Error, OSError) as error:
-            raise RunStoreError(self._explain(error)) from error
+    def _connection(self, write: bool = False) -> Iterator[Connection]:
+        """A connection in a transaction (committed at the end when writing) on a database brought to the
+        current schema; database and OS errors become RunStoreError (see `database`)."""
+        self._ensure_schema()
+        with (self.db.write() if write else self.db.read()) as db:
+            yield db
 
-    def _open(self) -> sqlite3.Connection:
-        if self.path.is_dir():
-            raise RunStoreError(f"the runs file {self.path} is a folder, not a file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
-        try:
-            _use_wal(db)
-            self._check_schema(db)
-        except BaseException:
-            db.close()
-            raise
-        return db
-
-    def _check_schema(self, db: sqlite3.Connection) -> None:
-        """Create the table in a new file, add the columns an older file lacks (schema 1: timeline and
-        prediction; 2: prediction); refuse a file written by a newer version."""
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
+    def _ensure_schema(self) -> None:
+        if self._migrated:
             return
-        if version > SCHEMA_VERSION:
-            raise RunStoreError(f"the runs file {self.path} was written by a newer version of the app "
-                                f"(schema {version}; this one reads {SCHEMA_VERSION})")
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            for column, kind in _ADDED_COLUMNS:  # an older file (another connection may have added them meanwhile)
-                if column not in columns:
-                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def _explain(self, error: Exception) -> str:
-        if isinstance(error, (FileExistsError, NotADirectoryError)):
-            return f"cannot create the folder {self.path.parent} for the runs file: a file is in the way"
-        if isinstance(error, OSError):
-            return f"cannot create the folder {self.path.parent} for the runs file: {error.strerror or error}"
-        text = str(error).lower()
-        reason = next((why for clue, why in _REASONS if clue in text), f"cannot be used ({error})")
-        return f"the runs file {self.path} " + reason.replace("{disk}", self._disk_state())
-
-    def _disk_state(self) -> str:
-        """Why a disk failed, as far as its free space tells."""
-        try:
-            full = shutil.disk_usage(self.path.parent).free < FULL_BELOW
-        except OSError:
-            return "failed"
-        return "is full" if full else "failed"
+        with self._migrating:
+            if not self._migrated:
+                migrate(self.db)
+                self._migrated = True
 
     def _record(self, row: tuple) -> RunRecord:
         run_id, workspace, created, name, status, config, history, final, has_timeline, prediction = row
@@ -261,21 +189,12 @@ class RunStore:
                              _history(_restore(json.loads(history))), _restore(json.loads(final)), bool(has_timeline),
                              _prediction(prediction))
         except (ValueError, TypeError, AttributeError) as error:
-            raise RunStoreError(f"run {run_id} in the runs file {self.path} is damaged ({error})") from None
+            raise RunStoreError(f"run {run_id} in {self.db.name} is damaged ({error})") from None
 
 
-def _use_wal(db: sqlite3.Connection) -> None:
-    """Switch a file to WAL (it stays so). On a new file several connections may race to do it and
-    SQLite then answers "locked" at once, without waiting: retry for up to TIMEOUT seconds."""
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
+def _mine(workspace: str, run_id: int) -> tuple:
+    """The WHERE clauses of one run of one workspace."""
+    return RUNS.c.workspace == check_workspace(workspace), RUNS.c.id == int(run_id)
 
 
 def check_workspace(workspace: Any) -> str:

@@ -26,6 +26,7 @@ if "PLAYGROUND_DATA" not in os.environ:
 # tests' servers use it (tests/e2e/harness.py sets PLAYGROUND_WORKERS for them).
 os.environ.setdefault("PLAYGROUND_WORKERS", "0")
 
+from pg_server import pg_server, pg_url, store_location  # noqa: E402,F401 - PostgreSQL for the store tests
 from playground.config import TrainConfig  # noqa: E402
 
 # The session-state keys where a page keeps a run or race that trains on after the script run.

@@ -105,32 +105,27 @@ def test_a_finished_playground_run_is_saved_to_the_workspace(workspace, train_in
 
 # --- a full disk -----------------------------------------------------------------------------------
 
-class FullDiskConnection:
-    """A SQLite connection on a disk that filled up: writes fail as SQLite reports it (reads too if asked)."""
-
-    WRITES = ("BEGIN", "INSERT", "UPDATE", "DELETE")
-
-    def __init__(self, db, error: str, reads_too: bool):
-        self.db, self.error, self.reads_too = db, error, reads_too
-
-    def execute(self, sql: str, *args):
-        if self.reads_too or sql.lstrip().upper().startswith(self.WRITES):
-            raise sqlite3.OperationalError(self.error)
-        return self.db.execute(sql, *args)
-
-    executemany = execute
-
-    def close(self) -> None:
-        self.db.close()
+WRITES = ("BEGIN IMMEDIATE", "INSERT", "UPDATE", "DELETE")  # what a SQLite writer sends (reads BEGIN deferred)
 
 
 @pytest.fixture
-def full_disk(monkeypatch):
-    """Call with (error, reads_too) to make every runs file fail from then on."""
+def full_disk():
+    """Call with (error, reads_too) to make the server's runs file fail from then on, as SQLite reports a
+    disk that filled up: writes fail (reads too if asked)."""
+    from sqlalchemy import event
+
+    hooks = []
+
     def fill(error: str = "database or disk is full", reads_too: bool = False) -> None:
-        opened = RunStore._open
-        monkeypatch.setattr(RunStore, "_open", lambda self: FullDiskConnection(opened(self), error, reads_too))
-    return fill
+        def fail(conn, cursor, statement, *args):
+            if reads_too or statement.lstrip().upper().startswith(WRITES):
+                raise sqlite3.OperationalError(error)
+        engine = server.run_store().db.engine
+        event.listen(engine, "before_cursor_execute", fail)
+        hooks.append((engine, fail))
+    yield fill
+    for engine, fail in hooks:
+        event.remove(engine, "before_cursor_execute", fail)
 
 
 def test_a_runs_file_on_a_failing_disk_is_reported_on_the_runs_page(workspace, full_disk, open_runs):

@@ -14,8 +14,8 @@ from playground.ui.class_session import from_cookie
 
 
 @pytest.fixture
-def store(tmp_path):
-    return ClassStore(RunStore(tmp_path / "runs.sqlite"))
+def store(store_location):
+    return ClassStore(RunStore(store_location))  # SQLite, then PostgreSQL
 
 
 @pytest.mark.parametrize("url, base", [

@@ -32,8 +32,8 @@ def add(store: ClassStore, code: str, workspace: str, count: int, start: int = 0
 
 
 @pytest.fixture
-def store(tmp_path) -> ClassStore:
-    return ClassStore(RunStore(tmp_path / "runs.sqlite"))
+def store(store_location) -> ClassStore:
+    return ClassStore(RunStore(store_location))  # SQLite, then PostgreSQL
 
 
 @pytest.fixture

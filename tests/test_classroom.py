@@ -12,8 +12,8 @@ from playground.runstore import RunStore
 
 
 @pytest.fixture
-def store(tmp_path):
-    return ClassStore(RunStore(tmp_path / "runs.sqlite"))
+def store(store_location):
+    return ClassStore(RunStore(store_location))  # SQLite, then PostgreSQL
 
 
 def test_a_class_is_joined_by_its_code_in_any_case(store):
@@ -135,10 +135,10 @@ def test_classes_are_full_at_the_limit(store, monkeypatch):
     store.join(code, "s1", "Back again")  # a member may come back
 
 
-def test_a_class_lasts_its_days_and_survives_a_new_store(store, tmp_path, monkeypatch):
+def test_a_class_lasts_its_days_and_survives_a_new_store(store, store_location, monkeypatch):
     new = store.create("teacher1", days=1)
     store.join(new.info.code, "s1", "Ada")
-    again = ClassStore(RunStore(tmp_path / "runs.sqlite"))  # a restarted server
+    again = ClassStore(RunStore(store_location))  # a restarted server
     assert again.member(new.info.code, "s1").name == "Ada" and again.is_teacher(new.info.code, new.secret)
     later = time.time() + 2 * 86400
     monkeypatch.setattr(time, "time", lambda: later)
@@ -164,3 +164,23 @@ def test_memberships_and_teaching_are_per_browser(store):
     assert [c.title for c in store.teaching("teacher1")] == ["B", "A"] and store.teaching("s1") == []
     store.leave(a.info.code, "s1")
     assert [m.code for m in store.memberships("s1")] == [b.info.code]
+
+
+def test_students_joining_at_once_keep_the_limits_and_unique_names(store, monkeypatch):
+    """On PostgreSQL too (no single write lock there): joins of one class take turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("PLAYGROUND_CLASS_MEMBERS", "4")
+    code = store.create("teacher1").info.code
+
+    def join(i: int) -> str:
+        try:
+            return store.join(code, f"s{i}", "Ada" if i < 3 else f"Student {i}").name
+        except ClassError as error:
+            return str(error)
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(join, range(8)))
+    names = [m.name for m in store.members(code)]
+    assert len(names) == 4 and names.count("Ada") <= 1
+    assert all(o in names or "already called" in o or "full" in o for o in outcomes)

@@ -1,4 +1,6 @@
-"""The run store: round trips, workspace isolation, pruning, downsampling and a damaged file."""
+"""The run store: round trips, workspace isolation, pruning, downsampling and a damaged file. Tests taking
+`store` run against SQLite and PostgreSQL (`store_location`, tests/pg_server.py); the file's own troubles
+are SQLite's."""
 import math
 import sqlite3
 import subprocess
@@ -22,7 +24,12 @@ FINAL = {"epochs": 4, "train_loss": 0.5, "test_loss": 0.7, "test_accuracy": 0.6,
 
 
 @pytest.fixture
-def store(tmp_path) -> RunStore:
+def store(store_location) -> RunStore:
+    return RunStore(store_location)
+
+
+@pytest.fixture
+def file_store(tmp_path) -> RunStore:
     return RunStore(tmp_path / "runs.sqlite")
 
 
@@ -122,11 +129,11 @@ def test_nan_and_infinity_round_trip(store):
     assert record.status == "diverged"
 
 
-def test_runs_survive_a_restart(store):
+def test_runs_survive_a_restart(store, store_location):
     run_id = save(store, name="before restart")
     code = ("import sys; from playground.runstore import RunStore; "
             "print([(r.id, r.name, r.history.train_loss) for r in RunStore(sys.argv[1]).runs('ws')])")
-    result = subprocess.run([sys.executable, "-c", code, str(store.path)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-c", code, str(store_location)], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == repr([(run_id, "before restart", HISTORY.train_loss)])
@@ -157,21 +164,21 @@ def test_the_folder_and_file_are_created_on_first_use(tmp_path):
     assert store.runs("ws") == [] and path.is_file()
 
 
-def test_a_file_from_a_newer_schema_is_refused(store):
-    save(store)
-    with sqlite3.connect(store.path) as db:
+def test_a_file_from_a_newer_schema_is_refused(file_store):
+    save(file_store)
+    with sqlite3.connect(file_store.path) as db:
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(RunStoreError, match="newer version"):
-        store.runs("ws")
+        RunStore(file_store.path).runs("ws")  # a store checks the version when it opens
 
 
-def test_concurrent_saves_from_eight_threads_all_land(store):
+def test_concurrent_saves_from_eight_threads_all_land(store, store_location):
     errors = []
 
     def work():
         try:
             for _ in range(3):
-                save(RunStore(store.path))
+                save(RunStore(store_location))
         except Exception as error:  # noqa: BLE001 - surfaced by the assert below
             errors.append(error)
 
@@ -204,18 +211,38 @@ def test_default_path_honours_the_environment(monkeypatch, tmp_path):
     ("disk I/O error", 0, "the server's disk is full (SQLite: disk I/O error)"),
     ("disk I/O error", 10**9, "the server's disk failed (SQLite: disk I/O error)"),
 ], ids=["full", "io-error-on-a-full-disk", "io-error-with-space-left"])
-def test_a_full_or_failing_disk_is_named_in_plain_words(store, monkeypatch, error, free, words):
+def test_a_full_or_failing_disk_is_named_in_plain_words(file_store, monkeypatch, error, free, words):
     import shutil
     from collections import namedtuple
 
-    save(store)
+    from sqlalchemy import event
 
-    def fail(self):
+    save(file_store)
+
+    def fail(*args):
         raise sqlite3.OperationalError(error)
 
-    monkeypatch.setattr(RunStore, "_open", fail)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: namedtuple("usage", "total used free")(10**12, 0, free))
-    for call in (lambda: save(store), lambda: store.runs("ws"), lambda: store.rename("ws", 1, "x")):
-        with pytest.raises(RunStoreError) as caught:
-            call()
-        assert words in str(caught.value)
+    event.listen(file_store.db.engine, "before_cursor_execute", fail)
+    try:
+        for call in (lambda: save(file_store), lambda: file_store.runs("ws"), lambda: file_store.rename("ws", 1, "x")):
+            with pytest.raises(RunStoreError) as caught:
+                call()
+            assert words in str(caught.value)
+    finally:
+        event.remove(file_store.db.engine, "before_cursor_execute", fail)
+
+
+def test_a_sqlite_url_names_the_same_file_as_its_path(file_store):
+    run_id = save(file_store)
+    by_url = RunStore(f"sqlite:///{file_store.path}")
+    assert by_url.path == file_store.path and [r.id for r in by_url.runs("ws")] == [run_id]
+
+
+def test_the_server_store_is_the_database_url_when_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("PLAYGROUND_RUNS_DB", str(tmp_path / "mine.sqlite"))
+    assert runstore.default_location() == tmp_path / "mine.sqlite"
+    monkeypatch.setenv("PLAYGROUND_DB_URL", "postgresql://app@db.example/playground")
+    assert runstore.default_location() == "postgresql://app@db.example/playground"
+    store = RunStore(runstore.default_location())  # nothing is reached before the first operation
+    assert store.path is None and store.db.url.drivername == "postgresql+psycopg"

@@ -7,6 +7,7 @@ from playground import runstore
 from playground.config import TrainConfig
 from playground.progress import History
 from playground.runstore import RunStore
+from playground.schema import runs
 
 HISTORY = History(epochs=(1, 2), train_loss=(1.0, 0.5))
 FINAL = {"epochs": 2, "test_accuracy": 0.5}
@@ -21,8 +22,8 @@ PRAGMA user_version = 2;
 
 
 @pytest.fixture
-def store(tmp_path) -> RunStore:
-    return RunStore(tmp_path / "runs.sqlite")
+def store(store_location) -> RunStore:
+    return RunStore(store_location)  # SQLite, then PostgreSQL
 
 
 def test_a_run_keeps_its_prediction(store):
@@ -47,8 +48,8 @@ def test_an_oversized_prediction_is_refused(store):
 @pytest.mark.parametrize("stored", ["{not json", "[1, 2]", "\"text\""])
 def test_a_damaged_prediction_leaves_the_run_readable(store, stored):
     run_id = store.save("ws", TrainConfig(), HISTORY, FINAL, "completed", prediction=PREDICTION)
-    with sqlite3.connect(store.path) as db:
-        db.execute("UPDATE runs SET prediction = ? WHERE id = ?", (stored, run_id))
+    with store.connection(write=True) as db:
+        db.execute(runs.update().where(runs.c.id == run_id).values(prediction=stored))
     assert store.get("ws", run_id).prediction is None and store.runs("ws")[0].final == FINAL
 
 
@@ -64,4 +65,4 @@ def test_a_file_from_before_predictions_gains_the_column_and_keeps_its_runs(tmp_
     new = store.save("ws", TrainConfig(), HISTORY, FINAL, "completed", prediction=PREDICTION)
     assert store.get("ws", new).prediction == PREDICTION
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == runstore.SCHEMA_VERSION == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == runstore.SCHEMA_VERSION == 4  # and the class tables

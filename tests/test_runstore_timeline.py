@@ -9,6 +9,7 @@ from playground.config import TrainConfig
 from playground.frames import BoundaryFrame
 from playground.progress import History
 from playground.runstore import RunStore
+from playground.schema import runs
 from playground.timeline import Timeline
 
 HISTORY = History(epochs=(1, 2), train_loss=(1.0, 0.5))
@@ -30,8 +31,8 @@ def timeline(epochs=(0, 1, 2)) -> Timeline:
 
 
 @pytest.fixture
-def store(tmp_path) -> RunStore:
-    return RunStore(tmp_path / "runs.sqlite")
+def store(store_location) -> RunStore:
+    return RunStore(store_location)  # SQLite, then PostgreSQL
 
 
 def test_a_run_saved_with_its_timeline_reads_it_back(store):
@@ -60,8 +61,8 @@ def test_another_workspace_cannot_read_a_timeline(store):
 
 def test_a_damaged_timeline_leaves_the_run_readable(store):
     run_id = store.save("ws", TrainConfig(), HISTORY, FINAL, "completed", timeline=timeline())
-    with sqlite3.connect(store.path) as db:
-        db.execute("UPDATE runs SET timeline = ? WHERE id = ?", (b"NPTL1garbage", run_id))
+    with store.connection(write=True) as db:
+        db.execute(runs.update().where(runs.c.id == run_id).values(timeline=b"NPTL1garbage"))
     assert store.get("ws", run_id).final == FINAL
     assert store.timeline("ws", run_id) is None
 

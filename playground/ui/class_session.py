@@ -30,7 +30,7 @@ _TEACHER_TEXT = re.compile(r"([A-Z0-9]{6})\.([A-Za-z0-9_-]{16,64})")
 
 @st.cache_resource
 def store():
-    """The classes kept in the runs file (`classroom`): members, hand-outs, challenges, drawings."""
+    """The classes kept in the run store (`classroom`): members, hand-outs, challenges, drawings."""
     from ..classroom import ClassStore
     from .server import run_store
 

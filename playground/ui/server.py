@@ -174,10 +174,11 @@ def render_turn():
 
 @st.cache_resource
 def run_store():
-    """The runs file every session saves finished runs to (each under its own workspace)."""
-    from ..runstore import RunStore, default_path
+    """The store every session saves finished runs to (each under its own workspace): $PLAYGROUND_DB_URL's
+    database, else the runs file (`runstore.default_location`)."""
+    from ..runstore import RunStore, default_location
 
-    return RunStore(default_path())
+    return RunStore(default_location())
 
 
 _DEFAULT_DIGITS_LOCK = threading.Lock()
