@@ -38,6 +38,7 @@ from .runstore import RunStore, check_workspace
 from .schema import class_digits as DIGITS
 from .schema import class_handouts as HANDOUTS
 from .schema import class_members as MEMBERS
+from .schema import class_tiles as TILES
 from .schema import classes as CLASSES
 from .settings import class_days, class_digits, class_members
 
@@ -48,7 +49,7 @@ MAX_TITLE = 60  # characters of a class's title
 MAX_JSON = 20_000  # characters of a hand-out or challenge as JSON
 DIGIT_SIDE = 28
 HANDOUT_KINDS = ("setup", "lesson")
-_CLASS_TABLES = (MEMBERS, HANDOUTS, DIGITS)  # what goes with a class, before the class itself
+_CLASS_TABLES = (MEMBERS, HANDOUTS, DIGITS, TILES)  # what goes with a class, before the class itself
 
 
 class ClassError(Exception):
@@ -282,6 +283,28 @@ class ClassStore:
     def digit_count(self, code: str) -> int:
         with self._db() as db:
             return _count(db, DIGITS, DIGITS.c.code == _code(code))
+
+    # --- the board's tiles across replicas (`board_publish`) ----------------------------------------
+
+    def publish_tiles(self, code: str, rows: Iterable[tuple[int, float, str]]) -> None:
+        """Keep each (member, run start, tile record) as the member's tile in class `code`, unless a newer run
+        of theirs is kept already (another replica's); stamped with the time now."""
+        code, now = _code(code), time.time()
+        with self._db(write=True) as db:
+            for member, started, record in rows:
+                kept = db.execute(select(TILES.c.started).where(TILES.c.code == code, TILES.c.member == member)).first()
+                if kept is None:
+                    db.execute(TILES.insert().values(code=code, member=int(member), started=float(started),
+                                                     updated=now, tile=str(record)))
+                elif kept[0] <= started:
+                    db.execute(TILES.update().where(TILES.c.code == code, TILES.c.member == member)
+                               .values(started=float(started), updated=now, tile=str(record)))
+
+    def published_tiles(self, code: str) -> list[tuple[int, float, float, str]]:
+        """(member, run start, written, tile record) of every tile kept for the class `code`."""
+        with self._db() as db:
+            return [tuple(row) for row in db.execute(select(TILES.c.member, TILES.c.started, TILES.c.updated,
+                                                            TILES.c.tile).where(TILES.c.code == _code(code)))]
 
     # --- inside ---------------------------------------------------------------------------------------
 

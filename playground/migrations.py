@@ -42,12 +42,17 @@ def _create_class_tables(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.CLASS_TABLES, checkfirst=True)
 
 
+def _create_class_tiles(conn: Connection) -> None:
+    schema.class_tiles.create(conn, checkfirst=True)
+
+
 # Step N brings a database of version N - 1 to version N.
 STEPS: tuple[Callable[[Connection], None], ...] = (
     _create_runs,  # 1: the runs
     _add_column("runs", "timeline"),  # 2: a run's kept boundary frames
     _add_column("runs", "prediction"),  # 3: a lesson run's prediction
     _create_class_tables,  # 4: classes, members, hand-outs, drawings (before: created on first use)
+    _create_class_tiles,  # 5: the class board's tiles published by each replica
 )
 SCHEMA_VERSION = len(STEPS)
 

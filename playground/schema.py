@@ -74,4 +74,13 @@ class_digits = Table(
 )
 Index("class_digits_by_code", class_digits.c.code, class_digits.c.id)
 
+class_tiles = Table(  # the board's tiles of runs on each replica (`board_publish`): one per member, newest run
+    "class_tiles", metadata,
+    Column("code", Text, primary_key=True),
+    Column("member", Integer, primary_key=True),
+    Column("started", Float(precision=53), nullable=False),  # the run's start (unix time): the newest wins
+    Column("updated", Float(precision=53), nullable=False),  # when its replica last wrote it
+    Column("tile", Text, nullable=False),  # board_publish.record
+)
+
 CLASS_TABLES = (classes, class_members, class_handouts, class_digits)

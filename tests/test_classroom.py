@@ -156,6 +156,20 @@ def test_ending_a_class_removes_everything(store):
     assert store.digit_count(new.info.code) == 0 and store.teaching("teacher1") == []
 
 
+def test_board_tiles_published_by_replicas_keep_each_members_newest_run_and_go_with_the_class(store):
+    new, other = store.create("teacher1"), store.create("teacher2")
+    code = new.info.code
+    ada = store.join(code, "s1", "Ada")
+    store.publish_tiles(code, [(ada.id, 100.0, '{"run": 1}')])
+    store.publish_tiles(other.info.code, [(ada.id, 50.0, '{"elsewhere": 1}')])
+    store.publish_tiles(code, [(ada.id, 200.0, '{"run": 2}')])  # her newer run, on another replica
+    store.publish_tiles(code, [(ada.id, 100.0, '{"run": 1, "epoch": 9}')])  # the older run's replica: ignored
+    [(member, started, updated, record)] = store.published_tiles(code)
+    assert (member, started, record) == (ada.id, 200.0, '{"run": 2}') and abs(updated - time.time()) < 600
+    store.end(code, new.secret)
+    assert store.published_tiles(code) == [] and len(store.published_tiles(other.info.code)) == 1
+
+
 def test_memberships_and_teaching_are_per_browser(store):
     a, b = store.create("teacher1", "A"), store.create("teacher1", "B")
     store.join(a.info.code, "s1")

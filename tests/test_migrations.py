@@ -69,7 +69,7 @@ def test_an_old_runs_file_upgrades_in_place_and_keeps_everything(tmp_path, schem
     made = classes.create("teacher2").info.code
     assert classes.join(made, "student", "Bo").name == "Bo"
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 5
 
 
 def test_a_new_database_gets_every_step_and_records_its_version(store_location):
@@ -77,10 +77,10 @@ def test_a_new_database_gets_every_step_and_records_its_version(store_location):
     assert store.count("ws") == 0
     with store.connection() as db:
         if store.path is None:
-            assert db.execute(text("SELECT version FROM playground_schema")).scalar_one() == 4
+            assert db.execute(text("SELECT version FROM playground_schema")).scalar_one() == 5
         else:
-            assert db.exec_driver_sql("PRAGMA user_version").scalar_one() == 4
-    assert migrations.migrate(store.db) == 4  # nothing left to do
+            assert db.exec_driver_sql("PRAGMA user_version").scalar_one() == 5
+    assert migrations.migrate(store.db) == 5  # nothing left to do
 
 
 def test_stores_opening_a_new_database_together_upgrade_it_once(store_location, monkeypatch):
@@ -101,5 +101,5 @@ def test_a_database_of_a_newer_version_is_refused(store_location):
             db.execute(text("UPDATE playground_schema SET version = 99"))
         else:
             db.exec_driver_sql("PRAGMA user_version = 99")
-    with pytest.raises(RunStoreError, match=r"newer version of the app \(schema 99; this one reads 4\)"):
+    with pytest.raises(RunStoreError, match=r"newer version of the app \(schema 99; this one reads 5\)"):
         RunStore(store_location).runs("ws")
