@@ -28,15 +28,18 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load_scenarios import WORKSPACE_COOKIE, link_query
+from benchmarks.load_class import CLASS_PAGE, GRID, grid_html, grid_tiles
+from benchmarks.load_scenarios import TEACHER_COOKIE, WORKSPACE_COOKIE, link_query
 from benchmarks.load_test import TRAIN, train
 from benchmarks.st_client import Session
 from deploy import nginx_conf, postgres, processes
 from deploy.school import Plan, check, read_plan
+from playground.classroom import ClassStore
 from playground.config import TrainConfig
+from playground.runstore import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK = ["--store", "sqlite", "--no-ray"]  # after the merge: [] (PostgreSQL + Ray, the script's default)
+STACK = ["--no-ray"]  # PostgreSQL; after the Ray backend's merge: [] (PostgreSQL + Ray, the script's default)
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
 WAIT_S = 180  # the longest any step may take (a replica's first page imports torch on a busy machine)
@@ -155,6 +158,31 @@ def test_a_run_trained_on_replica_1_is_listed_on_replica_2(school, trained):
     workspace, label = trained
     assert asyncio.run(saved_runs(school.url, "2", workspace)) == ("2", [label])
     assert asyncio.run(saved_runs(school.url, "2", secrets.token_hex(16)))[1] == []
+
+
+def test_the_class_board_on_replica_2_shows_a_run_trained_on_replica_1(school):
+    """A student trains on replica 1; the teacher's board on replica 2 shows the run's tile (replica 1 publishes
+    its class runs' tiles to the shared store, `board_publish`), with where its setup came from."""
+    replica2 = next(s for s in processes.load(school.services) if s.name == "replica2")
+    store = ClassStore(RunStore(environment(replica2)["PLAYGROUND_DB_URL"]))
+    teacher, student = secrets.token_hex(16), secrets.token_hex(16)
+    new = store.create(teacher, "School")
+    store.join(new.info.code, student, "Ada")
+    store.hand_out(new.info.code, new.secret, "setup", TrainConfig().to_dict())
+
+    async def train_then_look() -> list[tuple[str, str]]:
+        async with browser(school.url, "Playground", "1", student, link_query(RUN)) as session:
+            assert await open_page(session) == "1"
+            assert (await train(session, time.monotonic() + WAIT_S))["status"] == "Completed"
+        cookie = (f"{nginx_conf.AFFINITY_COOKIE}=2; {WORKSPACE_COOKIE}={teacher}; "
+                  f"{TEACHER_COOKIE}={new.info.code}.{new.secret}")
+        async with Session(school.url, CLASS_PAGE, "", {"Cookie": cookie, "Origin": school.url}) as board:
+            assert await open_page(board) == "2"
+            shown = lambda: grid_tiles(grid_html(board.view.components.get(GRID)) or "")  # noqa: E731
+            assert await board.until(lambda: [status for status, _ in shown()] == ["completed"], WAIT_S), shown()
+            return shown()
+    [(status, changed)] = asyncio.run(train_then_look())
+    assert changed == "own setup"  # from a link, not from the hand-out: the published tile says so
 
 
 def environment(service: processes.Service) -> dict[str, str]:
