@@ -27,6 +27,7 @@ if "PLAYGROUND_DATA" not in os.environ:
 os.environ.setdefault("PLAYGROUND_WORKERS", "0")
 
 from playground.config import TrainConfig  # noqa: E402
+from ray_cluster import ray_cluster  # noqa: E402,F401 (the Ray backend's tests share one loopback cluster)
 
 # The session-state keys where a page keeps a run or race that trains on after the script run.
 RUN_KEYS = ("pg_run", "ls_race")
