@@ -75,9 +75,11 @@ def actor_class():
 def lost_reason(error: Exception) -> str:
     """A short reason from Ray's long error text."""
     text = str(error).lower()
-    if "ray.kill" in text or "killed" in text:
+    if "killed by `ray.kill`" in text:
         return "it was stopped on the cluster"
-    if "node" in text and ("died" in text or "dead" in text or "removed" in text):
+    if "worker process has died" in text:
+        return "its process ended (out of memory?)"
+    if "node" in text:
         return "its machine left the cluster"
     return "its process ended (out of memory?)"
 
@@ -251,7 +253,8 @@ class _RayJob(_PoolJob):
         while True:
             with self._lock:
                 commands, self._commands = tuple(self._commands), []
-            reply = ray.get(self._actor.update.remote(sent, known, SNAPSHOT_SECONDS, commands), timeout=SILENT_SECONDS)
+            update = self._actor.update.remote(sent, known, SNAPSHOT_SECONDS, commands, True, SNAPSHOT_SECONDS * 0.9)
+            reply = ray.get(update, timeout=SILENT_SECONDS)
             if reply is None:
                 continue
             kind, snap, frames, extra = reply

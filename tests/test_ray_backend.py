@@ -65,7 +65,7 @@ def test_a_killed_ray_worker_fails_only_its_run_and_new_runs_train(backend):
     os.kill(ray.get(doomed._actor.ready.remote()), signal.SIGKILL)  # as the out-of-memory killer would
     doomed.join(HANG_S)
     snap = doomed.snapshot()
-    assert snap.status == FAILED and snap.message.startswith("The Ray worker training this run was lost: ")
+    assert snap.status == FAILED and snap.message.startswith("The Ray worker training this run was lost: its process")
     assert snap.message.endswith("Train again to start it elsewhere.") and saved == []
     assert other.snapshot().status == RUNNING and other.active
     after = backend.run(spiral()).start()  # takes the freed CPU
@@ -115,6 +115,19 @@ def test_image_runs_ask_for_a_gpu_only_where_the_cluster_has_one(backend, monkey
     assert backend.run(mnist)._gpus() == 1 and backend.run(spiral())._gpus() == 0
     assert backend.run(replace(mnist, device="cpu"))._gpus() == 0
     assert backend.race((("a", spiral()), ("b", mnist)))._gpus() == 1
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("The actor is dead because its worker process has died. Worker exit type: SYSTEM_ERROR",
+     "its process ended (out of memory?)"),
+    ("The actor is dead because it was killed by `ray.kill`.", "it was stopped on the cluster"),
+    ("The actor died because its node has died. Node Id: 5f3c", "its machine left the cluster"),
+])
+def test_a_lost_actor_is_told_in_plain_words(text, reason):
+    from playground.ray_backend import LOST, lost_reason
+
+    assert lost_reason(RuntimeError(text)) == reason
+    assert LOST.format(reason=reason).endswith(f"lost: {reason}. Train again to start it elsewhere.")
 
 
 def test_make_backend_picks_ray_only_when_its_address_is_set(ray_cluster, monkeypatch):
