@@ -15,7 +15,9 @@ Part 2: `--runs` fast default-spiral runs at once on one Ray node of one CPU, th
 second `ray start --address` node of one CPU on this machine): wall seconds until all ended. Both nodes
 share this machine's cores, so this is a projection of what a second machine adds: with one CPU each,
 the second node doubles the runs trained at once; a real second machine adds its own cores on top of
-this one's instead of sharing them. Prints a table and writes JSON with the load average. A benchmark,
+this one's instead of sharing them. Then a Ray node is lost: two endless runs, one on each node, and
+the second node's processes are killed (SIGKILL to its process group): how soon its run fails and with
+what message, whether the other run trains on, and whether a new run completes. Prints a table and writes JSON with the load average. A benchmark,
 not a test.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import time
 from pathlib import Path
@@ -127,18 +130,58 @@ def part_one(repeats: int) -> list[dict]:
         head.remove()
 
 
-def part_two(runs: int) -> list[dict]:
+def part_two(runs: int) -> tuple[list[dict], dict]:
+    """One node, then two; then the second node is killed with a run on each node."""
     head = RayNode.head(num_cpus=1)
     try:
         one = many_at_once(head.address, runs)
         second = RayNode.worker(head, num_cpus=1)
         try:
             two = many_at_once(head.address, runs)
+            lost = node_lost(head.address, second)
         finally:
             second.stop()
-        return [{"nodes": 1, **one}, {"nodes": 2, **two}]
+        return [{"nodes": 1, **one}, {"nodes": 2, **two}], lost
     finally:
         head.remove()
+
+
+def node_lost(address: str, node: RayNode) -> dict:
+    """Two endless runs (one per node); the second node's processes are killed (SIGKILL to its group):
+    how soon its run fails and with what message, whether the other trains on, and whether a new run
+    (after the other stopped) completes on the node left."""
+    from playground.ray_backend import RayBackend, connect, disconnect
+
+    connect(address)
+    backend = RayBackend(address)
+    try:
+        endless = TrainConfig().replace(epochs=1_000_000)
+        runs = [backend.run(endless, pace="watch").start() for _ in range(2)]
+        for run in runs:
+            wait(run, lambda snap: snap.status == RUNNING)
+        killed = time.monotonic()
+        os.killpg(node.process.pid, signal.SIGKILL)
+        failed = wait_any_end(runs)
+        detected = time.monotonic() - killed
+        survivor = next(run for run in runs if run is not failed)
+        survived = survivor.snapshot().status == RUNNING
+        survivor.stop()
+        survivor.join(60)
+        after = backend.run(TrainConfig().replace(epochs=100)).start()
+        wait(after, lambda snap: not snap.active, poll=0.2)
+        return {"detected_s": detected, "message": failed.snapshot().message, "other_trained_on": survived,
+                "new_run": after.snapshot().status}
+    finally:
+        backend.close()
+        disconnect()
+
+
+def wait_any_end(runs: list):
+    while True:
+        for run in runs:
+            if not run.snapshot().active:
+                return run
+        time.sleep(0.05)
 
 
 def main() -> None:
@@ -149,10 +192,10 @@ def main() -> None:
     args = parser.parse_args()
     load_before = os.getloadavg()
     rows = part_one(args.repeats)
-    scaling = part_two(args.runs)
+    scaling, lost = part_two(args.runs)
     result = {"cpus": os.cpu_count(), "machine": platform.machine(), "loadavg_before": load_before,
               "loadavg_after": os.getloadavg(), "repeats": args.repeats, "rows": rows, "scaling": scaling,
-              "second_node_speedup": scaling[0]["wall_s"] / scaling[1]["wall_s"]}
+              "second_node_speedup": scaling[0]["wall_s"] / scaling[1]["wall_s"], "node_lost": lost}
     print(table(result))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
@@ -171,6 +214,9 @@ def table(result: dict) -> str:
         lines.append(f"{r['nodes']:5d} {r['runs']:4d} {r['wall_s']:7.2f} {r['completed']:9d}")
     lines.append(f"a second 1-CPU node: {result['second_node_speedup']:.2f}x the runs per minute (projection of a "
                  "second machine; here both nodes share this machine's cores)")
+    lost = result["node_lost"]
+    lines.append(f"second node killed: its run failed after {lost['detected_s']:.2f} s ({lost['message']!r}); "
+                 f"the other trained on: {lost['other_trained_on']}; a new run: {lost['new_run']}")
     return "\n".join(lines)
 
 

@@ -11,37 +11,15 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from playground.config import TrainConfig
 from playground.progress import COMPLETED, FAILED, RUNNING, STOPPED
+from test_pool import HANG_S, endless, spiral, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-HANG_S = 120
-
-
-def spiral(**changes) -> TrainConfig:
-    base = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
-            "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
-            "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 20, "seed": 1}
-    return TrainConfig.from_dict({**base, **changes})
-
-
-def endless(seed: int = 1) -> TrainConfig:
-    return spiral(dataset={"name": "spiral", "classes": 3, "n_per_class": 4000, "seed": 1}, batch_size=1,
-                  epochs=1000, seed=seed)
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + HANG_S
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
-    return value
 
 
 @pytest.fixture(scope="module")
