@@ -17,8 +17,8 @@ share this machine's cores, so this is a projection of what a second machine add
 the second node doubles the runs trained at once; a real second machine adds its own cores on top of
 this one's instead of sharing them. Then a Ray node is lost: two endless runs, one on each node, and
 the second node's processes are killed (SIGKILL to its process group): how soon its run fails and with
-what message, whether the other run trains on, and whether a new run completes. Prints a table and writes JSON with the load average. A benchmark,
-not a test.
+what message, whether the other run trains on, and whether a new run completes. Prints a table and
+writes JSON with the load average. A benchmark, not a test.
 """
 from __future__ import annotations
 

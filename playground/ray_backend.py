@@ -36,7 +36,7 @@ from .config import TrainConfig
 from .datasets import DATASETS
 from .pace import FAST
 from .pool import ABANDONED, START_SILENT_SECONDS, PooledRace, PooledRunner, _PoolJob
-from .progress import FAILED, QUEUED, STARTING, STOPPED, Owners, RaceSnapshot, Snapshot
+from .progress import QUEUED, STARTING, STOPPED, Owners, RaceSnapshot, Snapshot
 from .ray_actor import TrainingActor
 from .timeline import Timeline
 from .worker import SNAPSHOT_SECONDS
@@ -353,7 +353,7 @@ class AttachedRun:
         with self._lock:
             last = self._snapshot or Snapshot(STOPPED, 0, 0, 0.0, 0.0)
             if last.active:
-                last = replace(last, status=STOPPED if last.epoch else FAILED, message=ELSEWHERE)
+                last = replace(last, status=STOPPED, message=ELSEWHERE)
             self._snapshot = last
             return last
 
