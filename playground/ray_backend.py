@@ -77,11 +77,9 @@ def lost_reason(error: Exception) -> str:
     text = str(error).lower()
     if "killed by `ray.kill`" in text:
         return "it was stopped on the cluster"
-    if "worker process has died" in text:
-        return "its process ended (out of memory?)"
-    if "node" in text:
+    if "node" in text and "worker process has died" not in text:
         return "its machine left the cluster"
-    return "its process ended (out of memory?)"
+    return "its process ended (out of memory, or its machine went away?)"
 
 
 class RayBackend:

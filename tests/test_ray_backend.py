@@ -97,7 +97,7 @@ def test_image_runs_ask_for_a_gpu_only_where_the_cluster_has_one(backend, monkey
 
 @pytest.mark.parametrize("text, reason", [
     ("The actor is dead because its worker process has died. Worker exit type: SYSTEM_ERROR",
-     "its process ended (out of memory?)"),
+     "its process ended (out of memory, or its machine went away?)"),
     ("The actor is dead because it was killed by `ray.kill`.", "it was stopped on the cluster"),
     ("The actor died because its node has died. Node Id: 5f3c", "its machine left the cluster"),
 ])
