@@ -200,7 +200,11 @@ class _RayJob(_PoolJob):
         """Ask Ray for the actor and relay it on a thread of its own."""
         options = {"name": self.ref, "namespace": NAMESPACE, "num_cpus": self.pool.cpus_per_run,
                    "num_gpus": self._gpus()}
-        self._actor = actor_class().options(**options).remote(self.pool.torch_threads)
+        try:
+            self._actor = actor_class().options(**options).remote(self.pool.torch_threads)
+        except (RayError, ValueError) as error:  # e.g. the cluster went away
+            self.pool._forget(self)
+            return self._lost(f"the cluster did not take it ({type(error).__name__})")
         threading.Thread(target=self._serve, name=f"ray-{self.ref}", daemon=True).start()
 
     def _serve(self) -> None:
