@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -48,14 +49,24 @@ SILENT_SECONDS = 30.0  # an actor that does not answer an update this long is ta
 ATTACHED_SECONDS = 2.0  # an attached handle waits this long for an answer (a queued actor gives none)
 PLACE_CHECK_SECONDS = 0.2  # a queued run looks this often whether Ray has placed its actor
 LOST = "The Ray worker training this run was lost: {reason}. Train again to start it elsewhere."
+CANNOT_CONNECT = ("The training cluster cannot be reached ({problem}), so this run cannot start. "
+                  "Ask whoever runs this server.")
+CONNECT_SECONDS = 3.0  # how long the head's port may take to answer
 ELSEWHERE = "This run ended on the server that started it; find it on the Runs page."
 _ACTOR = []  # the Ray actor class, made on first use
 
 
 def connect(address: str) -> None:
-    """Join the cluster at `address` (once per process), quietly: Ray's own log lines stay out of ours."""
+    """Join the cluster at `address` (once per process), quietly: Ray's own log lines stay out of ours.
+    ConnectionError at once when its head does not answer (`ray.init` would retry for minutes)."""
     if ray.is_initialized():
         return
+    if address != "auto":
+        host, port = address.removeprefix("ray://").rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+        except OSError as error:
+            raise ConnectionError(f"Ray at {address}: {error.strerror or error}") from error
     package = str(Path(__file__).resolve().parent)
     ray.init(address=address, namespace=NAMESPACE, runtime_env={"py_modules": [package]},
              log_to_driver=False, logging_level=logging.WARNING)
@@ -90,10 +101,11 @@ class RayBackend:
 
     def __init__(self, address: str | None = None, cpus_per_run: float = 1, torch_threads: int = 1,
                  abandoned_seconds: float | None = None):
-        connect(address or settings.ray_address())
+        self.address = address or settings.ray_address()
         self.cpus_per_run, self.torch_threads = cpus_per_run, torch_threads
         self.abandoned_seconds = abandoned_seconds if abandoned_seconds is not None else settings.abandoned_seconds()
-        self.gpus = ray.cluster_resources().get("GPU", 0) >= 1
+        self.gpus = False
+        self._connect()
         self.owners = Owners()
         self._lock = threading.Lock()
         self._queue: list[_RayJob] = []  # waiting for Ray to place their actor, first come first
@@ -115,9 +127,21 @@ class RayBackend:
         ValueError when the cluster has no such run (any more)."""
         return AttachedRun(ref, ray.get_actor(ref, namespace=NAMESPACE))
 
+    def _connect(self) -> str | None:
+        """None once connected to the cluster; else what went wrong (tried again at the next run)."""
+        try:
+            connect(self.address)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            log.error("cannot connect to the Ray cluster: %s", error)
+            return str(error)
+        self.gpus = ray.cluster_resources().get("GPU", 0) >= 1
+        return None
+
     @property
     def workers(self) -> int:
         """How many runs the cluster could train at once (its CPUs over each run's)."""
+        if not ray.is_initialized():
+            return 1
         return max(1, int(ray.cluster_resources().get("CPU", 0) // self.cpus_per_run))
 
     @property
@@ -150,6 +174,11 @@ class RayBackend:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the training backend is closed")
+        problem = self._connect()
+        if problem:
+            job._fail(CANNOT_CONNECT.format(problem=problem))
+            return next(self._ids)
+        with self._lock:
             self._queue.append(job)
             self._jobs.add(job)
         job._launch()

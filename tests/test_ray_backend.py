@@ -108,6 +108,30 @@ def test_a_lost_actor_is_told_in_plain_words(text, reason):
     assert LOST.format(reason=reason).endswith(f"lost: {reason}. Train again to start it elsewhere.")
 
 
+UNREACHABLE = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from playground.ray_backend import RayBackend
+    from test_pool import spiral
+    backend = RayBackend("127.0.0.1:{port}")  # nothing listens there: no wait for Ray's minutes of retries
+    run = backend.run(spiral()).start()
+    print(run.snapshot().status, run.active)
+    print(run.snapshot().message)
+""")
+
+
+def test_an_unreachable_cluster_fails_runs_at_once_with_a_message():
+    from ray_cluster import free_port
+
+    script = UNREACHABLE.format(root=str(ROOT), port=free_port())
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG_S,
+                         cwd=ROOT / "tests")
+    status, message = out.stdout.splitlines()[:2]
+    assert status == f"{FAILED} False", out.stderr[-2000:]
+    assert message.startswith("The training cluster cannot be reached (Ray at 127.0.0.1:")
+    assert message.endswith("so this run cannot start. Ask whoever runs this server.")
+
+
 def test_make_backend_picks_ray_only_when_its_address_is_set(ray_cluster, monkeypatch):
     from playground.backend import make_backend
     from playground.ray_backend import RayBackend
