@@ -6,6 +6,9 @@ it (`ray start --address`). `stop()` signals the node's process group (SIGTERM, 
 period): never `ray stop`, which would end every Ray cluster on the machine (other tests run their own).
 `ray_cluster` is the session-scoped fixture (registered in conftest.py) that the Ray backend's tests
 share: one head of 2 CPUs for the whole test session. It skips only where the `ray` command is missing.
+Asked for 127.0.0.1 (`--node-ip-address`), Ray 2.60 still advertises the machine's own address and its
+gRPC servers (GCS, raylet) listen on every interface (`services.resolve_ip_for_localhost`); their ports
+are free ones chosen here, and the nodes live only as long as the fixture or benchmark that started them.
 Knows nothing about the playground.
 """
 from __future__ import annotations
