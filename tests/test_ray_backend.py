@@ -1,5 +1,6 @@
 """The Ray backend beyond the pool's handle contract (tests/test_pool.py runs that against both backends):
-a lost Ray worker fails only its own run, a run is readable from another process by its name, image runs
+a lost Ray worker fails only its own run, the timeline comes back whole, a run is readable from another process
+by its name, image runs
 ask for a GPU only where the cluster has one, and `make_backend` imports Ray only for a cluster.
 
 All share the test session's loopback cluster (tests/ray_cluster.py); they wait on snapshots, never on
@@ -14,10 +15,14 @@ import textwrap
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from playground.progress import COMPLETED, FAILED, RUNNING, STOPPED
+from playground.runner import TrainingRunner
+from playground.timeline import keep_epochs
 from test_pool import HANG_S, endless, spiral, wait_for
+from test_pool_timeline import SPIRAL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,6 +57,20 @@ def test_a_killed_ray_worker_fails_only_its_run_and_new_runs_train(backend):
     other.stop()
     other.join(HANG_S)
     assert other.snapshot().status == STOPPED
+
+
+def test_a_ray_run_ends_with_the_same_timeline_as_in_process(backend):
+    """Each update carries only the frames not sent yet; the server puts the timeline back together."""
+    saved = []
+    run = backend.run(SPIRAL, on_end=saved.append, pace="watch").start()
+    run.join(HANG_S)
+    snap = run.snapshot()
+    local = TrainingRunner(SPIRAL, pace="watch").start()
+    local.join(HANG_S)
+    assert snap.status == COMPLETED and snap.timeline.epochs == keep_epochs(200)
+    assert saved[0].timeline.epochs == snap.timeline.epochs
+    for ours, theirs in zip(snap.timeline.frames, local.snapshot().timeline.frames, strict=True):
+        assert np.array_equal(ours.classes, theirs.classes)
 
 
 ATTACH = textwrap.dedent("""
