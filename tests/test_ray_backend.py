@@ -1,7 +1,7 @@
 """The Ray backend beyond the pool's handle contract (tests/test_pool.py runs that against both backends):
-a lost Ray worker fails only its own run, the timeline comes back whole, a run is readable from another process
-by its name, image runs
-ask for a GPU only where the cluster has one, and `make_backend` imports Ray only for a cluster.
+a lost Ray worker fails only its own run, the timeline comes back whole, a run is readable from another
+process by its name, image runs ask for a GPU only where the cluster has one, an unreachable cluster fails
+runs at once, and `make_backend` imports Ray only for a cluster.
 
 All share the test session's loopback cluster (tests/ray_cluster.py); they wait on snapshots, never on
 the clock, except for generous bounds that only catch hangs.
