@@ -144,6 +144,12 @@ class RayBackend:
             return 1
         return max(1, int(ray.cluster_resources().get("CPU", 0) // self.cpus_per_run))
 
+    def free_slots(self) -> int:
+        """How many more runs the cluster has CPUs for now."""
+        if not ray.is_initialized():
+            return 0
+        return int(ray.available_resources().get("CPU", 0) // self.cpus_per_run)
+
     @property
     def ready(self) -> int:
         return self.workers
@@ -219,6 +225,14 @@ class _RayJob(_PoolJob):
 
     def _gpus(self) -> int:
         raise NotImplementedError
+
+    def snapshot(self, touch: bool = True):
+        """The pool job's snapshot, but a run not placed yet while the cluster has room for it (Ray is
+        starting its actor) says "starting", not "queued"."""
+        snap = super().snapshot(touch)
+        if snap.status == QUEUED and snap.place and snap.place <= self.pool.free_slots():
+            return replace(self._queued_snapshot(0), status=STARTING)
+        return snap
 
     def _call(self, name: str, *args) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from playground.progress import COMPLETED, FAILED, RUNNING, STOPPED
+from playground.progress import COMPLETED, FAILED, QUEUED, RUNNING, STOPPED
 from playground.runner import TrainingRunner
 from playground.timeline import keep_epochs
 from test_pool import HANG_S, endless, spiral, wait_for
@@ -57,6 +57,14 @@ def test_a_killed_ray_worker_fails_only_its_run_and_new_runs_train(backend):
     other.stop()
     other.join(HANG_S)
     assert other.snapshot().status == STOPPED
+
+
+def test_a_run_waiting_for_its_actor_where_the_cluster_has_room_says_starting_not_queued(backend, monkeypatch):
+    monkeypatch.setattr(backend, "free_slots", lambda: 1)  # as Ray's view of the cluster says while it starts one
+    run = backend.run(spiral()).start()
+    assert run.snapshot().status != QUEUED and run.snapshot().place == 0
+    run.join(HANG_S)
+    assert run.snapshot().status == COMPLETED
 
 
 def test_a_ray_run_ends_with_the_same_timeline_as_in_process(backend):
