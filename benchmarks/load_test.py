@@ -1,7 +1,7 @@
 """Classroom load test: N students on one server, each training at once (the default spiral, or a scenario).
 
     python -m benchmarks.load_test [--scenario default|same|seeds|mixed|class] [--sessions 30] [--port auto]
-                                   [--workers N] [--timeout 600] [--interactions 5] [--gap 2]
+                                   [--workers N | --ray ADDRESS|start] [--timeout 600] [--interactions 5] [--gap 2]
                                    [--out benchmarks/results/load_test[_SCENARIO].json]
     python -m benchmarks.load_test --url http://127.0.0.1:8501 [--pid SERVER_PID] ...
 
@@ -16,6 +16,8 @@ fragment rerun sent to that run's end) and the tiles it showed are reported besi
 
 Starts `streamlit run app.py` on 127.0.0.1 (a free port; PLAYGROUND_OFFLINE=1, PLAYGROUND_DATA and
 PLAYGROUND_RUNS_DB in a temp folder; PLAYGROUND_WORKERS=N with --workers, else the app's default;
+PLAYGROUND_RAY_ADDRESS with --ray: the server trains on that Ray cluster, or on a loopback head of this
+machine's CPUs that `--ray start` runs for the test;
 `server.disconnectedSessionTTL` of 5 s instead of 120 so closed tabs are dropped soon) and ends
 its process group at the end; or uses the server at --url (memory and CPU only with --pid). Only
 loopback is touched. Each session is a websocket client speaking Streamlit's protocol
@@ -55,6 +57,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import platform
@@ -97,6 +100,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pid", type=int, help="with --url: the server's pid, to measure its memory")
     parser.add_argument("--runs-db", type=Path, help="with --url and --scenario class: the server's runs file")
     parser.add_argument("--workers", type=int, help="set PLAYGROUND_WORKERS for the server (default: unset)")
+    parser.add_argument("--ray", metavar="ADDRESS", help="set PLAYGROUND_RAY_ADDRESS for the server (train on that "
+                        "Ray cluster); 'start': a loopback Ray head of this machine's CPUs, started and ended here")
     parser.add_argument("--interactions", type=int, default=5, help="page interactions per session")
     parser.add_argument("--gap", type=float, default=2.0, help="seconds between a session's interactions")
     parser.add_argument("--timeout", type=float, default=600, help="seconds for the whole test")
@@ -115,6 +120,8 @@ def start_server(args, tmp: Path) -> subprocess.Popen:
            "PLAYGROUND_RUNS_DB": str(tmp / "runs.sqlite")}
     if args.workers is not None:
         env["PLAYGROUND_WORKERS"] = str(args.workers)
+    if args.ray:
+        env["PLAYGROUND_RAY_ADDRESS"] = args.ray
     return launch(args.port, env, tmp / "server.log", "--server.disconnectedSessionTTL", str(SESSION_TTL))
 
 
@@ -571,10 +578,26 @@ def server_log(tmp: str) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+@contextlib.contextmanager
+def ray_cluster(args):
+    """With `--ray start`: a Ray head on loopback (tests/ray_cluster.py) for the server, ended afterwards."""
+    if args.ray != "start":
+        yield
+        return
+    from tests.ray_cluster import RayNode
+
+    head = RayNode.head(num_cpus=os.cpu_count() or 1)
+    args.ray = head.address
+    try:
+        yield
+    finally:
+        head.remove()
+
+
 def main() -> None:
     args = parse_args()
     deadline = time.monotonic() + args.timeout
-    with tempfile.TemporaryDirectory(prefix="load-test-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="load-test-") as tmp, ray_cluster(args):
         server = None
         if args.url:
             url, pid = args.url.rstrip("/"), args.pid

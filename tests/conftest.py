@@ -28,6 +28,7 @@ os.environ.setdefault("PLAYGROUND_WORKERS", "0")
 
 from pg_server import pg_server, pg_url, store_location  # noqa: E402,F401 - PostgreSQL for the store tests
 from playground.config import TrainConfig  # noqa: E402
+from ray_cluster import ray_cluster  # noqa: E402,F401 (the Ray backend's tests share one loopback cluster)
 
 # The session-state keys where a page keeps a run or race that trains on after the script run.
 RUN_KEYS = ("pg_run", "ls_race")

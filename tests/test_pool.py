@@ -31,6 +31,23 @@ def pool():
     pool.close()
 
 
+@pytest.fixture(scope="module")
+def ray_backend(ray_cluster):
+    """The Ray backend on the test session's 2-CPU cluster, each run asking for both CPUs: one run at a
+    time, as on the one-worker pool."""
+    from playground.ray_backend import RayBackend
+
+    backend = RayBackend(ray_cluster, cpus_per_run=2, abandoned_seconds=HANG_S)
+    yield backend
+    backend.close(HANG_S)
+
+
+@pytest.fixture(params=["pool", "ray"])
+def backend(request):
+    """The handle contract's tests run against both backends: the local pool and Ray."""
+    return request.getfixturevalue("pool" if request.param == "pool" else "ray_backend")
+
+
 def spiral(**changes) -> TrainConfig:
     base = {"dataset": {"name": "spiral", "classes": 3, "n_per_class": 20, "noise": 0.2, "seed": 1},
             "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}],
@@ -57,9 +74,9 @@ def finish(run) -> None:
     assert not run.active
 
 
-def test_a_pooled_run_matches_the_same_run_in_process(pool):
+def test_a_pooled_run_matches_the_same_run_in_process(backend):
     saved = []
-    run = pool.run(spiral(), on_end=saved.append).start()
+    run = backend.run(spiral(), on_end=saved.append).start()
     finish(run)
     local = TrainingRunner(spiral()).start()
     local.join()
@@ -70,8 +87,8 @@ def test_a_pooled_run_matches_the_same_run_in_process(pool):
     assert len(saved) == 1 and saved[0].status == COMPLETED and saved[0].history == snap.history
 
 
-def test_the_finished_model_is_rebuilt_here(pool):
-    run = pool.run(spiral()).start()
+def test_the_finished_model_is_rebuilt_here(backend):
+    run = backend.run(spiral()).start()
     assert run.engine is None  # not while it trains
     finish(run)
     engine = run.engine
@@ -79,10 +96,10 @@ def test_the_finished_model_is_rebuilt_here(pool):
     assert run.engine is engine
 
 
-def test_jobs_beyond_the_pool_wait_in_line_and_see_their_place(pool):
-    first = pool.run(endless()).start()
+def test_jobs_beyond_the_pool_wait_in_line_and_see_their_place(backend):
+    first = backend.run(endless()).start()
     wait_for(lambda: first.snapshot().epoch or first.snapshot().history.batch_epochs, "the first run to train")
-    second, third = pool.run(spiral()).start(), pool.run(spiral(seed=2)).start()  # not identical: both queue
+    second, third = backend.run(spiral()).start(), backend.run(spiral(seed=2)).start()  # not identical: both queue
     assert (second.snapshot().status, second.snapshot().place) == (QUEUED, 1)
     assert third.snapshot().place == 2 and "1 ahead of you" in third.snapshot().message
     second.stop()  # leaving the queue moves everyone behind up
@@ -94,8 +111,8 @@ def test_jobs_beyond_the_pool_wait_in_line_and_see_their_place(pool):
     assert first.snapshot().status == STOPPED
 
 
-def test_stop_ends_a_long_epoch_within_a_batch(pool):
-    run = pool.run(endless()).start()
+def test_stop_ends_a_long_epoch_within_a_batch(backend):
+    run = backend.run(endless()).start()
     wait_for(lambda: run.snapshot().history.batch_epochs, "the first in-epoch report")
     run.stop()
     finish(run)
@@ -103,8 +120,8 @@ def test_stop_ends_a_long_epoch_within_a_batch(pool):
     assert snap.status == STOPPED and snap.epoch <= 1  # the first epoch (of 10,000 batches) was cut short
 
 
-def test_commands_reach_the_worker(pool):
-    run = pool.run(spiral(epochs=50)).start(paused=True)
+def test_commands_reach_the_worker(backend):
+    run = backend.run(spiral(epochs=50)).start(paused=True)
     run.step(3)  # given while it may still be queued or starting: replayed in order
     wait_for(lambda: run.snapshot().epoch == 3 and run.snapshot().status == PAUSED, "three stepped epochs")
     run.set_learning_rate(0.05)
@@ -114,17 +131,17 @@ def test_commands_reach_the_worker(pool):
     assert run.snapshot().lr == pytest.approx(0.05) and run.snapshot().status == COMPLETED
 
 
-def test_nobody_watching_stops_the_run_and_frees_the_worker(pool):
-    idle = pool.run(spiral(epochs=100_000), idle_pause=1.0, idle_end=1.0).start()
-    waiting = pool.run(spiral()).start()
+def test_nobody_watching_stops_the_run_and_frees_the_worker(backend):
+    idle = backend.run(spiral(epochs=100_000), idle_pause=1.0, idle_end=1.0).start()
+    waiting = backend.run(spiral()).start()
     finish(idle)  # nobody calls snapshot(): the watchdog ends it
     assert idle.snapshot().status == STOPPED and "nobody watched" in idle.snapshot().message
     finish(waiting)
     assert waiting.snapshot().status == COMPLETED
 
 
-def test_a_watched_run_is_not_stopped_by_the_watchdog(pool):
-    run = pool.run(spiral(epochs=100_000), idle_pause=2.5, idle_end=2.5).start()  # > SEEN_SECONDS + a poll
+def test_a_watched_run_is_not_stopped_by_the_watchdog(backend):
+    run = backend.run(spiral(epochs=100_000), idle_pause=2.5, idle_end=2.5).start()  # > SEEN_SECONDS + a poll
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:  # a page polling 2.5 times a second
         assert run.snapshot().status != STOPPED
@@ -147,19 +164,19 @@ def test_a_worker_that_dies_fails_its_job_and_is_replaced(pool):
     assert after.snapshot().status == COMPLETED
 
 
-def test_a_config_that_cannot_train_fails_with_its_reason(pool):
+def test_a_config_that_cannot_train_fails_with_its_reason(backend):
     huge_batch = spiral(dataset={"name": "mnist"}, layers=[
         {"type": "conv2d", "out": 512, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "flatten"},
         {"type": "linear"}], batch_size=0, epochs=1)
-    run = pool.run(huge_batch).start()
+    run = backend.run(huge_batch).start()
     finish(run)
     assert run.snapshot().status == FAILED and "set the batch size to at most" in run.snapshot().message
 
 
-def test_a_race_runs_in_the_pool_and_is_saved_here(pool):
+def test_a_race_runs_in_the_pool_and_is_saved_here(backend):
     entrants = (("Adam", spiral(epochs=5)), ("SGD", spiral(epochs=5, optimizer={"name": "sgd", "lr": 0.01})))
     saved = []
-    race = pool.race(entrants, on_end=saved.append).start()
+    race = backend.race(entrants, on_end=saved.append).start()
     finish(race)
     local = Race(entrants).start()
     local.join()
@@ -169,11 +186,11 @@ def test_a_race_runs_in_the_pool_and_is_saved_here(pool):
     assert len(saved) == 1 and saved[0].entrants == snap.entrants
 
 
-def test_a_failed_save_is_told_in_the_message(pool):
+def test_a_failed_save_is_told_in_the_message(backend):
     def broken(snap):
         raise OSError("disk full")
 
-    run = pool.run(spiral(epochs=2), on_end=broken).start()
+    run = backend.run(spiral(epochs=2), on_end=broken).start()
     finish(run)
     assert run.snapshot().status == COMPLETED
     assert "could not be saved for the Runs page: disk full" in run.snapshot().message
@@ -207,8 +224,8 @@ def test_workers_that_cannot_start_fail_jobs_with_a_message(monkeypatch):
         pool.close()
 
 
-def test_a_pace_goes_to_the_worker_with_the_run_and_a_change_is_relayed(pool):
-    run = pool.run(spiral(epochs=100_000), pace="watch").start(paused=True)
+def test_a_pace_goes_to_the_worker_with_the_run_and_a_change_is_relayed(backend):
+    run = backend.run(spiral(epochs=100_000), pace="watch").start(paused=True)
     assert run.pace == "watch" and run._arguments["pace"] == "watch"  # the worker's TrainingRunner(pace=...)
     run.set_pace("fast")
     assert run.pace == "fast"
@@ -216,7 +233,7 @@ def test_a_pace_goes_to_the_worker_with_the_run_and_a_change_is_relayed(pool):
         run.set_pace("slow")  # refused here, never sent to the worker
     run.stop()
     finish(run)
-    assert pool.run(spiral()).pace == "fast"  # a pooled run not told otherwise trains at full speed
+    assert backend.run(spiral()).pace == "fast"  # a pooled run not told otherwise trains at full speed
 
 
 def test_the_worker_applies_a_relayed_set_pace(tiny_spiral):
@@ -258,31 +275,31 @@ def watch(run, until) -> None:
     wait_for(lambda: run.snapshot() and until(), "the run to get there")
 
 
-def test_a_run_over_the_budget_is_refused_before_it_queues(pool):
+def test_a_run_over_the_budget_is_refused_before_it_queues(backend):
     saved = []
-    run = pool.run(ATTACK, on_end=saved.append, owner="browser", budget_minutes=30).start()
+    run = backend.run(ATTACK, on_end=saved.append, owner="browser", budget_minutes=30).start()
     snap = run.snapshot()
-    assert not run.active and snap.status == FAILED and pool.waiting == 0 and saved == []
+    assert not run.active and snap.status == FAILED and backend.waiting == 0 and saved == []
     assert snap.message.startswith("This run would take about ") and "days on this server" in snap.message
-    race = pool.race((("big", ATTACK),), budget_minutes=30).start()
+    race = backend.race((("big", ATTACK),), budget_minutes=30).start()
     assert race.snapshot().status == FAILED and "This race would take about" in race.snapshot().message
-    fits = pool.run(spiral(), budget_minutes=30).start()
+    fits = backend.run(spiral(), budget_minutes=30).start()
     finish(fits)
     assert fits.snapshot().status == COMPLETED
 
 
-def test_one_run_per_browser_a_newer_run_replaces_the_previous_one(pool):
-    first = pool.run(endless(), owner="browser-a").start()
+def test_one_run_per_browser_a_newer_run_replaces_the_previous_one(backend):
+    first = backend.run(endless(), owner="browser-a").start()
     wait_for(lambda: first.snapshot().status == RUNNING, "the first run to train")
-    queued = pool.run(spiral(), owner="browser-b").start()  # another browser's run waits in line
-    second = pool.run(spiral(), owner="browser-a").start()  # the same browser, another tab
+    queued = backend.run(spiral(), owner="browser-b").start()  # another browser's run waits in line
+    second = backend.run(spiral(), owner="browser-a").start()  # the same browser, another tab
     finish(first)
     assert first.snapshot().status == STOPPED and first.snapshot().message == REPLACED
     finish(second)
     finish(queued)
     assert second.snapshot().status == COMPLETED and queued.snapshot().status == COMPLETED
-    third = pool.run(endless(), owner="browser-b").start()
-    fourth = pool.run(spiral(), owner="browser-b").start()  # replaces a run still waiting in the queue
+    third = backend.run(endless(), owner="browser-b").start()
+    fourth = backend.run(spiral(), owner="browser-b").start()  # replaces a run still waiting in the queue
     finish(third)
     assert "one run at a time per browser" in third.snapshot().message
     finish(fourth)
@@ -304,13 +321,13 @@ def test_a_run_that_has_had_its_turn_yields_to_those_waiting_and_is_saved(pool, 
     assert waiting.snapshot().status == COMPLETED
 
 
-def test_queued_runs_of_closed_tabs_are_dropped_before_they_reach_a_worker(pool, monkeypatch):
+def test_queued_runs_of_closed_tabs_are_dropped_before_they_reach_a_worker(backend, monkeypatch):
     """The review's attack: six tabs press Train and close; a classmate waited 275 s behind them."""
-    monkeypatch.setattr(pool, "abandoned_seconds", 2.0)
-    busy = pool.run(endless()).start()
+    monkeypatch.setattr(backend, "abandoned_seconds", 2.0)
+    busy = backend.run(endless()).start()
     watch(busy, lambda: busy.snapshot().status == RUNNING)
-    abandoned = [pool.run(endless(seed)).start() for seed in range(2, 8)]  # nobody asks about these again
-    watched = pool.run(spiral()).start()
+    abandoned = [backend.run(endless(seed)).start() for seed in range(2, 8)]  # nobody asks about these again
+    watched = backend.run(spiral()).start()
     assert watched.snapshot().place == 7
     watch(watched, lambda: all(not run.active for run in abandoned))
     assert {(run.snapshot().status, run.snapshot().message, run.snapshot().epoch) for run in abandoned} == {

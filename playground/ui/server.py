@@ -22,10 +22,9 @@ import streamlit as st
 from ..config import DatasetConfig
 from ..datasets import Dataset, make_dataset
 from ..kept import Kept
-from ..settings import default_workers
 
 if TYPE_CHECKING:
-    from ..pool import TrainingPool
+    from ..backend import TrainingBackend
 
 log = logging.getLogger(__name__)
 _WARM_UP_LOCK = threading.Lock()
@@ -122,15 +121,15 @@ def _shared_dataset(config: DatasetConfig) -> Dataset:
 
 
 @st.cache_resource(show_spinner=False)
-def training_pool() -> TrainingPool | None:
-    """The server's worker processes (`$PLAYGROUND_WORKERS`, default one per CPU core); None for 0,
-    which trains on threads inside the server instead (the tests' default)."""
-    from ..pool import TrainingPool  # imports torch
+def training_pool() -> TrainingBackend | None:
+    """The server's training backend (`backend.make_backend`): the Ray cluster at `$PLAYGROUND_RAY_ADDRESS`,
+    else worker processes (`$PLAYGROUND_WORKERS`, default one per CPU core); None for 0, which trains on
+    threads inside the server instead (the tests' default)."""
+    from ..backend import make_backend
 
-    workers = default_workers()
-    if not workers:
+    pool = make_backend()
+    if pool is None:
         return None
-    pool = TrainingPool(workers)
     atexit.register(pool.close)  # a server shutting down stops the runs in progress, which saves them
     return pool
 
