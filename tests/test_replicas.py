@@ -3,9 +3,8 @@ a killed replica's students reconnecting to the other, and `down` stopping what 
 
 A school of two replicas is started once for this file by the real command line (`python -m deploy.school up`,
 free ports on 127.0.0.1, a temp state folder) and stopped by `down` at the end, even when a test fails. It runs
-on STACK: today the shared SQLite file and each replica's own training pool; PostgreSQL and Ray (the script's
-default) once the store and the Ray backend are merged. A student is a websocket client speaking Streamlit's
-protocol (benchmarks/st_client.py) through nginx, sending the cookies a browser keeps: the workspace
+on STACK: PostgreSQL and Ray (the script's default), so runs train on the school's Ray cluster. A student is
+a websocket client speaking Streamlit's protocol (benchmarks/st_client.py) through nginx, sending the cookies a browser keeps: the workspace
 (ui/workspace.py) and the affinity cookie nginx hands out; which replica answered is nginx's
 X-Playground-Replica header (on a health check, or on the websocket's handshake); the affinity cookie's
 value is the replica's number, so a test pins a student to a replica by setting it. Each websocket sends the
@@ -39,7 +38,7 @@ from playground.config import TrainConfig
 from playground.runstore import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK = ["--no-ray"]  # PostgreSQL; after the Ray backend's merge: [] (PostgreSQL + Ray, the script's default)
+STACK: list[str] = []  # PostgreSQL + Ray, the script's default ("--store sqlite", "--no-ray": one machine, no Ray)
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
 WAIT_S = 180  # the longest any step may take (a replica's first page imports torch on a busy machine)
