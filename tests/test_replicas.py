@@ -1,14 +1,15 @@
-"""Replicas behind nginx (deploy/school.py): sticky sessions, a run saved on one replica listed on the other,
-a killed replica's students reconnecting to the other, and `down` stopping what `up` started.
+"""Replicas behind nginx (deploy/school.py): sticky sessions, a run saved on one replica listed on the other, the
+class board showing a run of the other replica, a killed replica's students reconnecting to the other, and
+`down` stopping what `up` started.
 
 A school of two replicas is started once for this file by the real command line (`python -m deploy.school up`,
 free ports on 127.0.0.1, a temp state folder) and stopped by `down` at the end, even when a test fails. It runs
-on STACK: PostgreSQL and Ray (the script's default), so runs train on the school's Ray cluster. A student is
-a websocket client speaking Streamlit's protocol (benchmarks/st_client.py) through nginx, sending the
-cookies a browser keeps: the workspace (ui/workspace.py) and the affinity cookie nginx hands out; which
-replica answered is nginx's X-Playground-Replica header (on a health check, or on the websocket's
-handshake); the affinity cookie's value is the replica's number, so a test pins a student to a replica by
-setting it. Each websocket sends the Origin a browser would: Streamlit refuses one that does not match the Host nginx passes on (403). The
+on STACK: PostgreSQL and Ray (the script's default), so runs train on the school's Ray cluster. A student is a
+websocket client speaking Streamlit's protocol (benchmarks/st_client.py) through nginx, sending the cookies a
+browser keeps: the workspace (ui/workspace.py) and the affinity cookie nginx hands out; which replica answered
+is nginx's X-Playground-Replica header (on a health check, or on the websocket's handshake); the affinity
+cookie's value is the replica's number, so a test pins a student to a replica by setting it. Each websocket
+sends the Origin a browser would: Streamlit refuses one that does not match the Host nginx passes on (403). The
 replica-killed test comes last: it kills replica 1 and repairs it.
 """
 from __future__ import annotations
