@@ -36,10 +36,10 @@ from .tasks import CLASSIFICATION
 NOT_STARTED = "not started"
 SPARK_POINTS = 30  # points of a tile's score curve
 THUMB_SIDE = 32  # pixels a side of a tile's boundary picture
-_FACTS = Kept(2000)  # (member, started) -> _Facts of that run
+_FACTS = Kept(2000)  # (class code, member, started) -> _Facts of that run
 _THUMBS = Kept(2000)  # (member, started, frame epoch) -> data URI
 _SPARKS = Kept(2000)  # (member, started, evaluated epochs) -> sparkline
-_BASES = Kept(256)  # hand-out id -> its config dict as `to_dict` writes it (hand-outs never change)
+_BASES = Kept(256)  # (class code, hand-out id) -> its config dict as `to_dict` writes it (hand-outs never change)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ def tile(member: Any, run: Any, handout: Callable[[int], Any]) -> Tile:
     if run is None:
         return Tile(member.id, member.name, NOT_STARTED)
     snap = run.handle.snapshot(touch=False)
-    facts = _FACTS.get_or_make((member.id, run.started), lambda: _facts(run, handout))
+    code = getattr(member, "code", "")
+    facts = _FACTS.get_or_make((code, member.id, run.started), lambda: _facts(run, handout, code))
     score, loss = latest(snap, facts.task)
     spark = _SPARKS.get_or_make((member.id, run.started, len(snap.history.eval_epochs)),
                                 lambda: sparkline(snap.history))
@@ -161,9 +162,9 @@ def base_config(handout: Any) -> dict | None:
     return handout.payload if isinstance(handout.payload, Mapping) else None
 
 
-def _facts(run: Any, handout: Callable[[int], Any]) -> _Facts:
+def _facts(run: Any, handout: Callable[[int], Any], code: str) -> _Facts:
     config = run_config(run)
-    base = None if run.handout is None else _BASES.get_or_make(run.handout,
+    base = None if run.handout is None else _BASES.get_or_make((code, run.handout),
                                                                 lambda: _normal(base_config(handout(run.handout))))
     changes = None if base is None else config_changes(base, run.config)
     if config is None:

@@ -130,7 +130,7 @@ class Publisher:
     def _changed(self, code: str, runs: Mapping[int, Any], now: float) -> list[tuple[int, float, str]]:
         rows = []
         for member, run in runs.items():
-            board_tile = tile(_Nameless(member), run, lambda handout_id: self.handout(code, handout_id))
+            board_tile = tile(_Nameless(member, code), run, lambda handout_id: self.handout(code, handout_id))
             text, sent = record(board_tile), self._sent.get((code, member))
             due = sent is None or board_tile.active and now - sent[2] >= REFRESH_SECONDS
             if due or sent[:2] != (run.started, text):
@@ -141,6 +141,6 @@ class Publisher:
 class _Nameless:
     """A member as `board.tile` needs one, for publishing (the reader puts the name back)."""
 
-    def __init__(self, member: int):
-        self.id, self.name = member, ""
+    def __init__(self, member: int, code: str):
+        self.id, self.code, self.name = member, code, ""
 

@@ -15,6 +15,7 @@ replica-killed test comes last: it kills replica 1 and repairs it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import os
 import secrets
@@ -44,6 +45,13 @@ NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").e
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
 WAIT_S = 180  # the longest any step may take (a replica's first page imports torch on a busy machine)
 RUN = dataclasses.replace(TrainConfig(), epochs=30)  # the default spiral, short
+
+
+def run_async(coroutine):
+    """Run `coroutine` to its end on a fresh event loop in its own thread: the browser tests' Playwright keeps
+    an event loop running in this thread for the whole session."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def school_command(command: str, state: Path, *options: str) -> subprocess.CompletedProcess:
@@ -109,7 +117,7 @@ def trained(school):
             result = await train(session, time.monotonic() + WAIT_S)
             assert result["status"] == "Completed", result
         return (await saved_runs(school.url, key, workspace))[1]
-    listed = asyncio.run(train_one())
+    listed = run_async(train_one())
     assert len(listed) == 1 and listed[0].startswith("#"), listed
     return workspace, listed[0]
 
@@ -156,8 +164,8 @@ def test_a_browser_stays_on_one_replica_and_browsers_spread(school):
 
 def test_a_run_trained_on_replica_1_is_listed_on_replica_2(school, trained):
     workspace, label = trained
-    assert asyncio.run(saved_runs(school.url, "2", workspace)) == ("2", [label])
-    assert asyncio.run(saved_runs(school.url, "2", secrets.token_hex(16)))[1] == []
+    assert run_async(saved_runs(school.url, "2", workspace)) == ("2", [label])
+    assert run_async(saved_runs(school.url, "2", secrets.token_hex(16)))[1] == []
 
 
 def test_the_class_board_on_replica_2_shows_a_run_trained_on_replica_1(school):
@@ -181,7 +189,7 @@ def test_the_class_board_on_replica_2_shows_a_run_trained_on_replica_1(school):
             shown = lambda: grid_tiles(grid_html(board.view.components.get(GRID)) or "")  # noqa: E731
             assert await board.until(lambda: [status for status, _ in shown()] == ["completed"], WAIT_S), shown()
             return shown()
-    [(status, changed)] = asyncio.run(train_then_look())
+    [(status, changed)] = run_async(train_then_look())
     assert changed == "own setup"  # from a link, not from the hand-out: the published tile says so
 
 
@@ -235,7 +243,7 @@ def test_a_killed_replicas_students_reconnect_to_the_other_and_find_their_runs(s
             processes.kill(replica1)  # as the kernel's OOM killer would
             assert await tab.until(lambda: tab.closed, WAIT_S)  # the page sees its connection go
         return await saved_runs(school.url, "1", workspace)  # the browser reconnects with the same cookies
-    assert asyncio.run(crash_and_reconnect()) == ("2", [label])
+    assert run_async(crash_and_reconnect()) == ("2", [label])
     assert ask(school.url, "1") == ("2", f"{nginx_conf.AFFINITY_COOKIE}=2; Path=/; HttpOnly; SameSite=Lax")
     status = school_command("status", school.folder)
     assert status.returncode == 1 and "replica1" in status.stdout and "NOT RUNNING" in status.stdout
@@ -243,7 +251,7 @@ def test_a_killed_replicas_students_reconnect_to_the_other_and_find_their_runs(s
     repaired = school_command("repair", school.folder)
     assert repaired.returncode == 0 and "replica1" in repaired.stdout, repaired.stdout + repaired.stderr
     assert school_command("status", school.folder).returncode == 0
-    assert asyncio.run(saved_runs(school.url, "2", workspace)) == ("2", [label])
+    assert run_async(saved_runs(school.url, "2", workspace)) == ("2", [label])
     assert wait_for(lambda: ask(school.url, "1")[0] == "1")  # once nginx tries replica 1 again (10 s)
 
 

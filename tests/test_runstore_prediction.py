@@ -65,4 +65,4 @@ def test_a_file_from_before_predictions_gains_the_column_and_keeps_its_runs(tmp_
     new = store.save("ws", TrainConfig(), HISTORY, FINAL, "completed", prediction=PREDICTION)
     assert store.get("ws", new).prediction == PREDICTION
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == runstore.SCHEMA_VERSION == 4  # and the class tables
+        assert db.execute("PRAGMA user_version").fetchone()[0] == runstore.SCHEMA_VERSION == 5  # and the class tables
