@@ -96,7 +96,23 @@ def queue_message(place: int, workers: int, starting: bool = False) -> str:
 
 # --- the server's side -----------------------------------------------------------------------------
 
-class TrainingPool:
+class JobQueue:
+    """A backend's first-come line of jobs (`_queue` under `_lock`): a job's place, and taking one out."""
+
+    def _withdraw(self, job: "_PoolJob") -> bool:
+        """Take a job out of the queue; False when it already left it (a worker, or Ray, has it)."""
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                return True
+            return False
+
+    def _place(self, job: "_PoolJob") -> int:
+        with self._lock:
+            return self._queue.index(job) + 1 if job in self._queue else 0
+
+
+class TrainingPool(JobQueue):
     """`workers` spawned processes, each training what its CPU allows, and a first-come queue.
 
     `turn_minutes`: how long a run may keep a worker while others wait; `abandoned_seconds`: how
@@ -198,18 +214,6 @@ class TrainingPool:
         with self._lock:
             self._queue.appendleft(job)
             self._lock.notify_all()
-
-    def _withdraw(self, job: "_PoolJob") -> bool:
-        """Take a job out of the queue; False when it already left it (a worker has it)."""
-        with self._lock:
-            if job in self._queue:
-                self._queue.remove(job)
-                return True
-            return False
-
-    def _place(self, job: "_PoolJob") -> int:
-        with self._lock:
-            return self._queue.index(job) + 1 if job in self._queue else 0
 
     def _next(self, timeout: float) -> "_PoolJob | bool":
         """The first queued job that someone still watches; False after `timeout` s without one;

@@ -36,7 +36,7 @@ from . import settings
 from .config import TrainConfig
 from .datasets import DATASETS
 from .pace import FAST
-from .pool import ABANDONED, START_SILENT_SECONDS, PooledRace, PooledRunner, _PoolJob
+from .pool import ABANDONED, START_SILENT_SECONDS, JobQueue, PooledRace, PooledRunner, _PoolJob
 from .progress import QUEUED, STARTING, STOPPED, Owners, RaceSnapshot, Snapshot
 from .ray_actor import TrainingActor
 from .timeline import Timeline
@@ -93,7 +93,7 @@ def lost_reason(error: Exception) -> str:
     return "its process ended (out of memory, or its machine went away?)"
 
 
-class RayBackend:
+class RayBackend(JobQueue):
     """Runs and races as Ray actors on the cluster at `address` (`settings.ray_address()` by default).
 
     `cpus_per_run`: the CPUs each actor asks for; `abandoned_seconds`: how long a queued run keeps its
@@ -192,18 +192,6 @@ class RayBackend:
 
     def _admit_now(self) -> None:
         """Ray places the actors: nothing to do here."""
-
-    def _withdraw(self, job: "_RayJob") -> bool:
-        """Take a job out of the queue; False when Ray has placed it already."""
-        with self._lock:
-            if job in self._queue:
-                self._queue.remove(job)
-                return True
-            return False
-
-    def _place(self, job: "_RayJob") -> int:
-        with self._lock:
-            return self._queue.index(job) + 1 if job in self._queue else 0
 
     def _forget(self, job: "_RayJob") -> None:
         with self._lock:
