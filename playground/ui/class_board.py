@@ -35,7 +35,8 @@ GRID_KEY = "cl_board_grid"  # the grid itself: a click on a tile opens that run
 
 def board(code: str, secret: str) -> None:
     """The live grid of the class `code` (the page shows it to its teacher only)."""
-    active = any(t.active for t in read_tiles(code, class_session.live().runs(code), quiet=True)[0])
+    local = class_session.live().runs(code).values()
+    active = any(run.handle.active for run in local) or any(t.active for _, t in class_session.published(code).values())
     session.live(lambda: render(code, active), active=True, every=ACTIVE_SECONDS if active else IDLE_SECONDS)
 
 
@@ -53,7 +54,7 @@ def render(code: str, was_active: bool) -> bool:
     return any(t.active for t in board_tiles) == was_active
 
 
-def read_tiles(code: str, runs: dict, quiet: bool = False) -> tuple[list, frozenset]:
+def read_tiles(code: str, runs: dict) -> tuple[list, frozenset]:
     """The class's tiles, in the members' order: this server's runs, and a newer run a student trains on
     another server (`class_session.published`); with the members whose tile came from elsewhere. None, with
     a warning, when the class store cannot be read."""
@@ -62,8 +63,7 @@ def read_tiles(code: str, runs: dict, quiet: bool = False) -> tuple[list, frozen
         members = store.members(code)
     except RunStoreError as error:
         log.warning("the class store cannot be read: %s", error)
-        if not quiet:
-            st.warning(markdown_literal(f"The class list cannot be read just now: {error}"))
+        st.warning(markdown_literal(f"The class list cannot be read just now: {error}"))
         return [], frozenset()
     local = tiles(runs, members, lambda handout_id: _handout(store, code, handout_id))
     published = class_session.published(code, {m.id: m.name for m in members})

@@ -105,10 +105,10 @@ def membership():
     return joined[0] if joined else None
 
 
-def published(code: str, names: dict) -> dict:
+def published(code: str, names: dict | None = None) -> dict:
     """Member id -> (start time, `board.Tile`) of the runs the class's students train on other servers of a
-    school (`board_publish`), named by `names` (member id -> name); {} without a shared store or when it
-    cannot be read."""
+    school (`board_publish`), named by `names` (member id -> name: only those members; None: every tile,
+    unnamed); {} without a shared store or when it cannot be read."""
     if db_url() is None:
         return {}
     from ..board_publish import from_record  # the board's modules: only on the Class page
@@ -120,7 +120,8 @@ def published(code: str, names: dict) -> dict:
         return {}
     now, found = time.time(), {}
     for member, started, updated, text in rows:
-        board_tile = from_record(text, names.get(member, ""), updated, now) if member in names else None
+        known = names is None or member in names
+        board_tile = from_record(text, (names or {}).get(member, ""), updated, now) if known else None
         if board_tile is not None and board_tile.member == member:
             found[member] = (started, board_tile)
     return found
