@@ -2,13 +2,15 @@
 
     python -m benchmarks.ray_overhead [--repeats 3] [--runs 4] [--out benchmarks/results/ray_overhead.json]
 
-Part 1, side by side in one process: a one-worker `TrainingPool` (warmed up) and a `RayBackend` on a
-loopback Ray head of one CPU (tests/ray_cluster.py; one CPU a run, so both train one run at a time) train
-the default spiral (`TrainConfig()`, 1000 epochs) at the fast pace and 300 epochs of it at the watch pace,
-`--repeats` times each, polled as a page would (every 0.1 s here, to time it finely). Per backend and pace:
-time to first snapshot (start() until a snapshot says it trains: a pool worker is warm, a Ray run is a
-fresh actor process that imports torch), epochs/s (epochs over the seconds from that first snapshot to
-the end) and its ratio Ray/pool, and snapshot latency: a command's round trip as a page sees it (pause()
+Part 1, side by side in one process: a one-worker `TrainingPool` (warmed up), a `RayBackend` as it is
+configured by default ("ray": an actor whose run ended is kept warm for the next run) and one that kills
+every actor after its run ("ray-fresh": `warm_seconds=0`), on a loopback Ray head of two CPUs
+(tests/ray_cluster.py; one CPU a run, and each run is measured alone) train the default spiral
+(`TrainConfig()`, 1000 epochs) at the fast pace and 300 epochs of it at the watch pace, `--repeats` times
+each, polled as a page would (every 0.1 s here, to time it finely). Per backend and pace: time to first
+snapshot (start() until a snapshot says it trains: a pool worker is warm, so is a kept Ray actor; a fresh
+actor is a new process that imports torch), epochs/s (epochs over the seconds from that first snapshot to
+the end) and its ratio to the pool's, and snapshot latency: a command's round trip as a page sees it (pause()
 until a snapshot says paused, resume() until it says running; median of 10 on a watch-pace run).
 
 Part 2: `--runs` fast default-spiral runs at once on one Ray node of one CPU, then on two (that head and a
@@ -115,17 +117,20 @@ def many_at_once(address: str, runs: int) -> dict:
 def part_one(repeats: int) -> list[dict]:
     from playground.ray_backend import RayBackend, disconnect
 
-    head = RayNode.head(num_cpus=1)
+    head = RayNode.head(num_cpus=2)  # the kept actor holds one CPU, a fresh one takes the other
     pool = TrainingPool(1, abandoned_seconds=3600)
+    backends = {"pool": pool}
     try:
         while not pool.ready:
             time.sleep(0.05)
-        ray = RayBackend(head.address, abandoned_seconds=3600)
-        for backend in (ray, pool):  # Ray's first connection and package upload are not a run's overhead
+        backends["ray"] = RayBackend(head.address, abandoned_seconds=3600)
+        backends["ray-fresh"] = RayBackend(head.address, abandoned_seconds=3600, warm_seconds=0)
+        for backend in backends.values():  # Ray's first connection and package upload are not a run's overhead
             backend.run(TrainConfig().replace(epochs=10)).start().join(120)
-        return side_by_side({"pool": pool, "ray": ray}, repeats)
+        return side_by_side(backends, repeats)
     finally:
-        pool.close()
+        for backend in backends.values():
+            backend.close()
         disconnect()  # before its head ends: a driver that loses its cluster ends its own process
         head.remove()
 
@@ -203,10 +208,10 @@ def main() -> None:
 
 def table(result: dict) -> str:
     lines = [f"load {result['loadavg_before'][0]:.2f} -> {result['loadavg_after'][0]:.2f}, {result['cpus']} CPUs",
-             f"{'backend':8} {'pace':6} {'epochs':>6} {'first snap s':>12} {'epochs/s':>9} {'ratio':>6} "
+             f"{'backend':9} {'pace':6} {'epochs':>6} {'first snap s':>12} {'epochs/s':>9} {'ratio':>6} "
              f"{'cmd trip s':>10} {'ok':>4}"]
     for r in result["rows"]:
-        lines.append(f"{r['backend']:8} {r['pace']:6} {r['epochs']:6d} {r['first_snapshot_s']:12.2f} "
+        lines.append(f"{r['backend']:9} {r['pace']:6} {r['epochs']:6d} {r['first_snapshot_s']:12.2f} "
                      f"{r['epochs_per_s']:9.1f} {r['epochs_per_s_ratio']:6.2f} {r['command_round_trip_s']:10.3f} "
                      f"{str(r['completed']):>4}")
     lines.append(f"{'nodes':>5} {'runs':>4} {'wall s':>7} {'completed':>9}")

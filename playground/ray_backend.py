@@ -5,26 +5,31 @@
 so a node without our code can train. `backend.run(...)` / `backend.race(...)` return handles that
 behave as `pool.PooledRunner` / `pool.PooledRace` do (the same `_PoolJob` base, budget and owner rules,
 the idle watchdog in the runner, a queued run's place, `on_end` called here with the final snapshot and
-weights), but each run, or each race with all its entrants, is one named Ray actor ("run-<uuid>", the
-handle's `ref`) asking for `cpus_per_run` CPUs and, for an image run on a cluster with GPUs, one GPU.
-While Ray has no room for the actor the run is queued (its place: among this server's runs waiting);
-then one thread per run relays it: commands go with the next `update` call, which answers with the
-changed snapshot and only the timeline frames not sent before. An actor, its process or its node lost
-fails only that run (LOST); new runs go wherever Ray has room. `backend.attach(ref)` reads a run that
-another server process started (`AttachedRun`: snapshots, no commands).
+weights), but each run, or each race with all its entrants, is a job of a named Ray actor asking for
+`cpus_per_run` CPUs and, for an image run on a cluster with GPUs, one GPU. An actor whose job ended well
+is not killed: it trains this server's first run waiting for a place, or is kept warm for the next one
+(`ray_warm`), because a fresh actor takes seconds to start. A run with no warm actor asks Ray for a new
+one and is queued while Ray has no room for it (its place: among this server's runs waiting); then one
+thread per run relays it: commands go with the next `update` call, which answers with the changed
+snapshot and only the timeline frames not sent before. An actor, its process or its node lost fails only
+that run (LOST) and is never reused; new runs go wherever Ray has room. `backend.attach(ref)` reads a run
+that another server process started (`AttachedRun`: snapshots, no commands; `ref`: "actor-<hex>/<job>").
 
-What is local-only (the pool's, not here): identical runs computed once, same-shaped runs stacked, the
-live-run limit and the turn a run may hold a worker while others wait. Knows nothing about Streamlit.
+As on the pool, at most `live_limit` runs are live at once (`$PLAYGROUND_LIVE_RUNS`; by default as many as
+the cluster's CPUs can train): further runs wait in this server's queue before any actor is asked for; and
+a run that has trained `turn_minutes` (or stayed paused) while runs of this server wait is stopped. Runs
+waiting on other servers are not known here. What is local-only (the pool's, not here): identical runs
+computed once and same-shaped runs stacked. A warm actor is this server's:
+it goes to this server's waiting runs first, and holds its CPU for up to `ray_warm.KEEP_SECONDS` while
+runs of other servers may wait for one. Knows nothing about Streamlit.
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import socket
 import threading
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -38,7 +43,8 @@ from .datasets import DATASETS
 from .pace import FAST
 from .pool import ABANDONED, START_SILENT_SECONDS, JobQueue, PooledRace, PooledRunner, _PoolJob
 from .progress import QUEUED, STARTING, STOPPED, Owners, RaceSnapshot, Snapshot
-from .ray_actor import TrainingActor
+from .ray_actor import GONE, TrainingActor
+from .ray_warm import KEEP_SECONDS, Actor, WarmActors, kill, split_ref
 from .timeline import Timeline
 from .worker import SNAPSHOT_SECONDS
 
@@ -97,21 +103,27 @@ class RayBackend(JobQueue):
     """Runs and races as Ray actors on the cluster at `address` (`settings.ray_address()` by default).
 
     `cpus_per_run`: the CPUs each actor asks for; `abandoned_seconds`: how long a queued run keeps its
-    place without its page asking about it. One run at a time per owner, as on the pool."""
+    place without its page asking about it; `warm_seconds`: how long an idle actor is kept for the next
+    run (0: never, each run a fresh actor); `turn_minutes`, `live_limit`: as the pool's (defaults from the
+    environment; the live limit's from the cluster's CPUs). One run at a time per owner, as on the pool."""
 
     def __init__(self, address: str | None = None, cpus_per_run: float = 1, torch_threads: int = 1,
-                 abandoned_seconds: float | None = None):
+                 abandoned_seconds: float | None = None, warm_seconds: float = KEEP_SECONDS,
+                 turn_minutes: float | None = None, live_limit: float | None = None):
         self.address = address or settings.ray_address()
         self.cpus_per_run, self.torch_threads = cpus_per_run, torch_threads
         self.abandoned_seconds = abandoned_seconds if abandoned_seconds is not None else settings.abandoned_seconds()
+        self.turn_minutes = turn_minutes if turn_minutes is not None else settings.turn_minutes()
+        self._live_limit, self.live_limit = live_limit, live_limit or 1
         self.gpus = False
         self._connect()
         self.owners = Owners()
         self._lock = threading.Lock()
-        self._queue: list[_RayJob] = []  # waiting for Ray to place their actor, first come first
-        self._jobs: set[_RayJob] = set()  # active, queued or placed
+        self._queue: list[_RayJob] = []  # waiting for the live limit or for Ray to place their actor, first come first
+        self._jobs: set[_RayJob] = set()  # active: held back, asking Ray, or training
         self._ids = itertools.count(1)
         self._closed = False
+        self._warm = WarmActors(warm_seconds)
 
     def run(self, config: TrainConfig, initial_state: dict | None = None,
             on_end: Callable[[Snapshot], None] | None = None, owner: str | None = None,
@@ -124,8 +136,9 @@ class RayBackend(JobQueue):
 
     def attach(self, ref: str) -> "AttachedRun":
         """A read-only handle on the run named `ref` (started by any server process on this cluster);
-        ValueError when the cluster has no such run (any more)."""
-        return AttachedRun(ref, ray.get_actor(ref, namespace=NAMESPACE))
+        ValueError when `ref` names no run or the cluster has no such actor (any more)."""
+        name, number = split_ref(ref)
+        return AttachedRun(ref, ray.get_actor(name, namespace=NAMESPACE), number)
 
     def _connect(self) -> str | None:
         """None once connected to the cluster; else what went wrong (tried again at the next run)."""
@@ -134,7 +147,10 @@ class RayBackend(JobQueue):
         except (ConnectionError, RuntimeError, ValueError) as error:
             log.error("cannot connect to the Ray cluster: %s", error)
             return str(error)
-        self.gpus = ray.cluster_resources().get("GPU", 0) >= 1
+        resources = ray.cluster_resources()
+        self.gpus = resources.get("GPU", 0) >= 1
+        slots = max(1, int(resources.get("CPU", 0) // self.cpus_per_run))
+        self.live_limit = self._live_limit if self._live_limit is not None else settings.live_runs(slots)
         return None
 
     @property
@@ -164,6 +180,11 @@ class RayBackend(JobQueue):
         with self._lock:
             return len(self._queue)
 
+    @property
+    def warm(self) -> int:
+        """How many idle actors this server keeps for its next runs."""
+        return len(self._warm)
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop every run (those that trained are saved) and wait for them, at most `timeout` s each."""
         with self._lock:
@@ -173,6 +194,7 @@ class RayBackend(JobQueue):
             job.stop("The server is shutting down.")
         for job in jobs:
             job.join(timeout)
+        self._warm.close()
 
     # --- what `_PoolJob` asks of its pool -----------------------------------------------------
 
@@ -185,10 +207,34 @@ class RayBackend(JobQueue):
             job._fail(CANNOT_CONNECT.format(problem=problem))
             return next(self._ids)
         with self._lock:
-            self._queue.append(job)
             self._jobs.add(job)
-        job._launch()
+            self._queue.append(job)
+        self._launch_waiting()
         return next(self._ids)
+
+    def _launch_waiting(self) -> None:
+        """Launch held runs, first come first, while fewer than `live_limit` are launched: each on a warm
+        actor if one fits (it leaves the queue), else on a new actor (it stays queued until Ray places it)."""
+        self._drop_abandoned()
+        while True:
+            with self._lock:
+                job = next((job for job in self._queue if not job._launched), None)
+                if job is None or self._closed or sum(job._launched for job in self._jobs) >= self.live_limit:
+                    return
+                job._launched = True
+                actor = self._warm.take(job._gpus())
+                if actor is not None:
+                    self._queue.remove(job)
+            job._launch(actor)
+
+    def _drop_abandoned(self) -> None:
+        """Cancel the held runs whose page has not asked about them for `abandoned_seconds`."""
+        now = time.monotonic()
+        with self._lock:
+            gone = [job for job in self._queue if not job._launched and now - job.polled > self.abandoned_seconds]
+            self._queue = [job for job in self._queue if job not in gone]
+        for job in gone:
+            job._cancel(ABANDONED)
 
     def _admit_now(self) -> None:
         """Ray places the actors: nothing to do here."""
@@ -198,27 +244,50 @@ class RayBackend(JobQueue):
             self._jobs.discard(job)
             if job in self._queue:
                 self._queue.remove(job)
+        self._launch_waiting()
+
+    def _release(self, actor: Actor) -> None:
+        """An actor that can train again: to the first waiting run with its GPU need (one held back is
+        launched on it, one asking Ray takes it instead), else kept warm."""
+        with self._lock:
+            taker = None if self._closed else next(
+                (job for job in self._queue if job._gpus() == actor.gpus and job._offered is None), None)
+            if taker is not None:
+                self._queue.remove(taker)
+                held, taker._launched = not taker._launched, True
+                if not held:
+                    taker._offered = actor
+        if taker is None:
+            self._warm.keep(actor)
+        elif held:
+            taker._launch(actor)
 
 
 class _RayJob(_PoolJob):
-    """What the server holds for one actor: the pool job's snapshot, end and saving; commands wait in
-    `_commands` for the relay thread's next update."""
+    """What the server holds for one actor's job: the pool job's snapshot, end and saving; commands wait
+    in `_commands` for the relay thread's next update."""
 
     def __init__(self, backend: RayBackend, arguments: dict, on_end: Callable | None, owner: str | None,
                  budget_minutes: float | None):
         super().__init__(backend, arguments, on_end, owner, budget_minutes)
-        self.ref = f"run-{uuid.uuid4().hex}"
+        self.ref: str | None = None  # "actor-<hex>/<job>" once an actor has it
         self._commands: list[tuple] = []
-        self._actor = None
+        self._actor: Actor | None = None
+        self._offered: Actor | None = None  # an actor another run let go, for this queued run (`_release`)
+        self._spare: Actor | None = None  # its own new actor, ready but not needed after all
+        self._ended_well = False  # its actor answered its end: it may train another run
+        self._launched = False  # it has an actor, or has asked Ray for one (`RayBackend._launch_waiting`)
 
     def _gpus(self) -> int:
         raise NotImplementedError
 
     def snapshot(self, touch: bool = True):
         """The pool job's snapshot, but a run not placed yet while the cluster has room for it (Ray is
-        starting its actor) says "starting", not "queued"."""
+        starting its actor) says "starting", not "queued"; a held one drops the abandoned runs held."""
         snap = super().snapshot(touch)
-        if snap.status == QUEUED and snap.place and snap.place <= self.pool.free_slots():
+        if snap.status == QUEUED and not self._launched:
+            self.pool._drop_abandoned()  # runs held back have no thread of their own to notice
+        if snap.status == QUEUED and self._launched and snap.place and snap.place <= self.pool.free_slots():
             return replace(self._queued_snapshot(0), status=STARTING)
         return snap
 
@@ -227,20 +296,24 @@ class _RayJob(_PoolJob):
             if not self._done.is_set():
                 self._commands.append((name, args))
 
-    def _launch(self) -> None:
-        """Ask Ray for the actor and relay it on a thread of its own."""
-        options = {"name": self.ref, "namespace": NAMESPACE, "num_cpus": self.pool.cpus_per_run,
-                   "num_gpus": self._gpus()}
-        try:
-            self._actor = actor_class().options(**options).remote(self.pool.torch_threads)
-        except (RayError, ValueError) as error:  # e.g. the cluster went away
-            self.pool._forget(self)
-            return self._lost(f"the cluster did not take it ({type(error).__name__})")
-        threading.Thread(target=self._serve, name=f"ray-{self.ref}", daemon=True).start()
+    def _launch(self, warm: Actor | None) -> None:
+        """Train on `warm` (an idle actor of this server) or ask Ray for a new actor; relay it on a thread."""
+        if warm is None:
+            gpus = self._gpus()
+            actor = Actor(None, gpus)
+            options = {"name": actor.name, "namespace": NAMESPACE, "num_cpus": self.pool.cpus_per_run, "num_gpus": gpus}
+            try:
+                actor.handle = actor_class().options(**options).remote(self.pool.torch_threads)
+            except (RayError, ValueError) as error:  # e.g. the cluster went away
+                self.pool._forget(self)
+                return self._lost(f"the cluster did not take it ({type(error).__name__})")
+        self._actor = warm or actor
+        threading.Thread(target=self._serve, args=(warm is not None,), name=f"ray-{self._actor.name}",
+                         daemon=True).start()
 
-    def _serve(self) -> None:
+    def _serve(self, placed: bool) -> None:
         try:
-            if self._await_place():
+            if self._placed() if placed else self._await_place():
                 self._begin()
                 self._relay()
         except RayActorError as error:
@@ -252,33 +325,62 @@ class _RayJob(_PoolJob):
         except RayError as error:
             self._lost(type(error).__name__)
         finally:
+            self._let_go()  # first: its actor may go to the next waiting run
             self.pool._forget(self)
-            with contextlib.suppress(RayError, ValueError):
-                ray.kill(self._actor)  # frees its CPU and its name
+
+    def _cancel(self, message: str) -> None:
+        super()._cancel(message)
+        self.pool._forget(self)  # a run held back has no thread to forget it
+
+    def _let_go(self) -> None:
+        """Its actor back to the backend if its job ended well (else killed); any actor it did not need too."""
+        for actor in (self._spare, self._offered):
+            if actor is not None:
+                self.pool._release(actor)
+        self._spare = self._offered = None
+        self.pool._release(self._actor) if self._ended_well else kill(self._actor)
 
     def _lost(self, reason: str) -> None:
-        log.error("Ray actor %s lost: %s", self.ref, reason)
+        log.error("Ray actor %s lost: %s", self._actor.name if self._actor else "(none)", reason)
         if self.active:
             self._fail(LOST.format(reason=reason))
 
     def _await_place(self) -> bool:
-        """Wait while Ray has no room for the actor; False when the run left the queue meanwhile."""
-        ready = self._actor.ready.remote()
+        """Wait while Ray has no room for its new actor (or another run lets one go to it); False when the
+        run left the queue meanwhile."""
+        ready = self._actor.handle.ready.remote()
         while not ray.wait([ready], timeout=PLACE_CHECK_SECONDS)[0]:
+            if self._offered is not None:
+                return self._adopt_offered(own_ready=False)
             if self._done.is_set():
                 return False
             if time.monotonic() - self.polled > self.pool.abandoned_seconds and self.pool._withdraw(self):
                 self._cancel(ABANDONED)
                 return False
         ray.get(ready)
-        if not self.pool._withdraw(self):
+        if self._offered is None and not self.pool._withdraw(self):
+            self._spare, self._actor = self._actor, None
             return False  # stopped just before it was placed
+        return self._adopt_offered(own_ready=True) if self._offered is not None else self._placed()
+
+    def _adopt_offered(self, own_ready: bool) -> bool:
+        """Train on the actor offered instead of its own new one (kept as a spare if ready, else killed)."""
+        own, self._actor, self._offered = self._actor, self._offered, None
+        if own_ready:
+            self._spare = own
+        else:
+            kill(own)
+        return self._placed()
+
+    def _placed(self) -> bool:
         with self._lock:
+            self.ref = self._actor.next_job()
             self._slot, self.started_at = self.ref, time.monotonic()  # placed: `snapshot` says starting
         return True
 
     def _begin(self) -> None:
-        ray.get(self._actor.begin.remote(self.kind, self._arguments, self._start), timeout=START_SILENT_SECONDS)
+        call = self._actor.handle.begin.remote(self.kind, self._arguments, self._start, self._actor.jobs)
+        ray.get(call, timeout=START_SILENT_SECONDS)
 
     def _relay(self) -> None:
         """Give the actor the commands, take its changes, until its job ends (then save it, `_end`)."""
@@ -286,12 +388,15 @@ class _RayJob(_PoolJob):
         while True:
             with self._lock:
                 commands, self._commands = tuple(self._commands), []
-            update = self._actor.update.remote(sent, known, SNAPSHOT_SECONDS, commands, True, SNAPSHOT_SECONDS * 0.9)
+            update = self._actor.handle.update.remote(sent, known, SNAPSHOT_SECONDS, commands, True,
+                                                      SNAPSHOT_SECONDS * 0.9)
             reply = ray.get(update, timeout=SILENT_SECONDS)
+            self._yield_if_blocking(self.pool.waiting, time.monotonic() - self.started_at)
             if reply is None:
                 continue
             kind, snap, frames, extra = reply
             if kind == "end":
+                self._ended_well = True
                 return self._end(snap, extra, frames)
             self._update(snap, frames)
             sent, known = sent + len(frames), extra
@@ -356,11 +461,11 @@ class AttachedRun:
     """A run another server process started, read from its actor: `snapshot(touch=False)` and `active`.
 
     It neither commands the run nor keeps it alive (the watchdog counts only its own server's polls).
-    Once the actor has gone (its server saved the run and let it go), the last snapshot read stays, and
-    one that was still active says the run ended elsewhere."""
+    Once the actor has gone or trains a later job (its server saved the run), the last snapshot read
+    stays, and one that was still active says the run ended elsewhere."""
 
-    def __init__(self, ref: str, actor):
-        self.ref, self._actor = ref, actor
+    def __init__(self, ref: str, actor, number: int):
+        self.ref, self._actor, self._number = ref, actor, number
         self._lock = threading.Lock()
         self._snapshot, self._timeline = None, Timeline()
 
@@ -370,10 +475,13 @@ class AttachedRun:
                 return self._snapshot
             sent = len(self._timeline)
         try:
-            reply = ray.get(self._actor.update.remote(sent, None, 0.0, (), False), timeout=ATTACHED_SECONDS)
+            call = self._actor.update.remote(sent, None, 0.0, (), False, 0.0, self._number)
+            reply = ray.get(call, timeout=ATTACHED_SECONDS)
         except GetTimeoutError:
             reply = None  # still waiting for a place on the cluster
         except RayError:
+            return self._gone()
+        if reply == GONE:
             return self._gone()
         with self._lock:
             if reply is not None:

@@ -305,14 +305,14 @@ def test_one_run_per_browser_a_newer_run_replaces_the_previous_one(backend):
     finish(fourth)
 
 
-def test_a_run_that_has_had_its_turn_yields_to_those_waiting_and_is_saved(pool, monkeypatch):
-    monkeypatch.setattr(pool, "turn_minutes", 0.02)  # 1.2 s
+def test_a_run_that_has_had_its_turn_yields_to_those_waiting_and_is_saved(backend, monkeypatch):
+    monkeypatch.setattr(backend, "turn_minutes", 0.02)  # 1.2 s
     saved = []
-    long = pool.run(spiral(epochs=100_000), on_end=saved.append).start()
+    long = backend.run(spiral(epochs=100_000), on_end=saved.append).start()
     watch(long, lambda: long.snapshot().epoch > 0)
     time.sleep(2.0)  # past its turn, but nobody waits: it keeps training
     assert long.snapshot().status == RUNNING
-    waiting = pool.run(spiral()).start()
+    waiting = backend.run(spiral()).start()
     watch(waiting, lambda: not long.active)
     snap = long.snapshot()
     assert snap.status == STOPPED and snap.message.startswith("Stopped: it trained for 0.02 minutes while others")

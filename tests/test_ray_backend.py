@@ -45,7 +45,7 @@ def test_a_killed_ray_worker_fails_only_its_run_and_new_runs_train(backend):
     other = backend.run(endless(2)).start()
     for run in (doomed, other):
         wait_for(lambda run=run: run.snapshot().status == RUNNING, "both runs to train")
-    os.kill(ray.get(doomed._actor.ready.remote()), signal.SIGKILL)  # as the out-of-memory killer would
+    os.kill(ray.get(doomed._actor.handle.ready.remote()), signal.SIGKILL)  # as the out-of-memory killer would
     doomed.join(HANG_S)
     snap = doomed.snapshot()
     assert snap.status == FAILED and snap.message.startswith("The Ray worker training this run was lost: its process")
@@ -57,6 +57,7 @@ def test_a_killed_ray_worker_fails_only_its_run_and_new_runs_train(backend):
     other.stop()
     other.join(HANG_S)
     assert other.snapshot().status == STOPPED
+    assert doomed._actor.name not in {actor.name for actor in backend._warm._idle}  # a lost actor is never reused
 
 
 def test_a_run_waiting_for_its_actor_where_the_cluster_has_room_says_starting_not_queued(backend, monkeypatch):
@@ -89,22 +90,23 @@ ATTACH = textwrap.dedent("""
     run = backend.attach({ref!r})
     snap = run.snapshot(touch=False)
     print(json.dumps({{"status": snap.status, "epoch": snap.epoch, "active": run.active}}))
-    try:
-        backend.attach("run-none")
-    except ValueError:
-        print(json.dumps("no such run"))
+    for ref in ("run-none", "actor-none/1"):
+        try:
+            backend.attach(ref)
+        except ValueError:
+            print(json.dumps("no such run"))
 """)
 
 
 def test_a_run_is_readable_from_another_process_by_its_name(backend, ray_cluster):
     run = backend.run(endless()).start()
     wait_for(lambda: run.snapshot().epoch >= 1 or run.snapshot().history.batch_epochs, "the run to train")
-    assert run.ref.startswith("run-")
+    assert run.ref.startswith("actor-")
     script = ATTACH.format(root=str(ROOT), address=ray_cluster, ref=run.ref)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG_S, cwd=ROOT)
     lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith(("{", '"'))]
     assert lines[0]["status"] == RUNNING and lines[0]["active"], out.stderr[-2000:]
-    assert lines[1] == "no such run"
+    assert lines[1:] == ["no such run", "no such run"]
     attached = backend.attach(run.ref)  # a second handle in this process reads it too
     assert attached.snapshot().status == RUNNING
     run.stop()
@@ -176,3 +178,77 @@ def test_without_an_address_neither_ray_nor_torch_is_imported_to_choose():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG_S,
                          cwd=ROOT, env=env)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_an_actor_whose_run_ended_trains_the_next_run_and_a_reader_of_the_first_sees_it_ended(backend):
+    from playground.ray_backend import ELSEWHERE
+
+    first = backend.run(endless()).start()
+    wait_for(lambda: first.snapshot().status == RUNNING, "the first run to train")
+    attached = backend.attach(first.ref)
+    assert attached.snapshot().status == RUNNING
+    first.stop()
+    first.join(HANG_S)
+    wait_for(lambda: backend.warm >= 1, "the actor to be kept warm")
+    second = backend.run(endless()).start()
+    wait_for(lambda: second.snapshot().status == RUNNING, "the second run to train")
+    name, number = first.ref.rsplit("/", 1)
+    assert second.ref == f"{name}/{int(number) + 1}"  # the same actor, its next job
+    seen = attached.snapshot()  # the first run's reader: not the second run's numbers
+    assert seen.status == STOPPED and seen.message == ELSEWHERE and not attached.active
+    assert backend.attach(second.ref).snapshot().status == RUNNING
+    second.stop()
+    second.join(HANG_S)
+
+
+def test_a_run_waiting_for_a_place_gets_the_actor_a_finished_run_lets_go(ray_cluster):
+    """Both CPUs taken: the third run waits; when the first ends, its actor trains the third."""
+    from playground.ray_backend import RayBackend
+
+    backend = RayBackend(ray_cluster, cpus_per_run=1, abandoned_seconds=HANG_S)
+    try:
+        first, second = backend.run(endless(1)).start(), backend.run(endless(2)).start()
+        for run in (first, second):
+            wait_for(lambda run=run: run.snapshot().status == RUNNING, "both runs to train")
+        third = backend.run(spiral()).start()
+        assert third.snapshot().status == QUEUED and third.snapshot().place == 1
+        first.stop()
+        third.join(HANG_S)
+        assert third.snapshot().status == COMPLETED
+        assert third.ref == first.ref.rsplit("/", 1)[0] + "/2"
+    finally:
+        backend.close(HANG_S)
+    assert backend.warm == 0  # closing killed the warm actors
+
+
+def test_without_warm_seconds_every_run_has_a_fresh_actor(ray_cluster):
+    from playground.ray_backend import RayBackend
+
+    backend = RayBackend(ray_cluster, cpus_per_run=1, abandoned_seconds=HANG_S, warm_seconds=0)
+    try:
+        refs = []
+        for _ in range(2):
+            run = backend.run(spiral()).start()
+            run.join(HANG_S)
+            assert run.snapshot().status == COMPLETED
+            refs.append(run.ref)
+        assert backend.warm == 0 and refs[0].split("/")[0] != refs[1].split("/")[0] and refs[1].endswith("/1")
+    finally:
+        backend.close(HANG_S)
+
+
+def test_beyond_the_live_limit_ray_runs_wait_here_before_asking_the_cluster(ray_cluster):
+    from playground.ray_backend import RayBackend
+
+    backend = RayBackend(ray_cluster, cpus_per_run=1, abandoned_seconds=HANG_S, live_limit=1)
+    try:
+        first = backend.run(endless(1)).start()
+        wait_for(lambda: first.snapshot().status == RUNNING, "the first run to train")
+        second = backend.run(spiral()).start()  # the cluster has a CPU free, but the limit is reached
+        snap = second.snapshot()
+        assert snap.status == QUEUED and snap.place == 1 and second._actor is None
+        first.stop()
+        second.join(HANG_S)
+        assert second.snapshot().status == COMPLETED and backend.waiting == 0
+    finally:
+        backend.close(HANG_S)
