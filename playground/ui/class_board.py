@@ -37,7 +37,8 @@ GRID_KEY = "cl_board_grid"  # the grid itself: a click on a tile opens that run
 def board(code: str, secret: str) -> None:
     """The live grid of the class `code` (the page shows it to its teacher only)."""
     local = class_session.live().runs(code).values()
-    active = any(run.handle.active for run in local) or any(p[1].active for p in class_session.published(code).values())
+    active = (any(run.handle.active for run in local)
+              or any(p.tile.active for p in class_session.published(code).values()))
     session.live(lambda: render(code, active), active=True, every=ACTIVE_SECONDS if active else IDLE_SECONDS)
 
 
