@@ -10,7 +10,11 @@ run's start time, into the store (`publish(code, rows)`); a board reads them bac
 `merge` puts them where the local registry has no newer run of that member. A record whose run was
 active but has not been refreshed for STALE_SECONDS (its server stopped or lost the run) shows as LOST.
 Records are read back strictly (`from_record`): anything malformed is dropped, never drawn.
-Knows nothing about Streamlit, markup or which database holds the records.
+On a training cluster (a run's handle has a str `ref`) a record also carries the run's `Remote`: its `ref`
+(an opaque name, only ever passed to `backend.attach`) and its config dict, so a board on another server can
+attach to the run and show it large with its curves (`board_attach`); `read_record` gives it, kept apart from
+the `Tile` (never drawn). A `ref` that is not a REF or a config that is not a JSON object drops the `Remote`,
+not the tile. Knows nothing about Streamlit, markup, Ray or which database holds the records.
 """
 from __future__ import annotations
 
@@ -20,8 +24,8 @@ import math
 import re
 import threading
 import time
-from dataclasses import asdict, fields, replace
-from typing import Any, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from .board import Tile, tile
 
@@ -33,25 +37,82 @@ LOST = "lost"  # the status shown for such a record
 MAX_RECORD = 32_000  # characters of one published tile (a thumbnail is ~1-2 kB)
 _TUPLES = ("changes", "sparkline")
 _PNG_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]*={0,2}")
+REF = re.compile(r"[A-Za-z0-9_.:/#@+=~-]{1,200}")  # a run's name on the training cluster, as a record carries it
+_warned: list[str] = []  # a ref that REF refused, once per process (the cluster's names changed?)
 
 
-def record(board_tile: Tile) -> str:
-    """A tile as compact JSON (its name left out: the reader has the member's name)."""
+@dataclass(frozen=True)
+class Remote:
+    """How a board on another server can read a published run: its `ref` on the training cluster and its
+    config dict (`TrainConfig.to_dict`, checked where it is used). Never drawn."""
+
+    ref: str
+    config: dict
+
+
+class Published(NamedTuple):
+    """A run another server publishes: its start time, its tile and, on a training cluster, its `Remote`."""
+
+    started: float
+    tile: Tile
+    remote: Remote | None = None
+
+
+def record(board_tile: Tile, remote: Remote | None = None) -> str:
+    """A tile as compact JSON (its name left out: the reader has the member's name), with `remote`'s ref and
+    config when given (left out where the record would be too long or the ref is not a REF)."""
     data = {key: value for key, value in asdict(board_tile).items() if key != "name"}
-    return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    plain = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    if remote is None or REF.fullmatch(remote.ref) is None:
+        return plain
+    try:
+        text = json.dumps({**data, "ref": remote.ref, "config": remote.config}, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError):
+        return plain
+    return text if len(text) <= MAX_RECORD else plain
 
 
 def from_record(text: Any, name: str, updated: float, now: float) -> Tile | None:
     """The tile in a published record, under `name`; None when the record is not one `record` writes. An
     active run's record older than STALE_SECONDS (`updated` against `now`) comes back as LOST."""
+    read = read_record(text, name, updated, now)
+    return None if read is None else read[0]
+
+
+def read_record(text: Any, name: str, updated: float, now: float) -> tuple[Tile, Remote | None] | None:
+    """(`from_record`'s tile, the record's `Remote` or None); None when the record is not one `record` writes."""
     try:
         data = json.loads(text) if isinstance(text, str) and len(text) <= MAX_RECORD else None
-        board_tile = _tile(data, name) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return None
+        remote = _remote(data.pop("ref", None), data.pop("config", None))
+        board_tile = _tile(data, name)
     except (ValueError, TypeError):
         return None
-    if board_tile is not None and board_tile.active and now - updated > STALE_SECONDS:
-        return replace(board_tile, status=LOST)
-    return board_tile
+    if board_tile is None:
+        return None
+    if board_tile.active and now - updated > STALE_SECONDS:
+        board_tile = replace(board_tile, status=LOST)
+    return board_tile, remote
+
+
+def _remote(ref: Any, config: Any) -> Remote | None:
+    if isinstance(ref, str) and REF.fullmatch(ref) is not None and isinstance(config, dict):
+        return Remote(ref, config)
+    return None
+
+
+def remote_of(run: Any) -> Remote | None:
+    """A local run's `Remote` (`class_live.LiveRun`): where its handle has a str `ref` (a training cluster's)."""
+    ref = getattr(run.handle, "ref", None)
+    if not isinstance(ref, str):
+        return None
+    if REF.fullmatch(ref) is None:
+        if not _warned:
+            _warned.append(ref)
+            log.warning("a run's ref is not published (it is not a REF, other boards cannot attach): %r", ref[:60])
+        return None
+    return Remote(ref, run.config)
 
 
 def _tile(data: dict, name: str) -> Tile | None:
@@ -76,7 +137,7 @@ def _plausible(t: Tile) -> bool:
 
 
 def merge(local: Sequence[Tile], started: Mapping[int, float],
-          published: Mapping[int, tuple[float, Tile]]) -> list[Tile]:
+          published: Mapping[int, tuple[float, Tile] | Published]) -> list[Tile]:
     """The board's tiles: each of `local` (in order; `started`: member -> start time of their local run),
     replaced by the member's published tile (member -> (start time, tile)) when that run is newer."""
     merged = []
@@ -131,7 +192,7 @@ class Publisher:
         rows = []
         for member, run in runs.items():
             board_tile = tile(_Nameless(member, code), run, lambda handout_id: self.handout(code, handout_id))
-            text, sent = record(board_tile), self._sent.get((code, member))
+            text, sent = record(board_tile, remote_of(run)), self._sent.get((code, member))
             due = sent is None or board_tile.active and now - sent[2] >= REFRESH_SECONDS
             if due or sent[:2] != (run.started, text):
                 rows.append((member, run.started, text))

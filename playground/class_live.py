@@ -35,12 +35,13 @@ class LiveRun:
 
 class EndedRun:
     """What the board needs of a run that has ended: its config and final snapshot, lighter (no timeline, no
-    weights); it answers like the run's handle (`active`, `snapshot(touch=False)`, `config`)."""
+    weights); it answers like the run's handle (`active`, `snapshot(touch=False)`, `config`, and `ref` where
+    the handle has one: a board on another server may still hold an attached copy of the run)."""
 
     active = False
 
     def __init__(self, handle: Any):
-        self.config = getattr(handle, "config", None)
+        self.config, self.ref = getattr(handle, "config", None), getattr(handle, "ref", None)
         self._snapshot = replace(handle.snapshot(touch=False), timeline=Timeline(), weights=None)
 
     def snapshot(self, touch: bool = False):

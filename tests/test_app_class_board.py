@@ -144,3 +144,102 @@ def test_a_run_on_another_replica_shows_from_its_published_tile(open_page, taugh
     picker.select_index(picker.options.index("Cy")).run()
     assert not app.exception and "another server" in app.info[0].value
     assert HEAD in shown_html(app) and "lr 0.03 → 0.1" in shown_html(app)
+
+
+REF = "run-0123456789abcdef0123456789abcdef"
+
+
+class FakeCluster:
+    """A training backend that can attach: the runs it has by ref, and the refs it was asked for."""
+
+    def __init__(self, runs: dict):
+        self.runs, self.asked = runs, []
+
+    def attach(self, ref: str):
+        self.asked.append(ref)
+        if ref not in self.runs:
+            raise ValueError(f"Failed to look up actor with name '{ref}'.")
+        return self.runs[ref]
+
+
+@pytest.fixture
+def cy_elsewhere(taught_class, monkeypatch):
+    """Cy trains on another server of a Ray cluster, whose published record names the run (REF) and its setup;
+    a record with a hostile ref for Dee. Returns (a function setting this server's backend, Cy's setup)."""
+    from playground import board_publish
+    from playground.board import Tile
+    from playground.board_attach import Attachments
+    from playground.ui import class_board_remote, class_session, server
+
+    code = taught_class[0]
+    store = ClassStore(RunStore(default_path()))
+    cy, dee = store.join(code, "test-board-cy", "Cy"), store.join(code, "test-board-dee", "Dee")
+    config = TrainConfig().replace(epochs=40, loss="cross_entropy")
+    cy_tile = Tile(cy.id, "", RUNNING, 3, 40, 0.8, "accuracy", 0.2, 999, ("lr 0.03 → 0.1",), (0.5, 0.8))
+    hostile = json.loads(board_publish.record(Tile(dee.id, "", RUNNING, 2, 50, 0.5)))
+    remote = board_publish.Remote(REF, config.to_dict())
+    rows = [(cy.id, time.time() + 60, time.time(), board_publish.record(cy_tile, remote)),
+            (dee.id, time.time(), time.time(), json.dumps({**hostile, "ref": "<b>x</b>", "config": config.to_dict()}))]
+    monkeypatch.setattr(class_session, "db_url", lambda: "postgresql://school/playground")
+    monkeypatch.setattr(ClassStore, "published_tiles", lambda self, asked: rows if asked == code else [],
+                        raising=False)
+    kept = Attachments()
+    monkeypatch.setattr(class_board_remote, "attachments", lambda: kept)
+    return lambda backend: monkeypatch.setattr(server, "training_pool", lambda: backend), config
+
+
+def every_proto(app) -> str:
+    """Everything the page sends, as text: every element's message."""
+    found, nodes = [], [app._tree]
+    while nodes:
+        node = nodes.pop()
+        found.append(str(getattr(node, "proto", "")))
+        nodes.extend(getattr(node, "children", {}).values())
+    return "".join(found)
+
+
+def open_large(app, name: str):
+    picker = app.selectbox(key="cl_board_pick")
+    picker.select_index(picker.options.index(name)).run()
+    assert not app.exception
+    return app
+
+
+def test_a_run_on_another_server_of_the_cluster_opens_large_with_its_curves(open_page, taught_class, cy_elsewhere):
+    from test_live_chart import charts
+
+    use_backend, config = cy_elsewhere
+    cluster = FakeCluster({REF: FakeHandle(config, [0.5, 0.7, 0.8])})
+    use_backend(cluster)
+    app = open_large(teacher_page(open_page, taught_class), "Cy")
+    keys = {element_id.rsplit("-", 1)[-1] for element_id in charts(app)}
+    assert {"cl_board_boundary", "cl_board_loss", "cl_board_score"} <= keys and not app.info
+    assert HEAD in shown_html(app) and "lr 0.03 → 0.1" in shown_html(app) and "80.0" in shown_html(app)
+    app.run()
+    assert cluster.asked == [REF] and cluster.runs[REF].touches == 0  # attached once, read without touching
+    assert "lr 0.03" in every_proto(app) and REF not in every_proto(app)  # the ref never reaches the page
+    app.button(key="cl_board_back").click().run()
+    assert GRID in shown_html(app) and REF not in grid_html(app) and "&lt;b&gt;" not in grid_html(app)
+
+
+def test_a_run_the_cluster_no_longer_has_shows_its_numbers_and_a_note(open_page, taught_class, cy_elsewhere):
+    from test_live_chart import charts
+
+    use_backend, _ = cy_elsewhere
+    cluster = FakeCluster({})  # the run's actor is gone: attach raises ValueError
+    use_backend(cluster)
+    app = open_large(teacher_page(open_page, taught_class), "Cy")
+    assert "cannot be read from here just now" in app.info[0].value and not charts(app)
+    assert HEAD in shown_html(app) and "80.0" in shown_html(app) and cluster.asked == [REF]
+
+
+def test_a_hostile_ref_or_a_backend_that_cannot_attach_shows_the_numbers(open_page, taught_class, cy_elsewhere):
+    use_backend, config = cy_elsewhere
+    cluster = FakeCluster({"<b>x</b>": FakeHandle(config, [0.5])})
+    use_backend(cluster)
+    app = open_large(teacher_page(open_page, taught_class), "Dee")
+    assert "another server" in app.info[0].value and cluster.asked == []  # the hostile ref was dropped
+    use_backend(None)  # this server trains on its own pool: it cannot attach
+    app.button(key="cl_board_back").click().run()
+    app = open_large(app, "Cy")
+    assert "another server" in app.info[0].value and cluster.asked == []

@@ -1,4 +1,5 @@
-"""board_publish: tiles as records, read back strictly, merged with the local runs, published when changed."""
+"""board_publish: tiles as records, read back strictly, merged with the local runs, published when changed; on a
+training cluster with the run's ref and config, a hostile ref dropped (the tile kept)."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ import pytest
 
 from playground import board_publish
 from playground.board import NOT_STARTED, Tile, thumbnail, tile
-from playground.board_publish import LOST, Publisher, from_record, merge, record
-from playground.class_live import ClassLive
+from playground.board_publish import LOST, Publisher, Remote, from_record, merge, read_record, record
+from playground.class_live import ClassLive, EndedRun
 from playground.config import TrainConfig
 from playground.frames import BoundaryFrame
 from playground.progress import COMPLETED, PAUSED, RUNNING, History, Snapshot
@@ -64,6 +65,43 @@ def test_a_malformed_record_is_dropped_not_drawn(damage):
     assert from_record(json.dumps(data), "Ada", 0, 0) is None
 
 
+REF = "run-0123456789abcdef0123456789abcdef"
+
+
+def test_a_records_ref_and_config_come_back_beside_the_tile_never_in_it():
+    config = TrainConfig().to_dict()
+    text = record(a_tile(), Remote(REF, config))
+    board_tile, remote = read_record(text, "Ada", 0, 0)
+    assert remote == Remote(REF, config) and board_tile == a_tile()
+    assert from_record(text, "Ada", 0, 0) == a_tile() and REF not in repr(board_tile)
+    assert read_record(record(a_tile()), "Ada", 0, 0) == (a_tile(), None)  # a local pool's run: no ref
+    assert read_record(record(a_tile(), Remote("run-1:slot/2#3", {})), "Ada", 0, 0)[1].ref == "run-1:slot/2#3"
+
+
+@pytest.mark.parametrize("ref", [
+    "", "x" * 201, "run 1", "run-1\n", "<script>", 'a"b', "a'b", "a;b", "a$b", "a\\b", "ü", "a%20b", 42, None,
+    ["run-1"], {"ref": "run-1"},
+])
+def test_a_hostile_ref_is_dropped_and_the_tile_kept(ref):
+    data = {**json.loads(record(a_tile())), "ref": ref, "config": TrainConfig().to_dict()}
+    board_tile, remote = read_record(json.dumps(data), "Ada", 0, 0)
+    assert board_tile == a_tile() and remote is None
+    if isinstance(ref, str):
+        assert "ref" not in record(a_tile(), Remote(ref, {}))  # the writer does not write one either
+
+
+@pytest.mark.parametrize("config", [None, [], "x", 3])
+def test_a_ref_without_a_config_object_is_dropped(config):
+    data = {**json.loads(record(a_tile())), "ref": REF, "config": config}
+    assert read_record(json.dumps(data), "Ada", 0, 0) == (a_tile(), None)
+
+
+def test_a_ref_too_long_to_publish_with_its_tile_is_left_out():
+    big = {"note": "x" * board_publish.MAX_RECORD}
+    assert record(a_tile(), Remote(REF, big)) == record(a_tile())
+    assert record(a_tile(), Remote(REF, {"lr": float("nan")})) == record(a_tile())
+
+
 @pytest.mark.parametrize("text", [None, 42, "", "not json", "[1, 2]", "{" * 10, "x" * (board_publish.MAX_RECORD + 1)])
 def test_what_is_not_a_record_at_all_is_dropped(text):
     assert from_record(text, "Ada", 0, 0) is None
@@ -105,6 +143,23 @@ def test_the_publisher_writes_changed_tiles_only_and_never_touches_a_run(monkeyp
     monkeypatch.setattr(board_publish.time, "monotonic", lambda: clock[0])
     assert publisher.publish_once() == 1  # the active run again, lest it be taken for lost; not the ended one
     assert running.touches == 0 and done.touches == 0
+
+
+def test_the_publisher_writes_a_cluster_runs_ref_and_config_and_keeps_them_once_it_ended():
+    live, written = ClassLive(), []
+    on_cluster, local = Handle(), Handle()
+    on_cluster.ref = REF
+    live.report("ABCDEF", 1, on_cluster, TrainConfig().to_dict())
+    live.report("ABCDEF", 2, local, TrainConfig().to_dict())
+    publisher = Publisher(live, lambda code, rows: written.append(rows), lambda code, handout: None)
+    publisher.publish_once()
+    remotes = [read_record(text, "", 0, 0)[1] for _, _, text in written[0]]
+    assert remotes == [Remote(REF, TrainConfig().to_dict()), None]
+    on_cluster.snap = Snapshot(COMPLETED, 2, 50, 0.01, 5.0, history=on_cluster.snap.history)
+    publisher.publish_once()  # the ended run's final tile: a board that attached it keeps its curves
+    assert isinstance(live.runs("ABCDEF")[1].handle, EndedRun)
+    assert read_record(written[-1][0][2], "", 0, 0)[1] == Remote(REF, TrainConfig().to_dict())
+    assert on_cluster.touches == 0
 
 
 def test_the_publishers_thread_survives_a_failing_store(monkeypatch):

@@ -7,7 +7,8 @@ touching them (the board watching never keeps a student's abandoned run alive). 
 order (`cl_board_sort`) and a picker (`cl_board_pick`) that opens one run large (`class_board_detail`)
 instead of the grid, until "Back to the class". Behind a load balancer (a shared store), a student's run on
 another replica comes from the tiles that replica publishes (`board_publish`, `class_session.published`);
-opened large, such a run shows its tile's numbers. Knows nothing about training or figures.
+opened large, such a run is attached on the training cluster where its record names it
+(`class_board_remote`), else it shows its tile's numbers. Knows nothing about training or figures.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ..board import NOT_STARTED, sort_tiles, tiles
 from ..board_publish import merge
 from ..runstore import RunStoreError
 from ..text import markdown_literal
-from . import class_board_detail, class_session, session
+from . import class_board_detail, class_board_remote, class_session, session
 from .tile_grid import tile_grid
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ GRID_KEY = "cl_board_grid"  # the grid itself: a click on a tile opens that run
 def board(code: str, secret: str) -> None:
     """The live grid of the class `code` (the page shows it to its teacher only)."""
     local = class_session.live().runs(code).values()
-    active = any(run.handle.active for run in local) or any(t.active for _, t in class_session.published(code).values())
+    active = (any(run.handle.active for run in local)
+              or any(p.tile.active for p in class_session.published(code).values()))
     session.live(lambda: render(code, active), active=True, every=ACTIVE_SECONDS if active else IDLE_SECONDS)
 
 
@@ -47,30 +49,32 @@ def render(code: str, was_active: bool) -> bool:
     board_tiles, elsewhere = read_tiles(code, runs)
     opened = st.session_state.get(OPEN_KEY)
     shown = next((t for t in board_tiles if t.member == opened and t.status != NOT_STARTED), None)
-    if shown is not None:
-        class_board_detail.detail(None if opened in elsewhere else runs.get(opened), shown, on_back=close)
+    if shown is not None and opened in elsewhere:
+        class_board_remote.detail(elsewhere[opened], shown, on_back=close)
+    elif shown is not None:
+        class_board_detail.detail(runs.get(opened), shown, on_back=close)
     else:
         grid(board_tiles)
     return any(t.active for t in board_tiles) == was_active
 
 
-def read_tiles(code: str, runs: dict) -> tuple[list, frozenset]:
+def read_tiles(code: str, runs: dict) -> tuple[list, dict]:
     """The class's tiles, in the members' order: this server's runs, and a newer run a student trains on
-    another server (`class_session.published`); with the members whose tile came from elsewhere. None, with
-    a warning, when the class store cannot be read."""
+    another server (`class_session.published`); with what was published of the members whose tile came from
+    elsewhere (member id -> `board_publish.Published`). None, with a warning, when the class store cannot be read."""
     store = class_session.store()
     try:
         members = store.members(code)
     except RunStoreError as error:
         log.warning("the class store cannot be read: %s", error)
         st.warning(markdown_literal(f"The class list cannot be read just now: {error}"))
-        return [], frozenset()
+        return [], {}
     local = tiles(runs, members, lambda handout_id: _handout(store, code, handout_id))
     published = class_session.published(code, {m.id: m.name for m in members})
     if not published:
-        return local, frozenset()
+        return local, {}
     merged = merge(local, {member: run.started for member, run in runs.items()}, published)
-    return merged, frozenset(new.member for new, old in zip(merged, local) if new is not old)
+    return merged, {new.member: published[new.member] for new, old in zip(merged, local) if new is not old}
 
 
 def grid(board_tiles: list) -> None:

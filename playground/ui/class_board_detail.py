@@ -18,13 +18,15 @@ from ..losses import LOSSES
 from . import live_chart, live_view, server
 from .data_view import data_chart
 
+ELSEWHERE = "This run trains on another server of the school: its curves are on the student's page."
 
-def detail(run, tile: Tile, on_back: Callable[[], None]) -> None:
-    """The run of `tile`'s student (`run`: its `class_live.LiveRun`; None: it trains on another server) large."""
+
+def detail(run, tile: Tile, on_back: Callable[[], None], note: str = ELSEWHERE) -> None:
+    """The run of `tile`'s student (`run`: its `class_live.LiveRun`; None: its numbers only, with `note`) large."""
     st.button("Back to the class", key="cl_board_back", icon=":material/arrow_back:", on_click=on_back)
     st.html(board_html.heading(tile))
     if run is None:
-        st.info("This run trains on another server of the school: its curves are on the student's page.")
+        st.info(note)
         st.html(board_html.change_list(tile))
         return
     config, snap = run_config(run), run.handle.snapshot(touch=False)

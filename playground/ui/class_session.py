@@ -106,12 +106,12 @@ def membership():
 
 
 def published(code: str, names: dict | None = None) -> dict:
-    """Member id -> (start time, `board.Tile`) of the runs the class's students train on other servers of a
-    school (`board_publish`), named by `names` (member id -> name: only those members; None: every tile,
-    unnamed); {} without a shared store or when it cannot be read."""
+    """Member id -> `board_publish.Published` (start time, `board.Tile`, `Remote` or None) of the runs the
+    class's students train on other servers of a school (`board_publish`), named by `names` (member id ->
+    name: only those members; None: every tile, unnamed); {} without a shared store or when it cannot be read."""
     if db_url() is None:
         return {}
-    from ..board_publish import from_record  # the board's modules: only on the Class page
+    from ..board_publish import Published, read_record  # the board's modules: only on the Class page
 
     try:
         rows = store().published_tiles(code)
@@ -121,9 +121,9 @@ def published(code: str, names: dict | None = None) -> dict:
     now, found = time.time(), {}
     for member, started, updated, text in rows:
         known = names is None or member in names
-        board_tile = from_record(text, (names or {}).get(member, ""), updated, now) if known else None
-        if board_tile is not None and board_tile.member == member:
-            found[member] = (started, board_tile)
+        read = read_record(text, (names or {}).get(member, ""), updated, now) if known else None
+        if read is not None and read[0].member == member:
+            found[member] = Published(started, *read)
     return found
 
 
