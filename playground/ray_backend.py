@@ -58,6 +58,7 @@ LOST = "The Ray worker training this run was lost: {reason}. Train again to star
 CANNOT_CONNECT = ("The training cluster cannot be reached ({problem}), so this run cannot start. "
                   "Ask whoever runs this server.")
 CONNECT_SECONDS = 3.0  # how long the head's port may take to answer
+WARM_CHECK_SECONDS = 10.0  # how long a warm actor may take to say it still answers (it does in milliseconds)
 ELSEWHERE = "This run ended on the server that started it; find it on the Runs page."
 _ACTOR = []  # the Ray actor class, made on first use
 
@@ -282,12 +283,13 @@ class _RayJob(_PoolJob):
         raise NotImplementedError
 
     def snapshot(self, touch: bool = True):
-        """The pool job's snapshot, but a run not placed yet while the cluster has room for it (Ray is
-        starting its actor) says "starting", not "queued"; a held one drops the abandoned runs held."""
+        """The pool job's snapshot, but a run with an actor not training yet (a warm one, or a new one the
+        cluster has room for: Ray is starting it) says "starting", not "queued"; a held one drops the
+        abandoned runs held."""
         snap = super().snapshot(touch)
         if snap.status == QUEUED and not self._launched:
             self.pool._drop_abandoned()  # runs held back have no thread of their own to notice
-        if snap.status == QUEUED and self._launched and snap.place and snap.place <= self.pool.free_slots():
+        if snap.status == QUEUED and self._launched and (not snap.place or snap.place <= self.pool.free_slots()):
             return replace(self._queued_snapshot(0), status=STARTING)
         return snap
 
@@ -298,22 +300,24 @@ class _RayJob(_PoolJob):
 
     def _launch(self, warm: Actor | None) -> None:
         """Train on `warm` (an idle actor of this server) or ask Ray for a new actor; relay it on a thread."""
-        if warm is None:
-            gpus = self._gpus()
-            actor = Actor(None, gpus)
-            options = {"name": actor.name, "namespace": NAMESPACE, "num_cpus": self.pool.cpus_per_run, "num_gpus": gpus}
-            try:
-                actor.handle = actor_class().options(**options).remote(self.pool.torch_threads)
-            except (RayError, ValueError) as error:  # e.g. the cluster went away
-                self.pool._forget(self)
-                return self._lost(f"the cluster did not take it ({type(error).__name__})")
-        self._actor = warm or actor
+        try:
+            self._actor = warm or self._new_actor()
+        except (RayError, ValueError) as error:  # e.g. the cluster went away
+            self.pool._forget(self)
+            return self._lost(f"the cluster did not take it ({type(error).__name__})")
         threading.Thread(target=self._serve, args=(warm is not None,), name=f"ray-{self._actor.name}",
                          daemon=True).start()
 
-    def _serve(self, placed: bool) -> None:
+    def _new_actor(self) -> Actor:
+        actor = Actor(None, self._gpus())
+        options = {"name": actor.name, "namespace": NAMESPACE, "num_cpus": self.pool.cpus_per_run,
+                   "num_gpus": actor.gpus}
+        actor.handle = actor_class().options(**options).remote(self.pool.torch_threads)
+        return actor
+
+    def _serve(self, warm: bool) -> None:
         try:
-            if self._placed() if placed else self._await_place():
+            if self._placed() if warm and self._warm_answers() else self._await_place():
                 self._begin()
                 self._relay()
         except RayActorError as error:
@@ -328,9 +332,18 @@ class _RayJob(_PoolJob):
             self._let_go()  # first: its actor may go to the next waiting run
             self.pool._forget(self)
 
-    def _cancel(self, message: str) -> None:
-        super()._cancel(message)
-        self.pool._forget(self)  # a run held back has no thread to forget it
+    def _warm_answers(self) -> bool:
+        """Whether the warm actor it took still answers; if it died while idle (its node left?), the run
+        asks Ray for a new one, first in the queue."""
+        try:
+            ray.get(self._actor.handle.ready.remote(), timeout=WARM_CHECK_SECONDS)
+            return True
+        except (RayActorError, GetTimeoutError):
+            kill(self._actor)
+        self._actor = self._new_actor()
+        with self.pool._lock:
+            self.pool._queue.insert(0, self)
+        return False
 
     def _let_go(self) -> None:
         """Its actor back to the backend if its job ended well (else killed); any actor it did not need too."""

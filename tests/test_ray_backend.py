@@ -252,3 +252,17 @@ def test_beyond_the_live_limit_ray_runs_wait_here_before_asking_the_cluster(ray_
         assert second.snapshot().status == COMPLETED and backend.waiting == 0
     finally:
         backend.close(HANG_S)
+
+
+def test_a_warm_actor_that_died_while_idle_is_replaced_and_the_run_trains(backend):
+    import ray
+
+    first = backend.run(spiral()).start()
+    first.join(HANG_S)
+    wait_for(lambda: backend.warm >= 1, "the actor to be kept warm")
+    for actor in list(backend._warm._idle):
+        os.kill(ray.get(actor.handle.ready.remote()), signal.SIGKILL)
+    run = backend.run(spiral()).start()
+    run.join(HANG_S)
+    assert run.snapshot().status == COMPLETED
+    assert run.ref.split("/")[0] != first.ref.split("/")[0] and run.ref.endswith("/1")
