@@ -125,6 +125,14 @@ def load_test(result: dict) -> tuple[str, None]:
             + ("checks ok" if not failed else "checks failed: " + ", ".join(failed))), None
 
 
+def ray_overhead(result: dict) -> tuple[str, None]:
+    fast = {row["backend"]: row for row in result["rows"] if row["pace"] == "fast"}
+    return (f"first snapshot pool {fast['pool']['first_snapshot_s']:.2f} s, Ray warm "
+            f"{fast['ray']['first_snapshot_s']:.2f} s, fresh {fast['ray-fresh']['first_snapshot_s']:.2f} s; "
+            f"epochs/s {fast['ray']['epochs_per_s_ratio']:.2f}x pool; "
+            f"2nd node {result['second_node_speedup']:.2f}x"), None
+
+
 BENCHES = (
     Bench("a", "spiral_epochs", spiral_epochs, ">= 0.90x bare", quick=("--repeats", "1")),
     Bench("b", "time_to_accuracy", time_to_accuracy, quick=("--repeats", "1")),
@@ -136,6 +144,7 @@ BENCHES = (
     Bench("-", "lstm_digits", lstm_digits),
     Bench("-", "augment_cost", augment_cost, "<= 15%", args=("--train-images", "5000"), quick=("--repeats", "1")),
     Bench("-", "board_cost", board_cost, "<= 50 ms", quick=("--repeats", "50")),
+    Bench("-", "ray_overhead", ray_overhead, quick=("--repeats", "1")),
     Bench("-", "load_test", load_test, args=("--sessions", "30"), needs_flag=True),
 )
 
