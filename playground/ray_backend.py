@@ -150,16 +150,18 @@ class RayBackend(JobQueue):
             return str(error)
         resources = ray.cluster_resources()
         self.gpus = resources.get("GPU", 0) >= 1
-        slots = max(1, int(resources.get("CPU", 0) // self.cpus_per_run))
+        slots = self._slots(resources)
         self.live_limit = self._live_limit if self._live_limit is not None else settings.live_runs(slots)
         return None
 
+    def _slots(self, resources: dict) -> int:
+        """How many runs `resources` could train at once (their CPUs over each run's), at least one."""
+        return max(1, int(resources.get("CPU", 0) // self.cpus_per_run))
+
     @property
     def workers(self) -> int:
-        """How many runs the cluster could train at once (its CPUs over each run's)."""
-        if not ray.is_initialized():
-            return 1
-        return max(1, int(ray.cluster_resources().get("CPU", 0) // self.cpus_per_run))
+        """How many runs the cluster could train at once."""
+        return self._slots(ray.cluster_resources()) if ray.is_initialized() else 1
 
     def free_slots(self) -> int:
         """How many more runs the cluster has CPUs for now."""
@@ -219,8 +221,9 @@ class RayBackend(JobQueue):
         self._drop_abandoned()
         while True:
             with self._lock:
-                job = next((job for job in self._queue if not job._launched), None)
-                if job is None or self._closed or sum(job._launched for job in self._jobs) >= self.live_limit:
+                job = next((held for held in self._queue if not held._launched), None)
+                launched = sum(other._launched for other in self._jobs)
+                if job is None or self._closed or launched >= self.live_limit:
                     return
                 job._launched = True
                 actor = self._warm.take(job._gpus())
@@ -351,7 +354,10 @@ class _RayJob(_PoolJob):
             if actor is not None:
                 self.pool._release(actor)
         self._spare = self._offered = None
-        self.pool._release(self._actor) if self._ended_well else kill(self._actor)
+        if self._ended_well:
+            self.pool._release(self._actor)
+        else:
+            kill(self._actor)
 
     def _lost(self, reason: str) -> None:
         log.error("Ray actor %s lost: %s", self._actor.name if self._actor else "(none)", reason)
