@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import ray
 from ray.exceptions import RayError
@@ -57,10 +57,13 @@ def kill(actor: Actor | None) -> None:
 
 
 class WarmActors:
-    """Idle actors, newest last, each killed `keep_seconds` after it became idle unless taken before."""
+    """Idle actors, newest last, each killed `keep_seconds` after it became idle unless taken before
+    (`kill_actor`: how an actor is killed, `kill` unless given; `clock`: the time idle is measured by)."""
 
-    def __init__(self, keep_seconds: float = KEEP_SECONDS):
-        self.keep_seconds = keep_seconds
+    def __init__(self, keep_seconds: float = KEEP_SECONDS, kill_actor: Callable[[Actor], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.keep_seconds, self._clock = keep_seconds, clock
+        self._kill = kill_actor or kill
         self._lock = threading.Lock()
         self._idle: list[Actor] = []
         self._closed = False
@@ -83,26 +86,26 @@ class WarmActors:
         with self._lock:
             keep = not self._closed and self.keep_seconds > 0
             if keep:
-                actor.idle_since = time.monotonic()
+                actor.idle_since = self._clock()
                 self._idle.append(actor)
         if not keep:
-            return kill(actor)
+            return self._kill(actor)
         timer = threading.Timer(self.keep_seconds + 0.05, self.reap)
         timer.daemon = True
         timer.start()
 
     def reap(self) -> None:
         """Kill the actors idle for `keep_seconds` or more."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             old = [actor for actor in self._idle if now - actor.idle_since >= self.keep_seconds]
             self._idle = [actor for actor in self._idle if actor not in old]
         for actor in old:
-            kill(actor)
+            self._kill(actor)
 
     def close(self) -> None:
         """Kill every idle actor; later ones are killed as they come."""
         with self._lock:
             self._closed, idle, self._idle = True, self._idle, []
         for actor in idle:
-            kill(actor)
+            self._kill(actor)

@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def backend(ray_cluster):
-    """One CPU a run: the 2-CPU cluster trains two runs at once."""
+    """One CPU a run: the 2-CPU cluster trains two runs at once. Its idle actors are kept 10 s, not 30: the
+    tests with a backend of their own need both CPUs soon after."""
     from playground.ray_backend import RayBackend
 
-    backend = RayBackend(ray_cluster, cpus_per_run=1, abandoned_seconds=HANG_S)
+    backend = RayBackend(ray_cluster, cpus_per_run=1, abandoned_seconds=HANG_S, warm_seconds=10)
     yield backend
     backend.close(HANG_S)
 

@@ -1,4 +1,5 @@
-"""The actors a server keeps warm between runs (`ray_warm`), without a cluster: killing is recorded."""
+"""The actors a server keeps warm between runs (`ray_warm`), without a cluster: killing is recorded (given to
+each `WarmActors`, not patched into the module, where Ray backends of other tests may still kill real actors)."""
 import pytest
 
 from playground import ray_warm
@@ -6,14 +7,17 @@ from playground.ray_warm import Actor, WarmActors, split_ref
 
 
 @pytest.fixture
-def killed(monkeypatch):
-    names = []
-    monkeypatch.setattr(ray_warm, "kill", lambda actor: names.append(actor.name))
-    return names
+def killed():
+    return []
+
+
+def recording(killed: list, keep_seconds: float, clock=ray_warm.time.monotonic) -> WarmActors:
+    """Warm actors whose kills are recorded in `killed` (by name)."""
+    return WarmActors(keep_seconds, kill_actor=lambda actor: killed.append(actor.name), clock=clock)
 
 
 def test_an_idle_actor_is_taken_by_the_next_run_with_the_same_gpu_need(killed):
-    warm = WarmActors(keep_seconds=60)
+    warm = recording(killed, keep_seconds=60)
     cpu, gpu = Actor(None, 0), Actor(None, 1)
     warm.keep(cpu)
     warm.keep(gpu)
@@ -22,17 +26,16 @@ def test_an_idle_actor_is_taken_by_the_next_run_with_the_same_gpu_need(killed):
 
 
 def test_the_most_recently_idle_actor_is_taken_first(killed):
-    warm = WarmActors(keep_seconds=60)
+    warm = recording(killed, keep_seconds=60)
     older, newer = Actor(None, 0), Actor(None, 0)
     warm.keep(older)
     warm.keep(newer)
     assert warm.take(0) is newer
 
 
-def test_actors_idle_past_their_time_are_killed_and_newer_ones_kept(killed, monkeypatch):
+def test_actors_idle_past_their_time_are_killed_and_newer_ones_kept(killed):
     clock = [100.0]
-    monkeypatch.setattr(ray_warm.time, "monotonic", lambda: clock[0])
-    warm = WarmActors(keep_seconds=30)
+    warm = recording(killed, keep_seconds=30, clock=lambda: clock[0])
     old = Actor(None, 0)
     warm.keep(old)
     clock[0] += 20
@@ -44,11 +47,11 @@ def test_actors_idle_past_their_time_are_killed_and_newer_ones_kept(killed, monk
 
 
 def test_without_keep_seconds_or_once_closed_an_actor_is_killed_at_once(killed):
-    never = WarmActors(keep_seconds=0)
+    never = recording(killed, keep_seconds=0)
     actor = Actor(None, 0)
     never.keep(actor)
     assert killed == [actor.name] and len(never) == 0
-    warm = WarmActors(keep_seconds=60)
+    warm = recording(killed, keep_seconds=60)
     kept, late = Actor(None, 0), Actor(None, 0)
     warm.keep(kept)
     warm.close()
